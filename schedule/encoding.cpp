@@ -1,0 +1,138 @@
+// schedule/encoding.cpp — see encoding.h. Hand-written base64 because the
+// accepted-input rules (two alphabets, optional padding, nothing else) are
+// part of the protocol and must not depend on a library's leniency.
+#include "schedule/encoding.h"
+
+#include <openssl/evp.h>
+
+#include <array>
+
+namespace stoa::schedule {
+namespace {
+
+constexpr char kStdAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+enum class Alphabet { Unknown, Standard, UrlSafe };
+
+// 0..63, or -1 for characters outside both alphabets. '+' '/' are standard
+// only, '-' '_' URL-safe only; the caller keeps one alphabet per text.
+int sextet(char c, Alphabet &alphabet)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    const bool std = (c == '+' || c == '/');
+    const bool url = (c == '-' || c == '_');
+    if (!std && !url) return -1;
+    const Alphabet mine = std ? Alphabet::Standard : Alphabet::UrlSafe;
+    if (alphabet != Alphabet::Unknown && alphabet != mine) return -1;
+    alphabet = mine;
+    return (c == '+' || c == '-') ? 62 : 63;
+}
+
+} // namespace
+
+QByteArray encodeBase64(QByteArrayView bytes)
+{
+    QByteArray out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    const auto *p = reinterpret_cast<const unsigned char *>(bytes.data());
+    qsizetype i = 0;
+    for (; i + 3 <= bytes.size(); i += 3) {
+        const unsigned v = (unsigned(p[i]) << 16) | (unsigned(p[i + 1]) << 8) | p[i + 2];
+        out.append(kStdAlphabet[(v >> 18) & 63]).append(kStdAlphabet[(v >> 12) & 63])
+           .append(kStdAlphabet[(v >> 6) & 63]).append(kStdAlphabet[v & 63]);
+    }
+    const qsizetype rest = bytes.size() - i;
+    if (rest == 1) {
+        const unsigned v = unsigned(p[i]) << 16;
+        out.append(kStdAlphabet[(v >> 18) & 63]).append(kStdAlphabet[(v >> 12) & 63]).append("==");
+    } else if (rest == 2) {
+        const unsigned v = (unsigned(p[i]) << 16) | (unsigned(p[i + 1]) << 8);
+        out.append(kStdAlphabet[(v >> 18) & 63]).append(kStdAlphabet[(v >> 12) & 63])
+           .append(kStdAlphabet[(v >> 6) & 63]).append('=');
+    }
+    return out;
+}
+
+std::optional<QByteArray> decodeBase64(QByteArrayView text)
+{
+    qsizetype len = text.size();
+    qsizetype pad = 0;
+    while (len > 0 && text[len - 1] == '=' && pad < 2) {
+        --len;
+        ++pad;
+    }
+    // Padding, when present, must complete the last group to 4 characters.
+    if (pad > 0 && (len + pad) % 4 != 0) return std::nullopt;
+    const qsizetype tail = len % 4;
+    if (tail == 1) return std::nullopt;
+
+    QByteArray out;
+    out.reserve(len / 4 * 3 + 2);
+    Alphabet alphabet = Alphabet::Unknown;
+    unsigned acc = 0;
+    int bits = 0;
+    for (qsizetype i = 0; i < len; ++i) {
+        const int v = sextet(text[i], alphabet);
+        if (v < 0) return std::nullopt; // includes '=' inside the text
+        acc = (acc << 6) | unsigned(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.append(char((acc >> bits) & 0xff));
+        }
+    }
+    // Leftover bits of a partial group must be zero (canonical encoding).
+    if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+    return out;
+}
+
+std::string toHex(QByteArrayView bytes)
+{
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(std::size_t(bytes.size()) * 2);
+    for (const char c : bytes) {
+        const auto b = static_cast<unsigned char>(c);
+        out.push_back(digits[b >> 4]);
+        out.push_back(digits[b & 15]);
+    }
+    return out;
+}
+
+bool isLowerHex64(QByteArrayView text)
+{
+    if (text.size() != 64) return false;
+    for (const char c : text) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    }
+    return true;
+}
+
+std::string sha256Hex(QByteArrayView bytes)
+{
+    std::array<unsigned char, 32> digest{};
+    unsigned int len = 0;
+    // EVP_Digest with SHA-256 cannot fail short of memory exhaustion; an
+    // all-zero digest would then simply match nothing.
+    EVP_Digest(bytes.data(), std::size_t(bytes.size()), digest.data(), &len, EVP_sha256(), nullptr);
+    return toHex(QByteArrayView(reinterpret_cast<const char *>(digest.data()), qsizetype(digest.size())));
+}
+
+QByteArray pae(QByteArrayView payloadType, QByteArrayView body)
+{
+    QByteArray out;
+    out.reserve(payloadType.size() + body.size() + 48);
+    out.append("DSSEv1 ")
+        .append(QByteArray::number(payloadType.size()))
+        .append(' ')
+        .append(payloadType)
+        .append(' ')
+        .append(QByteArray::number(body.size()))
+        .append(' ')
+        .append(body);
+    return out;
+}
+
+} // namespace stoa::schedule

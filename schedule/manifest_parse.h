@@ -1,0 +1,26 @@
+// schedule/manifest_parse.h — manifest payload JSON -> Manifest (protocol-v1 §3).
+//
+// Job: validate every field of an (already authenticated) manifest payload
+// and build the plain structs of manifest.h, or say precisely what is wrong.
+// Invariants: a returned Manifest satisfies every invariant listed in
+// manifest.h; unknown fields are ignored; duplicate JSON object keys anywhere
+// make the payload malformed (see docs/protocol.md).
+#pragma once
+
+#include "schedule/manifest.h"
+#include "schedule/rejection.h"
+
+#include <QByteArrayView>
+
+#include <expected>
+
+namespace stoa::schedule {
+
+std::expected<Manifest, Rejection> parseManifest(QByteArrayView json);
+
+// Cross-reference check, separate so that acceptance can re-run it on a
+// Manifest built elsewhere: every item asset is declared, every playlist a
+// schedule entry / default_playlist names exists.
+std::expected<void, Rejection> checkReferences(const Manifest &manifest);
+
+} // namespace stoa::schedule
