@@ -1,0 +1,206 @@
+#include "cache/blob_writer.h"
+
+#include "cache/logging.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+namespace stoa::cache {
+
+namespace {
+
+constexpr std::size_t kChunk = 1 << 20;
+
+// Feeds the first `length` bytes of fd into `hash`; fails if they are not there.
+Result<void> hashPrefix(int fd, std::uint64_t length, Sha256 &hash, const std::filesystem::path &path)
+{
+    std::vector<std::byte> buf(kChunk);
+    std::uint64_t done = 0;
+    while (done < length) {
+        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - done));
+        const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(done));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return std::unexpected(osError("read " + path.string(), errno));
+        }
+        if (n == 0)
+            return fail(ErrorCode::Corrupt, path.string() + " shrank while being read");
+        hash.update(std::span(buf.data(), static_cast<std::size_t>(n)));
+        done += static_cast<std::uint64_t>(n);
+    }
+    return {};
+}
+
+// fsync, rename into blobs/, fsync both directories, index. `fd` is the temp file.
+Result<BlobInfo> publish(BlobStore &blobs, int fd, const std::filesystem::path &tmp, const BlobInfo &info)
+{
+    if (::fsync(fd) != 0)
+        return std::unexpected(osError("fsync " + tmp.string(), errno));
+    const auto target = blobs.pathFor(info.hex);
+    if (auto ok = ensureDirectory(target.parent_path()); !ok)
+        return std::unexpected(ok.error());
+    if (::rename(tmp.c_str(), target.c_str()) != 0)
+        return std::unexpected(osError("rename " + tmp.string() + " to " + target.string(), errno));
+    if (auto ok = fsyncDirectory(target.parent_path()); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = fsyncDirectory(tmp.parent_path()); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = blobs.index(info, true); !ok)
+        return std::unexpected(ok.error());
+    return info;
+}
+
+} // namespace
+
+BlobWriter::BlobWriter(BlobStore &blobs, std::string hex, std::uint64_t expected, std::filesystem::path partial,
+                       UniqueFd fd)
+    : m_blobs(&blobs), m_hex(std::move(hex)), m_expected(expected), m_partial(std::move(partial)), m_fd(std::move(fd))
+{
+}
+
+Result<BlobWriter> BlobWriter::open(BlobStore &blobs, SpacePolicy &space, std::string hex, std::uint64_t expectedSize)
+{
+    if (!isSha256Hex(hex))
+        return fail(ErrorCode::InvalidArgument, "not a SHA-256 hex name: " + hex);
+    if (auto ok = ensureDirectory(blobs.tmpDir()); !ok)
+        return std::unexpected(ok.error());
+    auto partial = blobs.partialPathFor(hex, expectedSize);
+    UniqueFd fd(::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd.valid())
+        return std::unexpected(osError("open " + partial.string(), errno));
+    if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            return fail(ErrorCode::Busy, "another writer is downloading " + hex);
+        return std::unexpected(osError("flock " + partial.string(), errno));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0)
+        return std::unexpected(osError("stat " + partial.string(), errno));
+    std::uint64_t existing = static_cast<std::uint64_t>(st.st_size);
+    if (existing > expectedSize) {
+        qCWarning(lcCache, "partial %s is larger than its declared size; starting over", partial.c_str());
+        if (::ftruncate(fd.get(), 0) != 0)
+            return std::unexpected(osError("truncate " + partial.string(), errno));
+        existing = 0;
+    }
+    if (auto ok = space.reserve(expectedSize - existing, partial); !ok) {
+        if (existing == 0)
+            ::unlink(partial.c_str());
+        return std::unexpected(ok.error());
+    }
+    BlobWriter w(blobs, std::move(hex), expectedSize, std::move(partial), std::move(fd));
+    if (existing > 0) {
+        if (auto ok = hashPrefix(w.m_fd.get(), existing, w.m_hash, w.m_partial); !ok)
+            return std::unexpected(ok.error());
+        qCInfo(lcCache, "resuming %s at %llu of %llu bytes", w.m_hex.c_str(), static_cast<unsigned long long>(existing),
+               static_cast<unsigned long long>(expectedSize));
+    }
+    w.m_offset = existing;
+    if (::lseek(w.m_fd.get(), static_cast<off_t>(existing), SEEK_SET) < 0)
+        return std::unexpected(osError("seek " + w.m_partial.string(), errno));
+    return w;
+}
+
+Result<void> BlobWriter::write(std::span<const std::byte> bytes)
+{
+    if (!m_fd.valid())
+        return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
+    if (bytes.size() > m_expected - m_offset)
+        return fail(ErrorCode::SizeMismatch, "blob " + m_hex + " is longer than its declared " +
+                                                 std::to_string(m_expected) + " bytes");
+    if (auto ok = writeAll(m_fd.get(), bytes, m_partial.string()); !ok) {
+        // Cut back to what we know is whole, so a resume never trusts a torn tail.
+        if (::ftruncate(m_fd.get(), static_cast<off_t>(m_offset)) == 0)
+            ::lseek(m_fd.get(), static_cast<off_t>(m_offset), SEEK_SET);
+        return ok;
+    }
+    m_hash.update(bytes);
+    m_offset += bytes.size();
+    return {};
+}
+
+Result<BlobInfo> BlobWriter::commit()
+{
+    if (!m_fd.valid())
+        return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
+    if (m_offset != m_expected)
+        return fail(ErrorCode::SizeMismatch, "blob " + m_hex + " has " + std::to_string(m_offset) + " of " +
+                                                 std::to_string(m_expected) + " bytes");
+    const std::string actual = m_hash.finishHex();
+    if (actual != m_hex) {
+        discard();
+        return fail(ErrorCode::HashMismatch, "blob " + m_hex + " hashes to " + actual + "; discarded");
+    }
+    auto done = publish(*m_blobs, m_fd.get(), m_partial, BlobInfo{m_hex, m_expected});
+    m_fd.reset();
+    return done;
+}
+
+void BlobWriter::discard()
+{
+    if (!m_partial.empty())
+        ::unlink(m_partial.c_str());
+    m_fd.reset();
+}
+
+Result<BlobInfo> importFile(BlobStore &blobs, SpacePolicy &space, const std::filesystem::path &source)
+{
+    UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.valid())
+        return std::unexpected(osError("open " + source.string(), errno));
+    struct stat st {};
+    if (::fstat(in.get(), &st) != 0)
+        return std::unexpected(osError("stat " + source.string(), errno));
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (auto ok = ensureDirectory(blobs.tmpDir()); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = space.reserve(size); !ok)
+        return std::unexpected(ok.error());
+
+    // An anonymous temp name: recovery deletes these, they cannot be resumed.
+    std::string tmpl = (blobs.tmpDir() / "import-XXXXXX").string();
+    UniqueFd out(::mkostemp(tmpl.data(), O_CLOEXEC));
+    if (!out.valid())
+        return std::unexpected(osError("create temp file in " + blobs.tmpDir().string(), errno));
+    ::fchmod(out.get(), 0644); // mkostemp makes 0600; blobs are readable like every other
+    ::flock(out.get(), LOCK_EX); // recovery in another process leaves a locked temp alone
+    const std::filesystem::path tmp = tmpl;
+    auto cleanup = [&](Error e) {
+        ::unlink(tmp.c_str());
+        return std::unexpected(std::move(e));
+    };
+
+    ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    Sha256 hash;
+    std::vector<std::byte> buf(kChunk);
+    std::uint64_t total = 0;
+    for (;;) {
+        const ssize_t n = ::read(in.get(), buf.data(), buf.size());
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return cleanup(osError("read " + source.string(), errno));
+        }
+        if (n == 0)
+            break;
+        const std::span chunk(buf.data(), static_cast<std::size_t>(n));
+        hash.update(chunk);
+        if (auto ok = writeAll(out.get(), chunk, tmp.string()); !ok)
+            return cleanup(ok.error());
+        total += static_cast<std::uint64_t>(n);
+    }
+    if (total != size)
+        return cleanup(Error{ErrorCode::SizeMismatch, source.string() + " changed size while being imported"});
+    const BlobInfo info{hash.finishHex(), total};
+    auto done = publish(blobs, out.get(), tmp, info);
+    if (!done)
+        return cleanup(done.error());
+    return done;
+}
+
+} // namespace stoa::cache

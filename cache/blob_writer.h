@@ -1,0 +1,73 @@
+// cache/blob_writer.h — getting bytes into the store safely.
+//
+// BlobWriter streams one asset of known name and size into a resumable
+// partial file; commit() makes it visible only after size and SHA-256 match,
+// the file is fsynced, renamed into blobs/ and the directory fsynced.
+// importFile() does the same for a local file whose hash is not known yet
+// (the operator command, the demo).
+//
+// Invariants:
+//  - at most expectedSize bytes ever reach the partial file (longer input is
+//    refused, not truncated silently);
+//  - while a BlobWriter is alive it holds an exclusive flock on its partial,
+//    so another process neither writes it nor deletes it during recovery;
+//  - destroying a BlobWriter without commit() keeps the partial for resume;
+//    discard() deletes it.
+#pragma once
+
+#include "cache/blobs.h"
+#include "cache/durable.h"
+#include "cache/error.h"
+#include "cache/sha256.h"
+#include "cache/space.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+
+namespace stoa::cache {
+
+class BlobWriter {
+public:
+    // Opens or resumes the partial for `hex` of `expectedSize` bytes, after
+    // reserving space for what is still missing. Fails with Busy when another
+    // writer holds it.
+    static Result<BlobWriter> open(BlobStore &blobs, SpacePolicy &space, std::string hex,
+                                   std::uint64_t expectedSize);
+
+    BlobWriter(BlobWriter &&) noexcept = default;
+    BlobWriter &operator=(BlobWriter &&) noexcept = default;
+    ~BlobWriter() = default;
+
+    const std::string &hex() const { return m_hex; }
+    std::uint64_t expectedSize() const { return m_expected; }
+    // Bytes already in the partial: where a resumed download continues (HTTP Range).
+    std::uint64_t offset() const { return m_offset; }
+
+    // Appends bytes. Refuses (SizeMismatch) anything past expectedSize; on a
+    // failed write the partial is cut back to the last good offset.
+    Result<void> write(std::span<const std::byte> bytes);
+    // Checks, fsyncs, renames into place, indexes. On a hash or size mismatch
+    // the partial is deleted (its bytes are wrong, resuming would not help).
+    Result<BlobInfo> commit();
+    // Deletes the partial.
+    void discard();
+
+private:
+    BlobWriter(BlobStore &blobs, std::string hex, std::uint64_t expected, std::filesystem::path partial,
+               UniqueFd fd);
+
+    BlobStore *m_blobs;              // not owned; outlives the writer
+    std::string m_hex;               // the name the bytes must hash to
+    std::uint64_t m_expected = 0;    // declared size
+    std::filesystem::path m_partial; // tmp/<hex>.<size>.part
+    UniqueFd m_fd;                   // open for append, flock'ed exclusively
+    std::uint64_t m_offset = 0;      // bytes in the partial, all fed to m_hash
+    Sha256 m_hash;
+};
+
+// Copies a local file into the store, hashing on the way; returns its name.
+Result<BlobInfo> importFile(BlobStore &blobs, SpacePolicy &space, const std::filesystem::path &source);
+
+} // namespace stoa::cache

@@ -1,0 +1,71 @@
+#include "cache/kv.h"
+
+namespace stoa::cache {
+
+Result<std::optional<std::string>> KeyValue::get(const std::string &key)
+{
+    auto st = m_db.prepare("SELECT value FROM kv WHERE key = ?");
+    if (!st)
+        return std::unexpected(st.error());
+    auto s = st->bind(1, key).step();
+    if (!s)
+        return std::unexpected(s.error());
+    if (*s != Statement::Step::Row)
+        return std::optional<std::string>();
+    return std::optional(st->columnBlob(0));
+}
+
+Result<void> KeyValue::set(const std::string &key, const std::string &value)
+{
+    auto st = m_db.prepare("INSERT INTO kv(key, value) VALUES(?, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (!st)
+        return std::unexpected(st.error());
+    return st->bind(1, key).bindBlob(2, std::as_bytes(std::span(value.data(), value.size()))).run();
+}
+
+Result<std::optional<std::int64_t>> KeyValue::getInt(const std::string &key)
+{
+    auto st = m_db.prepare("SELECT value FROM kv WHERE key = ? AND typeof(value) = 'integer'");
+    if (!st)
+        return std::unexpected(st.error());
+    auto s = st->bind(1, key).step();
+    if (!s)
+        return std::unexpected(s.error());
+    if (*s != Statement::Step::Row)
+        return std::optional<std::int64_t>();
+    return std::optional(st->columnInt(0));
+}
+
+Result<void> KeyValue::setInt(const std::string &key, std::int64_t value)
+{
+    auto st = m_db.prepare("INSERT INTO kv(key, value) VALUES(?, ?) "
+                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (!st)
+        return std::unexpected(st.error());
+    return st->bind(1, key).bind(2, value).run();
+}
+
+Result<std::int64_t> KeyValue::add(const std::string &key, std::int64_t delta)
+{
+    auto st = m_db.prepare("INSERT INTO kv(key, value) VALUES(?1, ?2) "
+                           "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + ?2 RETURNING value");
+    if (!st)
+        return std::unexpected(st.error());
+    auto s = st->bind(1, key).bind(2, delta).step();
+    if (!s)
+        return std::unexpected(s.error());
+    const std::int64_t v = st->columnInt(0);
+    st->reset();
+    return v;
+}
+
+Result<void> KeyValue::remove(const std::string &key)
+{
+    auto st = m_db.prepare("DELETE FROM kv WHERE key = ?");
+    if (!st)
+        return std::unexpected(st.error());
+    return st->bind(1, key).run();
+}
+
+} // namespace stoa::cache

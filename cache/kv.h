@@ -1,0 +1,33 @@
+// cache/kv.h — small named values (time floor, backoff state, counters).
+//
+// Values are bytes; integers are stored as SQLite integers so they can be
+// incremented in SQL without a read-modify-write race between processes.
+#pragma once
+
+#include "cache/database.h"
+#include "cache/error.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace stoa::cache {
+
+class KeyValue {
+public:
+    // `db` must outlive the KeyValue.
+    explicit KeyValue(Database &db) : m_db(db) {}
+
+    Result<std::optional<std::string>> get(const std::string &key);
+    Result<void> set(const std::string &key, const std::string &value);
+    Result<std::optional<std::int64_t>> getInt(const std::string &key);
+    Result<void> setInt(const std::string &key, std::int64_t value);
+    // Atomically adds `delta` (absent counts as 0); returns the new value.
+    Result<std::int64_t> add(const std::string &key, std::int64_t delta);
+    Result<void> remove(const std::string &key);
+
+private:
+    Database &m_db;
+};
+
+} // namespace stoa::cache

@@ -1,0 +1,298 @@
+#include "cache/manifests.h"
+
+#include "cache/durable.h"
+#include "cache/kv.h"
+#include "cache/logging.h"
+#include "cache/sha256.h"
+
+#include <QByteArray>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <chrono>
+
+namespace stoa::cache {
+
+namespace {
+
+constexpr const char *kFloorKey = "rollback_floor";
+constexpr const char *kGenerationKey = "active_generation";
+constexpr std::size_t kMaxMirrorBytes = 16u << 20; // envelopes are capped at 4 MiB by the protocol
+
+const char *slotName(Slot s) { return s == Slot::Active ? "active" : "staged"; }
+
+std::int64_t nowMs()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+} // namespace
+
+ManifestStore::ManifestStore(std::filesystem::path dataDir, Database &db) : m_dataDir(std::move(dataDir)), m_db(db) {}
+
+Result<std::optional<StoredManifest>> ManifestStore::get(Slot slot)
+{
+    auto st = m_db.prepare("SELECT version, envelope FROM manifests WHERE slot = ?");
+    if (!st)
+        return std::unexpected(st.error());
+    auto s = st->bind(1, std::string_view(slotName(slot))).step();
+    if (!s)
+        return std::unexpected(s.error());
+    if (*s != Statement::Step::Row)
+        return std::optional<StoredManifest>();
+    StoredManifest m;
+    m.version = st->columnInt(0);
+    m.envelope = st->columnBlob(1);
+    auto pins = m_db.prepare("SELECT hex FROM pins WHERE owner = ? ORDER BY hex");
+    if (!pins)
+        return std::unexpected(pins.error());
+    pins->bind(1, std::string_view(slotName(slot)));
+    for (;;) {
+        auto p = pins->step();
+        if (!p)
+            return std::unexpected(p.error());
+        if (*p == Statement::Step::Done)
+            break;
+        m.assets.push_back(pins->columnText(0));
+    }
+    return std::optional(std::move(m));
+}
+
+Result<void> ManifestStore::putSlot(Slot slot, const StoredManifest &m)
+{
+    for (const auto &hex : m.assets)
+        if (!isSha256Hex(hex))
+            return fail(ErrorCode::InvalidArgument, "manifest " + std::to_string(m.version) +
+                                                        " names an asset that is not a SHA-256 hex: " + hex);
+    const std::string_view name = slotName(slot);
+    auto put = m_db.prepare("INSERT OR REPLACE INTO manifests(slot, version, envelope, stored_at) VALUES(?,?,?,?)");
+    if (!put)
+        return std::unexpected(put.error());
+    if (auto ok = put->bind(1, name)
+                      .bind(2, m.version)
+                      .bindBlob(3, std::as_bytes(std::span(m.envelope.data(), m.envelope.size())))
+                      .bind(4, nowMs())
+                      .run();
+        !ok)
+        return ok;
+    auto clear = m_db.prepare("DELETE FROM pins WHERE owner = ?");
+    if (!clear)
+        return std::unexpected(clear.error());
+    if (auto ok = clear->bind(1, name).run(); !ok)
+        return ok;
+    auto pin = m_db.prepare("INSERT OR IGNORE INTO pins(owner, hex) VALUES(?, ?)");
+    if (!pin)
+        return std::unexpected(pin.error());
+    for (const auto &hex : m.assets)
+        if (auto ok = pin->bind(1, name).bind(2, hex).run(); !ok)
+            return ok;
+    return {};
+}
+
+Result<void> ManifestStore::checkAboveFloor(std::int64_t version)
+{
+    auto floor = rollbackFloor();
+    if (!floor)
+        return std::unexpected(floor.error());
+    if (version <= *floor)
+        return fail(ErrorCode::Rollback, "version " + std::to_string(version) + " is not newer than adopted " +
+                                             std::to_string(*floor));
+    return {};
+}
+
+Result<void> ManifestStore::checkAssetsPresent(const std::vector<std::string> &assets)
+{
+    auto st = m_db.prepare("SELECT 1 FROM blobs WHERE hex = ?");
+    if (!st)
+        return std::unexpected(st.error());
+    for (const auto &hex : assets) {
+        auto s = st->bind(1, hex).step();
+        if (!s)
+            return std::unexpected(s.error());
+        const bool present = *s == Statement::Step::Row;
+        st->reset();
+        if (!present)
+            return fail(ErrorCode::NotFound, "asset sha256:" + hex + " is not in the store");
+    }
+    return {};
+}
+
+Result<void> ManifestStore::raiseFloor(std::int64_t version)
+{
+    auto st = m_db.prepare("INSERT INTO kv(key, value) VALUES(?1, ?2) "
+                           "ON CONFLICT(key) DO UPDATE SET value = MAX(CAST(value AS INTEGER), ?2)");
+    if (!st)
+        return std::unexpected(st.error());
+    return st->bind(1, std::string_view(kFloorKey)).bind(2, version).run();
+}
+
+Result<void> ManifestStore::stage(const StoredManifest &m)
+{
+    auto tx = Transaction::begin(m_db);
+    if (!tx)
+        return std::unexpected(tx.error());
+    if (auto ok = checkAboveFloor(m.version); !ok)
+        return ok;
+    if (auto ok = putSlot(Slot::Staged, m); !ok)
+        return ok;
+    return tx->commit();
+}
+
+Result<void> ManifestStore::dropStaged()
+{
+    auto tx = Transaction::begin(m_db);
+    if (!tx)
+        return std::unexpected(tx.error());
+    if (auto ok = m_db.exec("DELETE FROM manifests WHERE slot = 'staged'; DELETE FROM pins WHERE owner = 'staged';");
+        !ok)
+        return ok;
+    return tx->commit();
+}
+
+Result<void> ManifestStore::activateStaged()
+{
+    {
+        auto tx = Transaction::begin(m_db);
+        if (!tx)
+            return std::unexpected(tx.error());
+        auto staged = get(Slot::Staged);
+        if (!staged)
+            return std::unexpected(staged.error());
+        if (!*staged)
+            return fail(ErrorCode::NotFound, "no staged manifest to activate");
+        if (auto ok = checkAboveFloor((*staged)->version); !ok)
+            return ok;
+        if (auto ok = checkAssetsPresent((*staged)->assets); !ok)
+            return ok;
+        if (auto ok = putSlot(Slot::Active, **staged); !ok)
+            return ok;
+        if (auto ok = m_db.exec("DELETE FROM manifests WHERE slot = 'staged'; DELETE FROM pins WHERE owner = 'staged';");
+            !ok)
+            return ok;
+        if (auto ok = raiseFloor((*staged)->version); !ok)
+            return ok;
+        if (auto ok = KeyValue(m_db).add(kGenerationKey, 1); !ok)
+            return std::unexpected(ok.error());
+        if (auto ok = tx->commit(); !ok)
+            return ok;
+        qCInfo(lcCache, "manifest version %lld is now active", static_cast<long long>((*staged)->version));
+    }
+    return writeMirror();
+}
+
+Result<void> ManifestStore::activate(const StoredManifest &m)
+{
+    if (auto ok = stage(m); !ok)
+        return ok;
+    return activateStaged();
+}
+
+Result<void> ManifestStore::restore(const StoredManifest &m, std::int64_t floor)
+{
+    auto tx = Transaction::begin(m_db);
+    if (!tx)
+        return std::unexpected(tx.error());
+    if (auto ok = putSlot(Slot::Active, m); !ok)
+        return ok;
+    if (auto ok = raiseFloor(std::max(floor, m.version)); !ok)
+        return ok;
+    if (auto ok = KeyValue(m_db).add(kGenerationKey, 1); !ok)
+        return std::unexpected(ok.error());
+    return tx->commit();
+}
+
+Result<std::int64_t> ManifestStore::rollbackFloor()
+{
+    auto v = KeyValue(m_db).getInt(kFloorKey);
+    if (!v)
+        return std::unexpected(v.error());
+    return v->value_or(0);
+}
+
+Result<std::int64_t> ManifestStore::generation()
+{
+    auto v = KeyValue(m_db).getInt(kGenerationKey);
+    if (!v)
+        return std::unexpected(v.error());
+    return v->value_or(0);
+}
+
+Result<void> ManifestStore::writeMirror()
+{
+    auto active = get(Slot::Active);
+    if (!active)
+        return std::unexpected(active.error());
+    auto floor = rollbackFloor();
+    if (!floor)
+        return std::unexpected(floor.error());
+    if (auto ok = ensureDirectory(mirrorDir()); !ok)
+        return ok;
+    // Floor first: if we crash between the two writes, the floor is never
+    // behind the mirrored manifest.
+    const std::string floorText = std::to_string(*floor) + "\n";
+    if (auto ok = writeFileAtomically(mirrorDir() / "floor", std::as_bytes(std::span(floorText))); !ok)
+        return ok;
+    if (!*active)
+        return {};
+    QJsonArray assets;
+    for (const auto &hex : (*active)->assets)
+        assets.append(QString::fromStdString(hex));
+    const QJsonObject obj{
+        {"version", static_cast<qint64>((*active)->version)},
+        {"assets", assets},
+        {"envelope_base64",
+         QString::fromLatin1(QByteArray::fromStdString((*active)->envelope).toBase64())},
+    };
+    const QByteArray json = QJsonDocument(obj).toJson(QJsonDocument::Compact);
+    return writeFileAtomically(mirrorDir() / "active.json",
+                               std::as_bytes(std::span(json.constData(), static_cast<std::size_t>(json.size()))));
+}
+
+Result<std::optional<StoredManifest>> ManifestStore::readMirror(const std::filesystem::path &dataDir)
+{
+    auto text = readWholeFile(dataDir / "manifests" / "active.json", kMaxMirrorBytes);
+    if (!text) {
+        if (text.error().code == ErrorCode::NotFound)
+            return std::optional<StoredManifest>();
+        return std::unexpected(text.error());
+    }
+    QJsonParseError perr;
+    const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(*text), &perr);
+    const auto obj = doc.object();
+    if (perr.error != QJsonParseError::NoError || !obj.value("version").isDouble() ||
+        !obj.value("assets").isArray() || !obj.value("envelope_base64").isString())
+        return fail(ErrorCode::Corrupt, "manifests/active.json is not a mirrored manifest");
+    StoredManifest m;
+    m.version = obj.value("version").toInteger();
+    for (const auto &a : obj.value("assets").toArray()) {
+        const std::string hex = a.toString().toStdString();
+        if (!isSha256Hex(hex))
+            return fail(ErrorCode::Corrupt, "manifests/active.json names a bad asset");
+        m.assets.push_back(hex);
+    }
+    const auto decoded = QByteArray::fromBase64Encoding(obj.value("envelope_base64").toString().toLatin1(),
+                                                        QByteArray::AbortOnBase64DecodingErrors);
+    if (!decoded)
+        return fail(ErrorCode::Corrupt, "manifests/active.json has a bad envelope encoding");
+    m.envelope = decoded.decoded.toStdString();
+    return std::optional(std::move(m));
+}
+
+Result<std::int64_t> ManifestStore::readMirroredFloor(const std::filesystem::path &dataDir)
+{
+    auto text = readWholeFile(dataDir / "manifests" / "floor", 64);
+    if (!text) {
+        if (text.error().code == ErrorCode::NotFound)
+            return 0;
+        return std::unexpected(text.error());
+    }
+    try {
+        return std::stoll(*text);
+    } catch (const std::exception &) {
+        return fail(ErrorCode::Corrupt, "manifests/floor is not a number");
+    }
+}
+
+} // namespace stoa::cache

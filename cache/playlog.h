@@ -1,0 +1,53 @@
+// cache/playlog.h — proof-of-play records (protocol §6) waiting for upload.
+//
+// The player appends, the sync agent reads batches in order and acknowledges
+// them after a 2xx. Records stay until acknowledged (at-least-once). The log
+// is capped: past `maxRecords` the oldest are dropped and the drop counted,
+// so a device offline for months cannot fill its disk with plays.
+#pragma once
+
+#include "cache/database.h"
+#include "cache/error.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stoa::cache {
+
+struct PlayRecord {
+    std::int64_t seq = 0;             // assigned by the store, increasing; 0 before append
+    std::string id;                   // unique per record (the server de-duplicates by it)
+    std::optional<std::string> asset; // "sha256:<hex>" or absent for web items
+    std::optional<std::string> url;
+    std::string playlist;
+    std::string startedAt;            // RFC 3339 UTC
+    std::int64_t durationMs = 0;
+    bool completed = false;
+    std::optional<std::string> reason; // why it did not complete (skipped, failed)
+};
+
+class PlayLog {
+public:
+    static constexpr std::int64_t kDefaultMaxRecords = 100000;
+
+    // `db` must outlive the PlayLog.
+    PlayLog(Database &db, std::int64_t maxRecords = kDefaultMaxRecords) : m_db(db), m_max(maxRecords) {}
+
+    // Appends and enforces the cap in one transaction. Returns the record's seq.
+    Result<std::int64_t> append(const PlayRecord &r);
+    // The oldest `limit` records, in order.
+    Result<std::vector<PlayRecord>> batch(int limit);
+    // Deletes every record with seq <= upToSeq (an uploaded batch).
+    Result<void> acknowledge(std::int64_t upToSeq);
+    Result<std::int64_t> count();
+    // Records dropped by the cap since the store was created.
+    Result<std::int64_t> dropped();
+
+private:
+    Database &m_db;
+    std::int64_t m_max;
+};
+
+} // namespace stoa::cache

@@ -1,0 +1,215 @@
+#include "cache/recovery.h"
+
+#include "cache/durable.h"
+#include "cache/logging.h"
+#include "cache/sha256.h"
+
+#include <cerrno>
+#include <chrono>
+#include <fcntl.h>
+#include <map>
+#include <set>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace stoa::cache {
+
+namespace fs = std::filesystem;
+
+std::string RecoveryReport::summary() const
+{
+    std::string s = "recovery";
+    if (databaseRebuilt)
+        s += ": DATABASE REBUILT (corrupt copy at " + (databaseMovedTo.empty() ? "-" : databaseMovedTo) + ")";
+    s += ": temps removed " + std::to_string(tempsRemoved) + ", partials kept " + std::to_string(partialsKept) +
+         ", orphan blobs indexed " + std::to_string(orphansIndexed) + ", rows without file dropped " +
+         std::to_string(rowsDropped) + ", bad blobs removed " + std::to_string(badBlobsRemoved) +
+         ", active manifest " + (activeVersion ? std::to_string(activeVersion) : std::string("none")) +
+         (manifestRestored ? " (restored from mirror)" : "") +
+         (activeAssetsMissing ? ", " + std::to_string(activeAssetsMissing) + " of its assets missing" : "") +
+         ", rollback floor " + std::to_string(floor);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, ", %.3f s", seconds);
+    return s + buf;
+}
+
+namespace {
+
+// Deletes `path` unless another process holds a lock on it (a live writer).
+bool removeIfUnlocked(const fs::path &path)
+{
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (fd.valid() && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0)
+        return false;
+    return ::unlink(path.c_str()) == 0;
+}
+
+Result<std::set<std::string>> pinnedHexes(Database &db)
+{
+    auto st = db.prepare("SELECT DISTINCT hex FROM pins");
+    if (!st)
+        return std::unexpected(st.error());
+    std::set<std::string> out;
+    for (;;) {
+        auto s = st->step();
+        if (!s)
+            return std::unexpected(s.error());
+        if (*s == Statement::Step::Done)
+            break;
+        out.insert(st->columnText(0));
+    }
+    return out;
+}
+
+Result<void> cleanTemps(Database &db, BlobStore &blobs, RecoveryReport &report)
+{
+    auto pinned = pinnedHexes(db);
+    if (!pinned)
+        return std::unexpected(pinned.error());
+    std::error_code ec;
+    for (const auto &entry : fs::directory_iterator(blobs.tmpDir(), ec)) {
+        const auto partial = BlobStore::parsePartialName(entry.path());
+        bool keep = false;
+        if (partial && pinned->contains(partial->hex)) {
+            std::error_code sec;
+            const auto size = entry.file_size(sec);
+            auto present = blobs.contains(partial->hex);
+            keep = !sec && size <= partial->expectedSize && present && !*present;
+        }
+        if (keep) {
+            ++report.partialsKept;
+        } else if (removeIfUnlocked(entry.path())) {
+            ++report.tempsRemoved;
+        }
+    }
+    return {};
+}
+
+Result<void> reconcileBlobs(Database &db, BlobStore &blobs, RecoveryReport &report)
+{
+    std::map<std::string, std::uint64_t> rows;
+    {
+        auto all = blobs.list();
+        if (!all)
+            return std::unexpected(all.error());
+        for (const auto &b : *all)
+            rows.emplace(b.hex, b.size);
+    }
+    auto tx = Transaction::begin(db);
+    if (!tx)
+        return std::unexpected(tx.error());
+    std::set<std::string> seen;
+    std::error_code ec;
+    for (const auto &shard : fs::directory_iterator(blobs.blobsRoot(), ec)) {
+        const std::string shardName = shard.path().filename().string();
+        std::error_code dec;
+        if (!shard.is_directory(dec)) {
+            if (::unlink(shard.path().c_str()) == 0)
+                ++report.badBlobsRemoved;
+            continue;
+        }
+        for (const auto &entry : fs::directory_iterator(shard.path(), dec)) {
+            const std::string name = entry.path().filename().string();
+            std::error_code sec;
+            const bool regular = entry.is_regular_file(sec);
+            if (!regular || !isSha256Hex(name) || name.substr(0, 2) != shardName) {
+                fs::remove_all(entry.path(), sec);
+                ++report.badBlobsRemoved;
+                qCWarning(lcCache, "recovery: removed stray %s", entry.path().c_str());
+                continue;
+            }
+            const std::uint64_t size = entry.file_size(sec);
+            const auto row = rows.find(name);
+            if (row == rows.end()) {
+                if (auto ok = blobs.index(BlobInfo{name, size}, false); !ok)
+                    return ok;
+                ++report.orphansIndexed;
+            } else if (row->second != size) {
+                qCWarning(lcCache, "recovery: blob %s is %llu bytes, index says %llu: removed", name.c_str(),
+                          static_cast<unsigned long long>(size), static_cast<unsigned long long>(row->second));
+                if (auto ok = blobs.remove(name); !ok)
+                    return ok;
+                ++report.badBlobsRemoved;
+                continue;
+            }
+            seen.insert(name);
+        }
+    }
+    for (const auto &[hex, size] : rows) {
+        if (seen.contains(hex))
+            continue;
+        auto st = db.prepare("DELETE FROM blobs WHERE hex = ?");
+        if (!st)
+            return std::unexpected(st.error());
+        if (auto ok = st->bind(1, hex).run(); !ok)
+            return ok;
+        ++report.rowsDropped;
+    }
+    return tx->commit();
+}
+
+Result<void> reconcileManifests(BlobStore &blobs, ManifestStore &manifests, RecoveryReport &report)
+{
+    auto active = manifests.get(Slot::Active);
+    auto floor = manifests.rollbackFloor();
+    if (!active || !floor)
+        return std::unexpected(!active ? active.error() : floor.error());
+    auto mirrored = ManifestStore::readMirror(blobs.dataDir());
+    if (!mirrored) {
+        qCWarning(lcCache, "recovery: %s", mirrored.error().message.c_str());
+        mirrored = std::optional<StoredManifest>();
+    }
+    auto mirroredFloor = ManifestStore::readMirroredFloor(blobs.dataDir());
+    if (!mirroredFloor) {
+        qCWarning(lcCache, "recovery: %s", mirroredFloor.error().message.c_str());
+        mirroredFloor = 0;
+    }
+
+    const std::int64_t dbVersion = *active ? (*active)->version : 0;
+    const std::int64_t mirrorVersion = *mirrored ? (*mirrored)->version : 0;
+    if (mirrorVersion > dbVersion || *mirroredFloor > *floor) {
+        // The database forgot something the mirror remembers: put it back.
+        const StoredManifest &m = mirrorVersion > dbVersion ? **mirrored : **active;
+        if (auto ok = manifests.restore(m, std::max(*mirroredFloor, *floor)); !ok)
+            return ok;
+        report.manifestRestored = mirrorVersion > dbVersion;
+    } else if (dbVersion > mirrorVersion || *floor > *mirroredFloor) {
+        if (auto ok = manifests.writeMirror(); !ok)
+            return ok;
+    }
+
+    active = manifests.get(Slot::Active);
+    floor = manifests.rollbackFloor();
+    if (!active || !floor)
+        return std::unexpected(!active ? active.error() : floor.error());
+    report.floor = *floor;
+    if (*active) {
+        report.activeVersion = (*active)->version;
+        for (const auto &hex : (*active)->assets) {
+            auto present = blobs.contains(hex);
+            if (!present)
+                return std::unexpected(present.error());
+            if (!*present)
+                ++report.activeAssetsMissing;
+        }
+    }
+    return {};
+}
+
+} // namespace
+
+Result<RecoveryReport> recover(Database &db, BlobStore &blobs, ManifestStore &manifests)
+{
+    const auto start = std::chrono::steady_clock::now();
+    RecoveryReport report;
+    if (auto ok = cleanTemps(db, blobs, report); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = reconcileBlobs(db, blobs, report); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = reconcileManifests(blobs, manifests, report); !ok)
+        return std::unexpected(ok.error());
+    report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return report;
+}
+
+} // namespace stoa::cache
