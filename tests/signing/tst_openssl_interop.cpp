@@ -1,0 +1,210 @@
+// tests/signing/tst_openssl_interop.cpp — Stoa and the openssl command line
+// agree on keys, PAE bytes and Ed25519 signatures, in both directions. The
+// openssl side never uses Stoa code: PAE is written out by hand and keyids
+// come from the DER of `openssl pkey -pubout`.
+#include "fixtures.h"
+
+#include "schedule/envelope.h"
+#include "schedule/keys.h"
+
+#include <QCryptographicHash>
+#include <QFile>
+#include <QJsonDocument>
+#include <QObject>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace stoa::schedule;
+using namespace stoa::schedule::testing;
+
+namespace {
+
+struct Run {
+    int exitCode = -1;
+    QByteArray out;
+};
+
+Run openssl(const QStringList &args)
+{
+    QProcess p;
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.start(QStringLiteral("openssl"), args);
+    if (!p.waitForFinished(30000)) return {};
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAll()};
+}
+
+QByteArray readAll(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+bool writeAll(const QString &path, const QByteArray &bytes)
+{
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
+}
+
+// The spec's PAE, written out independently of schedule/encoding.
+QByteArray handPae(const QByteArray &type, const QByteArray &body)
+{
+    return "DSSEv1 " + QByteArray::number(type.size()) + ' ' + type + ' ' + QByteArray::number(body.size()) + ' ' + body;
+}
+
+} // namespace
+
+class TestOpensslInterop : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    QString path(const char *name) const { return m_dir.filePath(QString::fromLatin1(name)); }
+
+private slots:
+    void initTestCase()
+    {
+        if (QStandardPaths::findExecutable(QStringLiteral("openssl")).isEmpty())
+            QSKIP("openssl command line tool not installed");
+        QVERIFY(m_dir.isValid());
+    }
+
+    void opensslSignsStoaVerifies()
+    {
+        QCOMPARE(openssl({"genpkey", "-algorithm", "ed25519", "-out", path("k.pem")}).exitCode, 0);
+        QCOMPARE(openssl({"pkey", "-in", path("k.pem"), "-pubout", "-out", path("pub.pem")}).exitCode, 0);
+        QCOMPARE(openssl({"pkey", "-pubin", "-in", path("pub.pem"), "-outform", "DER", "-out", path("pub.der")}).exitCode, 0);
+        const QByteArray der = readAll(path("pub.der"));
+        QCOMPARE(der.size(), 44); // SPKI header (12 bytes) + 32 raw key bytes
+        const QString keyid = QString::fromLatin1(
+            QCryptographicHash::hash(der.right(32), QCryptographicHash::Sha256).toHex());
+
+        const QByteArray type = kManifestPayloadType;
+        const QByteArray payload = toJson(validManifest());
+        QVERIFY(writeAll(path("pae.bin"), handPae(type, payload)));
+        const Run sign = openssl({"pkeyutl", "-sign", "-rawin", "-inkey", path("k.pem"), "-in", path("pae.bin"),
+                                  "-out", path("sig")});
+        QVERIFY2(sign.exitCode == 0, sign.out.constData());
+        const QByteArray sig = readAll(path("sig"));
+        QCOMPARE(sig.size(), 64);
+
+        const QByteArray envelope = toJson(QJsonObject{
+            {"payloadType", QString::fromLatin1(type)},
+            {"payload", QString::fromLatin1(payload.toBase64())},
+            {"signatures", QJsonArray{QJsonObject{{"keyid", keyid}, {"sig", QString::fromLatin1(sig.toBase64())}}}}});
+
+        auto keys = loadPublicKeysPemFile(path("pub.pem"));
+        QVERIFY2(keys.has_value(), keys ? "" : qPrintable(keys.error().reason));
+        QCOMPARE(keys->size(), std::size_t(1));
+        QCOMPARE(QString::fromStdString(keys->front().keyId()), keyid);
+
+        auto verified = verifyEnvelope(envelope, type, *keys);
+        QVERIFY2(verified.has_value(), verified ? "" : qPrintable(verified.error().reason));
+        QCOMPARE(verified->payload, payload);
+
+        // Stoa reads the openssl private key too, and derives the same public key.
+        auto priv = loadPrivateKeyPemFile(path("k.pem"));
+        QVERIFY2(priv.has_value(), priv ? "" : qPrintable(priv.error().reason));
+        QCOMPARE(priv->publicKey().keyId(), keys->front().keyId());
+        // Ed25519 is deterministic: Stoa's signature of the same PAE is openssl's.
+        QCOMPARE(*priv->sign(handPae(type, payload)), sig);
+    }
+
+    void stoaSignsOpensslVerifies()
+    {
+        auto key = PrivateKey::generate();
+        QVERIFY(key.has_value());
+        QVERIFY(writeKeyPairPem(*key, path("stoa.key"), path("stoa.pub")).has_value());
+        QCOMPARE(QFile::permissions(path("stoa.key")) & (QFile::ReadGroup | QFile::ReadOther), QFile::Permissions());
+        // Refuses to overwrite a key.
+        QCOMPARE(outcome(writeKeyPairPem(*key, path("stoa.key"), path("other.pub"))), QStringLiteral("Io"));
+
+        // openssl accepts both PEM files and derives the same public key.
+        QCOMPARE(openssl({"pkey", "-in", path("stoa.key"), "-pubout", "-out", path("derived.pub")}).exitCode, 0);
+        QCOMPARE(readAll(path("derived.pub")), readAll(path("stoa.pub")));
+
+        const QByteArray type = kKeysPayloadType;
+        const QByteArray payload = "{\"version\": 1}\n";
+        auto envelope = signEnvelope(type, payload, std::vector{*key});
+        QVERIFY(envelope.has_value());
+        const QJsonObject o = QJsonDocument::fromJson(*envelope).object();
+        const QByteArray body = QByteArray::fromBase64(o.value("payload").toString().toLatin1());
+        const QByteArray sig = QByteArray::fromBase64(
+            o.value("signatures").toArray().at(0).toObject().value("sig").toString().toLatin1());
+        QCOMPARE(body, payload);
+        QVERIFY(writeAll(path("stoa-pae.bin"), handPae(o.value("payloadType").toString().toLatin1(), body)));
+        QVERIFY(writeAll(path("stoa.sig"), sig));
+
+        const Run ok = openssl({"pkeyutl", "-verify", "-pubin", "-inkey", path("stoa.pub"), "-rawin",
+                                "-in", path("stoa-pae.bin"), "-sigfile", path("stoa.sig")});
+        QVERIFY2(ok.exitCode == 0, ok.out.constData());
+        QVERIFY(ok.out.contains("Signature Verified Successfully"));
+
+        // The same command does fail on other bytes (the check above can fail).
+        QVERIFY(writeAll(path("other-pae.bin"), handPae(type, "{\"version\": 2}\n")));
+        const Run bad = openssl({"pkeyutl", "-verify", "-pubin", "-inkey", path("stoa.pub"), "-rawin",
+                                 "-in", path("other-pae.bin"), "-sigfile", path("stoa.sig")});
+        QVERIFY(bad.exitCode != 0);
+    }
+
+    void publicKeyFileWithSeveralKeys()
+    {
+        QCOMPARE(openssl({"genpkey", "-algorithm", "ed25519", "-out", path("k1.pem")}).exitCode, 0);
+        QCOMPARE(openssl({"genpkey", "-algorithm", "ed25519", "-out", path("k2.pem")}).exitCode, 0);
+        QCOMPARE(openssl({"pkey", "-in", path("k1.pem"), "-pubout", "-out", path("p1.pem")}).exitCode, 0);
+        QCOMPARE(openssl({"pkey", "-in", path("k2.pem"), "-pubout", "-out", path("p2.pem")}).exitCode, 0);
+        const QByteArray both = "# fleet roots\n" + readAll(path("p1.pem")) + "\n" + readAll(path("p2.pem"));
+        auto keys = loadPublicKeysPem(both);
+        QVERIFY2(keys.has_value(), keys ? "" : qPrintable(keys.error().reason));
+        QCOMPARE(keys->size(), std::size_t(2));
+        QVERIFY(keys->at(0).keyId() != keys->at(1).keyId());
+    }
+
+    void unusableKeyFilesRejected_data()
+    {
+        QTest::addColumn<QStringList>("genArgs"); // how openssl makes the file; empty: literal text
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<bool>("asPublic");
+        QTest::newRow("rsa public key") << QStringList{"genpkey", "-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:1024"}
+                                        << QByteArray() << true;
+        QTest::newRow("ec private key") << QStringList{"genpkey", "-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"}
+                                        << QByteArray() << false;
+        QTest::newRow("private key as public") << QStringList{"genpkey", "-algorithm", "ed25519"} << QByteArray() << true;
+        QTest::newRow("empty public") << QStringList{} << QByteArray() << true;
+        QTest::newRow("garbage private") << QStringList{} << QByteArray("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+                                         << false;
+        QTest::newRow("truncated public") << QStringList{} << QByteArray("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n")
+                                          << true;
+    }
+    void unusableKeyFilesRejected()
+    {
+        QFETCH(QStringList, genArgs);
+        QFETCH(QByteArray, text);
+        QFETCH(bool, asPublic);
+        if (!genArgs.isEmpty()) {
+            QCOMPARE(openssl(genArgs + QStringList{"-out", path("gen.pem")}).exitCode, 0);
+            if (asPublic && !genArgs.contains("ed25519")) {
+                QCOMPARE(openssl({"pkey", "-in", path("gen.pem"), "-pubout", "-out", path("gen.pub")}).exitCode, 0);
+                text = readAll(path("gen.pub"));
+            } else {
+                text = readAll(path("gen.pem"));
+            }
+        }
+        if (asPublic) {
+            auto r = loadPublicKeysPem(text);
+            QCOMPARE(outcome(r), QStringLiteral("BadKey"));
+            QVERIFY(!r.error().reason.isEmpty());
+        } else {
+            QCOMPARE(outcome(loadPrivateKeyPem(text)), QStringLiteral("BadKey"));
+        }
+    }
+
+    void missingFileIsIoError()
+    {
+        QCOMPARE(outcome(loadPublicKeysPemFile(path("does-not-exist.pem"))), QStringLiteral("Io"));
+        QCOMPARE(outcome(loadPrivateKeyPemFile(path("does-not-exist.pem"))), QStringLiteral("Io"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestOpensslInterop)
+#include "tst_openssl_interop.moc"
