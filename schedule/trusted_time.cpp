@@ -1,0 +1,129 @@
+// schedule/trusted_time.cpp — see trusted_time.h.
+#include "schedule/trusted_time.h"
+
+#include <QLoggingCategory>
+
+#include <sys/timex.h>
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+namespace stoa::schedule {
+namespace {
+
+Q_LOGGING_CATEGORY(lcTime, "stoa.schedule.time")
+
+bool kernelSaysSynchronised()
+{
+    timex tx{}; // modes == 0: read only
+    const int state = ::adjtimex(&tx);
+    return state != -1 && state != TIME_ERROR && (tx.status & STA_UNSYNC) == 0;
+}
+
+} // namespace
+
+QString timeSourceName(TimeSource source)
+{
+    switch (source) {
+    case TimeSource::Ntp:
+        return QStringLiteral("ntp");
+    case TimeSource::System:
+        return QStringLiteral("system");
+    case TimeSource::Floor:
+        return QStringLiteral("floor");
+    }
+    return QStringLiteral("floor");
+}
+
+Clocks Clocks::system()
+{
+    return Clocks{
+        [] { return std::int64_t{QDateTime::currentMSecsSinceEpoch()}; },
+        [] {
+            return std::int64_t{std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now().time_since_epoch()).count()};
+        },
+        kernelSaysSynchronised,
+    };
+}
+
+TrustedClock::TrustedClock(Clocks clocks, std::optional<std::int64_t> persistedFloorUtcMs)
+    : clocks_(std::move(clocks)), floorUtcMs_(persistedFloorUtcMs)
+{
+    floorMonotonicMs_ = clocks_.monotonicMs();
+    lastPersistMonotonicMs_ = floorMonotonicMs_; // what we were given is what is saved
+}
+
+std::optional<std::int64_t> TrustedClock::advancedFloor(std::int64_t monotonic) const
+{
+    if (!floorUtcMs_)
+        return std::nullopt;
+    return *floorUtcMs_ + std::max<std::int64_t>(0, monotonic - floorMonotonicMs_);
+}
+
+TrustedNow TrustedClock::now()
+{
+    const std::int64_t system = clocks_.systemUtcMs();
+    const bool synchronised = clocks_.systemSynchronised();
+    if (synchronised)
+        raiseFloor(system);
+
+    const std::optional<std::int64_t> floor = advancedFloor(clocks_.monotonicMs());
+    const bool behind = floor && system < *floor - kBehindToleranceMs;
+    TrustedNow result;
+    result.utc = QDateTime::fromMSecsSinceEpoch(floor ? std::max(system, *floor) : system, Qt::UTC);
+    result.trusted = !behind;
+    result.source = behind ? TimeSource::Floor
+                           : (synchronised ? TimeSource::Ntp : TimeSource::System);
+    return result;
+}
+
+void TrustedClock::raiseFloor(std::int64_t utcMs)
+{
+    const std::int64_t monotonic = clocks_.monotonicMs();
+    const std::optional<std::int64_t> current = advancedFloor(monotonic);
+    if (current && utcMs <= *current)
+        return;
+    if (!current || utcMs - *current > kJumpMs) {
+        jumpedSincePersist_ = true;
+        qCInfo(lcTime) << "time floor raised to"
+                       << QDateTime::fromMSecsSinceEpoch(utcMs, Qt::UTC).toString(Qt::ISODateWithMs);
+    }
+    floorUtcMs_ = utcMs;
+    floorMonotonicMs_ = monotonic;
+}
+
+void TrustedClock::observeSignedIssuedAt(const QDateTime &issuedAt)
+{
+    if (issuedAt.isValid())
+        raiseFloor(issuedAt.toMSecsSinceEpoch());
+}
+
+std::optional<std::int64_t> TrustedClock::floorToPersist() const
+{
+    return advancedFloor(clocks_.monotonicMs());
+}
+
+bool TrustedClock::persistDue() const
+{
+    return msUntilPersistDue() == 0;
+}
+
+std::int64_t TrustedClock::msUntilPersistDue() const
+{
+    if (!floorUtcMs_)
+        return kPersistIntervalMs; // nothing to save yet; look again later
+    if (jumpedSincePersist_)
+        return 0;
+    const std::int64_t elapsed = clocks_.monotonicMs() - lastPersistMonotonicMs_;
+    return std::max<std::int64_t>(0, kPersistIntervalMs - elapsed);
+}
+
+void TrustedClock::markPersisted()
+{
+    lastPersistMonotonicMs_ = clocks_.monotonicMs();
+    jumpedSincePersist_ = false;
+}
+
+} // namespace stoa::schedule
