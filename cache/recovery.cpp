@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <map>
 #include <set>
+#include <vector>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -66,22 +67,46 @@ Result<void> cleanTemps(Database &db, BlobStore &blobs, RecoveryReport &report)
     auto pinned = pinnedHexes(db);
     if (!pinned)
         return std::unexpected(pinned.error());
+    // Of several partials for one blob (declared with different sizes by
+    // different manifests), only the one with the most bytes is worth keeping.
+    std::map<std::string, fs::path> best;
+    std::map<std::string, std::uint64_t> bestBytes;
+    std::vector<fs::path> drop;
     std::error_code ec;
     for (const auto &entry : fs::directory_iterator(blobs.tmpDir(), ec)) {
         const auto partial = BlobStore::parsePartialName(entry.path());
+        std::error_code sec;
+        const auto size = entry.file_size(sec);
         bool keep = false;
-        if (partial && pinned->contains(partial->hex)) {
-            std::error_code sec;
-            const auto size = entry.file_size(sec);
+        if (partial && pinned->contains(partial->hex) && !sec && size <= partial->expectedSize) {
             auto present = blobs.contains(partial->hex);
-            keep = !sec && size <= partial->expectedSize && present && !*present;
+            if (!present)
+                return std::unexpected(present.error());
+            keep = !*present;
         }
-        if (keep) {
-            ++report.partialsKept;
-        } else if (removeIfUnlocked(entry.path())) {
-            ++report.tempsRemoved;
+        if (!keep) {
+            drop.push_back(entry.path());
+            continue;
+        }
+        auto it = best.find(partial->hex);
+        if (it == best.end()) {
+            best.emplace(partial->hex, entry.path());
+            bestBytes[partial->hex] = size;
+        } else if (size > bestBytes[partial->hex]) {
+            drop.push_back(it->second);
+            it->second = entry.path();
+            bestBytes[partial->hex] = size;
+        } else {
+            drop.push_back(entry.path());
         }
     }
+    for (const auto &path : drop) {
+        if (removeIfUnlocked(path))
+            ++report.tempsRemoved;
+        else
+            ++report.partialsKept; // a live writer in another process holds it
+    }
+    report.partialsKept += static_cast<int>(best.size());
     return {};
 }
 

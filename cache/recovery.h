@@ -3,9 +3,10 @@
 // Runs at every Store::open(), before anything else reads the store.
 // What it does, in order:
 //  1. tmp/: deletes anonymous import temps and partials nobody needs any more
-//     (no active/staged manifest pins them, the blob already exists, or they
-//     are longer than declared); keeps the rest for resuming. Files another
-//     process holds a lock on are left alone.
+//     (no active/staged manifest pins them, the blob already exists, they are
+//     longer than declared, or another partial of the same blob has more
+//     bytes); keeps the rest for resuming. Files another process holds a
+//     lock on (a live download) are left alone.
 //  2. blobs/ vs the index, both ways: rows without a file are dropped, files
 //     without a row are indexed (unverified: the scrubber hashes them first),
 //     files whose size differs from their row are deleted, stray names removed.

@@ -1,0 +1,52 @@
+// tests/cache/fixtures.h — small helpers the cache tests share: random bytes,
+// their SHA-256 (computed independently of the store, by OpenSSL's one-shot
+// API), and writing files.
+#pragma once
+
+#include <QByteArray>
+#include <QCryptographicHash>
+#include <QFile>
+#include <QRandomGenerator>
+
+#include <filesystem>
+#include <span>
+#include <string>
+
+namespace stoa::testing {
+
+inline QByteArray randomBytes(qsizetype n, quint32 seed)
+{
+    QRandomGenerator gen(seed);
+    QByteArray out(n, Qt::Uninitialized);
+    for (qsizetype i = 0; i < n; ++i)
+        out[i] = static_cast<char>(gen.bounded(256));
+    return out;
+}
+
+// Qt's hash, not the store's: the test's oracle must not share the code under test.
+inline std::string sha256Hex(const QByteArray &bytes)
+{
+    return QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex().toStdString();
+}
+
+inline void writeFile(const std::filesystem::path &path, const QByteArray &bytes)
+{
+    QFile f(QString::fromStdString(path.string()));
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(bytes) != bytes.size())
+        qFatal("cannot write %s", path.c_str());
+}
+
+inline QByteArray readFile(const std::filesystem::path &path)
+{
+    QFile f(QString::fromStdString(path.string()));
+    if (!f.open(QIODevice::ReadOnly))
+        return {};
+    return f.readAll();
+}
+
+inline std::span<const std::byte> bytesOf(const QByteArray &b)
+{
+    return std::as_bytes(std::span(b.constData(), static_cast<std::size_t>(b.size())));
+}
+
+} // namespace stoa::testing

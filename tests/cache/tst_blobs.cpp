@@ -1,0 +1,288 @@
+// Blob import, resumable writes, visibility, quota, eviction and full disks.
+#include "cache/blob_writer.h"
+#include "cache/store.h"
+#include "fixtures.h"
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <sys/mount.h>
+#include <unistd.h>
+
+using namespace stoa::cache;
+using namespace stoa::testing;
+namespace fs = std::filesystem;
+
+class TestBlobs : public QObject {
+    Q_OBJECT
+
+    std::unique_ptr<QTemporaryDir> m_tmp;
+    fs::path dir() const { return m_tmp->path().toStdString(); }
+
+    std::unique_ptr<Store> openStore(SpaceLimits limits = {})
+    {
+        StoreOptions o;
+        o.dataDir = dir() / "data";
+        o.limits = limits;
+        auto s = Store::open(o);
+        if (!s)
+            qFatal("open store: %s", s.error().message.c_str());
+        return std::move(*s);
+    }
+
+    // Writes `bytes` as blob through a BlobWriter, committing.
+    Result<BlobInfo> put(Store &s, const QByteArray &bytes)
+    {
+        auto w = BlobWriter::open(s.blobs(), s.space(), sha256Hex(bytes), static_cast<std::uint64_t>(bytes.size()));
+        if (!w)
+            return std::unexpected(w.error());
+        if (auto ok = w->write(bytesOf(bytes)); !ok)
+            return std::unexpected(ok.error());
+        return w->commit();
+    }
+
+    int filesIn(const fs::path &d)
+    {
+        int n = 0;
+        std::error_code ec;
+        for (auto it = fs::recursive_directory_iterator(d, ec); it != fs::recursive_directory_iterator(); ++it)
+            n += it->is_regular_file() ? 1 : 0;
+        return n;
+    }
+
+private slots:
+    void init() { m_tmp = std::make_unique<QTemporaryDir>(); QVERIFY(m_tmp->isValid()); }
+
+    void importFileNamesBlobByHash()
+    {
+        auto store = openStore();
+        const QByteArray content = randomBytes(3 * 1024 * 1024 + 17, 1); // spans several 1 MiB chunks
+        writeFile(dir() / "in.bin", content);
+        auto info = importFile(store->blobs(), store->space(), dir() / "in.bin");
+        QVERIFY2(info, info ? "" : info.error().message.c_str());
+        QCOMPARE(info->hex, sha256Hex(content));
+        QCOMPARE(info->size, std::uint64_t(content.size()));
+        const fs::path expected = dir() / "data/blobs/sha256" / info->hex.substr(0, 2) / info->hex;
+        QCOMPARE(readFile(expected), content);
+        auto found = store->blobs().find(info->hex);
+        QVERIFY(found && *found);
+        QCOMPARE(**found, expected);
+        QCOMPARE(filesIn(dir() / "data/tmp"), 0); // the temp went away by rename
+    }
+
+    void writerCommitsOnlyVerifiedBytes()
+    {
+        auto store = openStore();
+        const QByteArray content = randomBytes(100000, 2);
+        auto info = put(*store, content);
+        QVERIFY2(info, info ? "" : info.error().message.c_str());
+        QVERIFY(*store->blobs().contains(sha256Hex(content)));
+    }
+
+    void hashMismatchIsRejectedAndNothingVisible()
+    {
+        auto store = openStore();
+        const QByteArray content = randomBytes(5000, 3);
+        QByteArray wrong = content;
+        wrong[100] = static_cast<char>(wrong[100] ^ 0x01);
+        const std::string hex = sha256Hex(content);
+        auto w = BlobWriter::open(store->blobs(), store->space(), hex, 5000);
+        QVERIFY(w);
+        QVERIFY(w->write(bytesOf(wrong)));
+        auto done = w->commit();
+        QVERIFY(!done);
+        QCOMPARE(done.error().code, ErrorCode::HashMismatch);
+        QVERIFY(!*store->blobs().contains(hex));
+        QVERIFY(!fs::exists(store->blobs().pathFor(hex)));
+        QCOMPARE(filesIn(dir() / "data/tmp"), 0); // wrong bytes are not kept for resuming
+    }
+
+    void longerThanDeclaredIsRefused()
+    {
+        auto store = openStore();
+        const QByteArray content = randomBytes(4096, 4);
+        auto w = BlobWriter::open(store->blobs(), store->space(), sha256Hex(content), 4000);
+        QVERIFY(w);
+        auto ok = w->write(bytesOf(content));
+        QVERIFY(!ok);
+        QCOMPARE(ok.error().code, ErrorCode::SizeMismatch);
+        QCOMPARE(w->offset(), std::uint64_t(0)); // nothing past the declared size reached the file
+        auto done = w->commit();
+        QVERIFY(!done);
+        QCOMPARE(done.error().code, ErrorCode::SizeMismatch);
+    }
+
+    void shortBlobCannotCommit()
+    {
+        auto store = openStore();
+        const QByteArray content = randomBytes(4096, 5);
+        auto w = BlobWriter::open(store->blobs(), store->space(), sha256Hex(content), 4096);
+        QVERIFY(w->write(bytesOf(content.left(4000))));
+        auto done = w->commit();
+        QVERIFY(!done);
+        QCOMPARE(done.error().code, ErrorCode::SizeMismatch);
+        QVERIFY(!*store->blobs().contains(sha256Hex(content)));
+    }
+
+    void interruptedWriteResumesWhereItStopped()
+    {
+        auto store = openStore();
+        const QByteArray content = randomBytes(2 * 1024 * 1024, 6);
+        const std::string hex = sha256Hex(content);
+        const qsizetype cut = content.size() * 9 / 10;
+        {
+            auto w = BlobWriter::open(store->blobs(), store->space(), hex, std::uint64_t(content.size()));
+            QVERIFY(w);
+            QVERIFY(w->write(bytesOf(content.left(cut))));
+            // destroyed without commit: the download was interrupted
+        }
+        QVERIFY(!*store->blobs().contains(hex));
+        auto w = BlobWriter::open(store->blobs(), store->space(), hex, std::uint64_t(content.size()));
+        QVERIFY(w);
+        QCOMPARE(w->offset(), std::uint64_t(cut));
+        QVERIFY(w->write(bytesOf(content.mid(cut))));
+        auto done = w->commit();
+        QVERIFY2(done, done ? "" : done.error().message.c_str());
+        QCOMPARE(readFile(store->blobs().pathFor(hex)), content);
+    }
+
+    void secondWriterOnSamePartialIsBusy()
+    {
+        auto store = openStore();
+        const QByteArray content = randomBytes(1000, 7);
+        auto a = BlobWriter::open(store->blobs(), store->space(), sha256Hex(content), 1000);
+        QVERIFY(a);
+        auto b = BlobWriter::open(store->blobs(), store->space(), sha256Hex(content), 1000);
+        QVERIFY(!b);
+        QCOMPARE(b.error().code, ErrorCode::Busy);
+    }
+
+    void badHexIsInvalidArgument()
+    {
+        auto store = openStore();
+        auto w = BlobWriter::open(store->blobs(), store->space(), "../../etc/passwd", 10);
+        QVERIFY(!w);
+        QCOMPARE(w.error().code, ErrorCode::InvalidArgument);
+    }
+
+    void quotaEvictsLeastRecentlyUsedUnpinned()
+    {
+        auto store = openStore(SpaceLimits{30000, 0});
+        const QByteArray a = randomBytes(10000, 10), b = randomBytes(10000, 11), c = randomBytes(10000, 12);
+        QVERIFY(put(*store, a));
+        QVERIFY(put(*store, b));
+        QVERIFY(put(*store, c));
+        // a is pinned by the active manifest, b was used recently: c is the LRU unpinned one.
+        QVERIFY(store->manifests().activate(StoredManifest{1, "env", {sha256Hex(a)}}));
+        QVERIFY(store->blobs().touch(sha256Hex(b)));
+        const QByteArray d = randomBytes(10000, 13);
+        auto ok = put(*store, d);
+        QVERIFY2(ok, ok ? "" : ok.error().message.c_str());
+        QVERIFY(*store->blobs().contains(sha256Hex(a)));
+        QVERIFY(*store->blobs().contains(sha256Hex(b)));
+        QVERIFY(!*store->blobs().contains(sha256Hex(c)));
+        QVERIFY(!fs::exists(store->blobs().pathFor(sha256Hex(c))));
+        QVERIFY(*store->blobs().contains(sha256Hex(d)));
+        auto usage = store->space().usage();
+        QVERIFY(usage);
+        QCOMPARE(usage->blobBytes, std::uint64_t(30000));
+        QCOMPARE(usage->pinnedBytes, std::uint64_t(10000));
+    }
+
+    void quotaNeverEvictsPinnedBlobs()
+    {
+        auto store = openStore(SpaceLimits{20000, 0});
+        const QByteArray a = randomBytes(10000, 20), b = randomBytes(10000, 21);
+        QVERIFY(put(*store, a));
+        QVERIFY(put(*store, b));
+        QVERIFY(store->manifests().activate(StoredManifest{1, "env", {sha256Hex(a)}}));
+        QVERIFY(store->manifests().stage(StoredManifest{2, "env2", {sha256Hex(b)}}));
+        auto ok = put(*store, randomBytes(10000, 22));
+        QVERIFY(!ok);
+        QCOMPARE(ok.error().code, ErrorCode::NoSpace);
+        QVERIFY2(ok.error().message.find("quota") != std::string::npos, ok.error().message.c_str());
+        QVERIFY(*store->blobs().contains(sha256Hex(a)));
+        QVERIFY(*store->blobs().contains(sha256Hex(b)));
+    }
+
+    void parallelPartialsCountAtTheirFinalSize()
+    {
+        auto store = openStore(SpaceLimits{25000, 0});
+        const QByteArray a = randomBytes(10000, 30), b = randomBytes(10000, 31), c = randomBytes(10000, 32);
+        auto wa = BlobWriter::open(store->blobs(), store->space(), sha256Hex(a), 10000);
+        auto wb = BlobWriter::open(store->blobs(), store->space(), sha256Hex(b), 10000);
+        QVERIFY(wa && wb);
+        // Neither has written a byte yet, but together with c they would not fit.
+        auto wc = BlobWriter::open(store->blobs(), store->space(), sha256Hex(c), 10000);
+        QVERIFY(!wc);
+        QCOMPARE(wc.error().code, ErrorCode::NoSpace);
+    }
+
+    void freeDiskFloorRefusesClearly()
+    {
+        auto store = openStore(SpaceLimits{0, std::uint64_t(1) << 62}); // keep 4 EiB free: impossible
+        auto ok = put(*store, randomBytes(1000, 40));
+        QVERIFY(!ok);
+        QCOMPARE(ok.error().code, ErrorCode::NoSpace);
+        QVERIFY2(ok.error().message.find("free") != std::string::npos, ok.error().message.c_str());
+        QCOMPARE(filesIn(dir() / "data/tmp"), 0);
+        QCOMPARE(filesIn(dir() / "data/blobs"), 0);
+    }
+
+    // A real ENOSPC from a real, small file system (tmpfs; needs root).
+    void fullDiskGivesClearErrorAndNothingVisible()
+    {
+        if (::geteuid() != 0)
+            QSKIP("mounting a small tmpfs needs root");
+        const fs::path mnt = dir() / "small";
+        fs::create_directories(mnt);
+        if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=1m") != 0)
+            QSKIP("cannot mount tmpfs here");
+        struct Unmount {
+            fs::path p;
+            ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+        } unmount{mnt};
+
+        StoreOptions o;
+        o.dataDir = mnt / "data";
+        auto store = Store::open(o);
+        QVERIFY2(store, store ? "" : store.error().message.c_str());
+        const QByteArray big = randomBytes(600 * 1024, 41);
+        writeFile(dir() / "big.bin", big);
+
+        // The reservation passes; then something else on the device eats the
+        // disk (a log, another program), and the write itself hits ENOSPC.
+        auto w = BlobWriter::open((*store)->blobs(), (*store)->space(), sha256Hex(big), std::uint64_t(big.size()));
+        QVERIFY2(w, w ? "" : w.error().message.c_str());
+        QFile filler(QString::fromStdString((mnt / "filler").string()));
+        QVERIFY(filler.open(QIODevice::WriteOnly));
+        const QByteArray block(4096, 'x');
+        while (filler.write(block) == block.size() && filler.flush()) {
+        }
+        filler.close();
+        auto wrote = w->write(bytesOf(big));
+        QVERIFY(!wrote);
+        QCOMPARE(wrote.error().code, ErrorCode::DiskFull);
+        QVERIFY2(wrote.error().message.find("No space") != std::string::npos, wrote.error().message.c_str());
+        QCOMPARE(w->offset(), std::uint64_t(0));
+        w->discard();
+        QVERIFY(!*(*store)->blobs().contains(sha256Hex(big)));
+        QVERIFY(!fs::exists((*store)->blobs().pathFor(sha256Hex(big))));
+
+        // With the disk full, an import is refused up front with a clear reason.
+        auto imported = importFile((*store)->blobs(), (*store)->space(), dir() / "big.bin");
+        QVERIFY(!imported);
+        QCOMPARE(imported.error().code, ErrorCode::NoSpace);
+        QCOMPARE(filesIn(mnt / "data/tmp"), 0);
+        QCOMPARE(filesIn(mnt / "data/blobs"), 0);
+        fs::remove(mnt / "filler");
+
+        // The store still works for what fits.
+        const QByteArray small = randomBytes(1000, 42);
+        QVERIFY(put(**store, small));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestBlobs)
+#include "tst_blobs.moc"
