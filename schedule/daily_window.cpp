@@ -58,19 +58,7 @@ DailyWindow DailyWindow::fromDisplay(const DisplayWindow &display)
 
 bool DailyWindow::qualifies(std::int64_t julianDay) const
 {
-    return julianDay >= firstDay && julianDay <= lastDay
-        && ((weekdayMask >> weekdayIndex(julianDay)) & 1u) != 0;
-}
-
-bool DailyWindow::isOpenAt(std::int64_t m) const
-{
-    const std::int64_t day = floorDiv(m, kMinutesPerDay);
-    const std::int64_t x = m - day * kMinutesPerDay;
-    if (x >= fromMinute && x < fromMinute + lengthMinutes && qualifies(day))
-        return true;
-    // The after-midnight tail of yesterday's wrapped window.
-    const std::int64_t tailEnd = fromMinute + lengthMinutes - kMinutesPerDay;
-    return tailEnd > 0 && x < tailEnd && qualifies(day - 1);
+    return qualifies(julianDay, weekdayIndex(julianDay));
 }
 
 std::int64_t DailyWindow::firstQualifyingDayFrom(std::int64_t day) const
@@ -98,12 +86,11 @@ std::int64_t DailyWindow::firstNonQualifyingDayFrom(std::int64_t day) const
     return std::min(day + std::countr_zero(rot), afterRange);
 }
 
-std::int64_t DailyWindow::nextChangeAfter(std::int64_t m) const
+std::int64_t DailyWindow::nextChangeAfter(const LocalMinute &m) const
 {
-    const std::int64_t day = floorDiv(m, kMinutesPerDay);
-    const std::int64_t x = m - day * kMinutesPerDay;
-    if (isOpenAt(m)) {
-        const bool today = x >= fromMinute && x < fromMinute + lengthMinutes && qualifies(day);
+    const std::int64_t day = m.day;
+    const bool today = inTodaysWindow(m);
+    if (today || inYesterdaysTail(m)) {
         const std::int64_t owner = today ? day : day - 1;
         if (lengthMinutes < kMinutesPerDay)
             return owner * kMinutesPerDay + fromMinute + lengthMinutes;
@@ -112,7 +99,7 @@ std::int64_t DailyWindow::nextChangeAfter(std::int64_t m) const
         return gapDay == kNever ? kNever : gapDay * kMinutesPerDay + fromMinute;
     }
     // Closed: today's window has not started yet, or the next one is a later day's.
-    const std::int64_t next = firstQualifyingDayFrom(x < fromMinute ? day : day + 1);
+    const std::int64_t next = firstQualifyingDayFrom(m.minuteOfDay < fromMinute ? day : day + 1);
     return next == kNever ? kNever : next * kMinutesPerDay + fromMinute;
 }
 

@@ -67,20 +67,25 @@ QDateTime utcOf(std::int64_t ms)
 class Sweep {
 public:
     explicit Sweep(const std::vector<ScheduleEntry> &entries, std::int64_t start)
-        : entries_(entries), minute_(start)
+        : entries_(entries), here_(LocalMinute::of(start))
     {
         const std::size_t n = entries.size();
         windows_.reserve(n);
+        priority_.reserve(n);
         active_.resize(n);
         edge_.assign(n, start); // edges are computed lazily, only where they matter
+        std::optional<int> top;
         for (std::size_t i = 0; i < n; ++i) {
             windows_.push_back(DailyWindow::fromEntry(entries[i]));
-            active_[i] = windows_[i].isOpenAt(start);
+            priority_.push_back(entries[i].priority);
+            active_[i] = windows_[i].isOpenAt(here_);
+            if (active_[i] && (!top || priority_[i] > *top))
+                top = priority_[i];
         }
-        setTop(topAmong(allIndices()));
+        setTop(top);
     }
 
-    std::int64_t minute() const { return minute_; }
+    std::int64_t minute() const { return here_.minute; }
 
     // The current answer, from the fresh entries at the top priority.
     NowPlaying answer(const std::optional<std::string> &defaultPlaylist) const
@@ -95,7 +100,7 @@ public:
         }
         a.source = PlaySource::Schedule;
         for (const std::size_t i : relevant_) {
-            if (!active_[i] || entries_[i].priority != *top_)
+            if (!active_[i] || priority_[i] != *top_)
                 continue;
             const std::string &name = entries_[i].playlist;
             if (std::find(a.playlists.begin(), a.playlists.end(), name) == a.playlists.end())
@@ -119,7 +124,7 @@ public:
     // Move to minute m (> minute()), bringing every entry that can matter up to date.
     void advanceTo(std::int64_t m)
     {
-        minute_ = m;
+        here_ = LocalMinute::of(m);
         std::optional<int> top = topAmong(relevant_);
         if (!top && top_) {
             // The top emptied: lower entries, frozen so far, matter again.
@@ -131,10 +136,10 @@ public:
 private:
     void refresh(std::size_t i)
     {
-        if (edge_[i] > minute_)
+        if (edge_[i] > here_.minute)
             return;
-        active_[i] = windows_[i].isOpenAt(minute_);
-        edge_[i] = windows_[i].nextChangeAfter(minute_);
+        active_[i] = windows_[i].isOpenAt(here_);
+        edge_[i] = windows_[i].nextChangeAfter(here_);
     }
 
     const std::vector<std::size_t> &allIndices()
@@ -153,8 +158,8 @@ private:
         std::optional<int> top;
         for (const std::size_t i : indices) {
             refresh(i);
-            if (active_[i] && (!top || entries_[i].priority > *top))
-                top = entries_[i].priority;
+            if (active_[i] && (!top || priority_[i] > *top))
+                top = priority_[i];
         }
         return top;
     }
@@ -169,14 +174,15 @@ private:
             return;
         relevant_.clear();
         for (std::size_t i = 0; i < entries_.size(); ++i) {
-            if (!top_ || entries_[i].priority >= *top_)
+            if (!top_ || priority_[i] >= *top_)
                 relevant_.push_back(i);
         }
     }
 
     const std::vector<ScheduleEntry> &entries_;
-    std::int64_t minute_;
+    LocalMinute here_; // the swept minute
     std::vector<DailyWindow> windows_;
+    std::vector<int> priority_; // copied out of the entries: hot loops stay in cache
     std::vector<char> active_; // char, not vector<bool>: hot loop
     std::vector<std::int64_t> edge_;
     std::vector<std::size_t> all_;
