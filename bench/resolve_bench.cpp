@@ -5,6 +5,8 @@
 // windows, some wrapping midnight, date ranges, a few high priorities), then
 // times one resolve at each of N random instants over 2026 (plus the DST
 // transitions) and prints mean / p50 / p99 / max in microseconds.
+// Two scenarios: mixed priorities (a few takeovers above routine content)
+// and flat priorities (0-2: many entries tie and share the screen).
 // Usage: resolve_bench [entries=10000] [playlists=1000] [instants=1000] [seed=42]
 #include "schedule/engine.h"
 
@@ -24,7 +26,7 @@ using namespace stoa::schedule;
 
 namespace {
 
-Manifest buildManifest(int entries, int playlists, std::mt19937 &rng)
+Manifest buildManifest(int entries, int playlists, bool flat, std::mt19937 &rng)
 {
     Manifest m;
     m.timezone = QStringLiteral("Europe/Oslo");
@@ -40,7 +42,7 @@ Manifest buildManifest(int entries, int playlists, std::mt19937 &rng)
         e.playlist = "pl" + std::to_string(pick(0, playlists - 1));
         // Most entries are routine (0-5); a few campaigns and takeovers sit above.
         const int pr = pick(0, 99);
-        e.priority = pr < 70 ? pick(0, 5) : pr < 95 ? pick(6, 20) : pick(21, 100);
+        e.priority = flat ? pick(0, 2) : pr < 70 ? pick(0, 5) : pr < 95 ? pick(6, 20) : pick(21, 100);
 
         const int d = pick(0, 9);
         if (d < 3) {
@@ -110,21 +112,10 @@ void print(const char *what, const Stats &s)
                 what, s.mean, s.p50, s.p99, s.max);
 }
 
-} // namespace
-
-int main(int argc, char **argv)
+int runScenario(int entries, int playlists, int instants, unsigned seed, bool flat)
 {
-    const int entries = argc > 1 ? std::atoi(argv[1]) : 10'000;
-    const int playlists = argc > 2 ? std::atoi(argv[2]) : 1'000;
-    const int instants = argc > 3 ? std::atoi(argv[3]) : 1'000;
-    const unsigned seed = argc > 4 ? static_cast<unsigned>(std::atoi(argv[4])) : 42u;
-    if (entries < 0 || playlists < 1 || instants < 1) {
-        std::fprintf(stderr, "usage: resolve_bench [entries] [playlists] [instants] [seed]\n");
-        return 2;
-    }
-
     std::mt19937 rng(seed);
-    const Manifest m = buildManifest(entries, playlists, rng);
+    const Manifest m = buildManifest(entries, playlists, flat, rng);
 
     const std::int64_t yearStart = QDateTime(QDate(2026, 1, 1), QTime(0, 0), Qt::UTC).toMSecsSinceEpoch();
     const std::int64_t yearMs = std::int64_t{365} * 24 * 3600 * 1000;
@@ -162,8 +153,9 @@ int main(int argc, char **argv)
             ++never;
     }
 
-    std::printf("resolve_bench: %d entries, %d playlists, %zu instants (seed %u), Europe/Oslo\n",
-                entries, playlists, nows.size(), seed);
+    std::printf("resolve_bench: %d entries, %d playlists, %zu instants (seed %u), Europe/Oslo, %s\n",
+                entries, playlists, nows.size(), seed,
+                flat ? "flat priorities 0-2 (big ties)" : "mixed priorities 0-100");
     print("resolveNowPlaying", statsOf(resolveUs));
     print("resolveDisplay", statsOf(displayUs));
     std::printf("answers: schedule %d, default %d, idle %d; next change found exactly in %zu of %zu"
@@ -172,4 +164,23 @@ int main(int argc, char **argv)
                 nows.size() - inexact, nows.size(), never,
                 horizonHours / std::max<std::size_t>(1, nows.size() - never));
     return sink == 0xdeadbeef ? 1 : 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    const int entries = argc > 1 ? std::atoi(argv[1]) : 10'000;
+    const int playlists = argc > 2 ? std::atoi(argv[2]) : 1'000;
+    const int instants = argc > 3 ? std::atoi(argv[3]) : 1'000;
+    const unsigned seed = argc > 4 ? static_cast<unsigned>(std::atoi(argv[4])) : 42u;
+    if (entries < 0 || playlists < 1 || instants < 1) {
+        std::fprintf(stderr, "usage: resolve_bench [entries] [playlists] [instants] [seed]\n");
+        return 2;
+    }
+
+    int rc = 0;
+    rc |= runScenario(entries, playlists, instants, seed, false);
+    rc |= runScenario(entries, playlists, instants, seed, true);
+    return rc;
 }

@@ -18,6 +18,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string_view>
+#include <unordered_set>
 
 namespace stoa::schedule {
 namespace {
@@ -99,11 +101,13 @@ public:
             return a;
         }
         a.source = PlaySource::Schedule;
+        // Hundreds of entries may tie: dedupe through a set, not a list scan.
+        std::unordered_set<std::string_view> seen;
         for (const std::size_t i : relevant_) {
             if (!active_[i] || priority_[i] != *top_)
                 continue;
             const std::string &name = entries_[i].playlist;
-            if (std::find(a.playlists.begin(), a.playlists.end(), name) == a.playlists.end())
+            if (seen.insert(name).second)
                 a.playlists.push_back(name);
         }
         return a;
