@@ -68,19 +68,20 @@ std::optional<QByteArray> decodeBase64(QByteArrayView text)
     const qsizetype tail = len % 4;
     if (tail == 1) return std::nullopt;
 
-    QByteArray out;
-    out.reserve(len / 4 * 3 + 2);
+    // Sized up front and written by index: payloads are up to 4 MiB.
+    QByteArray out(len / 4 * 3 + (tail ? tail - 1 : 0), Qt::Uninitialized);
+    char *dst = out.data();
     Alphabet alphabet = Alphabet::Unknown;
     unsigned acc = 0;
     int bits = 0;
     for (qsizetype i = 0; i < len; ++i) {
         const int v = sextet(text[i], alphabet);
         if (v < 0) return std::nullopt; // includes '=' inside the text
-        acc = (acc << 6) | unsigned(v);
+        acc = ((acc << 6) | unsigned(v)) & 0xffffff;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            out.append(char((acc >> bits) & 0xff));
+            *dst++ = char((acc >> bits) & 0xff);
         }
     }
     // Leftover bits of a partial group must be zero (canonical encoding).

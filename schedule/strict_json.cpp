@@ -21,6 +21,23 @@ int hexValue(char c)
     return -1;
 }
 
+// Skips the JSON string starting at text[pos] == '"', advancing pos past
+// the closing quote. Values (which can be megabytes of base64) are only
+// skipped, never decoded. false on malformed input.
+bool skipString(QByteArrayView text, qsizetype &pos)
+{
+    ++pos; // opening quote
+    while (pos < text.size()) {
+        const char c = text[pos];
+        if (c == '"') {
+            ++pos;
+            return true;
+        }
+        pos += (c == '\\') ? 2 : 1;
+    }
+    return false;
+}
+
 // Decodes the JSON string starting at text[pos] == '"' into UTF-16 units,
 // advancing pos past the closing quote. nullopt on malformed input.
 std::optional<QString> readString(QByteArrayView text, qsizetype &pos)
@@ -108,13 +125,15 @@ std::optional<QString> findDuplicateKey(QByteArrayView text)
             ++pos;
             break;
         case '"': {
+            if (stack.empty() || !stack.back().isObject || !stack.back().expectKey) {
+                if (!skipString(text, pos)) return QStringLiteral("malformed string");
+                break;
+            }
             auto s = readString(text, pos);
             if (!s) return QStringLiteral("malformed string");
-            if (!stack.empty() && stack.back().isObject && stack.back().expectKey) {
-                stack.back().expectKey = false;
-                if (!stack.back().keys.insert(*s).second)
-                    return QStringLiteral("duplicate key \"%1\"").arg(*s);
-            }
+            stack.back().expectKey = false;
+            if (!stack.back().keys.insert(*s).second)
+                return QStringLiteral("duplicate key \"%1\"").arg(*s);
             break;
         }
         default:
