@@ -35,18 +35,20 @@ cat > "$tmp/keys.json" <<JSON
 {"version":3,"expires_at":"2027-11-23T00:00:00Z","threshold":1,"keys":[{"keyid":"$keyid","public_key":"$pub"}]}
 JSON
 
-envelope() { # type payload-file output
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+envelope() { # type payload-file output [urlsafe]
+    enc="base64 -w0"
+    [ "${4:-}" = urlsafe ] && enc="b64url"
     len_t=$(printf '%s' "$1" | wc -c)
     len_b=$(wc -c < "$2")
     { printf 'DSSEv1 %s %s %s ' "$len_t" "$1" "$len_b"; cat "$2"; } > "$tmp/pae.bin"
     openssl pkeyutl -sign -rawin -inkey "$tmp/k.pem" -in "$tmp/pae.bin" -out "$tmp/sig"
     printf '{"payloadType":"%s","payload":"%s","signatures":[{"keyid":"%s","sig":"%s"}]}\n' \
-        "$1" "$(base64 -w0 < "$2")" "$keyid" "$(base64 -w0 < "$tmp/sig")" > "$3"
+        "$1" "$($enc < "$2")" "$keyid" "$($enc < "$tmp/sig")" > "$3"
 }
 envelope "application/vnd.stoa.manifest+json; version=1" "$tmp/manifest.json" "$out/manifest-envelope.json"
 envelope "application/vnd.stoa.keys+json; version=1" "$tmp/keys.json" "$out/keys-envelope.json"
 cp "$tmp/manifest.json" "$out/manifest-payload.json"
 cp "$tmp/keys.json" "$out/keys-payload.json"
-# URL-safe, unpadded variant of the manifest envelope.
-tr '+/' '-_' < "$out/manifest-envelope.json" | sed 's/=//g' > "$out/manifest-envelope-urlsafe.json"
+envelope "application/vnd.stoa.manifest+json; version=1" "$tmp/manifest.json" "$out/manifest-envelope-urlsafe.json" urlsafe
 echo "corpus written to $out"

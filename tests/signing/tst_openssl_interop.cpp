@@ -6,6 +6,8 @@
 
 #include "schedule/envelope.h"
 #include "schedule/keys.h"
+#include "schedule/manifest_parse.h"
+#include "schedule/trust_store.h"
 
 #include <QCryptographicHash>
 #include <QFile>
@@ -197,6 +199,24 @@ private slots:
         } else {
             QCOMPARE(outcome(loadPrivateKeyPem(text)), QStringLiteral("BadKey"));
         }
+    }
+
+    void fuzzCorpusMadeByOpensslScriptVerifies()
+    {
+        // make-corpus.sh signs with a throw-away key and lists that key in
+        // the keys document it also signs: use it as the trusted key.
+        const QString dir = QStringLiteral(STOA_FUZZ_CORPUS_DIR);
+        auto keysDoc = parseKeysDocument(readAll(dir + "/keys-payload.json"));
+        QVERIFY2(keysDoc.has_value(), keysDoc ? "" : qPrintable(keysDoc.error().reason));
+        const std::vector<PublicKey> trusted = keysDoc->keys;
+        for (const char *name : {"manifest-envelope.json", "manifest-envelope-urlsafe.json"}) {
+            auto r = verifyEnvelope(readAll(dir + "/" + name), kManifestPayloadType, trusted);
+            QVERIFY2(r.has_value(), r ? name : qPrintable(r.error().reason));
+            QCOMPARE(outcome(parseManifest(r->payload)), QStringLiteral("accepted"));
+            QCOMPARE(r->payload, readAll(dir + "/manifest-payload.json"));
+        }
+        auto keys = verifyEnvelope(readAll(dir + "/keys-envelope.json"), kKeysPayloadType, trusted);
+        QVERIFY2(keys.has_value(), keys ? "" : qPrintable(keys.error().reason));
     }
 
     void missingFileIsIoError()
