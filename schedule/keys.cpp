@@ -52,15 +52,20 @@ struct PemBlock {
     QByteArray der;
 };
 
-std::optional<PemBlock> nextPemBlock(BIO *bio)
+// A broken block is an error, not the end: otherwise a damaged second key
+// in a trust file would silently leave only the first one trusted.
+std::expected<std::optional<PemBlock>, Rejection> nextPemBlock(BIO *bio)
 {
     char *name = nullptr;
     char *header = nullptr;
     unsigned char *data = nullptr;
     long len = 0;
     if (PEM_read_bio(bio, &name, &header, &data, &len) != 1) {
-        ERR_clear_error(); // "no start line" at end of input is the normal end
-        return std::nullopt;
+        const unsigned long err = ERR_peek_last_error();
+        const bool end = ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE;
+        ERR_clear_error();
+        if (end) return std::optional<PemBlock>();
+        return std::unexpected(Rejection{RejectCode::BadKey, QStringLiteral("damaged PEM block (bad base64 or missing END line)")});
     }
     PemBlock block{QString::fromLatin1(name), QByteArray(reinterpret_cast<const char *>(data), qsizetype(len))};
     OPENSSL_free(name);
@@ -175,7 +180,11 @@ std::expected<std::vector<PublicKey>, Rejection> loadPublicKeysPem(QByteArrayVie
     auto bio = memBio(pem);
     if (!bio) return std::unexpected(badKey(QStringLiteral("out of memory reading PEM")));
     std::vector<PublicKey> keys;
-    while (auto block = nextPemBlock(bio.get())) {
+    while (true) {
+        auto next = nextPemBlock(bio.get());
+        if (!next) return std::unexpected(next.error());
+        if (!next->has_value()) break;
+        const PemBlock *block = &**next;
         if (block->name != QLatin1String("PUBLIC KEY"))
             return std::unexpected(badKey(QStringLiteral("PEM block \"%1\" found where only \"PUBLIC KEY\" blocks belong")
                                               .arg(block->name)));
@@ -208,9 +217,11 @@ std::expected<PrivateKey, Rejection> loadPrivateKeyPem(QByteArrayView pem)
 {
     auto bio = memBio(pem);
     if (!bio) return std::unexpected(badKey(QStringLiteral("out of memory reading PEM")));
-    auto block = nextPemBlock(bio.get());
-    if (!block)
+    auto next = nextPemBlock(bio.get());
+    if (!next) return std::unexpected(next.error());
+    if (!next->has_value())
         return std::unexpected(badKey(QStringLiteral("no PEM block found")));
+    const PemBlock *block = &**next;
     if (block->name == QLatin1String("ENCRYPTED PRIVATE KEY"))
         return std::unexpected(badKey(QStringLiteral("the private key is encrypted; use an unencrypted PKCS#8 key")));
     if (block->name != QLatin1String("PRIVATE KEY"))

@@ -160,6 +160,13 @@ private slots:
         QVERIFY2(keys.has_value(), keys ? "" : qPrintable(keys.error().reason));
         QCOMPARE(keys->size(), std::size_t(2));
         QVERIFY(keys->at(0).keyId() != keys->at(1).keyId());
+        // A damaged second block refuses the whole file rather than trusting only the first key.
+        QByteArray damaged = readAll(path("p1.pem")) + readAll(path("p2.pem"));
+        damaged.insert(damaged.lastIndexOf("-----END"), "!!!!\n");
+        QCOMPARE(outcome(loadPublicKeysPem(damaged)), QStringLiteral("BadKey"));
+        QByteArray unterminated = readAll(path("p1.pem")) + readAll(path("p2.pem"));
+        unterminated.truncate(unterminated.lastIndexOf("-----END"));
+        QCOMPARE(outcome(loadPublicKeysPem(unterminated)), QStringLiteral("BadKey"));
     }
 
     void unusableKeyFilesRejected_data()
