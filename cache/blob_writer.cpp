@@ -14,15 +14,26 @@ namespace stoa::cache {
 namespace {
 
 constexpr std::size_t kChunk = 1 << 20;
+// Start writeback every this many bytes, so the disk works while we hash and
+// the final fsync has little left to do (and dirty pages never pile up on a
+// 1 GiB Pi).
+constexpr std::uint64_t kWritebackEvery = 8u << 20;
 
-// Feeds the first `length` bytes of fd into `hash`; fails if they are not there.
-Result<void> hashPrefix(int fd, std::uint64_t length, Sha256 &hash, const std::filesystem::path &path)
+// Asks the kernel to start writing [from, to) back; does not wait.
+void startWriteback(int fd, std::uint64_t from, std::uint64_t to)
+{
+    ::sync_file_range(fd, static_cast<off_t>(from), static_cast<off_t>(to - from), SYNC_FILE_RANGE_WRITE);
+}
+
+// Feeds bytes [from, from + length) of fd into `hash`; fails if they are not there.
+Result<void> hashPrefixFrom(int fd, std::uint64_t from, std::uint64_t length, Sha256 &hash,
+                            const std::filesystem::path &path)
 {
     std::vector<std::byte> buf(kChunk);
     std::uint64_t done = 0;
     while (done < length) {
         const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), length - done));
-        const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(done));
+        const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(from + done));
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -34,6 +45,54 @@ Result<void> hashPrefix(int fd, std::uint64_t length, Sha256 &hash, const std::f
         done += static_cast<std::uint64_t>(n);
     }
     return {};
+}
+
+// Copies all of `in` to `out` and hashes what landed in `out`. The copy is
+// done by the kernel (copy_file_range, no trip through user space) where the
+// file systems allow it, and the hash reads the freshly written pages back
+// from the page cache: so the name is computed from the bytes we stored, not
+// from a source that might change under us.
+Result<std::uint64_t> copyAndHash(int in, int out, Sha256 &hash, const std::filesystem::path &source,
+                                  const std::filesystem::path &tmp)
+{
+    std::vector<std::byte> buf(kChunk);
+    std::uint64_t total = 0;
+    bool kernelCopy = true;
+    for (;;) {
+        ssize_t n = -1;
+        if (kernelCopy) {
+            n = ::copy_file_range(in, nullptr, out, nullptr, kWritebackEvery, 0);
+            if (n < 0 && total == 0 &&
+                (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+                kernelCopy = false;
+                continue;
+            }
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                return std::unexpected(osError("copy " + source.string() + " to " + tmp.string(), errno));
+            }
+            if (auto ok = hashPrefixFrom(out, total, static_cast<std::uint64_t>(n), hash, tmp); !ok)
+                return std::unexpected(ok.error());
+        } else {
+            n = ::read(in, buf.data(), buf.size());
+            if (n < 0) {
+                if (errno == EINTR)
+                    continue;
+                return std::unexpected(osError("read " + source.string(), errno));
+            }
+            const std::span chunk(buf.data(), static_cast<std::size_t>(n));
+            if (auto ok = writeAll(out, chunk, tmp.string()); !ok)
+                return std::unexpected(ok.error());
+            hash.update(chunk);
+        }
+        if (n == 0)
+            return total;
+        const std::uint64_t before = total;
+        total += static_cast<std::uint64_t>(n);
+        if (total / kWritebackEvery != before / kWritebackEvery)
+            startWriteback(out, (total / kWritebackEvery - 1) * kWritebackEvery, total / kWritebackEvery * kWritebackEvery);
+    }
 }
 
 // fsync, rename into blobs/, fsync both directories, index. `fd` is the temp file.
@@ -95,7 +154,7 @@ Result<BlobWriter> BlobWriter::open(BlobStore &blobs, SpacePolicy &space, std::s
     }
     BlobWriter w(blobs, std::move(hex), expectedSize, std::move(partial), std::move(fd));
     if (existing > 0) {
-        if (auto ok = hashPrefix(w.m_fd.get(), existing, w.m_hash, w.m_partial); !ok)
+        if (auto ok = hashPrefixFrom(w.m_fd.get(), 0, existing, w.m_hash, w.m_partial); !ok)
             return std::unexpected(ok.error());
         qCInfo(lcCache, "resuming %s at %llu of %llu bytes", w.m_hex.c_str(), static_cast<unsigned long long>(existing),
                static_cast<unsigned long long>(expectedSize));
@@ -120,7 +179,11 @@ Result<void> BlobWriter::write(std::span<const std::byte> bytes)
         return ok;
     }
     m_hash.update(bytes);
+    const std::uint64_t before = m_offset;
     m_offset += bytes.size();
+    if (m_offset / kWritebackEvery != before / kWritebackEvery)
+        startWriteback(m_fd.get(), (m_offset / kWritebackEvery - 1) * kWritebackEvery,
+                       m_offset / kWritebackEvery * kWritebackEvery);
     return {};
 }
 
@@ -177,23 +240,10 @@ Result<BlobInfo> importFile(BlobStore &blobs, SpacePolicy &space, const std::fil
 
     ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     Sha256 hash;
-    std::vector<std::byte> buf(kChunk);
-    std::uint64_t total = 0;
-    for (;;) {
-        const ssize_t n = ::read(in.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return cleanup(osError("read " + source.string(), errno));
-        }
-        if (n == 0)
-            break;
-        const std::span chunk(buf.data(), static_cast<std::size_t>(n));
-        hash.update(chunk);
-        if (auto ok = writeAll(out.get(), chunk, tmp.string()); !ok)
-            return cleanup(ok.error());
-        total += static_cast<std::uint64_t>(n);
-    }
+    auto copied = copyAndHash(in.get(), out.get(), hash, source, tmp);
+    if (!copied)
+        return cleanup(copied.error());
+    const std::uint64_t total = *copied;
     if (total != size)
         return cleanup(Error{ErrorCode::SizeMismatch, source.string() + " changed size while being imported"});
     const BlobInfo info{hash.finishHex(), total};
