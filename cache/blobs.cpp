@@ -90,14 +90,11 @@ Result<std::vector<BlobInfo>> BlobStore::list()
     if (!st)
         return std::unexpected(st.error());
     std::vector<BlobInfo> out;
-    for (;;) {
-        auto s = st->step();
-        if (!s)
-            return std::unexpected(s.error());
-        if (*s == Statement::Step::Done)
-            break;
-        out.push_back({st->columnText(0), static_cast<std::uint64_t>(st->columnInt(1))});
-    }
+    if (auto ok = st->each([&](Statement &row) {
+            out.push_back({row.columnText(0), static_cast<std::uint64_t>(row.columnInt(1))});
+        });
+        !ok)
+        return std::unexpected(ok.error());
     return out;
 }
 
@@ -175,12 +172,10 @@ Result<std::uint64_t> BlobStore::evict(std::uint64_t bytes)
 namespace {
 Result<std::uint64_t> singleInt(Database &db, const char *sql)
 {
-    auto st = db.prepare(sql);
-    if (!st)
-        return std::unexpected(st.error());
-    if (auto s = st->step(); !s)
-        return std::unexpected(s.error());
-    return static_cast<std::uint64_t>(st->columnInt(0));
+    auto v = db.queryInt(sql);
+    if (!v)
+        return std::unexpected(v.error());
+    return static_cast<std::uint64_t>(*v);
 }
 } // namespace
 

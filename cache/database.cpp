@@ -135,6 +135,19 @@ Result<Statement> Database::prepare(std::string_view sql)
     return Statement(stmt, this);
 }
 
+Result<std::int64_t> Database::queryInt(std::string_view sql)
+{
+    auto st = prepare(sql);
+    if (!st)
+        return std::unexpected(st.error());
+    auto s = st->step();
+    if (!s)
+        return std::unexpected(s.error());
+    if (*s != Statement::Step::Row)
+        return fail(ErrorCode::Database, "query returned no row");
+    return st->columnInt(0);
+}
+
 Result<std::string> Database::integrityCheck()
 {
     auto st = prepare("PRAGMA integrity_check(1)");
@@ -148,15 +161,7 @@ Result<std::string> Database::integrityCheck()
     return st->columnText(0);
 }
 
-Result<std::int64_t> Database::dataVersion()
-{
-    auto st = prepare("PRAGMA data_version");
-    if (!st)
-        return std::unexpected(st.error());
-    if (auto s = st->step(); !s)
-        return std::unexpected(s.error());
-    return st->columnInt(0);
-}
+Result<std::int64_t> Database::dataVersion() { return queryInt("PRAGMA data_version"); }
 
 // --- Statement
 

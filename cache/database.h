@@ -45,6 +45,8 @@ public:
 
     Result<void> exec(std::string_view sql);
     Result<Statement> prepare(std::string_view sql);
+    // The first column of the first row of `sql` (a COUNT, a SUM, a PRAGMA).
+    Result<std::int64_t> queryInt(std::string_view sql);
 
     // "ok" or the first problem PRAGMA integrity_check reports.
     Result<std::string> integrityCheck();
@@ -86,6 +88,19 @@ public:
     }
 
     Result<Step> step();
+    // Steps through every remaining row, calling fn(*this) for each.
+    template <class F>
+    Result<void> each(F &&fn)
+    {
+        for (;;) {
+            auto s = step();
+            if (!s)
+                return std::unexpected(s.error());
+            if (*s == Step::Done)
+                return {};
+            fn(*this);
+        }
+    }
     // Runs to completion, for statements that return no rows.
     Result<void> run();
     void reset();

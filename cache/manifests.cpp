@@ -49,14 +49,8 @@ Result<std::optional<StoredManifest>> ManifestStore::get(Slot slot)
     if (!pins)
         return std::unexpected(pins.error());
     pins->bind(1, std::string_view(slotName(slot)));
-    for (;;) {
-        auto p = pins->step();
-        if (!p)
-            return std::unexpected(p.error());
-        if (*p == Statement::Step::Done)
-            break;
-        m.assets.push_back(pins->columnText(0));
-    }
+    if (auto ok = pins->each([&](Statement &row) { m.assets.push_back(row.columnText(0)); }); !ok)
+        return std::unexpected(ok.error());
     return std::optional(std::move(m));
 }
 

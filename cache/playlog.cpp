@@ -66,27 +66,24 @@ Result<std::vector<PlayRecord>> PlayLog::batch(int limit)
         return std::unexpected(st.error());
     st->bind(1, std::int64_t{limit});
     std::vector<PlayRecord> out;
-    for (;;) {
-        auto s = st->step();
-        if (!s)
-            return std::unexpected(s.error());
-        if (*s == Statement::Step::Done)
-            break;
+    auto ok = st->each([&](Statement &row) {
         PlayRecord r;
-        r.seq = st->columnInt(0);
-        r.id = st->columnText(1);
-        if (!st->columnIsNull(2))
-            r.asset = st->columnText(2);
-        if (!st->columnIsNull(3))
-            r.url = st->columnText(3);
-        r.playlist = st->columnText(4);
-        r.startedAt = st->columnText(5);
-        r.durationMs = st->columnInt(6);
-        r.completed = st->columnInt(7) != 0;
-        if (!st->columnIsNull(8))
-            r.reason = st->columnText(8);
+        r.seq = row.columnInt(0);
+        r.id = row.columnText(1);
+        if (!row.columnIsNull(2))
+            r.asset = row.columnText(2);
+        if (!row.columnIsNull(3))
+            r.url = row.columnText(3);
+        r.playlist = row.columnText(4);
+        r.startedAt = row.columnText(5);
+        r.durationMs = row.columnInt(6);
+        r.completed = row.columnInt(7) != 0;
+        if (!row.columnIsNull(8))
+            r.reason = row.columnText(8);
         out.push_back(std::move(r));
-    }
+    });
+    if (!ok)
+        return std::unexpected(ok.error());
     return out;
 }
 
@@ -98,15 +95,7 @@ Result<void> PlayLog::acknowledge(std::int64_t upToSeq)
     return st->bind(1, upToSeq).run();
 }
 
-Result<std::int64_t> PlayLog::count()
-{
-    auto st = m_db.prepare("SELECT COUNT(*) FROM plays");
-    if (!st)
-        return std::unexpected(st.error());
-    if (auto s = st->step(); !s)
-        return std::unexpected(s.error());
-    return st->columnInt(0);
-}
+Result<std::int64_t> PlayLog::count() { return m_db.queryInt("SELECT COUNT(*) FROM plays"); }
 
 Result<std::int64_t> PlayLog::dropped()
 {

@@ -51,14 +51,8 @@ Result<std::set<std::string>> pinnedHexes(Database &db)
     if (!st)
         return std::unexpected(st.error());
     std::set<std::string> out;
-    for (;;) {
-        auto s = st->step();
-        if (!s)
-            return std::unexpected(s.error());
-        if (*s == Statement::Step::Done)
-            break;
-        out.insert(st->columnText(0));
-    }
+    if (auto ok = st->each([&](Statement &row) { out.insert(row.columnText(0)); }); !ok)
+        return std::unexpected(ok.error());
     return out;
 }
 

@@ -1,7 +1,10 @@
 // tests/cache/fixtures.h — small helpers the cache tests share: random bytes,
-// their SHA-256 (computed independently of the store, by OpenSSL's one-shot
-// API), and writing files.
+// their SHA-256 (computed independently of the store, by Qt), files, and
+// opening a store / putting a blob in it.
 #pragma once
+
+#include "cache/blob_writer.h"
+#include "cache/store.h"
 
 #include <QByteArray>
 #include <QCryptographicHash>
@@ -47,6 +50,33 @@ inline QByteArray readFile(const std::filesystem::path &path)
 inline std::span<const std::byte> bytesOf(const QByteArray &b)
 {
     return std::as_bytes(std::span(b.constData(), static_cast<std::size_t>(b.size())));
+}
+
+// Opens the store at options.dataDir; a test cannot go on without it.
+inline std::unique_ptr<cache::Store> openStoreOrDie(const cache::StoreOptions &options)
+{
+    auto s = cache::Store::open(options);
+    if (!s)
+        qFatal("open store: %s", s.error().message.c_str());
+    return std::move(*s);
+}
+
+inline std::unique_ptr<cache::Store> openStoreOrDie(const std::filesystem::path &dataDir)
+{
+    cache::StoreOptions o;
+    o.dataDir = dataDir;
+    return openStoreOrDie(o);
+}
+
+// Writes `bytes` as a blob through a BlobWriter, the way a download does.
+inline cache::Result<cache::BlobInfo> putBlob(cache::Store &s, const QByteArray &bytes)
+{
+    auto w = cache::BlobWriter::open(s.blobs(), s.space(), sha256Hex(bytes), std::uint64_t(bytes.size()));
+    if (!w)
+        return std::unexpected(w.error());
+    if (auto ok = w->write(bytesOf(bytes)); !ok)
+        return std::unexpected(ok.error());
+    return w->commit();
 }
 
 } // namespace stoa::testing

@@ -25,22 +25,10 @@ class TestBlobs : public QObject {
         StoreOptions o;
         o.dataDir = dir() / "data";
         o.limits = limits;
-        auto s = Store::open(o);
-        if (!s)
-            qFatal("open store: %s", s.error().message.c_str());
-        return std::move(*s);
+        return openStoreOrDie(o);
     }
 
-    // Writes `bytes` as blob through a BlobWriter, committing.
-    Result<BlobInfo> put(Store &s, const QByteArray &bytes)
-    {
-        auto w = BlobWriter::open(s.blobs(), s.space(), sha256Hex(bytes), static_cast<std::uint64_t>(bytes.size()));
-        if (!w)
-            return std::unexpected(w.error());
-        if (auto ok = w->write(bytesOf(bytes)); !ok)
-            return std::unexpected(ok.error());
-        return w->commit();
-    }
+    Result<BlobInfo> put(Store &s, const QByteArray &bytes) { return putBlob(s, bytes); }
 
     int filesIn(const fs::path &d)
     {

@@ -21,20 +21,11 @@ class TestRecovery : public QObject {
     std::unique_ptr<QTemporaryDir> m_tmp;
     fs::path data() const { return fs::path(m_tmp->path().toStdString()) / "data"; }
 
-    std::unique_ptr<Store> openStore()
-    {
-        StoreOptions o;
-        o.dataDir = data();
-        auto s = Store::open(o);
-        if (!s)
-            qFatal("open store: %s", s.error().message.c_str());
-        return std::move(*s);
-    }
+    std::unique_ptr<Store> openStore() { return openStoreOrDie(data()); }
 
     std::string put(Store &s, const QByteArray &bytes)
     {
-        auto w = BlobWriter::open(s.blobs(), s.space(), sha256Hex(bytes), std::uint64_t(bytes.size()));
-        if (!w || !w->write(bytesOf(bytes)) || !w->commit())
+        if (!putBlob(s, bytes))
             qFatal("put failed");
         return sha256Hex(bytes);
     }

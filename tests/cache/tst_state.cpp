@@ -27,16 +27,12 @@ class TestState : public QObject {
         StoreOptions o;
         o.dataDir = data();
         o.maxPlayRecords = maxPlays;
-        auto s = Store::open(o);
-        if (!s)
-            qFatal("open store: %s", s.error().message.c_str());
-        return std::move(*s);
+        return openStoreOrDie(o);
     }
 
     std::string put(Store &s, const QByteArray &bytes)
     {
-        auto w = BlobWriter::open(s.blobs(), s.space(), sha256Hex(bytes), std::uint64_t(bytes.size()));
-        if (!w || !w->write(bytesOf(bytes)) || !w->commit())
+        if (!putBlob(s, bytes))
             qFatal("put failed");
         return sha256Hex(bytes);
     }
