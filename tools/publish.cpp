@@ -1,0 +1,261 @@
+// tools/publish.cpp — see publish.h.
+#include "tools/publish.h"
+
+#include "schedule/envelope.h"
+#include "schedule/manifest_parse.h"
+#include "tools/media_type.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLoggingCategory>
+#include <QTimeZone>
+
+#include <algorithm>
+#include <array>
+
+Q_LOGGING_CATEGORY(lcPublish, "stoa.tools.publish")
+
+namespace stoa::tools {
+
+using schedule::Fit;
+
+namespace {
+
+QString hhmm(int minute)
+{
+    return QStringLiteral("%1:%2").arg(minute / 60, 2, 10, QLatin1Char('0')).arg(minute % 60, 2, 10, QLatin1Char('0'));
+}
+
+QString rfc3339(const QDateTime &t) { return t.toUTC().toString(Qt::ISODate); }
+
+QString fitName(Fit fit)
+{
+    switch (fit) {
+    case Fit::Contain: return QStringLiteral("contain");
+    case Fit::Cover: return QStringLiteral("cover");
+    case Fit::Stretch: return QStringLiteral("stretch");
+    }
+    return QStringLiteral("contain");
+}
+
+QJsonObject itemJson(const SourceItem &item, const std::map<QString, SourceAsset> &assets, std::int64_t imageDurationMs)
+{
+    QJsonObject o;
+    std::optional<std::int64_t> duration = item.durationMs;
+    if (!item.url.isEmpty()) {
+        o.insert(QStringLiteral("url"), item.url);
+    } else {
+        const SourceAsset &a = assets.at(item.file);
+        o.insert(QStringLiteral("asset"), QStringLiteral("sha256:") + QString::fromStdString(a.digest.hex));
+        if (!duration && a.image) duration = imageDurationMs;
+    }
+    if (duration) o.insert(QStringLiteral("duration_ms"), static_cast<qint64>(*duration));
+    if (item.fit) o.insert(QStringLiteral("fit"), fitName(*item.fit));
+    return o;
+}
+
+QJsonObject windowJson(const SourceWindow &w)
+{
+    static constexpr std::array<const char *, 7> kDays{"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+    QJsonObject o;
+    o.insert(QStringLiteral("playlist"), w.playlist);
+    if (w.priority != 0) o.insert(QStringLiteral("priority"), w.priority);
+    if (!w.days.empty()) {
+        QJsonArray days;
+        for (auto d : w.days) days.append(QLatin1String(kDays[static_cast<std::size_t>(d) - 1]));
+        o.insert(QStringLiteral("days"), days);
+    }
+    if (w.fromMinute) o.insert(QStringLiteral("from"), hhmm(*w.fromMinute));
+    if (w.untilMinute) o.insert(QStringLiteral("until"), hhmm(*w.untilMinute));
+    if (w.startDate) o.insert(QStringLiteral("start_date"), w.startDate->toString(Qt::ISODate));
+    if (w.endDate) o.insert(QStringLiteral("end_date"), w.endDate->toString(Qt::ISODate));
+    return o;
+}
+
+// Where the schedule file is, and the directory media names are relative to.
+std::expected<std::pair<QString, QString>, ToolError> locateSource(const QString &source)
+{
+    const QFileInfo info(source);
+    if (info.isDir()) {
+        const QString file = QDir(source).filePath(QLatin1String(kSourceFileName));
+        if (!QFileInfo(file).isFile())
+            return std::unexpected(ioError(QStringLiteral("%1 has no %2 (see docs/stoa-command.md for the format)")
+                                               .arg(source, QLatin1String(kSourceFileName))));
+        return std::pair{file, info.absoluteFilePath()};
+    }
+    if (!info.isFile()) return std::unexpected(ioError(QStringLiteral("source %1 does not exist").arg(source)));
+    return std::pair{info.absoluteFilePath(), info.absolutePath()};
+}
+
+// The checks a device would make, plus expiry after issue, on our own output.
+std::expected<void, ToolError> validatePayload(const QByteArray &payload, const QString &label)
+{
+    auto manifest = schedule::parseManifest(payload);
+    if (!manifest)
+        return std::unexpected(invalid(QStringLiteral("internal: the generated %1 would be rejected by devices: %2")
+                                           .arg(label, manifest.error().reason)));
+    if (auto refs = schedule::checkReferences(*manifest); !refs)
+        return std::unexpected(invalid(QStringLiteral("internal: the generated %1 would be rejected by devices: %2")
+                                           .arg(label, refs.error().reason)));
+    if (manifest->expiresAt <= manifest->issuedAt)
+        return std::unexpected(invalid(QStringLiteral("%1 would expire before it is issued").arg(label)));
+    return {};
+}
+
+} // namespace
+
+std::expected<std::map<QString, SourceAsset>, ToolError> collectAssets(const SourceSchedule &source, const QString &sourceDir)
+{
+    std::map<QString, SourceAsset> assets;
+    const QDir dir(sourceDir);
+    for (const SourcePlaylist &p : source.playlists) {
+        for (const SourceItem &item : p.items) {
+            if (item.file.isEmpty() || assets.contains(item.file)) continue;
+            const QString at = QStringLiteral("%1:%2: ").arg(source.fileName).arg(item.line);
+            const auto type = mediaTypeForFile(item.file);
+            if (!type)
+                return std::unexpected(invalid(at + QStringLiteral("\"%1\": unknown media type (known extensions: %2)")
+                                                        .arg(item.file, knownMediaExtensions())));
+            const QString path = dir.absoluteFilePath(item.file);
+            if (!QFileInfo(path).isFile())
+                return std::unexpected(ioError(at + QStringLiteral("media file \"%1\" not found (looked for %2)").arg(item.file, path)));
+            auto digest = digestFile(path);
+            if (!digest) return std::unexpected(ioError(at + digest.error().message));
+            if (digest->size == 0)
+                return std::unexpected(invalid(at + QStringLiteral("media file \"%1\" is empty").arg(item.file)));
+            assets.emplace(item.file, SourceAsset{path, *digest, type->mime, type->kind == MediaKind::Image});
+        }
+    }
+    return assets;
+}
+
+QByteArray buildManifestPayload(const SourceSchedule &source, const std::map<QString, SourceAsset> &assets,
+                                const QStringList &devices, std::int64_t version,
+                                const QDateTime &issuedAt, const QDateTime &expiresAt)
+{
+    QJsonObject m;
+    m.insert(QStringLiteral("schema"), 1);
+    m.insert(QStringLiteral("version"), static_cast<qint64>(version));
+    m.insert(QStringLiteral("issued_at"), rfc3339(issuedAt));
+    m.insert(QStringLiteral("expires_at"), rfc3339(expiresAt));
+    m.insert(QStringLiteral("devices"), QJsonArray::fromStringList(devices));
+    m.insert(QStringLiteral("timezone"), source.timezone);
+
+    QJsonObject assetsJson;
+    for (const auto &[name, a] : assets) {
+        QJsonObject o;
+        o.insert(QStringLiteral("size"), static_cast<qint64>(a.digest.size));
+        o.insert(QStringLiteral("media_type"), a.mediaType);
+        assetsJson.insert(QStringLiteral("sha256:") + QString::fromStdString(a.digest.hex), o);
+    }
+    m.insert(QStringLiteral("assets"), assetsJson);
+
+    QJsonObject playlists;
+    for (const SourcePlaylist &p : source.playlists) {
+        QJsonArray items;
+        for (const SourceItem &item : p.items) items.append(itemJson(item, assets, source.imageDurationMs));
+        playlists.insert(p.name, QJsonObject{{QStringLiteral("items"), items}});
+    }
+    m.insert(QStringLiteral("playlists"), playlists);
+
+    QJsonArray scheduleJson;
+    for (const SourceWindow &w : source.windows) scheduleJson.append(windowJson(w));
+    m.insert(QStringLiteral("schedule"), scheduleJson);
+    if (source.defaultPlaylist) m.insert(QStringLiteral("default_playlist"), *source.defaultPlaylist);
+    if (source.display)
+        m.insert(QStringLiteral("display"), QJsonObject{{QStringLiteral("on"), hhmm(source.display->onMinute)},
+                                                        {QStringLiteral("off"), hhmm(source.display->offMinute)}});
+    QJsonObject settings;
+    if (source.settings.syncIntervalS) settings.insert(QStringLiteral("sync_interval_s"), *source.settings.syncIntervalS);
+    if (source.settings.statusIntervalS) settings.insert(QStringLiteral("status_interval_s"), *source.settings.statusIntervalS);
+    if (source.settings.rotation) settings.insert(QStringLiteral("rotation"), *source.settings.rotation);
+    if (!settings.isEmpty()) m.insert(QStringLiteral("settings"), settings);
+    if (!source.commands.empty()) {
+        QJsonArray commands;
+        for (const auto &c : source.commands)
+            commands.append(QJsonObject{{QStringLiteral("id"), QString::fromStdString(c.id)},
+                                        {QStringLiteral("type"), QString::fromStdString(c.type)}});
+        m.insert(QStringLiteral("commands"), commands);
+    }
+    return QJsonDocument(m).toJson(QJsonDocument::Indented);
+}
+
+std::expected<PublishResult, ToolError> publishSite(const PublishOptions &options, const schedule::PrivateKey &key)
+{
+    for (const QString &id : options.devices)
+        if (!isValidDeviceId(id))
+            return std::unexpected(usage(QStringLiteral("--device \"%1\" is not a device id (1-64 of A-Z a-z 0-9 . _ -)").arg(id)));
+    if (options.expiresInMs <= 0) return std::unexpected(usage(QStringLiteral("--expires-in must be positive")));
+
+    auto located = locateSource(options.source);
+    if (!located) return std::unexpected(located.error());
+    const auto &[sourceFile, sourceDir] = *located;
+    QFile f(sourceFile);
+    if (!f.open(QIODevice::ReadOnly))
+        return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(sourceFile, f.errorString())));
+    auto source = parseScheduleSource(f.readAll(), QFileInfo(sourceFile).fileName());
+    if (!source) return std::unexpected(source.error());
+    auto assets = collectAssets(*source, sourceDir);
+    if (!assets) return std::unexpected(assets.error());
+
+    auto existing = highestManifestVersion(options.site);
+    if (!existing) return std::unexpected(existing.error());
+    PublishResult result;
+    result.version = std::max<std::int64_t>({existing->value_or(0) + 1, options.minVersion.value_or(1), 1});
+    const QDateTime now = options.now.isValid() ? options.now : QDateTime::currentDateTimeUtc();
+    result.issuedAt = QDateTime::fromSecsSinceEpoch(now.toSecsSinceEpoch(), Qt::UTC);
+    result.expiresAt = result.issuedAt.addMSecs(options.expiresInMs);
+    result.keyId = key.publicKey().keyId();
+
+    // Sign and check everything before writing anything.
+    std::vector<std::pair<QString, QByteArray>> documents; // path, envelope
+    auto prepare = [&](const QStringList &devices, const QString &path) -> std::expected<void, ToolError> {
+        const QByteArray payload = buildManifestPayload(*source, *assets, devices, result.version, result.issuedAt, result.expiresAt);
+        if (auto ok = validatePayload(payload, path); !ok) return ok;
+        const std::array<schedule::PrivateKey, 1> keys{key};
+        auto envelope = schedule::signEnvelope(schedule::kManifestPayloadType, payload, keys);
+        if (!envelope) return std::unexpected(invalid(QStringLiteral("signing failed: %1").arg(envelope.error().reason)));
+        if (envelope->size() > schedule::kMaxEnvelopeBytes)
+            return std::unexpected(invalid(QStringLiteral("%1 would be %2 bytes, over the 4 MiB limit devices accept")
+                                               .arg(path).arg(envelope->size())));
+        const std::array<schedule::PublicKey, 1> self{key.publicKey()};
+        if (auto check = schedule::verifyEnvelope(*envelope, schedule::kManifestPayloadType, self); !check)
+            return std::unexpected(invalid(QStringLiteral("internal: own signature does not verify: %1").arg(check.error().reason)));
+        documents.emplace_back(path, *envelope);
+        return {};
+    };
+    if (options.devices.isEmpty()) {
+        QStringList devices;
+        for (const QString &d : source->devices) devices << d;
+        if (auto ok = prepare(devices, siteManifestPath(options.site)); !ok) return std::unexpected(ok.error());
+    } else {
+        for (const QString &id : options.devices)
+            if (auto ok = prepare(QStringList{id}, siteDeviceManifestPath(options.site, id)); !ok) return std::unexpected(ok.error());
+    }
+
+    for (const auto &[name, asset] : *assets) {
+        auto wrote = storeBlob(options.site, asset.path, asset.digest);
+        if (!wrote) return std::unexpected(wrote.error());
+        ++(*wrote ? result.blobsWritten : result.blobsReused);
+    }
+    for (const auto &[path, envelope] : documents) {
+        if (auto ok = writeFileAtomically(path, envelope); !ok) return std::unexpected(ok.error());
+        result.manifests << path;
+    }
+    qCInfo(lcPublish) << "published version" << result.version << "to" << options.site;
+
+    if (options.prune) {
+        auto keep = referencedBlobs(options.site);
+        if (!keep) return std::unexpected(keep.error());
+        auto removed = pruneBlobs(options.site, *keep);
+        if (!removed) return std::unexpected(removed.error());
+        result.pruned = *removed;
+    }
+    return result;
+}
+
+} // namespace stoa::tools

@@ -1,0 +1,77 @@
+// tools/publish.h — schedule source + media -> signed manifest(s) + blobs in a site.
+//
+// Job: everything `stoa publish` does, callable from tests. Reads the
+// source (schedule_source.h), hashes the media it names, builds the §3
+// manifest payload, checks it with the device's own parser
+// (parseManifest + checkReferences) and the signature with the key's public
+// half, then writes blobs first and manifests last (site.h), so a reader of
+// the site never sees a manifest whose blobs are missing.
+// Invariants:
+//  - nothing is written unless every manifest to be written validated;
+//  - version = max(highest manifest version in SITE + 1, minVersion, 1): one
+//    counter for the fleet and every device manifest, so a device that moves
+//    between its own manifest and the fleet one never sees a rollback;
+//  - issued_at = now (whole seconds, UTC), expires_at = now + expiresIn.
+#pragma once
+
+#include "schedule/keys.h"
+#include "tools/schedule_source.h"
+#include "tools/site.h"
+#include "tools/tool_error.h"
+
+#include <QByteArray>
+#include <QDateTime>
+#include <QString>
+#include <QStringList>
+
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <optional>
+
+namespace stoa::tools {
+
+inline constexpr std::int64_t kDefaultManifestLifetimeMs = std::int64_t{30} * 86400 * 1000;
+
+struct PublishOptions {
+    QString source;        // directory holding schedule.ini, or the schedule file itself
+    QString site;          // SITE root (v1/ goes below it)
+    QStringList devices;   // per-device manifests for these ids; empty: the fleet manifest
+    std::int64_t expiresInMs = kDefaultManifestLifetimeMs;
+    std::optional<std::int64_t> minVersion; // --version
+    bool prune = false;    // remove blobs no manifest in SITE references
+    QDateTime now;         // issued_at; invalid: the current time
+};
+
+struct PublishResult {
+    std::int64_t version = 0;
+    QDateTime issuedAt;
+    QDateTime expiresAt;
+    QStringList manifests;   // paths written
+    int blobsWritten = 0;    // new blob files
+    int blobsReused = 0;     // already present, left untouched
+    QStringList pruned;      // blob files removed by --prune
+    std::string keyId;       // the signer
+};
+
+// A media file of the source, hashed.
+struct SourceAsset {
+    QString path;         // absolute path of the media file
+    FileDigest digest;
+    QString mediaType;    // e.g. "image/png"
+    bool image = false;   // images get a duration when the source gives none
+};
+
+// Hashes every file the source names (relative to `sourceDir`); messages
+// quote the source line of the first use of a missing or unknown file.
+std::expected<std::map<QString, SourceAsset>, ToolError> collectAssets(const SourceSchedule &source,
+                                                                       const QString &sourceDir);
+
+// The §3 payload JSON for `devices`, not yet validated.
+QByteArray buildManifestPayload(const SourceSchedule &source, const std::map<QString, SourceAsset> &assets,
+                                const QStringList &devices, std::int64_t version,
+                                const QDateTime &issuedAt, const QDateTime &expiresAt);
+
+std::expected<PublishResult, ToolError> publishSite(const PublishOptions &options, const schedule::PrivateKey &key);
+
+} // namespace stoa::tools

@@ -1,0 +1,215 @@
+// tools/site.cpp — see site.h.
+#include "tools/site.h"
+
+#include "schedule/encoding.h"
+#include "schedule/envelope.h"
+#include "schedule/manifest_parse.h"
+#include "schedule/payload_fields.h"
+#include "schedule/strict_json.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QLoggingCategory>
+#include <QTemporaryFile>
+
+#include <cstdio>
+#include <unistd.h>
+
+Q_LOGGING_CATEGORY(lcSite, "stoa.tools.site")
+
+namespace stoa::tools {
+
+namespace {
+constexpr qint64 kChunk = 1 << 20;
+constexpr char kTempPrefix[] = ".tmp-";
+
+QString v1(const QString &site) { return QDir(site).filePath(QStringLiteral("v1")); }
+
+QFileDevice::Permissions worldReadable()
+{
+    return QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther;
+}
+
+std::expected<void, ToolError> makeDir(const QString &dir)
+{
+    if (!QDir().mkpath(dir)) return std::unexpected(ioError(QStringLiteral("cannot create directory %1").arg(dir)));
+    return {};
+}
+
+// A temporary file next to `finalPath`, kept on disk until renamed or dropped.
+std::expected<std::unique_ptr<QTemporaryFile>, ToolError> openTemp(const QString &finalPath)
+{
+    const QFileInfo info(finalPath);
+    if (auto ok = makeDir(info.absolutePath()); !ok) return std::unexpected(ok.error());
+    auto tmp = std::make_unique<QTemporaryFile>(info.absoluteDir().filePath(QLatin1String(kTempPrefix) + QStringLiteral("XXXXXX")));
+    tmp->setAutoRemove(true);
+    if (!tmp->open())
+        return std::unexpected(ioError(QStringLiteral("cannot create a file in %1: %2").arg(info.absolutePath(), tmp->errorString())));
+    return tmp;
+}
+
+// flush + fsync + 0644 + rename(2) over finalPath.
+std::expected<void, ToolError> commitTemp(QTemporaryFile &tmp, const QString &finalPath)
+{
+    if (!tmp.flush() || ::fsync(tmp.handle()) != 0)
+        return std::unexpected(ioError(QStringLiteral("cannot write %1: %2").arg(finalPath, tmp.errorString())));
+    if (!tmp.setPermissions(worldReadable()))
+        return std::unexpected(ioError(QStringLiteral("cannot set permissions on %1").arg(tmp.fileName())));
+    const QString tmpName = tmp.fileName();
+    tmp.close();
+    if (std::rename(QFile::encodeName(tmpName).constData(), QFile::encodeName(finalPath).constData()) != 0)
+        return std::unexpected(ioError(QStringLiteral("cannot rename %1 to %2").arg(tmpName, finalPath)));
+    tmp.setAutoRemove(false); // it is finalPath now
+    return {};
+}
+} // namespace
+
+QString siteManifestPath(const QString &site) { return v1(site) + QStringLiteral("/manifest.json"); }
+QString siteDeviceManifestPath(const QString &site, const QString &deviceId)
+{
+    return v1(site) + QStringLiteral("/devices/") + deviceId + QStringLiteral("/manifest.json");
+}
+QString siteKeysPath(const QString &site) { return v1(site) + QStringLiteral("/keys.json"); }
+QString siteBlobsDir(const QString &site) { return v1(site) + QStringLiteral("/blobs/sha256"); }
+QString siteBlobPath(const QString &site, const std::string &hex)
+{
+    return siteBlobsDir(site) + u'/' + QString::fromStdString(hex);
+}
+
+QStringList siteManifestPaths(const QString &site)
+{
+    QStringList paths;
+    if (QFileInfo::exists(siteManifestPath(site))) paths << siteManifestPath(site);
+    const QDir devices(v1(site) + QStringLiteral("/devices"));
+    for (const QString &id : devices.entryList(QDir::Dirs | QDir::NoDotAndDotDot, QDir::Name)) {
+        const QString p = siteDeviceManifestPath(site, id);
+        if (QFileInfo::exists(p)) paths << p;
+    }
+    return paths;
+}
+
+std::expected<QByteArray, ToolError> readEnvelopeFile(const QString &path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(path, f.errorString())));
+    QByteArray bytes = f.read(schedule::kMaxEnvelopeBytes + 1);
+    if (bytes.size() > schedule::kMaxEnvelopeBytes)
+        return std::unexpected(invalid(QStringLiteral("%1 is larger than the 4 MiB envelope limit").arg(path)));
+    return bytes;
+}
+
+std::expected<std::int64_t, ToolError> unverifiedVersion(const QString &path, QByteArrayView payloadType)
+{
+    auto bytes = readEnvelopeFile(path);
+    if (!bytes) return std::unexpected(bytes.error());
+    auto envelope = schedule::parseEnvelope(*bytes);
+    if (!envelope)
+        return std::unexpected(invalid(QStringLiteral("existing %1 is not a valid envelope (%2); move it away or fix it")
+                                           .arg(path, envelope.error().reason)));
+    if (envelope->payloadType != payloadType)
+        return std::unexpected(invalid(QStringLiteral("existing %1 has payload type \"%2\"").arg(path, QString::fromUtf8(envelope->payloadType))));
+    auto object = schedule::parseStrictJsonObject(envelope->payload);
+    const auto version = object ? schedule::jsonInteger(object->value(QLatin1String("version"))) : std::nullopt;
+    if (!version)
+        return std::unexpected(invalid(QStringLiteral("existing %1 has no readable \"version\"; move it away or fix it").arg(path)));
+    return *version;
+}
+
+std::expected<std::optional<std::int64_t>, ToolError> highestManifestVersion(const QString &site)
+{
+    std::optional<std::int64_t> highest;
+    for (const QString &path : siteManifestPaths(site)) {
+        auto v = unverifiedVersion(path, schedule::kManifestPayloadType);
+        if (!v) return std::unexpected(v.error());
+        if (!highest || *v > *highest) highest = *v;
+    }
+    return highest;
+}
+
+std::expected<void, ToolError> writeFileAtomically(const QString &path, QByteArrayView bytes)
+{
+    auto tmp = openTemp(path);
+    if (!tmp) return std::unexpected(tmp.error());
+    if ((*tmp)->write(bytes.data(), bytes.size()) != bytes.size())
+        return std::unexpected(ioError(QStringLiteral("cannot write %1: %2").arg(path, (*tmp)->errorString())));
+    return commitTemp(**tmp, path);
+}
+
+std::expected<FileDigest, ToolError> digestFile(const QString &path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(path, f.errorString())));
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    if (!hash.addData(&f))
+        return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(path, f.errorString())));
+    return FileDigest{schedule::toHex(hash.result()), static_cast<std::uint64_t>(f.size())};
+}
+
+std::expected<bool, ToolError> storeBlob(const QString &site, const QString &sourceFile, const FileDigest &expected)
+{
+    const QString target = siteBlobPath(site, expected.hex);
+    const QFileInfo existing(target);
+    if (existing.exists() && static_cast<std::uint64_t>(existing.size()) == expected.size) {
+        qCDebug(lcSite) << "reusing blob" << target;
+        return false;
+    }
+    QFile in(sourceFile);
+    if (!in.open(QIODevice::ReadOnly))
+        return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(sourceFile, in.errorString())));
+    auto tmp = openTemp(target);
+    if (!tmp) return std::unexpected(tmp.error());
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    std::uint64_t copied = 0;
+    while (!in.atEnd()) {
+        const QByteArray chunk = in.read(kChunk);
+        if (chunk.isEmpty() && in.error() != QFileDevice::NoError)
+            return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(sourceFile, in.errorString())));
+        if ((*tmp)->write(chunk) != chunk.size())
+            return std::unexpected(ioError(QStringLiteral("cannot write %1: %2").arg(target, (*tmp)->errorString())));
+        hash.addData(chunk);
+        copied += static_cast<std::uint64_t>(chunk.size());
+    }
+    if (schedule::toHex(hash.result()) != expected.hex || copied != expected.size)
+        return std::unexpected(ioError(QStringLiteral("%1 changed while it was being published; run again").arg(sourceFile)));
+    if (auto ok = commitTemp(**tmp, target); !ok) return std::unexpected(ok.error());
+    qCDebug(lcSite) << "wrote blob" << target << copied << "bytes";
+    return true;
+}
+
+std::expected<std::set<std::string>, ToolError> referencedBlobs(const QString &site)
+{
+    std::set<std::string> keep;
+    for (const QString &path : siteManifestPaths(site)) {
+        auto bytes = readEnvelopeFile(path);
+        if (!bytes) return std::unexpected(bytes.error());
+        auto envelope = schedule::parseEnvelope(*bytes);
+        auto manifest = envelope ? schedule::parseManifest(envelope->payload)
+                                 : std::unexpected(envelope.error());
+        if (!manifest)
+            return std::unexpected(invalid(QStringLiteral("cannot tell which blobs %1 needs (%2); not pruning")
+                                               .arg(path, manifest.error().reason)));
+        for (const auto &[ref, asset] : manifest->assets) keep.insert(ref.hex);
+    }
+    return keep;
+}
+
+std::expected<QStringList, ToolError> pruneBlobs(const QString &site, const std::set<std::string> &keep)
+{
+    QStringList removed;
+    const QDir dir(siteBlobsDir(site));
+    for (const QString &name : dir.entryList(QDir::Files | QDir::Hidden, QDir::Name)) {
+        const bool blob = schedule::isLowerHex64(name.toLatin1());
+        const bool staleTemp = name.startsWith(QLatin1String(kTempPrefix));
+        if ((!blob && !staleTemp) || (blob && keep.contains(name.toStdString()))) continue;
+        if (!QFile::remove(dir.filePath(name)))
+            return std::unexpected(ioError(QStringLiteral("cannot remove %1").arg(dir.filePath(name))));
+        removed << name;
+    }
+    return removed;
+}
+
+} // namespace stoa::tools
