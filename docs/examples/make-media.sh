@@ -33,6 +33,7 @@ make_one() { # make_one FILE LABEL
 }
 
 for dir in "$here"/${1:-*}/; do
+    dir=${dir%/}
     ini="$dir/schedule.ini"
     [ -f "$ini" ] || continue
     # Playlist item lines: inside [playlist ...] sections, the first word
