@@ -211,6 +211,17 @@ void BlobWriter::discard()
     m_fd.reset();
 }
 
+Result<void> BlobWriter::restart()
+{
+    if (!m_fd.valid())
+        return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
+    if (::ftruncate(m_fd.get(), 0) != 0 || ::lseek(m_fd.get(), 0, SEEK_SET) < 0)
+        return std::unexpected(osError("truncate " + m_partial.string(), errno));
+    m_hash = Sha256();
+    m_offset = 0;
+    return {};
+}
+
 Result<BlobInfo> importFile(BlobStore &blobs, SpacePolicy &space, const std::filesystem::path &source)
 {
     UniqueFd in(::open(source.c_str(), O_RDONLY | O_CLOEXEC));

@@ -53,6 +53,9 @@ public:
     Result<BlobInfo> commit();
     // Deletes the partial.
     void discard();
+    // Empties the partial and starts again from byte 0 (a server ignored a
+    // Range request and is sending the whole body).
+    Result<void> restart();
 
 private:
     BlobWriter(BlobStore &blobs, std::string hex, std::uint64_t expected, std::filesystem::path partial,

@@ -30,4 +30,55 @@ Result<bool> CommandLog::markExecuted(const std::string &id, const std::string &
     return sqlite3_changes(m_db.handle()) > 0;
 }
 
+Result<bool> CommandLog::handToPlayer(const std::string &id, const std::string &type)
+{
+    auto tx = Transaction::begin(m_db);
+    if (!tx)
+        return std::unexpected(tx.error());
+    auto fresh = markExecuted(id, type, "handed to the player");
+    if (!fresh || !*fresh)
+        return fresh;
+    using namespace std::chrono;
+    auto st = m_db.prepare("INSERT INTO handover(id, type, state, created_at) VALUES(?, ?, 'pending', ?)");
+    if (!st)
+        return std::unexpected(st.error());
+    const std::int64_t now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    if (auto ok = st->bind(1, id).bind(2, type).bind(3, now).run(); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = tx->commit(); !ok)
+        return std::unexpected(ok.error());
+    return true;
+}
+
+Result<std::vector<CommandLog::Handover>> CommandLog::handovers(const std::string &state)
+{
+    auto st = m_db.prepare("SELECT id, type, state, result FROM handover WHERE state = ? ORDER BY created_at, id");
+    if (!st)
+        return std::unexpected(st.error());
+    std::vector<Handover> out;
+    st->bind(1, state);
+    if (auto ok = st->each([&](Statement &row) {
+            out.push_back({row.columnText(0), row.columnText(1), row.columnText(2), row.columnText(3)});
+        });
+        !ok)
+        return std::unexpected(ok.error());
+    return out;
+}
+
+Result<void> CommandLog::finishHandover(const std::string &id, bool ok, const std::string &result)
+{
+    auto st = m_db.prepare("UPDATE handover SET state = ?, result = ? WHERE id = ?");
+    if (!st)
+        return std::unexpected(st.error());
+    return st->bind(1, std::string_view(ok ? "done" : "failed")).bind(2, result).bind(3, id).run();
+}
+
+Result<void> CommandLog::removeHandover(const std::string &id)
+{
+    auto st = m_db.prepare("DELETE FROM handover WHERE id = ?");
+    if (!st)
+        return std::unexpected(st.error());
+    return st->bind(1, id).run();
+}
+
 } // namespace stoa::cache

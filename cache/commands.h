@@ -2,12 +2,17 @@
 //
 // Invariant: an id, once recorded, is never forgotten, so a command runs at
 // most once per device, ever — across restarts and new manifests.
+//
+// Commands the player carries out go through the handover queue: the agent
+// records the id as executed and queues it in one transaction (so a crash
+// can neither lose nor duplicate it), the player marks it done or failed.
 #pragma once
 
 #include "cache/database.h"
 #include "cache/error.h"
 
 #include <string>
+#include <vector>
 
 namespace stoa::cache {
 
@@ -19,6 +24,18 @@ public:
     Result<bool> wasExecuted(const std::string &id);
     // Records the id; returns false if it was already recorded (someone else ran it).
     Result<bool> markExecuted(const std::string &id, const std::string &type, const std::string &result);
+
+    struct Handover {
+        std::string id;
+        std::string type;
+        std::string state; // pending, done, failed
+        std::string result;
+    };
+    // markExecuted + queue for the player, atomically. False if already executed.
+    Result<bool> handToPlayer(const std::string &id, const std::string &type);
+    Result<std::vector<Handover>> handovers(const std::string &state);
+    Result<void> finishHandover(const std::string &id, bool ok, const std::string &result);
+    Result<void> removeHandover(const std::string &id);
 
 private:
     Database &m_db;

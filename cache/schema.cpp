@@ -58,6 +58,17 @@ CREATE TABLE commands (
     executed_at INTEGER NOT NULL,
     result      TEXT NOT NULL
 ) WITHOUT ROWID;
+
+-- Commands the agent hands to the player (screenshot, restart_player,
+-- display_on/off): 'pending' -> the player sets 'done' or 'failed';
+-- a screenshot's file waits in screenshots/<id>.jpg until uploaded.
+CREATE TABLE handover (
+    id         TEXT PRIMARY KEY,
+    type       TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('pending', 'done', 'failed')),
+    result     TEXT NOT NULL DEFAULT '',
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql";
 
 constexpr std::array<std::string_view, 1> kMigrations = {kV1};

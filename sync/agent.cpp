@@ -1,0 +1,338 @@
+#include "sync/agent.h"
+
+#include "schedule/acceptance.h"
+#include "schedule/envelope.h"
+#include "schedule/manifest_parse.h"
+#include "sync/logging.h"
+
+#include <QDateTime>
+#include <QJsonDocument>
+
+namespace stoa::sync {
+
+namespace {
+
+constexpr const char *kKeysEnvelopeKey = "keys.envelope";
+constexpr const char *kStatusKey = "sync.status";
+constexpr const char *kTimeFloorKey = "time_floor_ms";
+// Blobs per download round: bounds how long one step can keep the loop
+// from its other channels (heartbeat, stop requests).
+constexpr int kBlobsPerRoundFactor = 4;
+
+// A manifest we verified before storing it: parse without re-verifying.
+std::optional<schedule::Manifest> parseStored(const std::string &envelope)
+{
+    auto env = schedule::parseEnvelope(QByteArray::fromStdString(envelope));
+    if (!env)
+        return std::nullopt;
+    auto m = schedule::parseManifest(env->payload);
+    if (!m)
+        return std::nullopt;
+    return std::move(*m);
+}
+
+std::int64_t wallMs() { return QDateTime::currentMSecsSinceEpoch(); }
+
+bool insideWindow(const std::optional<std::pair<int, int>> &window)
+{
+    if (!window)
+        return true;
+    const QTime t = QTime::currentTime();
+    const int m = t.hour() * 60 + t.minute();
+    const auto [from, until] = *window;
+    return from <= until ? (m >= from && m < until) : (m >= from || m < until);
+}
+
+} // namespace
+
+Agent::Agent(AgentConfig config, std::string deviceId, cache::Store &store, HttpClient &http,
+             schedule::TrustStore trust, schedule::TrustedClock &clock, std::uint64_t seed)
+    : m_config(std::move(config)), m_deviceId(std::move(deviceId)), m_store(store), m_http(http),
+      m_trust(std::move(trust)), m_clock(clock), m_rng(seed), m_fetcher(http, store.kv()),
+      m_downloads(http, store, m_config.backoff, m_rng), m_started(std::chrono::steady_clock::now()),
+      m_manifest{Pacer(m_config.syncInterval, m_config.backoff), m_started, {}},
+      m_heartbeat{Pacer(m_config.statusInterval, m_config.backoff), m_started, {}},
+      m_plays{Pacer(m_config.statusInterval, m_config.backoff), m_started, {}},
+      m_screenshots{Pacer(m_config.statusInterval, m_config.backoff), m_started, {}}
+{
+    m_status.server = m_config.server;
+    if (auto keys = m_store.kv().get(kKeysEnvelopeKey); keys && *keys) {
+        if (auto doc = m_trust.restoreKeysEnvelope(QByteArray::fromStdString(**keys)); !doc)
+            qCWarning(lcSync, "stored keys document no longer verifies (%s); using root keys only",
+                      qPrintable(doc.error().reason));
+    }
+    loadManifestsFromStore();
+    // A fleet powered on together must not ask in the same second.
+    m_manifest.due = m_started + m_manifest.pacer.initialDelay(m_rng);
+    m_heartbeat.due = m_started + m_heartbeat.pacer.initialDelay(m_rng);
+    m_plays.due = m_heartbeat.due;
+    m_screenshots.due = m_heartbeat.due;
+}
+
+// --- The main loop: one screen.
+
+SteadyTime Agent::step(SteadyTime now)
+{
+    handleManifest(now);
+    handleDownloads(now);
+    handleActivation();
+    handleCommands();
+    handleHeartbeat(now);
+    handlePlays(now);
+    handleScreenshots(now);
+    handleTimeFloor();
+    publishStatus();
+
+    SteadyTime next = std::min({m_manifest.due, m_heartbeat.due, m_plays.due, m_screenshots.due});
+    if (m_staged) {
+        if (auto due = m_downloads.nextDue())
+            next = std::min(next, *due);
+        if (m_status.stagedBlobsMissing > 0 && !m_downloads.nextDue())
+            next = now; // blobs still to fetch that are not backing off: go on
+    }
+    const auto persistIn = std::chrono::milliseconds(m_clock.msUntilPersistDue());
+    return std::min(next, now + persistIn);
+}
+
+void Agent::run()
+{
+    while (!m_stop.load()) {
+        const SteadyTime next = step(std::chrono::steady_clock::now());
+        std::unique_lock lock(m_waitMutex);
+        m_wake.wait_until(lock, next, [&] { return m_stop.load(); });
+    }
+    if (auto floor = m_clock.floorToPersist())
+        (void)m_store.kv().setInt(kTimeFloorKey, *floor);
+    qCInfo(lcSync, "agent stopped");
+}
+
+void Agent::stop()
+{
+    m_stop.store(true);
+    std::lock_guard lock(m_waitMutex);
+    m_wake.notify_all();
+}
+
+// --- Manifest channel
+
+void Agent::loadManifestsFromStore()
+{
+    auto active = m_store.manifests().get(cache::Slot::Active);
+    auto staged = m_store.manifests().get(cache::Slot::Staged);
+    m_active.reset();
+    m_staged.reset();
+    if (active && *active) {
+        m_active = parseStored((*active)->envelope);
+        m_status.activeVersion = (*active)->version;
+    }
+    if (staged && *staged) {
+        m_staged = parseStored((*staged)->envelope);
+        m_status.stagedVersion = m_staged ? (*staged)->version : 0;
+    }
+}
+
+Millis Agent::syncInterval() const
+{
+    if (m_active && m_active->settings.syncIntervalS)
+        return Millis(std::int64_t(*m_active->settings.syncIntervalS) * 1000);
+    return m_config.syncInterval;
+}
+
+Millis Agent::statusInterval() const
+{
+    if (m_active && m_active->settings.statusIntervalS)
+        return Millis(std::int64_t(*m_active->settings.statusIntervalS) * 1000);
+    return m_config.statusInterval;
+}
+
+void Agent::manifestDone(SteadyTime now, bool ok, const std::string &result, std::optional<Millis> retryAfter)
+{
+    m_manifest.pacer.setSteadyInterval(syncInterval());
+    const Millis wait = ok ? m_manifest.pacer.afterSuccess(m_rng) : m_manifest.pacer.afterFailure(m_rng, retryAfter);
+    m_manifest.due = now + wait;
+    m_status.lastResult = result;
+    m_status.consecutiveFailures = m_manifest.pacer.backoff().consecutiveFailures();
+    m_status.backoffSeconds = ok ? 0.0 : double(wait.count()) / 1000.0;
+    m_status.nextAttemptAtMs = wallMs() + wait.count();
+    if (ok) {
+        m_status.lastSuccessAtMs = wallMs();
+        m_status.lastError.clear();
+    } else {
+        m_status.lastError = result;
+        qCWarning(lcSync, "manifest poll failed: %s; next attempt in %.1f s (failure %d in a row)", result.c_str(),
+                  double(wait.count()) / 1000.0, m_status.consecutiveFailures);
+    }
+}
+
+bool Agent::pollKeys(const QDateTime &trustedNow, std::string &error, std::optional<Millis> &retryAfter)
+{
+    auto keys = m_fetcher.fetch(m_config.server + "/v1/keys.json");
+    if (!keys) {
+        error = "keys.json: " + keys.error().message;
+        retryAfter = keys.error().retryAfter;
+        return false;
+    }
+    if (keys->state != Fetched::New)
+        return true; // unchanged, or absent: manifests are signed by root keys
+    auto adopted = m_trust.adoptKeysEnvelope(keys->bytes, trustedNow);
+    if (!adopted && adopted.error().code != schedule::RejectCode::NotNewer) {
+        error = "keys.json rejected: " + adopted.error().reason.toStdString();
+        return false;
+    }
+    if (adopted) {
+        if (auto ok = m_store.kv().set(kKeysEnvelopeKey, keys->bytes.toStdString()); !ok) {
+            error = "cannot store keys document: " + ok.error().message;
+            return false;
+        }
+        qCInfo(lcSync, "adopted keys document version %lld (%zu signing keys)", static_cast<long long>(adopted->version),
+               adopted->keys.size());
+    }
+    m_fetcher.remember(*keys);
+    return true;
+}
+
+void Agent::handleManifest(SteadyTime now)
+{
+    if (now < m_manifest.due)
+        return;
+    m_status.lastAttemptAtMs = wallMs();
+    const QDateTime trustedNow = m_clock.now().utc;
+    std::string error;
+    std::optional<Millis> retryAfter;
+    if (!pollKeys(trustedNow, error, retryAfter))
+        return manifestDone(now, false, error, retryAfter);
+    const auto &doc = m_trust.keysDocument();
+    m_status.keys = doc ? "keys document v" + std::to_string(doc->version) + " (" + std::to_string(doc->keys.size()) +
+                              " signing keys)"
+                        : "root keys only";
+
+    auto fetched = m_fetcher.fetch(m_config.server + "/v1/devices/" + m_deviceId + "/manifest.json");
+    if (fetched && fetched->state == Fetched::Absent)
+        fetched = m_fetcher.fetch(m_config.server + "/v1/manifest.json");
+    if (!fetched)
+        return manifestDone(now, false, fetched.error().message, fetched.error().retryAfter);
+    if (fetched->state == Fetched::Absent) {
+        m_status.state = m_active ? m_status.state : "no_manifest";
+        return manifestDone(now, true, "no manifest published");
+    }
+    if (fetched->state == Fetched::Unchanged)
+        return manifestDone(now, true, "unchanged");
+
+    const std::string bytes = fetched->bytes.toStdString();
+    auto active = m_store.manifests().get(cache::Slot::Active);
+    auto staged = m_store.manifests().get(cache::Slot::Staged);
+    if ((active && *active && (*active)->envelope == bytes) || (staged && *staged && (*staged)->envelope == bytes)) {
+        m_fetcher.remember(*fetched);
+        return manifestDone(now, true, "unchanged");
+    }
+    auto floor = m_store.manifests().rollbackFloor();
+    schedule::AcceptanceContext ctx;
+    if (floor && (*floor > 0 || m_active))
+        ctx.adoptedVersion = *floor;
+    ctx.trustedNow = trustedNow;
+    ctx.deviceId = QString::fromStdString(m_deviceId);
+    auto accepted = schedule::acceptManifestEnvelope(fetched->bytes, m_trust, ctx);
+    if (!accepted)
+        return manifestDone(now, false, "manifest rejected: " + accepted.error().reason.toStdString());
+
+    cache::StoredManifest stored;
+    stored.version = accepted->manifest.version;
+    stored.envelope = bytes;
+    for (const auto &[ref, asset] : accepted->manifest.assets)
+        stored.assets.push_back(ref.hex);
+    if (auto ok = m_store.manifests().stage(stored); !ok)
+        return manifestDone(now, false, "cannot stage manifest: " + ok.error().message);
+    m_fetcher.remember(*fetched);
+    m_staged = std::move(accepted->manifest);
+    m_status.stagedVersion = stored.version;
+    qCInfo(lcSync, "staged manifest version %lld (%zu assets)", static_cast<long long>(stored.version),
+           stored.assets.size());
+    manifestDone(now, true, "staged version " + std::to_string(stored.version));
+}
+
+// --- Downloads and activation
+
+void Agent::handleDownloads(SteadyTime now)
+{
+    m_status.stagedBlobsMissing = 0;
+    m_status.stagedBytesMissing = 0;
+    if (!m_staged)
+        return;
+    std::vector<BlobWant> missing;
+    for (const auto &[ref, asset] : m_staged->assets) {
+        auto present = m_store.blobs().contains(ref.hex);
+        if (present && *present)
+            continue;
+        missing.push_back({ref.hex, asset.size});
+        m_status.stagedBytesMissing += asset.size;
+    }
+    m_status.stagedBlobsMissing = int(missing.size());
+    m_downloads.retain(missing);
+    if (missing.empty())
+        return;
+    m_status.state = "downloading";
+    if (!insideWindow(m_config.downloadWindow))
+        return;
+    if (missing.size() > std::size_t(m_config.parallelDownloads * kBlobsPerRoundFactor))
+        missing.resize(std::size_t(m_config.parallelDownloads * kBlobsPerRoundFactor));
+    const DownloadRound round = m_downloads.run(m_config.server, missing, m_config.parallelDownloads, now);
+    m_status.bytesDownloaded = m_downloads.totalBytes();
+    m_status.downloadError = m_downloads.lastError();
+    if (round.completed > 0) {
+        m_status.stagedBlobsMissing -= round.completed;
+        m_status.stagedBytesMissing = 0;
+        for (const auto &[ref, asset] : m_staged->assets)
+            if (auto present = m_store.blobs().contains(ref.hex); present && !*present)
+                m_status.stagedBytesMissing += asset.size;
+    }
+}
+
+void Agent::handleActivation()
+{
+    if (!m_staged || m_status.stagedBlobsMissing > 0)
+        return;
+    auto ok = m_store.manifests().activateStaged();
+    if (!ok) {
+        // An asset vanished meanwhile (evicted, scrubbed): downloads fetch it again.
+        qCWarning(lcSync, "cannot activate staged manifest yet: %s", ok.error().message.c_str());
+        return;
+    }
+    m_clock.observeSignedIssuedAt(m_staged->issuedAt);
+    m_active = std::move(m_staged);
+    m_staged.reset();
+    m_status.activeVersion = m_active->version;
+    m_status.stagedVersion = 0;
+    m_status.state = "in_sync";
+    m_downloads.retain({});
+    qCInfo(lcSync, "manifest version %lld is active", static_cast<long long>(m_active->version));
+}
+
+void Agent::handleTimeFloor()
+{
+    if (!m_clock.persistDue())
+        return;
+    if (auto floor = m_clock.floorToPersist()) {
+        if (auto ok = m_store.kv().setInt(kTimeFloorKey, *floor); !ok) {
+            qCWarning(lcSync, "cannot save the time floor: %s", ok.error().message.c_str());
+            return;
+        }
+    }
+    m_clock.markPersisted();
+}
+
+void Agent::publishStatus()
+{
+    if (m_status.state == "starting" || (m_status.state == "downloading" && !m_staged))
+        m_status.state = m_active ? "in_sync" : "no_manifest";
+    if (m_status.consecutiveFailures > 0)
+        m_status.state = "backing_off";
+    else if (m_status.state == "backing_off")
+        m_status.state = m_staged ? "downloading" : (m_active ? "in_sync" : "no_manifest");
+    if (m_status == m_published)
+        return;
+    const QByteArray json = QJsonDocument(m_status.toJson()).toJson(QJsonDocument::Compact);
+    if (auto ok = m_store.kv().set(kStatusKey, json.toStdString()); ok)
+        m_published = m_status;
+}
+
+} // namespace stoa::sync

@@ -1,0 +1,147 @@
+#include "sync/downloads.h"
+
+#include "cache/blob_writer.h"
+#include "sync/documents.h"
+#include "sync/logging.h"
+
+namespace stoa::sync {
+
+namespace {
+
+// What one transfer's sink knows about its blob.
+struct Slot {
+    BlobWant want;
+    std::optional<cache::BlobWriter> writer;
+    bool resumed = false;   // asked for a Range
+    bool isFile = false;    // file:// answers a resumed read with the rest, status 200
+    bool tooLong = false;   // the body went past the declared size
+    std::string writeError; // a disk error while writing
+};
+
+} // namespace
+
+void BlobDownloads::failed(const std::string &hex, SteadyTime now, const std::string &why,
+                           std::optional<Millis> retryAfter)
+{
+    auto it = m_channels.try_emplace(hex, Channel{Pacer(Millis(0), m_policy), now}).first;
+    const Millis wait = it->second.pacer.afterFailure(m_rng, retryAfter);
+    it->second.due = now + wait;
+    m_lastError = "blob " + hex.substr(0, 12) + "…: " + why;
+    qCWarning(lcSync, "%s; retry in %.1f s (failure %d in a row)", m_lastError.c_str(), double(wait.count()) / 1000.0,
+              it->second.pacer.backoff().consecutiveFailures());
+}
+
+DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<BlobWant> &wanted, int parallel,
+                                 SteadyTime now)
+{
+    DownloadRound round;
+    std::vector<Slot> pending;
+    pending.reserve(wanted.size());
+    for (const auto &w : wanted) {
+        auto present = m_store.blobs().contains(w.hex);
+        if (present && *present)
+            continue;
+        if (auto c = m_channels.find(w.hex); c != m_channels.end() && c->second.due > now)
+            continue;
+        auto writer = cache::BlobWriter::open(m_store.blobs(), m_store.space(), w.hex, w.size);
+        if (!writer) {
+            if (writer.error().code != cache::ErrorCode::Busy)
+                failed(w.hex, now, writer.error().message);
+            continue;
+        }
+        Slot s;
+        s.want = w;
+        s.resumed = writer->offset() > 0;
+        s.isFile = baseUrl.rfind("file://", 0) == 0;
+        s.writer.emplace(std::move(*writer));
+        pending.push_back(std::move(s));
+    }
+    if (pending.empty())
+        return round;
+
+    std::vector<Request> requests;
+    requests.reserve(pending.size());
+    for (auto &s : pending) {
+        Request r;
+        r.url = baseUrl + "/v1/blobs/sha256/" + s.want.hex;
+        r.rangeFrom = s.writer->offset();
+        r.maxBytes = s.want.size + 1; // the writer enforces the exact size; +1 lets it see "too long"
+        r.sink = [&s](long status, std::span<const std::byte> bytes) {
+            if (s.resumed && status == 200 && !s.isFile) {
+                // The server ignored our Range: it is sending the whole blob.
+                s.resumed = false;
+                if (auto ok = s.writer->restart(); !ok) {
+                    s.writeError = ok.error().message;
+                    return false;
+                }
+            }
+            s.resumed = false;
+            auto ok = s.writer->write(bytes);
+            if (!ok) {
+                s.tooLong = ok.error().code == cache::ErrorCode::SizeMismatch;
+                s.writeError = ok.error().message;
+            }
+            return bool(ok);
+        };
+        requests.push_back(std::move(r));
+    }
+
+    m_http.performAll(requests, parallel, [&](std::size_t i, TransferResult result) {
+        Slot &s = pending[i];
+        ++round.attempted;
+        const std::string &hex = s.want.hex;
+        if (result)
+            round.bytes += result->bodyBytes;
+        if (s.tooLong) {
+            s.writer->discard();
+            ++round.failed;
+            return failed(hex, now, "longer than its declared " + std::to_string(s.want.size) + " bytes; discarded");
+        }
+        if (!s.writeError.empty()) {
+            ++round.failed;
+            return failed(hex, now, s.writeError);
+        }
+        if (!result) {
+            ++round.failed;
+            if (result.error().kind == TransferError::TooLarge)
+                s.writer->discard();
+            return failed(hex, now, result.error().message);
+        }
+        if (!result->ok()) {
+            ++round.failed;
+            if (result->status == 416)
+                s.writer->discard(); // our partial does not fit what the server has
+            const auto f = failureOf(result, requests[i].url);
+            return failed(hex, now, f.message, f.retryAfter);
+        }
+        auto committed = s.writer->commit();
+        if (!committed) {
+            ++round.failed;
+            return failed(hex, now, committed.error().message);
+        }
+        ++round.completed;
+        m_channels.erase(hex);
+        qCInfo(lcSync, "blob %s verified and stored (%llu bytes)", hex.c_str(),
+               static_cast<unsigned long long>(s.want.size));
+    });
+    m_totalBytes += round.bytes;
+    return round;
+}
+
+std::optional<SteadyTime> BlobDownloads::nextDue() const
+{
+    std::optional<SteadyTime> due;
+    for (const auto &[hex, c] : m_channels)
+        if (!due || c.due < *due)
+            due = c.due;
+    return due;
+}
+
+void BlobDownloads::retain(const std::vector<BlobWant> &wanted)
+{
+    std::erase_if(m_channels, [&](const auto &entry) {
+        return std::none_of(wanted.begin(), wanted.end(), [&](const BlobWant &w) { return w.hex == entry.first; });
+    });
+}
+
+} // namespace stoa::sync

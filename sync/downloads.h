@@ -1,0 +1,74 @@
+// sync/downloads.h — getting a staged manifest's missing blobs.
+//
+// Job: download blobs a few at a time, each resumable (HTTP Range from the
+// partial's offset), cut off at its declared size, verified by the store
+// before it becomes visible. Every blob has its own Pacer: one that keeps
+// failing (404, wrong bytes, a server cutting it off) backs off on its own
+// and never stalls the others, and never retries in a tight loop.
+//
+// Invariants:
+//  - a body longer than declared, or bytes that hash wrong, leave nothing
+//    behind (the partial is deleted); a cut connection keeps the partial;
+//  - only the store's BlobWriter decides what becomes visible.
+#pragma once
+
+#include "cache/store.h"
+#include "sync/backoff.h"
+#include "sync/http.h"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stoa::sync {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+struct BlobWant {
+    std::string hex;
+    std::uint64_t size = 0;
+};
+
+struct DownloadRound {
+    int attempted = 0;
+    int completed = 0;
+    int failed = 0;
+    std::uint64_t bytes = 0; // body bytes received this round
+};
+
+class BlobDownloads {
+public:
+    // Everything passed by reference must outlive the object.
+    BlobDownloads(HttpClient &http, cache::Store &store, BackoffPolicy policy, Backoff::Rng &rng)
+        : m_http(http), m_store(store), m_policy(policy), m_rng(rng) {}
+
+    // Downloads every wanted blob that is missing and due, at most `parallel`
+    // at a time; returns when all of this round's transfers ended.
+    DownloadRound run(const std::string &baseUrl, const std::vector<BlobWant> &wanted, int parallel, SteadyTime now);
+    // When the earliest backed-off blob may be tried again; nullopt: none waits.
+    std::optional<SteadyTime> nextDue() const;
+    // Forgets backoff state of blobs no longer wanted.
+    void retain(const std::vector<BlobWant> &wanted);
+
+    std::uint64_t totalBytes() const { return m_totalBytes; }
+    const std::string &lastError() const { return m_lastError; }
+
+private:
+    struct Channel {
+        Pacer pacer;
+        SteadyTime due;
+    };
+    void failed(const std::string &hex, SteadyTime now, const std::string &why, std::optional<Millis> retryAfter = {});
+
+    HttpClient &m_http;
+    cache::Store &m_store;
+    BackoffPolicy m_policy;
+    Backoff::Rng &m_rng;
+    std::map<std::string, Channel> m_channels; // blobs that failed at least once since their last success
+    std::uint64_t m_totalBytes = 0;
+    std::string m_lastError;
+};
+
+} // namespace stoa::sync

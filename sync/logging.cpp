@@ -1,0 +1,5 @@
+#include "sync/logging.h"
+
+namespace stoa::sync {
+Q_LOGGING_CATEGORY(lcSync, "stoa.sync")
+}

@@ -1,0 +1,41 @@
+// sync/status.h — what the agent tells the rest of the device about itself.
+//
+// A snapshot written to the store (kv "sync.status", JSON) whenever it
+// changes, so the player's diagnostics screen and the heartbeat show the
+// agent's state without talking to the agent process. Wall-clock fields are
+// for display only; the agent schedules by the monotonic clock.
+#pragma once
+
+#include <QJsonObject>
+
+#include <cstdint>
+#include <string>
+
+namespace stoa::sync {
+
+struct SyncStatus {
+    std::string server;               // base URL (never with credentials)
+    std::string state = "starting";   // starting, in_sync, downloading, backing_off, no_manifest
+    std::int64_t lastAttemptAtMs = 0; // wall clock of the last manifest poll
+    std::string lastResult;           // "unchanged", "staged version 7", an error
+    std::int64_t lastSuccessAtMs = 0;
+    std::string lastError;            // empty after a success
+    int consecutiveFailures = 0;      // manifest channel
+    double backoffSeconds = 0;        // the wait chosen after the last manifest attempt
+    std::int64_t nextAttemptAtMs = 0; // wall clock estimate of the next manifest poll
+    std::int64_t activeVersion = 0;
+    std::int64_t stagedVersion = 0;   // 0: nothing staged
+    int stagedBlobsMissing = 0;
+    std::uint64_t stagedBytesMissing = 0;
+    std::uint64_t bytesDownloaded = 0; // since the agent started
+    std::string downloadError;         // last blob failure
+    std::string keys;                  // "root keys only" or "keys document v3 (2 signing keys)"
+    std::string heartbeat;             // "ok", "not supported by the server", an error
+    std::string plays;                 // same, for proof-of-play uploads
+
+    QJsonObject toJson() const;
+    static SyncStatus fromJson(const QJsonObject &o);
+    bool operator==(const SyncStatus &) const = default;
+};
+
+} // namespace stoa::sync
