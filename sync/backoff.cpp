@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <limits>
 
 namespace stoa::sync {
 
@@ -24,9 +25,11 @@ Millis Backoff::failure(Rng &rng, std::optional<Millis> retryAfter)
     std::uniform_int_distribution<std::int64_t> full(0, ceil.count());
     Millis wait(full(rng));
     if (retryAfter) {
-        const Millis told = std::min(*retryAfter, m_policy.cap);
+        // Never earlier than told, but the cap bounds the total: the spec
+        // caps Retry-After "by the device's maximum backoff", spread included.
+        const Millis told = std::clamp(*retryAfter, Millis(0), m_policy.cap);
         std::uniform_int_distribution<std::int64_t> spread(0, told.count() / 10);
-        wait = std::max(wait, told + Millis(spread(rng)));
+        wait = std::min(std::max(wait, told + Millis(spread(rng))), m_policy.cap);
     }
     return wait;
 }
@@ -64,14 +67,25 @@ std::optional<Millis> parseRetryAfter(std::string_view value, const QDateTime &n
         return std::nullopt;
     std::int64_t seconds = 0;
     auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (ec == std::errc() && ptr == value.data() + value.size())
-        return seconds < 0 ? std::nullopt : std::optional(Millis(seconds * 1000));
+    if (ec == std::errc() && ptr == value.data() + value.size()) {
+        if (seconds < 0)
+            return std::nullopt;
+        // Absurd values stay huge (the cap decides) instead of overflowing.
+        constexpr std::int64_t maxSeconds = std::numeric_limits<std::int64_t>::max() / 1000;
+        return Millis(std::min(seconds, maxSeconds) * 1000);
+    }
     // HTTP-date (RFC 9110 IMF-fixdate), e.g. "Wed, 25 Nov 2026 10:00:00 GMT".
+    // Date and time are parsed apart and joined as UTC: parsed as one local
+    // date-time, a time in a local DST gap would be invalid or shifted.
     const QString text = QString::fromLatin1(value.data(), qsizetype(value.size()));
-    QDateTime when = QLocale::c().toDateTime(text, "ddd, dd MMM yyyy HH:mm:ss 'GMT'");
-    if (!when.isValid())
+    static constexpr qsizetype kFixdateLength = 29; // "ddd, dd MMM yyyy HH:mm:ss GMT"
+    if (text.size() != kFixdateLength || !text.endsWith(QLatin1String(" GMT")))
         return std::nullopt;
-    when.setTimeSpec(Qt::UTC);
+    const QDate date = QLocale::c().toDate(text.left(16), QStringLiteral("ddd, dd MMM yyyy"));
+    const QTime time = QLocale::c().toTime(text.mid(17, 8), QStringLiteral("HH:mm:ss"));
+    if (!date.isValid() || !time.isValid())
+        return std::nullopt;
+    const QDateTime when(date, time, QTimeZone::utc());
     return Millis(std::max<std::int64_t>(0, nowUtc.msecsTo(when)));
 }
 

@@ -6,9 +6,9 @@
 //
 //  - failure n (n = 0 for the first in a row) waits uniform[0, min(cap, base·2^n)]
 //    ("full jitter");
-//  - a server's Retry-After is honoured: never earlier than it says (capped
-//    at `cap`), plus up to 10 % more so a fleet told the same instant does
-//    not come back in lockstep;
+//  - a server's Retry-After is honoured: never earlier than it says, plus up
+//    to 10 % more so a fleet told the same instant does not come back in
+//    lockstep; the whole wait stays within `cap` (spec §1);
 //  - success resets the count; the steady interval gets ±10 % jitter.
 //
 // Pure: no clock, no I/O. Randomness comes from the caller's generator so
