@@ -4,6 +4,8 @@
 // operator can find the mistake in the document they published.
 #include "schedule/manifest_parse.h"
 
+#include "schedule/identifiers.h"
+
 #include "schedule/encoding.h"
 #include "schedule/payload_fields.h"
 #include "schedule/strict_json.h"
@@ -25,16 +27,6 @@ Fail bad(const QString &path, const QString &what)
 {
     return Fail(Rejection{RejectCode::MalformedPayload,
                           QStringLiteral("malformed manifest: %1: %2").arg(path, what)});
-}
-
-bool isDeviceId(const QString &id)
-{
-    if (id.isEmpty() || id.size() > 64) return false;
-    return std::all_of(id.begin(), id.end(), [](QChar c) {
-        return (c >= QLatin1Char('a') && c <= QLatin1Char('z')) || (c >= QLatin1Char('A') && c <= QLatin1Char('Z'))
-            || (c >= QLatin1Char('0') && c <= QLatin1Char('9')) || c == QLatin1Char('.') || c == QLatin1Char('_')
-            || c == QLatin1Char('-');
-    });
 }
 
 std::optional<AssetRef> assetRef(const QString &name)
@@ -316,7 +308,7 @@ std::expected<Manifest, Rejection> parseManifest(QByteArrayView json)
     }
 
     const QJsonValue tz = o.value(QLatin1String("timezone"));
-    if (!tz.isString() || !QTimeZone::isTimeZoneIdAvailable(tz.toString().toUtf8()))
+    if (!tz.isString() || !isIanaTimeZone(tz.toString().toUtf8()))
         return bad(QStringLiteral("timezone"), QStringLiteral("must be an IANA time zone known to this device, e.g. \"Europe/Oslo\""));
     m.timezone = tz.toString();
 

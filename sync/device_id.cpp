@@ -1,19 +1,12 @@
 #include "sync/device_id.h"
 
+#include "schedule/identifiers.h"
+
 #include <fstream>
 
 namespace stoa::sync {
 
-bool isValidDeviceId(const std::string &id)
-{
-    if (id.empty() || id.size() > 64)
-        return false;
-    for (char c : id)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-              c == '-'))
-            return false;
-    return true;
-}
+bool isValidDeviceId(const std::string &id) { return schedule::isDeviceId(QString::fromStdString(id)); }
 
 std::expected<std::string, std::string> resolveDeviceId(const std::string &configured,
                                                         const std::string &machineIdFile)

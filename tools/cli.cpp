@@ -149,6 +149,8 @@ QString mainHelp()
         "  keys     write the site's signing-keys document, signed by a root key\n"
         "  verify   check a manifest or keys document the way a device would\n"
         "  inspect  show what a manifest says and what plays when\n"
+        "  status   describe a device's store (what it plays, space, sync state)\n"
+        "  demo     publish demo content and let the sync agent adopt it, no network\n"
         "\n"
         "Options:\n"
         "  -h, --help     this text; \"stoa <command> --help\" for a command\n"

@@ -72,6 +72,8 @@ int runPublish(const QStringList &args);
 int runKeys(const QStringList &args);
 int runVerify(const QStringList &args);
 int runInspect(const QStringList &args);
+int runStatus(const QStringList &args);
+int runDemo(const QStringList &args);
 
 // The top-level usage text (also the exit-code table).
 QString mainHelp();

@@ -3,6 +3,8 @@
 // settings parser would not give us.
 #include "tools/schedule_source.h"
 
+#include "schedule/identifiers.h"
+
 #include "schedule/payload_fields.h"
 #include "tools/duration.h"
 
@@ -267,7 +269,7 @@ std::expected<void, QString> Parser::globalKey(const QString &key, const QString
         return static_cast<int>(*ms / 1000);
     };
     if (key == QLatin1String("timezone")) {
-        if (!QTimeZone::isTimeZoneIdAvailable(value.toUtf8()))
+        if (!schedule::isIanaTimeZone(value.toUtf8()))
             return std::unexpected(QStringLiteral("timezone = \"%1\": not an IANA time zone known here (e.g. Europe/Oslo, UTC)").arg(value));
         m_out.timezone = value;
     } else if (key == QLatin1String("devices")) {
@@ -450,13 +452,6 @@ std::expected<SourceSchedule, ToolError> parseScheduleSource(QByteArrayView text
     return Parser(fileName).run(text);
 }
 
-bool isValidDeviceId(const QString &id)
-{
-    if (id.isEmpty() || id.size() > 64) return false;
-    return std::all_of(id.begin(), id.end(), [](QChar c) {
-        const char16_t u = c.unicode();
-        return (u >= u'a' && u <= u'z') || (u >= u'A' && u <= u'Z') || (u >= u'0' && u <= u'9') || u == u'.' || u == u'_' || u == u'-';
-    });
-}
+bool isValidDeviceId(const QString &id) { return schedule::isDeviceId(id); }
 
 } // namespace stoa::tools

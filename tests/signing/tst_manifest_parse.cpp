@@ -109,6 +109,7 @@ private slots:
         QTest::newRow("wrapping times") << manifestWith({"schedule", 0, "from"}, "22:00");
         QTest::newRow("fit cover") << manifestWith({"playlists", "lobby", "items", 0, "fit"}, "cover");
         QTest::newRow("fit stretch") << manifestWith({"playlists", "lobby", "items", 0, "fit"}, "stretch");
+        QTest::newRow("Etc/UTC (an IANA link, not in zone.tab)") << manifestWith({"timezone"}, "Etc/UTC");
         QTest::newRow("rotation 270") << manifestWith({"settings", "rotation"}, 270);
         QTest::newRow("sync 5") << manifestWith({"settings", "sync_interval_s"}, 5);
         QTest::newRow("status 10") << manifestWith({"settings", "status_interval_s"}, 10);
@@ -160,6 +161,7 @@ private slots:
         QTest::newRow("device id too long") << manifestWith({"devices"}, QJsonArray{QString(65, 'a')}) << "devices";
         QTest::newRow("timezone missing") << manifestWith({"timezone"}, kRemove) << "timezone";
         QTest::newRow("timezone unknown") << manifestWith({"timezone"}, "Europe/Atlantis") << "timezone";
+        QTest::newRow("timezone Qt offset name") << manifestWith({"timezone"}, "UTC+01:00") << "timezone";
         QTest::newRow("timezone number") << manifestWith({"timezone"}, 1) << "timezone";
         QTest::newRow("assets array") << manifestWith({"assets"}, QJsonArray{}) << "assets";
         QTest::newRow("asset name no prefix") << manifestWith({"assets", QString(64, 'c')}, QJsonObject{{"size", 1}, {"media_type", "image/png"}}) << "asset names";

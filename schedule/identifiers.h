@@ -1,0 +1,19 @@
+// schedule/identifiers.h — the protocol's names, checked in one place.
+//
+// Device ids (§1: 1-64 characters of [A-Za-z0-9._-]) and time-zone names
+// (§3: an IANA name this device's tz database knows).
+#pragma once
+
+#include <QByteArray>
+#include <QString>
+
+namespace stoa::schedule {
+
+bool isDeviceId(const QString &id);
+// True for any IANA zone the system's tz database has, "Etc/UTC" and the
+// backward-compatible links included (QTimeZone::isTimeZoneIdAvailable()
+// only lists zone.tab's canonical zones); false for Qt's own "UTC+01:00"
+// offset names, which are not IANA names.
+bool isIanaTimeZone(const QByteArray &id);
+
+} // namespace stoa::schedule
