@@ -54,6 +54,13 @@ enum class FaultKind {
     Drip,          // send the first `dripBytes` body bytes one per `interval`, then the rest
     Hang,          // read the request, never answer, hold the connection open
 };
+// Body faults (Reset, Truncate, Overlong, FlipBytes, Drip) act on the answer
+// the server would have given (a file, a 206 range, a 404 page, a configured
+// response); HEAD, 204 and 304 have no body, so only the headers go out.
+// Reset/Truncate with afterBytes >= the body send all of it, then RST/FIN.
+// Before a Reset the server waits (up to ~1 s) for the kernel to hand the
+// promised bytes to the client, so the client really sees exactly K bytes.
+// Drip with a large file and no `dripBytes` is "forever" for any test.
 
 // How an Overlong body is framed.
 enum class Framing {
