@@ -117,7 +117,7 @@ Figures simulate(Policy policy, bool restart, const Options &o)
                 pacers[std::size_t(d)] = Pacer(interval, bp);
                 plain[std::size_t(d)] = Plain{};
                 const std::int64_t up = t0 + boot(phases);
-                queue.emplace(policy == Policy::FullJitter ? up + pacers[std::size_t(d)].initialDelay(rng).count() : up,
+                queue.emplace(policy == Policy::FullJitter ? up + pacers[std::size_t(d)].initialDelay(rng, true).count() : up,
                               d);
             }
         }

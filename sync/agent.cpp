@@ -63,8 +63,8 @@ Agent::Agent(AgentConfig config, std::string deviceId, cache::Store &store, Http
     }
     loadManifestsFromStore();
     // A fleet powered on together must not ask in the same second.
-    m_manifest.due = m_started + m_manifest.pacer.initialDelay(m_rng);
-    m_heartbeat.due = m_started + m_heartbeat.pacer.initialDelay(m_rng);
+    m_manifest.due = m_started + m_manifest.pacer.initialDelay(m_rng, m_active.has_value());
+    m_heartbeat.due = m_started + m_heartbeat.pacer.initialDelay(m_rng, true);
     m_plays.due = m_heartbeat.due;
     m_screenshots.due = m_heartbeat.due;
 }

@@ -34,9 +34,10 @@ Millis Backoff::failure(Rng &rng, std::optional<Millis> retryAfter)
     return wait;
 }
 
-Millis Pacer::initialDelay(Backoff::Rng &rng) const
+Millis Pacer::initialDelay(Backoff::Rng &rng, bool haveContent) const
 {
-    std::uniform_int_distribution<std::int64_t> d(0, m_backoff.policy().base.count());
+    const Millis spread = haveContent ? m_interval : m_backoff.policy().base;
+    std::uniform_int_distribution<std::int64_t> d(0, spread.count());
     return Millis(d(rng));
 }
 

@@ -65,9 +65,12 @@ public:
     Pacer(Millis steadyInterval, BackoffPolicy policy, int failures = 0)
         : m_interval(steadyInterval), m_backoff(policy, failures) {}
 
-    // Before the very first attempt (process start): a short random delay in
-    // [0, base], so a fleet powered on together does not ask in the same second.
-    Millis initialDelay(Backoff::Rng &rng) const;
+    // Before the very first attempt (process start), so a fleet powered on
+    // together (a site-wide power cut, a fleet-wide update) does not ask in
+    // the same second: uniform in [0, steady interval] when the device has
+    // content to play anyway; in [0, base] when it has nothing yet (a fresh
+    // install: the installer is waiting for the first sync).
+    Millis initialDelay(Backoff::Rng &rng, bool haveContent) const;
     Millis afterSuccess(Backoff::Rng &rng);
     Millis afterFailure(Backoff::Rng &rng, std::optional<Millis> retryAfter = std::nullopt);
 

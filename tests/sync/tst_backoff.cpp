@@ -272,14 +272,19 @@ private slots:
     {
         const Pacer p(60s, kPolicy);
         Backoff::Rng rng(17);
-        Draws d;
+        Draws fresh, playing;
         for (int i = 0; i < 1000; ++i) {
-            const Millis w = p.initialDelay(rng);
+            const Millis w = p.initialDelay(rng, false); // nothing to play yet: soon
             QVERIFY(w >= 0ms && w <= kPolicy.base);
-            d.add(w);
+            fresh.add(w);
+            const Millis v = p.initialDelay(rng, true); // content on screen: spread over the interval
+            QVERIFY(v >= 0ms && v <= 60s);
+            playing.add(v);
         }
-        QVERIFY(d.min < kPolicy.base / 10);
-        QVERIFY(d.max > kPolicy.base * 9 / 10);
+        QVERIFY(fresh.min < kPolicy.base / 10);
+        QVERIFY(fresh.max > kPolicy.base * 9 / 10);
+        QVERIFY(playing.min < 6s);
+        QVERIFY(playing.max > 54s);
         QCOMPARE(p.backoff().consecutiveFailures(), 0); // a const look, no state
     }
 
@@ -288,7 +293,7 @@ private slots:
         auto run = [](std::uint64_t seed) {
             Backoff::Rng rng(seed);
             Pacer p(60s, kPolicy);
-            std::vector<Millis> out{p.initialDelay(rng)};
+            std::vector<Millis> out{p.initialDelay(rng, false)};
             for (int i = 0; i < 50; ++i) {
                 const bool fail = (i / 7) % 2 == 0; // runs of failures and successes
                 out.push_back(fail ? p.afterFailure(rng, i % 5 == 0 ? std::optional(Millis(20000)) : std::nullopt)
