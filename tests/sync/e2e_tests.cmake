@@ -1,0 +1,13 @@
+# End-to-end: the real `stoa publish`, a real nginx (Debian package `nginx`;
+# the test skips without it) or a file:// site, and the real stoa-syncd.
+# stoa_nginx: the nginx runner shared with bench/sync_bench.
+add_library(stoa_nginx STATIC ${CMAKE_CURRENT_LIST_DIR}/nginx_server.cpp ${CMAKE_CURRENT_LIST_DIR}/nginx_server.h)
+target_include_directories(stoa_nginx PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(stoa_nginx PUBLIC Qt6::Core)
+stoa_warnings(stoa_nginx)
+
+stoa_add_test(NAME tst_e2e_nginx SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_e2e_nginx.cpp
+              LIBS stoa_nginx stoa_cache LABELS sync e2e TIMEOUT 240)
+target_compile_definitions(tst_e2e_nginx PRIVATE STOA_BIN="$<TARGET_FILE:stoa>"
+                           STOA_SYNCD="$<TARGET_FILE:stoa-syncd>")
+add_dependencies(tst_e2e_nginx stoa stoa-syncd)
