@@ -149,7 +149,9 @@ void Agent::manifestDone(SteadyTime now, bool ok, const std::string &result, std
 {
     m_manifest.pacer.setSteadyInterval(syncInterval());
     const Millis wait = ok ? m_manifest.pacer.afterSuccess(m_rng) : m_manifest.pacer.afterFailure(m_rng, retryAfter);
-    m_manifest.due = now + wait;
+    // From the answer, not from the poll's start: a slow keys.json must not
+    // eat into a Retry-After or the backoff.
+    m_manifest.due = std::max(now, std::chrono::steady_clock::now()) + wait;
     m_status.lastResult = result;
     m_status.consecutiveFailures = m_manifest.pacer.backoff().consecutiveFailures();
     m_status.backoffSeconds = ok ? 0.0 : double(wait.count()) / 1000.0;

@@ -31,6 +31,7 @@ Agent::Sent Agent::send(Channel &c, SteadyTime now, Request request, Millis inte
     request.maxBytes = 64 * 1024; // we only want the status line
     request.totalTimeoutS = 60;
     auto r = m_http.perform(request);
+    now = std::max(now, std::chrono::steady_clock::now()); // waits count from the answer
     c.pacer.setSteadyInterval(interval);
     if (r && r->ok()) {
         c.due = now + c.pacer.afterSuccess(m_rng);

@@ -15,6 +15,7 @@ struct Slot {
     bool resumed = false;   // asked for a Range
     bool isFile = false;    // file:// answers a resumed read with the rest, status 200
     bool tooLong = false;   // the body went past the declared size
+    std::uint64_t received = 0; // body bytes handed to us, whatever the transfer's outcome
     std::string writeError; // a disk error while writing
 };
 
@@ -23,9 +24,13 @@ struct Slot {
 void BlobDownloads::failed(const std::string &hex, SteadyTime now, const std::string &why,
                            std::optional<Millis> retryAfter)
 {
-    auto it = m_channels.try_emplace(hex, Channel{Pacer(Millis(0), m_policy), now}).first;
+    // The wait counts from the answer, not from the start of the round: a
+    // Retry-After is relative to when it was said, and an answer that came
+    // late in a long round must not find its wait already over.
+    const SteadyTime answered = std::max(now, std::chrono::steady_clock::now());
+    auto it = m_channels.try_emplace(hex, Channel{Pacer(Millis(0), m_policy), answered}).first;
     const Millis wait = it->second.pacer.afterFailure(m_rng, retryAfter);
-    it->second.due = now + wait;
+    it->second.due = answered + wait;
     m_lastError = "blob " + hex.substr(0, 12) + "…: " + why;
     qCWarning(lcSync, "%s; retry in %.1f s (failure %d in a row)", m_lastError.c_str(), double(wait.count()) / 1000.0,
               it->second.pacer.backoff().consecutiveFailures());
@@ -76,6 +81,7 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
                 }
             }
             s.resumed = false;
+            s.received += bytes.size();
             auto ok = s.writer->write(bytes);
             if (!ok) {
                 s.tooLong = ok.error().code == cache::ErrorCode::SizeMismatch;
@@ -90,8 +96,9 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
         Slot &s = pending[i];
         ++round.attempted;
         const std::string &hex = s.want.hex;
-        if (result)
-            round.bytes += result->bodyBytes;
+        // Counted also when the transfer failed: a cut-off download's bytes
+        // were received and stay in the partial for the resume.
+        round.bytes += s.received;
         if (s.tooLong) {
             s.writer->discard();
             ++round.failed;
