@@ -1,0 +1,78 @@
+// player/command_runner.cpp — handover queue (see command_runner.h).
+#include "player/command_runner.h"
+
+#include "player/logging.h"
+
+#include <QDir>
+
+namespace stoa::player {
+
+CommandRunner::CommandRunner(cache::Store &store, Grabber grab, QObject *parent)
+    : QObject(parent), m_store(store), m_grab(std::move(grab))
+{
+    m_fallback.setInterval(5000);
+    connect(&m_fallback, &QTimer::timeout, this, &CommandRunner::check);
+    m_fallback.start();
+}
+
+int CommandRunner::check()
+{
+    auto pending = m_store.commands().handovers("pending");
+    if (!pending) {
+        qCWarning(lcPlayer, "cannot read handed-over commands: %s", pending.error().message.c_str());
+        return 0;
+    }
+    int handled = 0;
+    bool restart = false;
+    for (const auto &h : *pending) {
+        bool ok = false;
+        std::string result;
+        if (h.type == "screenshot") {
+            ok = screenshot(h.id, result);
+        } else if (h.type == "restart_player") {
+            ok = true;
+            result = "restarting";
+            restart = true;
+        } else if (h.type == "display_on" || h.type == "display_off") {
+            result = "display control comes with the platform layer";
+        } else {
+            result = "not a player command: " + h.type;
+        }
+        if (auto done = m_store.commands().finishHandover(h.id, ok, result); !done) {
+            qCWarning(lcPlayer, "cannot finish command %s: %s", h.id.c_str(), done.error().message.c_str());
+            continue;
+        }
+        ++handled;
+        qCInfo(lcPlayer, "command %s (%s): %s%s", h.id.c_str(), h.type.c_str(), ok ? "done" : "failed: ",
+               ok ? "" : result.c_str());
+    }
+    if (restart)
+        emit restartRequested(kRestartExitCode);
+    return handled;
+}
+
+bool CommandRunner::screenshot(const std::string &id, std::string &result)
+{
+    const QDir dir(QString::fromStdString((m_store.dataDir() / "screenshots").string()));
+    if (!dir.mkpath(QStringLiteral("."))) {
+        result = "cannot create " + dir.path().toStdString();
+        return false;
+    }
+    const QImage image = m_grab ? m_grab() : QImage();
+    if (image.isNull()) {
+        result = "the window could not be grabbed";
+        return false;
+    }
+    const QString file = dir.filePath(QString::fromStdString(id) + ".jpg");
+    const QString temp = file + ".tmp";
+    // Written aside and renamed: the agent never uploads half a file.
+    if (!image.save(temp, "JPEG", 85) || (QFile::exists(file) && !QFile::remove(file)) || !QFile::rename(temp, file)) {
+        QFile::remove(temp);
+        result = "cannot write " + file.toStdString();
+        return false;
+    }
+    result = "saved " + file.toStdString();
+    return true;
+}
+
+} // namespace stoa::player

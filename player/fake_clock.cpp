@@ -1,0 +1,19 @@
+// player/fake_clock.cpp — see fake_clock.h.
+#include "player/fake_clock.h"
+
+namespace stoa::player {
+
+schedule::Clocks playerClocks(const std::optional<QDateTime> &fakeNow)
+{
+    schedule::Clocks clocks = schedule::Clocks::system();
+    if (!fakeNow)
+        return clocks;
+    const std::int64_t startUtc = fakeNow->toMSecsSinceEpoch();
+    const std::int64_t startMono = clocks.monotonicMs();
+    const auto mono = clocks.monotonicMs;
+    clocks.systemUtcMs = [startUtc, startMono, mono] { return startUtc + (mono() - startMono); };
+    clocks.systemSynchronised = [] { return true; };
+    return clocks;
+}
+
+} // namespace stoa::player

@@ -1,0 +1,20 @@
+// player/fake_clock.h — the wall clock as the player sees it, optionally shifted.
+//
+// `--fake-now T` makes the player schedule as if the wall clock read T when
+// it started, then advance with the monotonic clock (tests and demos of a
+// schedule boundary without waiting for it). The fake clock counts as
+// NTP-synchronised so the trusted clock takes it at its word.
+#pragma once
+
+#include "schedule/trusted_time.h"
+
+#include <QDateTime>
+
+#include <optional>
+
+namespace stoa::player {
+
+// The real clocks, or the shifted ones when `fakeNow` is set.
+schedule::Clocks playerClocks(const std::optional<QDateTime> &fakeNow);
+
+} // namespace stoa::player

@@ -1,0 +1,5 @@
+#include "player/logging.h"
+
+namespace stoa::player {
+Q_LOGGING_CATEGORY(lcPlayer, "stoa.player")
+}

@@ -1,0 +1,82 @@
+// player/media_slot.h — one of the two on-screen slots, as QML sees it.
+//
+// The player shows one slot and loads the next item into the other, hidden;
+// QML (qml/MediaSlot.qml) renders a slot and reports back through Playback
+// (ready / failed / ended, each tagged with the slot's generation so a late
+// report about an item the slot no longer holds is ignored).
+//
+// State machine, driven by Playback only:
+//   Empty --load()--> Loading --markReady()--> Ready --show()--> Shown
+//   any --release()--> Empty
+// Invariants: `generation` grows with every load() and release(); a slot is
+// `shown` only in state Shown; release() always passes through kind "none"
+// so QML drops the previous media before the next load (and re-loads even
+// when the same file comes again, as in a one-item playlist's loop).
+#pragma once
+
+#include "player/planned_item.h"
+
+#include <QObject>
+#include <QTimer>
+#include <QUrl>
+
+#include <chrono>
+#include <optional>
+
+namespace stoa::player {
+
+class MediaSlot : public QObject {
+    Q_OBJECT
+    Q_PROPERTY(int generation READ generation NOTIFY contentChanged)
+    Q_PROPERTY(QUrl source READ source NOTIFY contentChanged)
+    Q_PROPERTY(QString kind READ kind NOTIFY contentChanged)
+    Q_PROPERTY(QString fit READ fit NOTIFY contentChanged)
+    Q_PROPERTY(int fadeMs READ fadeMs NOTIFY contentChanged)
+    Q_PROPERTY(bool shown READ shown NOTIFY shownChanged)
+    Q_PROPERTY(bool playing READ playing NOTIFY playingChanged)
+    Q_PROPERTY(int z READ z NOTIFY shownChanged)
+public:
+    enum class State { Empty, Loading, Ready, Shown };
+
+    MediaSlot(int index, std::chrono::milliseconds loadTimeout, QObject *parent = nullptr);
+
+    int index() const { return m_index; }
+    State state() const { return m_state; }
+    const std::optional<PlannedItem> &item() const { return m_item; }
+
+    int generation() const { return m_generation; }
+    QUrl source() const;
+    QString kind() const;
+    QString fit() const;
+    int fadeMs() const { return m_item ? m_item->fadeMs : 0; }
+    bool shown() const { return m_state == State::Shown; }
+    bool playing() const { return m_playing; }
+    int z() const { return m_z; }
+
+    // Empty -> Loading: QML starts loading `item` hidden; the load timer runs.
+    void load(PlannedItem item);
+    // Loading -> Ready (QML reported the first frame / decoded image).
+    void markReady();
+    // Ready -> Shown, on top of the other slot (z above `belowZ`), playing.
+    void show(int z);
+    // Back to Empty; QML drops the media.
+    void release();
+
+signals:
+    void contentChanged();
+    void shownChanged();
+    void playingChanged();
+    // The item did not become ready within the load timeout (generation of that load).
+    void loadTimedOut(int generation);
+
+private:
+    int m_index;
+    State m_state = State::Empty;
+    std::optional<PlannedItem> m_item;
+    int m_generation = 0;
+    bool m_playing = false;
+    int m_z = 0;
+    QTimer m_timeout;
+};
+
+} // namespace stoa::player

@@ -1,0 +1,56 @@
+// player/options.h — stoa-player's settings: spec §9 flags over the config file.
+//
+// The config file is the one the sync agent reads (/etc/stoa/stoa.conf,
+// `key = value` lines, `#` comments). The player reads the keys it knows
+// (data_dir trusted_keys device_id listen rotation fade_ms) and ignores the
+// agent's keys (server, quota, ...), so one file serves both processes; a line
+// that is not `key = value`, or a bad value for a key the player reads, is an
+// error naming file and line. A flag wins over the file. Qt's own options
+// (-platform, ...) are taken out by QGuiApplication before we parse.
+//
+// Options beyond §9, for operators and harnesses (docs/player.md):
+//   --fake-now T        schedule as if the wall clock read T (RFC 3339) at
+//                       start, advancing with the monotonic clock
+//   --windowed          a 1280x720 window instead of full screen
+//   --exit-after MS     quit after MS of monotonic time (benchmarks, demos)
+//   --screenshot FILE   save a grab of the window when quitting via --exit-after
+#pragma once
+
+#include <QDateTime>
+#include <QStringList>
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+
+namespace stoa::player {
+
+struct PlayerOptions {
+    std::string configFile = "/etc/stoa/stoa.conf"; // missing default file is fine, a named one must exist
+    bool configGiven = false;             // --config was on the command line
+    std::string dataDir = "/var/lib/stoa";
+    std::string trustedKeys = "/etc/stoa/root.pub"; // accepted; the store only holds verified envelopes
+    std::string deviceId;                 // empty: detected (machine id)
+    std::string listen = "127.0.0.1:0";   // accepted; local endpoints come with the diagnostics issue
+    int rotation = 0;                     // 0/90/180/270 clockwise; a manifest's settings override it
+    int fadeMs = 0;                       // default cross-fade for items without fade_ms; 0: hard cut
+    bool demo = false;                    // build and play the bundled demo in a temporary store
+    bool help = false;
+    bool version = false;
+    bool windowed = false;
+    std::optional<QDateTime> fakeNow;     // UTC; see --fake-now
+    std::optional<std::int64_t> exitAfterMs;
+    std::string screenshotFile;
+};
+
+struct OptionsError {
+    std::string message; // "stoa.conf:3: bad value for 'rotation': '45'"
+};
+
+// `arguments` as QCoreApplication::arguments() (program name first).
+std::expected<PlayerOptions, OptionsError> parsePlayerOptions(const QStringList &arguments);
+
+const char *playerUsage();
+
+} // namespace stoa::player

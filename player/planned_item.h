@@ -1,0 +1,40 @@
+// player/planned_item.h — one playlist item, resolved for playing.
+//
+// Invariants: kind Image/Video have `source` set to a local file URL of a
+// blob that was present when planned; kind Web has `url` and no source;
+// `key` identifies the content (asset name or URL) for the bad-item set.
+#pragma once
+
+#include "schedule/manifest.h"
+
+#include <QString>
+#include <QUrl>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stoa::player {
+
+enum class ItemKind { Image, Video, Web };
+
+struct PlannedItem {
+    std::string playlist;                   // where it came from
+    std::size_t index = 0;                  // position in that playlist
+    ItemKind kind = ItemKind::Image;
+    std::optional<std::string> asset;       // "sha256:<hex>" for asset items
+    std::optional<QString> url;             // web items
+    QUrl source;                            // file:// of the blob (asset items)
+    std::optional<std::int64_t> durationMs; // images: always set (default 10000); videos: absent = to the end
+    schedule::Fit fit = schedule::Fit::Contain;
+    int fadeMs = 0;                         // cross-fade in; 0: a cut on one frame
+    std::vector<std::string> playlists;     // the tied playlist set it was drawn for
+    std::int64_t manifestVersion = 0;
+    std::string key;                        // asset name or URL: what gets marked bad
+};
+
+QString kindName(ItemKind kind);        // "image", "video", "web"
+QString fitName(schedule::Fit fit);     // "contain", "cover", "stretch"
+
+} // namespace stoa::player

@@ -1,0 +1,166 @@
+// player/playback.h — the player's core: what is on screen, and what comes next.
+//
+// Owns the active manifest (re-read from the store when the ChangeWatcher
+// sees a new activation), asks the schedule engine what plays now and when
+// that changes (ONE schedule timer at nextChange), and drives two MediaSlots:
+// the one on screen and the hidden one holding the next item, loaded ahead
+// so the switch is a single frame. QML renders the slots and reports back.
+//
+// Rules (docs/player.md has the walk-through):
+//  - gapless: a switch happens only when the incoming slot is Ready; the
+//    outgoing slot is released after the incoming one is shown (same frame,
+//    or after the fade), so at no time are both hidden while content plays;
+//  - an item ends when its duration elapses (item timer), when its video
+//    ends, or at a schedule boundary; if the next item is not ready yet the
+//    current one stays on screen until it is;
+//  - the next item is drawn from the playlists in force at the instant it
+//    will be shown: if a schedule boundary comes before the current item's
+//    end, it is taken from the boundary's playlists and shown AT the
+//    boundary (preloaded, so the boundary switch is on time);
+//  - a new manifest takes effect at the next item boundary: the hidden slot
+//    is reloaded from it, the current item finishes;
+//  - never dark: an item that cannot be played (missing blob, unsupported
+//    type, web content without QtWebEngine, decode error, not ready within
+//    the load timeout, a video stalled) is skipped, marked bad until the
+//    manifest changes and logged as a play with completed=false and a
+//    reason; with nothing playable the idle screen shows (device id, state);
+//  - every play goes to the store's play log (PlayRecorder).
+// Time: schedule decisions use trusted time (TrustedClock over the injected
+// Clocks); durations and timers use the monotonic clock.
+#pragma once
+
+#include "cache/changes.h"
+#include "cache/store.h"
+#include "player/active_manifest.h"
+#include "player/item_picker.h"
+#include "player/media_slot.h"
+#include "player/play_recorder.h"
+#include "schedule/trusted_time.h"
+
+#include <QObject>
+#include <QTimer>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace stoa::player {
+
+struct PlaybackConfig {
+    std::string deviceId;
+    int rotation = 0;                               // local setting; a manifest's settings win
+    int fadeMs = 0;                                 // default fade for items without fade_ms
+    std::chrono::milliseconds loadTimeout{5000};    // an item not ready by then is skipped
+    std::chrono::milliseconds watchInterval{250};   // ChangeWatcher poll
+    std::int64_t defaultImageMs = 10000;            // spec §3 default for images
+};
+
+class Playback : public QObject {
+    Q_OBJECT
+    Q_PROPERTY(stoa::player::MediaSlot *slotA READ slotA CONSTANT)
+    Q_PROPERTY(stoa::player::MediaSlot *slotB READ slotB CONSTANT)
+    Q_PROPERTY(bool idle READ idle NOTIFY idleChanged)
+    Q_PROPERTY(QString statusLine READ statusLine NOTIFY statusLineChanged)
+    Q_PROPERTY(QString deviceId READ deviceId CONSTANT)
+    Q_PROPERTY(int rotation READ rotation NOTIFY rotationChanged)
+public:
+    Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig config, QObject *parent = nullptr);
+    ~Playback() override;
+
+    // Reads the active manifest, opens the change watcher, starts playing.
+    // False only when the store cannot be watched (then nothing will ever change).
+    bool start();
+
+    MediaSlot *slotA() { return m_slots[0].get(); }
+    MediaSlot *slotB() { return m_slots[1].get(); }
+    bool idle() const { return m_current < 0; }
+    QString statusLine() const { return m_statusLine; }
+    QString deviceId() const { return QString::fromStdString(m_config.deviceId); }
+    int rotation() const { return m_rotation; }
+
+    // The item on screen, if any.
+    const PlannedItem *current() const;
+    std::int64_t transitions() const { return m_transitions; }
+    schedule::TrustedClock &clock() { return m_clock; }
+    // Checks the store for a new active manifest now (tests; normally the watcher does it).
+    void checkForManifest();
+
+    // --- Reports from QML (qml/MediaSlot.qml), tagged with the slot's generation.
+    Q_INVOKABLE void slotReady(int slot, int generation);
+    Q_INVOKABLE void slotFailed(int slot, int generation, const QString &reason);
+    Q_INVOKABLE void slotEnded(int slot, int generation);
+
+signals:
+    void idleChanged();
+    void statusLineChanged();
+    void rotationChanged();
+    // A new item is on screen (after the switch), or the idle screen came.
+    void switched();
+    // Something was skipped or failed: (content key, reason).
+    void itemFailed(const QString &key, const QString &reason);
+    // Another process committed something to the store (commands may wait).
+    void storeChanged();
+
+private:
+    struct Outcome {
+        bool completed = false;
+        std::optional<std::string> reason = "interrupted";
+    };
+
+    MediaSlot &slot(int i) { return *m_slots[std::size_t(i)]; }
+    int hiddenIndex() const { return m_current < 0 ? 0 : 1 - m_current; }
+    std::int64_t monoNow() const { return m_clocks.monotonicMs(); }
+
+    void adopt(std::optional<ActiveManifest> manifest);
+    void resolveAndArm();
+    void onScheduleTimer();
+    void onItemTimer();
+
+    PlannedItem plan(const Pick &pick, const std::vector<std::string> &set, std::optional<std::string> &unplayable);
+    void prepareNext();
+    void trySwitch();
+    void switchTo(int incoming);
+    void closeCurrent();
+    void goIdle();
+    void failItem(const PlannedItem &item, const std::string &reason);
+    void setStatus(const QString &line);
+    void setRotation(int degrees);
+    QString idleReason() const;
+
+    cache::Store &m_store;
+    schedule::Clocks m_clocks;
+    PlaybackConfig m_config;
+    schedule::TrustedClock m_clock;
+    PlayRecorder m_recorder;
+    std::unique_ptr<cache::ChangeWatcher> m_watcher;
+    std::unique_ptr<MediaSlot> m_slots[2];
+
+    std::optional<ActiveManifest> m_manifest;
+    std::int64_t m_manifestGeneration = -1;     // store activation generation last read
+    std::vector<std::string> m_playlists;       // in force now (empty: idle by schedule)
+    std::optional<std::int64_t> m_nextChangeMono; // monotonic ms of the next schedule change
+    ItemPicker m_picker;
+    std::set<std::string> m_bad;                // content keys failed under this manifest
+
+    int m_current = -1;                         // slot on screen; -1: idle screen
+    bool m_switchDue = true;                    // the current item is over (or none is shown)
+    QDateTime m_currentStartedUtc;
+    std::int64_t m_currentStartedMono = 0;
+    std::optional<std::int64_t> m_currentEndMono; // planned end (duration), if known
+    Outcome m_outcome;
+
+    QTimer m_scheduleTimer;                     // the one timer at the schedule's next change
+    QTimer m_itemTimer;                         // the current item's duration
+    QTimer m_fadeTimer;                         // releases the outgoing slot after a fade
+    int m_fadingOut = -1;                       // slot kept visible under a fade-in
+    int m_z = 0;
+    int m_rotation = 0;
+    std::int64_t m_transitions = 0;
+    QString m_statusLine;
+    bool m_firstContentLogged = false;
+};
+
+} // namespace stoa::player

@@ -1,0 +1,139 @@
+// MediaSlot.qml — renders one slot of the Playback (player/media_slot.h) and
+// reports back: ready (image decoded / first video frame), failed, ended.
+// A hidden slot loads its item without being drawn; a hidden video plays to
+// its first frame and pauses there, so showing it is a single-frame switch.
+// Images are decoded at the slot's size (sourceSize): an 8000 px photo costs
+// a screen's worth of memory, not its own.
+import QtQuick
+import QtMultimedia
+
+Item {
+    id: root
+    required property QtObject slot
+    required property int slotIndex
+    required property QtObject playback
+
+    visible: slot.shown
+    z: slot.z
+
+    function imageFill(fit) {
+        return fit === "cover" ? Image.PreserveAspectCrop : fit === "stretch" ? Image.Stretch : Image.PreserveAspectFit
+    }
+    function videoFill(fit) {
+        return fit === "cover" ? VideoOutput.PreserveAspectCrop : fit === "stretch" ? VideoOutput.Stretch : VideoOutput.PreserveAspectFit
+    }
+
+    Image {
+        id: image
+        anchors.fill: parent
+        asynchronous: true
+        cache: false
+        smooth: true
+        sourceSize: Qt.size(root.width, root.height)
+        fillMode: root.imageFill(root.slot.fit)
+        source: root.slot.kind === "image" && root.width > 0 ? root.slot.source : ""
+        onStatusChanged: {
+            if (root.slot.kind !== "image" || source == "")
+                return
+            if (status === Image.Ready)
+                root.playback.slotReady(root.slotIndex, root.slot.generation)
+            else if (status === Image.Error)
+                root.playback.slotFailed(root.slotIndex, root.slot.generation, "cannot decode the image")
+        }
+    }
+
+    // One MediaPlayer per video item: a new pipeline each time, so the
+    // back-end's per-pipeline leaks (Qt 6.4 GStreamer) do not accumulate.
+    Loader {
+        anchors.fill: parent
+        active: root.slot.kind === "video"
+        sourceComponent: Item {
+            id: video
+            property int generation: -1
+            property bool waitingFirstFrame: true
+
+            function fail(reason) {
+                root.playback.slotFailed(root.slotIndex, video.generation, reason)
+            }
+
+            MediaPlayer {
+                id: player
+                videoOutput: output
+                audioOutput: AudioOutput { muted: !root.slot.shown }
+                onErrorOccurred: (error, errorString) => video.fail(errorString.length > 0 ? errorString : "video error " + error)
+                onMediaStatusChanged: {
+                    if (mediaStatus === MediaPlayer.EndOfMedia) {
+                        if (video.waitingFirstFrame)
+                            video.fail("the video ended before its first frame")
+                        else
+                            root.playback.slotEnded(root.slotIndex, video.generation)
+                    } else if (mediaStatus === MediaPlayer.InvalidMedia) {
+                        video.fail("invalid media")
+                    }
+                }
+            }
+            VideoOutput {
+                id: output
+                anchors.fill: parent
+                fillMode: root.videoFill(root.slot.fit)
+            }
+            Connections {
+                target: output.videoSink
+                function onVideoFrameChanged() {
+                    if (root.slot.playing)
+                        stall.restart()
+                    if (!video.waitingFirstFrame)
+                        return
+                    video.waitingFirstFrame = false
+                    if (!root.slot.playing)
+                        player.pause()
+                    root.playback.slotReady(root.slotIndex, video.generation)
+                }
+            }
+            Connections {
+                target: root.slot
+                function onPlayingChanged() {
+                    if (root.slot.playing && !video.waitingFirstFrame) {
+                        player.play()
+                        stall.restart()
+                    }
+                }
+            }
+            // A playing video that shows no new frame for 5 s has stalled.
+            Timer {
+                id: stall
+                interval: 5000
+                running: root.slot.playing && !video.waitingFirstFrame
+                onTriggered: video.fail("stalled for 5 s")
+            }
+            Component.onCompleted: {
+                generation = root.slot.generation
+                player.source = root.slot.source
+                player.play()
+            }
+        }
+    }
+
+    // Optional cross-fade: the incoming slot fades in over the outgoing one,
+    // which Playback keeps on screen for the fade's duration.
+    NumberAnimation {
+        id: fadeIn
+        target: root
+        property: "opacity"
+        from: 0
+        to: 1
+        duration: root.slot.fadeMs
+    }
+    Connections {
+        target: root.slot
+        function onShownChanged() {
+            if (root.slot.shown && root.slot.fadeMs > 0) {
+                root.opacity = 0
+                fadeIn.restart()
+            } else {
+                fadeIn.stop()
+                root.opacity = 1
+            }
+        }
+    }
+}

@@ -1,0 +1,81 @@
+// player/shell.cpp — window and scene (see shell.h).
+#include "player/shell.h"
+
+#include "player/logging.h"
+
+#include <QFile>
+#include <QGuiApplication>
+#include <QScreen>
+
+#include <ctime>
+#include <unistd.h>
+
+namespace stoa::player {
+
+qint64 msSinceProcessStart()
+{
+    QFile stat(QStringLiteral("/proc/self/stat"));
+    if (!stat.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray line = stat.readAll();
+    // Field 22 (starttime, clock ticks since boot) comes after the ")" closing the command name.
+    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 20)
+        return -1;
+    const double startS = fields[19].toDouble() / double(sysconf(_SC_CLK_TCK));
+    timespec boot{};
+    clock_gettime(CLOCK_BOOTTIME, &boot);
+    const double nowS = double(boot.tv_sec) + double(boot.tv_nsec) / 1e9;
+    return qint64((nowS - startS) * 1000.0);
+}
+
+Shell::Shell(cache::Store &store, Playback &playback, QObject *parent)
+    : QObject(parent), m_store(store), m_playback(playback)
+{
+}
+
+bool Shell::load()
+{
+    m_engine.setInitialProperties({{QStringLiteral("playback"), QVariant::fromValue<QObject *>(&m_playback)}});
+    m_engine.load(QUrl(QStringLiteral("qrc:/stoa/player/qml/Main.qml")));
+    const auto roots = m_engine.rootObjects();
+    m_window = roots.isEmpty() ? nullptr : qobject_cast<QQuickWindow *>(roots.first());
+    if (!m_window) {
+        qCCritical(lcPlayer, "the QML scene did not load");
+        return false;
+    }
+    m_commands = std::make_unique<CommandRunner>(m_store, [this] { return grab(); });
+    connect(&m_playback, &Playback::storeChanged, m_commands.get(), &CommandRunner::check);
+    connect(m_window, &QQuickWindow::frameSwapped, this, [this] {
+        if (m_firstFrameSeen || m_playback.idle())
+            return;
+        m_firstFrameSeen = true;
+        qCInfo(lcPlayer, "first content frame %lld ms after process start",
+               static_cast<long long>(msSinceProcessStart()));
+        emit firstContentFrame();
+    });
+    return true;
+}
+
+void Shell::show(bool windowed)
+{
+    if (!m_window)
+        return;
+    if (windowed) {
+        m_window->resize(1280, 720);
+        m_window->show();
+    } else {
+        // Without a window manager (eglfs, bare X) nobody resizes a full-screen
+        // window for us: take the screen's geometry ourselves.
+        if (QScreen *screen = m_window->screen())
+            m_window->setGeometry(screen->geometry());
+        m_window->showFullScreen();
+    }
+}
+
+QImage Shell::grab()
+{
+    return m_window ? m_window->grabWindow() : QImage();
+}
+
+} // namespace stoa::player
