@@ -38,6 +38,7 @@ struct AccessRecord {
     QString range;         // Range request header, empty when none
     QString ifNoneMatch;   // If-None-Match request header, empty when none
     double msec = 0;       // $msec: when the line was logged (end of the request), Unix seconds
+    double requestTime = 0; // $request_time: seconds from the first byte read to the line logged
 };
 
 class NginxServer {

@@ -1,0 +1,441 @@
+// bench/sync_bench.cpp — the real stoa-syncd against a real nginx on loopback.
+//
+// Three figures (docs/benchmarks.md):
+//  (a) throughput: N blobs of M MiB downloaded by stoa-syncd (first blob
+//      request to activation, so hashing, fsync and activation count) versus
+//      curl fetching the same URLs in the same run with the same parallelism,
+//      writing to files on the same filesystem (no fsync: curl's side is the
+//      easier one); prints both rates and agent/curl;
+//  (b) bytes fetched again after a cut: stoa-syncd is SIGKILLed once ~50 % of
+//      a large blob is on disk, then restarted; from nginx's access log
+//      ($body_bytes_sent of every request for that blob) prints the total
+//      sent minus the blob's size, and the resume offset (Range);
+//  (c) peak RSS of stoa-syncd (VmHWM just before it is stopped, and the
+//      largest VmRSS polled meanwhile) while it syncs a manifest of G GiB.
+// Sizes scale with options; the defaults are the sizes. The media are
+// pseudo-random bytes published with the real `stoa publish`.
+#include "cache/store.h"
+#include "nginx_server.h"
+
+#include <QCoreApplication>
+#include <QDateTime>
+#include <QDir>
+#include <QDirIterator>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QThread>
+
+#include <cinttypes>
+#include <cstdio>
+#include <random>
+#include <signal.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+using stoa::testing::AccessRecord;
+using stoa::testing::NginxServer;
+
+namespace {
+
+constexpr std::uint64_t kMiB = 1024 * 1024;
+
+struct Options {
+    int blobs = 8;             // (a)
+    int blobMiB = 128;         // (a)
+    int cutMiB = 1024;         // (b)
+    double rssGiB = 2.0;       // (c)
+    int rssBlobMiB = 128;      // (c): the manifest is made of blobs this big
+    int parallel = 3;          // agent parallel_downloads and curl --parallel-max
+    QString only = "abc";
+    QString work;              // default: a temporary directory
+};
+
+[[noreturn]] void die(const QString &why)
+{
+    std::fprintf(stderr, "sync_bench: %s\n", qPrintable(why));
+    std::exit(1);
+}
+
+double now() { return double(QDateTime::currentMSecsSinceEpoch()) / 1000.0; }
+
+QString run(const QString &program, const QStringList &args)
+{
+    QProcess p;
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.start(program, args);
+    if (!p.waitForFinished(-1) || p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0)
+        die(program + " " + args.join(' ') + " failed:\n" + QString::fromLocal8Bit(p.readAll()));
+    return QString::fromLocal8Bit(p.readAll());
+}
+
+void writeRandomFile(const QString &path, std::uint64_t bytes, std::uint64_t seed)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        die("cannot write " + path);
+    std::mt19937_64 rng(seed);
+    std::vector<std::uint64_t> chunk(kMiB / 8);
+    for (std::uint64_t done = 0; done < bytes;) {
+        for (auto &w : chunk)
+            w = rng();
+        const std::uint64_t n = std::min<std::uint64_t>(kMiB, bytes - done);
+        if (f.write(reinterpret_cast<const char *>(chunk.data()), qint64(n)) != qint64(n))
+            die("cannot write " + path);
+        done += n;
+    }
+}
+
+// A published site with `count` video blobs of `bytes` each; returns their URIs.
+struct Site {
+    QString dir;
+    QStringList blobUris; // "/v1/blobs/sha256/<hex>"
+};
+
+Site publishSite(const QString &root, const QString &key, int count, std::uint64_t bytes, std::uint64_t seed)
+{
+    const QString source = root + "/source";
+    QDir().mkpath(source);
+    QString ini = "timezone = Europe/Oslo\ndefault = loop\n\n[playlist loop]\n";
+    for (int i = 0; i < count; ++i) {
+        const QString name = QStringLiteral("v%1.mp4").arg(i);
+        writeRandomFile(source + "/" + name, bytes, seed + std::uint64_t(i));
+        ini += name + "\n";
+    }
+    QFile f(source + "/schedule.ini");
+    if (!f.open(QIODevice::WriteOnly) || f.write(ini.toUtf8()) < 0)
+        die("cannot write schedule.ini");
+    f.close();
+    Site site{root + "/site", {}};
+    run(STOA_BIN, {"publish", "--key", key, "--source", source, "--out", site.dir});
+    QDir blobs(site.dir + "/v1/blobs/sha256");
+    for (const QString &hex : blobs.entryList(QDir::Files))
+        site.blobUris << "/v1/blobs/sha256/" + hex;
+    QDir(source).removeRecursively(); // the site has its own copies
+    NginxServer::openUpTree(site.dir);
+    return site;
+}
+
+// The agent on a fresh store, plus the bench's own Store to watch it.
+class Agent {
+public:
+    Agent(QString data, QString url, QString keys, int parallel)
+        : m_data(std::move(data)), m_url(std::move(url)), m_keys(std::move(keys)), m_parallel(parallel)
+    {
+        stoa::cache::StoreOptions o;
+        o.dataDir = m_data.toStdString();
+        auto s = stoa::cache::Store::open(o);
+        if (!s)
+            die(QString::fromStdString("store: " + s.error().message));
+        m_store = std::move(*s);
+    }
+    ~Agent()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.kill();
+            m_process.waitForFinished(5000);
+        }
+    }
+    void start()
+    {
+        m_process.setProcessChannelMode(QProcess::MergedChannels);
+        m_process.setStandardOutputFile(m_data + "/../syncd.log", QIODevice::Append);
+        m_process.start(STOA_SYNCD, {"--config", "/dev/null", "--server", m_url, "--data-dir", m_data,
+                                     "--trusted-keys", m_keys, "--device-id", "bench-1",
+                                     "--set", "sync_interval_s=0.5", "--set", "backoff_base_s=0.05",
+                                     "--set", "backoff_cap_s=1", "--set", "status_interval_s=3600",
+                                     "--set", QStringLiteral("parallel_downloads=%1").arg(m_parallel),
+                                     "--set", "min_free=64M"});
+        if (!m_process.waitForStarted(10000))
+            die("cannot start stoa-syncd");
+    }
+    qint64 pid() const { return m_process.processId(); }
+    bool active() const
+    {
+        auto m = m_store->manifests().get(stoa::cache::Slot::Active);
+        return m && *m;
+    }
+    // Bytes of partial downloads in the store's tmp/.
+    std::uint64_t partialBytes() const
+    {
+        std::uint64_t n = 0;
+        QDirIterator it(m_data + "/tmp", QDir::Files);
+        while (it.hasNext()) {
+            it.next();
+            n += std::uint64_t(it.fileInfo().size());
+        }
+        return n;
+    }
+    void kill9()
+    {
+        ::kill(pid_t(m_process.processId()), SIGKILL);
+        m_process.waitForFinished(10000);
+    }
+    void terminate()
+    {
+        m_process.terminate();
+        if (!m_process.waitForFinished(30000))
+            die("stoa-syncd did not stop on SIGTERM");
+    }
+    bool running() const { return m_process.state() == QProcess::Running; }
+
+private:
+    QString m_data, m_url, m_keys;
+    int m_parallel;
+    std::unique_ptr<stoa::cache::Store> m_store;
+    QProcess m_process;
+};
+
+// CPU seconds (user, system) a process has used so far, from /proc/PID/stat.
+std::pair<double, double> cpuSeconds(qint64 pid)
+{
+    QFile f(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return {0, 0};
+    const QByteArray stat = f.readAll();
+    // Fields after the ")" closing the command name; utime and stime are 14 and 15.
+    const QList<QByteArray> fields = stat.mid(stat.lastIndexOf(')') + 2).split(' ');
+    const double tick = double(::sysconf(_SC_CLK_TCK));
+    return {fields.value(11).toDouble() / tick, fields.value(12).toDouble() / tick};
+}
+
+// kB value of a /proc/PID/status line ("VmRSS:   1234 kB"), 0 if absent.
+std::uint64_t procStatusKiB(qint64 pid, const char *field)
+{
+    QFile f(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return 0;
+    for (const QByteArray &line : f.readAll().split('\n'))
+        if (line.startsWith(field))
+            return line.mid(qsizetype(std::strlen(field))).trimmed().split(' ').value(0).toULongLong();
+    return 0;
+}
+
+void waitActive(Agent &agent, double timeoutS, const std::function<void()> &tick = {})
+{
+    const double until = now() + timeoutS;
+    while (!agent.active()) {
+        if (!agent.running())
+            die("stoa-syncd exited; see its log");
+        if (now() > until)
+            die("no activation within the time limit");
+        if (tick)
+            tick();
+        QThread::msleep(5);
+    }
+}
+
+std::uint64_t freeBytes(const QString &dir)
+{
+    struct statvfs s {};
+    if (::statvfs(QFile::encodeName(dir).constData(), &s) != 0)
+        return 0;
+    return std::uint64_t(s.f_bavail) * s.f_frsize;
+}
+
+// --- (a) throughput
+
+void benchThroughput(const Options &o, const QString &work, const QString &key, const QString &pub)
+{
+    const std::uint64_t size = std::uint64_t(o.blobMiB) * kMiB;
+    const std::uint64_t total = size * std::uint64_t(o.blobs);
+    std::printf("(a) throughput: %d blobs x %d MiB = %.2f GiB, parallel %d\n", o.blobs, o.blobMiB,
+                double(total) / double(1024 * kMiB), o.parallel);
+    const QString root = work + "/a";
+    Site site = publishSite(root, key, o.blobs, size, 1000);
+    NginxServer nginx(root + "/nginx", site.dir);
+    if (auto ok = nginx.start(); !ok)
+        die(ok.error());
+
+    // curl first, to files on the same filesystem as the store.
+    const QString curlDir = root + "/curl";
+    QDir().mkpath(curlDir);
+    QStringList args = {"--silent", "--show-error", "--fail", "--parallel", "--parallel-max",
+                        QString::number(o.parallel)};
+    for (const QString &uri : site.blobUris)
+        args << "-o" << curlDir + "/" + uri.section('/', -1) << nginx.baseUrl() + uri;
+    ::sync();
+    QElapsedTimer t;
+    t.start();
+    run("curl", args);
+    const double curlS = double(t.nsecsElapsed()) / 1e9;
+    ::sync(); // what the agent does per blob (fsync) happens here for curl's files
+    const double curlSyncS = double(t.nsecsElapsed()) / 1e9;
+    std::printf("    curl %s\n", qPrintable("--parallel --parallel-max " + QString::number(o.parallel) +
+                                          " -o FILE URL ... (files on the store's filesystem, no fsync)"));
+    QDir(curlDir).removeRecursively();
+    ::sync();
+
+    Agent agent(root + "/data", nginx.baseUrl(), pub, o.parallel);
+    agent.start();
+    waitActive(agent, 600);
+    const double activeAt = now();
+    double firstStart = 1e300, lastEnd = 0;
+    for (const AccessRecord &r : nginx.accessLog())
+        if (r.uri.startsWith("/v1/blobs/")) {
+            firstStart = std::min(firstStart, r.msec - r.requestTime);
+            lastEnd = std::max(lastEnd, r.msec);
+        }
+    const double agentS = activeAt - firstStart;
+    const auto [userS, sysS] = cpuSeconds(agent.pid());
+    agent.terminate();
+
+    const double mib = double(total) / double(kMiB);
+    std::printf("    curl:        %7.2f s  %8.1f MiB/s\n", curlS, mib / curlS);
+    std::printf("    curl + sync: %7.2f s  %8.1f MiB/s  (then sync(2): its files on disk, as the agent's are)\n",
+                curlSyncS, mib / curlSyncS);
+    std::printf("    stoa-syncd:  %7.2f s  %8.1f MiB/s  (first blob request to activation; nginx sent the last "
+                "byte at %.2f s)\n",
+                agentS, mib / agentS, lastEnd - firstStart);
+    std::printf("    stoa-syncd CPU: %.2f s user + %.2f s system (whole run)\n", userS, sysS);
+    std::printf("    ratio stoa-syncd/curl: %.2f (target >= 0.9); stoa-syncd/(curl + sync): %.2f\n", curlS / agentS,
+                curlSyncS / agentS);
+    (void)nginx.stop();
+    QDir(root).removeRecursively();
+}
+
+// --- (b) bytes fetched again after a cut
+
+void benchCut(const Options &o, const QString &work, const QString &key, const QString &pub)
+{
+    const std::uint64_t size = std::uint64_t(o.cutMiB) * kMiB;
+    std::printf("(b) cut at ~50 %%: one blob of %d MiB, SIGKILL, restart\n", o.cutMiB);
+    const QString root = work + "/b";
+    Site site = publishSite(root, key, 1, size, 2000);
+    NginxServer nginx(root + "/nginx", site.dir);
+    if (auto ok = nginx.start(); !ok)
+        die(ok.error());
+    std::uint64_t seenBeforeKill = 0;
+    {
+        Agent agent(root + "/data", nginx.baseUrl(), pub, o.parallel);
+        agent.start();
+        const double until = now() + 600;
+        while ((seenBeforeKill = agent.partialBytes()) < size / 2) {
+            if (!agent.running() || agent.active() || now() > until)
+                die("the blob finished (or the agent stopped) before the cut; use a larger --cut-mib");
+            QThread::usleep(500);
+        }
+        agent.kill9();
+    }
+    Agent agent(root + "/data", nginx.baseUrl(), pub, o.parallel);
+    const std::uint64_t partialAfter = agent.partialBytes();
+    agent.start();
+    waitActive(agent, 600);
+    agent.terminate();
+
+    std::int64_t sent = 0;
+    QString ranges;
+    int requests = 0;
+    for (const AccessRecord &r : nginx.accessLog()) {
+        if (r.uri != site.blobUris.value(0))
+            continue;
+        ++requests;
+        sent += r.bodyBytes;
+        std::printf("    request %d: status %d, body bytes sent %lld, %s, Range %s\n", requests, r.status,
+                    static_cast<long long>(r.bodyBytes), r.completed ? "complete" : "cut",
+                    r.range.isEmpty() ? "none" : qPrintable(r.range));
+    }
+    std::printf("    partial on disk: %.1f MiB last seen before SIGKILL, %.1f MiB at restart\n",
+                double(seenBeforeKill) / double(kMiB), double(partialAfter) / double(kMiB));
+    std::printf("    nginx sent %lld bytes for a %llu-byte blob: %lld bytes (%.2f MiB) sent again (target < 1 MB)\n",
+                static_cast<long long>(sent), static_cast<unsigned long long>(size),
+                static_cast<long long>(sent - std::int64_t(size)), double(sent - std::int64_t(size)) / double(kMiB));
+    (void)nginx.stop();
+    QDir(root).removeRecursively();
+}
+
+// --- (c) peak RSS
+
+void benchRss(const Options &o, const QString &work, const QString &key, const QString &pub)
+{
+    const std::uint64_t blob = std::uint64_t(o.rssBlobMiB) * kMiB;
+    const int count = std::max(1, int(std::llround(o.rssGiB * 1024.0 / o.rssBlobMiB)));
+    std::printf("(c) peak RSS: a manifest of %d blobs x %d MiB = %.2f GiB\n", count, o.rssBlobMiB,
+                double(blob) * count / double(1024 * kMiB));
+    const QString root = work + "/c";
+    Site site = publishSite(root, key, count, blob, 3000);
+    NginxServer nginx(root + "/nginx", site.dir);
+    if (auto ok = nginx.start(); !ok)
+        die(ok.error());
+    Agent agent(root + "/data", nginx.baseUrl(), pub, o.parallel);
+    agent.start();
+    std::uint64_t maxRss = 0;
+    waitActive(agent, 1200, [&] { maxRss = std::max(maxRss, procStatusKiB(agent.pid(), "VmRSS:")); });
+    const std::uint64_t hwm = procStatusKiB(agent.pid(), "VmHWM:");
+    agent.terminate();
+    std::printf("    stoa-syncd VmHWM %.1f MiB, largest VmRSS polled %.1f MiB (target < 64 MB)\n", double(hwm) / 1024.0,
+                double(maxRss) / 1024.0);
+    (void)nginx.stop();
+    QDir(root).removeRecursively();
+}
+
+Options parse(const QStringList &args)
+{
+    Options o;
+    for (qsizetype i = 1; i < args.size(); ++i) {
+        const QString a = args[i];
+        auto value = [&] {
+            if (i + 1 >= args.size())
+                die(a + " needs a value");
+            return args[++i];
+        };
+        if (a == "--blobs") o.blobs = value().toInt();
+        else if (a == "--blob-mib") o.blobMiB = value().toInt();
+        else if (a == "--cut-mib") o.cutMiB = value().toInt();
+        else if (a == "--rss-gib") o.rssGiB = value().toDouble();
+        else if (a == "--rss-blob-mib") o.rssBlobMiB = value().toInt();
+        else if (a == "--parallel") o.parallel = value().toInt();
+        else if (a == "--only") o.only = value();
+        else if (a == "--work") o.work = value();
+        else {
+            std::printf("usage: sync_bench [--blobs N] [--blob-mib M] [--cut-mib M] [--rss-gib G] [--rss-blob-mib M]\n"
+                        "                  [--parallel N] [--only abc] [--work DIR]\n"
+                        "defaults: 8 x 128 MiB, cut 1024 MiB, RSS 2 GiB of 128 MiB blobs, parallel 3\n");
+            std::exit(a == "--help" ? 0 : 2);
+        }
+    }
+    if (o.blobs < 1 || o.blobMiB < 1 || o.cutMiB < 2 || o.rssGiB <= 0 || o.rssBlobMiB < 1 || o.parallel < 1 ||
+        o.parallel > 16)
+        die("sizes must be positive (cut >= 2 MiB), parallel 1..16");
+    return o;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    const Options o = parse(app.arguments());
+    if (NginxServer::findBinary().isEmpty())
+        die("nginx is not installed (Debian package: nginx)");
+
+    QTemporaryDir tmp(o.work.isEmpty() ? QDir::tempPath() + "/sync_bench-XXXXXX" : o.work + "/sync_bench-XXXXXX");
+    if (!tmp.isValid())
+        die("cannot create a work directory");
+    NginxServer::openUpTree(tmp.path()); // nginx's workers run as www-data
+    const QString work = tmp.path();
+
+    // Each part needs its site plus the store's copy (and curl's for (a)).
+    std::uint64_t need = 0;
+    if (o.only.contains('a')) need = std::max(need, 3 * std::uint64_t(o.blobs) * std::uint64_t(o.blobMiB) * kMiB);
+    if (o.only.contains('b')) need = std::max(need, 2 * std::uint64_t(o.cutMiB) * kMiB);
+    if (o.only.contains('c')) need = std::max(need, std::uint64_t(2.0 * o.rssGiB * 1024.0) * kMiB);
+    if (freeBytes(work) < need + 1024 * kMiB)
+        die(QStringLiteral("needs %1 GiB free under %2 (has %3 GiB); scale down with the options")
+                .arg(double(need) / double(1024 * kMiB), 0, 'f', 1)
+                .arg(work)
+                .arg(double(freeBytes(work)) / double(1024 * kMiB), 0, 'f', 1));
+
+    run(STOA_BIN, {"keygen", "--out", work + "/root"});
+    const QString key = work + "/root.key", pub = work + "/root.pub";
+    std::printf("sync_bench: stoa-syncd %s vs nginx %s on loopback, work dir %s\n", STOA_SYNCD,
+                qPrintable(NginxServer::findBinary()), qPrintable(work));
+    std::fflush(stdout);
+    if (o.only.contains('a')) benchThroughput(o, work, key, pub);
+    std::fflush(stdout);
+    if (o.only.contains('b')) benchCut(o, work, key, pub);
+    std::fflush(stdout);
+    if (o.only.contains('c')) benchRss(o, work, key, pub);
+    return 0;
+}
