@@ -1,0 +1,237 @@
+// tests/player/fixtures.h — content and a running player for the player tests.
+//
+// ContentBuilder makes real media (solid-colour PNGs with QImage, colour
+// videos with the ffmpeg command line), imports them into a real store and
+// activates signed manifests (a key generated per run, schedule::signEnvelope)
+// exactly as the sync agent would leave them. PlayerHarness runs the real
+// Playback + QML scene in a window (tests that look at pixels run under Xvfb,
+// see run-xvfb.sh) with an injected clock.
+#pragma once
+
+#include "cache/blob_writer.h"
+#include "cache/store.h"
+#include "player/fake_clock.h"
+#include "player/playback.h"
+#include "player/shell.h"
+#include "schedule/envelope.h"
+#include "schedule/keys.h"
+
+#include <QColor>
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
+#include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <map>
+#include <memory>
+
+namespace stoa::player::testing {
+
+struct Media {
+    QString name;      // "sha256:<hex>"
+    std::string hex;
+    qint64 size = 0;
+    QString mediaType;
+};
+
+inline QByteArray readAll(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+class ContentBuilder {
+public:
+    ContentBuilder(cache::Store &store, QString workDir) : m_store(store), m_dir(std::move(workDir))
+    {
+        auto key = schedule::PrivateKey::generate();
+        if (!key)
+            qFatal("key generation failed");
+        m_key = std::make_unique<schedule::PrivateKey>(*key);
+    }
+
+    Media bytes(const QByteArray &content, const QString &mediaType)
+    {
+        const QString path = QDir(m_dir).filePath(QStringLiteral("media-%1").arg(m_counter++));
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly) || f.write(content) != content.size())
+            qFatal("cannot write %s", qPrintable(path));
+        f.close();
+        return importFile(path, mediaType);
+    }
+
+    Media image(const QImage &img)
+    {
+        const QString path = QDir(m_dir).filePath(QStringLiteral("image-%1.png").arg(m_counter++));
+        if (!img.save(path, "PNG"))
+            qFatal("cannot write %s", qPrintable(path));
+        return importFile(path, QStringLiteral("image/png"));
+    }
+
+    Media solid(const QColor &colour, QSize size = {320, 180})
+    {
+        QImage img(size, QImage::Format_RGB32);
+        img.fill(colour);
+        return image(img);
+    }
+
+    // A video of one solid colour (ffmpeg lavfi), H.264 in MP4.
+    Media video(const QString &colour, double seconds, QSize size = {320, 180})
+    {
+        const QString path = QDir(m_dir).filePath(QStringLiteral("video-%1.mp4").arg(m_counter++));
+        QProcess ffmpeg;
+        ffmpeg.start(QStringLiteral("ffmpeg"),
+                     {"-v", "error", "-y", "-f", "lavfi", "-i",
+                      QStringLiteral("color=c=%1:s=%2x%3:d=%4:r=25").arg(colour).arg(size.width()).arg(size.height()).arg(seconds),
+                      "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", path});
+        if (!ffmpeg.waitForFinished(60000) || ffmpeg.exitCode() != 0)
+            qFatal("ffmpeg failed: %s", ffmpeg.readAllStandardError().constData());
+        return importFile(path, QStringLiteral("video/mp4"));
+    }
+
+    QByteArray fileOf(const Media &m)
+    {
+        auto path = m_store.blobs().find(m.hex);
+        return path && *path ? readAll(QString::fromStdString((*path)->string())) : QByteArray();
+    }
+
+    // Signs `payload` (a §3 manifest) and makes it the store's active manifest.
+    void activate(const QJsonObject &payload)
+    {
+        const QByteArray json = QJsonDocument(payload).toJson(QJsonDocument::Compact);
+        std::vector<schedule::PrivateKey> keys{*m_key};
+        auto env = schedule::signEnvelope(schedule::kManifestPayloadType, json, keys);
+        if (!env)
+            qFatal("signing failed");
+        cache::StoredManifest stored;
+        stored.version = payload.value("version").toInteger();
+        stored.envelope = env->toStdString();
+        const QJsonObject assets = payload.value("assets").toObject();
+        for (auto it = assets.begin(); it != assets.end(); ++it)
+            stored.assets.push_back(it.key().mid(7).toStdString());
+        if (auto ok = m_store.manifests().activate(stored); !ok)
+            qFatal("activate failed: %s", ok.error().message.c_str());
+    }
+
+    // A manifest declaring every medium made so far.
+    QJsonObject manifest(qint64 version, const QJsonObject &playlists, const QString &defaultPlaylist,
+                         const QJsonArray &schedule = {}, const QJsonObject &settings = {})
+    {
+        QJsonObject assets;
+        for (const auto &[name, m] : m_media)
+            assets[name] = QJsonObject{{"size", m.size}, {"media_type", m.mediaType}};
+        QJsonObject o{{"schema", 1}, {"version", version}, {"issued_at", "2020-01-01T00:00:00Z"},
+                      {"expires_at", "2099-01-01T00:00:00Z"}, {"devices", QJsonArray{"*"}},
+                      {"timezone", "Etc/UTC"}, {"assets", assets}, {"playlists", playlists},
+                      {"schedule", schedule}};
+        if (!defaultPlaylist.isEmpty())
+            o["default_playlist"] = defaultPlaylist;
+        if (!settings.isEmpty())
+            o["settings"] = settings;
+        return o;
+    }
+
+private:
+    Media importFile(const QString &path, const QString &mediaType)
+    {
+        auto info = cache::importFile(m_store.blobs(), m_store.space(), path.toStdString());
+        if (!info)
+            qFatal("import failed: %s", info.error().message.c_str());
+        Media m{QStringLiteral("sha256:") + QString::fromStdString(info->hex), info->hex, qint64(info->size), mediaType};
+        m_media[m.name] = m;
+        return m;
+    }
+
+    cache::Store &m_store;
+    QString m_dir;
+    std::unique_ptr<schedule::PrivateKey> m_key;
+    std::map<QString, Media> m_media;
+    int m_counter = 0;
+};
+
+inline QJsonObject item(const Media &m, int durationMs = -1, const QString &fit = {})
+{
+    QJsonObject o{{"asset", m.name}};
+    if (durationMs >= 0)
+        o["duration_ms"] = durationMs;
+    if (!fit.isEmpty())
+        o["fit"] = fit;
+    return o;
+}
+
+inline QJsonObject playlist(const QJsonArray &items)
+{
+    return QJsonObject{{"items", items}};
+}
+
+// Within `tolerance` on every channel (video is YUV: colours come back approximate).
+inline bool near(const QColor &a, const QColor &b, int tolerance = 40)
+{
+    return std::abs(a.red() - b.red()) <= tolerance && std::abs(a.green() - b.green()) <= tolerance &&
+           std::abs(a.blue() - b.blue()) <= tolerance;
+}
+
+inline const QColor kIdleColour(0x16, 0x20, 0x2b); // qml/Main.qml window colour
+
+// The real player (Playback + Shell) on a temporary store.
+class PlayerHarness {
+public:
+    PlayerHarness()
+    {
+        if (!m_dir.isValid())
+            qFatal("no temp dir");
+        cache::StoreOptions so;
+        so.dataDir = QDir(m_dir.path()).filePath("store").toStdString();
+        auto s = cache::Store::open(so);
+        if (!s)
+            qFatal("store: %s", s.error().message.c_str());
+        store = std::move(*s);
+        QDir(m_dir.path()).mkpath("media");
+        content = std::make_unique<ContentBuilder>(*store, QDir(m_dir.path()).filePath("media"));
+    }
+
+    // Starts the player; `fakeNow` as --fake-now.
+    bool start(std::optional<QDateTime> fakeNow = std::nullopt, PlaybackConfig config = {})
+    {
+        if (config.deviceId.empty())
+            config.deviceId = "test-screen";
+        playback = std::make_unique<Playback>(*store, playerClocks(fakeNow), config);
+        shell = std::make_unique<Shell>(*store, *playback);
+        if (!shell->load())
+            return false;
+        shell->show(false);
+        if (!QTest::qWaitForWindowExposed(shell->window()))
+            return false;
+        playback->start();
+        return true;
+    }
+
+    QImage grab() { return shell->grab(); }
+    QColor pixel(double fx = 0.5, double fy = 0.5)
+    {
+        const QImage img = grab();
+        return img.pixelColor(int(fx * (img.width() - 1)), int(fy * (img.height() - 1)));
+    }
+
+    std::vector<cache::PlayRecord> plays()
+    {
+        auto b = store->plays().batch(100000);
+        return b ? *b : std::vector<cache::PlayRecord>{};
+    }
+
+    QString dataDir() const { return QString::fromStdString(store->dataDir().string()); }
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<cache::Store> store;
+    std::unique_ptr<ContentBuilder> content;
+    std::unique_ptr<Playback> playback;
+    std::unique_ptr<Shell> shell;
+};
+
+} // namespace stoa::player::testing

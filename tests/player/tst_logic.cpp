@@ -1,0 +1,164 @@
+// tests/player/tst_logic.cpp — the player's logic without a screen:
+// round-robin over tied playlists, options and the config file.
+#include "player/item_picker.h"
+#include "player/options.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <set>
+
+using namespace stoa;
+using namespace stoa::player;
+
+namespace {
+
+schedule::Manifest manifestWith(std::map<std::string, int> playlists)
+{
+    schedule::Manifest m;
+    int n = 0;
+    for (const auto &[name, count] : playlists)
+        for (int i = 0; i < count; ++i) {
+            schedule::PlaylistItem item;
+            item.asset = schedule::AssetRef{std::string(63, 'a') + char('a' + (n++ % 6))};
+            m.playlists[name].items.push_back(item);
+        }
+    return m;
+}
+
+QString trace(ItemPicker &picker, const schedule::Manifest &m, const std::vector<std::string> &set, int picks,
+              const std::set<std::pair<std::string, std::size_t>> &bad = {})
+{
+    QStringList out;
+    for (int i = 0; i < picks; ++i) {
+        const auto p = picker.next(m, set, [&](const std::string &pl, std::size_t idx) { return !bad.contains({pl, idx}); });
+        out << (p ? QString::fromStdString(p->playlist) + QString::number(p->index) : QStringLiteral("-"));
+    }
+    return out.join(' ');
+}
+
+} // namespace
+
+class LogicTest : public QObject {
+    Q_OBJECT
+private slots:
+    void picker_data();
+    void picker();
+    void pickerStartsAfreshForANewSet();
+    void options_data();
+    void options();
+    void configFile();
+};
+
+void LogicTest::picker_data()
+{
+    QTest::addColumn<QStringList>("set");
+    QTest::addColumn<QStringList>("bad"); // "a1"
+    QTest::addColumn<QString>("expected");
+    QTest::addRow("one playlist wraps") << QStringList{"a"} << QStringList{} << "a0 a1 a2 a0 a1";
+    QTest::addRow("tied playlists take turns") << QStringList{"a", "b"} << QStringList{} << "a0 b0 a1 b1 a2 b0 a0";
+    QTest::addRow("bad items passed over") << QStringList{"a"} << QStringList{"a1"} << "a0 a2 a0 a2 a0";
+    QTest::addRow("an all-bad playlist gives its turn") << QStringList{"a", "b"} << QStringList{"b0", "b1"}
+                                                       << "a0 a1 a2 a0 a1 a2 a0";
+    QTest::addRow("nothing usable") << QStringList{"b"} << QStringList{"b0", "b1"} << "- - - - -";
+    QTest::addRow("no playlists") << QStringList{} << QStringList{} << "- - - - -";
+}
+
+void LogicTest::picker()
+{
+    QFETCH(QStringList, set);
+    QFETCH(QStringList, bad);
+    QFETCH(QString, expected);
+    const auto m = manifestWith({{"a", 3}, {"b", 2}});
+    std::vector<std::string> names;
+    for (const auto &s : set)
+        names.push_back(s.toStdString());
+    std::set<std::pair<std::string, std::size_t>> badSet;
+    for (const auto &b : bad)
+        badSet.insert({b.left(1).toStdString(), std::size_t(b.mid(1).toInt())});
+    ItemPicker picker;
+    QCOMPARE(trace(picker, m, names, int(expected.split(' ').size()), badSet), expected);
+}
+
+void LogicTest::pickerStartsAfreshForANewSet()
+{
+    const auto m = manifestWith({{"a", 3}, {"b", 2}});
+    ItemPicker picker;
+    QCOMPARE(trace(picker, m, {"a"}, 2), QStringLiteral("a0 a1"));
+    QCOMPARE(trace(picker, m, {"b"}, 1), QStringLiteral("b0"));
+    QCOMPARE(trace(picker, m, {"a"}, 1), QStringLiteral("a0"));
+}
+
+void LogicTest::options_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("error"); // substring; empty: parses
+    QTest::addColumn<QString>("dataDir");
+    QTest::addColumn<int>("rotation");
+    QTest::addRow("defaults") << QStringList{} << "" << "/var/lib/stoa" << 0;
+    QTest::addRow("spec flags") << QStringList{"--data-dir", "/d", "--trusted-keys", "/k.pub", "--device-id", "pi-1",
+                                               "--listen", "127.0.0.1:0", "--demo"}
+                                << "" << "/d" << 0;
+    QTest::addRow("rotation") << QStringList{"--rotation", "270"} << "" << "/var/lib/stoa" << 270;
+    QTest::addRow("bad rotation") << QStringList{"--rotation", "45"} << "bad value for --rotation" << "" << 0;
+    QTest::addRow("unknown option") << QStringList{"--sever", "x"} << "unknown option --sever" << "" << 0;
+    QTest::addRow("missing value") << QStringList{"--data-dir"} << "needs a value" << "" << 0;
+    QTest::addRow("fake now") << QStringList{"--fake-now", "2026-11-23T09:59:58Z"} << "" << "/var/lib/stoa" << 0;
+    QTest::addRow("fake now without zone") << QStringList{"--fake-now", "2026-11-23T09:59:58"} << "RFC 3339" << "" << 0;
+    QTest::addRow("missing config") << QStringList{"--config", "/nonexistent/stoa.conf"} << "cannot read" << "" << 0;
+}
+
+void LogicTest::options()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, error);
+    QFETCH(QString, dataDir);
+    QFETCH(int, rotation);
+    // Never read the machine's /etc/stoa/stoa.conf in a test.
+    if (!args.contains("--config")) {
+        QTemporaryDir dir;
+        const QString empty = dir.filePath("empty.conf");
+        QFile(empty).open(QIODevice::WriteOnly);
+        args = QStringList{"stoa-player", "--config", empty} + args;
+        const auto parsed = parsePlayerOptions(args);
+        QVERIFY2(error.isEmpty() == parsed.has_value(), parsed ? "parsed" : parsed.error().message.c_str());
+        if (!parsed) {
+            QVERIFY2(QString::fromStdString(parsed.error().message).contains(error), parsed.error().message.c_str());
+            return;
+        }
+        QCOMPARE(QString::fromStdString(parsed->dataDir), dataDir);
+        QCOMPARE(parsed->rotation, rotation);
+        return;
+    }
+    args.prepend("stoa-player");
+    const auto parsed = parsePlayerOptions(args);
+    QVERIFY(!parsed);
+    QVERIFY2(QString::fromStdString(parsed.error().message).contains(error), parsed.error().message.c_str());
+}
+
+void LogicTest::configFile()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath("stoa.conf");
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("# shared with stoa-syncd\nserver = https://example.com\ndata_dir = /srv/stoa\n"
+            "device_id = lobby-1  # trailing comment\nrotation = 90\nquota = 8G\n");
+    f.close();
+    auto parsed = parsePlayerOptions({"stoa-player", "--config", path, "--device-id", "flag-wins"});
+    QVERIFY2(parsed, parsed ? "" : parsed.error().message.c_str());
+    QCOMPARE(parsed->dataDir, std::string("/srv/stoa"));
+    QCOMPARE(parsed->deviceId, std::string("flag-wins"));
+    QCOMPARE(parsed->rotation, 90);
+
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    f.write("data_dir = /x\nrotation = sideways\n");
+    f.close();
+    parsed = parsePlayerOptions({"stoa-player", "--config", path});
+    QVERIFY(!parsed);
+    QVERIFY2(parsed.error().message.find("stoa.conf:2: bad value for 'rotation'") != std::string::npos,
+             parsed.error().message.c_str());
+}
+
+QTEST_GUILESS_MAIN(LogicTest)
+#include "tst_logic.moc"
