@@ -3,9 +3,11 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 namespace stoa::sync {
 
@@ -71,6 +73,29 @@ struct HttpClient::Transfer {
     bool sinkAborted = false;
     bool tooSlow = false;
     char errorBuffer[CURL_ERROR_SIZE] = {};
+    // Pacing (maxRecvBytesPerSecond): body bytes since the first one arrived.
+    std::int64_t maxRate = 0;
+    std::chrono::steady_clock::time_point paceStart;
+    std::uint64_t pacedBytes = 0;
+
+    // libcurl's own CURLOPT_MAX_RECV_SPEED_LARGE averages over seconds and,
+    // in the 7.88 Debian 12 ships, lets a transfer of a few MB through at
+    // full speed. So the cap is kept here: after each chunk, wait until the
+    // bytes so far are within the rate. The wait blocks this thread's other
+    // transfers too, which only lowers the total further.
+    void pace(std::size_t len)
+    {
+        if (maxRate <= 0)
+            return;
+        const auto now = std::chrono::steady_clock::now();
+        if (pacedBytes == 0)
+            paceStart = now;
+        pacedBytes += len;
+        const auto due = paceStart + std::chrono::microseconds(
+                                         static_cast<std::int64_t>(double(pacedBytes) * 1e6 / double(maxRate)));
+        if (due > now)
+            std::this_thread::sleep_until(due);
+    }
 
     ~Transfer()
     {
@@ -101,6 +126,7 @@ struct HttpClient::Transfer {
             status = 200; // file://
         t->response.status = status;
         t->response.bodyBytes += len;
+        t->pace(len);
         const bool ok = status >= 200 && status < 300;
         if (!ok) {
             // An error page: keep its start for the log, never pass it on.
@@ -156,8 +182,7 @@ std::unique_ptr<HttpClient::Transfer> HttpClient::prepare(const Request &r)
     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, m_options.lowSpeedTimeS);
     if (r.totalTimeoutS > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT, r.totalTimeoutS);
-    if (m_options.maxRecvBytesPerSecond > 0)
-        curl_easy_setopt(e, CURLOPT_MAX_RECV_SPEED_LARGE, curl_off_t(m_options.maxRecvBytesPerSecond));
+    t->maxRate = m_options.maxRecvBytesPerSecond; // paced in onBody, see Transfer::pace
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!m_options.caFile.empty())

@@ -6,3 +6,10 @@ foreach(_t tst_agent_faults tst_agent_downloads tst_agent_telemetry)
                 LIBS stoa_sync stoa_tools stoa_fault_server LABELS sync TIMEOUT 400)
   target_include_directories(${_t} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 endforeach()
+
+# The real process: SIGKILLs mid-download, the bandwidth cap.
+stoa_add_test(NAME tst_agent_kill SOURCES tst_agent_kill.cpp agent_harness.h
+              LIBS stoa_sync stoa_tools stoa_fault_server LABELS sync TIMEOUT 300)
+target_include_directories(tst_agent_kill PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_definitions(tst_agent_kill PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>")
+add_dependencies(tst_agent_kill stoa-syncd)
