@@ -87,8 +87,12 @@ SteadyTime Agent::step(SteadyTime now)
     if (m_staged) {
         if (auto due = m_downloads.nextDue())
             next = std::min(next, *due);
-        if (m_status.stagedBlobsMissing > 0 && !m_downloads.nextDue())
-            next = now; // blobs still to fetch that are not backing off: go on
+        if (m_status.stagedBlobsMissing > 0 && !m_downloads.nextDue()) {
+            // Blobs still to fetch that are not backing off: go on — unless
+            // the download window is closed, then look again in a minute
+            // (going on at once would spin until the window opens).
+            next = insideWindow(m_config.downloadWindow) ? now : std::min(next, now + std::chrono::minutes(1));
+        }
     }
     const auto persistIn = std::chrono::milliseconds(m_clock.msUntilPersistDue());
     return std::min(next, now + persistIn);

@@ -50,8 +50,11 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
             continue;
         auto writer = cache::BlobWriter::open(m_store.blobs(), m_store.space(), w.hex, w.size);
         if (!writer) {
-            if (writer.error().code != cache::ErrorCode::Busy)
-                failed(w.hex, now, writer.error().message);
+            // Busy (another process writes this partial) backs off too:
+            // skipping it without a due time made the agent spin.
+            failed(w.hex, now, writer.error().code == cache::ErrorCode::Busy
+                                   ? "its partial is held by another writer"
+                                   : writer.error().message);
             continue;
         }
         Slot s;

@@ -181,6 +181,8 @@ struct RigOptions {
     int playsBatch = 500;
     std::string deviceId = "dev-1";
     std::uint64_t seed = 42;
+    std::optional<schedule::Clocks> clocks; // nothing: the real ones
+    std::optional<std::pair<int, int>> downloadWindow; // local minutes [from, until)
 };
 
 // A store plus an agent on it, driven from the test's thread.
@@ -208,7 +210,8 @@ public:
         ho.lowSpeedTimeS = m_options.lowSpeedTimeS;
         ho.connectTimeoutS = 5;
         m_http = std::make_unique<sync::HttpClient>(ho);
-        m_clock = std::make_unique<schedule::TrustedClock>(schedule::Clocks::system(), std::nullopt);
+        m_clock = std::make_unique<schedule::TrustedClock>(m_options.clocks.value_or(schedule::Clocks::system()),
+                                                           std::nullopt);
         sync::AgentConfig c;
         c.server = server;
         c.dataDir = so.dataDir.string();
@@ -221,6 +224,7 @@ public:
         c.lowSpeedTimeS = m_options.lowSpeedTimeS;
         c.playsBatch = m_options.playsBatch;
         c.minFreeBytes = 0;
+        c.downloadWindow = m_options.downloadWindow;
         m_agent = std::make_unique<sync::Agent>(c, m_options.deviceId, *m_store, *m_http,
                                                 schedule::TrustStore(std::move(*roots)), *m_clock, m_options.seed);
     }

@@ -12,6 +12,8 @@
 //  - a file:// base (a USB stick) works like a server, publish after publish.
 #include "agent_harness.h"
 
+#include "cache/blob_writer.h"
+
 #include <QTest>
 
 using namespace stoa;
@@ -55,6 +57,8 @@ private slots:
     void wrongBytesAreNotRetriedInATightLoop();
     void retryAfterCountsFromTheAnswer();
     void fileBase();
+    void closedDownloadWindowDoesNotSpin();
+    void busyPartialDoesNotSpin();
 };
 
 void AgentDownloads::resumesCutBlob_data()
@@ -269,6 +273,82 @@ void AgentDownloads::fileBase()
     QCOMPARE(storeProblem(rig.store(), seen, true), std::string());
     QVERIFY(seen.verified.contains(b.hex()));
     QCOMPARE(rig.agent().status().consecutiveFailures, 0);
+}
+
+// Outside download_window a staged manifest's blobs wait — and the agent
+// waits too: step() must not ask to run again at once, again and again.
+void AgentDownloads::closedDownloadWindowDoesNotSpin()
+{
+    TestSite site;
+    QVERIFY2(site.error().empty(), site.error().c_str());
+    const Media a{"a.png", randomBytes(4096, 1)};
+    auto v1 = site.publish({a});
+    QVERIFY2(v1, v1 ? "" : v1.error().c_str());
+    FaultServer server;
+    server.setDocumentRoot(site.site().toStdString());
+    const QTime t = QTime::currentTime();
+    const int nowMin = t.hour() * 60 + t.minute();
+    RigOptions opts;
+    opts.downloadWindow = std::pair{(nowMin + 120) % 1440, (nowMin + 180) % 1440};
+    AgentRig rig(site.path("data"), server.baseUrl(), site.rootPub(), opts);
+    QVERIFY2(rig.error().empty(), rig.error().c_str());
+    QVERIFY(rig.stepUntil([&] { return rig.stagedVersion() == v1->version; }, 10s));
+
+    int steps = 0, immediate = 0;
+    const auto end = SteadyClock::now() + 1500ms;
+    while (SteadyClock::now() < end) {
+        const auto now = SteadyClock::now();
+        const auto next = rig.agent().step(now);
+        ++steps;
+        if (next <= now)
+            ++immediate;
+        std::this_thread::sleep_until(std::min({next, end, SteadyClock::now() + 20ms}));
+    }
+    QVERIFY2(immediate == 0, qPrintable(QString("%1 of %2 steps asked to run again at once").arg(immediate).arg(steps)));
+    QVERIFY(server.requestsTo(blobPath(a.hex())).empty());
+    QCOMPARE(rig.activeVersion(), std::int64_t(0));
+}
+
+// Another writer holds a blob's partial (a second process fetching or
+// importing it): the agent leaves it alone without spinning, and fetches it
+// once the other writer is gone.
+void AgentDownloads::busyPartialDoesNotSpin()
+{
+    TestSite site;
+    QVERIFY2(site.error().empty(), site.error().c_str());
+    const Media a{"a.png", randomBytes(4096, 1)};
+    auto v1 = site.publish({a});
+    QVERIFY2(v1, v1 ? "" : v1.error().c_str());
+    FaultServer server;
+    server.setDocumentRoot(site.site().toStdString());
+    AgentRig rig(site.path("data"), server.baseUrl(), site.rootPub());
+    QVERIFY2(rig.error().empty(), rig.error().c_str());
+
+    cache::StoreOptions so;
+    so.dataDir = site.path("data").toStdString();
+    so.limits.minFreeBytes = 0;
+    auto other = cache::Store::open(so);
+    QVERIFY(other);
+    auto opened = cache::BlobWriter::open((*other)->blobs(), (*other)->space(), a.hex(), std::uint64_t(a.bytes.size()));
+    QVERIFY(opened);
+    std::optional<cache::BlobWriter> writer(std::move(*opened));
+
+    QVERIFY(rig.stepUntil([&] { return rig.stagedVersion() == v1->version; }, 10s));
+    int steps = 0, immediate = 0;
+    const auto end = SteadyClock::now() + 1500ms;
+    while (SteadyClock::now() < end) {
+        const auto now = SteadyClock::now();
+        const auto next = rig.agent().step(now);
+        ++steps;
+        if (next <= now)
+            ++immediate;
+        std::this_thread::sleep_until(std::min({next, end, SteadyClock::now() + 20ms}));
+    }
+    QVERIFY2(immediate <= steps / 10, qPrintable(QString("%1 of %2 steps asked to run again at once").arg(immediate).arg(steps)));
+    QVERIFY(server.requestsTo(blobPath(a.hex())).empty());
+
+    writer.reset(); // the other writer goes away
+    QVERIFY(rig.stepUntil([&] { return rig.activeVersion() == v1->version; }, 10s));
 }
 
 QTEST_GUILESS_MAIN(AgentDownloads)

@@ -99,6 +99,7 @@ private slots:
     void unsupportedIsAskedRarely();
     void plays();
     void screenshotCommand();
+    void wallClockBehind();
 };
 
 void AgentTelemetry::heartbeat()
@@ -283,6 +284,46 @@ void AgentTelemetry::screenshotCommand()
     QVERIFY(pending().empty());
     QVERIFY(done().empty());
     QVERIFY(server.requestsTo(kShot).empty());
+}
+
+// A board that booted offline with its clock ten years behind: the agent
+// adopts the manifest, reports the clock as untrusted (time from the floor,
+// i.e. the manifest's issued_at advanced by the monotonic clock), and keeps
+// its pace, which never looked at the wall clock.
+void AgentTelemetry::wallClockBehind()
+{
+    TestSite site;
+    QVERIFY2(site.error().empty(), site.error().c_str());
+    auto v1 = site.publish({{"a.png", randomBytes(4096, 1)}});
+    QVERIFY2(v1, v1 ? "" : v1.error().c_str());
+    FaultServer server;
+    server.setDocumentRoot(site.site().toStdString());
+    server.setResponse("POST", kStatus, 204);
+    constexpr std::int64_t kTenYearsMs = std::int64_t(3652) * 86400 * 1000;
+    schedule::Clocks behind = schedule::Clocks::system();
+    behind.systemUtcMs = [] { return QDateTime::currentMSecsSinceEpoch() - kTenYearsMs; };
+    behind.systemSynchronised = [] { return false; };
+    RigOptions opts;
+    opts.clocks = behind;
+    AgentRig rig(site.path("data"), server.baseUrl(), site.rootPub(), opts);
+    QVERIFY2(rig.error().empty(), rig.error().c_str());
+    QVERIFY(rig.stepUntil([&] { return rig.activeVersion() == v1->version; }, 15s));
+    server.clearLog();
+    QVERIFY(rig.stepUntil([&] { return server.requestsTo(kStatus).size() >= 4; }, 10s));
+    const auto posts = server.requestsTo(kStatus);
+    for (const auto &p : posts) {
+        const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(p.body)).object();
+        QCOMPARE(o["clock"]["trusted"].toBool(true), false);
+        QCOMPARE(o["clock"]["source"].toString(), QString("floor"));
+        const QDateTime sentAt = QDateTime::fromString(o["sent_at"].toString(), Qt::ISODate);
+        QVERIFY2(sentAt >= v1->issuedAt, qPrintable(o["sent_at"].toString()));
+        QCOMPARE(o["manifest"]["stale"].toBool(true), false);
+    }
+    const auto gaps = gapsMs(posts);
+    for (double g : gaps) {
+        QVERIFY2(g >= 0.9 * double(opts.statusInterval.count()) - 15, describe(gaps).c_str());
+        QVERIFY2(g <= 1.1 * double(opts.statusInterval.count()) + kTolMs, describe(gaps).c_str());
+    }
 }
 
 QTEST_GUILESS_MAIN(AgentTelemetry)
