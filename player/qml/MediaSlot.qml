@@ -51,6 +51,7 @@ Item {
             id: video
             property int generation: -1
             property bool waitingFirstFrame: true
+            property bool ended: false // at its end, holding the last frame: not a stall
 
             function fail(reason) {
                 root.playback.slotFailed(root.slotIndex, video.generation, reason)
@@ -65,8 +66,10 @@ Item {
                     if (mediaStatus === MediaPlayer.EndOfMedia) {
                         if (video.waitingFirstFrame)
                             video.fail("the video ended before its first frame")
-                        else
+                        else {
+                            video.ended = true
                             root.playback.slotEnded(root.slotIndex, video.generation)
+                        }
                     } else if (mediaStatus === MediaPlayer.InvalidMedia) {
                         video.fail("invalid media")
                     }
@@ -103,7 +106,7 @@ Item {
             Timer {
                 id: stall
                 interval: 5000
-                running: root.slot.playing && !video.waitingFirstFrame
+                running: root.slot.playing && !video.waitingFirstFrame && !video.ended
                 onTriggered: video.fail("stalled for 5 s")
             }
             Component.onCompleted: {

@@ -5,6 +5,8 @@
 // between them must stay under 5 MB. STOA_SOAK_TRANSITIONS overrides 5000.
 #include "fixtures.h"
 
+#include <QGuiApplication>
+
 #include <cstdio>
 
 using namespace stoa;
@@ -58,5 +60,15 @@ void SoakTest::memoryIsFlatOverTransitions()
     QVERIFY(count && *count >= total - 1);
 }
 
-QTEST_MAIN(SoakTest)
+int main(int argc, char **argv)
+{
+    // QtTest aborts a test function after 5 minutes; a soak on a loaded
+    // machine may need longer (CTest's TIMEOUT still bounds the run).
+    if (!qEnvironmentVariableIsSet("QTEST_FUNCTION_TIMEOUT"))
+        qputenv("QTEST_FUNCTION_TIMEOUT", "1800000");
+    QGuiApplication app(argc, argv);
+    SoakTest test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
 #include "tst_soak.moc"
