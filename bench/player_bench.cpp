@@ -184,6 +184,8 @@ int main(int argc, char **argv)
             pump(100);
             last = rssKb(pid);
             peak = std::max(peak, last);
+            if (t.elapsed() / 100 % 40 == 0)
+                std::printf("  RSS at %4.1f s: %lld kB\n", double(t.elapsed()) / 1000.0, static_cast<long long>(last));
         }
         std::printf("RSS on a 1080p image (3 s) + 1080p video (4 s) playlist over 20 s: peak %lld kB, "
                     "steady (at 20 s) %lld kB\n", static_cast<long long>(peak), static_cast<long long>(last));
