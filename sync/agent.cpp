@@ -113,6 +113,7 @@ void Agent::run()
 void Agent::stop()
 {
     m_stop.store(true);
+    m_http.abort(); // a long download (rate cap, slow server) must not hold up shutdown
     std::lock_guard lock(m_waitMutex);
     m_wake.notify_all();
 }

@@ -57,6 +57,17 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
                                    : writer.error().message);
             continue;
         }
+        if (writer->offset() == w.size) {
+            // Whole already (a crash between the last byte and the commit):
+            // asking for "bytes=SIZE-" would only earn a 416 and a refetch.
+            if (auto committed = writer->commit(); committed) {
+                ++round.completed;
+                m_channels.erase(w.hex);
+            } else {
+                failed(w.hex, now, committed.error().message); // commit() deleted the bad partial
+            }
+            continue;
+        }
         Slot s;
         s.want = w;
         s.resumed = writer->offset() > 0;

@@ -68,6 +68,7 @@ struct HttpClient::Transfer {
     CURL *easy = nullptr;
     curl_slist *headerList = nullptr;
     const Request *request = nullptr;
+    const std::atomic<bool> *abort = nullptr; // the client's abort flag
     Response response;
     bool tooLarge = false;
     bool sinkAborted = false;
@@ -93,8 +94,9 @@ struct HttpClient::Transfer {
         pacedBytes += len;
         const auto due = paceStart + std::chrono::microseconds(
                                          static_cast<std::int64_t>(double(pacedBytes) * 1e6 / double(maxRate)));
-        if (due > now)
-            std::this_thread::sleep_until(due);
+        // In slices, so abort() is noticed while waiting.
+        while (due > std::chrono::steady_clock::now() && !abort->load())
+            std::this_thread::sleep_until(std::min(due, std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
     }
 
     ~Transfer()
@@ -127,6 +129,10 @@ struct HttpClient::Transfer {
         t->response.status = status;
         t->response.bodyBytes += len;
         t->pace(len);
+        if (t->abort->load()) {
+            t->sinkAborted = true;
+            return 0;
+        }
         const bool ok = status >= 200 && status < 300;
         if (!ok) {
             // An error page: keep its start for the log, never pass it on.
@@ -149,7 +155,16 @@ struct HttpClient::Transfer {
         return len;
     }
 
-    static int onProgress(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t) { return 0; }
+    // Called about once a second even when nothing arrives: how abort()
+    // reaches a transfer waiting on a silent server.
+    static int onProgress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
+    {
+        auto *t = static_cast<Transfer *>(self);
+        if (!t->abort->load())
+            return 0;
+        t->sinkAborted = true;
+        return 1; // aborts with CURLE_ABORTED_BY_CALLBACK
+    }
 };
 
 HttpClient::HttpClient(HttpOptions options) : m_options(std::move(options))
@@ -167,8 +182,12 @@ std::unique_ptr<HttpClient::Transfer> HttpClient::prepare(const Request &r)
 {
     auto t = std::make_unique<Transfer>();
     t->request = &r;
+    t->abort = &m_abort;
     t->easy = curl_easy_init();
     CURL *e = t->easy;
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &Transfer::onProgress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, t.get());
     curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(e, CURLOPT_SHARE, static_cast<CURLSH *>(m_share));
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file");

@@ -15,6 +15,7 @@
 //    aborted (a drip-feeding server is a failure, not a very slow success).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <expected>
 #include <functional>
@@ -86,6 +87,11 @@ public:
 
     const HttpOptions &options() const { return m_options; }
 
+    // From any thread: ends every transfer in progress (and any started
+    // later) with TransferError::Aborted, promptly — also one that is
+    // waiting on a silent server or on the rate cap. For shutting down.
+    void abort() { m_abort.store(true); }
+
 private:
     struct Transfer;
     std::unique_ptr<Transfer> prepare(const Request &request);
@@ -93,6 +99,7 @@ private:
 
     HttpOptions m_options;
     void *m_share = nullptr; // CURLSH*: DNS and connection cache shared by transfers
+    std::atomic<bool> m_abort{false}; // set by abort(); the only state shared between threads
 };
 
 } // namespace stoa::sync

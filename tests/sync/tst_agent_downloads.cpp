@@ -59,6 +59,7 @@ private slots:
     void fileBase();
     void closedDownloadWindowDoesNotSpin();
     void busyPartialDoesNotSpin();
+    void completePartialIsNotFetchedAgain();
 };
 
 void AgentDownloads::resumesCutBlob_data()
@@ -349,6 +350,45 @@ void AgentDownloads::busyPartialDoesNotSpin()
 
     writer.reset(); // the other writer goes away
     QVERIFY(rig.stepUntil([&] { return rig.activeVersion() == v1->version; }, 10s));
+}
+
+// Killed after the last byte but before the commit: the partial is whole.
+// Resuming it would ask for "bytes=SIZE-" (416); it is committed as it is.
+void AgentDownloads::completePartialIsNotFetchedAgain()
+{
+    TestSite site;
+    QVERIFY2(site.error().empty(), site.error().c_str());
+    const Media a{"a.png", randomBytes(64 * 1024, 1)};
+    auto v1 = site.publish({a});
+    QVERIFY2(v1, v1 ? "" : v1.error().c_str());
+    FaultServer server;
+    server.setDocumentRoot(site.site().toStdString());
+    server.addFault(Fault::statusCode(404).onPath(blobPath(a.hex())));
+    {
+        AgentRig first(site.path("data"), server.baseUrl(), site.rootPub());
+        QVERIFY2(first.error().empty(), first.error().c_str());
+        QVERIFY(first.stepUntil([&] { return !server.requestsTo(blobPath(a.hex())).empty(); }, 10s));
+        QCOMPARE(first.stagedVersion(), v1->version);
+    }
+    {
+        cache::StoreOptions so;
+        so.dataDir = site.path("data").toStdString();
+        so.limits.minFreeBytes = 0;
+        auto other = cache::Store::open(so);
+        QVERIFY(other);
+        auto w = cache::BlobWriter::open((*other)->blobs(), (*other)->space(), a.hex(), std::uint64_t(a.bytes.size()));
+        QVERIFY(w);
+        QVERIFY(w->write(std::as_bytes(std::span(a.bytes.constData(), std::size_t(a.bytes.size())))));
+    } // no commit: the partial stays, as after a SIGKILL
+    server.clearFaults();
+    server.clearLog();
+    AgentRig rig(site.path("data"), server.baseUrl(), site.rootPub());
+    QVERIFY2(rig.error().empty(), rig.error().c_str());
+    QVERIFY(rig.stepUntil([&] { return rig.activeVersion() == v1->version; }, 10s));
+    QVERIFY(server.requestsTo(blobPath(a.hex())).empty());
+    VisibleBlobs seen;
+    QCOMPARE(storeProblem(rig.store(), seen, true), std::string());
+    QVERIFY(seen.verified.contains(a.hex()));
 }
 
 QTEST_GUILESS_MAIN(AgentDownloads)
