@@ -96,9 +96,10 @@ Result<std::uint64_t> copyAndHash(int in, int out, Sha256 &hash, const std::file
 }
 
 // fsync, rename into blobs/, fsync both directories, index. `fd` is the temp file.
-Result<BlobInfo> publish(BlobStore &blobs, int fd, const std::filesystem::path &tmp, const BlobInfo &info)
+Result<BlobInfo> publish(BlobStore &blobs, int fd, const std::filesystem::path &tmp, const BlobInfo &info,
+                         bool synced = false)
 {
-    if (::fsync(fd) != 0)
+    if (!synced && ::fsync(fd) != 0)
         return std::unexpected(osError("fsync " + tmp.string(), errno));
     const auto target = blobs.pathFor(info.hex);
     if (auto ok = ensureDirectory(target.parent_path()); !ok)
@@ -167,7 +168,7 @@ Result<BlobWriter> BlobWriter::open(BlobStore &blobs, SpacePolicy &space, std::s
 
 Result<void> BlobWriter::write(std::span<const std::byte> bytes)
 {
-    if (!m_fd.valid())
+    if (!m_fd.valid() || m_sealed)
         return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
     if (bytes.size() > m_expected - m_offset)
         return fail(ErrorCode::SizeMismatch, "blob " + m_hex + " is longer than its declared " +
@@ -187,8 +188,10 @@ Result<void> BlobWriter::write(std::span<const std::byte> bytes)
     return {};
 }
 
-Result<BlobInfo> BlobWriter::commit()
+Result<void> BlobWriter::seal()
 {
+    if (m_sealed)
+        return {};
     if (!m_fd.valid())
         return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
     if (m_offset != m_expected)
@@ -199,7 +202,17 @@ Result<BlobInfo> BlobWriter::commit()
         discard();
         return fail(ErrorCode::HashMismatch, "blob " + m_hex + " hashes to " + actual + "; discarded");
     }
-    auto done = publish(*m_blobs, m_fd.get(), m_partial, BlobInfo{m_hex, m_expected});
+    if (::fsync(m_fd.get()) != 0)
+        return std::unexpected(osError("fsync " + m_partial.string(), errno));
+    m_sealed = true;
+    return {};
+}
+
+Result<BlobInfo> BlobWriter::commit()
+{
+    if (auto ok = seal(); !ok)
+        return std::unexpected(ok.error());
+    auto done = publish(*m_blobs, m_fd.get(), m_partial, BlobInfo{m_hex, m_expected}, true);
     m_fd.reset();
     return done;
 }
@@ -219,6 +232,7 @@ Result<void> BlobWriter::restart()
         return std::unexpected(osError("truncate " + m_partial.string(), errno));
     m_hash = Sha256();
     m_offset = 0;
+    m_sealed = false;
     return {};
 }
 

@@ -48,8 +48,14 @@ public:
     // Appends bytes. Refuses (SizeMismatch) anything past expectedSize; on a
     // failed write the partial is cut back to the last good offset.
     Result<void> write(std::span<const std::byte> bytes);
-    // Checks, fsyncs, renames into place, indexes. On a hash or size mismatch
-    // the partial is deleted (its bytes are wrong, resuming would not help).
+    // Checks size and hash and makes the bytes durable (fsync). It touches
+    // only this writer's own file, so it may run on another thread while the
+    // owner goes on (the fsync of a large blob must not stall the other
+    // downloads). On a hash mismatch the partial is deleted.
+    Result<void> seal();
+    // seal() if not done yet, then renames into place and indexes. On a hash
+    // or size mismatch the partial is deleted (its bytes are wrong, resuming
+    // would not help).
     Result<BlobInfo> commit();
     // Deletes the partial.
     void discard();
@@ -68,6 +74,7 @@ private:
     UniqueFd m_fd;                   // open for append, flock'ed exclusively
     std::uint64_t m_offset = 0;      // bytes in the partial, all fed to m_hash
     Sha256 m_hash;
+    bool m_sealed = false;           // seal() succeeded: checked and fsynced, not yet renamed
 };
 
 // Copies a local file into the store, hashing on the way; returns its name.

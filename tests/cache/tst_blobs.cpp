@@ -4,6 +4,7 @@
 #include "fixtures.h"
 
 #include <QProcess>
+#include <future>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -133,6 +134,28 @@ private slots:
         auto done = w->commit();
         QVERIFY2(done, done ? "" : done.error().message.c_str());
         QCOMPARE(readFile(store->blobs().pathFor(hex)), content);
+    }
+
+    void sealOnAnotherThreadThenCommit()
+    {
+        auto store = openStore();
+        const QByteArray content = randomBytes(3 * 1024 * 1024, 8);
+        auto w = BlobWriter::open(store->blobs(), store->space(), sha256Hex(content), std::uint64_t(content.size()));
+        QVERIFY(w && w->write(bytesOf(content)));
+        // The expensive part (hash check + fsync) off the owner's thread.
+        auto sealed = std::async(std::launch::async, [&] { return w->seal(); }).get();
+        QVERIFY2(sealed, sealed ? "" : sealed.error().message.c_str());
+        QVERIFY(!*store->blobs().contains(sha256Hex(content))); // sealed is not yet visible
+        QCOMPARE(w->write(bytesOf(content.left(1))).error().code, ErrorCode::InvalidArgument);
+        auto done = w->commit();
+        QVERIFY2(done, done ? "" : done.error().message.c_str());
+        QCOMPARE(readFile(store->blobs().pathFor(sha256Hex(content))), content);
+
+        const QByteArray other = randomBytes(1000, 9);
+        auto bad = BlobWriter::open(store->blobs(), store->space(), sha256Hex(other), 1000);
+        QVERIFY(bad && bad->write(bytesOf(randomBytes(1000, 10))));
+        QCOMPARE(bad->seal().error().code, ErrorCode::HashMismatch);
+        QCOMPARE(filesIn(dir() / "data/tmp"), 0);
     }
 
     void secondWriterOnSamePartialIsBusy()
