@@ -2,9 +2,11 @@
 #include "player/shell.h"
 
 #include "player/logging.h"
+#include "player/video_watch.h"
 
 #include <QFile>
 #include <QGuiApplication>
+#include <QQmlEngine>
 #include <QScreen>
 
 #include <ctime>
@@ -36,6 +38,8 @@ Shell::Shell(cache::Store &store, Playback &playback, QObject *parent)
 
 bool Shell::load()
 {
+    // MediaSlot.qml watches video frames through this C++ type (video_watch.h).
+    qmlRegisterType<VideoWatch>("Stoa.Player", 1, 0, "VideoWatch");
     m_engine.setInitialProperties({{QStringLiteral("playback"), QVariant::fromValue<QObject *>(&m_playback)}});
     m_engine.load(QUrl(QStringLiteral("qrc:/stoa/player/qml/Main.qml")));
     const auto roots = m_engine.rootObjects();

@@ -6,6 +6,7 @@
 // a screen's worth of memory, not its own.
 import QtQuick
 import QtMultimedia
+import Stoa.Player
 
 Item {
     id: root
@@ -80,34 +81,30 @@ Item {
                 anchors.fill: parent
                 fillMode: root.videoFill(root.slot.fit)
             }
-            Connections {
-                target: output.videoSink
-                function onVideoFrameChanged() {
-                    if (root.slot.playing)
-                        stall.restart()
-                    if (!video.waitingFirstFrame)
-                        return
+            // First frame and stalls are watched in C++: a QML handler on
+            // videoFrameChanged would make every frame a JS value pinning
+            // its buffer until garbage collection (~50 MB/s at 1080p).
+            VideoWatch {
+                id: watch
+                sink: output.videoSink
+                // A playing video that shows no new frame for 5 s has stalled;
+                // at its end, holding the last frame, it has not.
+                active: root.slot.playing && !video.ended
+                stallMs: 5000
+                onFirstFrame: {
                     video.waitingFirstFrame = false
                     if (!root.slot.playing)
                         player.pause()
                     root.playback.slotReady(root.slotIndex, video.generation)
                 }
+                onStalled: video.fail("stalled for 5 s")
             }
             Connections {
                 target: root.slot
                 function onPlayingChanged() {
-                    if (root.slot.playing && !video.waitingFirstFrame) {
+                    if (root.slot.playing && !video.waitingFirstFrame)
                         player.play()
-                        stall.restart()
-                    }
                 }
-            }
-            // A playing video that shows no new frame for 5 s has stalled.
-            Timer {
-                id: stall
-                interval: 5000
-                running: root.slot.playing && !video.waitingFirstFrame && !video.ended
-                onTriggered: video.fail("stalled for 5 s")
             }
             Component.onCompleted: {
                 generation = root.slot.generation
