@@ -3,6 +3,7 @@
 #include "cache/logging.h"
 
 #include <cerrno>
+#include <chrono>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -18,6 +19,10 @@ constexpr std::size_t kChunk = 1 << 20;
 // the final fsync has little left to do (and dirty pages never pile up on a
 // 1 GiB Pi).
 constexpr std::uint64_t kWritebackEvery = 8u << 20;
+// Bytes gathered before a write(2); larger writes go straight through.
+constexpr std::size_t kWriteBuffer = 256u << 10;
+// ... or after this long, whichever comes first.
+constexpr std::chrono::milliseconds kWriteDelay{50};
 
 // Asks the kernel to start writing [from, to) back; does not wait.
 void startWriteback(int fd, std::uint64_t from, std::uint64_t to)
@@ -161,39 +166,83 @@ Result<BlobWriter> BlobWriter::open(BlobStore &blobs, SpacePolicy &space, std::s
                static_cast<unsigned long long>(expectedSize));
     }
     w.m_offset = existing;
+    w.m_flushed = existing;
     if (::lseek(w.m_fd.get(), static_cast<off_t>(existing), SEEK_SET) < 0)
         return std::unexpected(osError("seek " + w.m_partial.string(), errno));
     return w;
 }
 
+BlobWriter::~BlobWriter()
+{
+    // Keep what arrived for the resume; a failure here only costs a re-fetch.
+    if (m_fd.valid() && !m_sealed)
+        (void)flush();
+}
+
+Result<void> BlobWriter::writeOut(std::span<const std::byte> bytes)
+{
+    if (auto ok = writeAll(m_fd.get(), bytes, m_partial.string()); !ok) {
+        // Cut back to what we know is whole, so a resume never trusts a torn
+        // tail; the hash already saw the lost bytes, so this writer is done.
+        if (::ftruncate(m_fd.get(), static_cast<off_t>(m_flushed)) == 0)
+            ::lseek(m_fd.get(), static_cast<off_t>(m_flushed), SEEK_SET);
+        m_offset = m_flushed;
+        m_buffer.clear();
+        m_broken = true;
+        return ok;
+    }
+    const std::uint64_t before = m_flushed;
+    m_flushed += bytes.size();
+    if (m_flushed / kWritebackEvery != before / kWritebackEvery)
+        startWriteback(m_fd.get(), (m_flushed / kWritebackEvery - 1) * kWritebackEvery,
+                       m_flushed / kWritebackEvery * kWritebackEvery);
+    return {};
+}
+
+Result<void> BlobWriter::flush()
+{
+    if (m_buffer.empty())
+        return {};
+    auto ok = writeOut(m_buffer);
+    m_buffer.clear();
+    return ok;
+}
+
 Result<void> BlobWriter::write(std::span<const std::byte> bytes)
 {
-    if (!m_fd.valid() || m_sealed)
+    if (!m_fd.valid() || m_sealed || m_broken)
         return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
     if (bytes.size() > m_expected - m_offset)
         return fail(ErrorCode::SizeMismatch, "blob " + m_hex + " is longer than its declared " +
                                                  std::to_string(m_expected) + " bytes");
-    if (auto ok = writeAll(m_fd.get(), bytes, m_partial.string()); !ok) {
-        // Cut back to what we know is whole, so a resume never trusts a torn tail.
-        if (::ftruncate(m_fd.get(), static_cast<off_t>(m_offset)) == 0)
-            ::lseek(m_fd.get(), static_cast<off_t>(m_offset), SEEK_SET);
-        return ok;
-    }
     m_hash.update(bytes);
-    const std::uint64_t before = m_offset;
     m_offset += bytes.size();
-    if (m_offset / kWritebackEvery != before / kWritebackEvery)
-        startWriteback(m_fd.get(), (m_offset / kWritebackEvery - 1) * kWritebackEvery,
-                       m_offset / kWritebackEvery * kWritebackEvery);
-    return {};
+    // libcurl hands bodies over 16 KiB at a time: gather them, so a fast
+    // download costs one write(2) per kWriteBuffer, not one per callback. A
+    // slow one still reaches the file every kWriteDelay, so a crash loses
+    // little of what arrived (a resume asks only for the rest).
+    if (m_buffer.size() + bytes.size() <= kWriteBuffer) {
+        const auto now = std::chrono::steady_clock::now();
+        if (m_buffer.empty())
+            m_bufferSince = now;
+        m_buffer.insert(m_buffer.end(), bytes.begin(), bytes.end());
+        if (m_buffer.size() < kWriteBuffer && now - m_bufferSince < kWriteDelay)
+            return {};
+        return flush();
+    }
+    if (auto ok = flush(); !ok)
+        return ok;
+    return writeOut(bytes);
 }
 
 Result<void> BlobWriter::seal()
 {
     if (m_sealed)
         return {};
-    if (!m_fd.valid())
+    if (!m_fd.valid() || m_broken)
         return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
+    if (auto ok = flush(); !ok)
+        return ok;
     if (m_offset != m_expected)
         return fail(ErrorCode::SizeMismatch, "blob " + m_hex + " has " + std::to_string(m_offset) + " of " +
                                                  std::to_string(m_expected) + " bytes");
@@ -221,6 +270,7 @@ void BlobWriter::discard()
 {
     if (!m_partial.empty())
         ::unlink(m_partial.c_str());
+    m_buffer.clear();
     m_fd.reset();
 }
 
@@ -232,6 +282,9 @@ Result<void> BlobWriter::restart()
         return std::unexpected(osError("truncate " + m_partial.string(), errno));
     m_hash = Sha256();
     m_offset = 0;
+    m_flushed = 0;
+    m_buffer.clear();
+    m_broken = false;
     m_sealed = false;
     return {};
 }

@@ -21,10 +21,12 @@
 #include "cache/sha256.h"
 #include "cache/space.h"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace stoa::cache {
 
@@ -38,11 +40,12 @@ public:
 
     BlobWriter(BlobWriter &&) noexcept = default;
     BlobWriter &operator=(BlobWriter &&) noexcept = default;
-    ~BlobWriter() = default;
+    ~BlobWriter(); // flushes gathered bytes, keeping them for a resume
 
     const std::string &hex() const { return m_hex; }
     std::uint64_t expectedSize() const { return m_expected; }
-    // Bytes already in the partial: where a resumed download continues (HTTP Range).
+    // Bytes accepted so far; right after open(), the bytes already in the
+    // partial: where a resumed download continues (HTTP Range).
     std::uint64_t offset() const { return m_offset; }
 
     // Appends bytes. Refuses (SizeMismatch) anything past expectedSize; on a
@@ -64,6 +67,8 @@ public:
     Result<void> restart();
 
 private:
+    Result<void> flush();
+    Result<void> writeOut(std::span<const std::byte> bytes);
     BlobWriter(BlobStore &blobs, std::string hex, std::uint64_t expected, std::filesystem::path partial,
                UniqueFd fd);
 
@@ -72,7 +77,11 @@ private:
     std::uint64_t m_expected = 0;    // declared size
     std::filesystem::path m_partial; // tmp/<hex>.<size>.part
     UniqueFd m_fd;                   // open for append, flock'ed exclusively
-    std::uint64_t m_offset = 0;      // bytes in the partial, all fed to m_hash
+    std::uint64_t m_offset = 0;      // bytes accepted, all fed to m_hash
+    std::uint64_t m_flushed = 0;     // bytes written to the partial; m_offset - m_flushed are in m_buffer
+    std::vector<std::byte> m_buffer; // gathered small writes, at most kWriteBuffer
+    std::chrono::steady_clock::time_point m_bufferSince; // when m_buffer's first byte arrived
+    bool m_broken = false;           // a write failed: the hash no longer matches the file
     Sha256 m_hash;
     bool m_sealed = false;           // seal() succeeded: checked and fsynced, not yet renamed
 };

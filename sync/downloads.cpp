@@ -4,6 +4,8 @@
 #include "sync/documents.h"
 #include "sync/logging.h"
 
+#include <future>
+
 namespace stoa::sync {
 
 namespace {
@@ -17,6 +19,9 @@ struct Slot {
     bool tooLong = false;   // the body went past the declared size
     std::uint64_t received = 0; // body bytes handed to us, whatever the transfer's outcome
     std::string writeError; // a disk error while writing
+    // The hash check and fsync of a complete blob, on its own thread so that
+    // the fsync of a large blob does not stall the transfers still running.
+    std::future<cache::Result<void>> sealing;
 };
 
 } // namespace
@@ -135,16 +140,27 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
             const auto f = failureOf(result, requests[i].url);
             return failed(hex, now, f.message, f.retryAfter);
         }
-        auto committed = s.writer->commit();
+        cache::BlobWriter *writer = &*s.writer;
+        s.sealing = std::async(std::launch::async, [writer] { return writer->seal(); });
+    });
+    // Renaming and indexing need this thread's store connection: done here,
+    // once every transfer of the round has ended.
+    for (auto &s : pending) {
+        if (!s.sealing.valid())
+            continue;
+        const std::string &hex = s.want.hex;
+        auto sealed = s.sealing.get();
+        auto committed = sealed ? s.writer->commit() : std::unexpected(sealed.error());
         if (!committed) {
             ++round.failed;
-            return failed(hex, now, committed.error().message);
+            failed(hex, now, committed.error().message);
+            continue;
         }
         ++round.completed;
         m_channels.erase(hex);
         qCInfo(lcSync, "blob %s verified and stored (%llu bytes)", hex.c_str(),
                static_cast<unsigned long long>(s.want.size));
-    });
+    }
     m_totalBytes += round.bytes;
     return round;
 }
