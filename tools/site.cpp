@@ -15,6 +15,8 @@
 #include <QTemporaryFile>
 
 #include <cstdio>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 Q_LOGGING_CATEGORY(lcSite, "stoa.tools.site")
@@ -50,10 +52,31 @@ std::expected<std::unique_ptr<QTemporaryFile>, ToolError> openTemp(const QString
     return tmp;
 }
 
+// Web servers derive ETag and Last-Modified from the size and the mtime in
+// whole seconds (nginx: "<mtime hex>-<size hex>"). A file replaced within the
+// same second by one of the same size would keep its validators, and devices
+// would be told 304 for the new document. So a replacement's mtime is moved
+// past the old one's second.
+void moveMtimePast(int fd, const QString &finalPath)
+{
+    struct stat old {};
+    if (::stat(QFile::encodeName(finalPath).constData(), &old) != 0)
+        return; // nothing replaced
+    struct timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    if (now.tv_sec > old.st_mtim.tv_sec)
+        return;
+    const struct timespec times[2] = {{0, UTIME_OMIT}, {old.st_mtim.tv_sec + 1, 0}};
+    ::futimens(fd, times);
+}
+
 // flush + fsync + 0644 + rename(2) over finalPath.
 std::expected<void, ToolError> commitTemp(QTemporaryFile &tmp, const QString &finalPath)
 {
-    if (!tmp.flush() || ::fsync(tmp.handle()) != 0)
+    if (!tmp.flush())
+        return std::unexpected(ioError(QStringLiteral("cannot write %1: %2").arg(finalPath, tmp.errorString())));
+    moveMtimePast(tmp.handle(), finalPath);
+    if (::fsync(tmp.handle()) != 0)
         return std::unexpected(ioError(QStringLiteral("cannot write %1: %2").arg(finalPath, tmp.errorString())));
     if (!tmp.setPermissions(worldReadable()))
         return std::unexpected(ioError(QStringLiteral("cannot set permissions on %1").arg(tmp.fileName())));
