@@ -173,7 +173,7 @@ void Agent::manifestDone(SteadyTime now, bool ok, const std::string &result, std
 
 bool Agent::pollKeys(const QDateTime &trustedNow, std::string &error, std::optional<Millis> &retryAfter)
 {
-    auto keys = m_fetcher.fetch(m_config.server + "/v1/keys.json");
+    auto keys = m_fetcher.fetch(m_config.server + "/v1/keys.json", DocumentFetcher::Optional::Yes);
     if (!keys) {
         error = "keys.json: " + keys.error().message;
         retryAfter = keys.error().retryAfter;
@@ -213,7 +213,8 @@ void Agent::handleManifest(SteadyTime now)
                               " signing keys)"
                         : "root keys only";
 
-    auto fetched = m_fetcher.fetch(m_config.server + "/v1/devices/" + m_deviceId + "/manifest.json");
+    auto fetched = m_fetcher.fetch(m_config.server + "/v1/devices/" + m_deviceId + "/manifest.json",
+                                   DocumentFetcher::Optional::Yes);
     if (fetched && fetched->state == Fetched::Absent)
         fetched = m_fetcher.fetch(m_config.server + "/v1/manifest.json");
     if (!fetched)

@@ -127,6 +127,15 @@ const std::map<std::string, Setter> &setters()
                  c.playsBatch = int(std::min<std::uint64_t>(*n, 10000));
              return n && *n > 0;
          })},
+        // The player's keys share /etc/stoa/stoa.conf: checked here (so a bad
+        // value is reported), used there.
+        {"rotation", Setter([](AgentConfig &, const std::string &v) {
+             return v == "0" || v == "90" || v == "180" || v == "270";
+         })},
+        {"fade_ms", Setter([](AgentConfig &, const std::string &v) {
+             auto n = parseSize(v);
+             return n && *n <= 10000;
+         })},
         {"max_play_records", Setter([](AgentConfig &c, const std::string &v) {
              auto n = parseSize(v);
              if (n && *n > 0)

@@ -24,7 +24,7 @@ FetchFailure failureOf(const TransferResult &r, const std::string &url)
     return f;
 }
 
-std::expected<Fetched, FetchFailure> DocumentFetcher::fetch(const std::string &url)
+std::expected<Fetched, FetchFailure> DocumentFetcher::fetch(const std::string &url, Optional optional)
 {
     Request req;
     req.url = url;
@@ -47,7 +47,7 @@ std::expected<Fetched, FetchFailure> DocumentFetcher::fetch(const std::string &u
         f.state = Fetched::Unchanged;
         return f;
     }
-    if (r->status == 404 || r->status == 410)
+    if (r->status == 404 || r->status == 410 || (r->status == 403 && optional == Optional::Yes))
         return f; // Absent
     if (!r->ok())
         return std::unexpected(failureOf(r, url));

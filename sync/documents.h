@@ -38,9 +38,13 @@ public:
     // `http` and `kv` must outlive the fetcher.
     DocumentFetcher(HttpClient &http, cache::KeyValue &kv) : m_http(http), m_kv(kv) {}
 
+    enum class Optional { No, Yes };
     // 200 → New, 304 → Unchanged, 404 (or a missing file://) → Absent,
     // anything else (5xx, a transport error, a body over 4 MiB) → failure.
-    std::expected<Fetched, FetchFailure> fetch(const std::string &url);
+    // For an optional document (keys.json, a device's own manifest) a 403
+    // is Absent too: object stores that do not let anonymous readers list a
+    // bucket answer 403, not 404, for a key that does not exist.
+    std::expected<Fetched, FetchFailure> fetch(const std::string &url, Optional optional = Optional::No);
     // The caller adopted (or deliberately ignored) `f`: next time ask conditionally.
     void remember(const Fetched &f);
     void forget(const std::string &url);

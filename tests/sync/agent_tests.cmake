@@ -13,3 +13,6 @@ stoa_add_test(NAME tst_agent_kill SOURCES tst_agent_kill.cpp agent_harness.h
 target_include_directories(tst_agent_kill PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(tst_agent_kill PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>")
 add_dependencies(tst_agent_kill stoa-syncd)
+
+# The agent's settings: config file and flags.
+stoa_add_test(NAME tst_agent_config SOURCES tst_agent_config.cpp LIBS stoa_sync LABELS sync)

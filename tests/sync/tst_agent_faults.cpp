@@ -69,6 +69,7 @@ private slots:
     void faults_data();
     void faults();
     void backoffGrowsAndResets();
+    void forbiddenOptionalDocumentsAreAbsent();
 };
 
 void AgentFaults::faults_data()
@@ -339,6 +340,34 @@ void AgentFaults::backoffGrowsAndResets()
     QVERIFY2(after[0] <= ceilingMs(opts, 0) + kTolMs, describe(after).c_str());
     QVERIFY2(after[1] <= ceilingMs(opts, 1) + kTolMs, describe(after).c_str());
     QCOMPARE(rig.activeVersion(), v1->version);
+}
+
+// An object store that may not list its bucket answers 403 for a missing
+// key: keys.json and the device's own manifest are optional, so 403 there
+// means "absent"; the fleet manifest is not, so 403 there is a failure.
+void AgentFaults::forbiddenOptionalDocumentsAreAbsent()
+{
+    TestSite site;
+    QVERIFY2(site.error().empty(), site.error().c_str());
+    auto v1 = site.publish({{"a.png", randomBytes(2048, 11)}});
+    QVERIFY2(v1, v1 ? "" : v1.error().c_str());
+    FaultServer server;
+    server.setDocumentRoot(site.site().toStdString());
+    server.addFault(Fault::statusCode(403).onPath("/v1/keys.json"));
+    server.addFault(Fault::statusCode(403).onPrefix("/v1/devices/"));
+    RigOptions opts;
+    opts.base = sync::Millis(20);
+    opts.cap = sync::Millis(500);
+    AgentRig rig(site.path("data"), server.baseUrl(), site.rootPub(), opts);
+    QVERIFY2(rig.error().empty(), rig.error().c_str());
+    QVERIFY(rig.stepUntil([&] { return rig.activeVersion() == v1->version; }, 15s));
+    QCOMPARE(rig.agent().status().consecutiveFailures, 0);
+
+    const int fleet = server.addFault(Fault::statusCode(403).onPath(kManifestPath));
+    QVERIFY(rig.stepUntil([&] { return rig.agent().status().consecutiveFailures >= 2; }, 10s));
+    QCOMPARE(rig.activeVersion(), v1->version);
+    server.removeFault(fleet);
+    QVERIFY(rig.stepUntil([&] { return rig.agent().status().consecutiveFailures == 0; }, 10s));
 }
 
 QTEST_GUILESS_MAIN(AgentFaults)

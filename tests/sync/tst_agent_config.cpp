@@ -1,0 +1,90 @@
+// sync/config: the agent's settings from /etc/stoa/stoa.conf and flags.
+#include "sync/config.h"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace stoa::sync;
+
+class TestAgentConfig : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+
+    QString writeConf(const QByteArray &text)
+    {
+        const QString path = m_dir.filePath("stoa.conf");
+        QFile f(path);
+        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(text) != text.size())
+            qFatal("cannot write %s", qPrintable(path));
+        return path;
+    }
+
+private slots:
+    void fileValuesAndFlagsThatWin()
+    {
+        const QString conf = writeConf("# comment\nserver = https://a.example\n"
+                                       "backoff_base_s = 2.5  # trailing comment\nquota = 2G\n"
+                                       "download_window = 22:00-06:00\nparallel_downloads = 4\n");
+        auto c = loadAgentConfig({"stoa-syncd", "--config", conf, "--server", "file:///media/usb",
+                                  "--set", "backoff_cap_s=60", "--device-id", "pi-1"});
+        QVERIFY2(c, c ? "" : c.error().message.c_str());
+        QCOMPARE(c->server, std::string("file:///media/usb")); // the flag wins
+        QCOMPARE(c->backoff.base.count(), 2500);
+        QCOMPARE(c->backoff.cap.count(), 60000);
+        QCOMPARE(c->quotaBytes, std::uint64_t(2) << 30);
+        QCOMPARE(c->parallelDownloads, 4);
+        QCOMPARE(c->deviceId, std::string("pi-1"));
+        QVERIFY(c->downloadWindow);
+        QCOMPARE(c->downloadWindow->first, 22 * 60);
+        QCOMPARE(c->downloadWindow->second, 6 * 60);
+    }
+
+    void errorsNameTheLineAndKey_data()
+    {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("typo") << QByteArray("server = x\nsever = y\n") << "stoa.conf:2: unknown key 'sever'";
+        QTest::newRow("no equals") << QByteArray("server x\n") << "stoa.conf:1: expected 'key = value'";
+        QTest::newRow("bad number") << QByteArray("server = x\nbackoff_base_s = soon\n")
+                                    << "stoa.conf:2: bad value for 'backoff_base_s'";
+        QTest::newRow("bad window") << QByteArray("server = x\ndownload_window = 25:00-02:00\n")
+                                    << "stoa.conf:2: bad value for 'download_window'";
+        QTest::newRow("player key, bad value") << QByteArray("server = x\nrotation = 45\n")
+                                               << "stoa.conf:2: bad value for 'rotation'";
+        QTest::newRow("cap below base") << QByteArray("server = x\nbackoff_base_s = 10\nbackoff_cap_s = 1\n")
+                                        << "backoff_cap_s is below backoff_base_s";
+        QTest::newRow("no server") << QByteArray("quota = 1G\n") << "no server configured";
+    }
+
+    void errorsNameTheLineAndKey()
+    {
+        QFETCH(QByteArray, text);
+        QFETCH(QString, message);
+        auto c = loadAgentConfig({"stoa-syncd", "--config", writeConf(text)});
+        QVERIFY(!c);
+        QVERIFY2(QString::fromStdString(c.error().message).contains(message), c.error().message.c_str());
+    }
+
+    void playerKeysAreAcceptedInTheSharedFile()
+    {
+        auto c = loadAgentConfig({"stoa-syncd", "--config", writeConf("server = x\nrotation = 90\nfade_ms = 400\n")});
+        QVERIFY2(c, c ? "" : c.error().message.c_str());
+    }
+
+    void unknownFlagIsAnError()
+    {
+        auto c = loadAgentConfig({"stoa-syncd", "--config", writeConf("server = x\n"), "--sever", "y"});
+        QVERIFY(!c);
+        QVERIFY(QString::fromStdString(c.error().message).contains("unknown option --sever"));
+    }
+
+    void missingExplicitConfigIsAnError()
+    {
+        auto c = loadAgentConfig({"stoa-syncd", "--config", m_dir.filePath("absent.conf"), "--server", "x"});
+        QVERIFY(!c);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestAgentConfig)
+#include "tst_agent_config.moc"
