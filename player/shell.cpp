@@ -2,6 +2,7 @@
 #include "player/shell.h"
 
 #include "player/logging.h"
+#include "player/malloc_policy.h"
 #include "player/video_watch.h"
 
 #include <QFile>
@@ -38,6 +39,9 @@ Shell::Shell(cache::Store &store, Playback &playback, QObject *parent)
 
 bool Shell::load()
 {
+    // Before any video plays: pipelines' threads share two arenas instead
+    // of leaving freed frames behind in new ones (malloc_policy.h).
+    limitMallocArenas(2);
     // MediaSlot.qml watches video frames through this C++ type (video_watch.h).
     qmlRegisterType<VideoWatch>("Stoa.Player", 1, 0, "VideoWatch");
     m_engine.setInitialProperties({{QStringLiteral("playback"), QVariant::fromValue<QObject *>(&m_playback)}});

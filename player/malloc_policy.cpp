@@ -1,0 +1,25 @@
+// player/malloc_policy.cpp — glibc heap policy (see malloc_policy.h).
+#include "player/malloc_policy.h"
+
+#include "player/logging.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+namespace stoa::player {
+
+void limitMallocArenas(int arenas)
+{
+#if defined(__GLIBC__)
+    // An explicit MALLOC_ARENA_MAX in the environment wins (tuning on a device).
+    if (qEnvironmentVariableIsSet("MALLOC_ARENA_MAX"))
+        return;
+    if (mallopt(M_ARENA_MAX, arenas) != 1)
+        qCWarning(lcPlayer, "mallopt(M_ARENA_MAX, %d) failed", arenas);
+#else
+    (void)arenas;
+#endif
+}
+
+} // namespace stoa::player

@@ -1,0 +1,20 @@
+// player/malloc_policy.h — the player process's heap policy (glibc malloc).
+//
+// Why: every video item gets a fresh media pipeline (qml/MediaSlot.qml),
+// whose new decoder/streaming threads allocate frame buffers in glibc's
+// per-thread arenas. Freed, that memory stays in those arenas and RSS grew
+// with every video played. Capping the arenas makes a later pipeline reuse
+// what an earlier one freed. Soak (GStreamer, 640x360 videos, a third of
+// the items), RSS growth from the 30th/60th to the 300th/600th transition:
+// no cap +34 MB / 300; mallopt 2 arenas +3.0 MB / 300, +6.8 MB / 600;
+// mallopt 1 arena +14.7 MB / 600; MALLOC_ARENA_MAX=1 in the environment
+// +0.2 MB / 300. Not flat yet: docs/player.md.
+// Invariant: called once, before the first video plays (Shell::load does).
+#pragma once
+
+namespace stoa::player {
+
+// Caps glibc malloc arenas at `arenas` (no-op on other C libraries).
+void limitMallocArenas(int arenas);
+
+} // namespace stoa::player
