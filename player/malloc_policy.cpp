@@ -3,6 +3,9 @@
 
 #include "player/logging.h"
 
+#include <QCoreApplication>
+#include <QTimer>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -19,6 +22,14 @@ void limitMallocArenas(int arenas)
         qCWarning(lcPlayer, "mallopt(M_ARENA_MAX, %d) failed", arenas);
 #else
     (void)arenas;
+#endif
+}
+
+void trimHeapSoon()
+{
+#if defined(__GLIBC__)
+    if (QCoreApplication *app = QCoreApplication::instance())
+        QTimer::singleShot(500, app, [] { malloc_trim(0); });
 #endif
 }
 

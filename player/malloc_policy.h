@@ -17,4 +17,8 @@ namespace stoa::player {
 // Caps glibc malloc arenas at `arenas` (no-op on other C libraries).
 void limitMallocArenas(int arenas);
 
+// Returns free heap pages to the system a moment later (after a media
+// pipeline's teardown, which runs on the back-end's threads).
+void trimHeapSoon();
+
 } // namespace stoa::player

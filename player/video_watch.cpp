@@ -1,6 +1,8 @@
 // player/video_watch.cpp — first frame and stall detection (see video_watch.h).
 #include "player/video_watch.h"
 
+#include "player/malloc_policy.h"
+
 namespace stoa::player {
 
 VideoWatch::VideoWatch(QObject *parent) : QObject(parent)
@@ -14,7 +16,11 @@ VideoWatch::VideoWatch(QObject *parent) : QObject(parent)
     });
 }
 
-VideoWatch::~VideoWatch() = default;
+VideoWatch::~VideoWatch()
+{
+    // The item's pipeline goes with this watch: give its frames back.
+    trimHeapSoon();
+}
 
 void VideoWatch::setSink(QVideoSink *sink)
 {
