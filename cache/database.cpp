@@ -135,30 +135,50 @@ Result<Statement> Database::prepare(std::string_view sql)
     return Statement(stmt, this);
 }
 
-Result<std::int64_t> Database::queryInt(std::string_view sql)
+namespace {
+// Prepares and steps `sql` once; nullopt when it returned no row.
+Result<std::optional<Statement>> firstRow(Database &db, std::string_view sql)
 {
-    auto st = prepare(sql);
+    auto st = db.prepare(sql);
     if (!st)
         return std::unexpected(st.error());
     auto s = st->step();
     if (!s)
         return std::unexpected(s.error());
     if (*s != Statement::Step::Row)
+        return std::optional<Statement>();
+    return std::optional(std::move(*st));
+}
+} // namespace
+
+Result<std::int64_t> Database::queryInt(std::string_view sql)
+{
+    auto row = firstRow(*this, sql);
+    if (!row)
+        return std::unexpected(row.error());
+    if (!*row)
         return fail(ErrorCode::Database, "query returned no row");
-    return st->columnInt(0);
+    return (*row)->columnInt(0);
+}
+
+Result<std::optional<std::string>> Database::queryText(std::string_view sql)
+{
+    auto row = firstRow(*this, sql);
+    if (!row)
+        return std::unexpected(row.error());
+    if (!*row)
+        return std::optional<std::string>();
+    return std::optional((*row)->columnText(0));
 }
 
 Result<std::string> Database::integrityCheck()
 {
-    auto st = prepare("PRAGMA integrity_check(1)");
-    if (!st)
-        return std::unexpected(st.error());
-    auto s = st->step();
-    if (!s)
-        return std::unexpected(s.error());
-    if (*s != Statement::Step::Row)
+    auto text = queryText("PRAGMA integrity_check(1)");
+    if (!text)
+        return std::unexpected(text.error());
+    if (!*text)
         return fail(ErrorCode::Corrupt, "integrity_check returned nothing");
-    return st->columnText(0);
+    return **text;
 }
 
 Result<std::int64_t> Database::dataVersion() { return queryInt("PRAGMA data_version"); }

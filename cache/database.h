@@ -47,6 +47,8 @@ public:
     Result<Statement> prepare(std::string_view sql);
     // The first column of the first row of `sql` (a COUNT, a SUM, a PRAGMA).
     Result<std::int64_t> queryInt(std::string_view sql);
+    // The same as text; nullopt when the query returns no row.
+    Result<std::optional<std::string>> queryText(std::string_view sql);
 
     // "ok" or the first problem PRAGMA integrity_check reports.
     Result<std::string> integrityCheck();

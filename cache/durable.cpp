@@ -91,21 +91,34 @@ Result<std::string> readWholeFile(const std::filesystem::path &path, std::size_t
         return std::unexpected(osError("open " + path.string(), errno));
     }
     std::string out;
-    char buf[65536];
+    bool tooLarge = false;
+    std::byte buf[65536];
+    auto ok = readChunks(fd.get(), buf, [&](std::span<const std::byte> c) {
+        tooLarge = out.size() + c.size() > maxBytes;
+        if (!tooLarge)
+            out.append(reinterpret_cast<const char *>(c.data()), c.size());
+        return !tooLarge;
+    }, path.string());
+    if (!ok)
+        return std::unexpected(ok.error());
+    if (tooLarge)
+        return fail(ErrorCode::Corrupt, path.string() + " is larger than " + std::to_string(maxBytes) + " bytes");
+    return out;
+}
+
+Result<void> readChunks(int fd, std::span<std::byte> buffer,
+                        const std::function<bool(std::span<const std::byte>)> &chunk, const std::string &what)
+{
     for (;;) {
-        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        const ssize_t n = ::read(fd, buffer.data(), buffer.size());
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return std::unexpected(osError("read " + path.string(), errno));
+            return std::unexpected(osError("read " + what, errno));
         }
-        if (n == 0)
-            break;
-        if (out.size() + static_cast<std::size_t>(n) > maxBytes)
-            return fail(ErrorCode::Corrupt, path.string() + " is larger than " + std::to_string(maxBytes) + " bytes");
-        out.append(buf, static_cast<std::size_t>(n));
+        if (n == 0 || !chunk(buffer.first(static_cast<std::size_t>(n))))
+            return {};
     }
-    return out;
 }
 
 Result<void> ensureDirectory(const std::filesystem::path &dir)

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <utility>
@@ -38,6 +39,10 @@ private:
 Result<void> fsyncDirectory(const std::filesystem::path &dir);
 Result<void> writeFileAtomically(const std::filesystem::path &target, std::span<const std::byte> bytes);
 Result<std::string> readWholeFile(const std::filesystem::path &path, std::size_t maxBytes);
+// Reads fd to its end through `buffer`, handing each chunk to `chunk`; a
+// false from `chunk` stops early (that is not an error). Retries EINTR.
+Result<void> readChunks(int fd, std::span<std::byte> buffer,
+                        const std::function<bool(std::span<const std::byte>)> &chunk, const std::string &what);
 // Writes all of `bytes` to fd, retrying short writes and EINTR.
 Result<void> writeAll(int fd, std::span<const std::byte> bytes, const std::string &what);
 Result<void> ensureDirectory(const std::filesystem::path &dir);

@@ -71,29 +71,27 @@ Result<bool> Scrubber::hashMatches(const std::string &hex, const std::filesystem
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     Sha256 hash;
     std::vector<std::byte> buf(256 * 1024);
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            // An unreadable sector is as bad as a wrong byte.
-            qCWarning(lcCache, "scrub: read %s: %s", path.c_str(), std::strerror(errno));
-            return false;
-        }
-        if (n == 0)
-            break;
-        hash.update(std::span(buf.data(), static_cast<std::size_t>(n)));
-        m_bytes += static_cast<std::uint64_t>(n);
-        // Pace to bytesPerSecond: sleep until the bytes so far are "due".
-        m_paceBytes += static_cast<std::uint64_t>(n);
+    bool stopped = false;
+    auto read = readChunks(fd.get(), buf, [&](std::span<const std::byte> c) {
+        hash.update(c);
+        m_bytes += c.size();
+        // Pace to bytesPerSecond: wait until the bytes so far are "due".
+        m_paceBytes += c.size();
         if (m_options.bytesPerSecond > 0) {
             const auto due = m_paceStart + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                std::chrono::duration<double>(double(m_paceBytes) /
                                                                              double(m_options.bytesPerSecond)));
             const auto now = std::chrono::steady_clock::now();
-            if (due > now && !waitFor(due - now))
-                return std::unexpected(Error{ErrorCode::Busy, "scrub stopped"});
+            stopped = due > now && !waitFor(due - now);
         }
+        return !stopped;
+    }, path.string());
+    if (stopped)
+        return std::unexpected(Error{ErrorCode::Busy, "scrub stopped"});
+    if (!read) {
+        // An unreadable sector is as bad as a wrong byte.
+        qCWarning(lcCache, "scrub: %s", read.error().message.c_str());
+        return false;
     }
     // Do not let the scrub push playback's working set out of the page cache.
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
@@ -102,16 +100,12 @@ Result<bool> Scrubber::hashMatches(const std::string &hex, const std::filesystem
 
 Result<std::optional<ScrubOutcome>> Scrubber::scrubNext()
 {
-    auto st = m_db.prepare("SELECT hex FROM blobs ORDER BY verify_seq IS NOT NULL, verify_seq, hex LIMIT 1");
-    if (!st)
-        return std::unexpected(st.error());
-    auto s = st->step();
-    if (!s)
-        return std::unexpected(s.error());
-    if (*s != Statement::Step::Row)
+    auto next = m_db.queryText("SELECT hex FROM blobs ORDER BY verify_seq IS NOT NULL, verify_seq, hex LIMIT 1");
+    if (!next)
+        return std::unexpected(next.error());
+    if (!*next)
         return std::optional<ScrubOutcome>();
-    const std::string hex = st->columnText(0);
-    st->reset();
+    const std::string hex = **next;
 
     auto matches = hashMatches(hex, m_blobs.pathFor(hex));
     if (!matches)

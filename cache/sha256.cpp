@@ -52,17 +52,12 @@ Result<std::string> sha256File(const std::filesystem::path &path)
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
     Sha256 hash;
     std::vector<std::byte> buf(1 << 20);
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return std::unexpected(osError("read " + path.string(), errno));
-        }
-        if (n == 0)
-            break;
-        hash.update(std::span(buf.data(), static_cast<std::size_t>(n)));
-    }
+    auto ok = readChunks(fd.get(), buf, [&](std::span<const std::byte> c) {
+        hash.update(c);
+        return true;
+    }, path.string());
+    if (!ok)
+        return std::unexpected(ok.error());
     return hash.finishHex();
 }
 
