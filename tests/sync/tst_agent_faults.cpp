@@ -12,6 +12,12 @@
 // itself: it grows, it is jittered, and a success resets it to the base.
 #include "agent_harness.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QTest>
@@ -70,6 +76,7 @@ private slots:
     void faults();
     void backoffGrowsAndResets();
     void forbiddenOptionalDocumentsAreAbsent();
+    void tlsAndDnsFailuresBackOff();
 };
 
 void AgentFaults::faults_data()
@@ -368,6 +375,72 @@ void AgentFaults::forbiddenOptionalDocumentsAreAbsent()
     QCOMPARE(rig.activeVersion(), v1->version);
     server.removeFault(fleet);
     QVERIFY(rig.stepUntil([&] { return rig.agent().status().consecutiveFailures == 0; }, 10s));
+}
+
+namespace {
+// Accepts connections and answers each with a plain-text line, whatever the
+// client sends: to a TLS client that is a broken handshake.
+class NotTls {
+public:
+    NotTls()
+    {
+        m_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        if (m_fd < 0 || ::bind(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 || ::listen(m_fd, 16) != 0 ||
+            ::getsockname(m_fd, reinterpret_cast<sockaddr *>(&a), &len) != 0)
+            qFatal("NotTls: cannot listen");
+        m_port = ntohs(a.sin_port);
+        m_thread = std::thread([this] {
+            for (;;) {
+                const int c = ::accept(m_fd, nullptr, nullptr);
+                if (c < 0)
+                    return; // the listening socket was shut down
+                const char reply[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+                (void)!::write(c, reply, sizeof reply - 1);
+                ::close(c);
+            }
+        });
+    }
+    ~NotTls()
+    {
+        ::shutdown(m_fd, SHUT_RDWR);
+        m_thread.join();
+        ::close(m_fd);
+    }
+    int port() const { return m_port; }
+
+private:
+    int m_fd = -1;
+    int m_port = 0;
+    std::thread m_thread;
+};
+} // namespace
+
+// A TLS failure (a server that does not speak TLS on an https:// URL) and a
+// DNS failure (an .invalid name never resolves) are failures that back off,
+// with an error that says which, never a tight loop.
+void AgentFaults::tlsAndDnsFailuresBackOff()
+{
+    TestSite site;
+    QVERIFY2(site.error().empty(), site.error().c_str());
+    NotTls notTls;
+    const std::string https = "https://127.0.0.1:" + std::to_string(notTls.port());
+    for (const auto &[url, words] : {std::pair{https, std::string("TLS")},
+                                     std::pair{std::string("http://stoa-backend.invalid"), std::string("name lookup")}}) {
+        RigOptions opts;
+        opts.base = sync::Millis(50);
+        opts.cap = sync::Millis(400);
+        AgentRig rig(site.path(QString("data-%1").arg(words.size())), url, site.rootPub(), opts);
+        QVERIFY2(rig.error().empty(), rig.error().c_str());
+        QVERIFY(rig.stepUntil([&] { return rig.agent().status().consecutiveFailures >= 3; }, 30s));
+        const auto &st = rig.agent().status();
+        QVERIFY2(st.lastError.find(words) != std::string::npos, st.lastError.c_str());
+        QCOMPARE(st.state, std::string("backing_off"));
+        QCOMPARE(rig.activeVersion(), std::int64_t(0));
+    }
 }
 
 QTEST_GUILESS_MAIN(AgentFaults)
