@@ -2,17 +2,30 @@
 
 namespace stoa::cache {
 
-Result<std::optional<std::string>> KeyValue::get(const std::string &key)
+namespace {
+// The row `sql` (with `key` bound to ?1) returns, if any.
+Result<std::optional<Statement>> lookup(Database &db, const char *sql, const std::string &key)
 {
-    auto st = m_db.prepare("SELECT value FROM kv WHERE key = ?");
+    auto st = db.prepare(sql);
     if (!st)
         return std::unexpected(st.error());
     auto s = st->bind(1, key).step();
     if (!s)
         return std::unexpected(s.error());
     if (*s != Statement::Step::Row)
+        return std::optional<Statement>();
+    return std::optional(std::move(*st));
+}
+} // namespace
+
+Result<std::optional<std::string>> KeyValue::get(const std::string &key)
+{
+    auto row = lookup(m_db, "SELECT value FROM kv WHERE key = ?", key);
+    if (!row)
+        return std::unexpected(row.error());
+    if (!*row)
         return std::optional<std::string>();
-    return std::optional(st->columnBlob(0));
+    return std::optional((*row)->columnBlob(0));
 }
 
 Result<void> KeyValue::set(const std::string &key, const std::string &value)
@@ -26,15 +39,12 @@ Result<void> KeyValue::set(const std::string &key, const std::string &value)
 
 Result<std::optional<std::int64_t>> KeyValue::getInt(const std::string &key)
 {
-    auto st = m_db.prepare("SELECT value FROM kv WHERE key = ? AND typeof(value) = 'integer'");
-    if (!st)
-        return std::unexpected(st.error());
-    auto s = st->bind(1, key).step();
-    if (!s)
-        return std::unexpected(s.error());
-    if (*s != Statement::Step::Row)
+    auto row = lookup(m_db, "SELECT value FROM kv WHERE key = ? AND typeof(value) = 'integer'", key);
+    if (!row)
+        return std::unexpected(row.error());
+    if (!*row)
         return std::optional<std::int64_t>();
-    return std::optional(st->columnInt(0));
+    return std::optional((*row)->columnInt(0));
 }
 
 Result<void> KeyValue::setInt(const std::string &key, std::int64_t value)
