@@ -13,7 +13,6 @@ namespace stoa::sync {
 namespace {
 
 constexpr const char *kKeysEnvelopeKey = "keys.envelope";
-constexpr const char *kStatusKey = "sync.status";
 constexpr const char *kTimeFloorKey = "time_floor_ms";
 // Blobs per download round: bounds how long one step can keep the loop
 // from its other channels (heartbeat, stop requests).
@@ -339,7 +338,7 @@ void Agent::publishStatus()
     if (m_status == m_published)
         return;
     const QByteArray json = QJsonDocument(m_status.toJson()).toJson(QJsonDocument::Compact);
-    if (auto ok = m_store.kv().set(kStatusKey, json.toStdString()); ok)
+    if (auto ok = m_store.kv().set(cache::kSyncStatusKey, json.toStdString()); ok)
         m_published = m_status;
 }
 

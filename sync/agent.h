@@ -19,6 +19,7 @@
 #pragma once
 
 #include "cache/store.h"
+#include "cache/sync_status.h"
 #include "schedule/manifest.h"
 #include "schedule/trust_store.h"
 #include "schedule/trusted_time.h"
@@ -27,7 +28,6 @@
 #include "sync/documents.h"
 #include "sync/downloads.h"
 #include "sync/http.h"
-#include "sync/status.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -48,7 +48,7 @@ public:
     void run();
     void stop();
 
-    const SyncStatus &status() const { return m_status; }
+    const cache::SyncStatus &status() const { return m_status; }
 
 private:
     struct Channel {
@@ -102,8 +102,8 @@ private:
     std::optional<schedule::Manifest> m_staged;
     std::int64_t m_commandsDoneForVersion = -1; // commands of this active version were dispatched
 
-    SyncStatus m_status;
-    SyncStatus m_published; // last written to the store
+    cache::SyncStatus m_status;
+    cache::SyncStatus m_published; // last written to the store
 
     // --- Stop signalling, the only state shared between threads.
     std::atomic<bool> m_stop{false};

@@ -2,7 +2,7 @@
 
 #include "schedule/envelope.h"
 #include "schedule/manifest_parse.h"
-#include "sync/status.h"
+#include "cache/sync_status.h"
 #include "tools/inspect.h"
 
 #include <QJsonDocument>
@@ -73,8 +73,8 @@ QString describeStore(cache::Store &store, const QDateTime &nowUtc)
         line(QStringLiteral("quota"), u->quotaBytes ? bytes(u->quotaBytes) : QStringLiteral("none"));
         line(QStringLiteral("disk free"), bytes(u->diskFreeBytes) + QStringLiteral(" of ") + bytes(u->diskTotalBytes));
     }
-    if (auto raw = store.kv().get("sync.status"); raw && *raw) {
-        const auto s = sync::SyncStatus::fromJson(QJsonDocument::fromJson(QByteArray::fromStdString(**raw)).object());
+    if (const auto status = cache::readSyncStatus(store.kv())) {
+        const auto &s = *status;
         line(QStringLiteral("sync"), QStringLiteral("%1 with %2").arg(QString::fromStdString(s.state),
                                                                      QString::fromStdString(s.server)));
         line(QStringLiteral("last attempt"), when(s.lastAttemptAtMs) + ": " + QString::fromStdString(s.lastResult));

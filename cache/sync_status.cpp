@@ -1,6 +1,11 @@
-#include "sync/status.h"
+// cache/sync_status.cpp — SyncStatus to and from its JSON in the store's kv.
+#include "cache/sync_status.h"
 
-namespace stoa::sync {
+#include "cache/kv.h"
+
+#include <QJsonDocument>
+
+namespace stoa::cache {
 
 namespace {
 QString q(const std::string &s) { return QString::fromStdString(s); }
@@ -55,4 +60,15 @@ SyncStatus SyncStatus::fromJson(const QJsonObject &o)
     return st;
 }
 
-} // namespace stoa::sync
+std::optional<SyncStatus> readSyncStatus(KeyValue &kv)
+{
+    auto raw = kv.get(kSyncStatusKey);
+    if (!raw || !*raw)
+        return std::nullopt;
+    const QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(**raw));
+    if (!doc.isObject())
+        return std::nullopt;
+    return SyncStatus::fromJson(doc.object());
+}
+
+} // namespace stoa::cache

@@ -1,17 +1,24 @@
-// sync/status.h — what the agent tells the rest of the device about itself.
+// cache/sync_status.h — what the sync agent tells the rest of the device about itself.
 //
 // A snapshot written to the store (kv "sync.status", JSON) whenever it
 // changes, so the player's diagnostics screen and the heartbeat show the
-// agent's state without talking to the agent process. Wall-clock fields are
+// agent's state without talking to the agent process. It lives in cache/
+// because the store is the only thing the two processes share: the agent
+// writes it, the player and `stoa status` read it. Wall-clock fields are
 // for display only; the agent schedules by the monotonic clock.
 #pragma once
 
 #include <QJsonObject>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
-namespace stoa::sync {
+namespace stoa::cache {
+
+class KeyValue;
+
+inline constexpr const char *kSyncStatusKey = "sync.status";
 
 struct SyncStatus {
     std::string server;               // base URL (never with credentials)
@@ -38,4 +45,8 @@ struct SyncStatus {
     bool operator==(const SyncStatus &) const = default;
 };
 
-} // namespace stoa::sync
+// The agent's last published status; nullopt when it never wrote one (or the
+// store could not be read: the caller shows "no agent state").
+std::optional<SyncStatus> readSyncStatus(KeyValue &kv);
+
+} // namespace stoa::cache
