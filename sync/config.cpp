@@ -44,6 +44,15 @@ std::optional<Millis> parseSeconds(const std::string &v)
 
 using Setter = std::function<bool(AgentConfig &, const std::string &)>;
 
+// "ADDR:PORT" or "[v6]:PORT"; the endpoint server does the real parse and
+// reports a bind failure, this only catches typos at load time.
+bool isListenAddress(const std::string &v)
+{
+    static const QRegularExpression re(R"(^(\[[0-9A-Fa-f:.]+\]|[0-9.]+|localhost):(\d{1,5})$)");
+    const auto m = re.match(QString::fromStdString(v));
+    return m.hasMatch() && m.captured(2).toInt() <= 65535;
+}
+
 const std::map<std::string, Setter> &setters()
 {
     auto str = [](std::string AgentConfig::*field) {
@@ -62,7 +71,11 @@ const std::map<std::string, Setter> &setters()
         {"data_dir", str(&AgentConfig::dataDir)},
         {"trusted_keys", str(&AgentConfig::trustedKeys)},
         {"device_id", str(&AgentConfig::deviceId)},
-        {"listen", str(&AgentConfig::listen)},
+        // One file serves both processes, so each has its own endpoint address.
+        {"syncd_listen", Setter([](AgentConfig &c, const std::string &v) {
+             c.listen = v;
+             return isListenAddress(v);
+         })},
         {"ca_file", str(&AgentConfig::caFile)},
         {"token_file", str(&AgentConfig::tokenFile)},
         {"reboot_command", str(&AgentConfig::rebootCommand)},
@@ -129,6 +142,10 @@ const std::map<std::string, Setter> &setters()
          })},
         // The player's keys share /etc/stoa/stoa.conf: checked here (so a bad
         // value is reported), used there.
+        {"player_listen", Setter([](AgentConfig &, const std::string &v) { return isListenAddress(v); })},
+        {"display_power", Setter([](AgentConfig &, const std::string &v) {
+             return v == "none" || v == "drm" || v == "vcgencmd" || v == "cec";
+         })},
         {"rotation", Setter([](AgentConfig &, const std::string &v) {
              return v == "0" || v == "90" || v == "180" || v == "270";
          })},
@@ -199,13 +216,14 @@ const char *agentUsage()
            "  --server URL          the base URL S (http://, https://, file://)\n"
            "  --trusted-keys FILE   PEM file with one or more root public keys\n"
            "  --device-id ID        overrides the detected id\n"
-           "  --listen ADDR:PORT    local endpoints (reserved; served from a later release)\n"
+           "  --listen ADDR:PORT    local endpoints /healthz /metrics (default 127.0.0.1:0)\n"
            "  --set KEY=VALUE       any config-file key, e.g. --set backoff_base_s=1\n"
            "  --version, --help\n\n"
-           "Config keys: server data_dir trusted_keys device_id listen ca_file token_file\n"
+           "Config keys: server data_dir trusted_keys device_id syncd_listen ca_file token_file\n"
            "  sync_interval_s status_interval_s unsupported_retry_s backoff_base_s backoff_cap_s\n"
            "  parallel_downloads max_download_rate download_window quota min_free\n"
            "  low_speed_limit low_speed_time_s plays_batch max_play_records reboot_command\n"
+           "  (the player's keys player_listen rotation fade_ms display_power are checked too)\n"
            "See docs/sync.md.\n";
 }
 
@@ -225,7 +243,7 @@ std::expected<AgentConfig, ConfigError> loadAgentConfig(const QStringList &argum
 
     static const std::map<QString, std::string> flagKeys = {
         {"--data-dir", "data_dir"}, {"--server", "server"}, {"--trusted-keys", "trusted_keys"},
-        {"--device-id", "device_id"}, {"--listen", "listen"},
+        {"--device-id", "device_id"}, {"--listen", "syncd_listen"},
     };
     for (qsizetype i = 1; i < arguments.size(); ++i) {
         const QString &a = arguments[i];

@@ -52,6 +52,14 @@ private slots:
                                     << "stoa.conf:2: bad value for 'download_window'";
         QTest::newRow("player key, bad value") << QByteArray("server = x\nrotation = 45\n")
                                                << "stoa.conf:2: bad value for 'rotation'";
+        QTest::newRow("bad listen") << QByteArray("server = x\nsyncd_listen = 127.0.0.1\n")
+                                    << "stoa.conf:2: bad value for 'syncd_listen'";
+        QTest::newRow("port out of range") << QByteArray("server = x\nplayer_listen = 127.0.0.1:70000\n")
+                                           << "stoa.conf:2: bad value for 'player_listen'";
+        QTest::newRow("one listen for both is ambiguous") << QByteArray("server = x\nlisten = 127.0.0.1:9\n")
+                                                          << "stoa.conf:2: unknown key 'listen'";
+        QTest::newRow("bad display power") << QByteArray("server = x\ndisplay_power = hdmi\n")
+                                           << "stoa.conf:2: bad value for 'display_power'";
         QTest::newRow("cap below base") << QByteArray("server = x\nbackoff_base_s = 10\nbackoff_cap_s = 1\n")
                                         << "backoff_cap_s is below backoff_base_s";
         QTest::newRow("no server") << QByteArray("quota = 1G\n") << "no server configured";
@@ -68,8 +76,22 @@ private slots:
 
     void playerKeysAreAcceptedInTheSharedFile()
     {
-        auto c = loadAgentConfig({"stoa-syncd", "--config", writeConf("server = x\nrotation = 90\nfade_ms = 400\n")});
+        auto c = loadAgentConfig({"stoa-syncd", "--config", writeConf("server = x\nrotation = 90\nfade_ms = 400\n"
+                                                                     "player_listen = 127.0.0.1:9641\n"
+                                                                     "display_power = cec\n")});
         QVERIFY2(c, c ? "" : c.error().message.c_str());
+        QCOMPARE(c->listen, std::string("127.0.0.1:0")); // the player's address is not ours
+    }
+
+    void ownListenAddressFromFileAndFlag()
+    {
+        auto c = loadAgentConfig({"stoa-syncd", "--config", writeConf("server = x\nsyncd_listen = [::1]:9642\n")});
+        QVERIFY2(c, c ? "" : c.error().message.c_str());
+        QCOMPARE(c->listen, std::string("[::1]:9642"));
+        c = loadAgentConfig({"stoa-syncd", "--config", writeConf("server = x\nsyncd_listen = [::1]:9642\n"),
+                             "--listen", "0.0.0.0:9700"});
+        QVERIFY2(c, c ? "" : c.error().message.c_str());
+        QCOMPARE(c->listen, std::string("0.0.0.0:9700")); // the flag wins
     }
 
     void unknownFlagIsAnError()
