@@ -151,6 +151,7 @@ QString mainHelp()
         "  inspect  show what a manifest says and what plays when\n"
         "  status   describe a device's store (what it plays, space, sync state)\n"
         "  demo     publish demo content and let the sync agent adopt it, no network\n"
+        "  provision take over stoa.conf / root key / token from the boot partition\n"
         "\n"
         "Options:\n"
         "  -h, --help     this text; \"stoa <command> --help\" for a command\n"

@@ -74,6 +74,7 @@ int runVerify(const QStringList &args);
 int runInspect(const QStringList &args);
 int runStatus(const QStringList &args);
 int runDemo(const QStringList &args);
+int runProvision(const QStringList &args);
 
 // The top-level usage text (also the exit-code table).
 QString mainHelp();

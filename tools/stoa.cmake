@@ -20,7 +20,8 @@ stoa_warnings(stoa_tools)
 find_package(Qt6 REQUIRED COMPONENTS Gui)
 add_library(stoa_device_tools STATIC
   ${CMAKE_CURRENT_LIST_DIR}/store_report.h ${CMAKE_CURRENT_LIST_DIR}/store_report.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/demo.h ${CMAKE_CURRENT_LIST_DIR}/demo.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/demo.h ${CMAKE_CURRENT_LIST_DIR}/demo.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/provision.h ${CMAKE_CURRENT_LIST_DIR}/provision.cpp)
 target_link_libraries(stoa_device_tools PUBLIC stoa_tools stoa_cache stoa_sync Qt6::Gui)
 stoa_warnings(stoa_device_tools)
 
@@ -30,6 +31,7 @@ add_executable(stoa
   ${CMAKE_CURRENT_LIST_DIR}/cli_keygen.cpp ${CMAKE_CURRENT_LIST_DIR}/cli_publish.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cli_keys.cpp ${CMAKE_CURRENT_LIST_DIR}/cli_verify.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cli_inspect.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/cli_status.cpp ${CMAKE_CURRENT_LIST_DIR}/cli_demo.cpp)
+  ${CMAKE_CURRENT_LIST_DIR}/cli_status.cpp ${CMAKE_CURRENT_LIST_DIR}/cli_demo.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cli_provision.cpp)
 target_link_libraries(stoa PRIVATE stoa_tools stoa_device_tools)
 stoa_warnings(stoa)

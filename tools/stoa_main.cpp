@@ -33,9 +33,9 @@ int main(int argc, char *argv[])
         printOut(QStringLiteral("stoa %1 (protocol v1)\n").arg(QStringLiteral(STOA_VERSION)));
         return kExitOk;
     }
-    static constexpr std::array<std::pair<const char *, int (*)(const QStringList &)>, 7> kCommands{{
+    static constexpr std::array<std::pair<const char *, int (*)(const QStringList &)>, 8> kCommands{{
         {"keygen", runKeygen}, {"publish", runPublish}, {"keys", runKeys}, {"verify", runVerify}, {"inspect", runInspect},
-        {"status", runStatus}, {"demo", runDemo}}};
+        {"status", runStatus}, {"demo", runDemo}, {"provision", runProvision}}};
     for (const auto &[name, run] : kCommands) {
         if (first == QLatin1String(name)) {
             QStringList rest = args;
