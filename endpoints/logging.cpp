@@ -1,0 +1,5 @@
+#include "endpoints/logging.h"
+
+namespace stoa::endpoints {
+Q_LOGGING_CATEGORY(lcEndpoints, "stoa.endpoints")
+}
