@@ -31,8 +31,8 @@
 // the rendering thread — the HTTP server's own thread — so they must only
 // read thread-safe state; for thread-affine state (a cache::Store), let the
 // owning thread push values into gauges instead. Collectors run one at a
-// time (renders are serialised) and may update any metric; they must not
-// add or remove collectors.
+// time (the collecting step of concurrent renders is serialised) and may
+// update any metric; they must not add or remove collectors.
 #pragma once
 
 #include "endpoints/error.h"

@@ -16,6 +16,10 @@
 //   ... server.port() ...
 //   server.stop();                               // or the destructor
 //
+// route*(), start() and stop() belong to the owning thread (not thread-safe
+// against each other); port(), address() and isRunning() may be asked from
+// any thread.
+//
 // Handlers run on the server thread, one at a time: they must be thread-safe
 // with respect to the rest of the program and quick (they delay every other
 // client). Routes are fixed before start(): route() while running is refused.

@@ -1,0 +1,2 @@
+stoa_add_bench(endpoints_bench ${CMAKE_CURRENT_LIST_DIR}/endpoints_bench.cpp)
+target_link_libraries(endpoints_bench PRIVATE stoa_endpoints)
