@@ -7,6 +7,7 @@
 #   ./setup.sh test   install what is missing, build, run every test
 #   ./setup.sh asan   the same tests under AddressSanitizer + UBSan (CI)
 #   ./setup.sh fuzz [SECONDS]   the libFuzzer target with clang (CI)
+#   ./setup.sh package  build the .deb, lintian, install test on THIS machine (CI)
 #
 # Works as root and as a user with sudo. Only Debian packages are installed.
 set -euo pipefail
@@ -71,6 +72,14 @@ case "${1:-}" in
     build asan
     # The soak's thousands of transitions are for the optimised build.
     ctest --preset asan -j2 -LE soak
+    ;;
+  package)
+    # The .deb (cpack) from the default build, lintian, then an install test
+    # ON THIS MACHINE (apt-get install, checks, purge): for CI and throwaway
+    # machines; it needs root.
+    install_missing "${PACKAGES[@]}"
+    build default
+    as_root packaging/install-test.sh build/default
     ;;
   fuzz)
     install_missing "${PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
