@@ -27,6 +27,7 @@
 #include <QTemporaryDir>
 #include <QThread>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <random>
@@ -48,6 +49,7 @@ struct Options {
     double rssGiB = 2.0;       // (c)
     int rssBlobMiB = 128;      // (c): the manifest is made of blobs this big
     int parallel = 3;          // agent parallel_downloads and curl --parallel-max
+    int rounds = 3;            // (a): curl and agent runs, alternating
     QString only = "abc";
     QString work;              // default: a temporary directory
 };
@@ -236,61 +238,123 @@ std::uint64_t freeBytes(const QString &dir)
 
 // --- (a) throughput
 
+// fsync(2) each file; what the agent does for every blob before it counts.
+void fsyncFiles(const QString &dir)
+{
+    for (const QString &name : QDir(dir).entryList(QDir::Files)) {
+        QFile f(dir + "/" + name);
+        if (!f.open(QIODevice::ReadWrite) || ::fsync(f.handle()) != 0)
+            die("cannot fsync " + f.fileName());
+    }
+}
+
+struct ThroughputRound {
+    double curlS = 0;      // curl's process, start to exit
+    double curlFsyncS = 0; // ... plus fsync of each file it wrote
+    double agentS = 0;     // the agent's first blob request to activation
+    double lastByteS = 0;  // the agent's first blob request to nginx's last blob byte
+    double startupS = 0;   // agent process start to its first blob request
+    double userS = 0, sysS = 0; // the agent's CPU, whole process
+};
+
+double median(std::vector<double> v)
+{
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
 void benchThroughput(const Options &o, const QString &work, const QString &key, const QString &pub)
 {
     const std::uint64_t size = std::uint64_t(o.blobMiB) * kMiB;
     const std::uint64_t total = size * std::uint64_t(o.blobs);
-    std::printf("(a) throughput: %d blobs x %d MiB = %.2f GiB, parallel %d\n", o.blobs, o.blobMiB,
-                double(total) / double(1024 * kMiB), o.parallel);
+    const double mib = double(total) / double(kMiB);
+    std::printf("(a) throughput: %d blobs x %d MiB = %.2f GiB, parallel %d, %d rounds (curl and stoa-syncd "
+                "alternating)\n",
+                o.blobs, o.blobMiB, double(total) / double(1024 * kMiB), o.parallel, o.rounds);
+    std::printf("    curl = curl --parallel --parallel-max %d -o FILE URL ... into the store's filesystem;\n"
+                "    curl+fsync = then fsync(2) of each file; stoa-syncd = its first blob request to activation\n",
+                o.parallel);
     const QString root = work + "/a";
     Site site = publishSite(root, key, o.blobs, size, 1000);
     NginxServer nginx(root + "/nginx", site.dir);
     if (auto ok = nginx.start(); !ok)
         die(ok.error());
 
-    // curl first, to files on the same filesystem as the store.
-    const QString curlDir = root + "/curl";
-    QDir().mkpath(curlDir);
-    QStringList args = {"--silent", "--show-error", "--fail", "--parallel", "--parallel-max",
-                        QString::number(o.parallel)};
-    for (const QString &uri : site.blobUris)
-        args << "-o" << curlDir + "/" + uri.section('/', -1) << nginx.baseUrl() + uri;
-    ::sync();
-    QElapsedTimer t;
-    t.start();
-    run("curl", args);
-    const double curlS = double(t.nsecsElapsed()) / 1e9;
-    ::sync(); // what the agent does per blob (fsync) happens here for curl's files
-    const double curlSyncS = double(t.nsecsElapsed()) / 1e9;
-    std::printf("    curl %s\n", qPrintable("--parallel --parallel-max " + QString::number(o.parallel) +
-                                          " -o FILE URL ... (files on the store's filesystem, no fsync)"));
-    QDir(curlDir).removeRecursively();
-    ::sync();
-
-    Agent agent(root + "/data", nginx.baseUrl(), pub, o.parallel);
-    agent.start();
-    waitActive(agent, 600);
-    const double activeAt = now();
-    double firstStart = 1e300, lastEnd = 0;
-    for (const AccessRecord &r : nginx.accessLog())
-        if (r.uri.startsWith("/v1/blobs/")) {
-            firstStart = std::min(firstStart, r.msec - r.requestTime);
-            lastEnd = std::max(lastEnd, r.msec);
+    auto runCurl = [&](ThroughputRound &r) {
+        const QString curlDir = root + "/curl";
+        QDir().mkpath(curlDir);
+        QStringList args = {"--silent", "--show-error", "--fail", "--no-progress-meter", "--parallel",
+                            "--parallel-max", QString::number(o.parallel)};
+        for (const QString &uri : site.blobUris)
+            args << "-o" << curlDir + "/" + uri.section('/', -1) << nginx.baseUrl() + uri;
+        QElapsedTimer t;
+        t.start();
+        run("curl", args);
+        r.curlS = double(t.nsecsElapsed()) / 1e9;
+        fsyncFiles(curlDir);
+        r.curlFsyncS = double(t.nsecsElapsed()) / 1e9;
+        QDir(curlDir).removeRecursively();
+    };
+    auto runAgent = [&](ThroughputRound &r) {
+        // Only this run's requests: the log also holds curl's and earlier rounds'.
+        const qsizetype mark = nginx.accessLog().size();
+        const QString data = root + "/data";
+        {
+            Agent agent(data, nginx.baseUrl(), pub, o.parallel);
+            const double startedAt = now();
+            agent.start();
+            waitActive(agent, 600);
+            const double activeAt = now();
+            double firstStart = 1e300, lastEnd = 0;
+            const QList<AccessRecord> log = nginx.accessLog();
+            for (qsizetype i = mark; i < log.size(); ++i)
+                if (log[i].uri.startsWith("/v1/blobs/")) {
+                    firstStart = std::min(firstStart, log[i].msec - log[i].requestTime);
+                    lastEnd = std::max(lastEnd, log[i].msec);
+                }
+            r.agentS = activeAt - firstStart;
+            r.lastByteS = lastEnd - firstStart;
+            r.startupS = firstStart - startedAt;
+            std::tie(r.userS, r.sysS) = cpuSeconds(agent.pid());
+            agent.terminate();
         }
-    const double agentS = activeAt - firstStart;
-    const auto [userS, sysS] = cpuSeconds(agent.pid());
-    agent.terminate();
+        QDir(data).removeRecursively();
+    };
 
-    const double mib = double(total) / double(kMiB);
-    std::printf("    curl:        %7.2f s  %8.1f MiB/s\n", curlS, mib / curlS);
-    std::printf("    curl + sync: %7.2f s  %8.1f MiB/s  (then sync(2): its files on disk, as the agent's are)\n",
-                curlSyncS, mib / curlSyncS);
-    std::printf("    stoa-syncd:  %7.2f s  %8.1f MiB/s  (first blob request to activation; nginx sent the last "
-                "byte at %.2f s)\n",
-                agentS, mib / agentS, lastEnd - firstStart);
-    std::printf("    stoa-syncd CPU: %.2f s user + %.2f s system (whole run)\n", userS, sysS);
-    std::printf("    ratio stoa-syncd/curl: %.2f (target >= 0.9); stoa-syncd/(curl + sync): %.2f\n", curlS / agentS,
-                curlSyncS / agentS);
+    std::vector<ThroughputRound> rounds(std::size_t(o.rounds));
+    for (std::size_t i = 0; i < rounds.size(); ++i) {
+        ThroughputRound &r = rounds[i];
+        // Alternate who goes first, so neither always meets the other's
+        // leftovers (write-back of freed pages, a warmer cache).
+        for (int turn = 0; turn < 2; ++turn) {
+            ::sync(); // nobody's dirty pages left when a timed part starts
+            if ((turn == 0) == (i % 2 == 0))
+                runCurl(r);
+            else
+                runAgent(r);
+        }
+        std::printf("    round %zu: curl %5.2f s %6.1f MiB/s | curl+fsync %5.2f s %6.1f MiB/s | stoa-syncd %5.2f s "
+                    "%6.1f MiB/s (last byte at %.2f s; start-up %.2f s before; CPU %.2f user + %.2f sys) | "
+                    "ratio %.2f, %.2f with fsync\n",
+                    i + 1, r.curlS, mib / r.curlS, r.curlFsyncS, mib / r.curlFsyncS, r.agentS, mib / r.agentS,
+                    r.lastByteS, r.startupS, r.userS, r.sysS, r.curlS / r.agentS, r.curlFsyncS / r.agentS);
+        std::fflush(stdout);
+    }
+    std::vector<double> ratio, ratioFsync, curlRate, agentRate;
+    for (const auto &r : rounds) {
+        ratio.push_back(r.curlS / r.agentS);
+        ratioFsync.push_back(r.curlFsyncS / r.agentS);
+        curlRate.push_back(mib / r.curlS);
+        agentRate.push_back(mib / r.agentS);
+    }
+    auto range = [](const std::vector<double> &v) {
+        return std::make_pair(*std::min_element(v.begin(), v.end()), *std::max_element(v.begin(), v.end()));
+    };
+    std::printf("    curl %.0f MiB/s, stoa-syncd %.0f MiB/s (medians)\n", median(curlRate), median(agentRate));
+    std::printf("    ratio stoa-syncd/curl: median %.2f, range %.2f-%.2f (target >= 0.9); "
+                "stoa-syncd/(curl+fsync): median %.2f, range %.2f-%.2f\n",
+                median(ratio), range(ratio).first, range(ratio).second, median(ratioFsync), range(ratioFsync).first,
+                range(ratioFsync).second);
     (void)nginx.stop();
     QDir(root).removeRecursively();
 }
@@ -386,17 +450,18 @@ Options parse(const QStringList &args)
         else if (a == "--rss-gib") o.rssGiB = value().toDouble();
         else if (a == "--rss-blob-mib") o.rssBlobMiB = value().toInt();
         else if (a == "--parallel") o.parallel = value().toInt();
+        else if (a == "--rounds") o.rounds = value().toInt();
         else if (a == "--only") o.only = value();
         else if (a == "--work") o.work = value();
         else {
             std::printf("usage: sync_bench [--blobs N] [--blob-mib M] [--cut-mib M] [--rss-gib G] [--rss-blob-mib M]\n"
-                        "                  [--parallel N] [--only abc] [--work DIR]\n"
-                        "defaults: 8 x 128 MiB, cut 1024 MiB, RSS 2 GiB of 128 MiB blobs, parallel 3\n");
+                        "                  [--parallel N] [--rounds N] [--only abc] [--work DIR]\n"
+                        "defaults: 8 x 128 MiB, cut 1024 MiB, RSS 2 GiB of 128 MiB blobs, parallel 3, 3 rounds\n");
             std::exit(a == "--help" ? 0 : 2);
         }
     }
     if (o.blobs < 1 || o.blobMiB < 1 || o.cutMiB < 2 || o.rssGiB <= 0 || o.rssBlobMiB < 1 || o.parallel < 1 ||
-        o.parallel > 16)
+        o.parallel > 16 || o.rounds < 1)
         die("sizes must be positive (cut >= 2 MiB), parallel 1..16");
     return o;
 }

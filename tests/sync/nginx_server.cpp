@@ -110,7 +110,7 @@ std::expected<void, QString> NginxServer::writeConfig()
         "  types { application/json json; }\n"
         "  default_type application/octet-stream;\n"
         "  log_format stoa '$request_method $uri $status $body_bytes_sent $request_completion "
-        "\"$http_range\" \"$http_if_none_match\" $msec $request_time';\n"
+        "\"$http_range\" \"$http_if_none_match\" $msec $request_time \"$http_user_agent\"';\n"
         "  access_log %1/access.log stoa;\n"
         "  client_body_temp_path %1/tmp/body;\n"
         "  proxy_temp_path %1/tmp/proxy;\n"
@@ -226,7 +226,7 @@ QList<AccessRecord> NginxServer::accessLog() const
     if (!f.open(QIODevice::ReadOnly))
         return out;
     static const QRegularExpression re(
-        R"re(^(\S+) (\S+) (\d+) (\d+) (\S*) "([^"]*)" "([^"]*)" ([\d.]+) ([\d.]+)$)re");
+        R"re(^(\S+) (\S+) (\d+) (\d+) (\S*) "([^"]*)" "([^"]*)" ([\d.]+) ([\d.]+) "([^"]*)"$)re");
     while (!f.atEnd()) {
         const QString line = QString::fromUtf8(f.readLine()).trimmed();
         const auto m = re.match(line);
@@ -242,6 +242,7 @@ QList<AccessRecord> NginxServer::accessLog() const
         r.ifNoneMatch = dashless(m.captured(7));
         r.msec = m.captured(8).toDouble();
         r.requestTime = m.captured(9).toDouble();
+        r.userAgent = dashless(m.captured(10));
         out.append(r);
     }
     return out;

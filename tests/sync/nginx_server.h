@@ -6,7 +6,7 @@
 // foreground as a child process, wait until it answers HTTP, stop it, and
 // start it again on the same port (the outage scenario). The access log has
 // one parsed line per request (method, uri, status, body bytes, Range,
-// If-None-Match), so tests can see what the device asked for.
+// If-None-Match, User-Agent), so tests can see what the device asked for.
 //
 // Invariants:
 //  - the port is chosen once (a free loopback port) and kept across restarts;
@@ -39,6 +39,7 @@ struct AccessRecord {
     QString ifNoneMatch;   // If-None-Match request header, empty when none
     double msec = 0;       // $msec: when the line was logged (end of the request), Unix seconds
     double requestTime = 0; // $request_time: seconds from the first byte read to the line logged
+    QString userAgent;     // User-Agent request header, empty when none (tells curl from stoa-syncd)
 };
 
 class NginxServer {
