@@ -69,7 +69,13 @@ int main(int argc, char **argv)
     config.rotation = options->rotation;
     config.fadeMs = options->fadeMs;
     player::Playback playback(**store, player::playerClocks(options->fakeNow), config);
-    player::Shell shell(**store, playback);
+    player::DiagnosticsConfig diagnostics;
+    diagnostics.configuredServer = options->server;
+    diagnostics.quotaBytes = options->quotaBytes;
+    diagnostics.openAtStart = options->diagnostics;
+    diagnostics.autoOpen = options->autoDiagnostics;
+    // diagnostics.health: the platform layer's sensors plug in here (platform/rpi).
+    player::Shell shell(**store, playback, std::move(diagnostics));
     if (!shell.load())
         return 3;
     QObject::connect(&shell.commands(), &player::CommandRunner::restartRequested, &app,
@@ -78,6 +84,7 @@ int main(int argc, char **argv)
     qCInfo(player::lcPlayer, "stoa-player %s: device %s, store %s", STOA_VERSION, deviceId->c_str(),
            options->dataDir.c_str());
     playback.start();
+    shell.diagnostics().start();
     shell.commands().check();
 
     if (options->exitAfterMs) {

@@ -22,6 +22,27 @@ bool parseInt(const std::string &v, int &out)
     return ok;
 }
 
+// The agent's size syntax (sync/config.cpp): digits with an optional K/M/G (powers of 1024).
+bool parseSize(std::string v, std::uint64_t &out)
+{
+    if (v.empty())
+        return false;
+    std::uint64_t mult = 1;
+    switch (v.back()) {
+    case 'K': case 'k': mult = 1024; break;
+    case 'M': case 'm': mult = 1024 * 1024; break;
+    case 'G': case 'g': mult = 1024ull * 1024 * 1024; break;
+    default: break;
+    }
+    if (mult != 1)
+        v.pop_back();
+    bool ok = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+    const qulonglong n = ok ? QString::fromStdString(v).toULongLong(&ok) : 0;
+    if (ok)
+        out = n * mult;
+    return ok;
+}
+
 const std::map<std::string, Setter> &playerKeys()
 {
     static const std::map<std::string, Setter> keys = {
@@ -29,6 +50,8 @@ const std::map<std::string, Setter> &playerKeys()
         {"trusted_keys", [](PlayerOptions &o, const std::string &v) { o.trustedKeys = v; return true; }},
         {"device_id", [](PlayerOptions &o, const std::string &v) { o.deviceId = v; return true; }},
         {"listen", [](PlayerOptions &o, const std::string &v) { o.listen = v; return true; }},
+        {"server", [](PlayerOptions &o, const std::string &v) { o.server = v; return true; }},
+        {"quota", [](PlayerOptions &o, const std::string &v) { return parseSize(v, o.quotaBytes); }},
         {"rotation", [](PlayerOptions &o, const std::string &v) {
              int r = 0;
              if (!parseInt(v, r) || (r != 0 && r != 90 && r != 180 && r != 270))
@@ -103,6 +126,8 @@ std::expected<PlayerOptions, OptionsError> parsePlayerOptions(const QStringList 
         if (a == "--version") { options.version = true; continue; }
         if (a == "--demo") { options.demo = true; continue; }
         if (a == "--windowed") { options.windowed = true; continue; }
+        if (a == "--diagnostics") { options.diagnostics = true; continue; }
+        if (a == "--no-auto-diagnostics") { options.autoDiagnostics = false; continue; }
         const bool takesValue = valued.contains(a) || a == "--config" || a == "--fake-now" ||
                                 a == "--exit-after" || a == "--screenshot";
         if (!takesValue)
@@ -155,6 +180,9 @@ const char *playerUsage()
            "  --windowed            a window instead of full screen\n"
            "  --exit-after MS       quit after MS milliseconds\n"
            "  --screenshot FILE     with --exit-after: save a JPEG/PNG grab when quitting\n"
+           "  --diagnostics         open the diagnostics screen at start (F1, D or a 3 s\n"
+           "                        corner press toggle it at any time)\n"
+           "  --no-auto-diagnostics do not open it by itself (no manifest / no server)\n"
            "  --version, --help\n\n"
            "Exit codes: 0 stopped, 2 bad options, 3 store unusable, 75 restart requested\n"
            "(restart_player command; run under systemd with Restart=always).\n"

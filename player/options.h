@@ -2,8 +2,9 @@
 //
 // The config file is the one the sync agent reads (/etc/stoa/stoa.conf,
 // `key = value` lines, `#` comments). The player reads the keys it knows
-// (data_dir trusted_keys device_id listen rotation fade_ms) and ignores the
-// agent's keys (server, quota, ...), so one file serves both processes; a line
+// (data_dir trusted_keys device_id listen rotation fade_ms, and the agent's
+// server and quota, which the diagnostics screen shows) and ignores the
+// agent's other keys, so one file serves both processes; a line
 // that is not `key = value`, or a bad value for a key the player reads, is an
 // error naming file and line. A flag wins over the file. Qt's own options
 // (-platform, ...) are taken out by QGuiApplication before we parse.
@@ -14,6 +15,9 @@
 //   --windowed          a 1280x720 window instead of full screen
 //   --exit-after MS     quit after MS of monotonic time (benchmarks, demos)
 //   --screenshot FILE   save a grab of the window when quitting via --exit-after
+//   --diagnostics       open the diagnostics screen at start (stays until closed)
+//   --no-auto-diagnostics  never open it by itself (benchmarks, kiosks set up by hand)
+// `server` has no flag: the player never talks to it, it only shows it.
 #pragma once
 
 #include <QDateTime>
@@ -42,6 +46,10 @@ struct PlayerOptions {
     std::optional<QDateTime> fakeNow;     // UTC; see --fake-now
     std::optional<std::int64_t> exitAfterMs;
     std::string screenshotFile;
+    std::string server;                   // config `server` (the agent's): shown, "none" opens diagnostics
+    std::uint64_t quotaBytes = 0;         // config `quota` (the agent's, K/M/G suffixes): cache usage against it
+    bool diagnostics = false;             // --diagnostics
+    bool autoDiagnostics = true;          // --no-auto-diagnostics turns it off
 };
 
 struct OptionsError {

@@ -84,6 +84,11 @@ public:
     // The item on screen, if any.
     const PlannedItem *current() const;
     std::int64_t transitions() const { return m_transitions; }
+    // The adopted manifest's version; nullopt before any (diagnostics, /status).
+    std::optional<std::int64_t> manifestVersion() const
+    {
+        return m_manifest ? std::optional(m_manifest->manifest.version) : std::nullopt;
+    }
     schedule::TrustedClock &clock() { return m_clock; }
     // Checks the store for a new active manifest now (tests; normally the watcher does it).
     void checkForManifest();

@@ -3,6 +3,7 @@
 
 #include "player/logging.h"
 #include "player/malloc_policy.h"
+#include "player/qr_image.h"
 #include "player/video_watch.h"
 
 #include <QFile>
@@ -32,8 +33,9 @@ qint64 msSinceProcessStart()
     return qint64((nowS - startS) * 1000.0);
 }
 
-Shell::Shell(cache::Store &store, Playback &playback, QObject *parent)
-    : QObject(parent), m_store(store), m_playback(playback)
+Shell::Shell(cache::Store &store, Playback &playback, DiagnosticsConfig diagnostics, QObject *parent)
+    : QObject(parent), m_store(store), m_playback(playback),
+      m_diagnostics(std::make_unique<Diagnostics>(store, playback, std::move(diagnostics)))
 {
 }
 
@@ -44,7 +46,9 @@ bool Shell::load()
     limitMallocArenas(2);
     // MediaSlot.qml watches video frames through this C++ type (video_watch.h).
     qmlRegisterType<VideoWatch>("Stoa.Player", 1, 0, "VideoWatch");
-    m_engine.setInitialProperties({{QStringLiteral("playback"), QVariant::fromValue<QObject *>(&m_playback)}});
+    m_engine.addImageProvider(QStringLiteral("stoa-qr"), new QrImageProvider); // the engine owns it
+    m_engine.setInitialProperties({{QStringLiteral("playback"), QVariant::fromValue<QObject *>(&m_playback)},
+                                   {QStringLiteral("diagnostics"), QVariant::fromValue<QObject *>(m_diagnostics.get())}});
     m_engine.load(QUrl(QStringLiteral("qrc:/stoa/player/qml/Main.qml")));
     const auto roots = m_engine.rootObjects();
     m_window = roots.isEmpty() ? nullptr : qobject_cast<QQuickWindow *>(roots.first());
@@ -52,6 +56,7 @@ bool Shell::load()
         qCCritical(lcPlayer, "the QML scene did not load");
         return false;
     }
+    m_diagnostics->attach(m_window);
     m_commands = std::make_unique<CommandRunner>(m_store, [this] { return grab(); });
     connect(&m_playback, &Playback::storeChanged, m_commands.get(), &CommandRunner::check);
     connect(m_window, &QQuickWindow::frameSwapped, this, [this] {

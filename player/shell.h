@@ -4,10 +4,12 @@
 // property, shows it full screen (or windowed), runs handed-over commands
 // and logs the first content frame (time since process start, for the
 // start-up benchmark). The window is the only native window (eglfs allows
-// one); everything else is QML inside it.
+// one); everything else is QML inside it, the diagnostics overlay included
+// (its model and gestures are created here, see diagnostics.h).
 #pragma once
 
 #include "player/command_runner.h"
+#include "player/diagnostics.h"
 #include "player/playback.h"
 
 #include <QElapsedTimer>
@@ -23,7 +25,7 @@ class Shell : public QObject {
     Q_OBJECT
 public:
     // `playback` must outlive the Shell.
-    Shell(cache::Store &store, Playback &playback, QObject *parent = nullptr);
+    Shell(cache::Store &store, Playback &playback, DiagnosticsConfig diagnostics = {}, QObject *parent = nullptr);
 
     // Loads the scene; false (and logged) when QML failed to load.
     bool load();
@@ -31,6 +33,7 @@ public:
     QQuickWindow *window() const { return m_window; }
     QImage grab();
     CommandRunner &commands() { return *m_commands; }
+    Diagnostics &diagnostics() { return *m_diagnostics; }
 
 signals:
     // The first frame with content (not the idle screen) was presented.
@@ -39,6 +42,7 @@ signals:
 private:
     cache::Store &m_store;
     Playback &m_playback;
+    std::unique_ptr<Diagnostics> m_diagnostics; // before the engine: QML refers to it
     QQmlApplicationEngine m_engine;
     QQuickWindow *m_window = nullptr;
     std::unique_ptr<CommandRunner> m_commands;

@@ -1,6 +1,7 @@
 // Main.qml — the player's one window. Two media slots over the idle screen,
 // inside a stage rotated by the manifest's (or local) rotation: eglfs cannot
-// rotate Qt Quick content itself. The window background is the idle
+// rotate Qt Quick content itself. The diagnostics overlay is inside the
+// stage too, so it turns with the content. The window background is the idle
 // screen's colour, never black.
 import QtQuick
 import QtQuick.Window
@@ -8,6 +9,7 @@ import QtQuick.Window
 Window {
     id: window
     required property QtObject playback
+    required property QtObject diagnostics
     color: "#16202b"
     title: "Stoa"
 
@@ -38,6 +40,13 @@ Window {
             slot: window.playback.slotB
             slotIndex: 1
             playback: window.playback
+        }
+        // Above both slots (their z grows with each switch); playback goes on beneath.
+        Diagnostics {
+            objectName: "diagnostics"
+            anchors.fill: parent
+            z: 1000000000
+            model: window.diagnostics
         }
     }
 }

@@ -1,0 +1,150 @@
+// player/device_state.cpp — gathering a DeviceState (see device_state.h).
+#include "player/device_state.h"
+
+#include "cache/store.h"
+#include "player/network_info.h"
+#include "schedule/envelope.h"
+#include "schedule/manifest_parse.h"
+
+#include <QFile>
+#include <QUrl>
+
+namespace stoa::player {
+
+namespace {
+
+ManifestInfo describeStored(const cache::StoredManifest &stored, const QDateTime &nowUtc)
+{
+    ManifestInfo info;
+    info.version = stored.version;
+    info.assetCount = stored.assets.size();
+    auto envelope = schedule::parseEnvelope(QByteArrayView(stored.envelope.data(), qsizetype(stored.envelope.size())));
+    if (!envelope) {
+        info.parseError = "the stored envelope does not parse: " + envelope.error().reason.toStdString();
+        return info;
+    }
+    for (const auto &sig : envelope->signatures)
+        info.signerKeyIds.push_back(sig.keyId);
+    auto manifest = schedule::parseManifest(envelope->payload);
+    if (!manifest) {
+        info.parseError = "the stored manifest does not parse: " + manifest.error().reason.toStdString();
+        return info;
+    }
+    info.issuedAt = manifest->issuedAt;
+    info.expiresAt = manifest->expiresAt;
+    info.stale = manifest->expiresAt.isValid() && manifest->expiresAt <= nowUtc;
+    info.assetCount = manifest->assets.size();
+    for (const auto &[ref, asset] : manifest->assets)
+        info.assetBytes += std::uint64_t(asset.size);
+    return info;
+}
+
+std::optional<ManifestInfo> readSlot(cache::Store &store, cache::Slot slot, const QDateTime &nowUtc,
+                                     std::vector<std::string> &errors)
+{
+    auto stored = store.manifests().get(slot);
+    if (!stored) {
+        errors.push_back(std::string("cannot read the ") + (slot == cache::Slot::Active ? "active" : "staged") +
+                         " manifest: " + stored.error().message);
+        return std::nullopt;
+    }
+    if (!*stored)
+        return std::nullopt;
+    return describeStored(**stored, nowUtc);
+}
+
+// A URL may carry user:password@; the screen and /status must not.
+std::string withoutCredentials(const std::string &url)
+{
+    QUrl u(QString::fromStdString(url));
+    if (!u.isValid() || u.userInfo().isEmpty())
+        return url;
+    u.setUserInfo(QString());
+    return u.toString().toStdString();
+}
+
+} // namespace
+
+std::int64_t systemUptimeSeconds()
+{
+    QFile f(QStringLiteral("/proc/uptime"));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    bool ok = false;
+    const double s = f.readAll().split(' ').value(0).toDouble(&ok);
+    return ok ? std::int64_t(s) : -1;
+}
+
+DeviceState gatherDeviceState(cache::Store &store, const GatherInputs &in)
+{
+    DeviceState s;
+    const QDateTime now = in.now.utc;
+    s.deviceId = in.deviceId;
+    s.softwareVersion = STOA_VERSION;
+    s.processUptimeS = in.processUptimeMs >= 0 ? in.processUptimeMs / 1000 : -1;
+    s.systemUptimeS = systemUptimeSeconds();
+    s.dataDir = store.dataDir().string();
+    s.interfaces = networkInterfaces(in.sysClassNet);
+    s.player = in.player;
+
+    // The agent's status: absent until it first published one.
+    s.sync = cache::readSyncStatus(store.kv());
+    s.server = !in.configuredServer.empty() ? withoutCredentials(in.configuredServer)
+                                            : (s.sync ? s.sync->server : std::string());
+    s.serverConfigured = !s.server.empty();
+
+    s.active = readSlot(store, cache::Slot::Active, now, s.storeErrors);
+    s.staged = readSlot(store, cache::Slot::Staged, now, s.storeErrors);
+    if (auto floor = store.manifests().rollbackFloor())
+        s.rollbackFloor = *floor;
+    else
+        s.storeErrors.push_back("cannot read the rollback floor: " + floor.error().message);
+    if (s.staged && s.staged->assetBytes > 0 && s.sync && s.sync->stagedVersion == s.staged->version) {
+        const double missing = double(std::min<std::uint64_t>(s.sync->stagedBytesMissing, s.staged->assetBytes));
+        s.stagedProgress = 1.0 - missing / double(s.staged->assetBytes);
+    }
+
+    if (auto pending = store.commands().handovers("pending")) {
+        for (const auto &h : *pending)
+            s.pendingCommands.push_back(h.id);
+    } else {
+        s.storeErrors.push_back("cannot read the commands waiting for the player: " + pending.error().message);
+    }
+
+    if (auto usage = store.space().usage()) {
+        s.cache.known = true;
+        s.cache.bytesUsed = usage->blobBytes;
+        s.cache.blobCount = usage->blobCount;
+        s.cache.pinnedBytes = usage->pinnedBytes;
+        s.cache.partialBytes = usage->partialBytes;
+        s.cache.quotaBytes = in.quotaBytes ? in.quotaBytes : usage->quotaBytes;
+    } else {
+        s.cache.quotaBytes = in.quotaBytes;
+        s.storeErrors.push_back("cannot read the cache usage: " + usage.error().message);
+    }
+    if (auto disk = cache::diskSpace(store.dataDir())) {
+        s.disk.freeBytes = disk->first;
+        s.disk.totalBytes = disk->second;
+    } else {
+        s.storeErrors.push_back("cannot read the free disk space: " + disk.error().message);
+    }
+
+    s.clock.trustedNowUtc = now;
+    s.clock.trusted = in.now.trusted;
+    s.clock.source = schedule::timeSourceName(in.now.source).toStdString();
+    s.clock.systemUtcMs = in.systemUtcMs;
+    s.clock.systemBehindMs = now.toMSecsSinceEpoch() - in.systemUtcMs;
+    if (auto floor = store.kv().getInt("time_floor_ms")) {
+        s.clock.floorUtcMs = *floor;
+        if (*floor)
+            s.clock.sinceFloorMs = now.toMSecsSinceEpoch() - **floor;
+    } else {
+        s.storeErrors.push_back("cannot read the time floor: " + floor.error().message);
+    }
+
+    if (in.health)
+        s.health = in.health();
+    return s;
+}
+
+} // namespace stoa::player

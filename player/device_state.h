@@ -1,0 +1,168 @@
+// player/device_state.h — everything the device can say about itself, as plain data.
+//
+// Job: one snapshot (DeviceState) of identity, network, sync agent, manifests,
+// what plays, cache, clock and health, gathered from the real sources
+// (the store, the agent's status in the store, the player's own state, the
+// kernel) without Qt Quick. The diagnostics screen shows it; the player's
+// /status JSON (spec §5) and its metrics are built from the same struct, so
+// every §5 field has a home here (noted "§5 x.y" below).
+//
+// Invariants:
+//  - gathering never fails and never throws: a source that cannot be read
+//    leaves its fields at "unknown" (nullopt / empty) and adds a sentence to
+//    `storeErrors`; no agent status yet is `sync == nullopt`;
+//  - times are UTC; "now" is the player's trusted now (spec §7), so relative
+//    times ("12 s ago") agree with what the schedule uses;
+//  - health sensors come through an injected HealthProvider (the platform
+//    layer plugs in the Pi's); without one every health field is unknown.
+#pragma once
+
+#include "cache/space.h"
+#include "cache/sync_status.h"
+#include "schedule/trusted_time.h"
+
+#include <QDateTime>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stoa::cache {
+class Store;
+}
+
+namespace stoa::player {
+
+// Sensor readings; each field nullopt/empty when the platform cannot tell.
+struct HealthReading {
+    std::optional<double> cpuTempC;         // §5 health.cpu_temp_c
+    std::optional<bool> throttled;          // any throttling condition NOW (§5 health.throttled)
+    std::optional<bool> underVoltage;       // supply under-voltage now
+    std::optional<bool> problemSinceBoot;   // any throttling/under-voltage since boot
+    std::vector<std::string> conditions;    // named flags set, e.g. "under-voltage-occurred"
+};
+
+// Called on the GUI thread at each refresh; must be quick (reads a few sysfs files).
+using HealthProvider = std::function<HealthReading()>;
+
+// One network interface (loopback excluded).
+struct InterfaceInfo {
+    std::string name;              // "eth0", "wlan0"
+    std::string operState;         // /sys/class/net/<if>/operstate: "up", "down", "dormant", "unknown", ...
+    std::vector<std::string> ipv4; // "192.168.1.20/24"
+    std::vector<std::string> ipv6; // "fe80::1/64" (scope id dropped)
+};
+
+// An adopted or staged manifest as the store holds it.
+struct ManifestInfo {
+    std::int64_t version = 0;             // §5 manifest.version
+    std::optional<QDateTime> issuedAt;    // nullopt when the payload did not parse
+    std::optional<QDateTime> expiresAt;   // §5 manifest.expires_at
+    bool stale = false;                   // expired by trusted now; still playing (§5 manifest.stale)
+    std::vector<std::string> signerKeyIds;// keyids named by the envelope's signatures (verified when stored)
+    std::size_t assetCount = 0;
+    std::uint64_t assetBytes = 0;         // sum of declared asset sizes
+    std::string parseError;               // non-empty: the stored envelope/payload did not parse
+};
+
+// An item the player skipped under the current manifest.
+struct BadItem {
+    std::string key;    // "sha256:<hex>" or the URL
+    std::string reason; // as logged in the play record: "asset missing from the store"
+};
+
+// What the player itself knows (from Playback), handed to gatherDeviceState.
+struct PlayerView {
+    bool idle = true;                          // idle screen up (nothing playable or no manifest)
+    std::string statusLine;                    // the idle screen's / playing line
+    std::optional<std::int64_t> playingVersion;// the manifest version the player adopted
+    std::string playlist;                      // §5 now_playing.playlist (empty when idle)
+    std::optional<std::string> asset;          // §5 now_playing.asset, "sha256:<hex>"
+    std::optional<std::string> url;            // §5 now_playing.url
+    std::string kind;                          // "image", "video", "web"; empty when idle
+    std::vector<BadItem> badItems;             // skipped under the current manifest, oldest first
+    std::int64_t transitions = 0;              // items switched to since start
+    int rotation = 0;                          // degrees in force
+};
+
+// Inputs that do not live in the store.
+struct GatherInputs {
+    std::string deviceId;              // §5 device_id
+    std::string configuredServer;      // the shared config's `server` (empty: none)
+    std::uint64_t quotaBytes = 0;      // the shared config's `quota` (0: none)
+    schedule::TrustedNow now;          // the player's trusted now
+    std::int64_t systemUtcMs = 0;      // the raw system clock at the same moment
+    std::int64_t processUptimeMs = -1; // -1: unknown
+    PlayerView player;
+    HealthProvider health;             // empty: sensors unknown
+    std::string sysClassNet = "/sys/class/net"; // link states (tests may point elsewhere)
+};
+
+struct CacheInfo {
+    std::uint64_t bytesUsed = 0;       // indexed blobs (§5 cache.bytes_used)
+    std::uint64_t blobCount = 0;       // §5 cache.assets
+    std::uint64_t pinnedBytes = 0;     // needed by the active or staged manifest
+    std::uint64_t partialBytes = 0;    // partial downloads at their final size
+    std::uint64_t quotaBytes = 0;      // §5 cache.bytes_limit; 0: no quota (the disk is the limit)
+    bool known = false;                // false: the store's usage could not be read
+};
+
+struct ClockInfo {
+    QDateTime trustedNowUtc;                 // §5 sent_at is taken from here
+    bool trusted = false;                    // §5 clock.trusted
+    std::string source;                      // §5 clock.source: "ntp", "system", "floor"
+    std::int64_t systemUtcMs = 0;            // the raw system clock
+    std::optional<std::int64_t> floorUtcMs;  // persisted floor (kv time_floor_ms): the last trusted time saved
+    std::optional<std::int64_t> sinceFloorMs;// trusted now - floor (offset from the last trusted time)
+    std::int64_t systemBehindMs = 0;         // trusted now - system clock (> 0: the system clock is behind)
+};
+
+struct DiskInfo {
+    std::optional<std::uint64_t> freeBytes;  // §5 health.disk_free_bytes (statvfs of the data dir)
+    std::optional<std::uint64_t> totalBytes;
+};
+
+struct DeviceState {
+    // Identity.
+    std::string deviceId;                    // §5 device_id
+    std::string softwareVersion;             // §5 software_version (STOA_VERSION)
+    std::int64_t processUptimeS = -1;        // the player process; -1 unknown
+    std::int64_t systemUptimeS = -1;         // the machine (/proc/uptime); §5 uptime_s; -1 unknown
+    std::string dataDir;
+
+    // Where content comes from.
+    std::string server;                      // configured server, else the one the agent reports; empty: none
+    bool serverConfigured = false;           // the config or the agent names a server
+    std::vector<InterfaceInfo> interfaces;   // loopback excluded, by name
+
+    // The agent (nullopt: it never wrote its status: "no agent state yet").
+    std::optional<cache::SyncStatus> sync;   // §5 sync.* (last_success_at, last_error, consecutive_failures)
+
+    // Manifests.
+    std::optional<ManifestInfo> active;      // nullopt: none adopted yet (§5 manifest: null)
+    std::optional<ManifestInfo> staged;      // waiting for its assets
+    std::optional<std::int64_t> rollbackFloor;
+    std::optional<double> stagedProgress;    // 0..1 of the staged manifest's bytes present (agent's count)
+
+    // The player.
+    PlayerView player;                       // §5 now_playing.{playlist,asset,url}
+    std::vector<std::string> pendingCommands;// §5 pending_commands: ids handed to the player, not done
+
+    CacheInfo cache;
+    ClockInfo clock;
+    DiskInfo disk;
+    HealthReading health;                    // §5 health.cpu_temp_c, health.throttled
+
+    // Sentences about sources that could not be read ("cannot read the staged manifest: database is locked").
+    std::vector<std::string> storeErrors;
+};
+
+// Gathers a snapshot from `store` and `in`. Never fails (see invariants).
+DeviceState gatherDeviceState(cache::Store &store, const GatherInputs &in);
+
+// Seconds since boot from /proc/uptime; -1 when unreadable.
+std::int64_t systemUptimeSeconds();
+
+} // namespace stoa::player

@@ -1,0 +1,99 @@
+// tests/player/agent_run.h — the real stoa-syncd against a server nobody listens on.
+//
+// The diagnostics tests need a REAL agent state in the store: the agent
+// binary (STOA_SYNCD, a compile definition) is started on the test's store
+// with a loopback URL whose port was free a moment ago, fails to connect,
+// backs off and publishes its status (kv "sync.status"), which the test
+// polls for. Backoff is shortened with --set so failures come quickly.
+#pragma once
+
+#include "cache/store.h"
+#include "cache/sync_status.h"
+#include "schedule/keys.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QProcess>
+#include <QTest>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace stoa::player::testing {
+
+// A loopback TCP port that was free when asked (bound, read, closed).
+inline int freeLoopbackPort()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        ::close(fd);
+    return port;
+}
+
+class DeadServerAgent {
+public:
+    // `workDir` receives the agent's empty config and root key.
+    DeadServerAgent(const QString &dataDir, const QString &workDir, const QString &deviceId)
+        : server(QStringLiteral("http://127.0.0.1:%1").arg(freeLoopbackPort()))
+    {
+        QFile(QDir(workDir).filePath("agent.conf")).open(QIODevice::WriteOnly);
+        auto key = schedule::PrivateKey::generate();
+        QFile pem(QDir(workDir).filePath("root.pub"));
+        if (!key || !pem.open(QIODevice::WriteOnly) || pem.write(key->publicKey().toPem()) <= 0)
+            qFatal("cannot write the agent's root key");
+        m_args = {"--config", QDir(workDir).filePath("agent.conf"), "--data-dir", dataDir, "--server", server,
+                  "--trusted-keys", QDir(workDir).filePath("root.pub"), "--device-id", deviceId,
+                  "--set", "backoff_base_s=0.2", "--set", "backoff_cap_s=2", "--set", "min_free=0",
+                  // a device with content spreads its first poll over the steady interval
+                  "--set", "sync_interval_s=1"};
+        m_process.setProcessChannelMode(QProcess::MergedChannels);
+    }
+    ~DeadServerAgent() { stop(); }
+
+    bool start()
+    {
+        m_process.start(QStringLiteral(STOA_SYNCD), m_args);
+        return m_process.waitForStarted(10000);
+    }
+    void stop()
+    {
+        if (m_process.state() == QProcess::NotRunning)
+            return;
+        m_process.terminate();
+        if (!m_process.waitForFinished(20000))
+            m_process.kill();
+    }
+    QByteArray output() { return m_process.readAll(); }
+
+    // Polls `store` until the agent reports at least `failures` failed attempts.
+    bool waitForFailures(cache::Store &store, int failures, int timeoutMs = 30000)
+    {
+        QElapsedTimer t;
+        t.start();
+        while (t.elapsed() < timeoutMs) {
+            if (const auto s = cache::readSyncStatus(store.kv());
+                s && s->consecutiveFailures >= failures && !s->lastError.empty())
+                return true;
+            QTest::qWait(50);
+        }
+        return false;
+    }
+
+    const QString server;
+
+private:
+    QStringList m_args;
+    QProcess m_process;
+};
+
+} // namespace stoa::player::testing

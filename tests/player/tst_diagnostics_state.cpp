@@ -1,0 +1,319 @@
+// tests/player/tst_diagnostics_state.cpp — the diagnostics data, without a window (offscreen).
+//
+//  - gathering from a REAL store (a signed manifest activated as the agent
+//    would) and a REAL agent state: stoa-syncd run against a loopback port
+//    nobody listens on, until its status shows the failure;
+//  - an empty store with no agent state: no crash, "no agent state yet";
+//  - staged download progress from the staged manifest and the agent's count;
+//  - wording tables (bytes, durations, plain error words), network
+//    interfaces (loopback excluded, sysfs link state), the new options.
+#include "agent_run.h"
+#include "fixtures.h"
+
+#include "player/device_state.h"
+#include "player/diagnostics_text.h"
+#include "player/network_info.h"
+#include "player/options.h"
+
+#include <QJsonDocument>
+
+using namespace stoa;
+using namespace stoa::player;
+using namespace stoa::player::testing;
+
+namespace {
+
+std::unique_ptr<cache::Store> openStore(const QString &dir)
+{
+    cache::StoreOptions o;
+    o.dataDir = dir.toStdString();
+    auto s = cache::Store::open(o);
+    if (!s)
+        qFatal("store: %s", s.error().message.c_str());
+    return std::move(*s);
+}
+
+GatherInputs inputsNow(const std::string &deviceId)
+{
+    GatherInputs in;
+    in.deviceId = deviceId;
+    schedule::TrustedClock clock(schedule::Clocks::system(), std::nullopt);
+    in.now = clock.now();
+    in.systemUtcMs = QDateTime::currentMSecsSinceEpoch();
+    in.processUptimeMs = 1500;
+    return in;
+}
+
+const DiagRow *findRow(const DiagnosticsText &t, const QString &key)
+{
+    for (const auto *side : {&t.left, &t.right})
+        for (const auto &sec : *side)
+            for (const auto &r : sec.rows)
+                if (r.key == key)
+                    return &r;
+    return nullptr;
+}
+
+} // namespace
+
+class DiagnosticsState : public QObject {
+    Q_OBJECT
+private slots:
+    void gatherFromRealStoreAndAgent();
+    void emptyStoreWithoutAgent();
+    void stagedProgress();
+    void formatting_data();
+    void formatting();
+    void plainWords_data();
+    void plainWords();
+    void networkInterfaces();
+    void options();
+};
+
+void DiagnosticsState::gatherFromRealStoreAndAgent()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    auto store = openStore(dir.filePath("store"));
+    QDir(dir.path()).mkpath("media");
+    ContentBuilder content(*store, dir.filePath("media"));
+    const Media red = content.solid(QColor(255, 0, 0));
+    content.activate(content.manifest(7, {{"main", playlist({item(red, 1000)})}}, "main"));
+
+    DeadServerAgent agent(dir.filePath("store"), dir.path(), "diag-01");
+    QVERIFY(agent.start());
+    QVERIFY2(agent.waitForFailures(*store, 2), agent.output().constData());
+
+    // The last trusted time, as the agent persists it (spec §7): an hour ago.
+    const std::int64_t floorMs = QDateTime::currentMSecsSinceEpoch() - 3600 * 1000;
+    QVERIFY(store->kv().setInt("time_floor_ms", floorMs));
+    GatherInputs in = inputsNow("diag-01");
+    in.quotaBytes = 1u << 30;
+    in.player.idle = false;
+    in.player.playlist = "main";
+    in.player.asset = red.name.toStdString();
+    in.player.kind = "image";
+    in.player.badItems = {{"sha256:00ff", "asset missing from the store"}};
+    in.health = [] { return HealthReading{51.5, false, false, true, {"under-voltage-occurred"}}; };
+    const DeviceState s = gatherDeviceState(*store, in);
+
+    // The agent's state, as it wrote it.
+    QVERIFY(s.sync.has_value());
+    QCOMPARE(QString::fromStdString(s.sync->server), agent.server);
+    QVERIFY(s.sync->consecutiveFailures >= 2);
+    QVERIFY2(!s.sync->lastError.empty(), s.sync->lastResult.c_str());
+    QVERIFY(s.sync->lastAttemptAtMs > 0);
+    QVERIFY(s.sync->nextAttemptAtMs >= s.sync->lastAttemptAtMs);
+    QVERIFY(s.sync->backoffSeconds > 0);
+    QCOMPARE(s.sync->state, std::string("backing_off"));
+    // No server in the player's config: the agent's counts as configured.
+    QVERIFY(s.serverConfigured);
+    QCOMPARE(QString::fromStdString(s.server), agent.server);
+
+    // The store.
+    QVERIFY(s.active.has_value());
+    QCOMPARE(s.active->version, 7);
+    QCOMPARE(*s.active->issuedAt, QDateTime::fromString("2020-01-01T00:00:00Z", Qt::ISODate));
+    QCOMPARE(*s.active->expiresAt, QDateTime::fromString("2099-01-01T00:00:00Z", Qt::ISODate));
+    QVERIFY(!s.active->stale);
+    QCOMPARE(s.active->signerKeyIds.size(), std::size_t(1));
+    QCOMPARE(s.active->signerKeyIds[0].size(), std::size_t(64));
+    QCOMPARE(s.active->assetCount, std::size_t(1));
+    QCOMPARE(s.active->assetBytes, std::uint64_t(red.size));
+    QVERIFY(!s.staged);
+    QCOMPARE(s.rollbackFloor.value_or(-1), 7);
+    QVERIFY(s.cache.known);
+    QCOMPARE(s.cache.blobCount, std::uint64_t(1));
+    QCOMPARE(s.cache.bytesUsed, std::uint64_t(red.size));
+    QCOMPARE(s.cache.quotaBytes, std::uint64_t(1u << 30));
+    QVERIFY(s.disk.freeBytes && *s.disk.freeBytes > 0 && s.disk.totalBytes >= s.disk.freeBytes);
+    QVERIFY(s.storeErrors.empty());
+    // The clock: the offset is measured from the persisted floor.
+    QCOMPARE(s.clock.floorUtcMs.value_or(0), floorMs);
+    QCOMPARE(*s.clock.sinceFloorMs, s.clock.trustedNowUtc.toMSecsSinceEpoch() - floorMs);
+    QVERIFY(*s.clock.sinceFloorMs >= 3600 * 1000);
+    QVERIFY(!s.clock.source.empty());
+    QCOMPARE(s.processUptimeS, 1);
+    QVERIFY(s.systemUptimeS > 0);
+    QCOMPARE(s.deviceId, std::string("diag-01"));
+    QCOMPARE(s.softwareVersion, std::string(STOA_VERSION));
+    QCOMPARE(s.health.cpuTempC.value_or(0), 51.5);
+
+    // In words.
+    const DiagnosticsText t = describeDeviceState(s);
+    const DiagRow *attempt = findRow(t, "last_attempt");
+    QVERIFY(attempt);
+    QCOMPARE(attempt->level, QString("bad"));
+    QVERIFY2(attempt->value.contains("cannot reach the server"), qPrintable(attempt->value));
+    const DiagRow *next = findRow(t, "next_attempt");
+    QVERIFY(next && next->value.contains("backing off") && next->value.contains("failure(s) in a row"));
+    QVERIFY(findRow(t, "active_manifest")->value.startsWith("v7, issued 2020-01-01 00:00:00 UTC"));
+    QVERIFY(findRow(t, "cache")->value.contains("of 1.00 GiB quota"));
+    QVERIFY(findRow(t, "cpu")->value.startsWith("51.5 °C · not throttled · throttled or under-voltage since boot"));
+    QVERIFY(findRow(t, "server")->value == agent.server);
+    QVERIFY2(findRow(t, "clock_floor")->value.contains("(now +1 h 0 min)"), qPrintable(findRow(t, "clock_floor")->value));
+    QVERIFY(!t.errors.isEmpty());
+    QVERIFY2(t.errors[0].startsWith("Sync failing"), qPrintable(t.errors.join('\n')));
+    QVERIFY(t.errors.join('\n').contains("Skipped sha256:00ff: asset missing from the store"));
+    QCOMPARE(t.headlineLevel, QString("warn"));
+    QCOMPARE(t.headline, QString("Playing v7, but cannot sync"));
+    agent.stop();
+}
+
+void DiagnosticsState::emptyStoreWithoutAgent()
+{
+    QTemporaryDir dir;
+    auto store = openStore(dir.filePath("store"));
+    const DeviceState s = gatherDeviceState(*store, inputsNow("fresh"));
+    QVERIFY(!s.sync);
+    QVERIFY(!s.active);
+    QVERIFY(!s.serverConfigured);
+    QVERIFY(!s.health.cpuTempC && !s.health.throttled);
+    const DiagnosticsText t = describeDeviceState(s);
+    QCOMPARE(findRow(t, "sync_state")->value, QString("no agent state yet"));
+    QCOMPARE(findRow(t, "active_manifest")->value, QString("none yet"));
+    QCOMPARE(findRow(t, "server")->value, QString("none configured"));
+    QVERIFY(findRow(t, "cpu")->value.startsWith("n/a"));
+    QCOMPARE(t.headline, QString("Not set up: no server configured"));
+    QVERIFY(t.errors.join('\n').contains("No server configured"));
+    QVERIFY(t.errors.join('\n').contains("No content yet"));
+}
+
+void DiagnosticsState::stagedProgress()
+{
+    QTemporaryDir dir;
+    auto store = openStore(dir.filePath("store"));
+    QDir(dir.path()).mkpath("media");
+    ContentBuilder content(*store, dir.filePath("media"));
+    const Media a = content.solid(QColor(1, 2, 3));
+    content.activate(content.manifest(3, {{"main", playlist({item(a, 1000)})}}, "main"));
+    // v4 declares a second asset of 1000 bytes the store does not have.
+    QJsonObject v4 = content.manifest(4, {{"main", playlist({item(a, 1000)})}}, "main");
+    QJsonObject assets = v4["assets"].toObject();
+    const QString missing = "sha256:" + QString(64, 'a');
+    assets[missing] = QJsonObject{{"size", 1000}, {"media_type", "image/png"}};
+    v4["assets"] = assets;
+    auto key = schedule::PrivateKey::generate();
+    std::vector<schedule::PrivateKey> keys{*key};
+    auto env = schedule::signEnvelope(schedule::kManifestPayloadType, QJsonDocument(v4).toJson(QJsonDocument::Compact), keys);
+    QVERIFY(env);
+    QVERIFY(store->manifests().stage({4, env->toStdString(), {a.hex, std::string(64, 'a')}}));
+    // The agent's count: the one missing blob (as Agent::handleDownloads writes it).
+    cache::SyncStatus status;
+    status.server = "http://example.invalid";
+    status.state = "downloading";
+    status.stagedVersion = 4;
+    status.stagedBlobsMissing = 1;
+    status.stagedBytesMissing = 1000;
+    QVERIFY(store->kv().set(cache::kSyncStatusKey, QJsonDocument(status.toJson()).toJson().toStdString()));
+
+    const DeviceState s = gatherDeviceState(*store, inputsNow("d"));
+    QVERIFY(s.staged);
+    QCOMPARE(s.staged->version, 4);
+    QCOMPARE(s.staged->assetBytes, std::uint64_t(a.size + 1000));
+    QVERIFY(s.stagedProgress);
+    QCOMPARE(*s.stagedProgress, double(a.size) / double(a.size + 1000));
+    const QString row = findRow(describeDeviceState(s), "staged_manifest")->value;
+    QVERIFY2(row.startsWith(QString("v4: %1 % downloaded (1 asset(s), 1000 bytes missing)")
+                                .arg(int(std::floor(*s.stagedProgress * 100)))),
+             qPrintable(row));
+}
+
+void DiagnosticsState::formatting_data()
+{
+    QTest::addColumn<QString>("got");
+    QTest::addColumn<QString>("expected");
+    QTest::addRow("bytes") << formatBytes(512) << "512 bytes";
+    QTest::addRow("KiB") << formatBytes(1536) << "1.5 KiB";
+    QTest::addRow("MiB") << formatBytes(12u << 20) << "12.0 MiB";
+    QTest::addRow("GiB") << formatBytes(3ull << 30) << "3.00 GiB";
+    QTest::addRow("seconds") << formatDuration(45) << "45 s";
+    QTest::addRow("minutes") << formatDuration(125) << "2 min 5 s";
+    QTest::addRow("hours") << formatDuration(2 * 3600 + 12 * 60) << "2 h 12 min";
+    QTest::addRow("days") << formatDuration(4 * 86400 + 3 * 3600) << "4 d 3 h";
+    QTest::addRow("never") << formatWhen(0, 1000) << "never";
+    QTest::addRow("ago") << formatWhen(1764151200000, 1764151212000) << "2025-11-26 10:00:00 UTC (12 s ago)";
+    QTest::addRow("in") << formatWhen(1764151204000, 1764151200000) << "2025-11-26 10:00:04 UTC (in 4 s)";
+}
+
+void DiagnosticsState::formatting()
+{
+    QFETCH(QString, got);
+    QFETCH(QString, expected);
+    QCOMPARE(got, expected);
+}
+
+void DiagnosticsState::plainWords_data()
+{
+    QTest::addColumn<QString>("raw");
+    QTest::addColumn<QString>("words");
+    QTest::addRow("refused") << "cannot connect: Failed to connect to 127.0.0.1 port 9: Couldn't connect to server"
+                             << "cannot reach the server";
+    QTest::addRow("dns") << "cannot connect: Could not resolve host: x.invalid" << "the server's name does not resolve (DNS)";
+    QTest::addRow("tls") << "TLS handshake failed" << "secure connection (TLS) failed";
+    QTest::addRow("unknown") << "something odd" << "something odd";
+}
+
+void DiagnosticsState::plainWords()
+{
+    QFETCH(QString, raw);
+    QFETCH(QString, words);
+    const QString plain = plainError(raw.toStdString());
+    QVERIFY2(plain.startsWith(words), qPrintable(plain));
+    QVERIFY2(plain.contains(raw), "the original text is kept");
+}
+
+void DiagnosticsState::networkInterfaces()
+{
+    // The real machine: loopback never listed; whatever has an IPv4 address is.
+    for (const auto &i : player::networkInterfaces())
+        QVERIFY2(i.name != "lo", "loopback is excluded");
+    // A fake sysfs: an interface without address shows with its link state.
+    QTemporaryDir sys;
+    QDir(sys.path()).mkpath("eth9");
+    QFile f(sys.filePath("eth9/operstate"));
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("down\n");
+    f.close();
+    QDir(sys.path()).mkpath("lo");
+    const auto list = player::networkInterfaces(sys.path().toStdString());
+    const auto eth9 = std::find_if(list.begin(), list.end(), [](const auto &i) { return i.name == "eth9"; });
+    QVERIFY(eth9 != list.end());
+    QCOMPARE(eth9->operState, std::string("down"));
+    QVERIFY(eth9->ipv4.empty());
+    QVERIFY(std::none_of(list.begin(), list.end(), [](const auto &i) { return i.name == "lo"; }));
+}
+
+void DiagnosticsState::options()
+{
+    QTemporaryDir dir;
+    QFile conf(dir.filePath("stoa.conf"));
+    QVERIFY(conf.open(QIODevice::WriteOnly));
+    conf.write("server = https://user:secret@signage.example/base\nquota = 2G\nbackoff_cap_s = 60\n");
+    conf.close();
+    auto o = parsePlayerOptions({"stoa-player", "--config", dir.filePath("stoa.conf"), "--diagnostics"});
+    QVERIFY2(o, o ? "" : o.error().message.c_str());
+    QCOMPARE(o->server, std::string("https://user:secret@signage.example/base"));
+    QCOMPARE(o->quotaBytes, std::uint64_t(2) << 30);
+    QVERIFY(o->diagnostics);
+    QVERIFY(o->autoDiagnostics);
+    auto off = parsePlayerOptions({"stoa-player", "--config", "/dev/null", "--no-auto-diagnostics"});
+    QVERIFY(off && !off->autoDiagnostics && !off->diagnostics);
+    // The player has no --server flag (it never talks to the server).
+    QVERIFY(!parsePlayerOptions({"stoa-player", "--config", "/dev/null", "--server", "http://x"}));
+    QFile bad(dir.filePath("bad.conf"));
+    QVERIFY(bad.open(QIODevice::WriteOnly));
+    bad.write("quota = lots\n");
+    bad.close();
+    QVERIFY(!parsePlayerOptions({"stoa-player", "--config", dir.filePath("bad.conf")}));
+
+    // The screen never shows credentials from the config.
+    QTemporaryDir storeDir;
+    auto store = openStore(storeDir.filePath("store"));
+    GatherInputs in = inputsNow("d");
+    in.configuredServer = o->server;
+    QCOMPARE(gatherDeviceState(*store, in).server, std::string("https://signage.example/base"));
+}
+
+QTEST_GUILESS_MAIN(DiagnosticsState)
+#include "tst_diagnostics_state.moc"
