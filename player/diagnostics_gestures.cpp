@@ -14,6 +14,7 @@ namespace stoa::player {
 DiagnosticsGestures::DiagnosticsGestures(QObject *parent) : QObject(parent)
 {
     m_pressTimer.setSingleShot(true);
+    m_pressTimer.setTimerType(Qt::PreciseTimer); // a coarse timer may fire 5 % (150 ms) early
     m_pressTimer.setInterval(std::chrono::milliseconds(3000));
     connect(&m_pressTimer, &QTimer::timeout, this, [this] {
         m_pressing = false; // once per press
