@@ -231,7 +231,8 @@ void TestServiceNotifier::feederFeedsTheRealSocketOnlyWhileLive()
     // The loop hangs: one STATUS saying so, then silence while skips pile up.
     liveFlag = false;
     std::optional<std::string> got;
-    while ((got = m_socket->next()) && *got == "WATCHDOG=1") {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while ((got = m_socket->next()) && *got == "WATCHDOG=1" && std::chrono::steady_clock::now() < deadline) {
     }
     QVERIFY(got);
     QVERIFY2(got->starts_with("STATUS=main loop not live"), got->c_str());
