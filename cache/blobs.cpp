@@ -1,5 +1,7 @@
 #include "cache/blobs.h"
 
+#include "cache/kv.h"
+
 #include "cache/logging.h"
 #include "cache/sha256.h"
 
@@ -156,6 +158,9 @@ Result<std::uint64_t> BlobStore::evict(std::uint64_t bytes)
         if (auto ok = tx->commit(); !ok)
             return std::unexpected(ok.error());
     }
+    // For the metrics (stoa_store_evictions_total); a lost count is harmless.
+    if (!victims.empty())
+        (void)KeyValue(m_db).add("evictions", std::int64_t(victims.size()));
     // Rows are gone first: a crash here leaves orphan files, which recovery
     // re-indexes, never a row pointing at nothing.
     std::uint64_t freed = 0;

@@ -72,6 +72,7 @@ Agent::Agent(AgentConfig config, std::string deviceId, cache::Store &store, Http
 
 SteadyTime Agent::step(SteadyTime now)
 {
+    handleObservers(now);
     handleManifest(now);
     handleDownloads(now);
     handleActivation();
@@ -99,10 +100,14 @@ SteadyTime Agent::step(SteadyTime now)
 
 void Agent::run()
 {
+    // Idle waits are cut to a few seconds so the liveness ticks (/healthz,
+    // the systemd watchdog) keep coming while nothing is due.
+    constexpr auto kMaxIdle = std::chrono::seconds(2);
     while (!m_stop.load()) {
         const SteadyTime next = step(std::chrono::steady_clock::now());
         std::unique_lock lock(m_waitMutex);
-        m_wake.wait_until(lock, next, [&] { return m_stop.load(); });
+        m_wake.wait_until(lock, std::min(next, std::chrono::steady_clock::now() + kMaxIdle),
+                          [&] { return m_stop.load(); });
     }
     if (auto floor = m_clock.floorToPersist())
         (void)m_store.kv().setInt(kTimeFloorKey, *floor);
@@ -151,6 +156,8 @@ Millis Agent::statusInterval() const
 
 void Agent::manifestDone(SteadyTime now, bool ok, const std::string &result, std::optional<Millis> retryAfter)
 {
+    if (m_obs.metrics)
+        m_obs.metrics->request("manifest", AgentMetrics::manifestOutcome(ok, result));
     m_manifest.pacer.setSteadyInterval(syncInterval());
     const Millis wait = ok ? m_manifest.pacer.afterSuccess(m_rng) : m_manifest.pacer.afterFailure(m_rng, retryAfter);
     // From the answer, not from the poll's start: a slow keys.json must not
@@ -283,6 +290,12 @@ void Agent::handleDownloads(SteadyTime now)
     if (missing.size() > std::size_t(m_config.parallelDownloads * kBlobsPerRoundFactor))
         missing.resize(std::size_t(m_config.parallelDownloads * kBlobsPerRoundFactor));
     const DownloadRound round = m_downloads.run(m_config.server, missing, m_config.parallelDownloads, now);
+    if (m_obs.metrics) {
+        for (int i = 0; i < round.completed; ++i)
+            m_obs.metrics->request("blob", "ok");
+        for (int i = 0; i < round.failed; ++i)
+            m_obs.metrics->request("blob", "error");
+    }
     m_status.bytesDownloaded = m_downloads.totalBytes();
     m_status.downloadError = m_downloads.lastError();
     if (round.completed > 0) {
@@ -325,6 +338,20 @@ void Agent::handleTimeFloor()
         }
     }
     m_clock.markPersisted();
+}
+
+void Agent::handleObservers(SteadyTime now)
+{
+    if (m_obs.liveness)
+        m_obs.liveness->tick();
+    if (m_obs.health && (!m_healthAt || now - *m_healthAt >= m_obs.healthEvery)) {
+        m_health = m_obs.health();
+        m_healthAt = now;
+    }
+    if (m_obs.metrics) {
+        m_obs.metrics->status(m_status);
+        m_obs.metrics->sample(m_store, m_health, now);
+    }
 }
 
 void Agent::publishStatus()

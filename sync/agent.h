@@ -23,6 +23,8 @@
 #include "schedule/manifest.h"
 #include "schedule/trust_store.h"
 #include "schedule/trusted_time.h"
+#include "endpoints/liveness.h"
+#include "sync/agent_metrics.h"
 #include "sync/backoff.h"
 #include "sync/config.h"
 #include "sync/documents.h"
@@ -36,6 +38,17 @@
 
 namespace stoa::sync {
 
+// What the agent reports to, besides the store. None is owned; each must
+// outlive the agent. All optional: tests run agents with none.
+struct AgentObservers {
+    endpoints::Liveness *liveness = nullptr; // ticked every loop pass and while transfers move
+    AgentMetrics *metrics = nullptr;         // /metrics
+    // The platform's sensors (may run a tool for up to a few seconds): read
+    // at most every healthEvery, on the agent's thread.
+    std::function<DeviceHealth()> health;
+    std::chrono::seconds healthEvery{30};
+};
+
 class Agent {
 public:
     // Everything passed by reference must outlive the agent.
@@ -47,6 +60,9 @@ public:
     // step() until stop(); waits between steps on the monotonic clock.
     void run();
     void stop();
+    // Before run(). The HttpClient's onActivity should tick the same
+    // liveness (main.cpp wires both).
+    void setObservers(AgentObservers observers) { m_obs = std::move(observers); }
 
     const cache::SyncStatus &status() const { return m_status; }
 
@@ -66,6 +82,7 @@ private:
     void handleScreenshots(SteadyTime now);
     void handleTimeFloor();
     void publishStatus();
+    void handleObservers(SteadyTime now);
 
     // Manifest channel helpers (agent.cpp).
     bool pollKeys(const QDateTime &trustedNow, std::string &error, std::optional<Millis> &retryAfter);
@@ -104,6 +121,11 @@ private:
 
     cache::SyncStatus m_status;
     cache::SyncStatus m_published; // last written to the store
+
+    // --- Observers and the last health reading (agent thread only).
+    AgentObservers m_obs;
+    std::optional<DeviceHealth> m_health;
+    std::optional<SteadyTime> m_healthAt;
 
     // --- Stop signalling, the only state shared between threads.
     std::atomic<bool> m_stop{false};

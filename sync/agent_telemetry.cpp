@@ -14,6 +14,16 @@ namespace stoa::sync {
 
 namespace {
 // Types the player carries out; the agent hands them over through the store.
+// The metrics' channel label: the last path segment of a telemetry URL.
+const char *channelName(const std::string &url)
+{
+    if (url.ends_with("/status"))
+        return "status";
+    if (url.ends_with("/plays"))
+        return "plays";
+    return "screenshot";
+}
+
 bool isPlayerCommand(const std::string &type)
 {
     return type == "screenshot" || type == "restart_player" || type == "display_on" || type == "display_off";
@@ -34,18 +44,24 @@ Agent::Sent Agent::send(Channel &c, SteadyTime now, Request request, Millis inte
     now = std::max(now, std::chrono::steady_clock::now()); // waits count from the answer
     c.pacer.setSteadyInterval(interval);
     if (r && r->ok()) {
+        if (m_obs.metrics)
+            m_obs.metrics->request(channelName(request.url), "ok");
         c.due = now + c.pacer.afterSuccess(m_rng);
         c.result = "ok";
         return Sent::Ok;
     }
     if (r && (r->status == 404 || r->status == 405 || r->status == 501)) {
         // A static server: not an outage, so no backoff growth — just ask rarely.
+        if (m_obs.metrics)
+            m_obs.metrics->request(channelName(request.url), "unsupported");
         c.pacer.afterSuccess(m_rng);
         c.due = now + m_config.unsupportedRetry;
         c.result = "not supported by the server";
         return Sent::Unsupported;
     }
     const FetchFailure f = failureOf(r, request.url);
+    if (m_obs.metrics)
+        m_obs.metrics->request(channelName(request.url), "error");
     const Millis wait = c.pacer.afterFailure(m_rng, f.retryAfter);
     c.due = now + wait;
     c.result = f.message;
@@ -120,6 +136,12 @@ void Agent::handleHeartbeat(SteadyTime now)
         in.bytesLimit = usage->quotaBytes;
         in.assets = usage->blobCount;
         in.diskFreeBytes = usage->diskFreeBytes;
+    }
+    if (m_health) {
+        in.cpuTempC = m_health->cpuTempC;
+        in.throttled = m_health->throttled;
+        if (m_health->diskFreeBytes)
+            in.diskFreeBytes = m_health->diskFreeBytes;
     }
     in.clockTrusted = trusted.trusted;
     in.clockSource = schedule::timeSourceName(trusted.source).toStdString();

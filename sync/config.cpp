@@ -218,6 +218,7 @@ const char *agentUsage()
            "  --device-id ID        overrides the detected id\n"
            "  --listen ADDR:PORT    local endpoints /healthz /metrics (default 127.0.0.1:0)\n"
            "  --set KEY=VALUE       any config-file key, e.g. --set backoff_base_s=1\n"
+           "  --check-config        load the configuration, say what is wrong or 'ok', exit\n"
            "  --version, --help\n\n"
            "Config keys: server data_dir trusted_keys device_id syncd_listen ca_file token_file\n"
            "  sync_interval_s status_interval_s unsupported_retry_s backoff_base_s backoff_cap_s\n"

@@ -69,6 +69,7 @@ struct HttpClient::Transfer {
     curl_slist *headerList = nullptr;
     const Request *request = nullptr;
     const std::atomic<bool> *abort = nullptr; // the client's abort flag
+    const std::function<void()> *activity = nullptr; // HttpOptions::onActivity, may be empty
     Response response;
     bool tooLarge = false;
     bool sinkAborted = false;
@@ -160,6 +161,8 @@ struct HttpClient::Transfer {
     static int onProgress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
     {
         auto *t = static_cast<Transfer *>(self);
+        if (*t->activity)
+            (*t->activity)();
         if (!t->abort->load())
             return 0;
         t->sinkAborted = true;
@@ -183,6 +186,7 @@ std::unique_ptr<HttpClient::Transfer> HttpClient::prepare(const Request &r)
     auto t = std::make_unique<Transfer>();
     t->request = &r;
     t->abort = &m_abort;
+    t->activity = &m_options.onActivity;
     t->easy = curl_easy_init();
     CURL *e = t->easy;
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);

@@ -35,6 +35,10 @@ struct HttpOptions {
     long lowSpeedLimit = 256;       // bytes/s ...
     long lowSpeedTimeS = 30;        // ... for this long, then abort
     std::int64_t maxRecvBytesPerSecond = 0; // per transfer; 0: unlimited
+    // Called in the transferring thread while a transfer runs (libcurl's
+    // progress callback: about once a second, and as data moves). A long
+    // download is not a hung loop: the agent ticks its liveness here.
+    std::function<void()> onActivity;
 };
 
 struct Request {

@@ -1,13 +1,22 @@
 // stoa-syncd — the sync agent process. Thin: options, wiring, stopSignals.
+// The platform layer (identity, sensors, systemd) and the local endpoints
+// are plugged in here, at the edge; the Agent knows neither.
 #include "cache/store.h"
+#include "endpoints/process_metrics.h"
+#include "endpoints/server.h"
+#include "platform/rpi/command_runner.h"
+#include "platform/rpi/device_identity.h"
+#include "platform/rpi/health.h"
+#include "platform/rpi/service_notifier.h"
+#include "platform/rpi/watchdog_feeder.h"
 #include "schedule/keys.h"
 #include "sync/agent.h"
 #include "sync/config.h"
-#include "sync/device_id.h"
 #include "sync/logging.h"
 
 #include <QCoreApplication>
 #include <QFile>
+#include <QStandardPaths>
 
 #include <csignal>
 #include <cstdio>
@@ -38,16 +47,23 @@ int main(int argc, char **argv)
         std::printf("stoa-syncd %s\n", STOA_VERSION);
         return 0;
     }
-    auto config = sync::loadAgentConfig(args);
+    QStringList configArgs = args;
+    const bool checkOnly = configArgs.removeAll("--check-config") > 0;
+    auto config = sync::loadAgentConfig(configArgs);
     if (!config) {
         std::fprintf(stderr, "stoa-syncd: %s\n", config.error().message.c_str());
         return 2;
     }
-    auto deviceId = sync::resolveDeviceId(config->deviceId);
-    if (!deviceId) {
-        std::fprintf(stderr, "stoa-syncd: %s\n", deviceId.error().c_str());
+    if (checkOnly) {
+        std::printf("stoa-syncd: configuration ok (server %s)\n", config->server.c_str());
+        return 0;
+    }
+    auto identity = platform::resolveDeviceId(config->deviceId);
+    if (!identity) {
+        std::fprintf(stderr, "stoa-syncd: %s\n", identity.error().c_str());
         return 2;
     }
+    const std::string deviceId = identity->id;
     auto roots = schedule::loadPublicKeysPemFile(QString::fromStdString(config->trustedKeys));
     if (!roots) {
         std::fprintf(stderr, "stoa-syncd: trusted keys: %s\n", qPrintable(roots.error().reason));
@@ -63,8 +79,15 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    // Live = the loop turned, or a transfer moved, within 10 s (spec §8).
+    endpoints::Liveness liveness;
+    endpoints::MetricsRegistry metrics;
+    (void)endpoints::addProcessMetrics(metrics);
+    sync::AgentMetrics agentMetrics(metrics);
+
     sync::HttpOptions http;
-    http.userAgent = "stoa/" STOA_VERSION " (" + *deviceId + ")";
+    http.onActivity = [&liveness] { liveness.tick(); };
+    http.userAgent = "stoa/" STOA_VERSION " (" + deviceId + ")";
     http.caFile = config->caFile;
     http.lowSpeedLimit = config->lowSpeedLimit;
     http.lowSpeedTimeS = config->lowSpeedTimeS;
@@ -83,10 +106,47 @@ int main(int argc, char **argv)
     auto persistedFloor = (*store)->kv().getInt("time_floor_ms");
     schedule::TrustedClock clock(schedule::Clocks::system(),
                                  persistedFloor ? *persistedFloor : std::optional<std::int64_t>());
-    sync::Agent agent(*config, *deviceId, **store, client, schedule::TrustStore(std::move(*roots)), clock,
+    sync::Agent agent(*config, deviceId, **store, client, schedule::TrustStore(std::move(*roots)), clock,
                       std::random_device{}());
-    qCInfo(sync::lcSync, "stoa-syncd %s: device %s, server %s, store %s", STOA_VERSION, deviceId->c_str(),
-           config->server.c_str(), config->dataDir.c_str());
+    platform::ProcessRunner runner;
+    platform::PiHealthOptions healthOptions;
+    healthOptions.dataDir = QString::fromStdString(config->dataDir);
+    healthOptions.vcgencmdPath = QStandardPaths::findExecutable(QStringLiteral("vcgencmd")); // Pi OS only
+    platform::PiHealthSource healthSource(healthOptions, runner);
+    sync::AgentObservers observers;
+    observers.liveness = &liveness;
+    observers.metrics = &agentMetrics;
+    observers.health = [&healthSource] {
+        const platform::HealthReading r = healthSource.read();
+        sync::DeviceHealth h;
+        h.cpuTempC = r.cpuTempC;
+        if (r.throttle) {
+            h.throttled = r.throttle->throttled || r.throttle->frequencyCapped;
+            h.underVoltage = r.throttle->underVoltage;
+        }
+        h.diskFreeBytes = r.diskFreeBytes;
+        h.readOnly = r.readOnly;
+        return h;
+    };
+    agent.setObservers(observers);
+    qCInfo(sync::lcSync, "stoa-syncd %s: device %s (%s), server %s, store %s", STOA_VERSION, deviceId.c_str(),
+           qPrintable(platform::deviceIdSourceName(identity->source)), config->server.c_str(),
+           config->dataDir.c_str());
+
+    // Endpoints: a bind failure is logged and the agent syncs on without them.
+    endpoints::LocalServer server({}, &metrics);
+    server.routeHealth(liveness);
+    server.routeMetrics(metrics);
+    if (auto started = server.start(config->listen); !started)
+        qCWarning(sync::lcSync, "local endpoints on %s not available: %s", config->listen.c_str(),
+                  started.error().message.c_str());
+
+    platform::SystemdNotifier notifier;
+    platform::WatchdogFeeder feeder(notifier, [&liveness] { return liveness.isLive(); });
+    liveness.tick();
+    (void)notifier.ready();
+    (void)notifier.status("syncing with " + config->server);
+    feeder.start();
 
     std::thread waiter([&] {
         int sig = 0;
@@ -95,6 +155,9 @@ int main(int argc, char **argv)
         agent.stop();
     });
     agent.run(); // returns once the waiter saw a signal and stopped it
+    (void)notifier.stopping();
+    feeder.stop();
+    server.stop();
     waiter.join();
     return 0;
 }

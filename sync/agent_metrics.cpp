@@ -1,0 +1,118 @@
+// sync/agent_metrics.cpp — see agent_metrics.h.
+#include "sync/agent_metrics.h"
+
+#include "cache/kv.h"
+#include "cache/space.h"
+#include "sync/logging.h"
+
+namespace stoa::sync {
+
+namespace {
+
+template <class T>
+T take(endpoints::Result<T> r, std::string_view name)
+{
+    if (r)
+        return *r;
+    qCWarning(lcSync, "metric %.*s not registered: %s", int(name.size()), name.data(), r.error().message.c_str());
+    return T{};
+}
+
+} // namespace
+
+AgentMetrics::AgentMetrics(endpoints::MetricsRegistry &reg) : m_registry(reg)
+{
+    auto counter = [&](std::string_view n, std::string_view h) { return take(reg.counter(n, h), n); };
+    auto gauge = [&](std::string_view n, std::string_view h) { return take(reg.gauge(n, h), n); };
+    m_requests = take(reg.counterFamily("stoa_sync_requests_total",
+                                        "Requests to the backend by channel and outcome (a manifest poll counts once)",
+                                        {"channel", "outcome"}),
+                      "stoa_sync_requests_total");
+    m_downloaded = counter("stoa_sync_downloaded_bytes_total", "Blob body bytes received since the agent started");
+    m_evictions = counter("stoa_store_evictions_total", "Blobs evicted from the store (space policy, clear_cache)");
+    m_scrubFailures = counter("stoa_store_scrub_failures_total", "Blobs found corrupt by the background scrub");
+    m_backoff = gauge("stoa_sync_backoff_seconds", "Wait chosen after the last failed manifest poll; 0 after a success");
+    m_failures = gauge("stoa_sync_consecutive_failures", "Manifest polls failed in a row");
+    m_lastSuccess = gauge("stoa_sync_last_success_timestamp_seconds", "Unix time of the last successful manifest poll");
+    m_lastAttempt = gauge("stoa_sync_last_attempt_timestamp_seconds", "Unix time of the last manifest poll");
+    m_activeVersion = gauge("stoa_sync_active_manifest_version", "Version of the active manifest; 0: none");
+    m_stagedVersion = gauge("stoa_sync_staged_manifest_version", "Version of the staged manifest; 0: none");
+    m_stagedMissing = gauge("stoa_sync_staged_missing_bytes", "Bytes of the staged manifest still to download");
+    m_bytesUsed = gauge("stoa_store_bytes_used", "Bytes of blobs in the store");
+    m_blobs = gauge("stoa_store_blobs", "Blobs in the store");
+    m_quota = gauge("stoa_store_quota_bytes", "Configured store quota; 0: none");
+    m_pendingPlays = gauge("stoa_store_pending_plays", "Proof-of-play records waiting for upload");
+    m_diskFree = gauge("stoa_device_disk_free_bytes", "Free bytes on the data directory's file system");
+}
+
+void AgentMetrics::setDevice(LazyGauge &g, const char *name, const char *help, double value)
+{
+    // Registered on the first known value: a series that reads 0 on a machine
+    // without the sensor would look like a real reading.
+    if (!g.registered)
+        g.gauge = take(m_registry.gauge(name, help), name), g.registered = true;
+    g.gauge.set(value);
+}
+
+void AgentMetrics::request(const char *channel, const char *outcome)
+{
+    m_requests.labels({channel, outcome}).inc();
+}
+
+const char *AgentMetrics::manifestOutcome(bool ok, const std::string &result)
+{
+    if (ok)
+        return result == "unchanged" ? "not_modified" : result == "no manifest published" ? "absent" : "ok";
+    return result.find("rejected") != std::string::npos ? "rejected" : "error";
+}
+
+void AgentMetrics::status(const cache::SyncStatus &s)
+{
+    m_downloaded.setTotal(double(s.bytesDownloaded));
+    m_backoff.set(s.backoffSeconds);
+    m_failures.set(s.consecutiveFailures);
+    if (s.lastSuccessAtMs)
+        m_lastSuccess.set(double(s.lastSuccessAtMs) / 1000.0);
+    if (s.lastAttemptAtMs)
+        m_lastAttempt.set(double(s.lastAttemptAtMs) / 1000.0);
+    m_activeVersion.set(double(s.activeVersion));
+    m_stagedVersion.set(double(s.stagedVersion));
+    m_stagedMissing.set(double(s.stagedBytesMissing));
+}
+
+void AgentMetrics::sample(cache::Store &store, const std::optional<DeviceHealth> &health,
+                          std::chrono::steady_clock::time_point now, std::chrono::seconds every)
+{
+    if (m_lastSample && now - *m_lastSample < every)
+        return;
+    m_lastSample = now;
+    if (auto u = store.space().usage()) {
+        m_bytesUsed.set(double(u->blobBytes));
+        m_blobs.set(double(u->blobCount));
+        m_quota.set(double(u->quotaBytes));
+        m_diskFree.set(double(u->diskFreeBytes));
+    }
+    if (auto n = store.kv().getInt("evictions"); n && *n)
+        m_evictions.setTotal(double(**n));
+    if (auto n = store.kv().getInt("scrub_failures"); n && *n)
+        m_scrubFailures.setTotal(double(**n));
+    if (auto n = store.plays().count())
+        m_pendingPlays.set(double(*n));
+    if (!health)
+        return;
+    if (health->cpuTempC)
+        setDevice(m_temp, "stoa_device_cpu_temperature_celsius", "SoC temperature", *health->cpuTempC);
+    if (health->throttled)
+        setDevice(m_throttled, "stoa_device_throttled", "1 while the SoC is throttled or frequency-capped",
+                  *health->throttled ? 1 : 0);
+    if (health->underVoltage)
+        setDevice(m_underVoltage, "stoa_device_under_voltage", "1 while the supply is under-voltage",
+                  *health->underVoltage ? 1 : 0);
+    if (health->readOnly)
+        setDevice(m_readOnly, "stoa_device_read_only", "1 when the data directory's file system is read-only",
+                  *health->readOnly ? 1 : 0);
+    if (health->diskFreeBytes)
+        m_diskFree.set(double(*health->diskFreeBytes));
+}
+
+} // namespace stoa::sync

@@ -1,0 +1,260 @@
+// tests/sync/tst_syncd_endpoints.cpp — the real stoa-syncd process as systemd
+// and Prometheus see it (issue 6: endpoints in both processes; issue 7: the
+// watchdog).
+//
+//  - endpointsFollowTheAgent: stoa-syncd with --listen 127.0.0.1:0 against the
+//    FaultServer serving a published site. /healthz says ok; /metrics (checked
+//    by promtool) shows the manifest adopted (active version, blob and
+//    manifest requests ok, downloaded bytes); then the server answers 500 and
+//    the metrics move: manifest errors grow, consecutive failures and the
+//    backoff become non-zero.
+//  - notifiesSystemd: NOTIFY_SOCKET points at a datagram socket of the test;
+//    with WATCHDOG_USEC set the process sends READY=1, a STATUS= line,
+//    WATCHDOG=1 keep-alives while its loop runs, and STOPPING=1 on SIGTERM.
+//  - checkConfig: --check-config says ok, or names the line and key.
+// Every wait is a condition polled with a deadline.
+#include "agent_harness.h"
+
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTest>
+
+#include <curl/curl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace stoa;
+using namespace stoa::testing;
+
+namespace {
+
+struct Got {
+    long status = 0;
+    std::string body;
+};
+
+Got httpGet(const std::string &url)
+{
+    Got g;
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, +[](char *p, size_t s, size_t n, void *ud) {
+        static_cast<std::string *>(ud)->append(p, s * n);
+        return s * n;
+    });
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &g.body);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &g.status);
+    curl_easy_cleanup(c);
+    return g;
+}
+
+// The value of one sample line "name{labels} value" in a /metrics body; -1: absent.
+double sample(const std::string &metrics, const QString &series)
+{
+    const QRegularExpression re("^" + QRegularExpression::escape(series) + " (\\S+)$",
+                                QRegularExpression::MultilineOption);
+    const auto m = re.match(QString::fromStdString(metrics));
+    return m.hasMatch() ? m.captured(1).toDouble() : -1;
+}
+
+bool waitFor(const std::function<bool()> &cond, int ms)
+{
+    QDeadlineTimer deadline(ms);
+    while (!cond()) {
+        if (deadline.hasExpired())
+            return false;
+        QTest::qWait(20); // lets QProcess read output meanwhile
+    }
+    return true;
+}
+
+class Syncd {
+public:
+    Syncd(const TestSite &site, const std::string &server, QProcessEnvironment env = QProcessEnvironment::systemEnvironment())
+    {
+        QFile(site.path("empty.conf")).open(QIODevice::WriteOnly);
+        m_process.setProcessEnvironment(env);
+        m_process.setProcessChannelMode(QProcess::MergedChannels);
+        m_process.start(STOA_SYNCD, {"--config", site.path("empty.conf"), "--data-dir", site.path("data"),
+                                     "--server", QString::fromStdString(server), "--trusted-keys", site.rootPub(),
+                                     "--device-id", "dev-1", "--listen", "127.0.0.1:0",
+                                     "--set", "backoff_base_s=0.1", "--set", "backoff_cap_s=0.5",
+                                     "--set", "sync_interval_s=0.3", "--set", "min_free=0"});
+    }
+    ~Syncd()
+    {
+        if (m_process.state() != QProcess::NotRunning) {
+            m_process.kill();
+            m_process.waitForFinished(5000);
+        }
+    }
+    // The port it logged ("serving http://127.0.0.1:PORT"), 0 until then.
+    int port()
+    {
+        m_log += m_process.readAll();
+        const auto m = QRegularExpression("serving http://127\\.0\\.0\\.1:(\\d+)").match(QString::fromUtf8(m_log));
+        return m.hasMatch() ? m.captured(1).toInt() : 0;
+    }
+    bool terminate()
+    {
+        m_process.terminate();
+        return m_process.waitForFinished(20000) && m_process.exitStatus() == QProcess::NormalExit &&
+               m_process.exitCode() == 0;
+    }
+    QByteArray log() { return m_log += m_process.readAll(); }
+
+private:
+    QProcess m_process;
+    QByteArray m_log;
+};
+
+// A unix datagram socket standing in for systemd's notify socket.
+class NotifySocket {
+public:
+    NotifySocket(const QString &path) : m_path(path.toStdString())
+    {
+        m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", m_path.c_str());
+        m_ok = m_fd >= 0 && ::bind(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
+    }
+    ~NotifySocket()
+    {
+        if (m_fd >= 0)
+            ::close(m_fd);
+        ::unlink(m_path.c_str());
+    }
+    bool ok() const { return m_ok; }
+    // Every datagram received so far, one message each.
+    const QStringList &messages()
+    {
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(m_fd, buf, sizeof buf, 0)) > 0;)
+            m_messages << QString::fromUtf8(buf, int(n));
+        return m_messages;
+    }
+    int count(const QString &line)
+    {
+        int n = 0;
+        for (const auto &m : messages())
+            n += m.split('\n').contains(line) ? 1 : 0;
+        return n;
+    }
+
+private:
+    std::string m_path;
+    int m_fd = -1;
+    bool m_ok = false;
+    QStringList m_messages;
+};
+
+} // namespace
+
+class SyncdEndpoints : public QObject {
+    Q_OBJECT
+private slots:
+    void endpointsFollowTheAgent()
+    {
+        TestSite site;
+        QVERIFY2(site.error().empty(), site.error().c_str());
+        auto v1 = site.publish({{"a.png", randomBytes(300000, 1)}, {"b.mp4", randomBytes(500000, 2)}});
+        QVERIFY2(v1, v1 ? "" : v1.error().c_str());
+        FaultServer server;
+        server.setDocumentRoot(site.site().toStdString());
+        Syncd syncd(site, server.baseUrl());
+        QVERIFY2(waitFor([&] { return syncd.port() > 0; }, 20000), syncd.log().constData());
+        const std::string base = "http://127.0.0.1:" + std::to_string(syncd.port());
+
+        const Got health = httpGet(base + "/healthz");
+        QCOMPARE(health.status, 200L);
+        QCOMPARE(health.body, std::string("ok\n"));
+
+        std::string metrics;
+        QVERIFY2(waitFor([&] {
+                     metrics = httpGet(base + "/metrics").body;
+                     return sample(metrics, "stoa_sync_active_manifest_version") == 1;
+                 }, 30000),
+                 metrics.c_str());
+        QCOMPARE(sample(metrics, R"(stoa_sync_requests_total{channel="blob",outcome="ok"})"), 2.0);
+        QVERIFY(sample(metrics, R"(stoa_sync_requests_total{channel="manifest",outcome="ok"})") >= 1);
+        QCOMPARE(sample(metrics, "stoa_sync_downloaded_bytes_total"), 800000.0);
+        QCOMPARE(sample(metrics, "stoa_sync_consecutive_failures"), 0.0);
+        QVERIFY(sample(metrics, "stoa_process_resident_memory_bytes") > 1e6);
+
+        // promtool, when installed, must accept exactly what we serve.
+        if (QFile::exists("/usr/bin/promtool")) {
+            QProcess promtool;
+            promtool.start("/usr/bin/promtool", {"check", "metrics"});
+            promtool.write(QByteArray::fromStdString(metrics));
+            promtool.closeWriteChannel();
+            QVERIFY(promtool.waitForFinished(30000));
+            QVERIFY2(promtool.exitCode() == 0, promtool.readAllStandardOutput() + promtool.readAllStandardError());
+        }
+
+        // The backend breaks: the metrics follow.
+        server.addFault(Fault::statusCode(500).onPrefix("/v1/"));
+        QVERIFY2(waitFor([&] {
+                     metrics = httpGet(base + "/metrics").body;
+                     return sample(metrics, "stoa_sync_consecutive_failures") >= 2;
+                 }, 30000),
+                 metrics.c_str());
+        QVERIFY(sample(metrics, R"(stoa_sync_requests_total{channel="manifest",outcome="error"})") >= 2);
+        QVERIFY(sample(metrics, "stoa_sync_backoff_seconds") > 0);
+        QCOMPARE(sample(metrics, "stoa_sync_active_manifest_version"), 1.0); // what plays is untouched
+        QCOMPARE(httpGet(base + "/healthz").status, 200L); // failing requests are not a dead loop
+        QVERIFY(syncd.terminate());
+    }
+
+    void notifiesSystemd()
+    {
+        TestSite site;
+        QVERIFY2(site.error().empty(), site.error().c_str());
+        NotifySocket notify(site.path("notify.sock"));
+        QVERIFY(notify.ok());
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("NOTIFY_SOCKET", site.path("notify.sock"));
+        env.insert("WATCHDOG_USEC", "400000"); // 0.4 s: keep-alives every 0.2 s
+        FaultServer server; // no document root: 404s, the agent just keeps polling
+        Syncd syncd(site, server.baseUrl(), env);
+        QVERIFY2(waitFor([&] { return notify.count("READY=1") == 1; }, 20000),
+                 qPrintable(notify.messages().join(" | ")));
+        QVERIFY2(waitFor([&] { return notify.count("WATCHDOG=1") >= 5; }, 20000),
+                 qPrintable(notify.messages().join(" | ")));
+        bool status = false;
+        for (const auto &m : notify.messages())
+            status = status || m.startsWith("STATUS=");
+        QVERIFY(status);
+        QVERIFY(syncd.terminate());
+        QVERIFY2(notify.count("STOPPING=1") == 1, qPrintable(notify.messages().join(" | ")));
+    }
+
+    void checkConfig()
+    {
+        TestSite site;
+        QFile good(site.path("good.conf"));
+        QVERIFY(good.open(QIODevice::WriteOnly));
+        good.write("server = https://example.com\nsyncd_listen = 127.0.0.1:9642\n");
+        good.close();
+        QProcess p;
+        p.start(STOA_SYNCD, {"--config", site.path("good.conf"), "--check-config"});
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 0);
+        QVERIFY(p.readAllStandardOutput().contains("configuration ok"));
+
+        QFile bad(site.path("bad.conf"));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("server = https://example.com\nquota = lots\n");
+        bad.close();
+        p.start(STOA_SYNCD, {"--config", site.path("bad.conf"), "--check-config"});
+        QVERIFY(p.waitForFinished(10000));
+        QCOMPARE(p.exitCode(), 2);
+        QVERIFY(p.readAllStandardError().contains("bad.conf:2: bad value for 'quota'"));
+    }
+};
+
+QTEST_GUILESS_MAIN(SyncdEndpoints)
+#include "tst_syncd_endpoints.moc"
