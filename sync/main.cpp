@@ -2,6 +2,7 @@
 // The platform layer (identity, sensors, systemd) and the local endpoints
 // are plugged in here, at the edge; the Agent knows neither.
 #include "cache/store.h"
+#include "endpoints/log_format.h"
 #include "endpoints/process_metrics.h"
 #include "endpoints/server.h"
 #include "platform/rpi/command_runner.h"
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
     sigaddset(&stopSignals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
 
+    endpoints::installLogFormat();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName("stoa-syncd");
     QCoreApplication::setApplicationVersion(STOA_VERSION);

@@ -218,7 +218,9 @@ private slots:
         QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
         env.insert("NOTIFY_SOCKET", site.path("notify.sock"));
         env.insert("WATCHDOG_USEC", "400000"); // 0.4 s: keep-alives every 0.2 s
-        FaultServer server; // no document root: 404s, the agent just keeps polling
+        env.insert("JOURNAL_STREAM", "8:12345"); // stderr "is" the journal: priority prefixes
+        FaultServer server;
+        server.addFault(Fault::statusCode(500)); // polls fail and back off: warnings to log
         Syncd syncd(site, server.baseUrl(), env);
         QVERIFY2(waitFor([&] { return notify.count("READY=1") == 1; }, 20000),
                  qPrintable(notify.messages().join(" | ")));
@@ -230,6 +232,16 @@ private slots:
         QVERIFY(status);
         QVERIFY(syncd.terminate());
         QVERIFY2(notify.count("STOPPING=1") == 1, qPrintable(notify.messages().join(" | ")));
+        // One event per line, each with the priority journald reads.
+        const QList<QByteArray> lines = syncd.log().trimmed().split('\n');
+        QVERIFY(lines.size() >= 3);
+        for (const QByteArray &line : lines)
+            QVERIFY2(QRegularExpression(R"(^<[2-7]>(debug|info|warning|error|fatal) [\w.]+: )")
+                         .match(QString::fromUtf8(line))
+                         .hasMatch(),
+                     line.constData());
+        QVERIFY(syncd.log().contains("<6>info stoa.sync: stoa-syncd " STOA_VERSION));
+        QVERIFY(syncd.log().contains("<4>warning stoa.sync: manifest poll failed"));
     }
 
     void checkConfig()
