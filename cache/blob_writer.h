@@ -2,7 +2,11 @@
 //
 // BlobWriter streams one asset of known name and size into a resumable
 // partial file; commit() makes it visible only after size and SHA-256 match,
-// the file is fsynced, renamed into blobs/ and the directory fsynced.
+// the file is fsynced, renamed into blobs/ and the directory fsynced. The
+// SHA-256 is computed on a thread of the writer's own, from the partial's
+// bytes as they land in the file (read back from the page cache): the thread
+// that receives the bytes only writes them, and what is named is what was
+// stored.
 // importFile() does the same for a local file whose hash is not known yet
 // (the operator command, the demo).
 //
@@ -12,7 +16,9 @@
 //  - while a BlobWriter is alive it holds an exclusive flock on its partial,
 //    so another process neither writes it nor deletes it during recovery;
 //  - destroying a BlobWriter without commit() keeps the partial for resume;
-//    discard() deletes it.
+//    discard() deletes it;
+//  - the hashing thread only reads bytes already written; it is joined before
+//    the digest is used and before the file descriptor is closed.
 #pragma once
 
 #include "cache/blobs.h"
@@ -24,6 +30,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -38,9 +45,9 @@ public:
     static Result<BlobWriter> open(BlobStore &blobs, SpacePolicy &space, std::string hex,
                                    std::uint64_t expectedSize);
 
-    BlobWriter(BlobWriter &&) noexcept = default;
-    BlobWriter &operator=(BlobWriter &&) noexcept = default;
-    ~BlobWriter(); // flushes gathered bytes, keeping them for a resume
+    BlobWriter(BlobWriter &&) noexcept;
+    BlobWriter &operator=(BlobWriter &&) noexcept;
+    ~BlobWriter(); // flushes gathered bytes, keeping them for a resume; stops the hashing
 
     const std::string &hex() const { return m_hex; }
     std::uint64_t expectedSize() const { return m_expected; }
@@ -67,6 +74,7 @@ public:
     Result<void> restart();
 
 private:
+    class Hasher;
     Result<void> flush();
     Result<void> writeOut(std::span<const std::byte> bytes);
     BlobWriter(BlobStore &blobs, std::string hex, std::uint64_t expected, std::filesystem::path partial,
@@ -76,13 +84,16 @@ private:
     std::string m_hex;               // the name the bytes must hash to
     std::uint64_t m_expected = 0;    // declared size
     std::filesystem::path m_partial; // tmp/<hex>.<size>.part
+    // Hashes [0, m_flushed) of the partial on its own thread. Declared before
+    // m_fd so a move assignment joins the old thread before its descriptor
+    // goes; the destructor joins it first explicitly.
+    std::unique_ptr<Hasher> m_hasher;
     UniqueFd m_fd;                   // open for append, flock'ed exclusively
-    std::uint64_t m_offset = 0;      // bytes accepted, all fed to m_hash
+    std::uint64_t m_offset = 0;      // bytes accepted
     std::uint64_t m_flushed = 0;     // bytes written to the partial; m_offset - m_flushed are in m_buffer
     std::vector<std::byte> m_buffer; // gathered small writes, at most kWriteBuffer
     std::chrono::steady_clock::time_point m_bufferSince; // when m_buffer's first byte arrived
-    bool m_broken = false;           // a write failed: the hash no longer matches the file
-    Sha256 m_hash;
+    bool m_broken = false;           // a write failed: the writer is done
     bool m_sealed = false;           // seal() succeeded: checked and fsynced, not yet renamed
 };
 
