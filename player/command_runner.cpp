@@ -34,7 +34,7 @@ int CommandRunner::check()
             result = "restarting";
             restart = true;
         } else if (h.type == "display_on" || h.type == "display_off") {
-            result = "display control comes with the platform layer";
+            ok = display(h.type == "display_on", result);
         } else {
             result = "not a player command: " + h.type;
         }
@@ -49,6 +49,17 @@ int CommandRunner::check()
     if (restart)
         emit restartRequested(kRestartExitCode);
     return handled;
+}
+
+bool CommandRunner::display(bool on, std::string &result)
+{
+    if (!m_displaySwitch) {
+        result = "display control is not configured (display_power = none)";
+        return false;
+    }
+    auto switched = m_displaySwitch(on);
+    result = switched ? *switched : switched.error();
+    return switched.has_value();
 }
 
 bool CommandRunner::screenshot(const std::string &id, std::string &result)

@@ -135,6 +135,7 @@ void Playback::adopt(std::optional<ActiveManifest> manifest)
     trySwitch();
     if (m_current < 0)
         setStatus(idleReason());
+    emit manifestChanged();
 }
 
 void Playback::resolveAndArm()

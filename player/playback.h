@@ -89,6 +89,8 @@ public:
     {
         return m_manifest ? std::optional(m_manifest->manifest.version) : std::nullopt;
     }
+    // The adopted manifest; nullptr before any. Valid until the next manifestChanged().
+    const schedule::Manifest *manifest() const { return m_manifest ? &m_manifest->manifest : nullptr; }
     schedule::TrustedClock &clock() { return m_clock; }
     // Checks the store for a new active manifest now (tests; normally the watcher does it).
     void checkForManifest();
@@ -108,6 +110,8 @@ signals:
     void itemFailed(const QString &key, const QString &reason);
     // Another process committed something to the store (commands may wait).
     void storeChanged();
+    // A manifest was adopted (a new version; emitted after playback planned it).
+    void manifestChanged();
 
 private:
     struct Outcome {
