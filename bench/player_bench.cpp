@@ -41,7 +41,8 @@ std::unique_ptr<QProcess> launch(const QString &dataDir, int exitAfterMs)
     env.insert("QT_LOGGING_RULES", "stoa.player.debug=true"); // "showing ..." per transition
     p->setProcessEnvironment(env);
     p->start(QStringLiteral(STOA_PLAYER_BIN), {"--data-dir", dataDir, "--device-id", "bench",
-                                              "--config", "/dev/null", "--exit-after", QString::number(exitAfterMs)});
+                                              "--config", "/dev/null", "--no-auto-diagnostics",
+                                              "--exit-after", QString::number(exitAfterMs)});
     return p;
 }
 

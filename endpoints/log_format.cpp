@@ -2,6 +2,7 @@
 #include "endpoints/log_format.h"
 
 #include <QDateTime>
+#include <QLoggingCategory>
 #include <QtGlobal>
 
 #include <cstdio>
@@ -57,6 +58,9 @@ QString formatLogLine(int level, const char *category, const QString &message, b
 void installLogFormat()
 {
     qInstallMessageHandler(qEnvironmentVariableIsSet("JOURNAL_STREAM") ? &handler<true> : &handler<false>);
+    // Debug lines are for debugging: QT_LOGGING_RULES="stoa.*.debug=true" turns them on.
+    if (!qEnvironmentVariableIsSet("QT_LOGGING_RULES"))
+        QLoggingCategory::setFilterRules(QStringLiteral("*.debug=false"));
 }
 
 } // namespace stoa::endpoints

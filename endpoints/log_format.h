@@ -14,8 +14,9 @@
 
 namespace stoa::endpoints {
 
-// Installs the format for the whole process (Qt's message handler). Call
-// once, first thing in main().
+// Installs the format for the whole process (Qt's message handler) and
+// hides debug lines unless QT_LOGGING_RULES says otherwise. Call once,
+// first thing in main().
 void installLogFormat();
 
 // The line written for one message (exposed for tests): `journal` selects the

@@ -86,6 +86,7 @@ DeviceState gatherDeviceState(cache::Store &store, const GatherInputs &in)
     s.dataDir = store.dataDir().string();
     s.interfaces = networkInterfaces(in.sysClassNet);
     s.player = in.player;
+    s.startupProblems = in.startupProblems;
 
     // The agent's status: absent until it first published one.
     s.sync = cache::readSyncStatus(store.kv());

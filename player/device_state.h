@@ -97,6 +97,7 @@ struct GatherInputs {
     std::int64_t processUptimeMs = -1; // -1: unknown
     PlayerView player;
     HealthProvider health;             // empty: sensors unknown
+    std::vector<std::string> startupProblems; // found at start (a refused config line), shown as problems
     std::string sysClassNet = "/sys/class/net"; // link states (tests may point elsewhere)
 };
 
@@ -154,6 +155,9 @@ struct DeviceState {
     ClockInfo clock;
     DiskInfo disk;
     HealthReading health;                    // §5 health.cpu_temp_c, health.throttled
+
+    // Problems found at start-up, e.g. "stoa.conf:3: unknown key 'sever'".
+    std::vector<std::string> startupProblems;
 
     // Sentences about sources that could not be read ("cannot read the staged manifest: database is locked").
     std::vector<std::string> storeErrors;

@@ -126,6 +126,7 @@ DeviceState Diagnostics::gather()
     in.systemUtcMs = QDateTime::currentMSecsSinceEpoch();
     in.processUptimeMs = msSinceProcessStart();
     in.health = m_config.health;
+    in.startupProblems = m_config.startupProblems;
 
     PlayerView &p = in.player;
     p.idle = m_playback.idle();
@@ -194,7 +195,7 @@ void Diagnostics::setReason(Reason reason)
 
 bool Diagnostics::autoCondition()
 {
-    if (!m_playback.manifestVersion())
+    if (!m_config.startupProblems.empty() || !m_playback.manifestVersion())
         return true;
     if (!m_config.configuredServer.empty())
         return false;

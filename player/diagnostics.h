@@ -46,6 +46,7 @@ struct DiagnosticsConfig {
     std::string configuredServer;                    // the config file's `server`
     std::uint64_t quotaBytes = 0;                    // the config file's `quota`
     HealthProvider health;                           // sensors; empty: "n/a"
+    std::vector<std::string> startupProblems;        // e.g. a refused stoa.conf line: shown, and opens the screen
     bool openAtStart = false;                        // --diagnostics
     bool autoOpen = false;                           // open by itself (stoa-player turns it on)
     std::chrono::milliseconds idleTimeout{60000};    // closes a manually opened screen

@@ -221,6 +221,8 @@ QStringList errorsInWords(const DeviceState &s)
         out << QStringLiteral("The clock is not trusted: the system clock is behind the last trusted time (no NTP?).");
     for (auto it = s.player.badItems.rbegin(); it != s.player.badItems.rend(); ++it)
         out << QStringLiteral("Skipped %1: %2").arg(shortKey(it->key), q(it->reason));
+    for (const auto &e : s.startupProblems)
+        out << QStringLiteral("Configuration: ") + q(e) + QStringLiteral(" (using defaults for the rest)");
     for (const auto &e : s.storeErrors)
         out << QStringLiteral("Store: ") + q(e);
     if (s.health.underVoltage && *s.health.underVoltage)

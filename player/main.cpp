@@ -1,38 +1,107 @@
-// stoa-player — thin main: options, store, wiring. The logic is in stoa_player.
+// stoa-player — thin main: options, store, wiring. The logic is in stoa_player;
+// the platform layer (identity, sensors, systemd) and the local endpoints
+// are plugged in here, at the edge.
 #include "cache/store.h"
+#include "endpoints/log_format.h"
+#include "platform/rpi/command_runner.h"
+#include "platform/rpi/device_identity.h"
+#include "platform/rpi/health.h"
+#include "platform/rpi/service_notifier.h"
+#include "platform/rpi/watchdog_feeder.h"
 #include "player/demo_store.h"
 #include "player/fake_clock.h"
+#include "player/local_endpoints.h"
 #include "player/logging.h"
 #include "player/options.h"
 #include "player/playback.h"
 #include "player/shell.h"
-#include "sync/device_id.h"
 
 #include <QGuiApplication>
+#include <QSocketNotifier>
 #include <QTimer>
 
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 using namespace stoa;
 
+namespace {
+
+// The Pi's sensors for the diagnostics screen and /status. sysfs only (no
+// vcgencmd: the GUI thread must not wait on a tool; the agent reports the
+// vcgencmd fallback).
+player::HealthProvider piHealth(const std::string &dataDir)
+{
+    auto runner = std::make_shared<platform::ProcessRunner>();
+    platform::PiHealthOptions o;
+    o.dataDir = QString::fromStdString(dataDir);
+    auto source = std::make_shared<platform::PiHealthSource>(o, *runner);
+    return [runner, source] {
+        const platform::HealthReading r = source->read();
+        player::HealthReading h;
+        h.cpuTempC = r.cpuTempC;
+        if (r.throttle) {
+            h.throttled = r.throttle->throttled || r.throttle->frequencyCapped;
+            h.underVoltage = r.throttle->underVoltage;
+            h.problemSinceBoot = r.throttle->anySinceBoot();
+            for (const QString &n : r.throttle->names())
+                h.conditions.push_back(n.toStdString());
+        }
+        return h;
+    };
+}
+
+} // namespace
+
 int main(int argc, char **argv)
 {
+    // SIGTERM (systemd stopping us) and SIGINT end the event loop normally —
+    // the current play is recorded, the watchdog told — instead of killing
+    // the process. Blocked before any thread starts, so all inherit it, and
+    // read from a signalfd in the event loop.
+    sigset_t stopSignals;
+    sigemptyset(&stopSignals);
+    sigaddset(&stopSignals, SIGTERM);
+    sigaddset(&stopSignals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+    const int stopFd = signalfd(-1, &stopSignals, SFD_CLOEXEC | SFD_NONBLOCK);
+
+    endpoints::installLogFormat();
+    // Before QGuiApplication: these must work on a device with no display.
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
+            std::fputs(player::playerUsage(), stdout);
+            return 0;
+        }
+        if (!std::strcmp(argv[i], "--version")) {
+            std::printf("stoa-player %s\n", STOA_VERSION);
+            return 0;
+        }
+    }
     QGuiApplication app(argc, argv); // takes Qt's own options (-platform ...) out of argv
     QGuiApplication::setApplicationName("stoa-player");
     QGuiApplication::setApplicationVersion(STOA_VERSION);
+    QSocketNotifier stopNotifier(stopFd, QSocketNotifier::Read);
+    QObject::connect(&stopNotifier, &QSocketNotifier::activated, &app, [stopFd] {
+        signalfd_siginfo info{};
+        if (::read(stopFd, &info, sizeof info) == sizeof info)
+            qCInfo(player::lcPlayer, "signal %u: stopping", info.ssi_signo);
+        QCoreApplication::quit();
+    });
 
     auto options = player::parsePlayerOptions(app.arguments());
     if (!options) {
         std::fprintf(stderr, "stoa-player: %s\n", options.error().message.c_str());
         return 2;
     }
-    if (options->help) {
-        std::fputs(player::playerUsage(), stdout);
-        return 0;
-    }
-    if (options->version) {
-        std::printf("stoa-player %s\n", STOA_VERSION);
-        return 0;
+    std::vector<std::string> problems;
+    if (!options->configError.empty()) {
+        qCCritical(player::lcPlayer, "configuration: %s (the rest of the file is used; the diagnostics screen shows this)",
+                   options->configError.c_str());
+        problems.push_back(options->configError);
     }
 
     std::optional<player::DemoStore> demo;
@@ -47,14 +116,16 @@ int main(int argc, char **argv)
         if (options->deviceId.empty())
             options->deviceId = demo->deviceId;
     }
-    auto deviceId = sync::resolveDeviceId(options->deviceId);
-    if (!deviceId) {
-        std::fprintf(stderr, "stoa-player: %s\n", deviceId.error().c_str());
+    auto identity = platform::resolveDeviceId(options->deviceId);
+    if (!identity && !options->deviceId.empty()) {
+        // A bad override in the file: show it, and be this device meanwhile.
+        problems.push_back(identity.error());
+        identity = platform::resolveDeviceId({});
+    }
+    if (!identity) {
+        std::fprintf(stderr, "stoa-player: %s\n", identity.error().c_str());
         return 2;
     }
-    if (options->listen != "127.0.0.1:0")
-        qCInfo(player::lcPlayer, "--listen %s accepted: local endpoints come with the diagnostics issue",
-               options->listen.c_str());
 
     cache::StoreOptions storeOptions;
     storeOptions.dataDir = options->dataDir;
@@ -65,7 +136,7 @@ int main(int argc, char **argv)
     }
 
     player::PlaybackConfig config;
-    config.deviceId = *deviceId;
+    config.deviceId = identity->id;
     config.rotation = options->rotation;
     config.fadeMs = options->fadeMs;
     player::Playback playback(**store, player::playerClocks(options->fakeNow), config);
@@ -74,18 +145,37 @@ int main(int argc, char **argv)
     diagnostics.quotaBytes = options->quotaBytes;
     diagnostics.openAtStart = options->diagnostics;
     diagnostics.autoOpen = options->autoDiagnostics;
-    // diagnostics.health: the platform layer's sensors plug in here (platform/rpi).
+    diagnostics.health = piHealth(options->dataDir);
+    diagnostics.startupProblems = problems;
     player::Shell shell(**store, playback, std::move(diagnostics));
     if (!shell.load())
         return 3;
     QObject::connect(&shell.commands(), &player::CommandRunner::restartRequested, &app,
                      [](int code) { QCoreApplication::exit(code); }, Qt::QueuedConnection);
     shell.show(options->windowed);
-    qCInfo(player::lcPlayer, "stoa-player %s: device %s, store %s", STOA_VERSION, deviceId->c_str(),
-           options->dataDir.c_str());
+    qCInfo(player::lcPlayer, "stoa-player %s: device %s (%s), store %s", STOA_VERSION, identity->id.c_str(),
+           qPrintable(platform::deviceIdSourceName(identity->source)), options->dataDir.c_str());
     playback.start();
     shell.diagnostics().start();
     shell.commands().check();
+
+    // Endpoints: a bind failure is logged; playback never depends on them.
+    player::LocalEndpoints local(playback, shell.window(), [&shell] { return shell.diagnostics().gather(); });
+    if (auto started = local.start(options->listen); !started)
+        qCWarning(player::lcPlayer, "local endpoints on %s not available: %s", options->listen.c_str(),
+                  started.error().c_str());
+
+    // systemd: ready once the window is up; the watchdog is fed only while
+    // frames or playback ticks happen (the same rule as /healthz).
+    platform::SystemdNotifier notifier;
+    platform::WatchdogFeeder feeder(notifier, [&local] { return local.liveness().isLive(); });
+    (void)notifier.ready();
+    (void)notifier.status("playing from " + options->dataDir);
+    feeder.start();
+    QObject::connect(&app, &QCoreApplication::aboutToQuit, [&] {
+        (void)notifier.stopping();
+        feeder.stop();
+    });
 
     if (options->exitAfterMs) {
         QTimer::singleShot(std::chrono::milliseconds(*options->exitAfterMs), &app, [&] {

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <map>
+#include <vector>
 
 namespace stoa::player {
 
@@ -49,7 +50,13 @@ const std::map<std::string, Setter> &playerKeys()
         {"data_dir", [](PlayerOptions &o, const std::string &v) { o.dataDir = v; return !v.empty(); }},
         {"trusted_keys", [](PlayerOptions &o, const std::string &v) { o.trustedKeys = v; return true; }},
         {"device_id", [](PlayerOptions &o, const std::string &v) { o.deviceId = v; return true; }},
-        {"listen", [](PlayerOptions &o, const std::string &v) { o.listen = v; return true; }},
+        {"player_listen", [](PlayerOptions &o, const std::string &v) { o.listen = v; return !v.empty(); }},
+        {"display_power", [](PlayerOptions &o, const std::string &v) {
+             if (v != "none" && v != "drm" && v != "vcgencmd" && v != "cec")
+                 return false;
+             o.displayPower = v;
+             return true;
+         }},
         {"server", [](PlayerOptions &o, const std::string &v) { o.server = v; return true; }},
         {"quota", [](PlayerOptions &o, const std::string &v) { return parseSize(v, o.quotaBytes); }},
         {"rotation", [](PlayerOptions &o, const std::string &v) {
@@ -70,11 +77,14 @@ const std::map<std::string, Setter> &playerKeys()
     return keys;
 }
 
-std::expected<void, OptionsError> readConfigFile(const QString &path, PlayerOptions &options)
+// Applies every good line; returns what was wrong with the others (a bad
+// line must not cost the good ones: data_dir above a typo still counts).
+std::vector<std::string> readConfigFile(const QString &path, PlayerOptions &options)
 {
+    std::vector<std::string> errors;
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
-        return std::unexpected(OptionsError{path.toStdString() + ": cannot read: " + f.errorString().toStdString()});
+        return {path.toStdString() + ": cannot read: " + f.errorString().toStdString()};
     int lineNo = 0;
     while (!f.atEnd()) {
         ++lineNo;
@@ -86,17 +96,19 @@ std::expected<void, OptionsError> readConfigFile(const QString &path, PlayerOpti
             continue;
         const std::string where = path.toStdString() + ":" + std::to_string(lineNo) + ": ";
         const auto eq = line.indexOf(u'=');
-        if (eq <= 0)
-            return std::unexpected(OptionsError{where + "expected 'key = value'"});
+        if (eq <= 0) {
+            errors.push_back(where + "expected 'key = value'");
+            continue;
+        }
         const std::string key = line.left(eq).trimmed().toStdString();
         const std::string value = line.mid(eq + 1).trimmed().toStdString();
         const auto it = playerKeys().find(key);
         if (it == playerKeys().end())
             continue; // the agent's key: it checks its own keys
         if (!it->second(options, value))
-            return std::unexpected(OptionsError{where + "bad value for '" + key + "': '" + value + "'"});
+            errors.push_back(where + "bad value for '" + key + "': '" + value + "'");
     }
-    return {};
+    return errors;
 }
 
 } // namespace
@@ -112,12 +124,12 @@ std::expected<PlayerOptions, OptionsError> parsePlayerOptions(const QStringList 
         }
     const QString config = QString::fromStdString(options.configFile);
     if (options.configGiven || QFileInfo::exists(config))
-        if (auto read = readConfigFile(config, options); !read)
-            return std::unexpected(read.error());
+        for (const auto &error : readConfigFile(config, options))
+            options.configError += (options.configError.empty() ? "" : "; ") + error;
 
     static const std::map<QString, std::string> valued = {
         {"--data-dir", "data_dir"}, {"--trusted-keys", "trusted_keys"},
-        {"--device-id", "device_id"}, {"--listen", "listen"}, {"--rotation", "rotation"},
+        {"--device-id", "device_id"}, {"--listen", "player_listen"}, {"--rotation", "rotation"},
         {"--fade-ms", "fade_ms"},
     };
     for (qsizetype i = 1; i < arguments.size(); ++i) {
@@ -172,7 +184,7 @@ const char *playerUsage()
            "  --data-dir DIR        the store (default /var/lib/stoa)\n"
            "  --trusted-keys FILE   PEM root keys (accepted; the store holds verified manifests)\n"
            "  --device-id ID        overrides the detected id\n"
-           "  --listen ADDR:PORT    local endpoints (accepted; they come with the diagnostics issue)\n"
+           "  --listen ADDR:PORT    local endpoints /healthz /metrics /status (default 127.0.0.1:0)\n"
            "  --demo                play the bundled demo from a temporary store\n"
            "  --rotation DEG        0, 90, 180 or 270 (a manifest's settings win)\n"
            "  --fade-ms MS          cross-fade for items without their own fade_ms (default 0)\n"

@@ -2,7 +2,7 @@
 //
 // The config file is the one the sync agent reads (/etc/stoa/stoa.conf,
 // `key = value` lines, `#` comments). The player reads the keys it knows
-// (data_dir trusted_keys device_id listen rotation fade_ms, and the agent's
+// (data_dir trusted_keys device_id player_listen rotation fade_ms display_power, and the agent's
 // server and quota, which the diagnostics screen shows) and ignores the
 // agent's other keys, so one file serves both processes; a line
 // that is not `key = value`, or a bad value for a key the player reads, is an
@@ -36,7 +36,8 @@ struct PlayerOptions {
     std::string dataDir = "/var/lib/stoa";
     std::string trustedKeys = "/etc/stoa/root.pub"; // accepted; the store only holds verified envelopes
     std::string deviceId;                 // empty: detected (machine id)
-    std::string listen = "127.0.0.1:0";   // accepted; local endpoints come with the diagnostics issue
+    std::string listen = "127.0.0.1:0";   // /healthz /metrics /status (config key player_listen)
+    std::string displayPower = "none";    // config display_power: none, drm, vcgencmd, cec
     int rotation = 0;                     // 0/90/180/270 clockwise; a manifest's settings override it
     int fadeMs = 0;                       // default cross-fade for items without fade_ms; 0: hard cut
     bool demo = false;                    // build and play the bundled demo in a temporary store
@@ -50,6 +51,11 @@ struct PlayerOptions {
     std::uint64_t quotaBytes = 0;         // config `quota` (the agent's, K/M/G suffixes): cache usage against it
     bool diagnostics = false;             // --diagnostics
     bool autoDiagnostics = true;          // --no-auto-diagnostics turns it off
+    // A config FILE that could not be used ("stoa.conf:3: bad value for
+    // 'rotation': '45'"): the player starts anyway with the defaults for
+    // what the file would have set, and its diagnostics screen shows this.
+    // Errors in flags are still fatal (exit 2): whoever typed them is there.
+    std::string configError;
 };
 
 struct OptionsError {

@@ -267,7 +267,7 @@ void Playback::prepareNext()
         std::optional<std::string> unplayable;
         PlannedItem item = plan(*pick, set, unplayable);
         if (unplayable) {
-            failItem(item, *unplayable);
+            failItem(item, *unplayable, "skipped");
             continue;
         }
         if (auto touched = m_store.blobs().touch(item.asset->substr(7)); !touched)
@@ -304,6 +304,9 @@ void Playback::switchTo(int incoming)
     MediaSlot &in = slot(incoming);
     const int outgoing = m_current;
     const bool wasIdle = outgoing < 0;
+    // How late the switch came after the outgoing item's planned end (0 when
+    // the next item was ready in time: the gapless case).
+    const std::int64_t plannedEnd = outgoing >= 0 && m_currentEndMono ? *m_currentEndMono : -1; // -1: untimed
     closeCurrent();
     // Incoming on top first, outgoing released after: both happen before the
     // next frame, so no frame shows neither.
@@ -337,6 +340,9 @@ void Playback::switchTo(int incoming)
                   .arg(item.manifestVersion));
     if (wasIdle)
         emit idleChanged();
+    emit itemOutcome(kindName(item.kind), QStringLiteral("played"));
+    if (plannedEnd >= 0)
+        emit transitioned(double(std::max<std::int64_t>(0, monoNow() - plannedEnd)) / 1000.0);
     emit switched();
     prepareNext();
 }
@@ -372,13 +378,14 @@ void Playback::goIdle()
     emit switched();
 }
 
-void Playback::failItem(const PlannedItem &item, const std::string &reason)
+void Playback::failItem(const PlannedItem &item, const std::string &reason, const char *outcome)
 {
     m_bad.insert(item.key);
     m_recorder.record(item, m_clock.now().utc, 0, false, reason);
     qCWarning(lcPlayer, "skipping %s (%s #%zu): %s", item.key.c_str(), item.playlist.c_str(), item.index,
               reason.c_str());
     emit itemFailed(QString::fromStdString(item.key), QString::fromStdString(reason));
+    emit itemOutcome(kindName(item.kind), QString::fromLatin1(outcome));
 }
 
 void Playback::slotReady(int index, int generation)
@@ -410,7 +417,7 @@ void Playback::slotFailed(int index, int generation, const QString &reason)
         return;
     }
     failed.release();
-    failItem(item, reason.toStdString());
+    failItem(item, reason.toStdString(), "failed");
     prepareNext();
     trySwitch();
 }

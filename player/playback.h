@@ -89,6 +89,10 @@ public:
     {
         return m_manifest ? std::optional(m_manifest->manifest.version) : std::nullopt;
     }
+    std::optional<QDateTime> manifestExpiresAt() const
+    {
+        return m_manifest ? std::optional(m_manifest->manifest.expiresAt) : std::nullopt;
+    }
     // The adopted manifest; nullptr before any. Valid until the next manifestChanged().
     const schedule::Manifest *manifest() const { return m_manifest ? &m_manifest->manifest : nullptr; }
     schedule::TrustedClock &clock() { return m_clock; }
@@ -108,6 +112,13 @@ signals:
     void switched();
     // Something was skipped or failed: (content key, reason).
     void itemFailed(const QString &key, const QString &reason);
+    // Every item's fate, for the metrics: kind "image"/"video"/"web",
+    // outcome "played" (on screen), "skipped" (not playable: missing blob,
+    // unsupported, no web engine) or "failed" (decode error, no start, stall).
+    void itemOutcome(const QString &kind, const QString &outcome);
+    // A timed item was replaced: seconds between its planned end and the
+    // switch (0 when the next item was ready: the gapless case).
+    void transitioned(double lateSeconds);
     // Another process committed something to the store (commands may wait).
     void storeChanged();
     // A manifest was adopted (a new version; emitted after playback planned it).
@@ -134,7 +145,7 @@ private:
     void switchTo(int incoming);
     void closeCurrent();
     void goIdle();
-    void failItem(const PlannedItem &item, const std::string &reason);
+    void failItem(const PlannedItem &item, const std::string &reason, const char *outcome);
     void setStatus(const QString &line);
     void setRotation(int degrees);
     QString idleReason() const;

@@ -3,6 +3,7 @@
 #include "cache/space.h"
 #include "sync/agent.h"
 #include "sync/logging.h"
+#include "schedule/status_report.h"
 #include "sync/telemetry.h"
 
 #include <QCoreApplication>
@@ -115,7 +116,7 @@ void Agent::handleHeartbeat(SteadyTime now)
         return;
     }
     const auto trusted = m_clock.now();
-    HeartbeatInputs in;
+    schedule::StatusReport in;
     in.deviceId = m_deviceId;
     in.softwareVersion = QCoreApplication::applicationVersion().toStdString();
     in.sentAt = trusted.utc;
@@ -153,7 +154,7 @@ void Agent::handleHeartbeat(SteadyTime now)
     r.method = "POST";
     r.url = m_config.server + "/v1/devices/" + m_deviceId + "/status";
     r.contentType = "application/json";
-    r.body = heartbeatJson(in).toStdString();
+    r.body = schedule::statusReportJson(in).toStdString();
     send(m_heartbeat, now, std::move(r), statusInterval());
     m_status.heartbeat = m_heartbeat.result;
 }

@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/socket.h>
+
 namespace stoa::sync {
 
 namespace {
@@ -69,6 +71,7 @@ struct HttpClient::Transfer {
     curl_slist *headerList = nullptr;
     const Request *request = nullptr;
     const std::atomic<bool> *abort = nullptr; // the client's abort flag
+    int receiveBuffer = 0; // HttpOptions::receiveBufferBytes, set on the socket in onSocket
     const std::function<void()> *activity = nullptr; // HttpOptions::onActivity, may be empty
     Response response;
     bool tooLarge = false;
@@ -156,6 +159,16 @@ struct HttpClient::Transfer {
         return len;
     }
 
+    // Before connect(): the receive buffer (and so the window the server may
+    // fill) must be set before the handshake to take effect.
+    static int onSocket(void *self, curl_socket_t fd, curlsocktype purpose)
+    {
+        auto *t = static_cast<Transfer *>(self);
+        if (purpose == CURLSOCKTYPE_IPCXN && t->receiveBuffer > 0)
+            ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &t->receiveBuffer, sizeof t->receiveBuffer);
+        return CURL_SOCKOPT_OK;
+    }
+
     // Called about once a second even when nothing arrives: how abort()
     // reaches a transfer waiting on a silent server.
     static int onProgress(void *self, curl_off_t, curl_off_t, curl_off_t, curl_off_t)
@@ -206,6 +219,9 @@ std::unique_ptr<HttpClient::Transfer> HttpClient::prepare(const Request &r)
     if (r.totalTimeoutS > 0)
         curl_easy_setopt(e, CURLOPT_TIMEOUT, r.totalTimeoutS);
     t->maxRate = m_options.maxRecvBytesPerSecond; // paced in onBody, see Transfer::pace
+    t->receiveBuffer = m_options.receiveBufferBytes;
+    curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, &Transfer::onSocket);
+    curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, t.get());
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!m_options.caFile.empty())

@@ -35,6 +35,13 @@ struct HttpOptions {
     long lowSpeedLimit = 256;       // bytes/s ...
     long lowSpeedTimeS = 30;        // ... for this long, then abort
     std::int64_t maxRecvBytesPerSecond = 0; // per transfer; 0: unlimited
+    // SO_RCVBUF of every connection (the kernel doubles it for bookkeeping);
+    // 0: the kernel's autotuning (up to net.ipv4.tcp_rmem's max, 32 MiB on
+    // some hosts). Bytes waiting in the socket when the agent is killed are
+    // lost and fetched again; 256 KiB keeps that under 1 MB (sync_bench (b)).
+    // It also bounds one connection to one window per round trip: about
+    // 450 KB here, so ~11 MB/s at 40 ms RTT, ~4.5 MB/s at 100 ms.
+    int receiveBufferBytes = 256 * 1024;
     // Called in the transferring thread while a transfer runs (libcurl's
     // progress callback: about once a second, and as data moves). A long
     // download is not a hung loop: the agent ticks its liveness here.

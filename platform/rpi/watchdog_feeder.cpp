@@ -7,20 +7,6 @@
 
 namespace stoa::platform {
 
-std::optional<LivenessTick::Clock::time_point> LivenessTick::last() const noexcept
-{
-    const Clock::rep ns = m_lastNs.load(std::memory_order_acquire);
-    if (ns == kNever)
-        return std::nullopt;
-    return Clock::time_point(Clock::duration(ns));
-}
-
-bool LivenessTick::liveWithin(std::chrono::nanoseconds window, Clock::time_point now) const noexcept
-{
-    const auto t = last();
-    return t && now - *t <= window;
-}
-
 WatchdogFeeder::WatchdogFeeder(ServiceNotifier &notifier, Probe isLive)
     : m_notifier(notifier), m_isLive(std::move(isLive))
 {

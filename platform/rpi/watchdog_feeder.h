@@ -17,7 +17,7 @@
 //  - a probe that throws counts as "not live" (no exception leaves the thread);
 //  - when liveness returns, feeding resumes (if systemd has not acted yet);
 //  - the probe runs on the feeder thread: it must be thread-safe
-//    (LivenessTick is: one atomic);
+//    (endpoints::Liveness, what the player and the agent pass, is: one atomic);
 //  - stop() (and the destructor) join the thread; nothing is sent after;
 //  - start(), stop() and running() are called from one (the owning) thread.
 #pragma once
@@ -34,24 +34,6 @@
 #include <thread>
 
 namespace stoa::platform {
-
-// The watched loop's last sign of life: tick() from the loop (a frame swapped,
-// a playback tick, an agent iteration), read from any thread.
-class LivenessTick {
-public:
-    using Clock = std::chrono::steady_clock;
-
-    void tick() noexcept { tickAt(Clock::now()); }
-    void tickAt(Clock::time_point t) noexcept { m_lastNs.store(t.time_since_epoch().count(), std::memory_order_release); }
-    // When tick() was last called; nullopt before the first tick.
-    std::optional<Clock::time_point> last() const noexcept;
-    // Ticked within `window` before now (false before the first tick).
-    bool liveWithin(std::chrono::nanoseconds window, Clock::time_point now = Clock::now()) const noexcept;
-
-private:
-    static constexpr Clock::rep kNever = INT64_MIN;
-    std::atomic<Clock::rep> m_lastNs{kNever};
-};
 
 class WatchdogFeeder {
 public:

@@ -1,10 +1,12 @@
 // tests/platform/tst_watchdog_feeder.cpp — the watchdog feeder's policy with a
 // fake notifier: feeds while the watched loop ticks, stops when it stops,
 // resumes when it comes back. The "main loop" is this test's event loop
-// ticking a LivenessTick from a QTimer, as the player's would.
+// ticking an endpoints::Liveness from a QTimer, as the player's does.
 //
 // No sleeps: QTRY_* poll conditions up to a deadline.
 #include "platform/rpi/watchdog_feeder.h"
+
+#include "endpoints/liveness.h"
 
 #include "fakes.h"
 
@@ -20,40 +22,12 @@ using namespace std::chrono_literals;
 class TestWatchdogFeeder : public QObject {
     Q_OBJECT
 private slots:
-    void livenessTick_data();
-    void livenessTick();
     void beatFeedsOnlyWhenLive();
     void stallIsReportedOnce();
     void throwingProbeIsNotLive();
     void offWatchdogStartsNothing();
     void threadFollowsTheTickingLoop();
 };
-
-void TestWatchdogFeeder::livenessTick_data()
-{
-    QTest::addColumn<qint64>("tickAgoMs"); // -1: never ticked
-    QTest::addColumn<qint64>("windowMs");
-    QTest::addColumn<bool>("live");
-    QTest::newRow("never ticked") << qint64(-1) << qint64(10'000) << false;
-    QTest::newRow("just now") << qint64(0) << qint64(10'000) << true;
-    QTest::newRow("9.999 s ago") << qint64(9'999) << qint64(10'000) << true;
-    QTest::newRow("exactly the window") << qint64(10'000) << qint64(10'000) << true;
-    QTest::newRow("10.001 s ago") << qint64(10'001) << qint64(10'000) << false;
-    QTest::newRow("an hour ago") << qint64(3'600'000) << qint64(10'000) << false;
-}
-
-void TestWatchdogFeeder::livenessTick()
-{
-    QFETCH(qint64, tickAgoMs);
-    QFETCH(qint64, windowMs);
-    QFETCH(bool, live);
-    LivenessTick tick;
-    const auto now = LivenessTick::Clock::now();
-    if (tickAgoMs >= 0)
-        tick.tickAt(now - std::chrono::milliseconds(tickAgoMs));
-    QCOMPARE(tick.last().has_value(), tickAgoMs >= 0);
-    QCOMPARE(tick.liveWithin(std::chrono::milliseconds(windowMs), now), live);
-}
 
 void TestWatchdogFeeder::beatFeedsOnlyWhenLive()
 {
@@ -114,8 +88,8 @@ void TestWatchdogFeeder::threadFollowsTheTickingLoop()
 {
     // WatchdogSec=80ms: beats every 40 ms; live = a tick within 300 ms.
     FakeServiceNotifier notifier(80ms);
-    LivenessTick tick;
-    WatchdogFeeder feeder(notifier, [&tick] { return tick.liveWithin(300ms); });
+    stoa::endpoints::Liveness tick(300ms);
+    WatchdogFeeder feeder(notifier, [&tick] { return tick.isLive(); });
     QTimer loop; // the watched main loop's heartbeat
     loop.setInterval(5);
     connect(&loop, &QTimer::timeout, [&tick] { tick.tick(); });
@@ -128,7 +102,7 @@ void TestWatchdogFeeder::threadFollowsTheTickingLoop()
 
     // The loop hangs (its timer no longer fires): feeding stops.
     loop.stop();
-    QTRY_VERIFY_WITH_TIMEOUT(!tick.liveWithin(300ms), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(!tick.isLive(), 10000);
     // From here every probe says "not live". Beats run one after another, so
     // two more skips mean a beat that asked before this point has finished.
     const auto skipsAtSilence = feeder.skips();

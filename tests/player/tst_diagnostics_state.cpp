@@ -68,6 +68,7 @@ private slots:
     void plainWords();
     void networkInterfaces();
     void options();
+    void startupProblemsAreShown();
 };
 
 void DiagnosticsState::gatherFromRealStoreAndAgent()
@@ -305,7 +306,12 @@ void DiagnosticsState::options()
     QVERIFY(bad.open(QIODevice::WriteOnly));
     bad.write("quota = lots\n");
     bad.close();
-    QVERIFY(!parsePlayerOptions({"stoa-player", "--config", dir.filePath("bad.conf")}));
+    // A bad file line is shown on the screen, not fatal (issue 7).
+    const auto withBad = parsePlayerOptions({"stoa-player", "--config", dir.filePath("bad.conf")});
+    QVERIFY(withBad);
+    QVERIFY2(withBad->configError.find("bad.conf:1: bad value for 'quota'") != std::string::npos,
+             withBad->configError.c_str());
+    QCOMPARE(withBad->quotaBytes, std::uint64_t(0));
 
     // The screen never shows credentials from the config.
     QTemporaryDir storeDir;
@@ -313,6 +319,21 @@ void DiagnosticsState::options()
     GatherInputs in = inputsNow("d");
     in.configuredServer = o->server;
     QCOMPARE(gatherDeviceState(*store, in).server, std::string("https://signage.example/base"));
+}
+
+void DiagnosticsState::startupProblemsAreShown()
+{
+    QTemporaryDir dir;
+    auto store = openStore(dir.filePath("store"));
+    GatherInputs in = inputsNow("d");
+    in.startupProblems = {"stoa.conf:3: unknown key 'sever'"};
+    const DeviceState s = gatherDeviceState(*store, in);
+    QCOMPARE(s.startupProblems.size(), std::size_t(1));
+    const DiagnosticsText t = describeDeviceState(s);
+    bool shown = false;
+    for (const QString &e : t.errors)
+        shown = shown || (e.startsWith("Configuration: ") && e.contains("stoa.conf:3: unknown key 'sever'"));
+    QVERIFY2(shown, qPrintable(t.errors.join(" | ")));
 }
 
 QTEST_GUILESS_MAIN(DiagnosticsState)

@@ -20,6 +20,6 @@ stoa_add_test(NAME tst_agent_config SOURCES tst_agent_config.cpp LIBS stoa_sync 
 # The real process as systemd and Prometheus see it: /healthz, /metrics, sd_notify.
 stoa_add_test(NAME tst_syncd_endpoints SOURCES tst_syncd_endpoints.cpp agent_harness.h
               LIBS stoa_sync stoa_tools stoa_fault_server CURL::libcurl LABELS sync TIMEOUT 300)
-target_include_directories(tst_syncd_endpoints PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_include_directories(tst_syncd_endpoints PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
 target_compile_definitions(tst_syncd_endpoints PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>")
 add_dependencies(tst_syncd_endpoints stoa-syncd)

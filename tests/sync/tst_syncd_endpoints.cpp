@@ -14,18 +14,19 @@
 //  - checkConfig: --check-config says ok, or names the line and key.
 // Every wait is a condition polled with a deadline.
 #include "agent_harness.h"
+#include "process_probe.h"
 
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTest>
 
 #include <curl/curl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 using namespace stoa;
 using namespace stoa::testing;
+using stoa::endpoints::testing::metricSample;
+using stoa::endpoints::testing::NotifySocket;
+using stoa::endpoints::testing::servingPort;
 
 namespace {
 
@@ -49,15 +50,6 @@ Got httpGet(const std::string &url)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &g.status);
     curl_easy_cleanup(c);
     return g;
-}
-
-// The value of one sample line "name{labels} value" in a /metrics body; -1: absent.
-double sample(const std::string &metrics, const QString &series)
-{
-    const QRegularExpression re("^" + QRegularExpression::escape(series) + " (\\S+)$",
-                                QRegularExpression::MultilineOption);
-    const auto m = re.match(QString::fromStdString(metrics));
-    return m.hasMatch() ? m.captured(1).toDouble() : -1;
 }
 
 bool waitFor(const std::function<bool()> &cond, int ms)
@@ -92,12 +84,7 @@ public:
         }
     }
     // The port it logged ("serving http://127.0.0.1:PORT"), 0 until then.
-    int port()
-    {
-        m_log += m_process.readAll();
-        const auto m = QRegularExpression("serving http://127\\.0\\.0\\.1:(\\d+)").match(QString::fromUtf8(m_log));
-        return m.hasMatch() ? m.captured(1).toInt() : 0;
-    }
+    int port() { return servingPort(log()); }
     bool terminate()
     {
         m_process.terminate();
@@ -109,47 +96,6 @@ public:
 private:
     QProcess m_process;
     QByteArray m_log;
-};
-
-// A unix datagram socket standing in for systemd's notify socket.
-class NotifySocket {
-public:
-    NotifySocket(const QString &path) : m_path(path.toStdString())
-    {
-        m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", m_path.c_str());
-        m_ok = m_fd >= 0 && ::bind(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
-    }
-    ~NotifySocket()
-    {
-        if (m_fd >= 0)
-            ::close(m_fd);
-        ::unlink(m_path.c_str());
-    }
-    bool ok() const { return m_ok; }
-    // Every datagram received so far, one message each.
-    const QStringList &messages()
-    {
-        char buf[4096];
-        for (ssize_t n; (n = ::recv(m_fd, buf, sizeof buf, 0)) > 0;)
-            m_messages << QString::fromUtf8(buf, int(n));
-        return m_messages;
-    }
-    int count(const QString &line)
-    {
-        int n = 0;
-        for (const auto &m : messages())
-            n += m.split('\n').contains(line) ? 1 : 0;
-        return n;
-    }
-
-private:
-    std::string m_path;
-    int m_fd = -1;
-    bool m_ok = false;
-    QStringList m_messages;
 };
 
 } // namespace
@@ -176,14 +122,14 @@ private slots:
         std::string metrics;
         QVERIFY2(waitFor([&] {
                      metrics = httpGet(base + "/metrics").body;
-                     return sample(metrics, "stoa_sync_active_manifest_version") == 1;
+                     return metricSample(metrics, "stoa_sync_active_manifest_version") == 1;
                  }, 30000),
                  metrics.c_str());
-        QCOMPARE(sample(metrics, R"(stoa_sync_requests_total{channel="blob",outcome="ok"})"), 2.0);
-        QVERIFY(sample(metrics, R"(stoa_sync_requests_total{channel="manifest",outcome="ok"})") >= 1);
-        QCOMPARE(sample(metrics, "stoa_sync_downloaded_bytes_total"), 800000.0);
-        QCOMPARE(sample(metrics, "stoa_sync_consecutive_failures"), 0.0);
-        QVERIFY(sample(metrics, "stoa_process_resident_memory_bytes") > 1e6);
+        QCOMPARE(metricSample(metrics, R"(stoa_sync_requests_total{channel="blob",outcome="ok"})"), 2.0);
+        QVERIFY(metricSample(metrics, R"(stoa_sync_requests_total{channel="manifest",outcome="ok"})") >= 1);
+        QCOMPARE(metricSample(metrics, "stoa_sync_downloaded_bytes_total"), 800000.0);
+        QCOMPARE(metricSample(metrics, "stoa_sync_consecutive_failures"), 0.0);
+        QVERIFY(metricSample(metrics, "stoa_process_resident_memory_bytes") > 1e6);
 
         // promtool, when installed, must accept exactly what we serve.
         if (QFile::exists("/usr/bin/promtool")) {
@@ -199,12 +145,12 @@ private slots:
         server.addFault(Fault::statusCode(500).onPrefix("/v1/"));
         QVERIFY2(waitFor([&] {
                      metrics = httpGet(base + "/metrics").body;
-                     return sample(metrics, "stoa_sync_consecutive_failures") >= 2;
+                     return metricSample(metrics, "stoa_sync_consecutive_failures") >= 2;
                  }, 30000),
                  metrics.c_str());
-        QVERIFY(sample(metrics, R"(stoa_sync_requests_total{channel="manifest",outcome="error"})") >= 2);
-        QVERIFY(sample(metrics, "stoa_sync_backoff_seconds") > 0);
-        QCOMPARE(sample(metrics, "stoa_sync_active_manifest_version"), 1.0); // what plays is untouched
+        QVERIFY(metricSample(metrics, R"(stoa_sync_requests_total{channel="manifest",outcome="error"})") >= 2);
+        QVERIFY(metricSample(metrics, "stoa_sync_backoff_seconds") > 0);
+        QCOMPARE(metricSample(metrics, "stoa_sync_active_manifest_version"), 1.0); // what plays is untouched
         QCOMPARE(httpGet(base + "/healthz").status, 200L); // failing requests are not a dead loop
         QVERIFY(syncd.terminate());
     }
@@ -226,10 +172,7 @@ private slots:
                  qPrintable(notify.messages().join(" | ")));
         QVERIFY2(waitFor([&] { return notify.count("WATCHDOG=1") >= 5; }, 20000),
                  qPrintable(notify.messages().join(" | ")));
-        bool status = false;
-        for (const auto &m : notify.messages())
-            status = status || m.startsWith("STATUS=");
-        QVERIFY(status);
+        QVERIFY(notify.anyStartsWith("STATUS="));
         QVERIFY(syncd.terminate());
         QVERIFY2(notify.count("STOPPING=1") == 1, qPrintable(notify.messages().join(" | ")));
         // One event per line, each with the priority journald reads.

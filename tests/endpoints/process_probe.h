@@ -1,0 +1,87 @@
+// tests/endpoints/process_probe.h — looking at a real stoa process the way
+// systemd and Prometheus do, for the sync and player process tests:
+// a datagram socket standing in for $NOTIFY_SOCKET, one sample read out of a
+// /metrics body, the endpoint port read out of the process's log.
+#pragma once
+
+#include <QRegularExpression>
+#include <QString>
+#include <QStringList>
+
+#include <cstdio>
+#include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace stoa::endpoints::testing {
+
+// The value of one sample line "name{labels} value" in a /metrics body; -1: absent.
+inline double metricSample(const std::string &metrics, const QString &series)
+{
+    const QRegularExpression re("^" + QRegularExpression::escape(series) + " (\\S+)$",
+                                QRegularExpression::MultilineOption);
+    const auto m = re.match(QString::fromStdString(metrics));
+    return m.hasMatch() ? m.captured(1).toDouble() : -1;
+}
+
+// The port of "serving http://127.0.0.1:PORT" in a log; 0: not logged yet.
+inline int servingPort(const QByteArray &log)
+{
+    const auto m = QRegularExpression("serving http://127\\.0\\.0\\.1:(\\d+)").match(QString::fromUtf8(log));
+    return m.hasMatch() ? m.captured(1).toInt() : 0;
+}
+
+// A unix datagram socket standing in for systemd's notify socket.
+class NotifySocket {
+public:
+    explicit NotifySocket(const QString &path) : m_path(path.toStdString())
+    {
+        m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::snprintf(a.sun_path, sizeof a.sun_path, "%s", m_path.c_str());
+        m_ok = m_fd >= 0 && ::bind(m_fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0;
+    }
+    ~NotifySocket()
+    {
+        if (m_fd >= 0)
+            ::close(m_fd);
+        ::unlink(m_path.c_str());
+    }
+    NotifySocket(const NotifySocket &) = delete;
+    NotifySocket &operator=(const NotifySocket &) = delete;
+
+    bool ok() const { return m_ok; }
+    // Every datagram received so far, one message each.
+    const QStringList &messages()
+    {
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(m_fd, buf, sizeof buf, 0)) > 0;)
+            m_messages << QString::fromUtf8(buf, int(n));
+        return m_messages;
+    }
+    // Messages holding the assignment `line` (e.g. "WATCHDOG=1").
+    int count(const QString &line)
+    {
+        int n = 0;
+        for (const auto &m : messages())
+            n += m.split('\n').contains(line) ? 1 : 0;
+        return n;
+    }
+    bool anyStartsWith(const QString &prefix)
+    {
+        for (const auto &m : messages())
+            if (m.startsWith(prefix))
+                return true;
+        return false;
+    }
+
+private:
+    std::string m_path;
+    int m_fd = -1;
+    bool m_ok = false;
+    QStringList m_messages;
+};
+
+} // namespace stoa::endpoints::testing
