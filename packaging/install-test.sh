@@ -54,9 +54,19 @@ done
 
 step "binaries run (as the service user)"
 stoa --version | grep -q "stoa $version" || fail "stoa --version"
-QT_QPA_PLATFORM=offscreen runuser -u stoa -- stoa-player --version | grep -q "$version" || fail "stoa-player --version"
+runuser -u stoa -- stoa-player --version | grep -q "$version" || fail "stoa-player --version"
 runuser -u stoa -- stoa-syncd --version | grep -q "$version" || fail "stoa-syncd --version"
 man -w stoa-syncd >/dev/null 2>&1 || fail "man page stoa-syncd"
+# The shipped configuration is valid (its server line is commented out).
+runuser -u stoa -- stoa-syncd --config /etc/stoa/stoa.conf --server https://example.invalid/stoa --check-config \
+    || fail "the shipped /etc/stoa/stoa.conf does not load"
+# First-boot provisioning, as the unit runs it (root), from a fake boot partition.
+boot=$(mktemp -d)
+printf 'server = https://signage.example/stoa\nrotation = 90\n' > "$boot/stoa.conf"
+stoa provision --boot "$boot" >/dev/null || fail "stoa provision"
+grep -q 'rotation = 90' /etc/stoa/stoa.conf || fail "provisioned stoa.conf not installed"
+[ -f "$boot/stoa.conf.applied" ] || fail "provisioned stoa.conf not renamed .applied"
+rm -rf "$boot"
 
 
 
