@@ -6,10 +6,12 @@
 //      curl fetching the same URLs in the same run with the same parallelism,
 //      writing to files on the same filesystem (no fsync: curl's side is the
 //      easier one); prints both rates and agent/curl;
-//  (b) bytes fetched again after a cut: stoa-syncd is SIGKILLed once ~50 % of
-//      a large blob is on disk, then restarted; from nginx's access log
-//      ($body_bytes_sent of every request for that blob) prints the total
-//      sent minus the blob's size, and the resume offset (Range);
+//  (b) bytes fetched again after a cut: stoa-syncd is stopped (SIGSTOP) once
+//      ~50 % of a large blob is on disk, its socket is read with ss(8) (bytes
+//      received, bytes unread), it is SIGKILLed and restarted; prints the
+//      bytes that reached the device beyond the blob's size (cut request as
+//      the socket saw it + the resumed requests from nginx's log), where they
+//      were lost, and nginx's own count for comparison;
 //  (c) peak RSS of stoa-syncd (VmHWM just before it is stopped, and the
 //      largest VmRSS polled meanwhile) while it syncs a manifest of G GiB.
 // Sizes scale with options; the defaults are the sizes. The media are
@@ -24,6 +26,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QThread>
 
@@ -361,16 +364,48 @@ void benchThroughput(const Options &o, const QString &work, const QString &key, 
 
 // --- (b) bytes fetched again after a cut
 
+// The device side of the agent's connections to `port`, from ss(8):
+// bytes_received (all that reached the agent's kernel, headers included) of
+// the busiest one, and the bytes still unread in its receive queue.
+struct SocketView {
+    std::uint64_t received = 0;
+    std::uint64_t unread = 0;
+};
+
+SocketView agentSocket(quint16 port)
+{
+    QProcess ss;
+    ss.start("ss", {"-tinH", "state", "established", "dst", QStringLiteral("127.0.0.1:%1").arg(port)});
+    if (!ss.waitForFinished(10000) || ss.exitCode() != 0)
+        die("ss (iproute2) failed; it is needed to see what reached the agent's socket");
+    // One socket is two lines: "Recv-Q Send-Q local peer", then its tcp_info.
+    const QStringList lines = QString::fromLocal8Bit(ss.readAllStandardOutput()).split('\n', Qt::SkipEmptyParts);
+    static const QRegularExpression receivedRe("bytes_received:(\\d+)");
+    SocketView best;
+    std::uint64_t unread = 0;
+    for (const QString &line : lines) {
+        if (!line.startsWith(' ') && !line.startsWith('\t')) {
+            unread = line.simplified().section(' ', 0, 0).toULongLong();
+            continue;
+        }
+        const auto m = receivedRe.match(line);
+        if (m.hasMatch() && m.captured(1).toULongLong() >= best.received)
+            best = {m.captured(1).toULongLong(), unread};
+    }
+    return best;
+}
+
 void benchCut(const Options &o, const QString &work, const QString &key, const QString &pub)
 {
     const std::uint64_t size = std::uint64_t(o.cutMiB) * kMiB;
-    std::printf("(b) cut at ~50 %%: one blob of %d MiB, SIGKILL, restart\n", o.cutMiB);
+    std::printf("(b) cut at ~50 %%: one blob of %d MiB; SIGSTOP, look at the socket, SIGKILL; restart\n", o.cutMiB);
     const QString root = work + "/b";
     Site site = publishSite(root, key, 1, size, 2000);
     NginxServer nginx(root + "/nginx", site.dir);
     if (auto ok = nginx.start(); !ok)
         die(ok.error());
     std::uint64_t seenBeforeKill = 0;
+    SocketView socket;
     {
         Agent agent(root + "/data", nginx.baseUrl(), pub, o.parallel);
         agent.start();
@@ -380,6 +415,15 @@ void benchCut(const Options &o, const QString &work, const QString &key, const Q
                 die("the blob finished (or the agent stopped) before the cut; use a larger --cut-mib");
             QThread::usleep(500);
         }
+        // Frozen, the agent reads nothing more while nginx goes on sending
+        // until the receive window is full: what ss then shows is the most a
+        // kill at that moment could lose from the socket (worst case).
+        ::kill(pid_t(agent.pid()), SIGSTOP);
+        for (SocketView last{1, 1}; socket.received != last.received || socket.unread != last.unread;) {
+            last = socket;
+            QThread::msleep(50);
+            socket = agentSocket(nginx.port());
+        }
         agent.kill9();
     }
     Agent agent(root + "/data", nginx.baseUrl(), pub, o.parallel);
@@ -388,23 +432,39 @@ void benchCut(const Options &o, const QString &work, const QString &key, const Q
     waitActive(agent, 600);
     agent.terminate();
 
-    std::int64_t sent = 0;
-    QString ranges;
+    std::int64_t sent = 0, resumed = 0;
     int requests = 0;
     for (const AccessRecord &r : nginx.accessLog()) {
         if (r.uri != site.blobUris.value(0))
             continue;
         ++requests;
         sent += r.bodyBytes;
+        if (requests > 1)
+            resumed += r.bodyBytes;
         std::printf("    request %d: status %d, body bytes sent %lld, %s, Range %s\n", requests, r.status,
                     static_cast<long long>(r.bodyBytes), r.completed ? "complete" : "cut",
                     r.range.isEmpty() ? "none" : qPrintable(r.range));
     }
-    std::printf("    partial on disk: %.1f MiB last seen before SIGKILL, %.1f MiB at restart\n",
-                double(seenBeforeKill) / double(kMiB), double(partialAfter) / double(kMiB));
-    std::printf("    nginx sent %lld bytes for a %llu-byte blob: %lld bytes (%.2f MiB) sent again (target < 1 MB)\n",
-                static_cast<long long>(sent), static_cast<unsigned long long>(size),
-                static_cast<long long>(sent - std::int64_t(size)), double(sent - std::int64_t(size)) / double(kMiB));
+    if (requests < 2)
+        die("expected the cut request and a resumed one in nginx's log");
+    // Reached the device: what the agent's socket received in the cut
+    // request (ss) plus the resumed requests' bodies (complete, so delivered).
+    const std::int64_t reached = std::int64_t(socket.received) + resumed;
+    const std::int64_t again = reached - std::int64_t(size);
+    const std::int64_t lostInProcess =
+        std::int64_t(socket.received) - std::int64_t(socket.unread) - std::int64_t(partialAfter);
+    std::printf("    partial on disk: %.2f MiB last seen before the cut, %llu bytes at restart (where the resume "
+                "starts)\n",
+                double(seenBeforeKill) / double(kMiB), static_cast<unsigned long long>(partialAfter));
+    std::printf("    agent's socket at the cut: %llu bytes received (headers included), %llu of them unread\n",
+                static_cast<unsigned long long>(socket.received), static_cast<unsigned long long>(socket.unread));
+    std::printf("    lost at the cut: %llu bytes unread in the socket + %lld read but not yet in the partial\n",
+                static_cast<unsigned long long>(socket.unread), static_cast<long long>(lostInProcess));
+    std::printf("    fetched again: %lld bytes (%.2f MiB) reached the device beyond the blob's %llu (target < 1 MB)\n",
+                static_cast<long long>(again), double(again) / double(kMiB), static_cast<unsigned long long>(size));
+    std::printf("    nginx's count: %lld bytes sent beyond the blob's size (includes what sat in nginx's own socket "
+                "buffer, never delivered)\n",
+                static_cast<long long>(sent - std::int64_t(size)));
     (void)nginx.stop();
     QDir(root).removeRecursively();
 }

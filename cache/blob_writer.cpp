@@ -23,8 +23,10 @@ constexpr std::size_t kChunk = 1 << 20;
 // the final fsync has little left to do (and dirty pages never pile up on a
 // 1 GiB Pi).
 constexpr std::uint64_t kWritebackEvery = 8u << 20;
-// Bytes gathered before a write(2); larger writes go straight through.
-constexpr std::size_t kWriteBuffer = 256u << 10;
+// Bytes gathered before a write(2); larger writes go straight through. Small
+// enough that a killed process loses little of what it had received (what is
+// written survives a kill; a resume asks only for the rest).
+constexpr std::size_t kWriteBuffer = 128u << 10;
 // ... or after this long, whichever comes first.
 constexpr std::chrono::milliseconds kWriteDelay{50};
 
@@ -309,8 +311,9 @@ Result<void> BlobWriter::write(std::span<const std::byte> bytes)
         return fail(ErrorCode::SizeMismatch, "blob " + m_hex + " is longer than its declared " +
                                                  std::to_string(m_expected) + " bytes");
     m_offset += bytes.size();
-    // libcurl hands bodies over in pieces of whatever recv() got: gather them, so a fast
-    // download costs one write(2) per kWriteBuffer, not one per callback. A
+    // libcurl hands bodies over in pieces of whatever recv() got (16 KiB
+    // and less on a slow link): gather them, so a fast download costs one
+    // write(2) per kWriteBuffer, not one per callback. A
     // slow one still reaches the file every kWriteDelay, so a crash loses
     // little of what arrived (a resume asks only for the rest).
     if (m_buffer.size() + bytes.size() <= kWriteBuffer) {
