@@ -10,6 +10,7 @@
 #include "platform/rpi/watchdog_feeder.h"
 #include "player/demo_store.h"
 #include "player/fake_clock.h"
+#include "player/frame_log.h"
 #include "player/local_endpoints.h"
 #include "player/logging.h"
 #include "player/options.h"
@@ -153,6 +154,16 @@ int main(int argc, char **argv)
     QObject::connect(&shell.commands(), &player::CommandRunner::restartRequested, &app,
                      [](int code) { QCoreApplication::exit(code); }, Qt::QueuedConnection);
     shell.show(options->windowed);
+    // --frame-log: every frame swap and switch, written at exit (bench/frames_bench.cpp).
+    std::unique_ptr<player::FrameLog> frameLog;
+    if (!options->frameLogFile.empty()) {
+        frameLog = std::make_unique<player::FrameLog>(QString::fromStdString(options->frameLogFile));
+        frameLog->attach(shell.window(), playback);
+        QObject::connect(&app, &QCoreApplication::aboutToQuit, frameLog.get(), [&frameLog] {
+            if (auto written = frameLog->write(); !written)
+                qCWarning(player::lcPlayer, "frame log: %s", written.error().c_str());
+        });
+    }
     qCInfo(player::lcPlayer, "stoa-player %s: device %s (%s), store %s", STOA_VERSION, identity->id.c_str(),
            qPrintable(platform::deviceIdSourceName(identity->source)), options->dataDir.c_str());
     playback.start();

@@ -141,7 +141,8 @@ std::expected<PlayerOptions, OptionsError> parsePlayerOptions(const QStringList 
         if (a == "--diagnostics") { options.diagnostics = true; continue; }
         if (a == "--no-auto-diagnostics") { options.autoDiagnostics = false; continue; }
         const bool takesValue = valued.contains(a) || a == "--config" || a == "--fake-now" ||
-                                a == "--exit-after" || a == "--screenshot";
+                                a == "--exit-after" || a == "--screenshot" ||
+                                a == "--frame-log";
         if (!takesValue)
             return std::unexpected(OptionsError{"unknown option " + a.toStdString() + " (see --help)"});
         if (i + 1 >= arguments.size())
@@ -167,6 +168,10 @@ std::expected<PlayerOptions, OptionsError> parsePlayerOptions(const QStringList 
         }
         if (a == "--screenshot") {
             options.screenshotFile = value.toStdString();
+            continue;
+        }
+        if (a == "--frame-log") {
+            options.frameLogFile = value.toStdString();
             continue;
         }
         const std::string &key = valued.at(a);
@@ -195,6 +200,7 @@ const char *playerUsage()
            "  --diagnostics         open the diagnostics screen at start (F1, D or a 3 s\n"
            "                        corner press toggle it at any time)\n"
            "  --no-auto-diagnostics do not open it by itself (no manifest / no server)\n"
+           "  --frame-log FILE      write each frame swap and item switch (monotonic us) to FILE at exit\n"
            "  --version, --help\n\n"
            "Exit codes: 0 stopped, 2 bad options, 3 store unusable, 75 restart requested\n"
            "(restart_player command; run under systemd with Restart=always).\n"

@@ -17,6 +17,8 @@
 //   --screenshot FILE   save a grab of the window when quitting via --exit-after
 //   --diagnostics       open the diagnostics screen at start (stays until closed)
 //   --no-auto-diagnostics  never open it by itself (benchmarks, kiosks set up by hand)
+//   --frame-log FILE    write every frame swap and switch to FILE at exit
+//                       (player/frame_log.h; bench/frames_bench.cpp)
 // `server` has no flag: the player never talks to it, it only shows it.
 #pragma once
 
@@ -47,6 +49,7 @@ struct PlayerOptions {
     std::optional<QDateTime> fakeNow;     // UTC; see --fake-now
     std::optional<std::int64_t> exitAfterMs;
     std::string screenshotFile;
+    std::string frameLogFile;             // --frame-log: empty = no frame log
     std::string server;                   // config `server` (the agent's): shown, "none" opens diagnostics
     std::uint64_t quotaBytes = 0;         // config `quota` (the agent's, K/M/G suffixes): cache usage against it
     bool diagnostics = false;             // --diagnostics
