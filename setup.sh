@@ -21,7 +21,7 @@ PACKAGES=(
   qml6-module-qtquick qml6-module-qtquick-window qml6-module-qtqml-workerscript qml6-module-qtmultimedia
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
   openssl sqlite3 coreutils curl nginx xvfb xauth ffmpeg
-  libqrencode-dev libsystemd-dev prometheus dpkg-dev lintian systemd
+  libqrencode-dev libsystemd-dev prometheus dpkg-dev lintian systemd qt6-base-private-dev
 )
 FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)
 

@@ -87,6 +87,8 @@ DeviceState gatherDeviceState(cache::Store &store, const GatherInputs &in)
     s.interfaces = networkInterfaces(in.sysClassNet);
     s.player = in.player;
     s.startupProblems = in.startupProblems;
+    if (in.display)
+        s.display = in.display();
 
     // The agent's status: absent until it first published one.
     s.sync = cache::readSyncStatus(store.kv());

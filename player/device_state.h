@@ -98,6 +98,7 @@ struct GatherInputs {
     PlayerView player;
     HealthProvider health;             // empty: sensors unknown
     std::vector<std::string> startupProblems; // found at start (a refused config line), shown as problems
+    std::function<std::string()> display;     // the display power's state in words; empty: not managed
     std::string sysClassNet = "/sys/class/net"; // link states (tests may point elsewhere)
 };
 
@@ -155,6 +156,10 @@ struct DeviceState {
     ClockInfo clock;
     DiskInfo disk;
     HealthReading health;                    // §5 health.cpu_temp_c, health.throttled
+
+    // The display's power as the player last set it ("on (vcgencmd: display_power=1)",
+    // "off until 07:00 UTC (command)", "failed: ..."); empty: not managed (display_power = none).
+    std::string display;
 
     // Problems found at start-up, e.g. "stoa.conf:3: unknown key 'sever'".
     std::vector<std::string> startupProblems;

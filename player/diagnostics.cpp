@@ -127,6 +127,7 @@ DeviceState Diagnostics::gather()
     in.processUptimeMs = msSinceProcessStart();
     in.health = m_config.health;
     in.startupProblems = m_config.startupProblems;
+    in.display = m_config.display;
 
     PlayerView &p = in.player;
     p.idle = m_playback.idle();

@@ -47,6 +47,7 @@ struct DiagnosticsConfig {
     std::uint64_t quotaBytes = 0;                    // the config file's `quota`
     HealthProvider health;                           // sensors; empty: "n/a"
     std::vector<std::string> startupProblems;        // e.g. a refused stoa.conf line: shown, and opens the screen
+    std::function<std::string()> display;            // display power in words (DisplayControl); empty: none
     bool openAtStart = false;                        // --diagnostics
     bool autoOpen = false;                           // open by itself (stoa-player turns it on)
     std::chrono::milliseconds idleTimeout{60000};    // closes a manually opened screen

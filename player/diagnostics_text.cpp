@@ -195,6 +195,9 @@ DiagSection deviceSection(const DeviceState &s)
     QString up = s.systemUptimeS >= 0 ? QStringLiteral("device ") + formatDuration(s.systemUptimeS) : QStringLiteral("device n/a");
     up += s.processUptimeS >= 0 ? QStringLiteral(", player ") + formatDuration(s.processUptimeS) : QString();
     sec.rows.push_back({QStringLiteral("uptime"), QStringLiteral("Uptime"), up, QString()});
+    if (!s.display.empty())
+        sec.rows.push_back({QStringLiteral("display"), QStringLiteral("Display"), q(s.display),
+                            s.display.find("failed") != std::string::npos ? QStringLiteral("bad") : QString()});
     return sec;
 }
 

@@ -8,7 +8,10 @@
 #include "platform/rpi/health.h"
 #include "platform/rpi/service_notifier.h"
 #include "platform/rpi/watchdog_feeder.h"
+#include "platform/rpi/display_power.h"
 #include "player/demo_store.h"
+#include "player/display_control.h"
+#include "player/kms_power.h"
 #include "player/fake_clock.h"
 #include "player/frame_log.h"
 #include "player/local_endpoints.h"
@@ -141,7 +144,24 @@ int main(int argc, char **argv)
     config.rotation = options->rotation;
     config.fadeMs = options->fadeMs;
     player::Playback playback(**store, player::playerClocks(options->fakeNow), config);
+    platform::ProcessRunner displayRunner;
+    std::unique_ptr<platform::DisplayPower> displayPower;
+    std::optional<player::DisplayControl> display; // set up below, once the window exists
     player::DiagnosticsConfig diagnostics;
+    diagnostics.display = [&display]() -> std::string {
+        if (!display)
+            return {};
+        if (const auto &error = display->lastError())
+            return "failed: " + *error;
+        if (!display->isOn())
+            return "unknown";
+        std::string text = *display->isOn() ? "on" : "off";
+        if (display->manualOverride())
+            text += " (by command, until the window's next change)";
+        if (const auto &report = display->lastReport())
+            text += " - " + report->method.toStdString() + ": " + report->detail.toStdString();
+        return text;
+    };
     diagnostics.configuredServer = options->server;
     diagnostics.quotaBytes = options->quotaBytes;
     diagnostics.openAtStart = options->diagnostics;
@@ -169,6 +189,22 @@ int main(int argc, char **argv)
     playback.start();
     shell.diagnostics().start();
     shell.commands().check();
+
+    // Display power: the manifest's window and display_on/off commands, by
+    // the configured method; "none" leaves the commands "not configured".
+    if (options->displayPower != "none") {
+        platform::DisplayPowerOptions dpo;
+        dpo.drmSwitch = player::kmsPowerSwitch(shell.window() ? shell.window()->screen() : nullptr);
+        auto made = platform::makeDisplayPower(QString::fromStdString(options->displayPower), dpo, displayRunner);
+        if (made) {
+            displayPower = std::move(*made);
+            display.emplace(playback, *displayPower);
+            shell.commands().setDisplaySwitch([&display](bool on) { return display->command(on); });
+            display->start();
+        } else {
+            qCWarning(player::lcPlayer, "display power: %s", made.error().c_str());
+        }
+    }
 
     // Endpoints: a bind failure is logged; playback never depends on them.
     player::LocalEndpoints local(playback, shell.window(), [&shell] { return shell.diagnostics().gather(); });

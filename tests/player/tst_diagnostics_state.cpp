@@ -334,6 +334,15 @@ void DiagnosticsState::startupProblemsAreShown()
     for (const QString &e : t.errors)
         shown = shown || (e.startsWith("Configuration: ") && e.contains("stoa.conf:3: unknown key 'sever'"));
     QVERIFY2(shown, qPrintable(t.errors.join(" | ")));
+
+    // The display's power, as DisplayControl last set it, is a row of its own.
+    in.display = [] { return std::string("failed: vcgencmd: /usr/bin/vcgencmd not found"); };
+    const DiagnosticsText withDisplay = describeDeviceState(gatherDeviceState(*store, in));
+    const DiagRow *row = findRow(withDisplay, "display");
+    QVERIFY(row);
+    QVERIFY(row->value.contains("vcgencmd not found"));
+    QCOMPARE(row->level, QString("bad"));
+    QVERIFY(!findRow(t, "display")); // not managed: no row
 }
 
 QTEST_GUILESS_MAIN(DiagnosticsState)
