@@ -23,6 +23,8 @@ constexpr std::size_t kChunk = 1 << 20;
 // the final fsync has little left to do (and dirty pages never pile up on a
 // 1 GiB Pi).
 constexpr std::uint64_t kWritebackEvery = 8u << 20;
+// A writer's hash thread reads back this much at a time.
+constexpr std::size_t kHashChunk = 256u << 10;
 // Bytes gathered before a write(2); larger writes go straight through. Small
 // enough that a killed process loses little of what it had received (what is
 // written survives a kill; a resume asks only for the rest).
@@ -179,15 +181,18 @@ private:
 
     void run()
     {
-        std::vector<std::byte> buf(kChunk);
+        // Allocated at the first bytes: a round opens a writer for every blob
+        // it will fetch (4 x parallel_downloads), most of them wait their turn.
+        std::vector<std::byte> buf;
         std::unique_lock lock(m_mutex);
         for (;;) {
             m_wake.wait(lock, [&] { return m_cancelled || m_finishing || m_hashed < m_available; });
             if (m_cancelled || (m_hashed >= m_available && m_finishing))
                 return;
             const std::uint64_t from = m_hashed;
-            const std::uint64_t length = std::min<std::uint64_t>(kChunk, m_available - from);
+            const std::uint64_t length = std::min<std::uint64_t>(kHashChunk, m_available - from);
             lock.unlock();
+            buf.resize(kHashChunk);
             auto ok = hashPrefixFrom(m_fd, from, length, m_hash, m_path, buf);
             lock.lock();
             if (!ok) {
