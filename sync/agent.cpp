@@ -84,7 +84,9 @@ SteadyTime Agent::step(SteadyTime now)
     publishStatus();
 
     SteadyTime next = std::min({m_manifest.due, m_heartbeat.due, m_plays.due, m_screenshots.due});
-    if (m_staged) {
+    if (!m_staged && m_active)
+        next = std::min(next, m_repairDue);
+    if (m_staged || m_repairing) {
         if (auto due = m_downloads.nextDue())
             next = std::min(next, *due);
         if (m_status.stagedBlobsMissing > 0 && !m_downloads.nextDue()) {
@@ -270,10 +272,20 @@ void Agent::handleDownloads(SteadyTime now)
 {
     m_status.stagedBlobsMissing = 0;
     m_status.stagedBytesMissing = 0;
-    if (!m_staged)
+    // With nothing staged, the active manifest's blobs are checked now and
+    // then: one the scrubber removed (rotten bytes) or that vanished is
+    // fetched again, so the player gets it back without a new manifest.
+    const schedule::Manifest *target = m_staged ? &*m_staged : nullptr;
+    if (!target && m_active && now >= m_repairDue) {
+        target = &*m_active;
+        m_repairDue = now + m_config.repairInterval;
+    } else if (!target && m_repairing) {
+        target = &*m_active;
+    }
+    if (!target)
         return;
     std::vector<BlobWant> missing;
-    for (const auto &[ref, asset] : m_staged->assets) {
+    for (const auto &[ref, asset] : target->assets) {
         auto present = m_store.blobs().contains(ref.hex);
         if (present && *present)
             continue;
@@ -282,6 +294,9 @@ void Agent::handleDownloads(SteadyTime now)
     }
     m_status.stagedBlobsMissing = int(missing.size());
     m_downloads.retain(missing);
+    m_repairing = !m_staged && !missing.empty();
+    if (m_repairing)
+        qCInfo(lcSync, "%zu blob(s) of the active manifest are missing: fetching them again", missing.size());
     if (missing.empty())
         return;
     m_status.state = "downloading";
@@ -301,7 +316,7 @@ void Agent::handleDownloads(SteadyTime now)
     if (round.completed > 0) {
         m_status.stagedBlobsMissing -= round.completed;
         m_status.stagedBytesMissing = 0;
-        for (const auto &[ref, asset] : m_staged->assets)
+        for (const auto &[ref, asset] : target->assets)
             if (auto present = m_store.blobs().contains(ref.hex); present && !*present)
                 m_status.stagedBytesMissing += asset.size;
     }

@@ -118,6 +118,8 @@ private:
     std::optional<schedule::Manifest> m_active;
     std::optional<schedule::Manifest> m_staged;
     std::int64_t m_commandsDoneForVersion = -1; // commands of this active version were dispatched
+    SteadyTime m_repairDue{};   // next check of the active manifest's blobs (nothing staged)
+    bool m_repairing = false;   // active blobs are missing: keep downloading until they are back
 
     cache::SyncStatus m_status;
     cache::SyncStatus m_published; // last written to the store

@@ -82,6 +82,13 @@ const std::map<std::string, Setter> &setters()
         {"sync_interval_s", secs(&AgentConfig::syncInterval)},
         {"status_interval_s", secs(&AgentConfig::statusInterval)},
         {"unsupported_retry_s", secs(&AgentConfig::unsupportedRetry)},
+        {"repair_interval_s", secs(&AgentConfig::repairInterval)},
+        {"scrub_rate", Setter([](AgentConfig &c, const std::string &v) {
+             auto n = parseSize(v);
+             if (n)
+                 c.scrubBytesPerSecond = *n;
+             return bool(n);
+         })},
         {"backoff_base_s", Setter([](AgentConfig &c, const std::string &v) {
              auto s = parseSeconds(v);
              if (s)
@@ -224,6 +231,7 @@ const char *agentUsage()
            "  sync_interval_s status_interval_s unsupported_retry_s backoff_base_s backoff_cap_s\n"
            "  parallel_downloads max_download_rate download_window quota min_free\n"
            "  low_speed_limit low_speed_time_s plays_batch max_play_records reboot_command\n"
+           "  repair_interval_s scrub_rate\n"
            "  (the player's keys player_listen rotation fade_ms display_power are checked too)\n"
            "See docs/sync.md.\n";
 }

@@ -40,6 +40,8 @@ struct AgentConfig {
     int playsBatch = 500;               // proof-of-play records per upload
     std::int64_t maxPlayRecords = 100000;
     std::string rebootCommand;          // run for a `reboot` command; empty: not supported here
+    Millis repairInterval{60000};       // how often the active manifest's blobs are checked (nothing staged)
+    std::uint64_t scrubBytesPerSecond = 8u << 20; // background re-hashing of stored blobs; 0: off
 };
 
 struct ConfigError {

@@ -1,6 +1,7 @@
 // stoa-syncd — the sync agent process. Thin: options, wiring, stopSignals.
 // The platform layer (identity, sensors, systemd) and the local endpoints
 // are plugged in here, at the edge; the Agent knows neither.
+#include "cache/scrub.h"
 #include "cache/store.h"
 #include "endpoints/log_format.h"
 #include "endpoints/process_metrics.h"
@@ -87,6 +88,18 @@ int main(int argc, char **argv)
     (void)endpoints::addProcessMetrics(metrics);
     sync::AgentMetrics agentMetrics(metrics);
 
+    // SD cards rot: re-hash stored blobs slowly in the background; a blob
+    // that no longer matches its name is removed and fetched again.
+    std::unique_ptr<cache::Scrubber> scrubber;
+    if (config->scrubBytesPerSecond > 0) {
+        if (auto s = cache::Scrubber::open(config->dataDir, {config->scrubBytesPerSecond, std::chrono::minutes(10)})) {
+            scrubber = std::move(*s);
+            scrubber->start();
+        } else {
+            qCWarning(sync::lcSync, "background scrub not available: %s", s.error().message.c_str());
+        }
+    }
+
     sync::HttpOptions http;
     http.onActivity = [&liveness] { liveness.tick(); };
     http.userAgent = "stoa/" STOA_VERSION " (" + deviceId + ")";
@@ -159,6 +172,8 @@ int main(int argc, char **argv)
     agent.run(); // returns once the waiter saw a signal and stopped it
     (void)notifier.stopping();
     feeder.stop();
+    if (scrubber)
+        scrubber->stop();
     server.stop();
     waiter.join();
     return 0;

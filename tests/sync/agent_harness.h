@@ -183,6 +183,7 @@ struct RigOptions {
     std::uint64_t seed = 42;
     std::optional<schedule::Clocks> clocks; // nothing: the real ones
     std::optional<std::pair<int, int>> downloadWindow; // local minutes [from, until)
+    sync::Millis repairInterval{200};          // active manifest's blobs re-checked
 };
 
 // A store plus an agent on it, driven from the test's thread.
@@ -225,6 +226,7 @@ public:
         c.playsBatch = m_options.playsBatch;
         c.minFreeBytes = 0;
         c.downloadWindow = m_options.downloadWindow;
+        c.repairInterval = m_options.repairInterval;
         m_agent = std::make_unique<sync::Agent>(c, m_options.deviceId, *m_store, *m_http,
                                                 schedule::TrustStore(std::move(*roots)), *m_clock, m_options.seed);
     }

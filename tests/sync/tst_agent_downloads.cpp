@@ -13,6 +13,7 @@
 #include "agent_harness.h"
 
 #include "cache/blob_writer.h"
+#include "cache/scrub.h"
 
 #include <QTest>
 
@@ -60,6 +61,7 @@ private slots:
     void closedDownloadWindowDoesNotSpin();
     void busyPartialDoesNotSpin();
     void completePartialIsNotFetchedAgain();
+    void scrubbedActiveBlobIsFetchedAgain();
 };
 
 void AgentDownloads::resumesCutBlob_data()
@@ -389,6 +391,48 @@ void AgentDownloads::completePartialIsNotFetchedAgain()
     VisibleBlobs seen;
     QCOMPARE(storeProblem(rig.store(), seen, true), std::string());
     QVERIFY(seen.verified.contains(a.hex()));
+}
+
+// The SD card rots a byte of a blob the active manifest plays: the scrubber
+// removes it, and the agent fetches it again without any new manifest.
+void AgentDownloads::scrubbedActiveBlobIsFetchedAgain()
+{
+    TestSite site;
+    QVERIFY2(site.error().empty(), site.error().c_str());
+    const Media a{"a.png", randomBytes(4096, 11)};
+    const Media b{"b.mp4", randomBytes(300000, 12)};
+    auto v1 = site.publish({a, b});
+    QVERIFY2(v1, v1 ? "" : v1.error().c_str());
+    FaultServer server;
+    server.setDocumentRoot(site.site().toStdString());
+    AgentRig rig(site.path("data"), server.baseUrl(), site.rootPub());
+    QVERIFY2(rig.error().empty(), rig.error().c_str());
+    QVERIFY(rig.stepUntil([&] { return rig.activeVersion() == v1->version; }, 15s));
+    QCOMPARE(server.requestsTo(blobPath(b.hex())).size(), std::size_t(1));
+
+    // Rot: one byte of b's file flips; the scrubber finds and removes it.
+    const auto file = rig.store().blobs().pathFor(b.hex());
+    QFile f(QString::fromStdString(file.string()));
+    QVERIFY2(f.open(QIODevice::ReadWrite), file.c_str());
+    f.seek(1000);
+    char c = 0;
+    QVERIFY(f.getChar(&c));
+    f.seek(1000);
+    QVERIFY(f.putChar(char(c ^ 0x5a)));
+    f.close();
+    auto scrubber = cache::Scrubber::open(rig.store().dataDir(), {0, std::chrono::milliseconds(10)});
+    QVERIFY2(scrubber, scrubber ? "" : scrubber.error().message.c_str());
+    for (int i = 0; i < 4 && (*scrubber)->failures() == 0; ++i)
+        QVERIFY((*scrubber)->scrubNext().has_value());
+    QCOMPARE((*scrubber)->failures(), std::uint64_t(1));
+    QVERIFY(!rig.hasBlob(b.hex()));
+
+    QVERIFY(rig.stepUntil([&] { return rig.hasBlob(b.hex()); }, 15s));
+    QCOMPARE(server.requestsTo(blobPath(b.hex())).size(), std::size_t(2));
+    QCOMPARE(rig.activeVersion(), v1->version); // no new manifest was needed
+    VisibleBlobs seen;
+    QCOMPARE(storeProblem(rig.store(), seen, true), std::string());
+    QVERIFY(seen.verified.contains(b.hex()));
 }
 
 QTEST_GUILESS_MAIN(AgentDownloads)
