@@ -103,6 +103,10 @@ struct Transition {
 struct RunResult {
     std::vector<Transition> transitions;
     std::vector<double> steady;   // intervals (ms) during video, away from switches
+    // Switch -> the next scene sync (ms): how long the GUI thread stayed busy
+    // after deciding the switch, keyed by the kind of the item Playback
+    // preloads right then (the one after the incoming item).
+    std::map<QString, std::vector<double>> syncDelayByPreload;
     int idleSwitches = 0;
 };
 
@@ -160,6 +164,9 @@ RunResult analyse(const std::vector<Event> &events)
                                                               : out.itemKind + "->" + in.itemKind;
         const std::int64_t s = in.us;
         const auto first = firstFrameAfter(s);
+        if (const auto sync = std::upper_bound(syncs.begin(), syncs.end(), s); sync != syncs.end() &&
+                                                                                i + 1 < switches.size())
+            r.syncDelayByPreload[switches[i + 1]->itemKind].push_back(double(*sync - s) / 1000.0);
         if (first)
             t.latencyMs = double(*first - s) / 1000.0;
         const bool outVideo = out.itemKind == "video", inVideo = in.itemKind == "video";
@@ -302,6 +309,7 @@ int main(int argc, char **argv)
 
     for (const QString &backend : backends) {
         std::map<QString, Tally> tallies;
+        std::map<QString, std::vector<double>> syncDelay;
         std::vector<double> steady;
         int idle = 0;
         QString renderLoop;
@@ -316,6 +324,9 @@ int main(int argc, char **argv)
                              qPrintable(scenario), out.right(4000).constData());
                 return 4;
             }
+            QFile saved(QDir(work).filePath(QStringLiteral("player-%1-%2.txt").arg(backend, scenario)));
+            if (saved.open(QIODevice::WriteOnly))
+                saved.write(out); // the player's own log, beside its frame log
             if (const qsizetype at = out.indexOf("render loop"); at >= 0 && renderLoop.isEmpty())
                 renderLoop = QString::fromUtf8(out.mid(out.lastIndexOf('\n', at) + 1, 200).split('\n').first());
             const auto events = readLog(logPath);
@@ -325,6 +336,8 @@ int main(int argc, char **argv)
             }
             const RunResult r = analyse(*events);
             idle += r.idleSwitches;
+            for (const auto &[kind, delays] : r.syncDelayByPreload)
+                syncDelay[kind].insert(syncDelay[kind].end(), delays.begin(), delays.end());
             steady.insert(steady.end(), r.steady.begin(), r.steady.end());
             const double med = median(r.steady);
             for (const Transition &t : r.transitions) {
@@ -339,10 +352,17 @@ int main(int argc, char **argv)
                     tally.worstGapMs = std::max(tally.worstGapMs, iv);
                 }
             }
+            // Failures are not frame losses but must not pass unseen: they end in the idle screen.
             const auto skipped = out.count("skipping");
-            if (skipped || r.idleSwitches)
-                std::printf("  (%s, %s: %lld item(s) skipped, %d switch(es) to or from the idle screen)\n",
-                            qPrintable(backend), qPrintable(scenario), static_cast<long long>(skipped), r.idleSwitches);
+            const auto failedOnScreen = out.count("failed on screen");
+            if (skipped || failedOnScreen || r.idleSwitches) {
+                std::printf("  (%s, %s: %lld item(s) skipped, %lld failed on screen, %d switch(es) to or from the "
+                            "idle screen)\n", qPrintable(backend), qPrintable(scenario),
+                            static_cast<long long>(skipped), static_cast<long long>(failedOnScreen), r.idleSwitches);
+                for (const QByteArray &line : out.split('\n'))
+                    if (line.contains("skipping") || line.contains("failed on screen"))
+                        std::printf("    %s\n", line.constData());
+            }
         }
         const double med = median(steady);
         std::printf("\nback-end %s%s; steady median frame interval while video plays %.1f ms (%zu intervals)%s\n",
@@ -363,6 +383,16 @@ int main(int argc, char **argv)
         }
         if (idle)
             std::printf("  %d switch(es) to/from the idle screen (an item failed)\n", idle);
+        // Why a switch frame comes late: the GUI thread is busy right after
+        // the switch (the render loop cannot sync), mostly preloading the next item.
+        for (const auto &[kind, delays] : syncDelay) {
+            if (kind == "idle" || delays.empty())
+                continue;
+            std::printf("  switch -> next scene sync when the item preloaded at the switch is %s %s: "
+                        "median %.1f ms, max %.1f ms (%zu switches)\n",
+                        kind == "image" ? "an" : "a", qPrintable(kind), median(delays),
+                        *std::max_element(delays.begin(), delays.end()), delays.size());
+        }
     }
     if (!keep.isEmpty())
         std::printf("\nframe logs kept in %s\n", qPrintable(work));
