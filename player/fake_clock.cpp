@@ -3,9 +3,9 @@
 
 namespace stoa::player {
 
-schedule::Clocks playerClocks(const std::optional<QDateTime> &fakeNow)
+schedule::Clocks playerClocks(const std::optional<QDateTime> &fakeNow, std::function<bool()> synchronised)
 {
-    schedule::Clocks clocks = schedule::Clocks::system();
+    schedule::Clocks clocks = schedule::Clocks::system(std::move(synchronised));
     if (!fakeNow)
         return clocks;
     const std::int64_t startUtc = fakeNow->toMSecsSinceEpoch();

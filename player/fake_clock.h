@@ -10,11 +10,14 @@
 
 #include <QDateTime>
 
+#include <functional>
 #include <optional>
 
 namespace stoa::player {
 
-// The real clocks, or the shifted ones when `fakeNow` is set.
-schedule::Clocks playerClocks(const std::optional<QDateTime> &fakeNow);
+// The real clocks, or the shifted ones when `fakeNow` is set. `synchronised`
+// is the platform's NTP state (main passes platform/rpi's adjtimex reading);
+// empty: the system clock never counts as NTP time.
+schedule::Clocks playerClocks(const std::optional<QDateTime> &fakeNow, std::function<bool()> synchronised = {});
 
 } // namespace stoa::player

@@ -7,6 +7,7 @@
 #include "platform/rpi/device_identity.h"
 #include "platform/rpi/health.h"
 #include "platform/rpi/service_notifier.h"
+#include "platform/rpi/time_sync.h"
 #include "platform/rpi/watchdog_feeder.h"
 #include "platform/rpi/display_power.h"
 #include "player/demo_store.h"
@@ -143,7 +144,10 @@ int main(int argc, char **argv)
     config.deviceId = identity->id;
     config.rotation = options->rotation;
     config.fadeMs = options->fadeMs;
-    player::Playback playback(**store, player::playerClocks(options->fakeNow), config);
+    platform::AdjtimexTimeSync timeSync; // spec §7: NTP state from the kernel
+    player::Playback playback(**store,
+                              player::playerClocks(options->fakeNow, [&timeSync] { return timeSync.synchronized(); }),
+                              config);
     platform::ProcessRunner displayRunner;
     std::unique_ptr<platform::DisplayPower> displayPower;
     std::optional<player::DisplayControl> display; // set up below, once the window exists

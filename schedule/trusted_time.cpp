@@ -3,8 +3,6 @@
 
 #include <QLoggingCategory>
 
-#include <sys/timex.h>
-
 #include <algorithm>
 #include <chrono>
 #include <utility>
@@ -13,13 +11,6 @@ namespace stoa::schedule {
 namespace {
 
 Q_LOGGING_CATEGORY(lcTime, "stoa.schedule.time")
-
-bool kernelSaysSynchronised()
-{
-    timex tx{}; // modes == 0: read only
-    const int state = ::adjtimex(&tx);
-    return state != -1 && state != TIME_ERROR && (tx.status & STA_UNSYNC) == 0;
-}
 
 } // namespace
 
@@ -36,15 +27,17 @@ QString timeSourceName(TimeSource source)
     return QStringLiteral("floor");
 }
 
-Clocks Clocks::system()
+Clocks Clocks::system(std::function<bool()> synchronised)
 {
+    if (!synchronised)
+        synchronised = [] { return false; };
     return Clocks{
         [] { return std::int64_t{QDateTime::currentMSecsSinceEpoch()}; },
         [] {
             return std::int64_t{std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now().time_since_epoch()).count()};
         },
-        kernelSaysSynchronised,
+        std::move(synchronised),
     };
 }
 

@@ -46,9 +46,12 @@ struct Clocks {
     std::function<std::int64_t()> monotonicMs;  // never goes backwards; any origin
     std::function<bool()> systemSynchronised;   // is the wall clock NTP-synchronised now?
 
-    // The real ones: QDateTime::currentMSecsSinceEpoch, std::chrono::steady_clock
-    // and the kernel's NTP status (adjtimex: synchronised unless STA_UNSYNC).
-    static Clocks system();
+    // The real ones: QDateTime::currentMSecsSinceEpoch and
+    // std::chrono::steady_clock. Whether the wall clock is NTP-synchronised
+    // comes from the platform layer (platform/rpi/time_sync.h: adjtimex),
+    // which the processes' mains pass in; without it the system clock never
+    // counts as NTP time (the floor and signed issued_at times still rule).
+    static Clocks system(std::function<bool()> synchronised = {});
 };
 
 class TrustedClock {

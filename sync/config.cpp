@@ -83,6 +83,12 @@ const std::map<std::string, Setter> &setters()
         {"status_interval_s", secs(&AgentConfig::statusInterval)},
         {"unsupported_retry_s", secs(&AgentConfig::unsupportedRetry)},
         {"repair_interval_s", secs(&AgentConfig::repairInterval)},
+        {"receive_buffer", Setter([](AgentConfig &c, const std::string &v) {
+             auto n = parseSize(v);
+             if (n)
+                 c.receiveBufferBytes = *n;
+             return n && *n <= (64u << 20);
+         })},
         {"scrub_rate", Setter([](AgentConfig &c, const std::string &v) {
              auto n = parseSize(v);
              if (n)
@@ -231,7 +237,7 @@ const char *agentUsage()
            "  sync_interval_s status_interval_s unsupported_retry_s backoff_base_s backoff_cap_s\n"
            "  parallel_downloads max_download_rate download_window quota min_free\n"
            "  low_speed_limit low_speed_time_s plays_batch max_play_records reboot_command\n"
-           "  repair_interval_s scrub_rate\n"
+           "  repair_interval_s scrub_rate receive_buffer\n"
            "  (the player's keys player_listen rotation fade_ms display_power are checked too)\n"
            "See docs/sync.md.\n";
 }

@@ -42,6 +42,7 @@ struct AgentConfig {
     std::string rebootCommand;          // run for a `reboot` command; empty: not supported here
     Millis repairInterval{60000};       // how often the active manifest's blobs are checked (nothing staged)
     std::uint64_t scrubBytesPerSecond = 8u << 20; // background re-hashing of stored blobs; 0: off
+    std::uint64_t receiveBufferBytes = 256u << 10; // per connection (SO_RCVBUF): what a kill can lose; 0: kernel autotuning
 };
 
 struct ConfigError {

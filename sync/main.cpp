@@ -10,6 +10,7 @@
 #include "platform/rpi/device_identity.h"
 #include "platform/rpi/health.h"
 #include "platform/rpi/service_notifier.h"
+#include "platform/rpi/time_sync.h"
 #include "platform/rpi/watchdog_feeder.h"
 #include "schedule/keys.h"
 #include "sync/agent.h"
@@ -106,6 +107,7 @@ int main(int argc, char **argv)
     http.caFile = config->caFile;
     http.lowSpeedLimit = config->lowSpeedLimit;
     http.lowSpeedTimeS = config->lowSpeedTimeS;
+    http.receiveBufferBytes = int(config->receiveBufferBytes);
     if (config->maxDownloadRate > 0)
         http.maxRecvBytesPerSecond = std::max<std::int64_t>(1, config->maxDownloadRate / config->parallelDownloads);
     if (!config->tokenFile.empty()) {
@@ -119,7 +121,8 @@ int main(int argc, char **argv)
     sync::HttpClient client(http);
 
     auto persistedFloor = (*store)->kv().getInt("time_floor_ms");
-    schedule::TrustedClock clock(schedule::Clocks::system(),
+    platform::AdjtimexTimeSync timeSync; // spec §7: NTP state from the kernel
+    schedule::TrustedClock clock(schedule::Clocks::system([&timeSync] { return timeSync.synchronized(); }),
                                  persistedFloor ? *persistedFloor : std::optional<std::int64_t>());
     sync::Agent agent(*config, deviceId, **store, client, schedule::TrustStore(std::move(*roots)), clock,
                       std::random_device{}());
