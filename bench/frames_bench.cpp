@@ -4,9 +4,9 @@
 // Content (generated): solid-colour PNG and JPEG images (1.5 s each) and
 // solid-colour H.264 videos (2 s, 25 fps, played to their end). Two
 // scenarios, each a fresh store and a fresh player process:
-//   mixed: image, video, image, image, video, video (and around): every
-//          cycle has image->video, video->image, image->image, video->video
-//          and video->image->... ;
+//   mixed: image, video, image, image, video, video, wrapping: each cycle
+//          has image->video twice, video->image twice, image->image and
+//          video->video once;
 //   loop:  one video alone, so each end is video->same video (the loop of a
 //          single-item playlist, through the two slots).
 // Each runs with the default media back-end and with QT_MEDIA_BACKEND=ffmpeg
@@ -27,7 +27,12 @@
 //  - steady median: the median interval while videos play, more than
 //    250 ms from any switch (the video's frame period, ~40 ms);
 //  - lost frames: for each counted interval > 1.5 x the steady median,
-//    floor(interval / median) - 1.
+//    floor(interval / median) - 1;
+//  - switch -> next scene sync, by the kind of item preloaded at the switch:
+//    how long the GUI thread stayed busy after deciding it (the threaded
+//    render loop cannot sync the new frame meanwhile).
+// Failed or skipped items are listed (they are not frame losses). With
+// --keep DIR the stores, frame logs and the player's own logs stay there.
 // Under Xvfb there is no vsync: a "frame" is a render-loop pass, so this
 // shows stalls of the render loop or of the video pipeline at the switch (a
 // synchronous decode, a sink reconfigured, a pipeline resuming from pause),
