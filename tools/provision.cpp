@@ -10,6 +10,8 @@
 
 #include <span>
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
@@ -108,15 +110,16 @@ std::expected<ProvisionReport, std::string> provision(const ProvisionPaths &path
             return std::unexpected(target.string() + ": " + written.error().message);
         if (::chmod(target.c_str(), file.mode) != 0)
             return std::unexpected(target.string() + ": chmod failed");
+        std::string note;
         if (file.groupReadable)
-            if (const group *g = ::getgrnam(paths.group.c_str()))
-                (void)::chown(target.c_str(), 0, g->gr_gid); // as root in the unit; harmless otherwise
+            if (const group *g = ::getgrnam(paths.group.c_str()); g && ::chown(target.c_str(), 0, g->gr_gid) != 0)
+                note = " (not given to group " + paths.group + ": " + std::strerror(errno) + ")"; // not root
         fs::rename(source, source.string() + ".applied", ec);
         if (ec) // a read-only boot partition: taken again next boot, which is idempotent
             report.applied.push_back(std::string(file.name) + " -> " + target.string() +
                                      " (could not rename the original: " + ec.message() + ")");
         else
-            report.applied.push_back(std::string(file.name) + " -> " + target.string());
+            report.applied.push_back(std::string(file.name) + " -> " + target.string() + note);
     }
     return report;
 }
