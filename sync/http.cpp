@@ -224,8 +224,12 @@ std::unique_ptr<HttpClient::Transfer> HttpClient::prepare(const Request &r)
     curl_easy_setopt(e, CURLOPT_SOCKOPTDATA, t.get());
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!m_options.caFile.empty())
+    if (!m_options.caFile.empty()) {
+        // An extra CA: CAINFO alone would replace the system's; with CAPATH
+        // pointing at the system's hashed directory, OpenSSL trusts both.
         curl_easy_setopt(e, CURLOPT_CAINFO, m_options.caFile.c_str());
+        curl_easy_setopt(e, CURLOPT_CAPATH, "/etc/ssl/certs");
+    }
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); // any the server offers; sizes are checked after decoding
     // 16 KiB (the default) means a write callback, a hash update and a write(2)
     // per 16 KiB received; larger reads cut that overhead on fast links.

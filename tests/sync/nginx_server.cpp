@@ -86,7 +86,16 @@ NginxServer::NginxServer(QString workDir, QString root)
 
 NginxServer::~NginxServer() { (void)stop(); }
 
-QString NginxServer::baseUrl() const { return QStringLiteral("http://127.0.0.1:%1").arg(m_port); }
+void NginxServer::useTls(QString certificateFile, QString keyFile)
+{
+    m_tlsCert = QDir(certificateFile).absolutePath();
+    m_tlsKey = QDir(keyFile).absolutePath();
+}
+
+QString NginxServer::baseUrl() const
+{
+    return QStringLiteral("%1://127.0.0.1:%2").arg(m_tlsCert.isEmpty() ? "http" : "https").arg(m_port);
+}
 QString NginxServer::accessLogPath() const { return m_workDir + "/access.log"; }
 QString NginxServer::errorLogPath() const { return m_workDir + "/error.log"; }
 
@@ -122,15 +131,21 @@ std::expected<void, QString> NginxServer::writeConfig()
         "  keepalive_timeout 65;\n"
         "  etag on;\n"
         "  server {\n"
-        "    listen 127.0.0.1:%2;\n"
+        "    listen 127.0.0.1:%2%4;\n"
         "    server_name localhost;\n"
+        "%5"
         "    root %3;\n"
         "    location / { }\n"
         "  }\n"
         "}\n")
                              .arg(w)
                              .arg(m_port)
-                             .arg(m_root);
+                             .arg(m_root)
+                             .arg(m_tlsCert.isEmpty() ? QString() : QStringLiteral(" ssl"))
+                             .arg(m_tlsCert.isEmpty() ? QString()
+                                                      : QStringLiteral("    ssl_certificate %1;\n"
+                                                                       "    ssl_certificate_key %2;\n")
+                                                            .arg(m_tlsCert, m_tlsKey));
     QFile f(w + "/nginx.conf");
     if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(conf.toUtf8()) < 0)
         return std::unexpected("cannot write " + f.fileName());

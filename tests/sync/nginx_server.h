@@ -57,6 +57,10 @@ public:
     NginxServer(const NginxServer &) = delete;
     NginxServer &operator=(const NginxServer &) = delete;
 
+    // Serve HTTPS with this certificate chain and key (PEM files) instead of
+    // plain HTTP; call before start(). baseUrl() then says https://.
+    void useTls(QString certificateFile, QString keyFile);
+
     // Starts nginx and waits until it answers (or the deadline passes).
     std::expected<void, QString> start(std::chrono::milliseconds deadline = std::chrono::seconds(15));
     // Fast shutdown (SIGTERM); waits for the master to exit.
@@ -79,6 +83,7 @@ private:
     QString m_workDir;
     QString m_root;
     quint16 m_port = 0; // 0 until the first start() picks one
+    QString m_tlsCert, m_tlsKey; // empty: plain HTTP
     std::unique_ptr<QProcess> m_process;
 };
 

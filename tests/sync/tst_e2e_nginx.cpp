@@ -185,6 +185,7 @@ private slots:
     void flow_data();
     void flow();
     void sameSecondRepublish();
+    void httpsWithPrivateCa();
 
 private:
     // Writes the source (schedule.ini naming `media`) and publishes it.
@@ -509,6 +510,76 @@ void E2eNginx::sameSecondRepublish()
     // Ten polls' worth of time: v2 should have been adopted long before.
     QVERIFY(waitForActive(2, 3000));
     QCOMPARE(syncd.terminate(), 0);
+}
+
+namespace {
+// openssl (the Debian CLI) as a real process; false with its output on failure.
+bool openssl(const QStringList &args, QString &output)
+{
+    QProcess p;
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.start(QStringLiteral("openssl"), args);
+    const bool ok = p.waitForFinished(30000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
+    output = QString::fromLocal8Bit(p.readAll());
+    return ok;
+}
+} // namespace
+
+// TLS for real: nginx serves the site over HTTPS with a certificate from a
+// private CA. Without the CA the agent refuses the server (a TLS failure that
+// backs off, nothing adopted); with `ca_file` naming the CA it adopts the
+// manifest. (The system's CAs stay trusted beside it, through CAPATH: not
+// testable here without a public server.)
+void E2eNginx::httpsWithPrivateCa()
+{
+    if (NginxServer::findBinary().isEmpty())
+        QSKIP("nginx is not installed (Debian package: nginx)");
+    QTemporaryDir tmp;
+    QVERIFY(tmp.isValid());
+    NginxServer::openUpTree(tmp.path());
+    m_source = tmp.filePath("source");
+    m_site = tmp.filePath("site");
+    m_data = tmp.filePath("data");
+    makeMedia();
+    publish({"a.png", "d.png"}, 1);
+
+    const QString ca = tmp.filePath("ca"), srv = tmp.filePath("server");
+    QString out;
+    QVERIFY2(openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                      "-subj", "/CN=Stoa test CA", "-keyout", ca + ".key", "-out", ca + ".pem"}, out), qPrintable(out));
+    QVERIFY2(openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
+                      "-keyout", srv + ".key", "-out", srv + ".csr"}, out), qPrintable(out));
+    QVERIFY(writeAll(srv + ".ext", "subjectAltName=IP:127.0.0.1\n"));
+    QVERIFY2(openssl({"x509", "-req", "-in", srv + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+                      "-CAcreateserial", "-days", "2", "-extfile", srv + ".ext", "-out", srv + ".pem"}, out),
+             qPrintable(out));
+
+    NginxServer nginx(tmp.filePath("nginx"), m_site);
+    nginx.useTls(srv + ".pem", srv + ".key");
+    auto started = nginx.start();
+    QVERIFY2(started, qPrintable(started ? QString() : started.error() + nginx.errorLogTail()));
+    QVERIFY(nginx.baseUrl().startsWith("https://"));
+    openStore();
+    auto closeStore = qScopeGuard([&] { m_store.reset(); });
+
+    {   // System CAs only: the private CA's certificate is refused.
+        Syncd syncd(tmp.filePath("syncd-noca.log"));
+        QVERIFY(syncd.start(agentArgs(nginx.baseUrl())));
+        QVERIFY2(QTest::qWaitFor([&] { return syncStatus().value("consecutive_failures").toInt() >= 2; }, kWaitMs),
+                 qPrintable(syncd.log()));
+        const QString error = syncStatus().value("last_error").toString();
+        QVERIFY2(error.contains("TLS", Qt::CaseInsensitive) || error.contains("certificate", Qt::CaseInsensitive),
+                 qPrintable(error));
+        QCOMPARE(activeVersion(), std::int64_t(0));
+        QCOMPARE(syncd.terminate(), 0);
+    }
+    {   // ca_file names the private CA: adopted over HTTPS.
+        Syncd syncd(tmp.filePath("syncd-ca.log"));
+        QVERIFY(syncd.start(agentArgs(nginx.baseUrl()) + QStringList{"--set", "ca_file=" + ca + ".pem"}));
+        QVERIFY2(waitForActive(1), qPrintable(syncd.log()));
+        verifyActiveMatches({"a.png", "d.png"});
+        QCOMPARE(syncd.terminate(), 0);
+    }
 }
 
 QTEST_GUILESS_MAIN(E2eNginx)
