@@ -70,6 +70,20 @@ Result<std::int64_t> KeyValue::add(const std::string &key, std::int64_t delta)
     return v;
 }
 
+Result<std::int64_t> KeyValue::raise(const std::string &key, std::int64_t candidate)
+{
+    auto st = m_db.prepare("INSERT INTO kv(key, value) VALUES(?1, ?2) "
+                           "ON CONFLICT(key) DO UPDATE SET value = max(CAST(value AS INTEGER), ?2) RETURNING value");
+    if (!st)
+        return std::unexpected(st.error());
+    auto s = st->bind(1, key).bind(2, candidate).step();
+    if (!s)
+        return std::unexpected(s.error());
+    const std::int64_t v = st->columnInt(0);
+    st->reset();
+    return v;
+}
+
 Result<void> KeyValue::remove(const std::string &key)
 {
     auto st = m_db.prepare("DELETE FROM kv WHERE key = ?");

@@ -24,6 +24,10 @@ public:
     Result<void> setInt(const std::string &key, std::int64_t value);
     // Atomically adds `delta` (absent counts as 0); returns the new value.
     Result<std::int64_t> add(const std::string &key, std::int64_t delta);
+    // Atomically raises the value to `candidate` if that is larger (absent:
+    // set); returns the value now stored. For monotonic values that more than
+    // one process saves, such as the time floor: a stale writer never lowers it.
+    Result<std::int64_t> raise(const std::string &key, std::int64_t candidate);
     Result<void> remove(const std::string &key);
 
 private:

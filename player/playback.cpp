@@ -12,11 +12,13 @@ namespace {
 
 // QTimer takes int milliseconds; a change further away is re-resolved then.
 constexpr std::int64_t kMaxTimerMs = 24LL * 3600 * 1000;
+constexpr const char *kTimeFloorKey = "time_floor_ms";
 
 std::optional<std::int64_t> persistedFloor(cache::Store &store)
 {
-    // The agent persists the floor (spec §7); the player only reads it.
-    auto floor = store.kv().getInt("time_floor_ms");
+    // Both processes persist the floor (spec §7) with KeyValue::raise, so
+    // neither lowers what the other saved; a player with no agent keeps it too.
+    auto floor = store.kv().getInt(kTimeFloorKey);
     return floor ? *floor : std::nullopt;
 }
 
@@ -60,12 +62,33 @@ Playback::Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig 
         trySwitch();
     });
     m_statusLine = QStringLiteral("starting");
+    m_floorTimer.setSingleShot(true);
+    connect(&m_floorTimer, &QTimer::timeout, this, [this] { persistTimeFloor(false); });
 }
 
-Playback::~Playback() = default;
+Playback::~Playback()
+{
+    persistTimeFloor(true); // spec §7: also at shutdown
+}
+
+void Playback::persistTimeFloor(bool force)
+{
+    (void)m_clock.now(); // raises the floor from the system clock when it is trusted
+    if (force || m_clock.persistDue()) {
+        if (const auto floor = m_clock.floorToPersist()) {
+            if (auto saved = m_store.kv().raise(kTimeFloorKey, *floor); saved)
+                m_clock.markPersisted();
+            else
+                qCWarning(lcPlayer, "cannot save the time floor: %s", saved.error().message.c_str());
+        }
+    }
+    // At least every 10 minutes (kPersistIntervalMs), sooner after a jump.
+    m_floorTimer.start(int(std::clamp<std::int64_t>(m_clock.msUntilPersistDue(), 1000, kMaxTimerMs)));
+}
 
 bool Playback::start()
 {
+    persistTimeFloor(false);
     auto watcher = cache::ChangeWatcher::open(m_store.dataDir(), m_config.watchInterval);
     bool ok = true;
     if (watcher) {
@@ -118,6 +141,7 @@ void Playback::adopt(std::optional<ActiveManifest> manifest)
     m_picker.reset();
     const auto &m = m_manifest->manifest;
     m_clock.observeSignedIssuedAt(m.issuedAt);
+    persistTimeFloor(false); // a jump makes it due at once
     setRotation(m.settings.rotation.value_or(m_config.rotation));
     qCInfo(lcPlayer, "manifest version %lld: %zu playlists, %zu assets", static_cast<long long>(m.version),
            m.playlists.size(), m.assets.size());

@@ -148,6 +148,9 @@ private:
     void failItem(const PlannedItem &item, const std::string &reason, const char *outcome);
     void setStatus(const QString &line);
     void setRotation(int degrees);
+    // Saves the trusted clock's floor to the store when due, or now with
+    // `force` (shutdown), and re-arms the timer.
+    void persistTimeFloor(bool force);
     QString idleReason() const;
 
     cache::Store &m_store;
@@ -175,6 +178,7 @@ private:
     QTimer m_scheduleTimer;                     // the one timer at the schedule's next change
     QTimer m_itemTimer;                         // the current item's duration
     QTimer m_fadeTimer;                         // releases the outgoing slot after a fade
+    QTimer m_floorTimer;                        // saves the time floor when due (spec §7)
     int m_fadingOut = -1;                       // slot kept visible under a fade-in
     int m_z = 0;
     int m_rotation = 0;

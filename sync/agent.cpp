@@ -112,7 +112,7 @@ void Agent::run()
                           [&] { return m_stop.load(); });
     }
     if (auto floor = m_clock.floorToPersist())
-        (void)m_store.kv().setInt(kTimeFloorKey, *floor);
+        (void)m_store.kv().raise(kTimeFloorKey, *floor);
     qCInfo(lcSync, "agent stopped");
 }
 
@@ -347,7 +347,7 @@ void Agent::handleTimeFloor()
     if (!m_clock.persistDue())
         return;
     if (auto floor = m_clock.floorToPersist()) {
-        if (auto ok = m_store.kv().setInt(kTimeFloorKey, *floor); !ok) {
+        if (auto ok = m_store.kv().raise(kTimeFloorKey, *floor); !ok) {
             qCWarning(lcSync, "cannot save the time floor: %s", ok.error().message.c_str());
             return;
         }
