@@ -534,4 +534,9 @@ std::string MetricsRegistry::render()
     return out;
 }
 
+void logRegistrationFailure(const Error &error)
+{
+    qCWarning(lcEndpoints, "metric not registered (its writes go nowhere): %s", error.message.c_str());
+}
+
 } // namespace stoa::endpoints

@@ -135,6 +135,19 @@ using GaugeFamily = Family<Gauge>;
 using HistogramFamily = Family<Histogram>;
 
 // Bucket helpers: `count` bounds start, start+width, ... / start, start*factor, ...
+// A registration's metric, or — when registration failed (a name clash, a
+// broken naming rule) — a detached one whose writes go nowhere, with the
+// error logged. For callers whose process must run on without that series.
+template <class Metric>
+Metric orDetached(Result<Metric> registered)
+{
+    if (registered)
+        return *registered;
+    logRegistrationFailure(registered.error());
+    return Metric{};
+}
+void logRegistrationFailure(const Error &error);
+
 std::vector<double> linearBuckets(double start, double width, int count);
 std::vector<double> exponentialBuckets(double start, double factor, int count);
 

@@ -14,15 +14,6 @@ namespace stoa::player {
 
 namespace {
 
-template <class T>
-T take(endpoints::Result<T> r, std::string_view name)
-{
-    if (r)
-        return *r;
-    qCWarning(lcPlayer, "metric %.*s not registered: %s", int(name.size()), name.data(), r.error().message.c_str());
-    return T{};
-}
-
 constexpr int kTickMs = 250;
 constexpr int kTicksPerGaugeRefresh = 4;   // 1 s
 constexpr int kTicksPerFrameRequest = 20;  // 5 s
@@ -70,26 +61,19 @@ LocalEndpoints::LocalEndpoints(Playback &playback, QQuickWindow *window, Gather 
       m_server({}, &m_metrics)
 {
     (void)endpoints::addProcessMetrics(m_metrics);
-    m_items = take(m_metrics.counterFamily("stoa_playback_items_total",
+    m_items = endpoints::orDetached(m_metrics.counterFamily("stoa_playback_items_total",
                                            "Items by kind and fate: played (shown), skipped (not playable), "
                                            "failed (decode error, no start, stall)",
-                                           {"kind", "outcome"}),
-                   "stoa_playback_items_total");
-    m_transitions = take(m_metrics.counter("stoa_playback_transitions_total", "Switches to a new item"),
-                         "stoa_playback_transitions_total");
+                                           {"kind", "outcome"}));
+    m_transitions = endpoints::orDetached(m_metrics.counter("stoa_playback_transitions_total", "Switches to a new item"));
     m_transitionSeconds =
-        take(m_metrics.histogram("stoa_playback_transition_seconds",
+        endpoints::orDetached(m_metrics.histogram("stoa_playback_transition_seconds",
                                  "Delay from an item's planned end to the next item on screen (0: gapless)",
-                                 {0.001, 0.005, 0.017, 0.034, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}),
-             "stoa_playback_transition_seconds");
-    m_manifestVersion = take(m_metrics.gauge("stoa_playback_manifest_version", "Version of the manifest being played; 0: none"),
-                             "stoa_playback_manifest_version");
-    m_stale = take(m_metrics.gauge("stoa_playback_manifest_stale", "1 while the manifest played has expired by trusted time"),
-                   "stoa_playback_manifest_stale");
-    m_idle = take(m_metrics.gauge("stoa_playback_idle", "1 while the idle screen shows (nothing playable)"),
-                  "stoa_playback_idle");
-    m_clockTrusted = take(m_metrics.gauge("stoa_clock_trusted", "1 while the system clock is trusted (spec 7)"),
-                          "stoa_clock_trusted");
+                                 {0.001, 0.005, 0.017, 0.034, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}));
+    m_manifestVersion = endpoints::orDetached(m_metrics.gauge("stoa_playback_manifest_version", "Version of the manifest being played; 0: none"));
+    m_stale = endpoints::orDetached(m_metrics.gauge("stoa_playback_manifest_stale", "1 while the manifest played has expired by trusted time"));
+    m_idle = endpoints::orDetached(m_metrics.gauge("stoa_playback_idle", "1 while the idle screen shows (nothing playable)"));
+    m_clockTrusted = endpoints::orDetached(m_metrics.gauge("stoa_clock_trusted", "1 while the system clock is trusted (spec 7)"));
 
     connect(&m_playback, &Playback::itemOutcome, this, [this](const QString &kind, const QString &outcome) {
         m_items.labels({kind.toStdString(), outcome.toStdString()}).inc();

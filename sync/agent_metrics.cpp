@@ -7,27 +7,14 @@
 
 namespace stoa::sync {
 
-namespace {
-
-template <class T>
-T take(endpoints::Result<T> r, std::string_view name)
-{
-    if (r)
-        return *r;
-    qCWarning(lcSync, "metric %.*s not registered: %s", int(name.size()), name.data(), r.error().message.c_str());
-    return T{};
-}
-
-} // namespace
 
 AgentMetrics::AgentMetrics(endpoints::MetricsRegistry &reg) : m_registry(reg)
 {
-    auto counter = [&](std::string_view n, std::string_view h) { return take(reg.counter(n, h), n); };
-    auto gauge = [&](std::string_view n, std::string_view h) { return take(reg.gauge(n, h), n); };
-    m_requests = take(reg.counterFamily("stoa_sync_requests_total",
+    auto counter = [&](std::string_view n, std::string_view h) { return endpoints::orDetached(reg.counter(n, h)); };
+    auto gauge = [&](std::string_view n, std::string_view h) { return endpoints::orDetached(reg.gauge(n, h)); };
+    m_requests = endpoints::orDetached(reg.counterFamily("stoa_sync_requests_total",
                                         "Requests to the backend by channel and outcome (a manifest poll counts once)",
-                                        {"channel", "outcome"}),
-                      "stoa_sync_requests_total");
+                                        {"channel", "outcome"}));
     m_downloaded = counter("stoa_sync_downloaded_bytes_total", "Blob body bytes received since the agent started");
     m_evictions = counter("stoa_store_evictions_total", "Blobs evicted from the store (space policy, clear_cache)");
     m_scrubFailures = counter("stoa_store_scrub_failures_total", "Blobs found corrupt by the background scrub");
@@ -50,7 +37,7 @@ void AgentMetrics::setDevice(LazyGauge &g, const char *name, const char *help, d
     // Registered on the first known value: a series that reads 0 on a machine
     // without the sensor would look like a real reading.
     if (!g.registered)
-        g.gauge = take(m_registry.gauge(name, help), name), g.registered = true;
+        g.gauge = endpoints::orDetached(m_registry.gauge(name, help)), g.registered = true;
     g.gauge.set(value);
 }
 

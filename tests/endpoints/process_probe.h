@@ -4,6 +4,8 @@
 // /metrics body, the endpoint port read out of the process's log.
 #pragma once
 
+#include <QFile>
+#include <QProcess>
 #include <QRegularExpression>
 #include <QString>
 #include <QStringList>
@@ -23,6 +25,27 @@ inline double metricSample(const std::string &metrics, const QString &series)
                                 QRegularExpression::MultilineOption);
     const auto m = re.match(QString::fromStdString(metrics));
     return m.hasMatch() ? m.captured(1).toDouble() : -1;
+}
+
+// Whether Prometheus's own checker (/usr/bin/promtool, Debian package
+// `prometheus`) accepts a /metrics body; `why` gets its complaint. True when
+// promtool is not installed (`why` says so).
+inline bool promtoolAccepts(const std::string &metrics, QString &why)
+{
+    if (!QFile::exists("/usr/bin/promtool")) {
+        why = "promtool not installed";
+        return true;
+    }
+    QProcess promtool;
+    promtool.start("/usr/bin/promtool", {"check", "metrics"});
+    promtool.write(QByteArray::fromStdString(metrics));
+    promtool.closeWriteChannel();
+    if (!promtool.waitForFinished(30000)) {
+        why = "promtool did not finish";
+        return false;
+    }
+    why = QString::fromUtf8(promtool.readAllStandardOutput() + promtool.readAllStandardError());
+    return promtool.exitStatus() == QProcess::NormalExit && promtool.exitCode() == 0;
 }
 
 // The port of "serving http://127.0.0.1:PORT" in a log; 0: not logged yet.
