@@ -11,6 +11,7 @@
 #include <QStringList>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -18,13 +19,27 @@
 
 namespace stoa::endpoints::testing {
 
-// The value of one sample line "name{labels} value" in a /metrics body; -1: absent.
+// The value of the sample line `series` + ' ' + value ("name{labels} 12") in
+// a /metrics body; nullopt: no such line.
+inline std::optional<double> sampleValue(const std::string &text, const std::string &series)
+{
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto eol = text.find('\n', pos);
+        const auto line = text.substr(pos, eol - pos);
+        if (line.rfind(series + " ", 0) == 0)
+            return std::stod(line.substr(series.size() + 1));
+        if (eol == std::string::npos)
+            break;
+        pos = eol + 1;
+    }
+    return std::nullopt;
+}
+
+// The same for the process tests: -1 when absent.
 inline double metricSample(const std::string &metrics, const QString &series)
 {
-    const QRegularExpression re("^" + QRegularExpression::escape(series) + " (\\S+)$",
-                                QRegularExpression::MultilineOption);
-    const auto m = re.match(QString::fromStdString(metrics));
-    return m.hasMatch() ? m.captured(1).toDouble() : -1;
+    return sampleValue(metrics, series.toStdString()).value_or(-1);
 }
 
 // Whether Prometheus's own checker (/usr/bin/promtool, Debian package

@@ -5,6 +5,8 @@
 #include "endpoints/metrics.h"
 #include "endpoints/process_metrics.h"
 
+#include "process_probe.h"
+
 #include <QFile>
 #include <QProcess>
 #include <QTemporaryDir>
@@ -17,26 +19,11 @@
 #include <thread>
 
 using namespace stoa::endpoints;
+using stoa::endpoints::testing::sampleValue;
 
 Q_DECLARE_METATYPE(MetricType)
 
 namespace {
-
-// The value of the sample line that starts with `series` + ' '.
-std::optional<double> sample(const std::string &text, const std::string &series)
-{
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const auto eol = text.find('\n', pos);
-        const auto line = text.substr(pos, eol - pos);
-        if (line.rfind(series + " ", 0) == 0)
-            return std::stod(line.substr(series.size() + 1));
-        if (eol == std::string::npos)
-            break;
-        pos = eol + 1;
-    }
-    return std::nullopt;
-}
 
 struct PromtoolResult {
     int exitCode = -1;
@@ -322,7 +309,7 @@ void TestMetrics::counterNeverDecreases()
     c->inc(std::numeric_limits<double>::quiet_NaN());
     QCOMPARE(c->value(), 5.0);
     c->setTotal(7);
-    QCOMPARE(sample(registry.render(), "stoa_items_total"), std::optional<double>(7));
+    QCOMPARE(sampleValue(registry.render(), "stoa_items_total"), std::optional<double>(7));
 }
 
 void TestMetrics::histogramBuckets()
@@ -349,15 +336,15 @@ void TestMetrics::collectorsRefreshBeforeRender()
     registry.addCollector([] { throw std::runtime_error("broken collector"); });
 
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression("collector .* threw: broken collector"));
-    QCOMPARE(sample(registry.render(), "stoa_store_used_bytes"), std::optional<double>(1000));
+    QCOMPARE(sampleValue(registry.render(), "stoa_store_used_bytes"), std::optional<double>(1000));
     storeBytes = 123456789;
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression("collector .* threw: broken collector"));
-    QCOMPARE(sample(registry.render(), "stoa_store_used_bytes"), std::optional<double>(123456789));
+    QCOMPARE(sampleValue(registry.render(), "stoa_store_used_bytes"), std::optional<double>(123456789));
 
     registry.removeCollector(id);
     storeBytes = 5;
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression("collector .* threw: broken collector"));
-    QCOMPARE(sample(registry.render(), "stoa_store_used_bytes"), std::optional<double>(123456789));
+    QCOMPARE(sampleValue(registry.render(), "stoa_store_used_bytes"), std::optional<double>(123456789));
 }
 
 void TestMetrics::concurrentUpdates()
@@ -386,10 +373,10 @@ void TestMetrics::concurrentUpdates()
     done = true;
     renderer.join();
     const auto text = registry.render();
-    QCOMPARE(sample(text, "stoa_items_total{kind=\"even\"}"), std::optional<double>(2 * kEach));
-    QCOMPARE(sample(text, "stoa_items_total{kind=\"odd\"}"), std::optional<double>(2 * kEach));
-    QCOMPARE(sample(text, "stoa_x_seconds_count"), std::optional<double>(kThreads * kEach));
-    QCOMPARE(sample(text, "stoa_x_seconds_bucket{le=\"0.5\"}"),
+    QCOMPARE(sampleValue(text, "stoa_items_total{kind=\"even\"}"), std::optional<double>(2 * kEach));
+    QCOMPARE(sampleValue(text, "stoa_items_total{kind=\"odd\"}"), std::optional<double>(2 * kEach));
+    QCOMPARE(sampleValue(text, "stoa_x_seconds_count"), std::optional<double>(kThreads * kEach));
+    QCOMPARE(sampleValue(text, "stoa_x_seconds_bucket{le=\"0.5\"}"),
              std::optional<double>(kThreads * kEach / 2));
 }
 
@@ -398,15 +385,15 @@ void TestMetrics::processMetrics()
     MetricsRegistry registry;
     QVERIFY(addProcessMetrics(registry));
     const auto before = registry.render();
-    const auto rss = sample(before, "stoa_process_resident_memory_bytes");
-    const auto start = sample(before, "stoa_process_start_time_seconds");
-    const auto fds = sample(before, "stoa_process_open_fds");
-    const auto cpu = sample(before, "stoa_process_cpu_seconds_total");
+    const auto rss = sampleValue(before, "stoa_process_resident_memory_bytes");
+    const auto start = sampleValue(before, "stoa_process_start_time_seconds");
+    const auto fds = sampleValue(before, "stoa_process_open_fds");
+    const auto cpu = sampleValue(before, "stoa_process_cpu_seconds_total");
     QVERIFY(rss && start && fds && cpu);
     QVERIFY2(*rss > 1024 * 1024, before.c_str());
     const double now = double(QDateTime::currentSecsSinceEpoch());
     QVERIFY2(*start > now - 3600 && *start <= now + 2, before.c_str()); // this test started recently
-    QVERIFY(*sample(before, "stoa_process_threads") >= 1);
+    QVERIFY(*sampleValue(before, "stoa_process_threads") >= 1);
 
     // State moves, values move: open files, burn CPU.
     QTemporaryDir dir;
@@ -415,12 +402,12 @@ void TestMetrics::processMetrics()
         files.push_back(std::make_unique<QFile>(dir.filePath(QString::number(i))));
         QVERIFY(files.back()->open(QIODevice::WriteOnly));
     }
-    QCOMPARE(*sample(registry.render(), "stoa_process_open_fds"), *fds + 5);
+    QCOMPARE(*sampleValue(registry.render(), "stoa_process_open_fds"), *fds + 5);
     volatile double sink = 0;
     QTRY_VERIFY_WITH_TIMEOUT(([&] {
         for (int i = 0; i < 2'000'000; ++i)
             sink = sink + std::sqrt(double(i));
-        return *sample(registry.render(), "stoa_process_cpu_seconds_total") > *cpu;
+        return *sampleValue(registry.render(), "stoa_process_cpu_seconds_total") > *cpu;
     }()), 10000);
 }
 

@@ -6,6 +6,7 @@
 #include "endpoints/server.h"
 
 #include "http_client.h"
+#include "process_probe.h"
 
 #include <QFile>
 #include <QProcess>
@@ -22,21 +23,6 @@ using namespace stoa::endpoints::testing;
 Q_DECLARE_METATYPE(ErrorCode)
 
 namespace {
-
-std::optional<double> sample(const std::string &text, const std::string &series)
-{
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const auto eol = text.find('\n', pos);
-        const auto line = text.substr(pos, eol - pos);
-        if (line.rfind(series + " ", 0) == 0)
-            return std::stod(line.substr(series.size() + 1));
-        if (eol == std::string::npos)
-            break;
-        pos = eol + 1;
-    }
-    return std::nullopt;
-}
 
 // A client that sends a request head one byte every 100 ms and never
 // finishes it; records when and how the server ended the connection.
@@ -180,22 +166,22 @@ void TestServer::metricsFollowState()
     QCOMPARE(r.status, 200);
     QCOMPARE(QString::fromStdString(r.headers["content-type"]),
              QString("text/plain; version=0.0.4; charset=utf-8"));
-    QCOMPARE(sample(r.body, "stoa_store_used_bytes"), std::optional<double>(4096));
-    QVERIFY(!sample(r.body, "stoa_playback_items_total{kind=\"video\"}"));
+    QCOMPARE(sampleValue(r.body, "stoa_store_used_bytes"), std::optional<double>(4096));
+    QVERIFY(!sampleValue(r.body, "stoa_playback_items_total{kind=\"video\"}"));
 
     played->labels({"video"}).inc(2);
     storeBytes = 8'000'000'000;
     r = get(server.port(), "/metrics");
-    QCOMPARE(sample(r.body, "stoa_playback_items_total{kind=\"video\"}"), std::optional<double>(2));
-    QCOMPARE(sample(r.body, "stoa_store_used_bytes"), std::optional<double>(8e9));
+    QCOMPARE(sampleValue(r.body, "stoa_playback_items_total{kind=\"video\"}"), std::optional<double>(2));
+    QCOMPARE(sampleValue(r.body, "stoa_store_used_bytes"), std::optional<double>(8e9));
     // The server counts itself: the first /metrics request is in the second answer.
-    const auto served = sample(r.body, "stoa_endpoint_requests_total{path=\"/metrics\",code=\"200\"}");
+    const auto served = sampleValue(r.body, "stoa_endpoint_requests_total{path=\"/metrics\",code=\"200\"}");
     QCOMPARE(served, std::optional<double>(1));
     get(server.port(), "/nope");
     r = get(server.port(), "/metrics");
-    QCOMPARE(sample(r.body, "stoa_endpoint_requests_total{path=\"/metrics\",code=\"200\"}"),
+    QCOMPARE(sampleValue(r.body, "stoa_endpoint_requests_total{path=\"/metrics\",code=\"200\"}"),
              std::optional<double>(2));
-    QCOMPARE(sample(r.body, "stoa_endpoint_requests_total{path=\"other\",code=\"404\"}"),
+    QCOMPARE(sampleValue(r.body, "stoa_endpoint_requests_total{path=\"other\",code=\"404\"}"),
              std::optional<double>(1));
 
     if (QFile::exists("/usr/bin/promtool")) {
@@ -371,7 +357,7 @@ void TestServer::floodIsRefusedAndServerRecovers()
     // Slots free again: served normally.
     QTRY_COMPARE_WITH_TIMEOUT(get(server.port(), "/healthz").status, 200, 5000);
     const auto m = get(server.port(), "/metrics");
-    QVERIFY2(sample(m.body, "stoa_endpoint_connections_refused_total").value_or(0)
+    QVERIFY2(sampleValue(m.body, "stoa_endpoint_connections_refused_total").value_or(0)
                  >= kFlood - limits.maxConnections,
              m.body.c_str());
 }

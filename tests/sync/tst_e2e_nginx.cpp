@@ -196,6 +196,8 @@ private:
     void verifyActiveMatches(const QStringList &media);
     bool waitForActive(std::int64_t version, int timeoutMs = kWaitMs);
     void makeMedia();
+    // source/, site/ and data/ in `tmp` (opened up for nginx's workers), and the media.
+    void useWorkDir(const QTemporaryDir &tmp);
     void openStore();
     QStringList agentArgs(const QString &url) const;
 
@@ -281,6 +283,15 @@ bool E2eNginx::waitForActive(std::int64_t version, int timeoutMs)
 }
 
 // Distinct random media, same size for b and c (see sameSecondRepublish).
+void E2eNginx::useWorkDir(const QTemporaryDir &tmp)
+{
+    NginxServer::openUpTree(tmp.path()); // nginx's workers run as www-data
+    m_source = tmp.filePath("source");
+    m_site = tmp.filePath("site");
+    m_data = tmp.filePath("data");
+    makeMedia();
+}
+
 void E2eNginx::makeMedia()
 {
     auto *rng = QRandomGenerator::global();
@@ -334,12 +345,7 @@ void E2eNginx::flow()
             qInfo("kept %s", qPrintable(tmp.path()));
         }
     });
-    NginxServer::openUpTree(tmp.path()); // nginx's workers run as www-data
-    m_source = tmp.filePath("source");
-    m_site = tmp.filePath("site");
-    m_data = tmp.filePath("data");
-
-    makeMedia();
+    useWorkDir(tmp);
     publish({"a.png", "b.png"}, 1);
     std::unique_ptr<Backend> backend;
     NginxServer *nginx = nullptr;
@@ -463,11 +469,7 @@ void E2eNginx::sameSecondRepublish()
         QSKIP("nginx is not installed (Debian package: nginx)");
     QTemporaryDir tmp;
     QVERIFY(tmp.isValid());
-    NginxServer::openUpTree(tmp.path());
-    m_source = tmp.filePath("source");
-    m_site = tmp.filePath("site");
-    m_data = tmp.filePath("data");
-    makeMedia();
+    useWorkDir(tmp);
     QVERIFY(QDir().mkpath(m_site + "/v1"));
     NginxServer nginx(tmp.filePath("nginx"), m_site);
     auto ok = nginx.start();
@@ -536,11 +538,7 @@ void E2eNginx::httpsWithPrivateCa()
         QSKIP("nginx is not installed (Debian package: nginx)");
     QTemporaryDir tmp;
     QVERIFY(tmp.isValid());
-    NginxServer::openUpTree(tmp.path());
-    m_source = tmp.filePath("source");
-    m_site = tmp.filePath("site");
-    m_data = tmp.filePath("data");
-    makeMedia();
+    useWorkDir(tmp);
     publish({"a.png", "d.png"}, 1);
 
     const QString ca = tmp.filePath("ca"), srv = tmp.filePath("server");
