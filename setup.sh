@@ -22,6 +22,7 @@ PACKAGES=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
   openssl sqlite3 coreutils curl nginx xvfb xauth ffmpeg
   libqrencode-dev libsystemd-dev prometheus dpkg-dev lintian systemd qt6-base-private-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
 )
 FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)
 

@@ -9,8 +9,10 @@
 //          video->video once;
 //   loop:  one video alone, so each end is video->same video (the loop of a
 //          single-item playlist, through the two slots).
-// Each runs with the default media back-end and with QT_MEDIA_BACKEND=ffmpeg
-// (the Qt 6.4.2 default here is GStreamer, docs/player.md).
+// Each runs with each video engine (--engines): `pipeline` (the player's own
+// GStreamer pipelines, video_pipeline.h: the default), `qt` (Qt Multimedia's
+// MediaPlayer with its default back-end, GStreamer in Qt 6.4.2) and
+// `qt-ffmpeg` (MediaPlayer with QT_MEDIA_BACKEND=ffmpeg).
 //
 // What is computed from the frame log (player/frame_log.h), per switch S:
 //  - latency: S (the switch decided, Playback::switched) -> the first frame
@@ -39,7 +41,7 @@
 // not tearing and not the Pi's real scan-out. See docs/benchmarks.md.
 //
 //   build-fr/bench/frames_bench [--transitions N=40] [--loops N=12]
-//       [--backends default,ffmpeg] [--size 1280x720] [--keep DIR]
+//       [--engines pipeline,qt,qt-ffmpeg] [--size 1280x720] [--keep DIR]
 // Needs xvfb-run and ffmpeg; does not need a display of its own.
 #include "tests/player/fixtures.h"
 
@@ -211,15 +213,16 @@ bool runPlayer(const QString &dataDir, int ms, const QString &logPath, const QSt
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert("QT_QPA_PLATFORM", "xcb");
     env.insert("QSG_INFO", "1"); // the render loop in use, in the player's log
-    if (backend != "default")
-        env.insert("QT_MEDIA_BACKEND", backend);
+    if (backend == "qt-ffmpeg")
+        env.insert("QT_MEDIA_BACKEND", "ffmpeg");
     else
         env.remove("QT_MEDIA_BACKEND");
+    const QString engine = backend == "pipeline" ? QStringLiteral("pipeline") : QStringLiteral("qt");
     p.setProcessEnvironment(env);
     p.setProcessChannelMode(QProcess::MergedChannels);
     p.start("xvfb-run", {"-a", "-s", QStringLiteral("-screen 0 %1x%2x24").arg(screen.width()).arg(screen.height()),
                          QStringLiteral(STOA_PLAYER_BIN), "--data-dir", dataDir, "--device-id", "bench", "--config",
-                         "/dev/null", "--no-auto-diagnostics", "--exit-after", QString::number(ms), "--frame-log",
+                         "/dev/null", "--no-auto-diagnostics", "--video-engine", engine, "--exit-after", QString::number(ms), "--frame-log",
                          logPath});
     const bool finished = p.waitForFinished(ms + 60000);
     stderrOut = p.readAll();
@@ -273,7 +276,7 @@ int main(int argc, char **argv)
     QGuiApplication app(argc, argv);
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     int transitions = 40, loops = 12;
-    QStringList backends{"default", "ffmpeg"};
+    QStringList backends{"pipeline", "qt", "qt-ffmpeg"};
     QSize size(1280, 720);
     QString keep;
     const QStringList args = app.arguments();
@@ -282,7 +285,7 @@ int main(int argc, char **argv)
             transitions = std::max(6, args[i + 1].toInt());
         else if (args[i] == "--loops")
             loops = std::max(0, args[i + 1].toInt());
-        else if (args[i] == "--backends")
+        else if (args[i] == "--engines")
             backends = args[i + 1].split(',');
         else if (args[i] == "--size") {
             const QStringList wh = args[i + 1].split('x');
@@ -290,7 +293,7 @@ int main(int argc, char **argv)
         } else if (args[i] == "--keep")
             keep = args[i + 1];
         else {
-            std::fprintf(stderr, "usage: frames_bench [--transitions N] [--loops N] [--backends a,b] [--size WxH] "
+            std::fprintf(stderr, "usage: frames_bench [--transitions N] [--loops N] [--engines a,b] [--size WxH] "
                                  "[--keep DIR]\n");
             return 2;
         }
@@ -370,8 +373,11 @@ int main(int argc, char **argv)
             }
         }
         const double med = median(steady);
-        std::printf("\nback-end %s%s; steady median frame interval while video plays %.1f ms (%zu intervals)%s\n",
-                    qPrintable(backend), backend == "default" ? " (GStreamer in Qt 6.4.2)" : "", med, steady.size(),
+        std::printf("\nvideo engine %s%s; steady median frame interval while video plays %.1f ms (%zu intervals)%s\n",
+                    qPrintable(backend),
+                    backend == "qt" ? " (Qt's MediaPlayer, GStreamer back-end)"
+                    : backend == "qt-ffmpeg" ? " (Qt's MediaPlayer, FFmpeg back-end)" : " (the player's own GStreamer pipelines)",
+                    med, steady.size(),
                     renderLoop.isEmpty() ? "" : qPrintable(QStringLiteral("; ") + renderLoop.trimmed()));
         std::printf("  %-13s %5s %6s %14s %24s\n", "transition", "count", "lost", "worst gap ms",
                     "switch->frame ms med/max");

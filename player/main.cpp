@@ -144,6 +144,7 @@ int main(int argc, char **argv)
     config.deviceId = identity->id;
     config.rotation = options->rotation;
     config.fadeMs = options->fadeMs;
+    config.videoEngine = QString::fromStdString(options->videoEngine);
     platform::AdjtimexTimeSync timeSync; // spec §7: NTP state from the kernel
     player::Playback playback(**store,
                               player::playerClocks(options->fakeNow, [&timeSync] { return timeSync.synchronized(); }),

@@ -66,6 +66,12 @@ const std::map<std::string, Setter> &playerKeys()
              o.rotation = r;
              return true;
          }},
+        {"video_engine", [](PlayerOptions &o, const std::string &v) {
+             if (v != "pipeline" && v != "qt")
+                 return false;
+             o.videoEngine = v;
+             return true;
+         }},
         {"fade_ms", [](PlayerOptions &o, const std::string &v) {
              int ms = 0;
              if (!parseInt(v, ms) || ms < 0 || ms > 10000)
@@ -130,7 +136,7 @@ std::expected<PlayerOptions, OptionsError> parsePlayerOptions(const QStringList 
     static const std::map<QString, std::string> valued = {
         {"--data-dir", "data_dir"}, {"--trusted-keys", "trusted_keys"},
         {"--device-id", "device_id"}, {"--listen", "player_listen"}, {"--rotation", "rotation"},
-        {"--fade-ms", "fade_ms"},
+        {"--fade-ms", "fade_ms"}, {"--video-engine", "video_engine"},
     };
     for (qsizetype i = 1; i < arguments.size(); ++i) {
         const QString &a = arguments[i];
@@ -193,6 +199,8 @@ const char *playerUsage()
            "  --demo                play the bundled demo from a temporary store\n"
            "  --rotation DEG        0, 90, 180 or 270 (a manifest's settings win)\n"
            "  --fade-ms MS          cross-fade for items without their own fade_ms (default 0)\n"
+           "  --video-engine E      pipeline (default: the player's own GStreamer pipelines)\n"
+           "                        or qt (Qt Multimedia's MediaPlayer; QT_MEDIA_BACKEND picks its back-end)\n"
            "  --fake-now TIME       schedule as if the clock read TIME (RFC 3339) at start\n"
            "  --windowed            a window instead of full screen\n"
            "  --exit-after MS       quit after MS milliseconds\n"

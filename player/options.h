@@ -2,7 +2,8 @@
 //
 // The config file is the one the sync agent reads (/etc/stoa/stoa.conf,
 // `key = value` lines, `#` comments). The player reads the keys it knows
-// (data_dir trusted_keys device_id player_listen rotation fade_ms display_power, and the agent's
+// (data_dir trusted_keys device_id player_listen rotation fade_ms video_engine
+// display_power, and the agent's
 // server and quota, which the diagnostics screen shows) and ignores the
 // agent's other keys, so one file serves both processes; a line
 // that is not `key = value`, or a bad value for a key the player reads, is an
@@ -42,6 +43,7 @@ struct PlayerOptions {
     std::string displayPower = "none";    // config display_power: none, drm, vcgencmd, cec
     int rotation = 0;                     // 0/90/180/270 clockwise; a manifest's settings override it
     int fadeMs = 0;                       // default cross-fade for items without fade_ms; 0: hard cut
+    std::string videoEngine = "pipeline"; // config video_engine: pipeline (video_pipeline.h) or qt (MediaPlayer)
     bool demo = false;                    // build and play the bundled demo in a temporary store
     bool help = false;
     bool version = false;

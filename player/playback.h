@@ -53,6 +53,7 @@ struct PlaybackConfig {
     std::string deviceId;
     int rotation = 0;                               // local setting; a manifest's settings win
     int fadeMs = 0;                                 // default fade for items without fade_ms
+    QString videoEngine = QStringLiteral("pipeline"); // "pipeline" (video_pipeline.h) or "qt" (MediaPlayer)
     std::chrono::milliseconds loadTimeout{5000};    // an item not ready by then is skipped
     std::chrono::milliseconds watchInterval{250};   // ChangeWatcher poll
     std::int64_t defaultImageMs = 10000;            // spec §3 default for images
@@ -66,6 +67,7 @@ class Playback : public QObject {
     Q_PROPERTY(QString statusLine READ statusLine NOTIFY statusLineChanged)
     Q_PROPERTY(QString deviceId READ deviceId CONSTANT)
     Q_PROPERTY(int rotation READ rotation NOTIFY rotationChanged)
+    Q_PROPERTY(QString videoEngine READ videoEngine CONSTANT)
 public:
     Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig config, QObject *parent = nullptr);
     ~Playback() override;
@@ -80,6 +82,7 @@ public:
     QString statusLine() const { return m_statusLine; }
     QString deviceId() const { return QString::fromStdString(m_config.deviceId); }
     int rotation() const { return m_rotation; }
+    QString videoEngine() const { return m_config.videoEngine; }
 
     // The item on screen, if any.
     const PlannedItem *current() const;

@@ -4,6 +4,7 @@
 #include "player/logging.h"
 #include "player/malloc_policy.h"
 #include "player/qr_image.h"
+#include "player/video_pipeline.h"
 #include "player/video_watch.h"
 
 #include <QFile>
@@ -46,6 +47,7 @@ bool Shell::load()
     limitMallocArenas(2);
     // MediaSlot.qml watches video frames through this C++ type (video_watch.h).
     qmlRegisterType<VideoWatch>("Stoa.Player", 1, 0, "VideoWatch");
+    qmlRegisterType<VideoPipeline>("Stoa.Player", 1, 0, "VideoPipeline"); // the `pipeline` video engine
     m_engine.addImageProvider(QStringLiteral("stoa-qr"), new QrImageProvider); // the engine owns it
     m_engine.setInitialProperties({{QStringLiteral("playback"), QVariant::fromValue<QObject *>(&m_playback)},
                                    {QStringLiteral("diagnostics"), QVariant::fromValue<QObject *>(m_diagnostics.get())}});

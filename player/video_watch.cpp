@@ -3,6 +3,8 @@
 
 #include "player/malloc_policy.h"
 
+#include <QVideoFrame>
+
 namespace stoa::player {
 
 VideoWatch::VideoWatch(QObject *parent) : QObject(parent)
@@ -30,9 +32,14 @@ void VideoWatch::setSink(QVideoSink *sink)
     m_sink = sink;
     m_frames = 0;
     m_stall.stop();
-    // The frame argument is dropped here: nothing outlives this call.
+    // Nothing keeps the frame beyond this call. An empty frame is a sink
+    // being cleared (a slot's lasting VideoOutput between two items), not a
+    // frame of the video.
     if (sink)
-        m_connection = connect(sink, &QVideoSink::videoFrameChanged, this, &VideoWatch::onFrame);
+        m_connection = connect(sink, &QVideoSink::videoFrameChanged, this, [this](const QVideoFrame &frame) {
+            if (frame.isValid())
+                onFrame();
+        });
     emit sinkChanged();
 }
 

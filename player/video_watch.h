@@ -8,6 +8,7 @@
 // QVideoFrame is ever kept.
 //
 // Used from qml/MediaSlot.qml as `VideoWatch { sink: output.videoSink; ... }`.
+// Empty frames (a sink being cleared) do not count as frames.
 // Invariants: firstFrame() is emitted once per watch (the first frame after
 // `sink` is set); stalled() only while `active` and after the first frame,
 // when no frame came for `stallMs`; a new sink starts over.

@@ -43,11 +43,70 @@ Item {
         }
     }
 
-    // One MediaPlayer per video item: a new pipeline each time, so the
-    // back-end's per-pipeline leaks (Qt 6.4 GStreamer) do not accumulate.
+    // Video engine "pipeline" (default): the player's own GStreamer pipeline
+    // per item (player/video_pipeline.h), built and torn down off the GUI
+    // thread; a hidden one prerolls, so its first frame is in the sink. The
+    // VideoOutput stays for the slot's life (creating one per item cost the
+    // GUI thread ~30 ms right at the switch); only the pipeline and its
+    // watch come and go with the item, and the pipeline clears the output's
+    // frame when it goes.
+    VideoOutput {
+        id: pipedOutput
+        anchors.fill: parent
+        visible: root.slot.kind === "video" && root.playback.videoEngine === "pipeline"
+        fillMode: root.videoFill(root.slot.fit)
+    }
+    Loader {
+        active: root.slot.kind === "video" && root.playback.videoEngine === "pipeline"
+        sourceComponent: Item {
+            id: piped
+            property int generation: -1
+            property bool ended: false // at its end, holding the last frame: not a stall
+
+            function fail(reason) {
+                root.playback.slotFailed(root.slotIndex, piped.generation, reason)
+            }
+
+            VideoPipeline {
+                id: pipeline
+                sink: pipedOutput.videoSink
+                playing: root.slot.playing
+                muted: !root.slot.shown
+                onFailed: (reason) => piped.fail(reason)
+                onEnded: {
+                    if (pipedWatch.frames === 0) {
+                        piped.fail("the video ended before its first frame")
+                    } else {
+                        piped.ended = true
+                        root.playback.slotEnded(root.slotIndex, piped.generation)
+                    }
+                }
+            }
+            VideoWatch {
+                id: pipedWatch
+                property int frames: 0
+                sink: pipedOutput.videoSink
+                active: root.slot.playing && !piped.ended
+                stallMs: 5000
+                onFirstFrame: {
+                    frames = 1
+                    root.playback.slotReady(root.slotIndex, piped.generation)
+                }
+                onStalled: piped.fail("stalled for 5 s")
+            }
+            Component.onCompleted: {
+                generation = root.slot.generation
+                pipeline.source = root.slot.source
+            }
+        }
+    }
+
+    // Video engine "qt": one MediaPlayer per video item: a new pipeline each
+    // time, so the back-end's per-pipeline leaks (Qt 6.4 GStreamer) do not
+    // accumulate.
     Loader {
         anchors.fill: parent
-        active: root.slot.kind === "video"
+        active: root.slot.kind === "video" && root.playback.videoEngine === "qt"
         sourceComponent: Item {
             id: video
             property int generation: -1

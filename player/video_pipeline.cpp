@@ -1,0 +1,344 @@
+// player/video_pipeline.cpp — a video item's own GStreamer pipeline (see video_pipeline.h).
+#include "player/video_pipeline.h"
+
+#include "player/logging.h"
+
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+
+#include <QMetaObject>
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <mutex>
+
+namespace stoa::player {
+
+namespace {
+
+// playbin's GstPlayFlags (gst-plugins-base, playback/gstplay-enum.h; not in
+// a public header): video, audio, software volume (mute/volume work without
+// a hardware mixer), deinterlacing. No subtitles, no visualisations.
+constexpr guint kPlayFlagVideo = 0x1;
+constexpr guint kPlayFlagAudio = 0x2;
+constexpr guint kPlayFlagSoftVolume = 0x10;
+constexpr guint kPlayFlagDeinterlace = 0x200;
+
+// The formats VideoOutput draws without a conversion of its own; a decoder
+// giving anything else (rare) goes through videoconvert, which otherwise
+// passes buffers through untouched.
+constexpr const char *kFrameCaps = "video/x-raw,format=(string){I420,NV12}";
+
+QVideoFrame toVideoFrame(GstSample *sample)
+{
+    GstCaps *caps = gst_sample_get_caps(sample);
+    GstBuffer *buffer = gst_sample_get_buffer(sample);
+    GstVideoInfo info;
+    if (!caps || !buffer || !gst_video_info_from_caps(&info, caps))
+        return {};
+    QVideoFrameFormat::PixelFormat pixelFormat;
+    switch (GST_VIDEO_INFO_FORMAT(&info)) {
+    case GST_VIDEO_FORMAT_I420: pixelFormat = QVideoFrameFormat::Format_YUV420P; break;
+    case GST_VIDEO_FORMAT_NV12: pixelFormat = QVideoFrameFormat::Format_NV12; break;
+    default: return {};
+    }
+    QVideoFrameFormat format(QSize(GST_VIDEO_INFO_WIDTH(&info), GST_VIDEO_INFO_HEIGHT(&info)), pixelFormat);
+    format.setColorSpace(info.colorimetry.matrix == GST_VIDEO_COLOR_MATRIX_BT709 ? QVideoFrameFormat::ColorSpace_BT709
+                                                                                 : QVideoFrameFormat::ColorSpace_BT601);
+    format.setColorRange(info.colorimetry.range == GST_VIDEO_COLOR_RANGE_0_255 ? QVideoFrameFormat::ColorRange_Full
+                                                                               : QVideoFrameFormat::ColorRange_Video);
+    GstVideoFrame source;
+    if (!gst_video_frame_map(&source, &info, buffer, GST_MAP_READ))
+        return {};
+    QVideoFrame frame(format);
+    bool ok = frame.map(QVideoFrame::WriteOnly) && frame.planeCount() == int(GST_VIDEO_FRAME_N_PLANES(&source));
+    for (int p = 0; ok && p < frame.planeCount(); ++p) {
+        const int sourceStride = GST_VIDEO_FRAME_PLANE_STRIDE(&source, p);
+        const int stride = frame.bytesPerLine(p);
+        // Plane p holds component p's rows for both I420 and NV12 (NV12's
+        // plane 1 interleaves U and V at the chroma height).
+        const int rows = std::min(GST_VIDEO_FRAME_COMP_HEIGHT(&source, p), stride > 0 ? frame.mappedBytes(p) / stride : 0);
+        const int rowBytes = std::min(sourceStride, stride);
+        const auto *from = static_cast<const uchar *>(GST_VIDEO_FRAME_PLANE_DATA(&source, p));
+        uchar *to = frame.bits(p);
+        for (int row = 0; row < rows; ++row)
+            std::memcpy(to + qsizetype(row) * stride, from + qsizetype(row) * sourceStride, size_t(rowBytes));
+    }
+    if (frame.isMapped())
+        frame.unmap();
+    gst_video_frame_unmap(&source);
+    if (!ok)
+        return {};
+    if (GST_BUFFER_PTS_IS_VALID(buffer))
+        frame.setStartTime(qint64(GST_BUFFER_PTS(buffer) / 1000));
+    return frame;
+}
+
+} // namespace
+
+// What the streaming threads share with the GUI thread. They never touch the
+// VideoPipeline itself: they post to it while `owner` is set, under `mutex`,
+// and the destructor clears `owner` under the same mutex first; events
+// already posted to a deleted QObject are discarded by Qt.
+struct VideoPipeline::Bridge {
+    std::mutex mutex;
+    // --- The following fields are protected by mutex.
+    VideoPipeline *owner = nullptr; // null once the owner is being destroyed
+    QVideoFrame pending;            // newest frame not yet taken by the GUI thread
+    bool framePosted = false;       // a deliverFrame() call is queued; newer frames replace `pending`
+
+    void post(std::function<void(VideoPipeline *)> call)
+    {
+        std::lock_guard lock(mutex);
+        if (owner)
+            QMetaObject::invokeMethod(
+                owner, [o = owner, call = std::move(call)] { call(o); }, Qt::QueuedConnection);
+    }
+
+    static GstFlowReturn onFrame(GstAppSink *appsink, gpointer data, bool preroll)
+    {
+        Bridge &bridge = **static_cast<std::shared_ptr<Bridge> *>(data);
+        GstSample *sample = preroll ? gst_app_sink_pull_preroll(appsink) : gst_app_sink_pull_sample(appsink);
+        if (!sample)
+            return GST_FLOW_OK; // flushing or at the end: nothing to show
+        QVideoFrame frame = toVideoFrame(sample);
+        gst_sample_unref(sample);
+        if (!frame.isValid())
+            return GST_FLOW_OK;
+        std::lock_guard lock(bridge.mutex);
+        if (!bridge.owner)
+            return GST_FLOW_FLUSHING;
+        bridge.pending = std::move(frame);
+        if (!bridge.framePosted) {
+            bridge.framePosted = true;
+            QMetaObject::invokeMethod(
+                bridge.owner, [o = bridge.owner] { o->deliverFrame(); }, Qt::QueuedConnection);
+        }
+        return GST_FLOW_OK;
+    }
+    static GstFlowReturn onPreroll(GstAppSink *appsink, gpointer data) { return onFrame(appsink, data, true); }
+    static GstFlowReturn onSample(GstAppSink *appsink, gpointer data) { return onFrame(appsink, data, false); }
+
+    static GstBusSyncReply onMessage(GstBus *, GstMessage *message, gpointer data)
+    {
+        Bridge &bridge = **static_cast<std::shared_ptr<Bridge> *>(data);
+        switch (GST_MESSAGE_TYPE(message)) {
+        case GST_MESSAGE_ERROR: {
+            GError *error = nullptr;
+            gchar *debug = nullptr;
+            gst_message_parse_error(message, &error, &debug);
+            const QString reason = QString::fromUtf8(error && error->message ? error->message : "video error");
+            qCInfo(lcPlayer, "video pipeline error from %s: %s (%s)", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)),
+                   qPrintable(reason), debug ? debug : "");
+            g_clear_error(&error);
+            g_free(debug);
+            bridge.post([reason](VideoPipeline *o) { o->onError(reason); });
+            break;
+        }
+        case GST_MESSAGE_WARNING: {
+            GError *error = nullptr;
+            gchar *debug = nullptr;
+            gst_message_parse_warning(message, &error, &debug);
+            qCInfo(lcPlayer, "video pipeline warning from %s: %s", GST_OBJECT_NAME(GST_MESSAGE_SRC(message)),
+                   error && error->message ? error->message : "");
+            g_clear_error(&error);
+            g_free(debug);
+            break;
+        }
+        case GST_MESSAGE_EOS: // posted by the pipeline once every sink has reached the end
+            bridge.post([](VideoPipeline *o) { o->onEnd(); });
+            break;
+        default:
+            break;
+        }
+        return GST_BUS_DROP; // nobody else reads this bus
+    }
+};
+
+namespace {
+
+gpointer shareBridge(const std::shared_ptr<VideoPipeline::Bridge> &bridge)
+{
+    return new std::shared_ptr<VideoPipeline::Bridge>(bridge);
+}
+
+void releaseBridge(gpointer data)
+{
+    delete static_cast<std::shared_ptr<VideoPipeline::Bridge> *>(data);
+}
+
+} // namespace
+
+VideoPipeline::VideoPipeline(QObject *parent) : QObject(parent) {}
+
+VideoPipeline::~VideoPipeline()
+{
+    if (m_bridge) {
+        std::lock_guard lock(m_bridge->mutex);
+        m_bridge->owner = nullptr;
+        m_bridge->pending = {};
+    }
+    // The slot's VideoOutput outlives this item: do not leave it our last
+    // frame (a screen's worth of memory) when the next item is an image.
+    if (m_sink && m_delivered > 0)
+        m_sink->setVideoFrame(QVideoFrame());
+    if (m_pipeline) {
+        // Going to NULL joins the streaming threads, which can take a while
+        // (a decoder finishing its frame): not on the GUI thread, which may be
+        // in the middle of a switch. The call holds its own reference.
+        gst_element_call_async(
+            m_pipeline, [](GstElement *pipeline, gpointer) { gst_element_set_state(pipeline, GST_STATE_NULL); },
+            nullptr, nullptr);
+        gst_object_unref(m_pipeline);
+    }
+}
+
+void VideoPipeline::setSource(const QUrl &source)
+{
+    if (source == m_source || m_pipeline)
+        return;
+    m_source = source;
+    emit sourceChanged();
+    start();
+}
+
+void VideoPipeline::setSink(QVideoSink *sink)
+{
+    if (sink == m_sink)
+        return;
+    m_sink = sink;
+    if (m_sink && m_held.isValid()) {
+        m_sink->setVideoFrame(std::exchange(m_held, QVideoFrame()));
+        ++m_delivered;
+    }
+    emit sinkChanged();
+}
+
+void VideoPipeline::setPlaying(bool playing)
+{
+    if (playing == m_playing)
+        return;
+    m_playing = playing;
+    applyState();
+    emit playingChanged();
+}
+
+void VideoPipeline::setMuted(bool muted)
+{
+    if (muted == m_muted)
+        return;
+    m_muted = muted;
+    if (m_pipeline)
+        g_object_set(m_pipeline, "mute", gboolean(muted), nullptr);
+    emit mutedChanged();
+}
+
+void VideoPipeline::componentComplete()
+{
+    m_complete = true;
+    start();
+}
+
+void VideoPipeline::start()
+{
+    if (!m_complete || m_pipeline || m_finished || !m_source.isValid())
+        return;
+    const auto fail = [this](const QString &reason) {
+        qCWarning(lcPlayer, "cannot build a video pipeline: %s", qPrintable(reason));
+        // Queued: the handler may destroy this object (the slot is released).
+        QMetaObject::invokeMethod(this, [this, reason] { onError(reason); }, Qt::QueuedConnection);
+    };
+    GError *error = nullptr;
+    if (!gst_init_check(nullptr, nullptr, &error)) {
+        fail(QStringLiteral("GStreamer: %1").arg(QString::fromUtf8(error ? error->message : "cannot initialise")));
+        g_clear_error(&error);
+        return;
+    }
+    GstElement *playbin = gst_element_factory_make("playbin", nullptr);
+    GstElement *videoBin = gst_parse_bin_from_description("videoconvert ! appsink name=frames", TRUE, &error);
+    if (!playbin || !videoBin) {
+        fail(QStringLiteral("GStreamer elements missing (playbin, videoconvert, appsink): %1")
+                 .arg(QString::fromUtf8(error ? error->message : "no playbin")));
+        g_clear_error(&error);
+        if (playbin)
+            gst_object_unref(playbin);
+        if (videoBin)
+            gst_object_unref(videoBin);
+        return;
+    }
+    m_bridge = std::make_shared<Bridge>();
+    m_bridge->owner = this;
+
+    GstElement *appsink = gst_bin_get_by_name(GST_BIN(videoBin), "frames");
+    GstCaps *caps = gst_caps_from_string(kFrameCaps);
+    // sync: frames leave at their presentation time on the pipeline clock;
+    // no last-sample copy kept; at most two decoded frames queued.
+    g_object_set(appsink, "caps", caps, "sync", TRUE, "enable-last-sample", FALSE, "max-buffers", guint(2),
+                 "qos", TRUE, nullptr);
+    gst_caps_unref(caps);
+    GstAppSinkCallbacks callbacks{};
+    callbacks.new_preroll = &Bridge::onPreroll;
+    callbacks.new_sample = &Bridge::onSample;
+    gst_app_sink_set_callbacks(GST_APP_SINK(appsink), &callbacks, shareBridge(m_bridge), &releaseBridge);
+    gst_object_unref(appsink);
+
+    const QByteArray uri = m_source.toEncoded();
+    g_object_set(playbin, "uri", uri.constData(), "video-sink", videoBin, "mute", gboolean(m_muted), "flags",
+                 kPlayFlagVideo | kPlayFlagAudio | kPlayFlagSoftVolume | kPlayFlagDeinterlace, nullptr);
+    GstBus *bus = gst_element_get_bus(playbin);
+    gst_bus_set_sync_handler(bus, &Bridge::onMessage, shareBridge(m_bridge), &releaseBridge);
+    gst_object_unref(bus);
+
+    m_pipeline = GST_ELEMENT(gst_object_ref_sink(playbin));
+    applyState();
+}
+
+void VideoPipeline::applyState()
+{
+    if (!m_pipeline || m_finished)
+        return;
+    // PAUSED prerolls (the first frame reaches the sink); both changes finish
+    // on the streaming threads, so this returns at once.
+    if (gst_element_set_state(m_pipeline, m_playing ? GST_STATE_PLAYING : GST_STATE_PAUSED) ==
+        GST_STATE_CHANGE_FAILURE)
+        qCInfo(lcPlayer, "video pipeline for %s refused a state change (its error follows)",
+               qPrintable(m_source.toString()));
+}
+
+void VideoPipeline::deliverFrame()
+{
+    QVideoFrame frame;
+    {
+        std::lock_guard lock(m_bridge->mutex);
+        frame = std::exchange(m_bridge->pending, QVideoFrame());
+        m_bridge->framePosted = false;
+    }
+    if (!frame.isValid())
+        return;
+    if (m_sink) {
+        m_sink->setVideoFrame(frame);
+        ++m_delivered;
+    } else {
+        m_held = frame;
+    }
+}
+
+void VideoPipeline::onError(const QString &reason)
+{
+    if (m_finished)
+        return;
+    m_finished = true;
+    emit failed(reason);
+}
+
+void VideoPipeline::onEnd()
+{
+    if (m_finished)
+        return;
+    m_finished = true;
+    emit ended();
+}
+
+} // namespace stoa::player

@@ -1,0 +1,103 @@
+// player/video_pipeline.h — one video item played by a GStreamer pipeline
+// the player builds itself, drawn by Qt Multimedia's VideoOutput.
+//
+// Why not Qt's MediaPlayer (the `qt` engine, still selectable): in Qt 6.4.2
+// its GStreamer back-end builds and tears down the pipeline synchronously on
+// the GUI thread (50-190 ms per video here), which holds back the render
+// loop exactly at a switch, and it cannot play the same file in two players
+// at once ("Internal data stream error."), so a one-video playlist cannot
+// loop through the second slot. Here the GUI thread only creates a playbin
+// (a few elements, no I/O) and sets states, which GStreamer completes on its
+// own streaming threads; teardown runs on GStreamer's thread pool. Frames
+// come out of an appsink as I420/NV12 and are copied into QVideoFrames.
+// decodebin picks the decoder, so on a Pi the V4L2 hardware decoder is used
+// as with Qt's back-end.
+//
+// Used from qml/MediaSlot.qml:
+//   VideoPipeline { sink: output.videoSink; source: ...; playing: ...; muted: ... }
+// The pipeline starts (to PAUSED: it prerolls, and its first frame reaches
+// the sink) once both `source` and `sink` are set; `playing` moves it
+// between PAUSED and PLAYING. failed() and ended() are emitted at most once
+// in total (whichever comes first).
+//
+// Threads: frames and bus messages arrive on GStreamer's streaming threads
+// and are handed to the GUI thread through `Bridge` (below); the sink is
+// only ever touched on the GUI thread, where its lifetime is known.
+#pragma once
+
+#include <QObject>
+#include <QPointer>
+#include <QQmlParserStatus>
+#include <QUrl>
+#include <QVideoFrame>
+#include <QVideoSink>
+
+#include <memory>
+
+typedef struct _GstElement GstElement;
+
+namespace stoa::player {
+
+class VideoPipeline : public QObject, public QQmlParserStatus {
+    Q_OBJECT
+    Q_INTERFACES(QQmlParserStatus)
+    Q_PROPERTY(QUrl source READ source WRITE setSource NOTIFY sourceChanged)
+    Q_PROPERTY(QVideoSink *sink READ sink WRITE setSink NOTIFY sinkChanged)
+    Q_PROPERTY(bool playing READ playing WRITE setPlaying NOTIFY playingChanged)
+    Q_PROPERTY(bool muted READ muted WRITE setMuted NOTIFY mutedChanged)
+public:
+    explicit VideoPipeline(QObject *parent = nullptr);
+    // Hands the pipeline to GStreamer's thread pool for its way to NULL; no
+    // signal or frame from it reaches anything after this.
+    ~VideoPipeline() override;
+
+    QUrl source() const { return m_source; }
+    void setSource(const QUrl &source); // once; a second source is ignored (one item per pipeline)
+    QVideoSink *sink() const { return m_sink; }
+    void setSink(QVideoSink *sink);
+    bool playing() const { return m_playing; }
+    void setPlaying(bool playing);
+    bool muted() const { return m_muted; }
+    void setMuted(bool muted);
+
+    // Frames handed to the sink so far (the preroll frame included).
+    qint64 framesDelivered() const { return m_delivered; }
+
+    void classBegin() override {}
+    void componentComplete() override;
+
+    // Shared with the streaming threads; defined in the .cpp.
+    struct Bridge;
+
+signals:
+    void sourceChanged();
+    void sinkChanged();
+    void playingChanged();
+    void mutedChanged();
+    void failed(const QString &reason);
+    void ended();
+
+private:
+    void start();
+    void applyState();
+    void deliverFrame();
+    void onError(const QString &reason);
+    void onEnd();
+
+    // --- GUI thread only.
+    QUrl m_source;
+    QPointer<QVideoSink> m_sink;
+    bool m_playing = false;
+    bool m_muted = false;
+    bool m_complete = false; // QML set every initial property (componentComplete)
+    bool m_finished = false; // failed() or ended() was emitted
+    qint64 m_delivered = 0;
+    // A frame that came before the sink was set (the preroll frame, usually):
+    // delivered when the sink arrives. Invariant: null while m_sink is set.
+    QVideoFrame m_held;
+    // Owned (one reference); null until start(), and after a failed build.
+    GstElement *m_pipeline = nullptr;
+    std::shared_ptr<Bridge> m_bridge;
+};
+
+} // namespace stoa::player
