@@ -153,7 +153,12 @@ struct VideoPipeline::Bridge {
         default:
             break;
         }
-        return GST_BUS_DROP; // nobody else reads this bus
+        // Nobody else reads this bus. A sync handler that drops a message
+        // owns it (GstBusSyncHandler): without this unref every message,
+        // and through its source the pipeline itself, leaked (~2.8 MB per
+        // video item in the soak).
+        gst_message_unref(message);
+        return GST_BUS_DROP;
     }
 };
 

@@ -72,6 +72,7 @@ private slots:
     void scheduleBoundarySwitchesAtItsInstant();
     void newManifestIsPickedUp();
     void faultsAreSkippedAndReported();
+    void videosPlayWithoutGaps_data();
     void videosPlayWithoutGaps();
     void singleVideoLoops();
     void idleScreenWhenNothingPlayable();
@@ -235,13 +236,23 @@ void PlaybackTest::faultsAreSkippedAndReported()
     QCOMPARE(corruptRecords, 1);
 }
 
+void PlaybackTest::videosPlayWithoutGaps_data()
+{
+    QTest::addColumn<QString>("engine");
+    QTest::addRow("pipeline") << QStringLiteral("pipeline"); // the default (video_pipeline.h)
+    QTest::addRow("qt") << QStringLiteral("qt");             // Qt's MediaPlayer, selectable
+}
+
 void PlaybackTest::videosPlayWithoutGaps()
 {
+    QFETCH(QString, engine);
     PlayerHarness h;
     const Media r = h.content->video("red", 1), g = h.content->video("lime", 1);
     const Media img = h.content->solid(kBlue);
     h.content->activate(h.content->manifest(1, {{"main", playlist({item(r), item(g), item(img, 500)})}}, "main"));
-    QVERIFY(h.start());
+    PlaybackConfig config;
+    config.videoEngine = engine;
+    QVERIFY(h.start(std::nullopt, config));
     SwitchLog log(*h.playback);
     DarkWatch dark(*h.playback);
     QTRY_VERIFY_WITH_TIMEOUT(!h.playback->idle(), 8000);
