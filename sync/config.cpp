@@ -166,6 +166,8 @@ const std::map<std::string, Setter> &setters()
              auto n = parseSize(v);
              return n && *n <= 10000;
          })},
+        {"video_engine", Setter([](AgentConfig &, const std::string &v) { return v == "pipeline" || v == "qt"; })},
+        {"web", Setter([](AgentConfig &, const std::string &v) { return v == "on" || v == "off"; })},
         {"max_play_records", Setter([](AgentConfig &c, const std::string &v) {
              auto n = parseSize(v);
              if (n && *n > 0)
@@ -238,7 +240,8 @@ const char *agentUsage()
            "  parallel_downloads max_download_rate download_window quota min_free\n"
            "  low_speed_limit low_speed_time_s plays_batch max_play_records reboot_command\n"
            "  repair_interval_s scrub_rate receive_buffer\n"
-           "  (the player's keys player_listen rotation fade_ms display_power are checked too)\n"
+           "  (the player's keys player_listen rotation fade_ms display_power video_engine web\n"
+           "   are checked too)\n"
            "See docs/sync.md.\n";
 }
 

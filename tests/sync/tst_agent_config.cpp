@@ -60,6 +60,8 @@ private slots:
                                                           << "stoa.conf:2: unknown key 'listen'";
         QTest::newRow("bad display power") << QByteArray("server = x\ndisplay_power = hdmi\n")
                                            << "stoa.conf:2: bad value for 'display_power'";
+        QTest::newRow("bad video engine") << QByteArray("server = x\nvideo_engine = vlc\n")
+                                          << "stoa.conf:2: bad value for 'video_engine'";
         QTest::newRow("cap below base") << QByteArray("server = x\nbackoff_base_s = 10\nbackoff_cap_s = 1\n")
                                         << "backoff_cap_s is below backoff_base_s";
         QTest::newRow("no server") << QByteArray("quota = 1G\n") << "no server configured";
@@ -78,7 +80,8 @@ private slots:
     {
         auto c = loadAgentConfig({"stoa-syncd", "--config", writeConf("server = x\nrotation = 90\nfade_ms = 400\n"
                                                                      "player_listen = 127.0.0.1:9641\n"
-                                                                     "display_power = cec\n")});
+                                                                     "display_power = cec\nvideo_engine = qt\n"
+                                                                     "web = off\n")});
         QVERIFY2(c, c ? "" : c.error().message.c_str());
         QCOMPARE(c->listen, std::string("127.0.0.1:0")); // the player's address is not ours
     }
