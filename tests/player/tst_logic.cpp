@@ -151,17 +151,21 @@ void LogicTest::configFile()
     QFile f(path);
     QVERIFY(f.open(QIODevice::WriteOnly));
     f.write("# shared with stoa-syncd\nserver = https://example.com\ndata_dir = /srv/stoa\n"
-            "device_id = lobby-1  # trailing comment\nrotation = 90\nquota = 8G\n");
+            "device_id = lobby-1  # trailing comment\nrotation = 90\nquota = 8G\nvideo_engine = qt\n");
     f.close();
     auto parsed = parsePlayerOptions({"stoa-player", "--config", path, "--device-id", "flag-wins"});
     QVERIFY2(parsed, parsed ? "" : parsed.error().message.c_str());
+    QCOMPARE(parsed->videoEngine, std::string("qt"));
+    QCOMPARE(parsePlayerOptions({"stoa-player", "--config", path, "--video-engine", "pipeline"})->videoEngine,
+             std::string("pipeline")); // the flag wins
+    QVERIFY(!parsePlayerOptions({"stoa-player", "--config", path, "--video-engine", "vlc"}));
     QCOMPARE(parsed->dataDir, std::string("/srv/stoa"));
     QCOMPARE(parsed->deviceId, std::string("flag-wins"));
     QCOMPARE(parsed->rotation, 90);
 
     QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
     f.write("data_dir = /x\nrotation = sideways\nplayer_listen = 127.0.0.1:9641\nno equals here\n"
-            "display_power = hdmi\ndisplay_power = cec\n");
+            "display_power = hdmi\ndisplay_power = cec\nvideo_engine = mplayer\n");
     f.close();
     parsed = parsePlayerOptions({"stoa-player", "--config", path});
     QVERIFY(parsed); // a bad file never keeps the screen dark
@@ -171,6 +175,9 @@ void LogicTest::configFile()
              parsed->configError.c_str());
     QVERIFY2(parsed->configError.find("stoa.conf:5: bad value for 'display_power'") != std::string::npos,
              parsed->configError.c_str());
+    QVERIFY2(parsed->configError.find("stoa.conf:7: bad value for 'video_engine'") != std::string::npos,
+             parsed->configError.c_str());
+    QCOMPARE(parsed->videoEngine, std::string("pipeline")); // the default stays
     QCOMPARE(parsed->dataDir, std::string("/x"));          // good lines still count
     QCOMPARE(parsed->rotation, 0);                         // the bad one keeps its default
     QCOMPARE(parsed->listen, std::string("127.0.0.1:9641"));
