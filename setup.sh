@@ -23,6 +23,7 @@ PACKAGES=(
   openssl sqlite3 coreutils curl nginx xvfb xauth ffmpeg
   libqrencode-dev libsystemd-dev prometheus dpkg-dev lintian systemd qt6-base-private-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  qt6-webengine-dev qml6-module-qtwebengine
 )
 FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)
 

@@ -20,6 +20,7 @@
 #include "player/options.h"
 #include "player/playback.h"
 #include "player/shell.h"
+#include "player/web_setup.h"
 
 #include <QGuiApplication>
 #include <QSocketNotifier>
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
             return 0;
         }
     }
+    player::prepareWebEngine(); // web items: before QGuiApplication (a no-op without STOA_WEBENGINE)
     QGuiApplication app(argc, argv); // takes Qt's own options (-platform ...) out of argv
     QGuiApplication::setApplicationName("stoa-player");
     QGuiApplication::setApplicationVersion(STOA_VERSION);
@@ -145,6 +147,9 @@ int main(int argc, char **argv)
     config.rotation = options->rotation;
     config.fadeMs = options->fadeMs;
     config.videoEngine = QString::fromStdString(options->videoEngine);
+    config.web = options->web && player::kWebBuiltIn;
+    if (options->web && !player::kWebBuiltIn)
+        qCInfo(player::lcPlayer, "web items: not built in (STOA_WEBENGINE=OFF); they are skipped");
     platform::AdjtimexTimeSync timeSync; // spec §7: NTP state from the kernel
     player::Playback playback(**store,
                               player::playerClocks(options->fakeNow, [&timeSync] { return timeSync.synchronized(); }),

@@ -72,6 +72,12 @@ const std::map<std::string, Setter> &playerKeys()
              o.videoEngine = v;
              return true;
          }},
+        {"web", [](PlayerOptions &o, const std::string &v) {
+             if (v != "on" && v != "off")
+                 return false;
+             o.web = v == "on";
+             return true;
+         }},
         {"fade_ms", [](PlayerOptions &o, const std::string &v) {
              int ms = 0;
              if (!parseInt(v, ms) || ms < 0 || ms > 10000)
@@ -136,7 +142,7 @@ std::expected<PlayerOptions, OptionsError> parsePlayerOptions(const QStringList 
     static const std::map<QString, std::string> valued = {
         {"--data-dir", "data_dir"}, {"--trusted-keys", "trusted_keys"},
         {"--device-id", "device_id"}, {"--listen", "player_listen"}, {"--rotation", "rotation"},
-        {"--fade-ms", "fade_ms"}, {"--video-engine", "video_engine"},
+        {"--fade-ms", "fade_ms"}, {"--video-engine", "video_engine"}, {"--web", "web"},
     };
     for (qsizetype i = 1; i < arguments.size(); ++i) {
         const QString &a = arguments[i];
@@ -201,6 +207,7 @@ const char *playerUsage()
            "  --fade-ms MS          cross-fade for items without their own fade_ms (default 0)\n"
            "  --video-engine E      pipeline (default: the player's own GStreamer pipelines)\n"
            "                        or qt (Qt Multimedia's MediaPlayer; QT_MEDIA_BACKEND picks its back-end)\n"
+           "  --web on|off          play web items (default on when built with QtWebEngine)\n"
            "  --fake-now TIME       schedule as if the clock read TIME (RFC 3339) at start\n"
            "  --windowed            a window instead of full screen\n"
            "  --exit-after MS       quit after MS milliseconds\n"

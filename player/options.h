@@ -3,7 +3,7 @@
 // The config file is the one the sync agent reads (/etc/stoa/stoa.conf,
 // `key = value` lines, `#` comments). The player reads the keys it knows
 // (data_dir trusted_keys device_id player_listen rotation fade_ms video_engine
-// display_power, and the agent's
+// display_power web, and the agent's
 // server and quota, which the diagnostics screen shows) and ignores the
 // agent's other keys, so one file serves both processes; a line
 // that is not `key = value`, or a bad value for a key the player reads, is an
@@ -44,6 +44,7 @@ struct PlayerOptions {
     int rotation = 0;                     // 0/90/180/270 clockwise; a manifest's settings override it
     int fadeMs = 0;                       // default cross-fade for items without fade_ms; 0: hard cut
     std::string videoEngine = "pipeline"; // config video_engine: pipeline (video_pipeline.h) or qt (MediaPlayer)
+    bool web = true;                      // config web = on|off, --web: play web items (when built in; docs/web.md)
     bool demo = false;                    // build and play the bundled demo in a temporary store
     bool help = false;
     bool version = false;

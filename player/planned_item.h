@@ -1,7 +1,8 @@
 // player/planned_item.h — one playlist item, resolved for playing.
 //
 // Invariants: kind Image/Video have `source` set to a local file URL of a
-// blob that was present when planned; kind Web has `url` and no source;
+// blob that was present when planned; kind Web has `url`, and `source` is
+// that URL (what QML loads); `durationMs` is set for images and web pages;
 // `key` identifies the content (asset name or URL) for the bad-item set.
 #pragma once
 
@@ -25,8 +26,8 @@ struct PlannedItem {
     ItemKind kind = ItemKind::Image;
     std::optional<std::string> asset;       // "sha256:<hex>" for asset items
     std::optional<QString> url;             // web items
-    QUrl source;                            // file:// of the blob (asset items)
-    std::optional<std::int64_t> durationMs; // images: always set (default 10000); videos: absent = to the end
+    QUrl source;                            // file:// of the blob (asset items); the page's URL (web items)
+    std::optional<std::int64_t> durationMs; // images, web: always set (default 10000); videos: absent = to the end
     schedule::Fit fit = schedule::Fit::Contain;
     int fadeMs = 0;                         // cross-fade in; 0: a cut on one frame
     std::vector<std::string> playlists;     // the tied playlist set it was drawn for

@@ -230,12 +230,14 @@ PlannedItem Playback::plan(const Pick &pick, const std::vector<std::string> &set
     if (source.url) {
         item.kind = ItemKind::Web;
         item.url = *source.url;
-        item.durationMs = source.durationMs;
-#ifndef STOA_WEBENGINE
-        unplayable = "web content not built in";
-#else
-        unplayable = "web content not supported yet";
-#endif
+        item.source = QUrl(*source.url);
+        // Spec §3 requires duration_ms for web pages and gives a default for
+        // images only; a page without one gets the image default (docs/web.md).
+        item.durationMs = source.durationMs.value_or(m_config.defaultImageMs);
+        if (!kWebBuiltIn)
+            unplayable = kWebNotBuiltIn;
+        else if (!m_config.web)
+            unplayable = kWebTurnedOff;
         return item;
     }
     item.asset = "sha256:" + source.asset->hex;
@@ -294,8 +296,9 @@ void Playback::prepareNext()
             failItem(item, *unplayable, "skipped");
             continue;
         }
-        if (auto touched = m_store.blobs().touch(item.asset->substr(7)); !touched)
-            qCDebug(lcPlayer, "cannot touch %s: %s", item.key.c_str(), touched.error().message.c_str());
+        if (item.asset)
+            if (auto touched = m_store.blobs().touch(item.asset->substr(7)); !touched)
+                qCDebug(lcPlayer, "cannot touch %s: %s", item.key.c_str(), touched.error().message.c_str());
         hidden.load(std::move(item));
         return;
     }

@@ -20,7 +20,7 @@
 //  - a new manifest takes effect at the next item boundary: the hidden slot
 //    is reloaded from it, the current item finishes;
 //  - never dark: an item that cannot be played (missing blob, unsupported
-//    type, web content without QtWebEngine, decode error, not ready within
+//    type, web content not built or turned off, a page that fails to load, decode error, not ready within
 //    the load timeout, a video stalled) is skipped, marked bad until the
 //    manifest changes and logged as a play with completed=false and a
 //    reason; with nothing playable the idle screen shows (device id, state);
@@ -35,6 +35,7 @@
 #include "player/item_picker.h"
 #include "player/media_slot.h"
 #include "player/play_recorder.h"
+#include "player/web_setup.h"
 #include "schedule/trusted_time.h"
 
 #include <QObject>
@@ -56,8 +57,14 @@ struct PlaybackConfig {
     QString videoEngine = QStringLiteral("pipeline"); // "pipeline" (video_pipeline.h) or "qt" (MediaPlayer)
     std::chrono::milliseconds loadTimeout{5000};    // an item not ready by then is skipped
     std::chrono::milliseconds watchInterval{250};   // ChangeWatcher poll
-    std::int64_t defaultImageMs = 10000;            // spec §3 default for images
+    std::int64_t defaultImageMs = 10000;            // spec §3 default for images; also web pages without duration_ms
+    // Play web items (config `web`, docs/web.md). Off, or not built in: they are skipped and reported.
+    bool web = kWebBuiltIn;
 };
+
+// Why a web item is skipped without a slot: the feature is not built, or turned off.
+inline constexpr const char *kWebNotBuiltIn = "web content not built in";
+inline constexpr const char *kWebTurnedOff = "web content turned off (web = off)";
 
 class Playback : public QObject {
     Q_OBJECT

@@ -14,7 +14,9 @@ Item {
     required property int slotIndex
     required property QtObject playback
 
-    visible: slot.shown
+    // A hidden web slot stays visible for Chromium (it renders only visible
+    // views); WebContent.qml draws it at opacity 0 until the slot is shown.
+    visible: slot.shown || slot.kind === "web"
     z: slot.z
 
     function imageFill(fit) {
@@ -170,6 +172,27 @@ Item {
                 player.source = root.slot.source
                 player.play()
             }
+        }
+    }
+
+    // Web items (docs/web.md): WebContent.qml, loaded by URL so this file
+    // does not import QtWebEngine (a build without it has no such file and
+    // skips web items before they reach a slot). One view per item: it goes,
+    // with its page, when the slot is released.
+    Loader {
+        anchors.fill: parent
+        active: root.slot.kind === "web"
+        asynchronous: true
+        source: active ? "WebContent.qml" : ""
+        onLoaded: {
+            item.slotState = root.slot
+            item.slotIndex = root.slotIndex
+            item.playback = root.playback
+            item.begin()
+        }
+        onStatusChanged: {
+            if (status === Loader.Error)
+                root.playback.slotFailed(root.slotIndex, root.slot.generation, "web content cannot be created")
         }
     }
 

@@ -18,6 +18,8 @@ using namespace stoa::player::testing;
 namespace {
 
 const QColor kRed(255, 0, 0), kGreen(0, 255, 0), kBlue(0, 0, 255);
+// The skip path for web items (config.web = false): "not built in" wins when it is not.
+const std::string kWebSkipped = kWebBuiltIn ? kWebTurnedOff : kWebNotBuiltIn;
 
 // Every switch: which content came on, and when (monotonic ms).
 struct SwitchLog {
@@ -198,7 +200,9 @@ void PlaybackTest::faultsAreSkippedAndReported()
     h.content->activate(payload);
     QVERIFY(h.store->blobs().remove(missing.hex).has_value());
 
-    QVERIFY(h.start());
+    PlaybackConfig config;
+    config.web = false; // the skip path
+    QVERIFY(h.start(std::nullopt, config));
     SwitchLog log(*h.playback);
     PixelSampler sampler(h, 40);
     const auto shownTimes = [&](const Media &m) {
@@ -225,7 +229,7 @@ void PlaybackTest::faultsAreSkippedAndReported()
     QVERIFY(failures.contains(missing.name.toStdString()));
     QCOMPARE(failures[missing.name.toStdString()].reason.value_or(""), std::string("asset missing from the store"));
     QVERIFY(failures.contains("https://example.invalid/menu"));
-    QCOMPARE(failures["https://example.invalid/menu"].reason.value_or(""), std::string("web content not built in"));
+    QCOMPARE(failures["https://example.invalid/menu"].reason.value_or(""), kWebSkipped);
     QCOMPARE(failures["https://example.invalid/menu"].asset, std::nullopt);
     QVERIFY(failures.contains(truncated.name.toStdString()));
     QVERIFY(!failures[truncated.name.toStdString()].reason.value_or("").empty());
@@ -300,13 +304,15 @@ void PlaybackTest::idleScreenWhenNothingPlayable()
     PlayerHarness h;
     h.content->activate(h.content->manifest(
         1, {{"web", playlist({QJsonObject{{"url", "https://example.invalid/"}, {"duration_ms", 1000}}})}}, "web"));
-    QVERIFY(h.start());
+    PlaybackConfig config;
+    config.web = false; // the skip path
+    QVERIFY(h.start(std::nullopt, config));
     QVERIFY(h.playback->idle());
     QVERIFY2(h.playback->statusLine().contains("nothing playable"), qPrintable(h.playback->statusLine()));
     QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(0.05, 0.05), kIdleColour, 6), 3000);
     const auto plays = h.plays();
     QCOMPARE(plays.size(), std::size_t(1));
-    QCOMPARE(plays[0].reason.value_or(""), std::string("web content not built in"));
+    QCOMPARE(plays[0].reason.value_or(""), kWebSkipped);
 }
 
 void PlaybackTest::idleScreenWithoutManifest()

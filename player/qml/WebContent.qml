@@ -1,0 +1,78 @@
+// WebContent.qml — a web item in one slot (docs/web.md). MediaSlot.qml loads
+// this file by URL, only for kind "web", so the rest of the scene never
+// imports QtWebEngine and loads in a build without it.
+//
+// The page loads while the slot is hidden; the slot reports ready only when
+// the load succeeded AND the page has painted (two animation frames after
+// the load, signalled through the console of an isolated script world), so
+// the switch shows the page on its first frame. Until then the view is kept
+// "visible" for Chromium (it renders only visible views) but drawn at
+// opacity 0: nothing of a loading, blank or failed page ever reaches the
+// screen. No error pages, no dialogs, no context menu. Muted while hidden.
+// Destroyed with the item (the Loader goes inactive): its page and
+// renderer memory go with it.
+import QtQuick
+import QtWebEngine
+
+WebEngineView {
+    id: view
+    // Set by MediaSlot.qml's Loader before begin().
+    property QtObject slotState: null
+    property int slotIndex: -1
+    property QtObject playback: null
+    property int generation: -1 // the slot's generation this page was loaded for
+    property bool loadedOk: false
+    property bool readyReported: false
+    property bool failReported: false
+    readonly property bool shownNow: slotState !== null && slotState.shown
+    readonly property string readyToken: "stoa-web-ready-" + generation
+
+    opacity: shownNow ? 1 : 0
+    audioMuted: !shownNow
+    settings.errorPageEnabled: false
+    settings.showScrollBars: false
+    settings.playbackRequiresUserGesture: false
+    settings.focusOnNavigationEnabled: false
+
+    function begin() {
+        generation = slotState.generation
+        url = slotState.source
+    }
+    function fail(reason) {
+        if (failReported)
+            return
+        failReported = true
+        playback.slotFailed(slotIndex, generation, reason)
+    }
+
+    onLoadingChanged: function(request) {
+        if (generation < 0)
+            return
+        if (request.status === WebEngineView.LoadSucceededStatus) {
+            if (loadedOk)
+                return // the page navigated again; it is on screen already or about to be
+            loadedOk = true
+            // Ready once Chromium has produced a frame of the page.
+            runJavaScript("requestAnimationFrame(() => requestAnimationFrame(() => console.info('"
+                          + readyToken + "')))", WebEngineScript.ApplicationWorld)
+        } else if (request.status === WebEngineView.LoadFailedStatus) {
+            fail("cannot load " + request.url + ": " + request.errorString)
+        }
+    }
+    onJavaScriptConsoleMessage: function(level, message, lineNumber, sourceID) {
+        if (message === readyToken && !readyReported && !failReported) {
+            readyReported = true
+            playback.slotReady(slotIndex, generation)
+        }
+    }
+    onRenderProcessTerminated: function(terminationStatus, exitCode) {
+        if (terminationStatus !== WebEngineView.NormalTerminationStatus)
+            fail("the page's renderer ended (status " + terminationStatus + ", code " + exitCode + ")")
+    }
+    // A screen has no one to answer: refuse dialogs and menus quietly.
+    onJavaScriptDialogRequested: function(request) { request.accepted = true; request.dialogReject() }
+    onContextMenuRequested: function(request) { request.accepted = true }
+    onFileDialogRequested: function(request) { request.accepted = true; request.dialogReject() }
+    onAuthenticationDialogRequested: function(request) { request.accepted = true; request.dialogReject() }
+    onColorDialogRequested: function(request) { request.accepted = true; request.dialogReject() }
+}

@@ -1,0 +1,263 @@
+// tests/web/tst_web.cpp — web items in the real player (under Xvfb, run-xvfb.sh).
+//
+// The real Playback + QML scene with QtWebEngine, pages served over real
+// loopback sockets (http_server.h), solid-colour pages between solid-colour
+// images; the window is grabbed and its pixels say what the viewer saw. The
+// main initialises QtWebEngine before QGuiApplication, as stoa-player does.
+#include "../player/fixtures.h"
+#include "http_server.h"
+
+#include "player/web_setup.h"
+
+#include <QElapsedTimer>
+#include <QGuiApplication>
+
+using namespace stoa;
+using namespace stoa::player;
+using namespace stoa::player::testing;
+using stoa::testing::TinyHttpServer;
+
+namespace {
+
+const QColor kRed(255, 0, 0), kGreen(0, 255, 0), kBlue(0, 0, 255), kWhite(255, 255, 255);
+
+QByteArray solidPage(const QColor &c)
+{
+    return QStringLiteral("<!doctype html><html><head><title>solid</title></head>"
+                          "<body style=\"margin:0;background:%1\"></body></html>")
+        .arg(c.name())
+        .toUtf8();
+}
+
+QJsonObject webItem(const QString &url, int durationMs)
+{
+    return QJsonObject{{"url", url}, {"duration_ms", durationMs}};
+}
+
+// Every switch: which content came on (key), in order.
+struct SwitchLog {
+    std::vector<std::string> keys;
+    std::vector<int> shownSlot;
+    explicit SwitchLog(Playback &p)
+    {
+        QObject::connect(&p, &Playback::switched, &p, [this, &p] {
+            keys.push_back(p.current() ? p.current()->key : std::string("idle"));
+            shownSlot.push_back(p.slotA()->shown() ? 0 : p.slotB()->shown() ? 1 : -1);
+        });
+    }
+};
+
+// Counts moments when, with content playing, both slots are hidden at once.
+struct DarkWatch {
+    int darkMoments = 0;
+    explicit DarkWatch(Playback &p)
+    {
+        for (MediaSlot *s : {p.slotA(), p.slotB()})
+            QObject::connect(s, &MediaSlot::shownChanged, s, [this, &p] {
+                if (!p.idle() && !p.slotA()->shown() && !p.slotB()->shown())
+                    ++darkMoments;
+            });
+    }
+};
+
+// The centre pixel every few ms: what the viewer saw.
+struct PixelSampler {
+    std::vector<QColor> samples;
+    QTimer timer;
+    PixelSampler(PlayerHarness &h, int everyMs)
+    {
+        QObject::connect(&timer, &QTimer::timeout, &timer, [this, &h] { samples.push_back(h.pixel()); });
+        timer.start(everyMs);
+    }
+    // The samples from the first one that is not the idle screen on.
+    std::vector<QColor> fromContent() const
+    {
+        auto it = std::find_if(samples.begin(), samples.end(), [](const QColor &c) { return !near(c, kIdleColour, 10); });
+        return {it, samples.end()};
+    }
+};
+
+std::optional<cache::PlayRecord> playOf(PlayerHarness &h, const std::string &url)
+{
+    for (const auto &p : h.plays())
+        if (p.url == url)
+            return p;
+    return std::nullopt;
+}
+
+} // namespace
+
+class WebTest : public QObject {
+    Q_OBJECT
+private slots:
+    void pageBetweenImages();
+    void noNetworkIsSkipped();
+    void silentServerTimesOut();
+    void turnedOffByConfig();
+    void singlePageLoops();
+};
+
+// a. image, page, image: in order, each on one frame, no dark or blank frame.
+void WebTest::pageBetweenImages()
+{
+    TinyHttpServer server;
+    server.page("/green", solidPage(kGreen));
+    PlayerHarness h;
+    const Media r = h.content->solid(kRed), b = h.content->solid(kBlue);
+    const QString url = server.url("/green");
+    h.content->activate(h.content->manifest(
+        1, {{"main", playlist({item(r, 1500), webItem(url, 1500), item(b, 1500)})}}, "main"));
+    QVERIFY(h.start());
+    SwitchLog log(*h.playback);
+    DarkWatch dark(*h.playback);
+    PixelSampler sampler(h, 30);
+    // Two rounds: the second page load reuses the running renderer.
+    QTRY_VERIFY_WITH_TIMEOUT(std::count(log.keys.begin(), log.keys.end(), url.toStdString()) >= 2, 40000);
+    QTRY_VERIFY_WITH_TIMEOUT(log.keys.back() == b.name.toStdString(), 10000);
+    sampler.timer.stop();
+
+    QCOMPARE(dark.darkMoments, 0);
+    const std::vector<std::string> order{r.name.toStdString(), url.toStdString(), b.name.toStdString()};
+    QVERIFY(!log.keys.empty());
+    for (std::size_t i = 0; i < log.keys.size(); ++i)
+        QCOMPARE(log.keys[i], order[i % 3]);
+
+    // What the viewer saw: only the three colours, in turn (red, green, blue, red, ...).
+    std::vector<char> runs;
+    for (const QColor &c : sampler.fromContent()) {
+        const char colour = near(c, kRed, 30) ? 'r' : near(c, kGreen, 30) ? 'g' : near(c, kBlue, 30) ? 'b' : '?';
+        QVERIFY2(colour != '?', qPrintable("a frame of neither the images nor the page: " + c.name()));
+        if (runs.empty() || runs.back() != colour)
+            runs.push_back(colour);
+    }
+    const std::string seen(runs.begin(), runs.end());
+    QVERIFY2(seen.size() >= 5, seen.c_str());
+    for (std::size_t i = 0; i < seen.size(); ++i)
+        QVERIFY2(seen[i] == "rgb"[i % 3], seen.c_str());
+
+    // Proof of play: the page's plays, completed, with its url and no asset.
+    int pagePlays = 0;
+    for (const auto &p : h.plays()) {
+        QVERIFY2(p.completed, p.reason.value_or("").c_str());
+        if (p.url == url.toStdString()) {
+            ++pagePlays;
+            QCOMPARE(p.asset, std::nullopt);
+            QVERIFY2(p.durationMs >= 1400 && p.durationMs <= 4000, qPrintable(QString::number(p.durationMs)));
+        }
+    }
+    QVERIFY(pagePlays >= 2);
+    QVERIFY(server.requests("/green") >= 2);
+}
+
+// b. Nothing listens: the page fails fast ("cannot load"), the next item plays,
+// the failure never reaches the screen.
+void WebTest::noNetworkIsSkipped()
+{
+    PlayerHarness h;
+    const Media g = h.content->solid(kGreen);
+    const QString url = QStringLiteral("http://127.0.0.1:%1/menu").arg(TinyHttpServer::deadPort());
+    h.content->activate(h.content->manifest(1, {{"main", playlist({webItem(url, 1000), item(g, 1000)})}}, "main"));
+    QElapsedTimer since;
+    since.start();
+    QVERIFY(h.start());
+    PixelSampler sampler(h, 30);
+    QTRY_VERIFY_WITH_TIMEOUT(playOf(h, url.toStdString()).has_value(), 15000);
+    const qint64 failedAfter = since.elapsed();
+    QTRY_VERIFY_WITH_TIMEOUT(h.playback->current() && h.playback->current()->key == g.name.toStdString(), 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= 3, 10000); // green loops on
+    sampler.timer.stop();
+
+    const auto play = playOf(h, url.toStdString());
+    QVERIFY(!play->completed);
+    QVERIFY2(play->reason.value_or("").starts_with("cannot load " + url.toStdString()), play->reason.value_or("").c_str());
+    QCOMPARE(play->durationMs, 0);
+    qInfo("no network: skipped %lld ms after start: %s", static_cast<long long>(failedAfter), play->reason->c_str());
+    for (const QColor &c : sampler.fromContent())
+        QVERIFY2(near(c, kGreen, 30), qPrintable("not the image: " + c.name()));
+    for (const auto &p : h.plays())
+        QVERIFY(p.url == url.toStdString() || p.completed);
+}
+
+// c. A server that accepts and never answers: the slot's load timeout.
+void WebTest::silentServerTimesOut()
+{
+    TinyHttpServer silent(true);
+    PlayerHarness h;
+    const Media g = h.content->solid(kGreen);
+    const QString url = silent.url("/menu");
+    h.content->activate(h.content->manifest(1, {{"main", playlist({webItem(url, 1000), item(g, 1000)})}}, "main"));
+    QVERIFY(h.start());
+    PixelSampler sampler(h, 40);
+    QTRY_VERIFY_WITH_TIMEOUT(playOf(h, url.toStdString()).has_value(), 15000);
+    QTRY_VERIFY_WITH_TIMEOUT(h.playback->current() && h.playback->current()->key == g.name.toStdString(), 5000);
+    sampler.timer.stop();
+    const auto play = playOf(h, url.toStdString());
+    QVERIFY(!play->completed);
+    QCOMPARE(play->reason.value_or(""), std::string("not ready within 5000 ms"));
+    QVERIFY(silent.requests("/menu") >= 1); // it did ask
+    for (const QColor &c : sampler.fromContent())
+        QVERIFY2(near(c, kGreen, 30), qPrintable("not the image: " + c.name()));
+}
+
+// d. web = off: skipped with its reason, never requested.
+void WebTest::turnedOffByConfig()
+{
+    TinyHttpServer server;
+    server.page("/green", solidPage(kGreen));
+    PlayerHarness h;
+    const Media b = h.content->solid(kBlue);
+    const QString url = server.url("/green");
+    h.content->activate(h.content->manifest(1, {{"main", playlist({webItem(url, 1000), item(b, 1000)})}}, "main"));
+    PlaybackConfig config;
+    config.web = false;
+    QVERIFY(h.start(std::nullopt, config));
+    QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(), kBlue), 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= 2, 5000);
+    const auto play = playOf(h, url.toStdString());
+    QVERIFY(play.has_value());
+    QVERIFY(!play->completed);
+    QCOMPARE(play->reason.value_or(""), std::string(kWebTurnedOff));
+    QCOMPARE(server.connections(), 0);
+}
+
+// e. One page alone loops: each round loads it into the other slot's view,
+// and the screen never goes idle or blank.
+void WebTest::singlePageLoops()
+{
+    TinyHttpServer server;
+    server.page("/green", solidPage(kGreen));
+    PlayerHarness h;
+    const QString url = server.url("/green");
+    h.content->activate(h.content->manifest(1, {{"main", playlist({webItem(url, 1200)})}}, "main"));
+    QVERIFY(h.start());
+    SwitchLog log(*h.playback);
+    DarkWatch dark(*h.playback);
+    QTRY_VERIFY_WITH_TIMEOUT(!h.playback->idle(), 20000);
+    PixelSampler sampler(h, 30);
+    const auto start = h.playback->transitions();
+    QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= start + 4, 30000);
+    sampler.timer.stop();
+    QCOMPARE(dark.darkMoments, 0);
+    QVERIFY(!h.playback->idle());
+    for (const auto &k : log.keys)
+        QCOMPARE(k, url.toStdString());
+    // The two slots' views take turns.
+    for (std::size_t i = 1; i < log.shownSlot.size(); ++i)
+        QVERIFY(log.shownSlot[i] >= 0 && log.shownSlot[i] != log.shownSlot[i - 1]);
+    for (const QColor &c : sampler.fromContent())
+        QVERIFY2(near(c, kGreen, 30), qPrintable("not the page: " + c.name()));
+    QVERIFY(server.requests("/green") >= 4);
+    for (const auto &p : h.plays())
+        QVERIFY2(p.completed, p.reason.value_or("").c_str());
+}
+
+int main(int argc, char **argv)
+{
+    prepareWebEngine(); // before QGuiApplication, as in stoa-player
+    QGuiApplication app(argc, argv);
+    WebTest test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "tst_web.moc"
