@@ -4,8 +4,9 @@
 //
 // The page loads while the slot is hidden; the slot reports ready only when
 // the load succeeded AND the page has painted (two animation frames after
-// the load, signalled through the console of an isolated script world), so
-// the switch shows the page on its first frame. Until then the view is kept
+// the load, signalled through the console of an isolated script world) AND
+// that paint has reached the window (two frames later), so the switch
+// shows the page on its first frame. Until then the view is kept
 // "visible" for Chromium (it renders only visible views) but drawn at
 // opacity 0: nothing of a loading, blank or failed page ever reaches the
 // screen. No error pages, no dialogs, no context menu. Muted while hidden.
@@ -59,11 +60,36 @@ WebEngineView {
             fail("cannot load " + request.url + ": " + request.errorString)
         }
     }
+    // The renderer painted; its frame still has to travel through Chromium's
+    // compositor to this item's texture, which no Qt 6.4 signal reports:
+    // ready after two more frames of the window (each one picks up a new
+    // compositor frame), or after 250 ms when the window draws nothing new.
+    property int framesAfterPaint: -1
+    function reportReady() {
+        if (readyReported || failReported)
+            return
+        readyReported = true
+        settle.stop()
+        playback.slotReady(slotIndex, generation)
+    }
     onJavaScriptConsoleMessage: function(level, message, lineNumber, sourceID) {
-        if (message === readyToken && !readyReported && !failReported) {
-            readyReported = true
-            playback.slotReady(slotIndex, generation)
+        if (message === readyToken && framesAfterPaint < 0 && !failReported) {
+            framesAfterPaint = 0
+            settle.start()
         }
+    }
+    Connections {
+        target: view.Window.window
+        enabled: view.framesAfterPaint >= 0 && !view.readyReported
+        function onFrameSwapped() {
+            if (++view.framesAfterPaint >= 2)
+                view.reportReady()
+        }
+    }
+    Timer {
+        id: settle
+        interval: 250
+        onTriggered: view.reportReady()
     }
     onRenderProcessTerminated: function(terminationStatus, exitCode) {
         if (terminationStatus !== WebEngineView.NormalTerminationStatus)

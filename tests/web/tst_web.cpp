@@ -77,6 +77,44 @@ struct PixelSampler {
     }
 };
 
+// Load-to-ready of web items (ms), for the figures in docs/web.md: from the
+// slot taking the page to the slot being Ready (polled every 2 ms). Printed, not asserted.
+struct WebLoadTimes {
+    std::vector<qint64> ms;
+    QElapsedTimer since[2];
+    QTimer poll;
+    explicit WebLoadTimes(Playback &p)
+    {
+        MediaSlot *both[2] = {p.slotA(), p.slotB()};
+        for (int i = 0; i < 2; ++i)
+            if (both[i]->kind() == QLatin1String("web") && both[i]->state() == MediaSlot::State::Loading)
+                since[i].start(); // planned in start(), just now (the first, cold load: Chromium starts)
+        for (int i = 0; i < 2; ++i)
+            QObject::connect(both[i], &MediaSlot::contentChanged, both[i], [this, s = both[i], i] {
+                if (s->kind() == QLatin1String("web") && s->state() == MediaSlot::State::Loading)
+                    since[i].start();
+                else
+                    since[i].invalidate();
+            });
+        QObject::connect(&poll, &QTimer::timeout, &poll, [this, both] {
+            for (int i = 0; i < 2; ++i)
+                if (since[i].isValid() && both[i]->state() != MediaSlot::State::Loading) {
+                    if (both[i]->state() != MediaSlot::State::Empty)
+                        ms.push_back(since[i].elapsed());
+                    since[i].invalidate();
+                }
+        });
+        poll.start(2);
+    }
+    void print(const char *what) const
+    {
+        QStringList list;
+        for (qint64 v : ms)
+            list << QString::number(v);
+        qInfo("%s: web load-to-ready ms: %s", what, qPrintable(list.join(' ')));
+    }
+};
+
 std::optional<cache::PlayRecord> playOf(PlayerHarness &h, const std::string &url)
 {
     for (const auto &p : h.plays())
@@ -108,6 +146,7 @@ void WebTest::pageBetweenImages()
     h.content->activate(h.content->manifest(
         1, {{"main", playlist({item(r, 1500), webItem(url, 1500), item(b, 1500)})}}, "main"));
     QVERIFY(h.start());
+    WebLoadTimes times(*h.playback);
     SwitchLog log(*h.playback);
     DarkWatch dark(*h.playback);
     PixelSampler sampler(h, 30);
@@ -115,6 +154,7 @@ void WebTest::pageBetweenImages()
     QTRY_VERIFY_WITH_TIMEOUT(std::count(log.keys.begin(), log.keys.end(), url.toStdString()) >= 2, 40000);
     QTRY_VERIFY_WITH_TIMEOUT(log.keys.back() == b.name.toStdString(), 10000);
     sampler.timer.stop();
+    times.print("page between images");
 
     QCOMPARE(dark.darkMoments, 0);
     const std::vector<std::string> order{r.name.toStdString(), url.toStdString(), b.name.toStdString()};
@@ -230,6 +270,7 @@ void WebTest::singlePageLoops()
     const QString url = server.url("/green");
     h.content->activate(h.content->manifest(1, {{"main", playlist({webItem(url, 1200)})}}, "main"));
     QVERIFY(h.start());
+    WebLoadTimes times(*h.playback);
     SwitchLog log(*h.playback);
     DarkWatch dark(*h.playback);
     QTRY_VERIFY_WITH_TIMEOUT(!h.playback->idle(), 20000);
@@ -237,6 +278,7 @@ void WebTest::singlePageLoops()
     const auto start = h.playback->transitions();
     QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= start + 4, 30000);
     sampler.timer.stop();
+    times.print("one page looping");
     QCOMPARE(dark.darkMoments, 0);
     QVERIFY(!h.playback->idle());
     for (const auto &k : log.keys)
