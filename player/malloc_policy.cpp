@@ -25,6 +25,18 @@ void limitMallocArenas(int arenas)
 #endif
 }
 
+void mmapBlocksFrom(int bytes)
+{
+#if defined(__GLIBC__)
+    if (qEnvironmentVariableIsSet("MALLOC_MMAP_THRESHOLD_"))
+        return;
+    if (mallopt(M_MMAP_THRESHOLD, bytes) != 1)
+        qCWarning(lcPlayer, "mallopt(M_MMAP_THRESHOLD, %d) failed", bytes);
+#else
+    (void)bytes;
+#endif
+}
+
 void trimHeapSoon()
 {
 #if defined(__GLIBC__)

@@ -9,6 +9,13 @@
 // no cap +34 MB / 300; mallopt 2 arenas +3.0 MB / 300, +6.8 MB / 600;
 // mallopt 1 arena +14.7 MB / 600; MALLOC_ARENA_MAX=1 in the environment
 // +0.2 MB / 300. Not flat yet: docs/player.md.
+// Video frames (video_pipeline.cpp: one QVideoFrame per decoded frame, 345 kB
+// at 640x360, 3.1 MB at 1080p) are allocated on streaming threads and freed
+// on the GUI or render thread. glibc's dynamic mmap threshold rises to the
+// largest freed mmapped block, after which frames come from the arenas and
+// fragment them; a fixed threshold keeps every frame-sized block mmapped and
+// returned at free. Soak (1,500 transitions, growth from the 150th): +7.3 MB
+// with the dynamic threshold, +4.1 MB with 256 kB (one run each).
 // Invariant: called once, before the first video plays (Shell::load does).
 #pragma once
 
@@ -16,6 +23,11 @@ namespace stoa::player {
 
 // Caps glibc malloc arenas at `arenas` (no-op on other C libraries).
 void limitMallocArenas(int arenas);
+
+// Fixes glibc's mmap threshold at `bytes`: blocks at least that big are
+// mmapped and unmapped at free (no-op on other C libraries, or when
+// MALLOC_MMAP_THRESHOLD_ is set in the environment).
+void mmapBlocksFrom(int bytes);
 
 // Returns free heap pages to the system a moment later (after a media
 // pipeline's teardown, which runs on the back-end's threads).

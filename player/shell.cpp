@@ -45,6 +45,7 @@ bool Shell::load()
     // Before any video plays: pipelines' threads share two arenas instead
     // of leaving freed frames behind in new ones (malloc_policy.h).
     limitMallocArenas(2);
+    mmapBlocksFrom(256 * 1024); // video frames: mapped and given back (malloc_policy.h)
     // MediaSlot.qml watches video frames through this C++ type (video_watch.h).
     qmlRegisterType<VideoWatch>("Stoa.Player", 1, 0, "VideoWatch");
     qmlRegisterType<VideoPipeline>("Stoa.Player", 1, 0, "VideoPipeline"); // the `pipeline` video engine

@@ -176,7 +176,16 @@ void releaseBridge(gpointer data)
 
 } // namespace
 
-VideoPipeline::VideoPipeline(QObject *parent) : QObject(parent) {}
+VideoPipeline::VideoPipeline(QObject *parent) : QObject(parent)
+{
+    m_startDeadline.setSingleShot(true);
+    m_startDeadline.setInterval(10000);
+    connect(&m_startDeadline, &QTimer::timeout, this, [this] {
+        qCWarning(lcPlayer, "video pipeline for %s: no frame and no error within %d ms", qPrintable(m_source.toString()),
+                  m_startDeadline.interval());
+        onError(QStringLiteral("no frame within %1 ms").arg(m_startDeadline.interval()));
+    });
+}
 
 VideoPipeline::~VideoPipeline()
 {
@@ -240,6 +249,14 @@ void VideoPipeline::setMuted(bool muted)
     emit mutedChanged();
 }
 
+void VideoPipeline::setStartTimeoutMs(int ms)
+{
+    if (ms == m_startDeadline.interval())
+        return;
+    m_startDeadline.setInterval(ms); // restarts it when running
+    emit startTimeoutMsChanged();
+}
+
 void VideoPipeline::componentComplete()
 {
     m_complete = true;
@@ -297,6 +314,7 @@ void VideoPipeline::start()
     gst_object_unref(bus);
 
     m_pipeline = GST_ELEMENT(gst_object_ref_sink(playbin));
+    m_startDeadline.start();
     applyState();
 }
 
@@ -322,6 +340,7 @@ void VideoPipeline::deliverFrame()
     }
     if (!frame.isValid())
         return;
+    m_startDeadline.stop();
     if (m_sink) {
         m_sink->setVideoFrame(frame);
         ++m_delivered;
@@ -335,6 +354,7 @@ void VideoPipeline::onError(const QString &reason)
     if (m_finished)
         return;
     m_finished = true;
+    m_startDeadline.stop();
     emit failed(reason);
 }
 
@@ -343,6 +363,7 @@ void VideoPipeline::onEnd()
     if (m_finished)
         return;
     m_finished = true;
+    m_startDeadline.stop();
     emit ended();
 }
 

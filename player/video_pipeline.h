@@ -18,7 +18,11 @@
 // The pipeline starts (to PAUSED: it prerolls, and its first frame reaches
 // the sink) once both `source` and `sink` are set; `playing` moves it
 // between PAUSED and PLAYING. failed() and ended() are emitted at most once
-// in total (whichever comes first).
+// in total (whichever comes first), and one of them always comes: a pipeline
+// that shows no frame within `startTimeoutMs` of starting fails by itself.
+// (GStreamer 1.22's decodebin drops an error its demuxer posts while it is
+// still bringing the demuxer up: a cut mp4 header then gives no error, no
+// frame and no end; tests/player/tst_video_pipeline.cpp hit it.)
 //
 // Threads: frames and bus messages arrive on GStreamer's streaming threads
 // and are handed to the GUI thread through `Bridge` (below); the sink is
@@ -28,6 +32,7 @@
 #include <QObject>
 #include <QPointer>
 #include <QQmlParserStatus>
+#include <QTimer>
 #include <QUrl>
 #include <QVideoFrame>
 #include <QVideoSink>
@@ -45,6 +50,7 @@ class VideoPipeline : public QObject, public QQmlParserStatus {
     Q_PROPERTY(QVideoSink *sink READ sink WRITE setSink NOTIFY sinkChanged)
     Q_PROPERTY(bool playing READ playing WRITE setPlaying NOTIFY playingChanged)
     Q_PROPERTY(bool muted READ muted WRITE setMuted NOTIFY mutedChanged)
+    Q_PROPERTY(int startTimeoutMs READ startTimeoutMs WRITE setStartTimeoutMs NOTIFY startTimeoutMsChanged)
 public:
     explicit VideoPipeline(QObject *parent = nullptr);
     // Hands the pipeline to GStreamer's thread pool for its way to NULL; no
@@ -59,6 +65,8 @@ public:
     void setPlaying(bool playing);
     bool muted() const { return m_muted; }
     void setMuted(bool muted);
+    int startTimeoutMs() const { return m_startDeadline.interval(); }
+    void setStartTimeoutMs(int ms); // default 10000; the player's slots time out first (5 s)
 
     // Frames handed to the sink so far (the preroll frame included).
     qint64 framesDelivered() const { return m_delivered; }
@@ -74,6 +82,7 @@ signals:
     void sinkChanged();
     void playingChanged();
     void mutedChanged();
+    void startTimeoutMsChanged();
     void failed(const QString &reason);
     void ended();
 
@@ -92,6 +101,7 @@ private:
     bool m_complete = false; // QML set every initial property (componentComplete)
     bool m_finished = false; // failed() or ended() was emitted
     qint64 m_delivered = 0;
+    QTimer m_startDeadline; // runs from start() to the first frame
     // A frame that came before the sink was set (the preroll frame, usually):
     // delivered when the sink arrives. Invariant: null while m_sink is set.
     QVideoFrame m_held;
