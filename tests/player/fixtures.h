@@ -19,6 +19,7 @@
 #include <QColor>
 #include <QCryptographicHash>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
 #include <QJsonArray>
@@ -27,7 +28,9 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTimer>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -232,6 +235,59 @@ public:
     std::unique_ptr<ContentBuilder> content;
     std::unique_ptr<Playback> playback;
     std::unique_ptr<Shell> shell;
+};
+
+// Every switch: which content came on, when (monotonic ms), and which slot
+// was shown after it (0 or 1; -1: neither).
+struct SwitchLog {
+    std::vector<std::pair<std::string, qint64>> entries;
+    std::vector<int> shownSlot;
+    QElapsedTimer clock;
+    explicit SwitchLog(Playback &p)
+    {
+        clock.start();
+        QObject::connect(&p, &Playback::switched, &p, [this, &p] {
+            entries.emplace_back(p.current() ? p.current()->key : std::string("idle"), clock.elapsed());
+            shownSlot.push_back(p.slotA()->shown() ? 0 : p.slotB()->shown() ? 1 : -1);
+        });
+    }
+    std::vector<std::string> keys() const
+    {
+        std::vector<std::string> k;
+        for (const auto &e : entries)
+            k.push_back(e.first);
+        return k;
+    }
+};
+
+// Counts moments when, with content playing, both slots are hidden at once.
+struct DarkWatch {
+    int darkMoments = 0;
+    explicit DarkWatch(Playback &p)
+    {
+        for (MediaSlot *s : {p.slotA(), p.slotB()})
+            QObject::connect(s, &MediaSlot::shownChanged, s, [this, &p] {
+                if (!p.idle() && !p.slotA()->shown() && !p.slotB()->shown())
+                    ++darkMoments;
+            });
+    }
+};
+
+// Samples the centre pixel every few ms: what the viewer saw.
+struct PixelSampler {
+    std::vector<QColor> samples;
+    QTimer timer;
+    PixelSampler(PlayerHarness &h, int everyMs)
+    {
+        QObject::connect(&timer, &QTimer::timeout, &timer, [this, &h] { samples.push_back(h.pixel()); });
+        timer.start(everyMs);
+    }
+    // The samples from the first one that is not the idle screen on.
+    std::vector<QColor> fromContent() const
+    {
+        auto it = std::find_if(samples.begin(), samples.end(), [](const QColor &c) { return !near(c, kIdleColour, 10); });
+        return {it, samples.end()};
+    }
 };
 
 } // namespace stoa::player::testing

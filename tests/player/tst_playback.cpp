@@ -21,49 +21,6 @@ const QColor kRed(255, 0, 0), kGreen(0, 255, 0), kBlue(0, 0, 255);
 // The skip path for web items (config.web = false): "not built in" wins when it is not.
 const std::string kWebSkipped = kWebBuiltIn ? kWebTurnedOff : kWebNotBuiltIn;
 
-// Every switch: which content came on, and when (monotonic ms).
-struct SwitchLog {
-    std::vector<std::pair<std::string, qint64>> entries;
-    QElapsedTimer clock;
-    explicit SwitchLog(Playback &p)
-    {
-        clock.start();
-        QObject::connect(&p, &Playback::switched, &p, [this, &p] {
-            entries.emplace_back(p.current() ? p.current()->key : std::string("idle"), clock.elapsed());
-        });
-    }
-    std::vector<std::string> keys() const
-    {
-        std::vector<std::string> k;
-        for (const auto &e : entries)
-            k.push_back(e.first);
-        return k;
-    }
-};
-
-// Fails the test when, with content playing, both slots are hidden at once.
-struct DarkWatch {
-    int darkMoments = 0;
-    explicit DarkWatch(Playback &p)
-    {
-        for (MediaSlot *s : {p.slotA(), p.slotB()})
-            QObject::connect(s, &MediaSlot::shownChanged, s, [this, &p] {
-                if (!p.idle() && !p.slotA()->shown() && !p.slotB()->shown())
-                    ++darkMoments;
-            });
-    }
-};
-
-// Samples the centre pixel every few ms: what the viewer saw.
-struct PixelSampler {
-    std::vector<QColor> samples;
-    QTimer timer;
-    PixelSampler(PlayerHarness &h, int everyMs)
-    {
-        QObject::connect(&timer, &QTimer::timeout, &timer, [this, &h] { samples.push_back(h.pixel()); });
-        timer.start(everyMs);
-    }
-};
 
 } // namespace
 
