@@ -69,12 +69,15 @@ public:
         return importFile(path, mediaType);
     }
 
-    Media image(const QImage &img)
+    // `format` as QImageWriter names it: "PNG", "JPEG", "WEBP" (the last needs
+    // qt6-image-formats-plugins, as the player does).
+    Media image(const QImage &img, const char *format = "PNG")
     {
-        const QString path = QDir(m_dir).filePath(QStringLiteral("image-%1.png").arg(m_counter++));
-        if (!img.save(path, "PNG"))
+        const QString suffix = QString::fromLatin1(format).toLower();
+        const QString path = QDir(m_dir).filePath(QStringLiteral("image-%1.%2").arg(m_counter++).arg(suffix));
+        if (!img.save(path, format))
             qFatal("cannot write %s", qPrintable(path));
-        return importFile(path, QStringLiteral("image/png"));
+        return importFile(path, QStringLiteral("image/") + suffix);
     }
 
     Media solid(const QColor &colour, QSize size = {320, 180})

@@ -39,10 +39,40 @@ private slots:
     void commands();
     void fitModes_data();
     void fitModes();
+    void imageFormats_data();
+    void imageFormats();
     void rotation_data();
     void rotation();
     void fadeKeepsOutgoingVisible();
 };
+
+void PlaybackTest::imageFormats_data()
+{
+    QTest::addColumn<QByteArray>("format");
+    QTest::addColumn<QColor>("colour");
+    QTest::addRow("PNG") << QByteArray("PNG") << QColor(kRed);
+    QTest::addRow("JPEG") << QByteArray("JPEG") << QColor(kGreen);
+    QTest::addRow("WebP") << QByteArray("WEBP") << QColor(kBlue);
+}
+
+// The image kinds: JPEG, PNG, WebP, each between two items of
+// another colour so a format that does not decode cannot pass by leftovers.
+void PlaybackTest::imageFormats()
+{
+    QFETCH(QByteArray, format);
+    QFETCH(QColor, colour);
+    PlayerHarness h;
+    QImage img(320, 180, QImage::Format_RGB32);
+    img.fill(colour);
+    const Media m = h.content->image(img, format.constData());
+    const Media other = h.content->solid(QColor(255, 255, 0));
+    h.content->activate(h.content->manifest(1, {{"main", playlist({item(other, 300), item(m, 300)})}}, "main"));
+    QVERIFY(h.start());
+    QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(), QColor(255, 255, 0)), 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(), colour), 3000);
+    for (const auto &p : h.plays())
+        QVERIFY2(p.completed, p.reason.value_or("").c_str());
+}
 
 void PlaybackTest::imagesPlayInOrderOnTime()
 {
