@@ -196,7 +196,9 @@ VideoPipeline::~VideoPipeline()
     }
     // The slot's VideoOutput outlives this item: do not leave it our last
     // frame (a screen's worth of memory) when the next item is an image.
-    if (m_sink && m_delivered > 0)
+    // Only when the frame there is still ours: a slot's next pipeline may
+    // already have put its first frame into the same sink.
+    if (m_sink && m_delivered > 0 && m_sink->videoFrame() == m_lastDelivered)
         m_sink->setVideoFrame(QVideoFrame());
     if (m_pipeline) {
         // Going to NULL joins the streaming threads, which can take a while
@@ -224,7 +226,8 @@ void VideoPipeline::setSink(QVideoSink *sink)
         return;
     m_sink = sink;
     if (m_sink && m_held.isValid()) {
-        m_sink->setVideoFrame(std::exchange(m_held, QVideoFrame()));
+        m_lastDelivered = std::exchange(m_held, QVideoFrame());
+        m_sink->setVideoFrame(m_lastDelivered);
         ++m_delivered;
     }
     emit sinkChanged();
@@ -343,6 +346,7 @@ void VideoPipeline::deliverFrame()
     m_startDeadline.stop();
     if (m_sink) {
         m_sink->setVideoFrame(frame);
+        m_lastDelivered = frame;
         ++m_delivered;
     } else {
         m_held = frame;

@@ -105,6 +105,9 @@ private:
     // A frame that came before the sink was set (the preroll frame, usually):
     // delivered when the sink arrives. Invariant: null while m_sink is set.
     QVideoFrame m_held;
+    // The last frame handed to the sink (shared with it, no copy): the
+    // destructor clears the sink only while it still shows this one.
+    QVideoFrame m_lastDelivered;
     // Owned (one reference); null until start(), and after a failed build.
     GstElement *m_pipeline = nullptr;
     std::shared_ptr<Bridge> m_bridge;

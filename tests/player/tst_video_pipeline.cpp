@@ -418,6 +418,32 @@ private slots:
         QVERIFY(!sink.videoFrame().isValid());
     }
 
+    // 6c. A slot's next item already put its first frame into the slot's
+    // lasting sink when the previous item's pipeline goes: that frame stays
+    // (clearing it would leave the slot empty at its switch).
+    void deletedPipelineLeavesTheNextOnesFrame()
+    {
+        const QString first = video("red", 1), next = video("blue", 1);
+        QVideoSink sink;
+        SinkLog log(&sink);
+        // The old one played to its end (it sends nothing more), as a video
+        // item does before its slot is reloaded.
+        auto old = makePipeline(first, &sink, true);
+        QSignalSpy oldEnded(old.get(), &VideoPipeline::ended);
+        QVERIFY(oldEnded.wait(kEndMs));
+        auto incoming = makePipeline(next, &sink);
+        QTRY_VERIFY_WITH_TIMEOUT(incoming->framesDelivered() >= 1, kStartMs);
+        const QVideoFrame nextFirst = sink.videoFrame();
+        QVERIFY(nextFirst.isValid());
+        const int clearsBefore = log.cleared;
+        old.reset();
+        QCOMPARE(log.cleared, clearsBefore);
+        QVERIFY(sink.videoFrame() == nextFirst);
+        const auto got = averageYuv(sink.videoFrame());
+        QVERIFY(got);
+        QVERIFY2(near(*got, expectedYuv(QColor("blue"))), qPrintable(describe(*got, expectedYuv(QColor("blue")))));
+    }
+
     // 6b. The sink goes first (its VideoOutput destroyed) while the pipeline
     // plays: the pipeline must not touch it, then is deleted in turn.
     void sinkDeletedBeforePipeline()
