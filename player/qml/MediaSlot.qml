@@ -28,6 +28,7 @@ Item {
 
     Image {
         id: image
+        objectName: "slotImage" // tests check its decoded size
         anchors.fill: parent
         asynchronous: true
         cache: false

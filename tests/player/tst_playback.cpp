@@ -7,6 +7,7 @@
 #include "fixtures.h"
 
 #include <QElapsedTimer>
+#include <QQuickItem>
 #include <QSignalSpy>
 
 #include <set>
@@ -40,11 +41,23 @@ private slots:
     void fitModes_data();
     void fitModes();
     void imageFormats_data();
+    void bigPhotoIsDecodedAtScreenSize();
     void imageFormats();
     void rotation_data();
     void rotation();
     void fadeKeepsOutgoingVisible();
 };
+
+static qint64 rssKb()
+{
+    QFile f(QStringLiteral("/proc/self/status"));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray &line : f.readAll().split('\n'))
+        if (line.startsWith("VmRSS:"))
+            return line.mid(6).trimmed().split(' ').first().toLongLong();
+    return -1;
+}
 
 void PlaybackTest::imageFormats_data()
 {
@@ -72,6 +85,48 @@ void PlaybackTest::imageFormats()
     QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(), colour), 3000);
     for (const auto &p : h.plays())
         QVERIFY2(p.completed, p.reason.value_or("").c_str());
+}
+
+// "decoded at screen size so a 8000 px photo does not cost 250 MB": the
+// image the slot holds is about the window's size, and the process did
+// not grow by the photo's full decode (8000 x 6000 x 4 bytes = 183 MB).
+void PlaybackTest::bigPhotoIsDecodedAtScreenSize()
+{
+    PlayerHarness h;
+    QTemporaryDir dir;
+    const QString path = dir.filePath("big.jpg");
+    QProcess ffmpeg; // out of process: the test itself never holds the big image
+    ffmpeg.start("ffmpeg", {"-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x00ff00:s=8000x6000", "-frames:v",
+                            "1", "-q:v", "5", path});
+    QVERIFY(ffmpeg.waitForFinished(60000) && ffmpeg.exitCode() == 0);
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const Media big = h.content->bytes(file.readAll(), QStringLiteral("image/jpeg"));
+    const Media small = h.content->solid(kBlue);
+    h.content->activate(h.content->manifest(1, {{"main", playlist({item(small, 60000), item(big, 60000)})}}, "main"));
+    QVERIFY(h.start());
+    QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(), kBlue), 5000);
+    const qint64 before = rssKb();
+    // The big photo is loading into the hidden slot: wait until it is ready.
+    QTRY_VERIFY_WITH_TIMEOUT(h.playback->slotA()->state() == MediaSlot::State::Ready ||
+                                 h.playback->slotB()->state() == MediaSlot::State::Ready,
+                             10000);
+    const qint64 after = rssKb();
+    const QSize window = h.shell->window()->size();
+    int checked = 0;
+    for (QQuickItem *image : h.shell->window()->findChildren<QQuickItem *>("slotImage")) {
+        if (image->property("status").toInt() != 1) // Image.Ready
+            continue;
+        const QSize decoded(int(image->implicitWidth()), int(image->implicitHeight()));
+        // sourceSize scales the photo to cover the window (4:3 on 16:9: the
+        // window's width and more height), never to its own 8000 x 6000.
+        QVERIFY2(qint64(decoded.width()) * decoded.height() <= 2LL * window.width() * window.height(),
+                 qPrintable(QStringLiteral("decoded at %1x%2 for a %3x%4 window")
+                                .arg(decoded.width()).arg(decoded.height()).arg(window.width()).arg(window.height())));
+        ++checked;
+    }
+    QVERIFY2(checked == 2, qPrintable(QStringLiteral("%1 decoded slot images").arg(checked))); // the small one on screen, the big one ready beneath
+    QVERIFY2(after - before < 64 * 1024, qPrintable(QStringLiteral("grew %1 kB").arg(after - before)));
 }
 
 void PlaybackTest::imagesPlayInOrderOnTime()
