@@ -71,17 +71,6 @@ qint64 cpuTicks(qint64 pid)
     return fields.size() > 13 ? fields[11].toLongLong() + fields[12].toLongLong() : -1; // utime, stime
 }
 
-qint64 rssKb(qint64 pid)
-{
-    QFile f(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!f.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : f.readAll().split('\n'))
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').first().toLongLong();
-    return -1;
-}
-
 void pump(int ms)
 {
     QElapsedTimer t;
@@ -188,7 +177,7 @@ int main(int argc, char **argv)
         const double cpu = double(t1 - t0) / double(sysconf(_SC_CLK_TCK)) / seconds * 100.0;
         std::printf("CPU while showing a still image: %.2f %% of one core over %.1f s (%lld ticks)\n", cpu, seconds,
                     static_cast<long long>(t1 - t0));
-        std::printf("RSS with one 1080p still image: %lld kB\n", static_cast<long long>(rssKb(pid)));
+        std::printf("RSS with one 1080p still image: %lld kB\n", static_cast<long long>(rssKb(QString::number(pid))));
         p->waitForFinished(15000);
     }
 
@@ -215,7 +204,7 @@ int main(int argc, char **argv)
             for (int second = 1; second <= rssSeconds && p->state() == QProcess::Running; ++second) {
                 pump(int(second * 1000 - t.elapsed()));
                 log += p->readAllStandardError();
-                last = rssKb(pid);
+                last = rssKb(QString::number(pid));
                 peak = std::max(peak, last);
                 if (second == 10)
                     atWarm = last;

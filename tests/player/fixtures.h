@@ -31,6 +31,8 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -292,5 +294,35 @@ struct PixelSampler {
         return {it, samples.end()};
     }
 };
+
+// VmRSS of process `pid` ("self": this one) in kB; -1 when unreadable.
+inline qint64 rssKb(const QString &pid = QStringLiteral("self"))
+{
+    QFile f(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray &line : f.readAll().split('\n'))
+        if (line.startsWith("VmRSS:"))
+            return line.mid(6).trimmed().split(' ').first().toLongLong();
+    return -1;
+}
+
+// For the soaks: the lowest `reading()` taken after each transition until
+// `until` transitions were made. Memory swings by several MB within one
+// round of a playlist (a pipeline or a page alive or not), so each end of a
+// soak is read as a minimum over a window, the same phase every time.
+// -1 when no transition came within `perTransitionMs`.
+inline qint64 lowestOverTransitions(Playback &playback, qint64 until, const std::function<qint64()> &reading,
+                                    int perTransitionMs)
+{
+    qint64 lowest = std::numeric_limits<qint64>::max();
+    while (playback.transitions() < until) {
+        const qint64 seen = playback.transitions();
+        if (!QTest::qWaitFor([&] { return playback.transitions() > seen; }, perTransitionMs))
+            return -1;
+        lowest = std::min(lowest, reading());
+    }
+    return lowest;
+}
 
 } // namespace stoa::player::testing

@@ -48,17 +48,6 @@ private slots:
     void fadeKeepsOutgoingVisible();
 };
 
-static qint64 rssKb()
-{
-    QFile f(QStringLiteral("/proc/self/status"));
-    if (!f.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : f.readAll().split('\n'))
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').first().toLongLong();
-    return -1;
-}
-
 void PlaybackTest::imageFormats_data()
 {
     QTest::addColumn<QByteArray>("format");

@@ -27,21 +27,6 @@ using namespace stoa;
 using namespace stoa::player;
 using namespace stoa::player::testing;
 
-namespace {
-
-qint64 rssKb()
-{
-    QFile f(QStringLiteral("/proc/self/status"));
-    if (!f.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : f.readAll().split('\n'))
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').first().toLongLong();
-    return -1;
-}
-
-} // namespace
-
 class SoakTest : public QObject {
     Q_OBJECT
 private slots:
@@ -79,15 +64,8 @@ void SoakTest::memoryIsFlatOverTransitions()
     // the playlist's cycle every time.
     constexpr qint64 kWindow = 30;
     auto lowestOverWindow = [&](qint64 until) {
-        qint64 lowest = std::numeric_limits<qint64>::max();
-        while (h.playback->transitions() < until) {
-            const qint64 seen = h.playback->transitions();
-            // Generous per-transition bound: a video transition opens a pipeline.
-            if (!QTest::qWaitFor([&] { return h.playback->transitions() > seen; }, 10000))
-                return qint64(-1);
-            lowest = std::min(lowest, rssKb());
-        }
-        return lowest;
+        // Generous per-transition bound: a video transition opens a pipeline.
+        return lowestOverTransitions(*h.playback, until, [] { return rssKb(); }, 10000);
     };
     QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= settle - kWindow, int(settle * 1000));
     const qint64 rssSettled = lowestOverWindow(settle);

@@ -28,17 +28,6 @@ using stoa::testing::TinyHttpServer;
 
 namespace {
 
-qint64 rssKbOf(const QString &pid)
-{
-    QFile f(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!f.open(QIODevice::ReadOnly))
-        return 0;
-    for (const QByteArray &line : f.readAll().split('\n'))
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').first().toLongLong();
-    return 0;
-}
-
 // This process and its descendants (QtWebEngineProcess and its zygote's children).
 qint64 treeRssKb()
 {
@@ -46,7 +35,7 @@ qint64 treeRssKb()
     QStringList pending{QString::number(getpid())};
     while (!pending.isEmpty()) {
         const QString pid = pending.takeLast();
-        total += rssKbOf(pid);
+        total += std::max<qint64>(0, rssKb(pid));
         QDirIterator tasks(QStringLiteral("/proc/%1/task").arg(pid), QDir::Dirs | QDir::NoDotAndDotDot);
         while (tasks.hasNext()) {
             QFile children(tasks.next() + QStringLiteral("/children"));
@@ -85,21 +74,14 @@ void WebSoakTest::memoryIsFlatOverPages()
     clock.start();
     constexpr qint64 kWindow = 20;
     auto lowestOverWindow = [&](qint64 until) {
-        qint64 lowest = std::numeric_limits<qint64>::max();
-        while (h.playback->transitions() < until) {
-            const qint64 seen = h.playback->transitions();
-            if (!QTest::qWaitFor([&] { return h.playback->transitions() > seen; }, 15000))
-                return qint64(-1);
-            lowest = std::min(lowest, treeRssKb());
-        }
-        return lowest;
+        return lowestOverTransitions(*h.playback, until, treeRssKb, 15000);
     };
     QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= settle - kWindow, int(settle * 5000));
     const qint64 settled = lowestOverWindow(settle);
-    const qint64 ownSettled = rssKbOf(QString::number(getpid()));
+    const qint64 ownSettled = rssKb();
     QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= total - kWindow, int(total * 5000));
     const qint64 end = lowestOverWindow(total);
-    const qint64 ownEnd = rssKbOf(QString::number(getpid()));
+    const qint64 ownEnd = rssKb();
     std::printf("web soak: %lld transitions (%lld pages) in %.1f s; player + QtWebEngine RSS %lld kB after %lld, "
                 "%lld kB after %lld: growth %lld kB (the player process alone %lld -> %lld kB)\n",
                 static_cast<long long>(h.playback->transitions()), static_cast<long long>(total / 2),
