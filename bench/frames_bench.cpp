@@ -206,23 +206,23 @@ int lostIn(double intervalMs, double medianMs)
 }
 
 // Runs the player on `dataDir` for `ms` under a private Xvfb; the frame log goes to `logPath`.
-bool runPlayer(const QString &dataDir, int ms, const QString &logPath, const QString &backend, QSize screen,
+bool runPlayer(const QString &dataDir, int ms, const QString &logPath, const QString &engine, QSize screen,
                QByteArray &stderrOut)
 {
     QProcess p;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert("QT_QPA_PLATFORM", "xcb");
     env.insert("QSG_INFO", "1"); // the render loop in use, in the player's log
-    if (backend == "qt-ffmpeg")
+    if (engine == "qt-ffmpeg")
         env.insert("QT_MEDIA_BACKEND", "ffmpeg");
     else
         env.remove("QT_MEDIA_BACKEND");
-    const QString engine = backend == "pipeline" ? QStringLiteral("pipeline") : QStringLiteral("qt");
+    const QString playerEngine = engine == "pipeline" ? QStringLiteral("pipeline") : QStringLiteral("qt");
     p.setProcessEnvironment(env);
     p.setProcessChannelMode(QProcess::MergedChannels);
     p.start("xvfb-run", {"-a", "-s", QStringLiteral("-screen 0 %1x%2x24").arg(screen.width()).arg(screen.height()),
                          QStringLiteral(STOA_PLAYER_BIN), "--data-dir", dataDir, "--device-id", "bench", "--config",
-                         "/dev/null", "--no-auto-diagnostics", "--video-engine", engine, "--exit-after", QString::number(ms), "--frame-log",
+                         "/dev/null", "--no-auto-diagnostics", "--video-engine", playerEngine, "--exit-after", QString::number(ms), "--frame-log",
                          logPath});
     const bool finished = p.waitForFinished(ms + 60000);
     stderrOut = p.readAll();
@@ -276,7 +276,7 @@ int main(int argc, char **argv)
     QGuiApplication app(argc, argv);
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     int transitions = 40, loops = 12;
-    QStringList backends{"pipeline", "qt", "qt-ffmpeg"};
+    QStringList engines{"pipeline", "qt", "qt-ffmpeg"};
     QSize size(1280, 720);
     QString keep;
     const QStringList args = app.arguments();
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
         else if (args[i] == "--loops")
             loops = std::max(0, args[i + 1].toInt());
         else if (args[i] == "--engines")
-            backends = args[i + 1].split(',');
+            engines = args[i + 1].split(',');
         else if (args[i] == "--size") {
             const QStringList wh = args[i + 1].split('x');
             size = QSize(wh.value(0).toInt(), wh.value(1).toInt());
@@ -315,7 +315,7 @@ int main(int argc, char **argv)
     const int loopMs = loops * int(kVideoS * 1000 + 100) + 2500;
     const std::vector<QString> order{"image->image", "image->video", "video->image", "video->video", "loop"};
 
-    for (const QString &backend : backends) {
+    for (const QString &engine : engines) {
         std::map<QString, Tally> tallies;
         std::map<QString, std::vector<double>> syncDelay;
         std::vector<double> steady;
@@ -325,14 +325,14 @@ int main(int argc, char **argv)
                                                 std::tuple{QStringLiteral("loop"), loopDir, loopMs}}) {
             if (scenario == "loop" && loops == 0)
                 continue;
-            const QString logPath = QDir(work).filePath(QStringLiteral("frames-%1-%2.log").arg(backend, scenario));
+            const QString logPath = QDir(work).filePath(QStringLiteral("frames-%1-%2.log").arg(engine, scenario));
             QByteArray out;
-            if (!runPlayer(dir, ms, logPath, backend, size, out)) {
-                std::fprintf(stderr, "player run failed (%s, %s); it said:\n%s\n", qPrintable(backend),
+            if (!runPlayer(dir, ms, logPath, engine, size, out)) {
+                std::fprintf(stderr, "player run failed (%s, %s); it said:\n%s\n", qPrintable(engine),
                              qPrintable(scenario), out.right(4000).constData());
                 return 4;
             }
-            QFile saved(QDir(work).filePath(QStringLiteral("player-%1-%2.txt").arg(backend, scenario)));
+            QFile saved(QDir(work).filePath(QStringLiteral("player-%1-%2.txt").arg(engine, scenario)));
             if (saved.open(QIODevice::WriteOnly))
                 saved.write(out); // the player's own log, beside its frame log
             if (const qsizetype at = out.indexOf("render loop"); at >= 0 && renderLoop.isEmpty())
@@ -365,7 +365,7 @@ int main(int argc, char **argv)
             const auto failedOnScreen = out.count("failed on screen");
             if (skipped || failedOnScreen || r.idleSwitches) {
                 std::printf("  (%s, %s: %lld item(s) skipped, %lld failed on screen, %d switch(es) to or from the "
-                            "idle screen)\n", qPrintable(backend), qPrintable(scenario),
+                            "idle screen)\n", qPrintable(engine), qPrintable(scenario),
                             static_cast<long long>(skipped), static_cast<long long>(failedOnScreen), r.idleSwitches);
                 for (const QByteArray &line : out.split('\n'))
                     if (line.contains("skipping") || line.contains("failed on screen"))
@@ -374,9 +374,9 @@ int main(int argc, char **argv)
         }
         const double med = median(steady);
         std::printf("\nvideo engine %s%s; steady median frame interval while video plays %.1f ms (%zu intervals)%s\n",
-                    qPrintable(backend),
-                    backend == "qt" ? " (Qt's MediaPlayer, GStreamer back-end)"
-                    : backend == "qt-ffmpeg" ? " (Qt's MediaPlayer, FFmpeg back-end)" : " (the player's own GStreamer pipelines)",
+                    qPrintable(engine),
+                    engine == "qt" ? " (Qt's MediaPlayer, GStreamer back-end)"
+                    : engine == "qt-ffmpeg" ? " (Qt's MediaPlayer, FFmpeg back-end)" : " (the player's own GStreamer pipelines)",
                     med, steady.size(),
                     renderLoop.isEmpty() ? "" : qPrintable(QStringLiteral("; ") + renderLoop.trimmed()));
         std::printf("  %-13s %5s %6s %14s %24s\n", "transition", "count", "lost", "worst gap ms",

@@ -12,14 +12,25 @@
 
 namespace stoa::player {
 
+#if defined(__GLIBC__)
+namespace {
+
+// An explicit setting in the environment wins (tuning on a device).
+void setUnlessInEnvironment(const char *variable, int param, const char *name, int value)
+{
+    if (qEnvironmentVariableIsSet(variable))
+        return;
+    if (mallopt(param, value) != 1)
+        qCWarning(lcPlayer, "mallopt(%s, %d) failed", name, value);
+}
+
+} // namespace
+#endif
+
 void limitMallocArenas(int arenas)
 {
 #if defined(__GLIBC__)
-    // An explicit MALLOC_ARENA_MAX in the environment wins (tuning on a device).
-    if (qEnvironmentVariableIsSet("MALLOC_ARENA_MAX"))
-        return;
-    if (mallopt(M_ARENA_MAX, arenas) != 1)
-        qCWarning(lcPlayer, "mallopt(M_ARENA_MAX, %d) failed", arenas);
+    setUnlessInEnvironment("MALLOC_ARENA_MAX", M_ARENA_MAX, "M_ARENA_MAX", arenas);
 #else
     (void)arenas;
 #endif
@@ -28,10 +39,7 @@ void limitMallocArenas(int arenas)
 void mmapBlocksFrom(int bytes)
 {
 #if defined(__GLIBC__)
-    if (qEnvironmentVariableIsSet("MALLOC_MMAP_THRESHOLD_"))
-        return;
-    if (mallopt(M_MMAP_THRESHOLD, bytes) != 1)
-        qCWarning(lcPlayer, "mallopt(M_MMAP_THRESHOLD, %d) failed", bytes);
+    setUnlessInEnvironment("MALLOC_MMAP_THRESHOLD_", M_MMAP_THRESHOLD, "M_MMAP_THRESHOLD", bytes);
 #else
     (void)bytes;
 #endif

@@ -225,11 +225,8 @@ void VideoPipeline::setSink(QVideoSink *sink)
     if (sink == m_sink)
         return;
     m_sink = sink;
-    if (m_sink && m_held.isValid()) {
-        m_lastDelivered = std::exchange(m_held, QVideoFrame());
-        m_sink->setVideoFrame(m_lastDelivered);
-        ++m_delivered;
-    }
+    if (m_sink && m_held.isValid())
+        present(std::exchange(m_held, QVideoFrame()));
     emit sinkChanged();
 }
 
@@ -344,13 +341,17 @@ void VideoPipeline::deliverFrame()
     if (!frame.isValid())
         return;
     m_startDeadline.stop();
-    if (m_sink) {
-        m_sink->setVideoFrame(frame);
-        m_lastDelivered = frame;
-        ++m_delivered;
-    } else {
+    if (m_sink)
+        present(frame);
+    else
         m_held = frame;
-    }
+}
+
+void VideoPipeline::present(const QVideoFrame &frame)
+{
+    m_sink->setVideoFrame(frame);
+    m_lastDelivered = frame;
+    ++m_delivered;
 }
 
 void VideoPipeline::onError(const QString &reason)

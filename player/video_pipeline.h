@@ -90,6 +90,7 @@ private:
     void start();
     void applyState();
     void deliverFrame();
+    void present(const QVideoFrame &frame); // to m_sink (set), counted and remembered
     void onError(const QString &reason);
     void onEnd();
 

@@ -35,6 +35,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 
 namespace stoa::player::testing {
 
@@ -231,6 +232,16 @@ public:
     {
         auto b = store->plays().batch(100000);
         return b ? *b : std::vector<cache::PlayRecord>{};
+    }
+
+    // The reason logged with the first play that did not complete, if any:
+    // tests whose every item should have played assert there is none.
+    std::optional<std::string> firstIncompletePlay()
+    {
+        for (const auto &p : plays())
+            if (!p.completed)
+                return p.reason.value_or("(no reason)");
+        return std::nullopt;
     }
 
     QString dataDir() const { return QString::fromStdString(store->dataDir().string()); }
