@@ -9,10 +9,10 @@
 //          video->video once;
 //   loop:  one video alone, so each end is video->same video (the loop of a
 //          single-item playlist, through the two slots).
-// Each runs with each video engine (--engines): `pipeline` (the player's own
-// GStreamer pipelines, video_pipeline.h: the default), `qt` (Qt Multimedia's
-// MediaPlayer with its default back-end, GStreamer in Qt 6.4.2) and
-// `qt-ffmpeg` (MediaPlayer with QT_MEDIA_BACKEND=ffmpeg).
+// Videos play through the player's own GStreamer pipelines (video_pipeline.h;
+// Qt's MediaPlayer, the `qt` engine measured beside it before, was removed:
+// docs/benchmarks.md keeps its figures). The baseline printed beside the
+// losses is the same run's steady frame interval while a video plays.
 //
 // What is computed from the frame log (player/frame_log.h), per switch S:
 //  - latency: S (the switch decided, Playback::switched) -> the first frame
@@ -41,7 +41,7 @@
 // not tearing and not the Pi's real scan-out. See docs/benchmarks.md.
 //
 //   build-fr/bench/frames_bench [--transitions N=40] [--loops N=12]
-//       [--engines pipeline,qt,qt-ffmpeg] [--size 1280x720] [--keep DIR]
+//       [--size 1280x720] [--keep DIR]
 // Needs xvfb-run and ffmpeg; does not need a display of its own.
 #include "tests/player/fixtures.h"
 
@@ -206,23 +206,17 @@ int lostIn(double intervalMs, double medianMs)
 }
 
 // Runs the player on `dataDir` for `ms` under a private Xvfb; the frame log goes to `logPath`.
-bool runPlayer(const QString &dataDir, int ms, const QString &logPath, const QString &engine, QSize screen,
-               QByteArray &stderrOut)
+bool runPlayer(const QString &dataDir, int ms, const QString &logPath, QSize screen, QByteArray &stderrOut)
 {
     QProcess p;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert("QT_QPA_PLATFORM", "xcb");
     env.insert("QSG_INFO", "1"); // the render loop in use, in the player's log
-    if (engine == "qt-ffmpeg")
-        env.insert("QT_MEDIA_BACKEND", "ffmpeg");
-    else
-        env.remove("QT_MEDIA_BACKEND");
-    const QString playerEngine = engine == "pipeline" ? QStringLiteral("pipeline") : QStringLiteral("qt");
     p.setProcessEnvironment(env);
     p.setProcessChannelMode(QProcess::MergedChannels);
     p.start("xvfb-run", {"-a", "-s", QStringLiteral("-screen 0 %1x%2x24").arg(screen.width()).arg(screen.height()),
                          QStringLiteral(STOA_PLAYER_BIN), "--data-dir", dataDir, "--device-id", "bench", "--config",
-                         "/dev/null", "--no-auto-diagnostics", "--video-engine", playerEngine, "--exit-after", QString::number(ms), "--frame-log",
+                         "/dev/null", "--no-auto-diagnostics", "--exit-after", QString::number(ms), "--frame-log",
                          logPath});
     const bool finished = p.waitForFinished(ms + 60000);
     stderrOut = p.readAll();
@@ -276,7 +270,6 @@ int main(int argc, char **argv)
     QGuiApplication app(argc, argv);
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     int transitions = 40, loops = 12;
-    QStringList engines{"pipeline", "qt", "qt-ffmpeg"};
     QSize size(1280, 720);
     QString keep;
     const QStringList args = app.arguments();
@@ -285,15 +278,13 @@ int main(int argc, char **argv)
             transitions = std::max(6, args[i + 1].toInt());
         else if (args[i] == "--loops")
             loops = std::max(0, args[i + 1].toInt());
-        else if (args[i] == "--engines")
-            engines = args[i + 1].split(',');
         else if (args[i] == "--size") {
             const QStringList wh = args[i + 1].split('x');
             size = QSize(wh.value(0).toInt(), wh.value(1).toInt());
         } else if (args[i] == "--keep")
             keep = args[i + 1];
         else {
-            std::fprintf(stderr, "usage: frames_bench [--transitions N] [--loops N] [--engines a,b] [--size WxH] "
+            std::fprintf(stderr, "usage: frames_bench [--transitions N] [--loops N] [--size WxH] "
                                  "[--keep DIR]\n");
             return 2;
         }
@@ -315,7 +306,7 @@ int main(int argc, char **argv)
     const int loopMs = loops * int(kVideoS * 1000 + 100) + 2500;
     const std::vector<QString> order{"image->image", "image->video", "video->image", "video->video", "loop"};
 
-    for (const QString &engine : engines) {
+    {
         std::map<QString, Tally> tallies;
         std::map<QString, std::vector<double>> syncDelay;
         std::vector<double> steady;
@@ -325,14 +316,14 @@ int main(int argc, char **argv)
                                                 std::tuple{QStringLiteral("loop"), loopDir, loopMs}}) {
             if (scenario == "loop" && loops == 0)
                 continue;
-            const QString logPath = QDir(work).filePath(QStringLiteral("frames-%1-%2.log").arg(engine, scenario));
+            const QString logPath = QDir(work).filePath(QStringLiteral("frames-%1.log").arg(scenario));
             QByteArray out;
-            if (!runPlayer(dir, ms, logPath, engine, size, out)) {
-                std::fprintf(stderr, "player run failed (%s, %s); it said:\n%s\n", qPrintable(engine),
-                             qPrintable(scenario), out.right(4000).constData());
+            if (!runPlayer(dir, ms, logPath, size, out)) {
+                std::fprintf(stderr, "player run failed (%s); it said:\n%s\n", qPrintable(scenario),
+                             out.right(4000).constData());
                 return 4;
             }
-            QFile saved(QDir(work).filePath(QStringLiteral("player-%1-%2.txt").arg(engine, scenario)));
+            QFile saved(QDir(work).filePath(QStringLiteral("player-%1.txt").arg(scenario)));
             if (saved.open(QIODevice::WriteOnly))
                 saved.write(out); // the player's own log, beside its frame log
             if (const qsizetype at = out.indexOf("render loop"); at >= 0 && renderLoop.isEmpty())
@@ -364,8 +355,8 @@ int main(int argc, char **argv)
             const auto skipped = out.count("skipping");
             const auto failedOnScreen = out.count("failed on screen");
             if (skipped || failedOnScreen || r.idleSwitches) {
-                std::printf("  (%s, %s: %lld item(s) skipped, %lld failed on screen, %d switch(es) to or from the "
-                            "idle screen)\n", qPrintable(engine), qPrintable(scenario),
+                std::printf("  (%s: %lld item(s) skipped, %lld failed on screen, %d switch(es) to or from the "
+                            "idle screen)\n", qPrintable(scenario),
                             static_cast<long long>(skipped), static_cast<long long>(failedOnScreen), r.idleSwitches);
                 for (const QByteArray &line : out.split('\n'))
                     if (line.contains("skipping") || line.contains("failed on screen"))
@@ -373,10 +364,7 @@ int main(int argc, char **argv)
             }
         }
         const double med = median(steady);
-        std::printf("\nvideo engine %s%s; steady median frame interval while video plays %.1f ms (%zu intervals)%s\n",
-                    qPrintable(engine),
-                    engine == "qt" ? " (Qt's MediaPlayer, GStreamer back-end)"
-                    : engine == "qt-ffmpeg" ? " (Qt's MediaPlayer, FFmpeg back-end)" : " (the player's own GStreamer pipelines)",
+        std::printf("\nbaseline: steady median frame interval while video plays %.1f ms (%zu intervals)%s\n",
                     med, steady.size(),
                     renderLoop.isEmpty() ? "" : qPrintable(QStringLiteral("; ") + renderLoop.trimmed()));
         std::printf("  %-13s %5s %6s %14s %24s\n", "transition", "count", "lost", "worst gap ms",

@@ -32,20 +32,29 @@ std::map<std::pair<std::string, std::size_t>, int> readFades(const QByteArray &p
 
 } // namespace
 
-std::expected<std::optional<ActiveManifest>, std::string> loadActiveManifest(cache::Store &store)
+std::expected<ActiveManifest, std::string> parseStoredManifest(const cache::StoredManifest &stored)
 {
-    auto stored = store.manifests().get(cache::Slot::Active);
-    if (!stored)
-        return std::unexpected("cannot read the active manifest: " + stored.error().message);
-    if (!*stored)
-        return std::optional<ActiveManifest>();
-    auto envelope = schedule::parseEnvelope(QByteArrayView((*stored)->envelope.data(), qsizetype((*stored)->envelope.size())));
+    auto envelope = schedule::parseEnvelope(QByteArrayView(stored.envelope.data(), qsizetype(stored.envelope.size())));
     if (!envelope)
-        return std::unexpected("the active envelope does not parse: " + envelope.error().reason.toStdString());
+        return std::unexpected("the envelope does not parse: " + envelope.error().reason.toStdString());
     auto manifest = schedule::parseManifest(envelope->payload);
     if (!manifest)
-        return std::unexpected("the active manifest does not parse: " + manifest.error().reason.toStdString());
-    return std::optional<ActiveManifest>(ActiveManifest{std::move(*manifest), readFades(envelope->payload)});
+        return std::unexpected("the manifest does not parse: " + manifest.error().reason.toStdString());
+    return ActiveManifest{std::move(*manifest), readFades(envelope->payload)};
+}
+
+std::expected<std::optional<ActiveManifest>, std::string> loadStoredManifest(cache::Store &store, cache::Slot slot)
+{
+    const char *name = slot == cache::Slot::Active ? "active" : "staged";
+    auto stored = store.manifests().get(slot);
+    if (!stored)
+        return std::unexpected(std::string("cannot read the ") + name + " manifest: " + stored.error().message);
+    if (!*stored)
+        return std::optional<ActiveManifest>();
+    auto parsed = parseStoredManifest(**stored);
+    if (!parsed)
+        return std::unexpected(std::string("the ") + name + " manifest: " + parsed.error());
+    return std::optional<ActiveManifest>(std::move(*parsed));
 }
 
 } // namespace stoa::player

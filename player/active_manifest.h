@@ -1,4 +1,4 @@
-// player/active_manifest.h — the store's active manifest, parsed for playing.
+// player/active_manifest.h — the store's active (or staged) manifest, parsed for playing.
 //
 // The envelope in the store's active slot was verified by whoever stored it
 // (the sync agent, the demo); the player only parses it again
@@ -24,7 +24,9 @@ struct ActiveManifest {
     std::map<std::pair<std::string, std::size_t>, int> fadeMs;
 };
 
-// nullopt: the store has no active manifest (a fresh device).
-std::expected<std::optional<ActiveManifest>, std::string> loadActiveManifest(cache::Store &store);
+// nullopt: the store has no manifest in that slot (a fresh device: no active one).
+// The staged slot is read only to look ahead (the web warm-up); it is never played.
+std::expected<std::optional<ActiveManifest>, std::string> loadStoredManifest(cache::Store &store, cache::Slot slot);
+std::expected<ActiveManifest, std::string> parseStoredManifest(const cache::StoredManifest &stored);
 
 } // namespace stoa::player

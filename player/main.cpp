@@ -146,7 +146,9 @@ int main(int argc, char **argv)
     config.deviceId = identity->id;
     config.rotation = options->rotation;
     config.fadeMs = options->fadeMs;
-    config.videoEngine = QString::fromStdString(options->videoEngine);
+    if (options->retiredVideoEngine)
+        qCWarning(player::lcPlayer, "video_engine = qt: Qt's MediaPlayer engine was removed; videos play with "
+                                    "the pipeline engine (set video_engine = pipeline or drop the line)");
     config.web = options->web && player::kWebBuiltIn;
     if (options->web && !player::kWebBuiltIn)
         qCInfo(player::lcPlayer, "web items: not built in (STOA_WEBENGINE=OFF); they are skipped");

@@ -46,15 +46,22 @@ QString MediaSlot::fit() const
     return m_item ? fitName(m_item->fit) : QStringLiteral("contain");
 }
 
-void MediaSlot::load(PlannedItem item)
+void MediaSlot::load(PlannedItem item, bool timed)
 {
     if (m_state != State::Empty)
         release();
     m_item = std::move(item);
     m_state = State::Loading;
     ++m_generation;
-    m_timeout.start();
+    if (timed)
+        m_timeout.start();
     emit contentChanged();
+}
+
+void MediaSlot::startLoadTimer()
+{
+    if (m_state == State::Loading && !m_timeout.isActive())
+        m_timeout.start();
 }
 
 void MediaSlot::markReady()

@@ -53,8 +53,12 @@ public:
     bool playing() const { return m_playing; }
     int z() const { return m_z; }
 
-    // Empty -> Loading: QML starts loading `item` hidden; the load timer runs.
-    void load(PlannedItem item);
+    // Empty -> Loading: QML starts loading `item` hidden; the load timer
+    // runs from now, or with `timed` false from startLoadTimer() (a page
+    // loading while the web engine is still starting).
+    void load(PlannedItem item, bool timed = true);
+    // Loading and not timed yet: the load timer runs from now.
+    void startLoadTimer();
     // Loading -> Ready (QML reported the first frame / decoded image).
     void markReady();
     // Ready -> Shown, on top of the other slot (z above `belowZ`), playing.

@@ -67,10 +67,8 @@ const std::map<std::string, Setter> &playerKeys()
              return true;
          }},
         {"video_engine", [](PlayerOptions &o, const std::string &v) {
-             if (v != "pipeline" && v != "qt")
-                 return false;
-             o.videoEngine = v;
-             return true;
+             o.retiredVideoEngine = v == "qt";
+             return v == "pipeline" || v == "qt";
          }},
         {"web", [](PlayerOptions &o, const std::string &v) {
              if (v != "on" && v != "off")
@@ -205,8 +203,8 @@ const char *playerUsage()
            "  --demo                play the bundled demo from a temporary store\n"
            "  --rotation DEG        0, 90, 180 or 270 (a manifest's settings win)\n"
            "  --fade-ms MS          cross-fade for items without their own fade_ms (default 0)\n"
-           "  --video-engine E      pipeline (default: the player's own GStreamer pipelines)\n"
-           "                        or qt (Qt Multimedia's MediaPlayer; QT_MEDIA_BACKEND picks its back-end)\n"
+           "  --video-engine E      pipeline (the player's own GStreamer pipelines; qt is retired\n"
+           "                        and plays as pipeline)\n"
            "  --web on|off          play web items (default on when built with QtWebEngine)\n"
            "  --fake-now TIME       schedule as if the clock read TIME (RFC 3339) at start\n"
            "  --windowed            a window instead of full screen\n"

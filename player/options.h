@@ -43,7 +43,10 @@ struct PlayerOptions {
     std::string displayPower = "none";    // config display_power: none, drm, vcgencmd, cec
     int rotation = 0;                     // 0/90/180/270 clockwise; a manifest's settings override it
     int fadeMs = 0;                       // default cross-fade for items without fade_ms; 0: hard cut
-    std::string videoEngine = "pipeline"; // config video_engine: pipeline (video_pipeline.h) or qt (MediaPlayer)
+    // config video_engine: only `pipeline` plays (video_pipeline.h); `qt`
+    // (Qt's MediaPlayer, removed) is accepted so an older stoa.conf still
+    // works, and main() logs that it plays with the pipeline engine.
+    bool retiredVideoEngine = false;
     bool web = true;                      // config web = on|off, --web: play web items (when built in; docs/web.md)
     bool demo = false;                    // build and play the bundled demo in a temporary store
     bool help = false;

@@ -5,6 +5,7 @@
 #include "schedule/engine.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace stoa::player {
 
@@ -25,6 +26,15 @@ std::optional<std::int64_t> persistedFloor(cache::Store &store)
 std::string contentKey(const schedule::PlaylistItem &item)
 {
     return item.asset ? "sha256:" + item.asset->hex : item.url.value_or(QString()).toStdString();
+}
+
+bool hasWebItems(const schedule::Manifest &m)
+{
+    for (const auto &[name, playlist] : m.playlists)
+        for (const auto &item : playlist.items)
+            if (item.url)
+                return true;
+    return false;
 }
 
 QString joined(const std::vector<std::string> &names)
@@ -62,6 +72,13 @@ Playback::Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig 
         trySwitch();
     });
     m_statusLine = QStringLiteral("starting");
+    m_webWarm = !m_config.webWarmUp;
+    m_webWarmUpTimer.setSingleShot(true);
+    connect(&m_webWarmUpTimer, &QTimer::timeout, this, [this] {
+        qCWarning(lcPlayer, "web: the warm-up page did not paint within %lld ms; page load timers start now",
+                  static_cast<long long>(m_config.webWarmUpTimeout.count()));
+        setWebWarm("warm-up timed out");
+    });
     m_floorTimer.setSingleShot(true);
     connect(&m_floorTimer, &QTimer::timeout, this, [this] { persistTimeFloor(false); });
 }
@@ -95,13 +112,20 @@ bool Playback::start()
         m_watcher = std::move(*watcher);
         connect(m_watcher.get(), &cache::ChangeWatcher::activeManifestChanged, this, &Playback::checkForManifest);
         connect(m_watcher.get(), &cache::ChangeWatcher::changed, this, &Playback::storeChanged);
+        // A staged manifest with pages starts the warm-up before it is adopted.
+        connect(m_watcher.get(), &cache::ChangeWatcher::changed, this, [this] {
+            if (!m_webWarmUp)
+                updateWebWarmUp();
+        });
     } else {
         qCCritical(lcPlayer, "cannot watch the store for new manifests: %s", watcher.error().message.c_str());
         ok = false;
     }
     checkForManifest();
-    if (!m_manifest)
+    if (!m_manifest) {
+        updateWebWarmUp();
         goIdle();
+    }
     return ok;
 }
 
@@ -122,7 +146,7 @@ void Playback::checkForManifest()
     if (*generation == m_manifestGeneration)
         return;
     m_manifestGeneration = *generation;
-    auto loaded = loadActiveManifest(m_store);
+    auto loaded = loadStoredManifest(m_store, cache::Slot::Active);
     if (!loaded) {
         qCCritical(lcPlayer, "%s; keeping what plays", loaded.error().c_str());
         return;
@@ -145,6 +169,7 @@ void Playback::adopt(std::optional<ActiveManifest> manifest)
     setRotation(m.settings.rotation.value_or(m_config.rotation));
     qCInfo(lcPlayer, "manifest version %lld: %zu playlists, %zu assets", static_cast<long long>(m.version),
            m.playlists.size(), m.assets.size());
+    updateWebWarmUp(); // before planning: a page planned now waits for a warm engine
     resolveAndArm();
     // The hidden slot holds an item of the previous manifest: plan again. The
     // item on screen finishes first (the switch is at the next item boundary).
@@ -284,7 +309,7 @@ void Playback::prepareNext()
             budget += it->second.items.size();
     const auto &m = m_manifest->manifest;
     const auto usable = [&](const std::string &playlist, std::size_t index) {
-        return !m_bad.contains(contentKey(m.playlists.at(playlist).items.at(index)));
+        return !isBad(contentKey(m.playlists.at(playlist).items.at(index)));
     };
     while (budget-- > 0) {
         const auto pick = m_picker.next(m, set, usable);
@@ -299,7 +324,9 @@ void Playback::prepareNext()
         if (item.asset)
             if (auto touched = m_store.blobs().touch(item.asset->substr(7)); !touched)
                 qCDebug(lcPlayer, "cannot touch %s: %s", item.key.c_str(), touched.error().message.c_str());
-        hidden.load(std::move(item));
+        // A page's 5 s are the page's: while Chromium starts, its timer waits.
+        const bool timed = item.kind != ItemKind::Web || m_webWarm;
+        hidden.load(std::move(item), timed);
         return;
     }
 }
@@ -309,7 +336,7 @@ void Playback::trySwitch()
     if (!m_switchDue || m_fadingOut >= 0)
         return;
     MediaSlot &hidden = slot(hiddenIndex());
-    if (hidden.item() && m_bad.contains(hidden.item()->key))
+    if (hidden.item() && isBad(hidden.item()->key))
         hidden.release();
     if (hidden.state() == MediaSlot::State::Empty)
         prepareNext();
@@ -318,7 +345,10 @@ void Playback::trySwitch()
         switchTo(hidden.index());
         return;
     case MediaSlot::State::Empty:
-        goIdle(); // nothing playable (or nothing scheduled)
+        // Nothing else playable (or nothing scheduled): what is on screen
+        // and fine stays; the idle screen only when there is no such thing.
+        if (!holdCurrent())
+            goIdle();
         return;
     case MediaSlot::State::Loading: // slotReady / slotFailed / the load timer continue
     case MediaSlot::State::Shown:
@@ -350,6 +380,9 @@ void Playback::switchTo(int incoming)
     }
     m_outcome = {};
     m_switchDue = false;
+    m_currentFailed = false;
+    m_holding = false;
+    m_bad.erase(item.key); // it plays again: its failures are forgotten
     if (outgoing >= 0) {
         if (item.fadeMs > 0) {
             m_fadingOut = outgoing;
@@ -383,6 +416,114 @@ void Playback::closeCurrent()
                       m_outcome.completed ? std::nullopt : m_outcome.reason);
 }
 
+bool Playback::holdCurrent()
+{
+    if (m_current < 0 || m_currentFailed || !slot(m_current).item() || !m_manifest)
+        return false;
+    const PlannedItem &item = *slot(m_current).item();
+    // Only content the schedule still wants: a boundary or a new manifest
+    // that dropped it is not overruled by a retry.
+    bool inForce = false;
+    for (const auto &name : m_playlists)
+        if (const auto it = m_manifest->manifest.playlists.find(name); it != m_manifest->manifest.playlists.end())
+            for (const auto &entry : it->second.items)
+                inForce = inForce || contentKey(entry) == item.key;
+    if (!inForce)
+        return false;
+    if (!m_holding) {
+        m_holding = true;
+        qCWarning(lcPlayer, "nothing else playable (%zu item(s) failed): keeping %s on screen, retrying them",
+                  m_bad.size(), item.key.c_str());
+    }
+    // The turn that ended is a play of its own; the next one starts now.
+    closeCurrent();
+    const std::int64_t now = monoNow();
+    m_currentStartedUtc = m_clock.now().utc;
+    m_currentStartedMono = now;
+    m_outcome = {};
+    m_switchDue = false;
+    // A turn of its own duration; a video held on its last frame waits for
+    // the first retry (and at least a second).
+    std::int64_t turn = m_config.defaultImageMs;
+    if (item.durationMs) {
+        turn = *item.durationMs;
+    } else if (!m_bad.empty()) {
+        std::int64_t first = std::numeric_limits<std::int64_t>::max();
+        for (const auto &[key, bad] : m_bad)
+            first = std::min(first, bad.retryAtMono);
+        turn = std::max<std::int64_t>(1000, first - now);
+    }
+    m_currentEndMono = now + turn;
+    m_itemTimer.start(int(std::clamp<std::int64_t>(turn, 0, kMaxTimerMs)));
+    m_recorder.nowPlaying(&item);
+    emit itemOutcome(kindName(item.kind), QStringLiteral("played"));
+    return true;
+}
+
+bool Playback::isBad(const std::string &key) const
+{
+    const auto it = m_bad.find(key);
+    return it != m_bad.end() && it->second.retryAtMono > monoNow();
+}
+
+void Playback::markBad(const std::string &key)
+{
+    BadItem &bad = m_bad[key];
+    ++bad.failures;
+    std::int64_t delay = m_config.badRetry.count();
+    for (int i = 1; i < bad.failures && delay < m_config.badRetryMax.count(); ++i)
+        delay *= 2;
+    bad.retryAtMono = monoNow() + std::min<std::int64_t>(delay, m_config.badRetryMax.count());
+}
+
+void Playback::updateWebWarmUp()
+{
+    bool wanted = false;
+    if (kWebBuiltIn && m_config.web && m_config.webWarmUp) {
+        wanted = m_manifest && hasWebItems(m_manifest->manifest);
+        // The staged manifest is parsed once per version (the agent commits
+        // often while it downloads).
+        auto staged = m_store.manifests().get(cache::Slot::Staged);
+        if (!wanted && staged && *staged && (*staged)->version != m_stagedChecked) {
+            m_stagedChecked = (*staged)->version;
+            auto parsed = parseStoredManifest(**staged);
+            if (!parsed)
+                qCDebug(lcPlayer, "web warm-up: the staged manifest: %s", parsed.error().c_str());
+            m_stagedHasWeb = parsed && hasWebItems(parsed->manifest);
+        }
+        wanted = wanted || (staged && *staged && m_stagedHasWeb);
+    }
+    if (wanted == m_webWarmUp)
+        return;
+    m_webWarmUp = wanted;
+    if (wanted && !m_webWarm) {
+        qCInfo(lcPlayer, "web: warming up the web engine (web items in the active or staged manifest)");
+        m_webWarmUpStartedMono = monoNow();
+        m_webWarmUpTimer.start(m_config.webWarmUpTimeout);
+    }
+    emit webWarmUpChanged();
+}
+
+void Playback::webWarmUpDone(bool ok, const QString &detail)
+{
+    if (!ok)
+        qCWarning(lcPlayer, "web: the warm-up page failed: %s", qPrintable(detail));
+    setWebWarm(ok ? "warm-up page painted" : "warm-up failed");
+}
+
+void Playback::setWebWarm(const char *how)
+{
+    if (m_webWarm)
+        return;
+    m_webWarm = true;
+    m_webWarmUpTimer.stop();
+    qCInfo(lcPlayer, "web: engine warm %lld ms after the warm-up began (%s)",
+           static_cast<long long>(monoNow() - m_webWarmUpStartedMono), how);
+    for (auto &s : m_slots)
+        if (s->item() && s->item()->kind == ItemKind::Web)
+            s->startLoadTimer();
+}
+
 void Playback::goIdle()
 {
     const bool wasIdle = m_current < 0;
@@ -395,6 +536,8 @@ void Playback::goIdle()
             s->release();
     m_current = -1;
     m_switchDue = true;
+    m_currentFailed = false;
+    m_holding = false;
     m_currentEndMono.reset();
     m_recorder.nowPlaying(nullptr);
     setStatus(idleReason());
@@ -407,7 +550,7 @@ void Playback::goIdle()
 
 void Playback::failItem(const PlannedItem &item, const std::string &reason, const char *outcome)
 {
-    m_bad.insert(item.key);
+    markBad(item.key);
     m_recorder.record(item, m_clock.now().utc, 0, false, reason);
     qCWarning(lcPlayer, "skipping %s (%s #%zu): %s", item.key.c_str(), item.playlist.c_str(), item.index,
               reason.c_str());
@@ -434,7 +577,8 @@ void Playback::slotFailed(int index, int generation, const QString &reason)
         return; // on its way out anyway
     if (index == m_current) {
         // On screen: its last frame stays until the next item is ready.
-        m_bad.insert(item.key);
+        markBad(item.key);
+        m_currentFailed = true;
         m_outcome = {false, reason.toStdString()};
         qCWarning(lcPlayer, "%s failed on screen: %s", item.key.c_str(), qPrintable(reason));
         emit itemFailed(QString::fromStdString(item.key), reason);

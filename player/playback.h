@@ -20,10 +20,21 @@
 //  - a new manifest takes effect at the next item boundary: the hidden slot
 //    is reloaded from it, the current item finishes;
 //  - never dark: an item that cannot be played (missing blob, unsupported
-//    type, web content not built or turned off, a page that fails to load, decode error, not ready within
-//    the load timeout, a video stalled) is skipped, marked bad until the
-//    manifest changes and logged as a play with completed=false and a
-//    reason; with nothing playable the idle screen shows (device id, state);
+//    type, web content not built or turned off, a page that fails to load,
+//    decode error, not ready within the load timeout, a video stalled) is
+//    skipped, logged as a play with completed=false and a reason, and
+//    marked bad: passed over until its retry time (badRetry, doubling per
+//    failure up to badRetryMax; cleared by a new manifest or a good play);
+//  - what is on screen stays until a replacement is ready: when nothing
+//    else is playable (every other item bad, or a page alone whose reload
+//    failed) an item still in force that did not fail itself is held, each
+//    further turn a new play, and the bad items are tried again at their
+//    retry time; the idle screen (device id, state) is only for nothing
+//    playable AND nothing good on screen (no manifest, nothing scheduled,
+//    the item on screen failed or left the schedule);
+//  - web items: a page's load timeout counts from the moment the web engine
+//    is warm (warmed up in the background when the active or staged
+//    manifest has web items), so Chromium's cold start is not the page's;
 //  - every play goes to the store's play log (PlayRecorder).
 // Time: schedule decisions use trusted time (TrustedClock over the injected
 // Clocks); durations and timers use the monotonic clock.
@@ -44,7 +55,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <set>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -54,8 +65,15 @@ struct PlaybackConfig {
     std::string deviceId;
     int rotation = 0;                               // local setting; a manifest's settings win
     int fadeMs = 0;                                 // default fade for items without fade_ms
-    QString videoEngine = QStringLiteral("pipeline"); // "pipeline" (video_pipeline.h) or "qt" (MediaPlayer)
     std::chrono::milliseconds loadTimeout{5000};    // an item not ready by then is skipped
+    std::chrono::milliseconds badRetry{60000};      // a failed item is tried again after this, doubled per failure
+    std::chrono::milliseconds badRetryMax{1800000}; // ... up to this
+    // The web engine's warm-up (a hidden blank page) not done by then: the
+    // pages' load timers start anyway, and the failure is logged.
+    std::chrono::milliseconds webWarmUpTimeout{30000};
+    // false: no warm-up, a page's timer runs from its load (the behaviour
+    // before it: bench/web_start_bench.sh's baseline).
+    bool webWarmUp = true;
     std::chrono::milliseconds watchInterval{250};   // ChangeWatcher poll
     std::int64_t defaultImageMs = 10000;            // spec §3 default for images; also web pages without duration_ms
     // Play web items (config `web`, docs/web.md). Off, or not built in: they are skipped and reported.
@@ -74,7 +92,8 @@ class Playback : public QObject {
     Q_PROPERTY(QString statusLine READ statusLine NOTIFY statusLineChanged)
     Q_PROPERTY(QString deviceId READ deviceId CONSTANT)
     Q_PROPERTY(int rotation READ rotation NOTIFY rotationChanged)
-    Q_PROPERTY(QString videoEngine READ videoEngine CONSTANT)
+    // QML keeps a hidden warm-up page (qml/WebWarmUp.qml) while this is true.
+    Q_PROPERTY(bool webWarmUp READ webWarmUp NOTIFY webWarmUpChanged)
 public:
     Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig config, QObject *parent = nullptr);
     ~Playback() override;
@@ -89,7 +108,9 @@ public:
     QString statusLine() const { return m_statusLine; }
     QString deviceId() const { return QString::fromStdString(m_config.deviceId); }
     int rotation() const { return m_rotation; }
-    QString videoEngine() const { return m_config.videoEngine; }
+    bool webWarmUp() const { return m_webWarmUp; }
+    // The web engine has started (the warm-up page painted, or its timeout passed).
+    bool webWarm() const { return m_webWarm; }
 
     // The item on screen, if any.
     const PlannedItem *current() const;
@@ -113,10 +134,13 @@ public:
     Q_INVOKABLE void slotReady(int slot, int generation);
     Q_INVOKABLE void slotFailed(int slot, int generation, const QString &reason);
     Q_INVOKABLE void slotEnded(int slot, int generation);
+    // From qml/WebWarmUp.qml: the warm-up page painted (ok) or could not load.
+    Q_INVOKABLE void webWarmUpDone(bool ok, const QString &detail);
 
 signals:
     void idleChanged();
     void statusLineChanged();
+    void webWarmUpChanged();
     void rotationChanged();
     // A new item is on screen (after the switch), or the idle screen came.
     void switched();
@@ -139,6 +163,10 @@ private:
         bool completed = false;
         std::optional<std::string> reason = "interrupted";
     };
+    struct BadItem {
+        int failures = 0;
+        std::int64_t retryAtMono = 0; // passed over until then
+    };
 
     MediaSlot &slot(int i) { return *m_slots[std::size_t(i)]; }
     int hiddenIndex() const { return m_current < 0 ? 0 : 1 - m_current; }
@@ -155,6 +183,14 @@ private:
     void switchTo(int incoming);
     void closeCurrent();
     void goIdle();
+    // Nothing else playable: keeps the good item on screen for another turn
+    // (true), or false when there is none to keep.
+    bool holdCurrent();
+    bool isBad(const std::string &key) const;
+    void markBad(const std::string &key);
+    // Starts or drops the web warm-up for what the active and staged manifests hold.
+    void updateWebWarmUp();
+    void setWebWarm(const char *how);
     void failItem(const PlannedItem &item, const std::string &reason, const char *outcome);
     void setStatus(const QString &line);
     void setRotation(int degrees);
@@ -176,9 +212,11 @@ private:
     std::vector<std::string> m_playlists;       // in force now (empty: idle by schedule)
     std::optional<std::int64_t> m_nextChangeMono; // monotonic ms of the next schedule change
     ItemPicker m_picker;
-    std::set<std::string> m_bad;                // content keys failed under this manifest
+    std::map<std::string, BadItem> m_bad;       // content keys failed under this manifest
 
     int m_current = -1;                         // slot on screen; -1: idle screen
+    bool m_currentFailed = false;               // the item on screen failed there (never held)
+    bool m_holding = false;                     // the item on screen is held: nothing else was playable
     bool m_switchDue = true;                    // the current item is over (or none is shown)
     QDateTime m_currentStartedUtc;
     std::int64_t m_currentStartedMono = 0;
@@ -189,6 +227,12 @@ private:
     QTimer m_itemTimer;                         // the current item's duration
     QTimer m_fadeTimer;                         // releases the outgoing slot after a fade
     QTimer m_floorTimer;                        // saves the time floor when due (spec §7)
+    QTimer m_webWarmUpTimer;                    // webWarmUpTimeout
+    bool m_webWarmUp = false;                   // the warm-up page is wanted (web items in the active/staged manifest)
+    bool m_webWarm = false;                     // Chromium has started: web load timers run from load()
+    std::int64_t m_webWarmUpStartedMono = 0;
+    std::int64_t m_stagedChecked = -1;          // staged version last looked at for web items
+    bool m_stagedHasWeb = false;                // ... and whether it has any
     int m_fadingOut = -1;                       // slot kept visible under a fade-in
     int m_z = 0;
     int m_rotation = 0;

@@ -1,7 +1,7 @@
 // player/video_pipeline.h — one video item played by a GStreamer pipeline
 // the player builds itself, drawn by Qt Multimedia's VideoOutput.
 //
-// Why not Qt's MediaPlayer (the `qt` engine, still selectable): in Qt 6.4.2
+// Why not Qt's MediaPlayer (the `qt` engine, removed since): in Qt 6.4.2
 // its GStreamer back-end builds and tears down the pipeline synchronously on
 // the GUI thread (50-190 ms per video here), which holds back the render
 // loop exactly at a switch, and it cannot play the same file in two players

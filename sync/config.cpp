@@ -166,6 +166,7 @@ const std::map<std::string, Setter> &setters()
              auto n = parseSize(v);
              return n && *n <= 10000;
          })},
+        // `qt` is retired (the player plays it with `pipeline`) but still valid.
         {"video_engine", Setter([](AgentConfig &, const std::string &v) { return v == "pipeline" || v == "qt"; })},
         {"web", Setter([](AgentConfig &, const std::string &v) { return v == "on" || v == "off"; })},
         {"max_play_records", Setter([](AgentConfig &c, const std::string &v) {

@@ -41,6 +41,22 @@ Window {
             slotIndex: 1
             playback: window.playback
         }
+        // The web engine's warm-up page (WebWarmUp.qml, by URL like
+        // WebContent.qml): beneath the slots, drawn at opacity 0.
+        Loader {
+            z: -1
+            active: window.playback.webWarmUp
+            asynchronous: true
+            source: active ? "WebWarmUp.qml" : ""
+            onLoaded: {
+                item.playback = window.playback
+                item.begin()
+            }
+            onStatusChanged: {
+                if (status === Loader.Error)
+                    window.playback.webWarmUpDone(false, "the warm-up view cannot be created")
+            }
+        }
         // Above both slots (their z grows with each switch); playback goes on beneath.
         Diagnostics {
             objectName: "diagnostics"

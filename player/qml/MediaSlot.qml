@@ -46,9 +46,9 @@ Item {
         }
     }
 
-    // Video engine "pipeline" (default): the player's own GStreamer pipeline
-    // per item (player/video_pipeline.h), built and torn down off the GUI
-    // thread; a hidden one prerolls, so its first frame is in the sink. The
+    // Video: the player's own GStreamer pipeline per item
+    // (player/video_pipeline.h), built and torn down off the GUI thread; a
+    // hidden one prerolls, so its first frame is in the sink. The
     // VideoOutput stays for the slot's life (creating one per item cost the
     // GUI thread ~30 ms right at the switch); only the pipeline and its
     // watch come and go with the item, and the pipeline clears the output's
@@ -56,11 +56,11 @@ Item {
     VideoOutput {
         id: pipedOutput
         anchors.fill: parent
-        visible: root.slot.kind === "video" && root.playback.videoEngine === "pipeline"
+        visible: root.slot.kind === "video"
         fillMode: root.videoFill(root.slot.fit)
     }
     Loader {
-        active: root.slot.kind === "video" && root.playback.videoEngine === "pipeline"
+        active: root.slot.kind === "video"
         sourceComponent: Item {
             id: piped
             property int generation: -1
@@ -100,78 +100,6 @@ Item {
             Component.onCompleted: {
                 generation = root.slot.generation
                 pipeline.source = root.slot.source
-            }
-        }
-    }
-
-    // Video engine "qt": one MediaPlayer per video item: a new pipeline each
-    // time, so the back-end's per-pipeline leaks (Qt 6.4 GStreamer) do not
-    // accumulate.
-    Loader {
-        anchors.fill: parent
-        active: root.slot.kind === "video" && root.playback.videoEngine === "qt"
-        sourceComponent: Item {
-            id: video
-            property int generation: -1
-            property bool waitingFirstFrame: true
-            property bool ended: false // at its end, holding the last frame: not a stall
-
-            function fail(reason) {
-                root.playback.slotFailed(root.slotIndex, video.generation, reason)
-            }
-
-            MediaPlayer {
-                id: player
-                videoOutput: output
-                audioOutput: AudioOutput { muted: !root.slot.shown }
-                onErrorOccurred: (error, errorString) => video.fail(errorString.length > 0 ? errorString : "video error " + error)
-                onMediaStatusChanged: {
-                    if (mediaStatus === MediaPlayer.EndOfMedia) {
-                        if (video.waitingFirstFrame)
-                            video.fail("the video ended before its first frame")
-                        else {
-                            video.ended = true
-                            root.playback.slotEnded(root.slotIndex, video.generation)
-                        }
-                    } else if (mediaStatus === MediaPlayer.InvalidMedia) {
-                        video.fail("invalid media")
-                    }
-                }
-            }
-            VideoOutput {
-                id: output
-                anchors.fill: parent
-                fillMode: root.videoFill(root.slot.fit)
-            }
-            // First frame and stalls are watched in C++: a QML handler on
-            // videoFrameChanged would make every frame a JS value pinning
-            // its buffer until garbage collection (~50 MB/s at 1080p).
-            VideoWatch {
-                id: watch
-                sink: output.videoSink
-                // A playing video that shows no new frame for 5 s has stalled;
-                // at its end, holding the last frame, it has not.
-                active: root.slot.playing && !video.ended
-                stallMs: 5000
-                onFirstFrame: {
-                    video.waitingFirstFrame = false
-                    if (!root.slot.playing)
-                        player.pause()
-                    root.playback.slotReady(root.slotIndex, video.generation)
-                }
-                onStalled: video.fail("stalled for 5 s")
-            }
-            Connections {
-                target: root.slot
-                function onPlayingChanged() {
-                    if (root.slot.playing && !video.waitingFirstFrame)
-                        player.play()
-                }
-            }
-            Component.onCompleted: {
-                generation = root.slot.generation
-                player.source = root.slot.source
-                player.play()
             }
         }
     }

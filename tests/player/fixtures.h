@@ -113,6 +113,17 @@ public:
     // Signs `payload` (a §3 manifest) and makes it the store's active manifest.
     void activate(const QJsonObject &payload)
     {
+        if (auto ok = m_store.manifests().activate(signedManifest(payload)); !ok)
+            qFatal("activate failed: %s", ok.error().message.c_str());
+    }
+    // ... or its staged one (as the agent leaves it while blobs download).
+    void stage(const QJsonObject &payload)
+    {
+        if (auto ok = m_store.manifests().stage(signedManifest(payload)); !ok)
+            qFatal("stage failed: %s", ok.error().message.c_str());
+    }
+    cache::StoredManifest signedManifest(const QJsonObject &payload)
+    {
         const QByteArray json = QJsonDocument(payload).toJson(QJsonDocument::Compact);
         std::vector<schedule::PrivateKey> keys{*m_key};
         auto env = schedule::signEnvelope(schedule::kManifestPayloadType, json, keys);
@@ -124,8 +135,7 @@ public:
         const QJsonObject assets = payload.value("assets").toObject();
         for (auto it = assets.begin(); it != assets.end(); ++it)
             stored.assets.push_back(it.key().mid(7).toStdString());
-        if (auto ok = m_store.manifests().activate(stored); !ok)
-            qFatal("activate failed: %s", ok.error().message.c_str());
+        return stored;
     }
 
     // A manifest declaring every medium made so far.

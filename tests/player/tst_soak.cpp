@@ -4,8 +4,7 @@
 //
 // The playlist alternates two 1080p images (20 ms each) and a short H.264
 // video (640x360, 0.4 s, cut at 60 ms), so every third item opens and drops
-// a video pipeline (the default engine's, or MediaPlayer's with
-// STOA_SOAK_ENGINE=qt). RSS (VmRSS) is taken after a tenth of the run (the
+// a video pipeline (player/video_pipeline.h). RSS (VmRSS) is taken after a tenth of the run (the
 // 500th of 5,000 transitions: caches, the scene graph and the media
 // back-end have settled) and at the end, each time as the lowest reading
 // over 30 transitions; the growth must stay under 5 MB.
@@ -16,7 +15,6 @@
 #include "fixtures.h"
 
 #include <QGuiApplication>
-#include <QMediaPlayer>
 
 #include "player/video_pipeline.h"
 
@@ -52,10 +50,7 @@ void SoakTest::memoryIsFlatOverTransitions()
     h.content->activate(h.content->manifest(
         1, {{"main", withVideo ? playlist({item(a, 20), item(v, 60), item(b, 20)}) : playlist({item(a, 20), item(b, 20)})}},
         "main"));
-    PlaybackConfig config;
-    config.videoEngine = qEnvironmentVariableIsSet("STOA_SOAK_ENGINE") ? qEnvironmentVariable("STOA_SOAK_ENGINE")
-                                                                      : QStringLiteral("pipeline");
-    QVERIFY(h.start(std::nullopt, config));
+    QVERIFY(h.start());
     QElapsedTimer clock;
     clock.start();
     // RSS swings by several MB within one round of the playlist (a video
@@ -77,9 +72,8 @@ void SoakTest::memoryIsFlatOverTransitions()
     QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= total - kWindow, int(total * 1000));
     const qint64 rssEnd = lowestOverWindow(total);
     sampler.stop();
-    // Either engine's per-item objects: MediaPlayer (qt) or VideoPipeline (pipeline).
-    const qint64 players = h.shell->window()->findChildren<QMediaPlayer *>().size() +
-                           h.shell->window()->findChildren<VideoPipeline *>().size();
+    // The per-item video objects.
+    const qint64 players = h.shell->window()->findChildren<VideoPipeline *>().size();
     std::printf("soak: %lld transitions in %.1f s; VmRSS %lld kB after %lld, %lld kB after %lld (peak %lld kB): "
                 "growth %lld kB; live media players %lld\n",
                 static_cast<long long>(h.playback->transitions()), double(clock.elapsed()) / 1000.0,

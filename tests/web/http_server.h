@@ -3,7 +3,7 @@
 //
 // Job: serve fixed pages by path (anything else: 404), count the requests
 // per path, and, in "silent" mode, accept connections and read requests but
-// never answer (a server that hangs). One request per connection
+// never answer (a server that hangs; setSilent() switches it mid-run). One request per connection
 // (Connection: close). Runs in the test's event loop: Chromium's network
 // service fetches from it in another process over the socket.
 // Invariant: listening from construction until destruction, on 127.0.0.1.
@@ -36,6 +36,8 @@ public:
         return QStringLiteral("http://127.0.0.1:%1%2").arg(m_server.serverPort()).arg(path);
     }
     int requests(const QString &path) const { return m_requests.value(path); }
+    // Silent from now on (a server that stopped answering), or answering again.
+    void setSilent(bool silent) { m_silent = silent; }
     int connections() const { return m_connections; }
 
     // A loopback port with nothing listening (taken, then closed at once).
