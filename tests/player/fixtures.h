@@ -19,6 +19,7 @@
 #include <QColor>
 #include <QCryptographicHash>
 #include <QDir>
+#include <QDirIterator>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QImage>
@@ -36,6 +37,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <unistd.h>
 
 namespace stoa::player::testing {
 
@@ -326,6 +328,27 @@ inline qint64 rssKb(const QString &pid = QStringLiteral("self"))
         if (line.startsWith("VmRSS:"))
             return line.mid(6).trimmed().split(' ').first().toLongLong();
     return -1;
+}
+
+// VmRSS of this process and its descendants (QtWebEngineProcess and its
+// zygote's children) summed, in kB.
+inline qint64 treeRssKb()
+{
+    qint64 total = 0;
+    QStringList pending{QString::number(getpid())};
+    while (!pending.isEmpty()) {
+        const QString pid = pending.takeLast();
+        total += std::max<qint64>(0, rssKb(pid));
+        QDirIterator tasks(QStringLiteral("/proc/%1/task").arg(pid), QDir::Dirs | QDir::NoDotAndDotDot);
+        while (tasks.hasNext()) {
+            QFile children(tasks.next() + QStringLiteral("/children"));
+            if (children.open(QIODevice::ReadOnly))
+                for (const QByteArray &child : children.readAll().split(' '))
+                    if (!child.trimmed().isEmpty())
+                        pending << QString::fromLatin1(child.trimmed());
+        }
+    }
+    return total;
 }
 
 // For the soaks: the lowest `reading()` taken after each transition until

@@ -14,41 +14,15 @@
 #include "http_server.h"
 #include "player/web_setup.h"
 
-#include <QDirIterator>
 #include <QGuiApplication>
 
 #include <cstdio>
 #include <limits>
-#include <unistd.h>
 
 using namespace stoa;
 using namespace stoa::player;
 using namespace stoa::player::testing;
 using stoa::testing::TinyHttpServer;
-
-namespace {
-
-// This process and its descendants (QtWebEngineProcess and its zygote's children).
-qint64 treeRssKb()
-{
-    qint64 total = 0;
-    QStringList pending{QString::number(getpid())};
-    while (!pending.isEmpty()) {
-        const QString pid = pending.takeLast();
-        total += std::max<qint64>(0, rssKb(pid));
-        QDirIterator tasks(QStringLiteral("/proc/%1/task").arg(pid), QDir::Dirs | QDir::NoDotAndDotDot);
-        while (tasks.hasNext()) {
-            QFile children(tasks.next() + QStringLiteral("/children"));
-            if (children.open(QIODevice::ReadOnly))
-                for (const QByteArray &child : children.readAll().split(' '))
-                    if (!child.trimmed().isEmpty())
-                        pending << QString::fromLatin1(child.trimmed());
-        }
-    }
-    return total;
-}
-
-} // namespace
 
 class WebSoakTest : public QObject {
     Q_OBJECT
