@@ -5,7 +5,6 @@
 #include "schedule/engine.h"
 
 #include <algorithm>
-#include <limits>
 
 namespace stoa::player {
 
@@ -28,15 +27,6 @@ std::string contentKey(const schedule::PlaylistItem &item)
     return item.asset ? "sha256:" + item.asset->hex : item.url.value_or(QString()).toStdString();
 }
 
-bool hasWebItems(const schedule::Manifest &m)
-{
-    for (const auto &[name, playlist] : m.playlists)
-        for (const auto &item : playlist.items)
-            if (item.url)
-                return true;
-    return false;
-}
-
 QString joined(const std::vector<std::string> &names)
 {
     QStringList list;
@@ -49,7 +39,10 @@ QString joined(const std::vector<std::string> &names)
 
 Playback::Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig config, QObject *parent)
     : QObject(parent), m_store(store), m_clocks(clocks), m_config(std::move(config)),
-      m_clock(clocks, persistedFloor(store)), m_recorder(store, m_config.deviceId), m_rotation(m_config.rotation)
+      m_clock(clocks, persistedFloor(store)), m_recorder(store, m_config.deviceId),
+      m_bad(m_config.badRetry, m_config.badRetryMax),
+      m_webWarmUp(kWebBuiltIn && m_config.web && m_config.webWarmUp, m_config.webWarmUpTimeout),
+      m_rotation(m_config.rotation)
 {
     for (int i = 0; i < 2; ++i) {
         m_slots[i] = std::make_unique<MediaSlot>(i, m_config.loadTimeout);
@@ -72,12 +65,11 @@ Playback::Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig 
         trySwitch();
     });
     m_statusLine = QStringLiteral("starting");
-    m_webWarm = !m_config.webWarmUp;
-    m_webWarmUpTimer.setSingleShot(true);
-    connect(&m_webWarmUpTimer, &QTimer::timeout, this, [this] {
-        qCWarning(lcPlayer, "web: the warm-up page did not paint within %lld ms; page load timers start now",
-                  static_cast<long long>(m_config.webWarmUpTimeout.count()));
-        setWebWarm("warm-up timed out");
+    // Pages loaded while Chromium started: their 5 s start now.
+    connect(&m_webWarmUp, &WebWarmUp::warmed, this, [this] {
+        for (auto &s : m_slots)
+            if (s->item() && s->item()->kind == ItemKind::Web)
+                s->startLoadTimer();
     });
     m_floorTimer.setSingleShot(true);
     connect(&m_floorTimer, &QTimer::timeout, this, [this] { persistTimeFloor(false); });
@@ -114,7 +106,7 @@ bool Playback::start()
         connect(m_watcher.get(), &cache::ChangeWatcher::changed, this, &Playback::storeChanged);
         // A staged manifest with pages starts the warm-up before it is adopted.
         connect(m_watcher.get(), &cache::ChangeWatcher::changed, this, [this] {
-            if (!m_webWarmUp)
+            if (!m_webWarmUp.wanted())
                 updateWebWarmUp();
         });
     } else {
@@ -309,7 +301,7 @@ void Playback::prepareNext()
             budget += it->second.items.size();
     const auto &m = m_manifest->manifest;
     const auto usable = [&](const std::string &playlist, std::size_t index) {
-        return !isBad(contentKey(m.playlists.at(playlist).items.at(index)));
+        return !m_bad.isBad(contentKey(m.playlists.at(playlist).items.at(index)), monoNow());
     };
     while (budget-- > 0) {
         const auto pick = m_picker.next(m, set, usable);
@@ -325,7 +317,7 @@ void Playback::prepareNext()
             if (auto touched = m_store.blobs().touch(item.asset->substr(7)); !touched)
                 qCDebug(lcPlayer, "cannot touch %s: %s", item.key.c_str(), touched.error().message.c_str());
         // A page's 5 s are the page's: while Chromium starts, its timer waits.
-        const bool timed = item.kind != ItemKind::Web || m_webWarm;
+        const bool timed = item.kind != ItemKind::Web || m_webWarmUp.warm();
         hidden.load(std::move(item), timed);
         return;
     }
@@ -336,7 +328,7 @@ void Playback::trySwitch()
     if (!m_switchDue || m_fadingOut >= 0)
         return;
     MediaSlot &hidden = slot(hiddenIndex());
-    if (hidden.item() && isBad(hidden.item()->key))
+    if (hidden.item() && m_bad.isBad(hidden.item()->key, monoNow()))
         hidden.release();
     if (hidden.state() == MediaSlot::State::Empty)
         prepareNext();
@@ -382,7 +374,7 @@ void Playback::switchTo(int incoming)
     m_switchDue = false;
     m_currentFailed = false;
     m_holding = false;
-    m_bad.erase(item.key); // it plays again: its failures are forgotten
+    m_bad.forget(item.key); // it plays again: its failures are forgotten
     if (outgoing >= 0) {
         if (item.fadeMs > 0) {
             m_fadingOut = outgoing;
@@ -447,11 +439,8 @@ bool Playback::holdCurrent()
     std::int64_t turn = m_config.defaultImageMs;
     if (item.durationMs) {
         turn = *item.durationMs;
-    } else if (!m_bad.empty()) {
-        std::int64_t first = std::numeric_limits<std::int64_t>::max();
-        for (const auto &[key, bad] : m_bad)
-            first = std::min(first, bad.retryAtMono);
-        turn = std::max<std::int64_t>(1000, first - now);
+    } else if (const auto first = m_bad.firstRetryMs()) {
+        turn = std::max<std::int64_t>(1000, *first - now);
     }
     m_currentEndMono = now + turn;
     m_itemTimer.start(int(std::clamp<std::int64_t>(turn, 0, kMaxTimerMs)));
@@ -460,68 +449,9 @@ bool Playback::holdCurrent()
     return true;
 }
 
-bool Playback::isBad(const std::string &key) const
-{
-    const auto it = m_bad.find(key);
-    return it != m_bad.end() && it->second.retryAtMono > monoNow();
-}
-
-void Playback::markBad(const std::string &key)
-{
-    BadItem &bad = m_bad[key];
-    ++bad.failures;
-    std::int64_t delay = m_config.badRetry.count();
-    for (int i = 1; i < bad.failures && delay < m_config.badRetryMax.count(); ++i)
-        delay *= 2;
-    bad.retryAtMono = monoNow() + std::min<std::int64_t>(delay, m_config.badRetryMax.count());
-}
-
 void Playback::updateWebWarmUp()
 {
-    bool wanted = false;
-    if (kWebBuiltIn && m_config.web && m_config.webWarmUp) {
-        wanted = m_manifest && hasWebItems(m_manifest->manifest);
-        // The staged manifest is parsed once per version (the agent commits
-        // often while it downloads).
-        auto staged = m_store.manifests().get(cache::Slot::Staged);
-        if (!wanted && staged && *staged && (*staged)->version != m_stagedChecked) {
-            m_stagedChecked = (*staged)->version;
-            auto parsed = parseStoredManifest(**staged);
-            if (!parsed)
-                qCDebug(lcPlayer, "web warm-up: the staged manifest: %s", parsed.error().c_str());
-            m_stagedHasWeb = parsed && hasWebItems(parsed->manifest);
-        }
-        wanted = wanted || (staged && *staged && m_stagedHasWeb);
-    }
-    if (wanted == m_webWarmUp)
-        return;
-    m_webWarmUp = wanted;
-    if (wanted && !m_webWarm) {
-        qCInfo(lcPlayer, "web: warming up the web engine (web items in the active or staged manifest)");
-        m_webWarmUpStartedMono = monoNow();
-        m_webWarmUpTimer.start(m_config.webWarmUpTimeout);
-    }
-    emit webWarmUpChanged();
-}
-
-void Playback::webWarmUpDone(bool ok, const QString &detail)
-{
-    if (!ok)
-        qCWarning(lcPlayer, "web: the warm-up page failed: %s", qPrintable(detail));
-    setWebWarm(ok ? "warm-up page painted" : "warm-up failed");
-}
-
-void Playback::setWebWarm(const char *how)
-{
-    if (m_webWarm)
-        return;
-    m_webWarm = true;
-    m_webWarmUpTimer.stop();
-    qCInfo(lcPlayer, "web: engine warm %lld ms after the warm-up began (%s)",
-           static_cast<long long>(monoNow() - m_webWarmUpStartedMono), how);
-    for (auto &s : m_slots)
-        if (s->item() && s->item()->kind == ItemKind::Web)
-            s->startLoadTimer();
+    m_webWarmUp.update(m_manifest ? &m_manifest->manifest : nullptr, m_store);
 }
 
 void Playback::goIdle()
@@ -550,7 +480,7 @@ void Playback::goIdle()
 
 void Playback::failItem(const PlannedItem &item, const std::string &reason, const char *outcome)
 {
-    markBad(item.key);
+    m_bad.markBad(item.key, monoNow());
     m_recorder.record(item, m_clock.now().utc, 0, false, reason);
     qCWarning(lcPlayer, "skipping %s (%s #%zu): %s", item.key.c_str(), item.playlist.c_str(), item.index,
               reason.c_str());
@@ -577,7 +507,7 @@ void Playback::slotFailed(int index, int generation, const QString &reason)
         return; // on its way out anyway
     if (index == m_current) {
         // On screen: its last frame stays until the next item is ready.
-        markBad(item.key);
+        m_bad.markBad(item.key, monoNow());
         m_currentFailed = true;
         m_outcome = {false, reason.toStdString()};
         qCWarning(lcPlayer, "%s failed on screen: %s", item.key.c_str(), qPrintable(reason));

@@ -43,10 +43,12 @@
 #include "cache/changes.h"
 #include "cache/store.h"
 #include "player/active_manifest.h"
+#include "player/bad_items.h"
 #include "player/item_picker.h"
 #include "player/media_slot.h"
 #include "player/play_recorder.h"
 #include "player/web_setup.h"
+#include "player/web_warm_up.h"
 #include "schedule/trusted_time.h"
 
 #include <QObject>
@@ -55,7 +57,6 @@
 #include <chrono>
 #include <memory>
 #include <optional>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -92,8 +93,8 @@ class Playback : public QObject {
     Q_PROPERTY(QString statusLine READ statusLine NOTIFY statusLineChanged)
     Q_PROPERTY(QString deviceId READ deviceId CONSTANT)
     Q_PROPERTY(int rotation READ rotation NOTIFY rotationChanged)
-    // QML keeps a hidden warm-up page (qml/WebWarmUp.qml) while this is true.
-    Q_PROPERTY(bool webWarmUp READ webWarmUp NOTIFY webWarmUpChanged)
+    // The web engine's warm-up: QML keeps its hidden page (qml/WebWarmUp.qml).
+    Q_PROPERTY(stoa::player::WebWarmUp *webWarmUp READ webWarmUp CONSTANT)
 public:
     Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig config, QObject *parent = nullptr);
     ~Playback() override;
@@ -108,9 +109,7 @@ public:
     QString statusLine() const { return m_statusLine; }
     QString deviceId() const { return QString::fromStdString(m_config.deviceId); }
     int rotation() const { return m_rotation; }
-    bool webWarmUp() const { return m_webWarmUp; }
-    // The web engine has started (the warm-up page painted, or its timeout passed).
-    bool webWarm() const { return m_webWarm; }
+    WebWarmUp *webWarmUp() { return &m_webWarmUp; }
 
     // The item on screen, if any.
     const PlannedItem *current() const;
@@ -134,13 +133,10 @@ public:
     Q_INVOKABLE void slotReady(int slot, int generation);
     Q_INVOKABLE void slotFailed(int slot, int generation, const QString &reason);
     Q_INVOKABLE void slotEnded(int slot, int generation);
-    // From qml/WebWarmUp.qml: the warm-up page painted (ok) or could not load.
-    Q_INVOKABLE void webWarmUpDone(bool ok, const QString &detail);
 
 signals:
     void idleChanged();
     void statusLineChanged();
-    void webWarmUpChanged();
     void rotationChanged();
     // A new item is on screen (after the switch), or the idle screen came.
     void switched();
@@ -163,10 +159,6 @@ private:
         bool completed = false;
         std::optional<std::string> reason = "interrupted";
     };
-    struct BadItem {
-        int failures = 0;
-        std::int64_t retryAtMono = 0; // passed over until then
-    };
 
     MediaSlot &slot(int i) { return *m_slots[std::size_t(i)]; }
     int hiddenIndex() const { return m_current < 0 ? 0 : 1 - m_current; }
@@ -186,11 +178,8 @@ private:
     // Nothing else playable: keeps the good item on screen for another turn
     // (true), or false when there is none to keep.
     bool holdCurrent();
-    bool isBad(const std::string &key) const;
-    void markBad(const std::string &key);
     // Starts or drops the web warm-up for what the active and staged manifests hold.
     void updateWebWarmUp();
-    void setWebWarm(const char *how);
     void failItem(const PlannedItem &item, const std::string &reason, const char *outcome);
     void setStatus(const QString &line);
     void setRotation(int degrees);
@@ -212,7 +201,8 @@ private:
     std::vector<std::string> m_playlists;       // in force now (empty: idle by schedule)
     std::optional<std::int64_t> m_nextChangeMono; // monotonic ms of the next schedule change
     ItemPicker m_picker;
-    std::map<std::string, BadItem> m_bad;       // content keys failed under this manifest
+    BadItems m_bad;                             // content failed under this manifest, and its retry times
+    WebWarmUp m_webWarmUp;                      // Chromium started ahead of the first page
 
     int m_current = -1;                         // slot on screen; -1: idle screen
     bool m_currentFailed = false;               // the item on screen failed there (never held)
@@ -227,12 +217,6 @@ private:
     QTimer m_itemTimer;                         // the current item's duration
     QTimer m_fadeTimer;                         // releases the outgoing slot after a fade
     QTimer m_floorTimer;                        // saves the time floor when due (spec §7)
-    QTimer m_webWarmUpTimer;                    // webWarmUpTimeout
-    bool m_webWarmUp = false;                   // the warm-up page is wanted (web items in the active/staged manifest)
-    bool m_webWarm = false;                     // Chromium has started: web load timers run from load()
-    std::int64_t m_webWarmUpStartedMono = 0;
-    std::int64_t m_stagedChecked = -1;          // staged version last looked at for web items
-    bool m_stagedHasWeb = false;                // ... and whether it has any
     int m_fadingOut = -1;                       // slot kept visible under a fade-in
     int m_z = 0;
     int m_rotation = 0;

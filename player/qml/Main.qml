@@ -45,16 +45,16 @@ Window {
         // WebContent.qml): beneath the slots, drawn at opacity 0.
         Loader {
             z: -1
-            active: window.playback.webWarmUp
+            active: window.playback.webWarmUp.wanted
             asynchronous: true
             source: active ? "WebWarmUp.qml" : ""
             onLoaded: {
-                item.playback = window.playback
+                item.warmUp = window.playback.webWarmUp
                 item.begin()
             }
             onStatusChanged: {
                 if (status === Loader.Error)
-                    window.playback.webWarmUpDone(false, "the warm-up view cannot be created")
+                    window.playback.webWarmUp.done(false, "the warm-up view cannot be created")
             }
         }
         // Above both slots (their z grows with each switch); playback goes on beneath.

@@ -1,10 +1,10 @@
 // WebWarmUp.qml — starts Chromium before the first page is due (docs/web.md,
 // "Warm-up"). Main.qml creates it, by URL and only while Playback wants it
 // (web items in the active or staged manifest, web = on), so the scene never
-// imports QtWebEngine otherwise. A blank page in a small view drawn at
+// imports QtWebEngine otherwise (player/web_warm_up.h decides). A blank page in a small view drawn at
 // opacity 0 (rendered by Chromium, never seen): loading it starts the
 // browser side, the GPU and renderer processes and the QML module; once it
-// has painted, Playback starts the pages' load timers from their load, so
+// has painted, the engine is warm and the pages' load timers run, so
 // the spec's 5 s are the page's own. The view stays while pages are in the
 // manifest: it keeps the one shared renderer process (--renderer-process-
 // limit=1) alive between pages, so a page after an image does not start one.
@@ -13,7 +13,7 @@ import QtWebEngine
 
 WebEngineView {
     id: view
-    property QtObject playback: null // set by Main.qml's Loader
+    property QtObject warmUp: null // Playback's WebWarmUp, set by Main.qml's Loader
     property bool reported: false
     width: 64
     height: 64
@@ -24,10 +24,10 @@ WebEngineView {
     settings.focusOnNavigationEnabled: false
 
     function report(ok, detail) {
-        if (reported || playback === null)
+        if (reported || warmUp === null)
             return
         reported = true
-        playback.webWarmUpDone(ok, detail)
+        warmUp.done(ok, detail)
     }
     function begin() {
         url = "data:text/html,<!doctype html><html><body></body></html>"

@@ -1,5 +1,6 @@
 // tests/player/tst_logic.cpp — the player's logic without a screen:
 // round-robin over tied playlists, options and the config file.
+#include "player/bad_items.h"
 #include "player/item_picker.h"
 #include "player/options.h"
 
@@ -45,11 +46,43 @@ private slots:
     void picker_data();
     void picker();
     void pickerStartsAfreshForANewSet();
+    void badItemsRetryDoubling();
     void options_data();
     void options();
     void configFile();
     void unreadableConfigStartsWithDefaults();
 };
+
+// A failed item is passed over until its retry time: base, doubled per
+// further failure, capped; a good play or a new manifest forgets it.
+void LogicTest::badItemsRetryDoubling()
+{
+    using std::chrono::milliseconds;
+    BadItems bad(milliseconds(1000), milliseconds(5000));
+    QVERIFY(!bad.isBad("a", 0));
+    QCOMPARE(bad.firstRetryMs(), std::nullopt);
+    bad.markBad("a", 0);
+    QVERIFY(bad.isBad("a", 999));
+    QVERIFY(!bad.isBad("a", 1000));
+    QVERIFY(!bad.isBad("b", 500));
+    bad.markBad("a", 1000); // second failure: 2 s
+    QVERIFY(bad.isBad("a", 2999));
+    QVERIFY(!bad.isBad("a", 3000));
+    bad.markBad("a", 3000); // third: 4 s
+    QCOMPARE(bad.firstRetryMs(), std::optional<std::int64_t>(7000));
+    bad.markBad("a", 7000); // fourth: 8 s, capped at 5 s
+    QCOMPARE(bad.firstRetryMs(), std::optional<std::int64_t>(12000));
+    bad.markBad("b", 7000);
+    QCOMPARE(bad.firstRetryMs(), std::optional<std::int64_t>(8000));
+    QCOMPARE(bad.size(), std::size_t(2));
+    bad.forget("a");
+    QVERIFY(!bad.isBad("a", 7001));
+    bad.markBad("a", 7000); // forgotten: the first failure again, 1 s
+    QVERIFY(!bad.isBad("a", 8000));
+    bad.clear();
+    QCOMPARE(bad.size(), std::size_t(0));
+    QVERIFY(!bad.isBad("b", 7001));
+}
 
 void LogicTest::picker_data()
 {

@@ -258,8 +258,8 @@ void WebTest::turnedOffByConfig()
     QCOMPARE(play->reason.value_or(""), std::string(kWebTurnedOff));
     QCOMPARE(server.connections(), 0);
     // web = off costs nothing: no warm-up, no view, Chromium never started.
-    QVERIFY(!h.playback->webWarmUp());
-    QVERIFY(!h.playback->webWarm());
+    QVERIFY(!h.playback->webWarmUp()->wanted());
+    QVERIFY(!h.playback->webWarmUp()->started());
     QCOMPARE(webViews(h), 0);
 }
 
@@ -400,7 +400,7 @@ void WebTest::stagedPagesWarmUpTheEngine()
     h.content->activate(h.content->manifest(1, {{"main", playlist({item(r, 500)})}}, "main"));
     QVERIFY(h.start());
     QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(), kRed), 10000);
-    QVERIFY(!h.playback->webWarmUp()); // images only: no web engine
+    QVERIFY(!h.playback->webWarmUp()->wanted()); // images only: no web engine
     QCOMPARE(webViews(h), 0);
     const QString url = server.url("/green");
     const QJsonObject next = h.content->manifest(2, {{"main", playlist({item(r, 500), webItem(url, 1000)})}}, "main");
@@ -408,8 +408,8 @@ void WebTest::stagedPagesWarmUpTheEngine()
     QElapsedTimer warming;
     h.content->stage(next);
     warming.start();
-    QTRY_VERIFY_WITH_TIMEOUT(h.playback->webWarmUp(), 5000);
-    QTRY_VERIFY_WITH_TIMEOUT(h.playback->webWarm(), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(h.playback->webWarmUp()->wanted(), 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(h.playback->webWarmUp()->warm(), 30000);
     const qint64 warmMs = warming.elapsed();
     QCOMPARE(server.connections(), 0); // warming up asks no server
     QVERIFY(webViews(h) >= 1);
@@ -455,7 +455,7 @@ void WebTest::firstPage()
     QObject::connect(&poll, &QTimer::timeout, &poll, [&] {
         if (!h.playback)
             return;
-        if (warmAt < 0 && config.webWarmUp && h.playback->webWarm())
+        if (warmAt < 0 && config.webWarmUp && h.playback->webWarmUp()->warm())
             warmAt = since.elapsed();
         for (MediaSlot *s : {h.playback->slotA(), h.playback->slotB()}) {
             if (s->kind() != QLatin1String("web"))

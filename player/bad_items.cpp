@@ -1,0 +1,33 @@
+// player/bad_items.cpp — see bad_items.h.
+#include "player/bad_items.h"
+
+#include <algorithm>
+
+namespace stoa::player {
+
+bool BadItems::isBad(const std::string &key, std::int64_t nowMs) const
+{
+    const auto it = m_items.find(key);
+    return it != m_items.end() && it->second.retryAtMs > nowMs;
+}
+
+void BadItems::markBad(const std::string &key, std::int64_t nowMs)
+{
+    Entry &bad = m_items[key];
+    ++bad.failures;
+    std::int64_t delay = m_base.count();
+    for (int i = 1; i < bad.failures && delay < m_max.count(); ++i)
+        delay *= 2;
+    bad.retryAtMs = nowMs + std::min<std::int64_t>(delay, m_max.count());
+}
+
+std::optional<std::int64_t> BadItems::firstRetryMs() const
+{
+    std::optional<std::int64_t> first;
+    for (const auto &[key, bad] : m_items)
+        if (!first || bad.retryAtMs < *first)
+            first = bad.retryAtMs;
+    return first;
+}
+
+} // namespace stoa::player
