@@ -9,6 +9,9 @@
 #include <QFile>
 #include <QUrl>
 
+#include <ctime>
+#include <unistd.h>
+
 namespace stoa::player {
 
 namespace {
@@ -64,6 +67,23 @@ std::string withoutCredentials(const std::string &url)
 }
 
 } // namespace
+
+qint64 msSinceProcessStart()
+{
+    QFile stat(QStringLiteral("/proc/self/stat"));
+    if (!stat.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray line = stat.readAll();
+    // Field 22 (starttime, clock ticks since boot) comes after the ")" closing the command name.
+    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 20)
+        return -1;
+    const double startS = fields[19].toDouble() / double(sysconf(_SC_CLK_TCK));
+    timespec boot{};
+    clock_gettime(CLOCK_BOOTTIME, &boot);
+    const double nowS = double(boot.tv_sec) + double(boot.tv_nsec) / 1e9;
+    return qint64((nowS - startS) * 1000.0);
+}
 
 std::int64_t systemUptimeSeconds()
 {

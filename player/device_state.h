@@ -19,6 +19,7 @@
 
 #include "cache/space.h"
 #include "cache/sync_status.h"
+#include "player/network_info.h"
 #include "schedule/trusted_time.h"
 
 #include <QDateTime>
@@ -46,14 +47,6 @@ struct HealthReading {
 
 // Called on the GUI thread at each refresh; must be quick (reads a few sysfs files).
 using HealthProvider = std::function<HealthReading()>;
-
-// One network interface (loopback excluded).
-struct InterfaceInfo {
-    std::string name;              // "eth0", "wlan0"
-    std::string operState;         // /sys/class/net/<if>/operstate: "up", "down", "dormant", "unknown", ...
-    std::vector<std::string> ipv4; // "192.168.1.20/24"
-    std::vector<std::string> ipv6; // "fe80::1/64" (scope id dropped)
-};
 
 // An adopted or staged manifest as the store holds it.
 struct ManifestInfo {
@@ -173,5 +166,8 @@ DeviceState gatherDeviceState(cache::Store &store, const GatherInputs &in);
 
 // Seconds since boot from /proc/uptime; -1 when unreadable.
 std::int64_t systemUptimeSeconds();
+
+// Milliseconds since this process started (from /proc/self/stat); -1 when unreadable.
+qint64 msSinceProcessStart();
 
 } // namespace stoa::player

@@ -4,7 +4,6 @@
 #include "cache/sync_status.h"
 #include "player/logging.h"
 #include "player/playback.h"
-#include "player/shell.h"
 
 #include <QUrl>
 #include <QVariantMap>

@@ -25,7 +25,7 @@ QString utcText(const QDateTime &t)
 
 } // namespace
 
-DisplayControl::DisplayControl(Playback &playback, platform::DisplayPower &power, QObject *parent)
+DisplayControl::DisplayControl(Playback &playback, DisplayPower &power, QObject *parent)
     : QObject(parent), m_playback(playback), m_power(power)
 {
     m_flipTimer.setSingleShot(true);
@@ -99,7 +99,7 @@ void DisplayControl::arm(const QDateTime &nowUtc)
     m_flipTimer.start(int(std::clamp<std::int64_t>(nowUtc.msecsTo(*m_nextFlipUtc), 1, kMaxTimerMs)));
 }
 
-std::expected<platform::DisplayPowerReport, std::string> DisplayControl::apply(bool on, const char *why)
+std::expected<DisplayPowerReport, std::string> DisplayControl::apply(bool on, const char *why)
 {
     auto report = m_power.setPower(on);
     if (!report) {

@@ -34,7 +34,7 @@
 // must run on the thread that owns the KMS screen.
 #pragma once
 
-#include "platform/rpi/display_power.h"
+#include "player/display_power.h"
 #include "player/playback.h"
 
 #include <QDateTime>
@@ -51,7 +51,7 @@ class DisplayControl : public QObject {
     Q_OBJECT
 public:
     // `playback` and `power` must outlive the DisplayControl.
-    DisplayControl(Playback &playback, platform::DisplayPower &power, QObject *parent = nullptr);
+    DisplayControl(Playback &playback, DisplayPower &power, QObject *parent = nullptr);
 
     // Resolves the window now, sets the power and arms the flip timer. Call
     // once (before or after Playback::start(); each adopted manifest
@@ -75,7 +75,7 @@ public:
     // Trusted UTC instant of the window's next flip; nullopt: no window.
     std::optional<QDateTime> nextFlip() const { return m_nextFlipUtc; }
     // The last successful report.
-    const std::optional<platform::DisplayPowerReport> &lastReport() const { return m_lastReport; }
+    const std::optional<DisplayPowerReport> &lastReport() const { return m_lastReport; }
     // The error of the last attempt if it failed; cleared by a success.
     const std::optional<std::string> &lastError() const { return m_lastError; }
     QString method() const { return m_power.method(); }
@@ -90,10 +90,10 @@ private:
     void resolve(bool force, const char *why);
     void onFlipTimer();
     void arm(const QDateTime &nowUtc);
-    std::expected<platform::DisplayPowerReport, std::string> apply(bool on, const char *why);
+    std::expected<DisplayPowerReport, std::string> apply(bool on, const char *why);
 
     Playback &m_playback;
-    platform::DisplayPower &m_power;
+    DisplayPower &m_power;
     QTimer m_flipTimer;                      // the one timer at the next flip
     bool m_started = false;                  // start() called: manifests are followed from then on
     std::optional<QDateTime> m_nextFlipUtc;  // when the window flips next (trusted UTC)
@@ -101,7 +101,7 @@ private:
     bool m_wanted = true;                    // the override if any, else m_scheduledOn
     std::optional<bool> m_override;          // held command state until m_nextFlipUtc
     std::optional<bool> m_applied;           // last state set successfully; nullopt: unknown
-    std::optional<platform::DisplayPowerReport> m_lastReport;
+    std::optional<DisplayPowerReport> m_lastReport;
     std::optional<std::string> m_lastError;
 };
 

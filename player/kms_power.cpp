@@ -6,7 +6,7 @@
 
 namespace stoa::player {
 
-platform::DrmPowerSwitch kmsPowerSwitch(QScreen *screen)
+DrmPowerSwitch kmsPowerSwitch(QScreen *screen)
 {
     return [screen](bool on) -> std::expected<void, std::string> {
         if (!screen || !screen->handle())

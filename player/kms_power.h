@@ -10,13 +10,13 @@
 // confirmation reports the contradiction.
 #pragma once
 
-#include "platform/rpi/display_power.h"
+#include "player/display_power.h"
 
 class QScreen;
 
 namespace stoa::player {
 
 // The switch for `screen` (the window's screen; must outlive the switch).
-platform::DrmPowerSwitch kmsPowerSwitch(QScreen *screen);
+DrmPowerSwitch kmsPowerSwitch(QScreen *screen);
 
 } // namespace stoa::player

@@ -157,7 +157,7 @@ int main(int argc, char **argv)
                               player::playerClocks(options->fakeNow, [&timeSync] { return timeSync.synchronized(); }),
                               config);
     platform::ProcessRunner displayRunner;
-    std::unique_ptr<platform::DisplayPower> displayPower;
+    std::unique_ptr<player::DisplayPower> displayPower;
     std::optional<player::DisplayControl> display; // set up below, once the window exists
     player::DiagnosticsConfig diagnostics;
     diagnostics.display = [&display]() -> std::string {

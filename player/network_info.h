@@ -9,12 +9,18 @@
 // addresses still appears when sysfs lists it (a cable pulled shows "down").
 #pragma once
 
-#include "player/device_state.h"
-
 #include <string>
 #include <vector>
 
 namespace stoa::player {
+
+// One network interface (loopback excluded).
+struct InterfaceInfo {
+    std::string name;              // "eth0", "wlan0"
+    std::string operState;         // /sys/class/net/<if>/operstate: "up", "down", "dormant", "unknown", ...
+    std::vector<std::string> ipv4; // "192.168.1.20/24"
+    std::vector<std::string> ipv6; // "fe80::1/64" (scope id dropped)
+};
 
 // `sysClassNet`: normally /sys/class/net.
 std::vector<InterfaceInfo> networkInterfaces(const std::string &sysClassNet = "/sys/class/net");

@@ -1,6 +1,7 @@
 // player/shell.cpp — window and scene (see shell.h).
 #include "player/shell.h"
 
+#include "player/device_state.h"
 #include "player/logging.h"
 #include "player/malloc_policy.h"
 #include "player/qr_image.h"
@@ -12,27 +13,7 @@
 #include <QQmlEngine>
 #include <QScreen>
 
-#include <ctime>
-#include <unistd.h>
-
 namespace stoa::player {
-
-qint64 msSinceProcessStart()
-{
-    QFile stat(QStringLiteral("/proc/self/stat"));
-    if (!stat.open(QIODevice::ReadOnly))
-        return -1;
-    const QByteArray line = stat.readAll();
-    // Field 22 (starttime, clock ticks since boot) comes after the ")" closing the command name.
-    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
-    if (fields.size() < 20)
-        return -1;
-    const double startS = fields[19].toDouble() / double(sysconf(_SC_CLK_TCK));
-    timespec boot{};
-    clock_gettime(CLOCK_BOOTTIME, &boot);
-    const double nowS = double(boot.tv_sec) + double(boot.tv_nsec) / 1e9;
-    return qint64((nowS - startS) * 1000.0);
-}
 
 Shell::Shell(cache::Store &store, Playback &playback, DiagnosticsConfig diagnostics, QObject *parent)
     : QObject(parent), m_store(store), m_playback(playback),

@@ -49,7 +49,4 @@ private:
     bool m_firstFrameSeen = false;
 };
 
-// Milliseconds since this process started (from /proc/self/stat), for logs.
-qint64 msSinceProcessStart();
-
 } // namespace stoa::player

@@ -1,8 +1,8 @@
 // tools/cli.cpp — see cli.h.
 #include "tools/cli.h"
 
-#include "tools/duration.h"
-#include "tools/site.h"
+#include "publish/duration.h"
+#include "publish/site.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -24,13 +24,13 @@ void printErr(const QString &text)
     std::fwrite(bytes.constData(), 1, static_cast<std::size_t>(bytes.size()), stderr);
 }
 
-int fail(const tools::ToolError &error)
+int fail(const publish::Error &error)
 {
     printErr(error.message);
     switch (error.kind) {
-    case tools::ErrorKind::Invalid: return kExitInvalid;
-    case tools::ErrorKind::Usage: return kExitUsage;
-    case tools::ErrorKind::Io: return kExitIo;
+    case publish::ErrorKind::Invalid: return kExitInvalid;
+    case publish::ErrorKind::Usage: return kExitUsage;
+    case publish::ErrorKind::Io: return kExitIo;
     }
     return kExitInvalid;
 }
@@ -73,7 +73,7 @@ std::optional<int> Command::parse(const QStringList &args)
 std::optional<std::int64_t> Command::duration(const QString &option, int &exitCode)
 {
     const QString value = m_parser.value(option);
-    const auto ms = tools::parseDuration(value);
+    const auto ms = publish::parseDuration(value);
     if (!ms) exitCode = usageError(m_name, QStringLiteral("--%1 \"%2\": expected a duration like 30d, 12h, 90m").arg(option, value));
     return ms;
 }
@@ -103,16 +103,16 @@ QString resolveEnvelopePath(const QString &argument, const std::optional<QString
 {
     if (!QFileInfo(argument).isDir()) return argument;
     if (deviceId) {
-        const QString own = tools::siteDeviceManifestPath(argument, *deviceId);
+        const QString own = publish::siteDeviceManifestPath(argument, *deviceId);
         if (QFileInfo::exists(own)) return own;
     }
-    return tools::siteManifestPath(argument);
+    return publish::siteManifestPath(argument);
 }
 
 namespace {
 int keyFailure(const schedule::Rejection &r)
 {
-    return fail(r.code == schedule::RejectCode::Io ? tools::ioError(r.reason) : tools::invalid(r.reason));
+    return fail(r.code == schedule::RejectCode::Io ? publish::ioError(r.reason) : publish::invalid(r.reason));
 }
 } // namespace
 

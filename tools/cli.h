@@ -9,7 +9,7 @@
 #pragma once
 
 #include "schedule/keys.h"
-#include "tools/tool_error.h"
+#include "publish/error.h"
 
 #include <QCommandLineParser>
 #include <QString>
@@ -32,7 +32,7 @@ void printOut(const QString &text); // stdout, text as is
 void printErr(const QString &text); // stderr, one line, "stoa: " prefixed
 
 // Prints the error, returns its exit code.
-int fail(const tools::ToolError &error);
+int fail(const publish::Error &error);
 // A usage error of subcommand `command`: message + hint, exit 2.
 int usageError(const QString &command, const QString &message);
 

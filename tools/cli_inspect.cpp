@@ -2,7 +2,7 @@
 #include "tools/cli.h"
 
 #include "tools/inspect.h"
-#include "tools/site.h"
+#include "publish/site.h"
 
 namespace stoa::cli {
 
@@ -50,7 +50,7 @@ int runInspect(const QStringList &args)
     std::optional<QString> deviceId;
     if (p.isSet(QStringLiteral("device-id"))) deviceId = p.value(QStringLiteral("device-id"));
     const QString path = resolveEnvelopePath(p.positionalArguments().front(), deviceId);
-    auto bytes = tools::readEnvelopeFile(path);
+    auto bytes = publish::readEnvelopeFile(path);
     if (!bytes) return fail(bytes.error());
     auto report = tools::inspectEnvelope(*bytes, options);
     if (!report) return fail(report.error());

@@ -24,10 +24,10 @@ int runKeygen(const QStringList &args)
         return usageError(cmd.name(), QStringLiteral("unexpected argument \"%1\"").arg(cmd.parser().positionalArguments().front()));
 
     auto key = schedule::PrivateKey::generate();
-    if (!key) return fail(tools::invalid(key.error().reason));
+    if (!key) return fail(publish::invalid(key.error().reason));
     const QString priv = *name + QStringLiteral(".key"), pub = *name + QStringLiteral(".pub");
     if (auto ok = schedule::writeKeyPairPem(*key, priv, pub); !ok)
-        return fail(ok.error().code == schedule::RejectCode::Io ? tools::ioError(ok.error().reason) : tools::invalid(ok.error().reason));
+        return fail(ok.error().code == schedule::RejectCode::Io ? publish::ioError(ok.error().reason) : publish::invalid(ok.error().reason));
     printOut(QStringLiteral("wrote %1 (private, keep it secret) and %2\nkeyid %3\n")
                  .arg(priv, pub, QString::fromStdString(key->publicKey().keyId())));
     return kExitOk;

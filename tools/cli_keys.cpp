@@ -2,7 +2,7 @@
 #include "tools/cli.h"
 
 #include "schedule/encoding.h"
-#include "tools/keys_document.h"
+#include "publish/keys_document.h"
 
 #include <QFileInfo>
 
@@ -35,7 +35,7 @@ int runKeys(const QStringList &args)
     if (!rootPath) return exit;
     const auto site = cmd.required(QStringLiteral("out"), exit);
     if (!site) return exit;
-    tools::KeysOptions options;
+    publish::KeysOptions options;
     options.site = *site;
     options.replace = p.isSet(QStringLiteral("replace"));
     const auto expires = cmd.duration(QStringLiteral("expires-in"), exit);
@@ -69,7 +69,7 @@ int runKeys(const QStringList &args)
     const auto root = loadPrivateKey(*rootPath, exit);
     if (!root) return exit;
 
-    auto result = tools::writeKeysDocument(options, *root);
+    auto result = publish::writeKeysDocument(options, *root);
     if (!result) return fail(result.error());
     QString text = QStringLiteral("wrote %1: version %2, threshold %3, expires %4, signed by root %5\n")
                        .arg(result->path).arg(result->version).arg(result->threshold)

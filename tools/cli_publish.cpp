@@ -1,8 +1,8 @@
 // tools/cli_publish.cpp — `stoa publish`: options -> publishSite() (publish.h).
 #include "tools/cli.h"
 
-#include "tools/duration.h"
-#include "tools/publish.h"
+#include "publish/duration.h"
+#include "publish/publish.h"
 
 namespace stoa::cli {
 
@@ -34,7 +34,7 @@ int runPublish(const QStringList &args)
     if (!source) return exit;
     const auto site = cmd.required(QStringLiteral("out"), exit);
     if (!site) return exit;
-    tools::PublishOptions options;
+    publish::PublishOptions options;
     options.source = *source;
     options.site = *site;
     options.devices = p.values(QStringLiteral("device"));
@@ -49,7 +49,7 @@ int runPublish(const QStringList &args)
     const auto key = loadPrivateKey(*keyPath, exit);
     if (!key) return exit;
 
-    auto result = tools::publishSite(options, *key);
+    auto result = publish::publishSite(options, *key);
     if (!result) return fail(result.error());
     QString text = QStringLiteral("published version %1, signed by %2\n").arg(result->version).arg(QString::fromStdString(result->keyId));
     text += QStringLiteral("issued %1, expires %2\n").arg(result->issuedAt.toString(Qt::ISODate), result->expiresAt.toString(Qt::ISODate));

@@ -2,8 +2,8 @@
 #include "tools/cli.h"
 
 #include "tools/inspect.h"
-#include "tools/schedule_source.h"
-#include "tools/site.h"
+#include "publish/schedule_source.h"
+#include "publish/site.h"
 #include "tools/verify.h"
 
 #include <QDir>
@@ -37,7 +37,7 @@ int runVerify(const QStringList &args)
     tools::VerifyRequest request;
     if (p.isSet(QStringLiteral("device-id"))) {
         request.deviceId = p.value(QStringLiteral("device-id"));
-        if (!tools::isValidDeviceId(*request.deviceId))
+        if (!publish::isValidDeviceId(*request.deviceId))
             return usageError(cmd.name(), QStringLiteral("--device-id \"%1\" is not a device id").arg(*request.deviceId));
     }
     request.at = QDateTime::currentDateTimeUtc();
@@ -52,20 +52,20 @@ int runVerify(const QStringList &args)
 
     const QString argument = p.positionalArguments().front();
     const QString path = resolveEnvelopePath(argument, request.deviceId);
-    auto bytes = tools::readEnvelopeFile(path);
+    auto bytes = publish::readEnvelopeFile(path);
     if (!bytes) return fail(bytes.error());
     request.envelope = *bytes;
     QString keysPath = p.value(QStringLiteral("keys-doc"));
-    if (keysPath.isEmpty() && QFileInfo(argument).isDir() && QFileInfo::exists(tools::siteKeysPath(argument)))
-        keysPath = tools::siteKeysPath(argument);
+    if (keysPath.isEmpty() && QFileInfo(argument).isDir() && QFileInfo::exists(publish::siteKeysPath(argument)))
+        keysPath = publish::siteKeysPath(argument);
     if (!keysPath.isEmpty()) {
-        auto keys = tools::readEnvelopeFile(keysPath);
+        auto keys = publish::readEnvelopeFile(keysPath);
         if (!keys) return fail(keys.error());
         request.keysEnvelope = *keys;
     }
 
     auto summary = tools::verifyDocument(request);
-    if (!summary) return fail(tools::invalid(QStringLiteral("%1: not valid: %2").arg(path, summary.error().message)));
+    if (!summary) return fail(publish::invalid(QStringLiteral("%1: not valid: %2").arg(path, summary.error().message)));
     printOut(QStringLiteral("%1\nfile: %2\n").arg(tools::formatVerifySummary(*summary), path));
     return kExitOk;
 }

@@ -3,7 +3,7 @@
 #include "cache/store.h"
 #include "schedule/keys.h"
 #include "sync/agent.h"
-#include "tools/publish.h"
+#include "publish/publish.h"
 #include "tools/store_report.h"
 
 #include <QColor>
@@ -48,41 +48,41 @@ priority = 10
 
 } // namespace
 
-std::expected<QString, ToolError> runDemo(const QString &dir)
+std::expected<QString, publish::Error> runDemo(const QString &dir)
 {
     QDir root(dir);
     for (const char *sub : {"keys", "source", "site", "store"})
         if (!root.mkpath(sub))
-            return std::unexpected(ioError("cannot create " + root.filePath(sub)));
+            return std::unexpected(publish::ioError("cannot create " + root.filePath(sub)));
 
     // 1. A demo signing key (the operator's offline root key, in real life).
     auto key = schedule::PrivateKey::generate();
     if (!key)
-        return std::unexpected(invalid(key.error().reason));
+        return std::unexpected(publish::invalid(key.error().reason));
     const QString pub = root.filePath("keys/demo.pub");
     QFile::remove(root.filePath("keys/demo.key"));
     QFile::remove(pub);
     if (auto ok = schedule::writeKeyPairPem(*key, root.filePath("keys/demo.key"), pub); !ok)
-        return std::unexpected(ioError(ok.error().reason));
+        return std::unexpected(publish::ioError(ok.error().reason));
 
     // 2. The operator's source: media and a schedule file.
     const bool slides = writeSlide(root.filePath("source/welcome.png"), QColor(0x1f, 0x6f, 0xb2), Qt::white) &&
                         writeSlide(root.filePath("source/menu.png"), QColor(0x2e, 0x9e, 0x5b), Qt::black) &&
                         writeSlide(root.filePath("source/offers.png"), QColor(0xd9, 0x7b, 0x29), Qt::white);
     if (!slides)
-        return std::unexpected(ioError("cannot write the demo images under " + root.filePath("source")));
+        return std::unexpected(publish::ioError("cannot write the demo images under " + root.filePath("source")));
     QFile schedule(root.filePath("source/schedule.ini"));
     const QByteArray zone = QTimeZone::systemTimeZoneId().isEmpty() ? QByteArray("UTC") : QTimeZone::systemTimeZoneId();
     if (!schedule.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
         schedule.write(QString::fromLatin1(kSchedule).arg(QString::fromLatin1(zone)).toUtf8()) < 0)
-        return std::unexpected(ioError("cannot write " + schedule.fileName()));
+        return std::unexpected(publish::ioError("cannot write " + schedule.fileName()));
     schedule.close();
 
     // 3. Publish: a static site any web server (or a USB stick) can serve.
-    PublishOptions po;
+    publish::PublishOptions po;
     po.source = root.filePath("source");
     po.site = root.filePath("site");
-    auto published = publishSite(po, *key);
+    auto published = publish::publishSite(po, *key);
     if (!published)
         return std::unexpected(published.error());
 
@@ -91,7 +91,7 @@ std::expected<QString, ToolError> runDemo(const QString &dir)
     so.dataDir = root.filePath("store").toStdString();
     auto store = cache::Store::open(so);
     if (!store)
-        return std::unexpected(ioError(QString::fromStdString(store.error().message)));
+        return std::unexpected(publish::ioError(QString::fromStdString(store.error().message)));
     sync::AgentConfig config;
     config.server = "file://" + QDir(root.filePath("site")).absolutePath().toStdString();
     config.dataDir = so.dataDir.string();
@@ -100,7 +100,7 @@ std::expected<QString, ToolError> runDemo(const QString &dir)
     sync::HttpClient http({});
     auto roots = schedule::loadPublicKeysPemFile(pub);
     if (!roots)
-        return std::unexpected(invalid(roots.error().reason));
+        return std::unexpected(publish::invalid(roots.error().reason));
     schedule::TrustedClock clock(schedule::Clocks::system(), std::nullopt);
     sync::Agent agent(config, "demo-screen", **store, http, schedule::TrustStore(*roots), clock, 1);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -110,7 +110,7 @@ std::expected<QString, ToolError> runDemo(const QString &dir)
         if (agent.status().activeVersion == published->version)
             break;
         if (now > deadline)
-            return std::unexpected(invalid("the sync agent did not adopt the demo site: " +
+            return std::unexpected(publish::invalid("the sync agent did not adopt the demo site: " +
                                            QString::fromStdString(agent.status().lastResult)));
         std::this_thread::sleep_until(std::min(deadline, now + std::chrono::milliseconds(50)));
     }

@@ -7,7 +7,7 @@
 // publishing tools end to end.
 #pragma once
 
-#include "tools/tool_error.h"
+#include "publish/error.h"
 
 #include <QString>
 
@@ -17,6 +17,6 @@ namespace stoa::tools {
 
 // Everything goes under `dir` (keys/, source/, site/, store/). Returns the
 // report to print.
-std::expected<QString, ToolError> runDemo(const QString &dir);
+std::expected<QString, publish::Error> runDemo(const QString &dir);
 
 } // namespace stoa::tools

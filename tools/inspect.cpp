@@ -6,7 +6,7 @@
 #include "schedule/manifest_parse.h"
 #include "schedule/payload_fields.h"
 #include "schedule/trust_store.h"
-#include "tools/duration.h"
+#include "publish/duration.h"
 
 #include <QLocale>
 #include <QStringList>
@@ -84,7 +84,7 @@ QString itemText(const Manifest &m, const PlaylistItem &item)
     } else {
         s = QStringLiteral("web page ") + item.url.value_or(QString());
     }
-    s += item.durationMs ? QStringLiteral(", %1").arg(formatDuration(*item.durationMs)) : QStringLiteral(", to its end");
+    s += item.durationMs ? QStringLiteral(", %1").arg(publish::formatDuration(*item.durationMs)) : QStringLiteral(", to its end");
     if (item.fit != Fit::Contain) s += item.fit == Fit::Cover ? QStringLiteral(", cover") : QStringLiteral(", stretch");
     return s;
 }
@@ -201,10 +201,10 @@ QString describeTimeline(const Manifest &m, const QDateTime &fromUtc, int days)
     return out.join(u'\n') + u'\n';
 }
 
-std::expected<QString, ToolError> inspectEnvelope(QByteArrayView bytes, const InspectOptions &options)
+std::expected<QString, publish::Error> inspectEnvelope(QByteArrayView bytes, const InspectOptions &options)
 {
     auto envelope = parseEnvelope(bytes);
-    if (!envelope) return std::unexpected(invalid(envelope.error().reason));
+    if (!envelope) return std::unexpected(publish::invalid(envelope.error().reason));
     const bool isManifest = envelope->payloadType == kManifestPayloadType;
     QStringList head;
     head << QStringLiteral("document: %1 (%2)").arg(isManifest ? QStringLiteral("manifest") : QStringLiteral("keys document"),
@@ -214,7 +214,7 @@ std::expected<QString, ToolError> inspectEnvelope(QByteArrayView bytes, const In
     head << QStringLiteral("signatures: %1 (%2)").arg(envelope->signatures.size()).arg(keyIds.join(QLatin1String(", ")));
     if (options.trusted) {
         auto verified = verifyEnvelope(*envelope, *options.trusted);
-        if (!verified) return std::unexpected(invalid(QStringLiteral("signature check failed: %1").arg(verified.error().reason)));
+        if (!verified) return std::unexpected(publish::invalid(QStringLiteral("signature check failed: %1").arg(verified.error().reason)));
         QStringList signers;
         for (const auto &s : verified->signers) signers << QString::fromStdString(s);
         head << QStringLiteral("signature: checked, valid; signed by %1").arg(signers.join(QLatin1String(", ")));
@@ -225,20 +225,20 @@ std::expected<QString, ToolError> inspectEnvelope(QByteArrayView bytes, const In
 
     if (!isManifest) {
         auto doc = parseKeysDocument(envelope->payload);
-        if (!doc) return std::unexpected(invalid(doc.error().reason));
+        if (!doc) return std::unexpected(publish::invalid(doc.error().reason));
         report += QStringLiteral("version: %1\nexpires: %2\nthreshold: %3\nkeys: %4\n")
                       .arg(doc->version).arg(doc->expiresAt.toUTC().toString(Qt::ISODate)).arg(doc->threshold).arg(doc->keys.size());
         for (const auto &k : doc->keys) report += QStringLiteral("  %1\n").arg(QString::fromStdString(k.keyId()));
         return report;
     }
     auto manifest = parseManifest(envelope->payload);
-    if (!manifest) return std::unexpected(invalid(manifest.error().reason));
+    if (!manifest) return std::unexpected(publish::invalid(manifest.error().reason));
     report += describeManifest(*manifest);
     report += u'\n';
     if (options.at) {
         const auto at = parseTimeArgument(*options.at, QTimeZone(manifest->timezone.toUtf8()));
         if (!at)
-            return std::unexpected(usage(QStringLiteral("--at \"%1\": expected 2026-11-23T07:00:00Z (UTC), 2026-11-23T07:00+01:00 "
+            return std::unexpected(publish::usage(QStringLiteral("--at \"%1\": expected 2026-11-23T07:00:00Z (UTC), 2026-11-23T07:00+01:00 "
                                                         "or 2026-11-23T07:00 (the manifest's time zone, %2)").arg(*options.at, manifest->timezone)));
         report += describeNowPlaying(*manifest, *at);
     } else {

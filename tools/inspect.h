@@ -11,7 +11,7 @@
 
 #include "schedule/keys.h"
 #include "schedule/manifest.h"
-#include "tools/tool_error.h"
+#include "publish/error.h"
 
 #include <QByteArrayView>
 #include <QDateTime>
@@ -38,7 +38,7 @@ std::optional<QDateTime> parseTimeArgument(const QString &text, const std::optio
 
 // The whole report. Fails only when the envelope does not parse (or, with
 // `trusted`, does not verify); the report text ends with a newline.
-std::expected<QString, ToolError> inspectEnvelope(QByteArrayView envelope, const InspectOptions &options);
+std::expected<QString, publish::Error> inspectEnvelope(QByteArrayView envelope, const InspectOptions &options);
 
 // Pieces of the report, for tests and other tools.
 QString describeManifest(const schedule::Manifest &manifest);

@@ -1,18 +1,12 @@
-# The `stoa` operator command (docs/stoa-command.md). Publishing logic lives in
-# the stoa_tools library so tests can call it directly; the executable only
-# parses command lines.
+# The `stoa` operator command (docs/stoa-command.md). Publishing is the
+# publish/ library; stoa_tools holds what the command adds on top (verify a
+# site, inspect a manifest) so tests can call it directly; the executable
+# only parses command lines.
 add_library(stoa_tools STATIC
-  ${CMAKE_CURRENT_LIST_DIR}/tool_error.h
-  ${CMAKE_CURRENT_LIST_DIR}/duration.h ${CMAKE_CURRENT_LIST_DIR}/duration.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/media_type.h ${CMAKE_CURRENT_LIST_DIR}/media_type.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/schedule_source.h ${CMAKE_CURRENT_LIST_DIR}/schedule_source.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/site.h ${CMAKE_CURRENT_LIST_DIR}/site.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/publish.h ${CMAKE_CURRENT_LIST_DIR}/publish.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/keys_document.h ${CMAKE_CURRENT_LIST_DIR}/keys_document.cpp
   ${CMAKE_CURRENT_LIST_DIR}/verify.h ${CMAKE_CURRENT_LIST_DIR}/verify.cpp
   ${CMAKE_CURRENT_LIST_DIR}/inspect.h ${CMAKE_CURRENT_LIST_DIR}/inspect.cpp)
 target_include_directories(stoa_tools PUBLIC ${PROJECT_SOURCE_DIR})
-target_link_libraries(stoa_tools PUBLIC stoa_schedule Qt6::Core)
+target_link_libraries(stoa_tools PUBLIC stoa_publish stoa_schedule Qt6::Core)
 stoa_warnings(stoa_tools)
 
 # What operators run against a device's store (status) and the end-to-end

@@ -11,9 +11,9 @@
 namespace stoa::tools {
 
 namespace {
-ToolError rejected(const schedule::Rejection &r, const QString &what = {})
+publish::Error rejected(const schedule::Rejection &r, const QString &what = {})
 {
-    return invalid(what.isEmpty() ? r.reason : what + QStringLiteral(": ") + r.reason);
+    return publish::invalid(what.isEmpty() ? r.reason : what + QStringLiteral(": ") + r.reason);
 }
 
 QString ids(const std::vector<std::string> &keyIds)
@@ -24,7 +24,7 @@ QString ids(const std::vector<std::string> &keyIds)
 }
 } // namespace
 
-std::expected<VerifySummary, ToolError> verifyDocument(const VerifyRequest &request)
+std::expected<VerifySummary, publish::Error> verifyDocument(const VerifyRequest &request)
 {
     auto envelope = schedule::parseEnvelope(request.envelope);
     if (!envelope) return std::unexpected(rejected(envelope.error()));

@@ -5,12 +5,12 @@
 // time, and summarise what was verified. No rollback check: a lone file has
 // no "adopted version" to compare with.
 // Invariant: a summary is returned only for a document that passed every
-// check; the ToolError of a failure carries the device's own reason.
+// check; the publish::Error of a failure carries the device's own reason.
 #pragma once
 
 #include "schedule/keys.h"
 #include "schedule/manifest.h"
-#include "tools/tool_error.h"
+#include "publish/error.h"
 
 #include <QByteArray>
 #include <QDateTime>
@@ -46,7 +46,7 @@ struct VerifySummary {
     std::vector<std::string> keyIds;      // keys documents: the listed keys
 };
 
-std::expected<VerifySummary, ToolError> verifyDocument(const VerifyRequest &request);
+std::expected<VerifySummary, publish::Error> verifyDocument(const VerifyRequest &request);
 
 // Operator-readable lines (no trailing newline).
 QString formatVerifySummary(const VerifySummary &summary);

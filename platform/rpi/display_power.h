@@ -24,6 +24,7 @@
 #pragma once
 
 #include "platform/rpi/command_runner.h"
+#include "player/display_power.h"
 
 #include <QString>
 #include <QStringList>
@@ -37,21 +38,11 @@
 
 namespace stoa::platform {
 
-struct DisplayPowerReport {
-    bool on = false; // the state asked for, and reached as far as the device says
-    QString method;  // "drm", "vcgencmd", "cec", "none"
-    QString detail;  // what was done and answered: "vcgencmd display_power 0: display_power=0"
-};
-
-class DisplayPower {
-public:
-    virtual ~DisplayPower() = default;
-    virtual QString method() const = 0;
-    virtual std::expected<DisplayPowerReport, std::string> setPower(bool on) = 0;
-};
-
-// The player's DPMS switch for "drm" (it owns the DRM master).
-using DrmPowerSwitch = std::function<std::expected<void, std::string>(bool on)>;
+// The interface is its user's (player/display_power.h): these are the Pi's
+// implementations of it, which the player's main() plugs in.
+using player::DisplayPower;
+using player::DisplayPowerReport;
+using player::DrmPowerSwitch;
 
 struct DisplayPowerOptions {
     QString vcgencmdPath = QStringLiteral("/usr/bin/vcgencmd");

@@ -6,7 +6,6 @@
 // threads (ServiceNotifier: the watchdog feeder's thread).
 #pragma once
 
-#include "platform/rpi/display_power.h"
 #include "platform/rpi/health.h"
 #include "platform/rpi/service_notifier.h"
 #include "platform/rpi/time_sync.h"
@@ -63,23 +62,6 @@ private:
     std::optional<std::chrono::microseconds> m_interval;
     mutable std::mutex m_mutex;
     std::vector<std::string> m_messages;
-};
-
-class FakeDisplayPower final : public DisplayPower {
-public:
-    QString method() const override { return QStringLiteral("fake"); }
-    std::expected<DisplayPowerReport, std::string> setPower(bool on) override
-    {
-        calls.push_back(on);
-        if (!failWith.empty())
-            return std::unexpected(failWith);
-        state = on;
-        return DisplayPowerReport{on, method(), on ? QStringLiteral("fake on") : QStringLiteral("fake off")};
-    }
-
-    std::vector<bool> calls;    // every setPower argument, in order
-    std::optional<bool> state;  // last successfully set state
-    std::string failWith;       // non-empty: setPower fails with this
 };
 
 class FakeHealthSource final : public HealthSource {

@@ -6,9 +6,10 @@
 // Time: the player's --fake-now clock (wall clock shifted, advancing with the
 // monotonic clock), started 1.5 s before a window boundary, so the flip is
 // observed for real through the one monotonic timer.
+#include "fake_display_power.h"
 #include "fake_root.h"
-#include "fakes.h"
 #include "fixtures.h"
+#include "platform/rpi/display_power.h"
 #include "player/command_runner.h"
 #include "player/display_control.h"
 
@@ -18,7 +19,6 @@
 using namespace stoa;
 using namespace stoa::player;
 using namespace stoa::player::testing;
-using platform::testing::FakeDisplayPower;
 
 namespace {
 
@@ -32,11 +32,11 @@ QDateTime oslo(const QString &hhmmss, int day = 0)
 }
 
 // Delegates to a FakeDisplayPower and records the trusted time of each call.
-class TimedPower final : public platform::DisplayPower {
+class TimedPower final : public DisplayPower {
 public:
     explicit TimedPower(FakeDisplayPower &fake) : m_fake(fake) {}
     QString method() const override { return m_fake.method(); }
-    std::expected<platform::DisplayPowerReport, std::string> setPower(bool on) override
+    std::expected<DisplayPowerReport, std::string> setPower(bool on) override
     {
         at.push_back(clock ? clock->now().utc : QDateTime());
         return m_fake.setPower(on);
@@ -78,7 +78,7 @@ struct Rig {
 
     // Playback at fake trusted time `now`, DisplayControl over `power`, both
     // started as main does.
-    void start(const QDateTime &now, platform::DisplayPower &power)
+    void start(const QDateTime &now, DisplayPower &power)
     {
         PlaybackConfig config;
         config.deviceId = "test-screen";

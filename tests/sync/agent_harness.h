@@ -1,7 +1,7 @@
 // tests/sync/agent_harness.h — shared fixtures for the sync agent's tests.
 //
 // Job: the parts every agent test needs and none should rewrite: a signed
-// site published with the real publisher (tools::publishSite) from media
+// site published with the real publisher (publish::publishSite) from media
 // made up on the spot, an in-process agent driven step by step against a
 // real store, a checker for "nothing bad became visible", and small helpers
 // over the FaultServer's request log.
@@ -24,7 +24,7 @@
 #include "schedule/trusted_time.h"
 #include "sync/agent.h"
 #include "sync/http.h"
-#include "tools/publish.h"
+#include "publish/publish.h"
 
 #include <QCryptographicHash>
 #include <QDir>
@@ -76,7 +76,7 @@ struct PublishExtras {
     QStringList devices;                    // per-device manifests; empty: the fleet one
     std::optional<std::int64_t> minVersion;
     QDateTime now;                          // issued_at; invalid: now
-    std::int64_t expiresInMs = tools::kDefaultManifestLifetimeMs;
+    std::int64_t expiresInMs = publish::kDefaultManifestLifetimeMs;
     QStringList screenshotCommands;         // ids of `screenshot` commands
 
     // Chained setters (designated initializers trip -Wmissing-field-initializers).
@@ -115,7 +115,7 @@ public:
 
     // Writes a fresh source (schedule.ini naming `media` in one playlist)
     // and publishes it into `site` (default: site()).
-    std::expected<tools::PublishResult, std::string> publish(const std::vector<Media> &media,
+    std::expected<publish::PublishResult, std::string> publish(const std::vector<Media> &media,
                                                              const PublishExtras &extras = {},
                                                              QString site = {})
     {
@@ -135,14 +135,14 @@ public:
         if (!f.open(QIODevice::WriteOnly) || f.write(ini) != ini.size())
             return std::unexpected(std::string("cannot write schedule.ini"));
         f.close();
-        tools::PublishOptions o;
+        publish::PublishOptions o;
         o.source = src;
         o.site = site.isEmpty() ? this->site() : site;
         o.devices = extras.devices;
         o.minVersion = extras.minVersion;
         o.now = extras.now;
         o.expiresInMs = extras.expiresInMs;
-        auto r = tools::publishSite(o, *m_key);
+        auto r = publish::publishSite(o, *m_key);
         if (!r)
             return std::unexpected("publish: " + r.error().message.toStdString());
         return *r;

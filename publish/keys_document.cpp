@@ -1,10 +1,10 @@
-// tools/keys_document.cpp — see keys_document.h.
-#include "tools/keys_document.h"
+// publish/keys_document.cpp — see keys_document.h.
+#include "publish/keys_document.h"
 
 #include "schedule/encoding.h"
 #include "schedule/envelope.h"
 #include "schedule/trust_store.h"
-#include "tools/site.h"
+#include "publish/site.h"
 
 #include <QFileInfo>
 #include <QJsonArray>
@@ -16,11 +16,11 @@
 #include <algorithm>
 #include <array>
 
-Q_LOGGING_CATEGORY(lcKeysDoc, "stoa.tools.keys")
+Q_LOGGING_CATEGORY(lcKeysDoc, "stoa.publish.keys")
 
-namespace stoa::tools {
+namespace stoa::publish {
 
-std::expected<KeysResult, ToolError> writeKeysDocument(const KeysOptions &options, const schedule::PrivateKey &root)
+std::expected<KeysResult, Error> writeKeysDocument(const KeysOptions &options, const schedule::PrivateKey &root)
 {
     const QString path = siteKeysPath(options.site);
     std::vector<schedule::PublicKey> keys;
@@ -96,4 +96,4 @@ std::expected<KeysResult, ToolError> writeKeysDocument(const KeysOptions &option
     return result;
 }
 
-} // namespace stoa::tools
+} // namespace stoa::publish

@@ -1,5 +1,5 @@
-// tools/site.cpp — see site.h.
-#include "tools/site.h"
+// publish/site.cpp — see site.h.
+#include "publish/site.h"
 
 #include "schedule/encoding.h"
 #include "schedule/envelope.h"
@@ -19,9 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-Q_LOGGING_CATEGORY(lcSite, "stoa.tools.site")
+Q_LOGGING_CATEGORY(lcSite, "stoa.publish.site")
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 namespace {
 constexpr qint64 kChunk = 1 << 20;
@@ -34,14 +34,14 @@ QFileDevice::Permissions worldReadable()
     return QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther;
 }
 
-std::expected<void, ToolError> makeDir(const QString &dir)
+std::expected<void, Error> makeDir(const QString &dir)
 {
     if (!QDir().mkpath(dir)) return std::unexpected(ioError(QStringLiteral("cannot create directory %1").arg(dir)));
     return {};
 }
 
 // A temporary file next to `finalPath`, kept on disk until renamed or dropped.
-std::expected<std::unique_ptr<QTemporaryFile>, ToolError> openTemp(const QString &finalPath)
+std::expected<std::unique_ptr<QTemporaryFile>, Error> openTemp(const QString &finalPath)
 {
     const QFileInfo info(finalPath);
     if (auto ok = makeDir(info.absolutePath()); !ok) return std::unexpected(ok.error());
@@ -71,7 +71,7 @@ void moveMtimePast(int fd, const QString &finalPath)
 }
 
 // flush + fsync + 0644 + rename(2) over finalPath.
-std::expected<void, ToolError> commitTemp(QTemporaryFile &tmp, const QString &finalPath)
+std::expected<void, Error> commitTemp(QTemporaryFile &tmp, const QString &finalPath)
 {
     if (!tmp.flush())
         return std::unexpected(ioError(QStringLiteral("cannot write %1: %2").arg(finalPath, tmp.errorString())));
@@ -113,7 +113,7 @@ QStringList siteManifestPaths(const QString &site)
     return paths;
 }
 
-std::expected<QByteArray, ToolError> readEnvelopeFile(const QString &path)
+std::expected<QByteArray, Error> readEnvelopeFile(const QString &path)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
@@ -124,7 +124,7 @@ std::expected<QByteArray, ToolError> readEnvelopeFile(const QString &path)
     return bytes;
 }
 
-std::expected<std::int64_t, ToolError> unverifiedVersion(const QString &path, QByteArrayView payloadType)
+std::expected<std::int64_t, Error> unverifiedVersion(const QString &path, QByteArrayView payloadType)
 {
     auto bytes = readEnvelopeFile(path);
     if (!bytes) return std::unexpected(bytes.error());
@@ -141,7 +141,7 @@ std::expected<std::int64_t, ToolError> unverifiedVersion(const QString &path, QB
     return *version;
 }
 
-std::expected<std::optional<std::int64_t>, ToolError> highestManifestVersion(const QString &site)
+std::expected<std::optional<std::int64_t>, Error> highestManifestVersion(const QString &site)
 {
     std::optional<std::int64_t> highest;
     for (const QString &path : siteManifestPaths(site)) {
@@ -152,7 +152,7 @@ std::expected<std::optional<std::int64_t>, ToolError> highestManifestVersion(con
     return highest;
 }
 
-std::expected<void, ToolError> writeFileAtomically(const QString &path, QByteArrayView bytes)
+std::expected<void, Error> writeFileAtomically(const QString &path, QByteArrayView bytes)
 {
     auto tmp = openTemp(path);
     if (!tmp) return std::unexpected(tmp.error());
@@ -161,7 +161,7 @@ std::expected<void, ToolError> writeFileAtomically(const QString &path, QByteArr
     return commitTemp(**tmp, path);
 }
 
-std::expected<FileDigest, ToolError> digestFile(const QString &path)
+std::expected<FileDigest, Error> digestFile(const QString &path)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
@@ -172,7 +172,7 @@ std::expected<FileDigest, ToolError> digestFile(const QString &path)
     return FileDigest{schedule::toHex(hash.result()), static_cast<std::uint64_t>(f.size())};
 }
 
-std::expected<bool, ToolError> storeBlob(const QString &site, const QString &sourceFile, const FileDigest &expected)
+std::expected<bool, Error> storeBlob(const QString &site, const QString &sourceFile, const FileDigest &expected)
 {
     const QString target = siteBlobPath(site, expected.hex);
     const QFileInfo existing(target);
@@ -203,7 +203,7 @@ std::expected<bool, ToolError> storeBlob(const QString &site, const QString &sou
     return true;
 }
 
-std::expected<std::set<std::string>, ToolError> referencedBlobs(const QString &site)
+std::expected<std::set<std::string>, Error> referencedBlobs(const QString &site)
 {
     std::set<std::string> keep;
     for (const QString &path : siteManifestPaths(site)) {
@@ -220,7 +220,7 @@ std::expected<std::set<std::string>, ToolError> referencedBlobs(const QString &s
     return keep;
 }
 
-std::expected<QStringList, ToolError> pruneBlobs(const QString &site, const std::set<std::string> &keep)
+std::expected<QStringList, Error> pruneBlobs(const QString &site, const std::set<std::string> &keep)
 {
     QStringList removed;
     const QDir dir(siteBlobsDir(site));
@@ -235,4 +235,4 @@ std::expected<QStringList, ToolError> pruneBlobs(const QString &site, const std:
     return removed;
 }
 
-} // namespace stoa::tools
+} // namespace stoa::publish

@@ -1,9 +1,9 @@
-// tools/publish.cpp — see publish.h.
-#include "tools/publish.h"
+// publish/publish.cpp — see publish.h.
+#include "publish/publish.h"
 
 #include "schedule/envelope.h"
 #include "schedule/manifest_parse.h"
-#include "tools/media_type.h"
+#include "publish/media_type.h"
 
 #include <QDir>
 #include <QFile>
@@ -17,9 +17,9 @@
 #include <algorithm>
 #include <array>
 
-Q_LOGGING_CATEGORY(lcPublish, "stoa.tools.publish")
+Q_LOGGING_CATEGORY(lcPublish, "stoa.publish.publish")
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 using schedule::Fit;
 
@@ -77,7 +77,7 @@ QJsonObject windowJson(const SourceWindow &w)
 }
 
 // Where the schedule file is, and the directory media names are relative to.
-std::expected<std::pair<QString, QString>, ToolError> locateSource(const QString &source)
+std::expected<std::pair<QString, QString>, Error> locateSource(const QString &source)
 {
     const QFileInfo info(source);
     if (info.isDir()) {
@@ -92,7 +92,7 @@ std::expected<std::pair<QString, QString>, ToolError> locateSource(const QString
 }
 
 // The checks a device would make, plus expiry after issue, on our own output.
-std::expected<void, ToolError> validatePayload(const QByteArray &payload, const QString &label)
+std::expected<void, Error> validatePayload(const QByteArray &payload, const QString &label)
 {
     auto manifest = schedule::parseManifest(payload);
     if (!manifest)
@@ -108,7 +108,7 @@ std::expected<void, ToolError> validatePayload(const QByteArray &payload, const 
 
 } // namespace
 
-std::expected<std::map<QString, SourceAsset>, ToolError> collectAssets(const SourceSchedule &source, const QString &sourceDir)
+std::expected<std::map<QString, SourceAsset>, Error> collectAssets(const SourceSchedule &source, const QString &sourceDir)
 {
     std::map<QString, SourceAsset> assets;
     const QDir dir(sourceDir);
@@ -184,7 +184,7 @@ QByteArray buildManifestPayload(const SourceSchedule &source, const std::map<QSt
     return QJsonDocument(m).toJson(QJsonDocument::Indented);
 }
 
-std::expected<PublishResult, ToolError> publishSite(const PublishOptions &options, const schedule::PrivateKey &key)
+std::expected<PublishResult, Error> publishSite(const PublishOptions &options, const schedule::PrivateKey &key)
 {
     for (const QString &id : options.devices)
         if (!isValidDeviceId(id))
@@ -213,7 +213,7 @@ std::expected<PublishResult, ToolError> publishSite(const PublishOptions &option
 
     // Sign and check everything before writing anything.
     std::vector<std::pair<QString, QByteArray>> documents; // path, envelope
-    auto prepare = [&](const QStringList &devices, const QString &path) -> std::expected<void, ToolError> {
+    auto prepare = [&](const QStringList &devices, const QString &path) -> std::expected<void, Error> {
         const QByteArray payload = buildManifestPayload(*source, *assets, devices, result.version, result.issuedAt, result.expiresAt);
         if (auto ok = validatePayload(payload, path); !ok) return ok;
         const std::array<schedule::PrivateKey, 1> keys{key};
@@ -258,4 +258,4 @@ std::expected<PublishResult, ToolError> publishSite(const PublishOptions &option
     return result;
 }
 
-} // namespace stoa::tools
+} // namespace stoa::publish

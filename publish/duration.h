@@ -1,4 +1,4 @@
-// tools/duration.h — human durations for the operator: "8s", "1500ms", "1h30m", "30d".
+// publish/duration.h — human durations for the operator: "8s", "1500ms", "1h30m", "30d".
 //
 // Job: parse and print the duration syntax used by schedule sources and the
 // --expires-in options. A duration is one or more <digits><unit> groups with
@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <optional>
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 // Milliseconds, > 0; nullopt when `text` is not a duration.
 std::optional<std::int64_t> parseDuration(const QString &text);
@@ -20,4 +20,4 @@ std::optional<std::int64_t> parseDuration(const QString &text);
 // The shortest exact spelling, e.g. 90000 -> "1m30s", 1500 -> "1s500ms".
 QString formatDuration(std::int64_t ms);
 
-} // namespace stoa::tools
+} // namespace stoa::publish

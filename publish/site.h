@@ -1,4 +1,4 @@
-// tools/site.h — the static site tree of protocol-v1 §1, on a local disk.
+// publish/site.h — the static site tree of protocol-v1 §1, on a local disk.
 //
 // Job: where each document and blob lives under SITE, how they are written
 // and what is already there:
@@ -16,7 +16,7 @@
 //    and may be in use by devices right now).
 #pragma once
 
-#include "tools/tool_error.h"
+#include "publish/error.h"
 
 #include <QByteArray>
 #include <QByteArrayView>
@@ -29,7 +29,7 @@
 #include <set>
 #include <string>
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 QString siteManifestPath(const QString &site);
 QString siteDeviceManifestPath(const QString &site, const QString &deviceId);
@@ -42,18 +42,18 @@ QString siteBlobPath(const QString &site, const std::string &hex);
 QStringList siteManifestPaths(const QString &site);
 
 // The whole file, refusing files over the envelope limit (4 MiB).
-std::expected<QByteArray, ToolError> readEnvelopeFile(const QString &path);
+std::expected<QByteArray, Error> readEnvelopeFile(const QString &path);
 
 // The payload's "version" of an envelope file, WITHOUT checking signatures:
 // used to number the next document of our own site. Fails (rather than
 // guessing 0) when the file is unreadable or not a `payloadType` envelope.
-std::expected<std::int64_t, ToolError> unverifiedVersion(const QString &path, QByteArrayView payloadType);
+std::expected<std::int64_t, Error> unverifiedVersion(const QString &path, QByteArrayView payloadType);
 
 // Highest version among siteManifestPaths(); nullopt when there is none.
-std::expected<std::optional<std::int64_t>, ToolError> highestManifestVersion(const QString &site);
+std::expected<std::optional<std::int64_t>, Error> highestManifestVersion(const QString &site);
 
 // Atomic replace (see invariants); creates missing directories.
-std::expected<void, ToolError> writeFileAtomically(const QString &path, QByteArrayView bytes);
+std::expected<void, Error> writeFileAtomically(const QString &path, QByteArrayView bytes);
 
 struct FileDigest {
     std::string hex;      // lowercase SHA-256
@@ -61,19 +61,19 @@ struct FileDigest {
 };
 
 // SHA-256 and size of a file, streamed.
-std::expected<FileDigest, ToolError> digestFile(const QString &path);
+std::expected<FileDigest, Error> digestFile(const QString &path);
 
 // Puts `sourceFile` (whose digest is `expected`) at siteBlobPath(). Returns
 // true when it wrote the blob, false when an existing blob was reused.
-std::expected<bool, ToolError> storeBlob(const QString &site, const QString &sourceFile, const FileDigest &expected);
+std::expected<bool, Error> storeBlob(const QString &site, const QString &sourceFile, const FileDigest &expected);
 
 // Asset hexes referenced by every manifest in the site (signatures unchecked;
 // a manifest that does not parse makes this fail, as pruning would then be a
 // guess).
-std::expected<std::set<std::string>, ToolError> referencedBlobs(const QString &site);
+std::expected<std::set<std::string>, Error> referencedBlobs(const QString &site);
 
 // Removes blob files (and stale temporaries) not in `keep`; returns the
 // removed file names.
-std::expected<QStringList, ToolError> pruneBlobs(const QString &site, const std::set<std::string> &keep);
+std::expected<QStringList, Error> pruneBlobs(const QString &site, const std::set<std::string> &keep);
 
-} // namespace stoa::tools
+} // namespace stoa::publish

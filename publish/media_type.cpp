@@ -1,12 +1,12 @@
-// tools/media_type.cpp — see media_type.h.
-#include "tools/media_type.h"
+// publish/media_type.cpp — see media_type.h.
+#include "publish/media_type.h"
 
 #include <QFileInfo>
 #include <QStringList>
 
 #include <array>
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 namespace {
 struct Entry {
@@ -47,4 +47,4 @@ QString knownMediaExtensions()
     return names.join(QLatin1String(", "));
 }
 
-} // namespace stoa::tools
+} // namespace stoa::publish

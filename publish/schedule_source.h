@@ -1,4 +1,4 @@
-// tools/schedule_source.h — the operator's schedule file ("schedule.ini").
+// publish/schedule_source.h — the operator's schedule file ("schedule.ini").
 //
 // Job: parse the friendly, line-oriented source format documented in
 // docs/stoa-command.md ("The schedule source") into plain structs that
@@ -16,7 +16,7 @@
 #pragma once
 
 #include "schedule/manifest.h"
-#include "tools/tool_error.h"
+#include "publish/error.h"
 
 #include <QByteArrayView>
 #include <QString>
@@ -26,7 +26,7 @@
 #include <optional>
 #include <vector>
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 struct SourceItem {
     QString file;                            // media file, relative to the source dir; empty for url items
@@ -72,9 +72,9 @@ struct SourceSchedule {
 inline constexpr char kSourceFileName[] = "schedule.ini";
 
 // `fileName` only labels messages.
-std::expected<SourceSchedule, ToolError> parseScheduleSource(QByteArrayView text, const QString &fileName);
+std::expected<SourceSchedule, Error> parseScheduleSource(QByteArrayView text, const QString &fileName);
 
 // True when `id` is a §1 device id: 1-64 of [A-Za-z0-9._-].
 bool isValidDeviceId(const QString &id);
 
-} // namespace stoa::tools
+} // namespace stoa::publish

@@ -1,4 +1,4 @@
-// tools/media_type.h — media type of an asset, from its file name.
+// publish/media_type.h — media type of an asset, from its file name.
 //
 // Job: the one table mapping file extensions (case-insensitive) to the
 // media_type written into the manifest, and whether that is an image (which
@@ -11,7 +11,7 @@
 
 #include <optional>
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 enum class MediaKind { Image, Video };
 
@@ -25,4 +25,4 @@ std::optional<MediaType> mediaTypeForFile(const QString &fileName);
 // "jpg, jpeg, png, ..." for error messages and help text.
 QString knownMediaExtensions();
 
-} // namespace stoa::tools
+} // namespace stoa::publish

@@ -1,4 +1,4 @@
-// tools/publish.h — schedule source + media -> signed manifest(s) + blobs in a site.
+// publish/publish.h — schedule source + media -> signed manifest(s) + blobs in a site.
 //
 // Job: everything `stoa publish` does, callable from tests. Reads the
 // source (schedule_source.h), hashes the media it names, builds the §3
@@ -15,9 +15,9 @@
 #pragma once
 
 #include "schedule/keys.h"
-#include "tools/schedule_source.h"
-#include "tools/site.h"
-#include "tools/tool_error.h"
+#include "publish/schedule_source.h"
+#include "publish/site.h"
+#include "publish/error.h"
 
 #include <QByteArray>
 #include <QDateTime>
@@ -29,7 +29,7 @@
 #include <map>
 #include <optional>
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 inline constexpr std::int64_t kDefaultManifestLifetimeMs = std::int64_t{30} * 86400 * 1000;
 
@@ -64,7 +64,7 @@ struct SourceAsset {
 
 // Hashes every file the source names (relative to `sourceDir`); messages
 // quote the source line of the first use of a missing or unknown file.
-std::expected<std::map<QString, SourceAsset>, ToolError> collectAssets(const SourceSchedule &source,
+std::expected<std::map<QString, SourceAsset>, Error> collectAssets(const SourceSchedule &source,
                                                                        const QString &sourceDir);
 
 // The §3 payload JSON for `devices`, not yet validated.
@@ -72,6 +72,6 @@ QByteArray buildManifestPayload(const SourceSchedule &source, const std::map<QSt
                                 const QStringList &devices, std::int64_t version,
                                 const QDateTime &issuedAt, const QDateTime &expiresAt);
 
-std::expected<PublishResult, ToolError> publishSite(const PublishOptions &options, const schedule::PrivateKey &key);
+std::expected<PublishResult, Error> publishSite(const PublishOptions &options, const schedule::PrivateKey &key);
 
-} // namespace stoa::tools
+} // namespace stoa::publish

@@ -1,4 +1,4 @@
-// tools/keys_document.h — `stoa keys`: the §4 signing-keys document of a site.
+// publish/keys_document.h — `stoa keys`: the §4 signing-keys document of a site.
 //
 // Job: build SITE/v1/keys.json, a keys document signed by a root key. The new
 // key set is the existing document's (when it verifies with this root) plus
@@ -12,7 +12,7 @@
 #pragma once
 
 #include "schedule/keys.h"
-#include "tools/tool_error.h"
+#include "publish/error.h"
 
 #include <QDateTime>
 #include <QString>
@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 inline constexpr std::int64_t kDefaultKeysLifetimeMs = std::int64_t{365} * 86400 * 1000;
 
@@ -46,6 +46,6 @@ struct KeysResult {
     QString path;
 };
 
-std::expected<KeysResult, ToolError> writeKeysDocument(const KeysOptions &options, const schedule::PrivateKey &root);
+std::expected<KeysResult, Error> writeKeysDocument(const KeysOptions &options, const schedule::PrivateKey &root);
 
-} // namespace stoa::tools
+} // namespace stoa::publish

@@ -1,11 +1,11 @@
-// tools/duration.cpp — see duration.h.
-#include "tools/duration.h"
+// publish/duration.cpp — see duration.h.
+#include "publish/duration.h"
 
 #include <array>
 #include <limits>
 #include <utility>
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 namespace {
 constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
@@ -65,4 +65,4 @@ QString formatDuration(std::int64_t ms)
     return out;
 }
 
-} // namespace stoa::tools
+} // namespace stoa::publish

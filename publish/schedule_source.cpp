@@ -1,12 +1,12 @@
-// tools/schedule_source.cpp — see schedule_source.h. A small hand-written
+// publish/schedule_source.cpp — see schedule_source.h. A small hand-written
 // line parser: every message can then name its line, which a JSON or Qt
 // settings parser would not give us.
-#include "tools/schedule_source.h"
+#include "publish/schedule_source.h"
 
 #include "schedule/identifiers.h"
 
 #include "schedule/payload_fields.h"
-#include "tools/duration.h"
+#include "publish/duration.h"
 
 #include <QLoggingCategory>
 #include <QRegularExpression>
@@ -19,9 +19,9 @@
 #include <array>
 #include <limits>
 
-Q_LOGGING_CATEGORY(lcSource, "stoa.tools.source")
+Q_LOGGING_CATEGORY(lcSource, "stoa.publish.source")
 
-namespace stoa::tools {
+namespace stoa::publish {
 
 using schedule::Weekday;
 
@@ -140,7 +140,7 @@ class Parser {
 public:
     explicit Parser(const QString &fileName) { m_out.fileName = fileName; }
 
-    std::expected<SourceSchedule, ToolError> run(QByteArrayView text);
+    std::expected<SourceSchedule, Error> run(QByteArrayView text);
 
 private:
     enum class Section { Global, Playlist, Window, Command };
@@ -153,7 +153,7 @@ private:
     std::expected<void, QString> playlistItem(const QString &line);
     std::expected<void, QString> finish();
 
-    ToolError fail(int line, const QString &message) const
+    Error fail(int line, const QString &message) const
     {
         return invalid(line > 0 ? QStringLiteral("%1:%2: %3").arg(m_out.fileName).arg(line).arg(message)
                                 : QStringLiteral("%1: %2").arg(m_out.fileName, message));
@@ -169,7 +169,7 @@ private:
     std::vector<int> m_commandLines; // where each [command] began
 };
 
-std::expected<SourceSchedule, ToolError> Parser::run(QByteArrayView text)
+std::expected<SourceSchedule, Error> Parser::run(QByteArrayView text)
 {
     const QString all = QString::fromUtf8(text);
     const QStringList lines = all.split(u'\n');
@@ -447,11 +447,11 @@ std::expected<void, QString> Parser::finish()
 
 } // namespace
 
-std::expected<SourceSchedule, ToolError> parseScheduleSource(QByteArrayView text, const QString &fileName)
+std::expected<SourceSchedule, Error> parseScheduleSource(QByteArrayView text, const QString &fileName)
 {
     return Parser(fileName).run(text);
 }
 
 bool isValidDeviceId(const QString &id) { return schedule::isDeviceId(id); }
 
-} // namespace stoa::tools
+} // namespace stoa::publish

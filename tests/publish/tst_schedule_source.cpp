@@ -1,18 +1,18 @@
-// tests/tools/tst_schedule_source.cpp — the stoa_tools library directly:
+// tests/publish/tst_schedule_source.cpp — the publishing library directly:
 // durations, the schedule source format, and that every example source in
 // docs/examples/ turns into a manifest the device's parser accepts.
 #include "schedule/manifest_parse.h"
-#include "tools/duration.h"
-#include "tools/media_type.h"
-#include "tools/publish.h"
-#include "tools/schedule_source.h"
+#include "publish/duration.h"
+#include "publish/media_type.h"
+#include "publish/publish.h"
+#include "publish/schedule_source.h"
 
 #include <QDir>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
 
-using namespace stoa::tools;
+using namespace stoa::publish;
 using stoa::schedule::Weekday;
 
 Q_DECLARE_METATYPE(std::vector<Weekday>)

@@ -1,0 +1,29 @@
+# tests/arrows/rules.cmake — which module may depend on which
+# (docs/architecture.md). Data flows sync -> cache <- player; schedule is
+# pure, below both; endpoints below both; publish beside them, over schedule
+# only (the coming hub links it too); platform/rpi at the edge, plugged in
+# by the mains; tools (the `stoa` command) on top.
+set(MODULES schedule cache endpoints publish sync player platform/rpi tools)
+set(ALLOW_schedule "")
+set(ALLOW_cache "")
+set(ALLOW_endpoints "")
+set(ALLOW_publish schedule)
+set(ALLOW_sync cache schedule endpoints)
+set(EXTRA_sync_main platform/rpi)                  # stoa-syncd plugs the Pi in
+set(ALLOW_player cache schedule endpoints)
+set(EXTRA_player_main platform/rpi)                # stoa-player plugs the Pi in
+set(EXTRA_player_demo_store tools/demo.h)          # --demo, wired at the executable
+# The edge implements the interfaces of its users.
+set(ALLOW_platform_rpi schedule player/display_power.h)
+set(ALLOW_tools publish schedule cache sync)
+
+# Link closures (what a library drags into whatever links it).
+set(LINK_CHECKED stoa_schedule stoa_cache stoa_endpoints stoa_publish stoa_sync stoa_player stoa_platform)
+set(_devices stoa_sync stoa_player stoa_platform stoa_device_tools stoa_tools stoa_player_demo)
+set(FORBID_LINK_stoa_schedule stoa_cache stoa_endpoints stoa_publish ${_devices} CURL::libcurl)
+set(FORBID_LINK_stoa_cache stoa_endpoints stoa_publish ${_devices} CURL::libcurl)
+set(FORBID_LINK_stoa_endpoints stoa_cache stoa_publish ${_devices} CURL::libcurl)
+set(FORBID_LINK_stoa_publish stoa_cache stoa_endpoints ${_devices} CURL::libcurl)
+set(FORBID_LINK_stoa_sync stoa_publish stoa_player stoa_platform stoa_device_tools stoa_tools stoa_player_demo)
+set(FORBID_LINK_stoa_player stoa_sync stoa_publish stoa_platform stoa_device_tools stoa_tools stoa_player_demo CURL::libcurl)
+set(FORBID_LINK_stoa_platform stoa_cache stoa_sync stoa_player stoa_publish stoa_device_tools stoa_tools)
