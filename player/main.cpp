@@ -3,7 +3,7 @@
 // are plugged in here, at the edge.
 #include "cache/store.h"
 #include "endpoints/log_format.h"
-#include "platform/rpi/command_runner.h"
+#include "platform/rpi/tool_runner.h"
 #include "platform/rpi/device_identity.h"
 #include "platform/rpi/health.h"
 #include "platform/rpi/service_notifier.h"
@@ -13,7 +13,7 @@
 #include "player/demo_store.h"
 #include "player/display_control.h"
 #include "player/kms_power.h"
-#include "player/fake_clock.h"
+#include "player/clocks.h"
 #include "player/frame_log.h"
 #include "player/local_endpoints.h"
 #include "player/logging.h"

@@ -6,7 +6,7 @@
 #include "endpoints/log_format.h"
 #include "endpoints/process_metrics.h"
 #include "endpoints/server.h"
-#include "platform/rpi/command_runner.h"
+#include "platform/rpi/tool_runner.h"
 #include "platform/rpi/device_identity.h"
 #include "platform/rpi/health.h"
 #include "platform/rpi/service_notifier.h"

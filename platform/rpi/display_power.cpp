@@ -41,7 +41,7 @@ public:
 
 class VcgencmdDisplayPower final : public DisplayPower {
 public:
-    VcgencmdDisplayPower(DisplayPowerOptions options, CommandRunner &runner)
+    VcgencmdDisplayPower(DisplayPowerOptions options, ToolRunner &runner)
         : m_options(std::move(options)), m_runner(runner)
     {
     }
@@ -70,12 +70,12 @@ public:
 
 private:
     DisplayPowerOptions m_options;
-    CommandRunner &m_runner;
+    ToolRunner &m_runner;
 };
 
 class CecDisplayPower final : public DisplayPower {
 public:
-    CecDisplayPower(DisplayPowerOptions options, CommandRunner &runner)
+    CecDisplayPower(DisplayPowerOptions options, ToolRunner &runner)
         : m_options(std::move(options)), m_runner(runner)
     {
     }
@@ -120,7 +120,7 @@ public:
 
 private:
     DisplayPowerOptions m_options;
-    CommandRunner &m_runner;
+    ToolRunner &m_runner;
 };
 
 } // namespace
@@ -131,7 +131,7 @@ QStringList displayPowerMethods()
 }
 
 std::expected<std::unique_ptr<DisplayPower>, std::string>
-makeDisplayPower(const QString &method, DisplayPowerOptions options, CommandRunner &runner)
+makeDisplayPower(const QString &method, DisplayPowerOptions options, ToolRunner &runner)
 {
     if (method == QLatin1String("none"))
         return std::make_unique<NoDisplayPower>();

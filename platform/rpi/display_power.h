@@ -23,7 +23,7 @@
 // quotes what the device answered, so logs and command results show it.
 #pragma once
 
-#include "platform/rpi/command_runner.h"
+#include "platform/rpi/tool_runner.h"
 #include "player/display_power.h"
 
 #include <QString>
@@ -61,7 +61,7 @@ QStringList displayPowerMethods();
 // The implementation for a configured method name; an error naming the valid
 // ones for an unknown name. runner must outlive the result.
 std::expected<std::unique_ptr<DisplayPower>, std::string>
-makeDisplayPower(const QString &method, DisplayPowerOptions options, CommandRunner &runner);
+makeDisplayPower(const QString &method, DisplayPowerOptions options, ToolRunner &runner);
 
 // The "drm" method itself (display_power_drm.cpp); makeDisplayPower("drm") calls it.
 std::unique_ptr<DisplayPower> makeDrmDisplayPower(const DisplayPowerOptions &options);

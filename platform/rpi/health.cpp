@@ -95,7 +95,7 @@ std::optional<bool> mountIsReadOnly(QByteArrayView procMounts, const QString &pa
     return readOnly;
 }
 
-PiHealthSource::PiHealthSource(PiHealthOptions options, CommandRunner &runner)
+PiHealthSource::PiHealthSource(PiHealthOptions options, ToolRunner &runner)
     : m_options(std::move(options)), m_runner(runner)
 {
 }

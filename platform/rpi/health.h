@@ -16,7 +16,7 @@
 // while /proc/mounts is read under root so tests can feed it.
 #pragma once
 
-#include "platform/rpi/command_runner.h"
+#include "platform/rpi/tool_runner.h"
 #include "platform/rpi/throttle.h"
 
 #include <QByteArrayView>
@@ -53,7 +53,7 @@ struct PiHealthOptions {
 class PiHealthSource final : public HealthSource {
 public:
     // runner is used only for the vcgencmd fallback; it must outlive this.
-    PiHealthSource(PiHealthOptions options, CommandRunner &runner);
+    PiHealthSource(PiHealthOptions options, ToolRunner &runner);
     HealthReading read() override;
 
     std::optional<double> cpuTemperature() const;
@@ -63,7 +63,7 @@ public:
 
 private:
     PiHealthOptions m_options;
-    CommandRunner &m_runner;
+    ToolRunner &m_runner;
     bool m_vcgencmdFailedLogged = false;
 };
 

@@ -2,7 +2,7 @@
 // ProcessRunner against fake vcgencmd / cec-ctl scripts (they record their
 // argv and print what the real tools print), and the drm method against a
 // fake /sys/class/drm tree with an injected DPMS switch.
-#include "platform/rpi/command_runner.h"
+#include "platform/rpi/tool_runner.h"
 #include "platform/rpi/display_power.h"
 
 #include "fake_root.h"

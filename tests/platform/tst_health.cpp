@@ -1,7 +1,7 @@
 // tests/platform/tst_health.cpp — sensors: the parsing tables, then
 // PiHealthSource on a fake /sys + /proc tree, with a fake vcgencmd for the
 // get_throttled fallback and the real statvfs of a temp data dir.
-#include "platform/rpi/command_runner.h"
+#include "platform/rpi/tool_runner.h"
 #include "platform/rpi/health.h"
 #include "platform/rpi/throttle.h"
 

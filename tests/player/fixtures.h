@@ -10,7 +10,7 @@
 
 #include "cache/blob_writer.h"
 #include "cache/store.h"
-#include "player/fake_clock.h"
+#include "player/clocks.h"
 #include "player/playback.h"
 #include "player/shell.h"
 #include "schedule/envelope.h"

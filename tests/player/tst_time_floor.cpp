@@ -2,7 +2,7 @@
 // its own (a device with no agent, or an agent that is down, must not lose
 // it), never lowers what another process saved, and saves it at shutdown.
 #include "cache/store.h"
-#include "player/fake_clock.h"
+#include "player/clocks.h"
 #include "player/playback.h"
 
 #include <QTemporaryDir>

@@ -1,7 +1,7 @@
-// platform/rpi/command_runner.h — running a Pi tool (vcgencmd, cec-ctl) as a
+// platform/rpi/tool_runner.h — running a Pi tool (vcgencmd, cec-ctl) as a
 // real process, with a timeout.
 //
-// CommandRunner is the seam: ProcessRunner spawns the program with QProcess;
+// ToolRunner is the seam: ProcessRunner spawns the program with QProcess;
 // tests use ProcessRunner itself against fake tools (shell scripts in a temp
 // dir that record their argv and print what the real tools print), so spawn,
 // output parsing, exit codes, timeouts and a missing binary all run for real.
@@ -33,16 +33,16 @@ struct CommandResult {
     QByteArray stderrText; // what it wrote to stderr (capped)
 };
 
-class CommandRunner {
+class ToolRunner {
 public:
     static constexpr qint64 kMaxOutputBytes = 64 * 1024;
 
-    virtual ~CommandRunner() = default;
+    virtual ~ToolRunner() = default;
     virtual std::expected<CommandResult, std::string> run(const QString &program, const QStringList &arguments,
                                                           std::chrono::milliseconds timeout) = 0;
 };
 
-class ProcessRunner final : public CommandRunner {
+class ProcessRunner final : public ToolRunner {
 public:
     std::expected<CommandResult, std::string> run(const QString &program, const QStringList &arguments,
                                                   std::chrono::milliseconds timeout) override;

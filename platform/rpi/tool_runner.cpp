@@ -1,5 +1,5 @@
-// platform/rpi/command_runner.cpp — see command_runner.h.
-#include "platform/rpi/command_runner.h"
+// platform/rpi/tool_runner.cpp — see tool_runner.h.
+#include "platform/rpi/tool_runner.h"
 
 #include "platform/rpi/logging.h"
 

@@ -1,4 +1,4 @@
-// player/fake_clock.h — the wall clock as the player sees it, optionally shifted.
+// player/clocks.h — the clocks the player schedules by: the real ones, or (`--fake-now`) the wall clock shifted.
 //
 // `--fake-now T` makes the player schedule as if the wall clock read T when
 // it started, then advance with the monotonic clock (tests and demos of a

@@ -1,5 +1,5 @@
-// player/fake_clock.cpp — see fake_clock.h.
-#include "player/fake_clock.h"
+// player/clocks.cpp — see clocks.h.
+#include "player/clocks.h"
 
 namespace stoa::player {
 
