@@ -2,6 +2,7 @@
 #include "player/command_runner.h"
 
 #include "player/logging.h"
+#include "schedule/manifest.h"
 
 #include <QDir>
 
@@ -27,16 +28,25 @@ int CommandRunner::check()
     for (const auto &h : *pending) {
         bool ok = false;
         std::string result;
-        if (h.type == "screenshot") {
+        const schedule::CommandType type = schedule::commandType(h.type);
+        switch (type) {
+        case schedule::CommandType::Screenshot:
             ok = screenshot(h.id, result);
-        } else if (h.type == "restart_player") {
+            break;
+        case schedule::CommandType::RestartPlayer:
             ok = true;
             result = "restarting";
             restart = true;
-        } else if (h.type == "display_on" || h.type == "display_off") {
-            ok = display(h.type == "display_on", result);
-        } else {
+            break;
+        case schedule::CommandType::DisplayOn:
+        case schedule::CommandType::DisplayOff:
+            ok = display(type == schedule::CommandType::DisplayOn, result);
+            break;
+        case schedule::CommandType::Reboot:
+        case schedule::CommandType::ClearCache:
+        case schedule::CommandType::Unknown:
             result = "not a player command: " + h.type;
+            break;
         }
         if (auto done = m_store.commands().finishHandover(h.id, ok, result); !done) {
             qCWarning(lcPlayer, "cannot finish command %s: %s", h.id.c_str(), done.error().message.c_str());

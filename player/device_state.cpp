@@ -21,18 +21,13 @@ ManifestInfo describeStored(const cache::StoredManifest &stored, const QDateTime
     ManifestInfo info;
     info.version = stored.version;
     info.assetCount = stored.assets.size();
-    auto envelope = schedule::parseEnvelope(QByteArrayView(stored.envelope.data(), qsizetype(stored.envelope.size())));
-    if (!envelope) {
-        info.parseError = "the stored envelope does not parse: " + envelope.error().reason.toStdString();
+    auto content = schedule::readStoredManifest(QByteArrayView(stored.envelope.data(), qsizetype(stored.envelope.size())));
+    if (!content) {
+        info.parseError = "the stored " + content.error().reason.toStdString();
         return info;
     }
-    for (const auto &sig : envelope->signatures)
-        info.signerKeyIds.push_back(sig.keyId);
-    auto manifest = schedule::parseManifest(envelope->payload);
-    if (!manifest) {
-        info.parseError = "the stored manifest does not parse: " + manifest.error().reason.toStdString();
-        return info;
-    }
+    info.signerKeyIds = content->signerKeyIds;
+    const schedule::Manifest *manifest = &content->manifest;
     info.issuedAt = manifest->issuedAt;
     info.expiresAt = manifest->expiresAt;
     info.stale = manifest->expiresAt.isValid() && manifest->expiresAt <= nowUtc;

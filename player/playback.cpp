@@ -145,17 +145,17 @@ void Playback::checkForManifest()
     }
     if (!*loaded)
         return;
-    if (m_manifest && m_manifest->manifest.version == (*loaded)->manifest.version)
+    if (m_manifest && m_manifest->version == (*loaded)->version)
         return;
     adopt(std::move(*loaded));
 }
 
-void Playback::adopt(std::optional<ActiveManifest> manifest)
+void Playback::adopt(std::optional<schedule::Manifest> manifest)
 {
     m_manifest = std::move(manifest);
     m_bad.clear();
     m_picker.reset();
-    const auto &m = m_manifest->manifest;
+    const auto &m = *m_manifest;
     m_clock.observeSignedIssuedAt(m.issuedAt);
     persistTimeFloor(false); // a jump makes it due at once
     setRotation(m.settings.rotation.value_or(m_config.rotation));
@@ -188,7 +188,7 @@ void Playback::resolveAndArm()
         return;
     }
     const QDateTime now = m_clock.now().utc;
-    const auto np = schedule::resolveNowPlaying(m_manifest->manifest, now);
+    const auto np = schedule::resolveNowPlaying(*m_manifest, now);
     m_playlists = np.playlists;
     if (np.nextChange) {
         const std::int64_t delay = std::clamp<std::int64_t>(now.msecsTo(*np.nextChange), 0, kMaxTimerMs);
@@ -233,7 +233,7 @@ void Playback::onItemTimer()
 
 PlannedItem Playback::plan(const Pick &pick, const std::vector<std::string> &set, std::optional<std::string> &unplayable)
 {
-    const auto &m = m_manifest->manifest;
+    const auto &m = *m_manifest;
     const schedule::PlaylistItem &source = m.playlists.at(pick.playlist).items.at(pick.index);
     PlannedItem item;
     item.playlist = pick.playlist;
@@ -242,8 +242,7 @@ PlannedItem Playback::plan(const Pick &pick, const std::vector<std::string> &set
     item.playlists = set;
     item.manifestVersion = m.version;
     item.key = contentKey(source);
-    const auto fade = m_manifest->fadeMs.find({pick.playlist, pick.index});
-    item.fadeMs = fade != m_manifest->fadeMs.end() ? fade->second : m_config.fadeMs;
+    item.fadeMs = source.fadeMs.value_or(m_config.fadeMs);
     if (source.url) {
         item.kind = ItemKind::Web;
         item.url = *source.url;
@@ -293,13 +292,13 @@ void Playback::prepareNext()
     if (m_current >= 0 && !m_switchDue && m_nextChangeMono && m_currentEndMono &&
         *m_nextChangeMono <= *m_currentEndMono) {
         const QDateTime at = m_clock.now().utc.addMSecs(*m_nextChangeMono - monoNow());
-        set = schedule::resolveNowPlaying(m_manifest->manifest, at).playlists;
+        set = schedule::resolveNowPlaying(*m_manifest, at).playlists;
     }
     std::size_t budget = 1;
     for (const auto &name : set)
-        if (const auto it = m_manifest->manifest.playlists.find(name); it != m_manifest->manifest.playlists.end())
+        if (const auto it = m_manifest->playlists.find(name); it != m_manifest->playlists.end())
             budget += it->second.items.size();
-    const auto &m = m_manifest->manifest;
+    const auto &m = *m_manifest;
     const auto usable = [&](const std::string &playlist, std::size_t index) {
         return !m_bad.isBad(contentKey(m.playlists.at(playlist).items.at(index)), monoNow());
     };
@@ -417,7 +416,7 @@ bool Playback::holdCurrent()
     // that dropped it is not overruled by a retry.
     bool inForce = false;
     for (const auto &name : m_playlists)
-        if (const auto it = m_manifest->manifest.playlists.find(name); it != m_manifest->manifest.playlists.end())
+        if (const auto it = m_manifest->playlists.find(name); it != m_manifest->playlists.end())
             for (const auto &entry : it->second.items)
                 inForce = inForce || contentKey(entry) == item.key;
     if (!inForce)
@@ -451,7 +450,7 @@ bool Playback::holdCurrent()
 
 void Playback::updateWebWarmUp()
 {
-    m_webWarmUp.update(m_manifest ? &m_manifest->manifest : nullptr, m_store);
+    m_webWarmUp.update(m_manifest ? &*m_manifest : nullptr, m_store);
 }
 
 void Playback::goIdle()
@@ -553,7 +552,7 @@ QString Playback::idleReason() const
 {
     if (!m_manifest)
         return QStringLiteral("waiting for content: no manifest in the store yet");
-    const qint64 version = m_manifest->manifest.version;
+    const qint64 version = m_manifest->version;
     if (m_playlists.empty())
         return QStringLiteral("nothing scheduled now (manifest v%1)").arg(version);
     return QStringLiteral("nothing playable: %1 item(s) failed (manifest v%2)").arg(m_bad.size()).arg(version);

@@ -117,14 +117,14 @@ public:
     // The adopted manifest's version; nullopt before any (diagnostics, /status).
     std::optional<std::int64_t> manifestVersion() const
     {
-        return m_manifest ? std::optional(m_manifest->manifest.version) : std::nullopt;
+        return m_manifest ? std::optional(m_manifest->version) : std::nullopt;
     }
     std::optional<QDateTime> manifestExpiresAt() const
     {
-        return m_manifest ? std::optional(m_manifest->manifest.expiresAt) : std::nullopt;
+        return m_manifest ? std::optional(m_manifest->expiresAt) : std::nullopt;
     }
     // The adopted manifest; nullptr before any. Valid until the next manifestChanged().
-    const schedule::Manifest *manifest() const { return m_manifest ? &m_manifest->manifest : nullptr; }
+    const schedule::Manifest *manifest() const { return m_manifest ? &*m_manifest : nullptr; }
     schedule::TrustedClock &clock() { return m_clock; }
     // Checks the store for a new active manifest now (tests; normally the watcher does it).
     void checkForManifest();
@@ -164,7 +164,7 @@ private:
     int hiddenIndex() const { return m_current < 0 ? 0 : 1 - m_current; }
     std::int64_t monoNow() const { return m_clocks.monotonicMs(); }
 
-    void adopt(std::optional<ActiveManifest> manifest);
+    void adopt(std::optional<schedule::Manifest> manifest);
     void resolveAndArm();
     void onScheduleTimer();
     void onItemTimer();
@@ -196,7 +196,7 @@ private:
     std::unique_ptr<cache::ChangeWatcher> m_watcher;
     std::unique_ptr<MediaSlot> m_slots[2];
 
-    std::optional<ActiveManifest> m_manifest;
+    std::optional<schedule::Manifest> m_manifest;
     std::int64_t m_manifestGeneration = -1;     // store activation generation last read
     std::vector<std::string> m_playlists;       // in force now (empty: idle by schedule)
     std::optional<std::int64_t> m_nextChangeMono; // monotonic ms of the next schedule change

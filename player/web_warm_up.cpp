@@ -1,8 +1,8 @@
 // player/web_warm_up.cpp — see web_warm_up.h.
 #include "player/web_warm_up.h"
 
-#include "player/active_manifest.h"
 #include "player/logging.h"
+#include "schedule/manifest_parse.h"
 
 namespace stoa::player {
 
@@ -37,9 +37,10 @@ void WebWarmUp::update(const schedule::Manifest *active, cache::Store &store)
         const bool hasStaged = staged && *staged;
         if (!wanted && hasStaged && (*staged)->version != m_stagedChecked) {
             m_stagedChecked = (*staged)->version;
-            auto parsed = parseStoredManifest(**staged);
+            const std::string &envelope = (*staged)->envelope;
+            auto parsed = schedule::readStoredManifest(QByteArrayView(envelope.data(), qsizetype(envelope.size())));
             if (!parsed)
-                qCDebug(lcPlayer, "web warm-up: the staged manifest: %s", parsed.error().c_str());
+                qCDebug(lcPlayer, "web warm-up: the staged %s", qPrintable(parsed.error().reason));
             m_stagedHasWeb = parsed && hasWebItems(parsed->manifest);
         }
         wanted = wanted || (hasStaged && m_stagedHasWeb);

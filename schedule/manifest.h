@@ -19,6 +19,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace stoa::schedule {
@@ -41,6 +43,10 @@ struct PlaylistItem {
     std::optional<QString> url;
     std::optional<std::int64_t> durationMs; // absent: image 10000, video to its end
     Fit fit = Fit::Contain;
+    // Stoa's addition (docs/protocol.md): the incoming item fades in over this
+    // many ms. Unknown to §3, so never a reason to reject: a value that is not
+    // an integer in 0-10000 is ignored (absent: the player's default).
+    std::optional<int> fadeMs;
 };
 
 struct Playlist {
@@ -70,9 +76,34 @@ struct Settings {
     std::optional<int> rotation;        // 0, 90, 180, 270
 };
 
+// Spec §3 command types (v1), the one list both processes use.
+enum class CommandType { Screenshot, RestartPlayer, Reboot, ClearCache, DisplayOn, DisplayOff, Unknown };
+
+// The type a §3 `type` string names; Unknown for anything else.
+inline CommandType commandType(std::string_view name)
+{
+    static constexpr std::pair<std::string_view, CommandType> kTypes[] = {
+        {"screenshot", CommandType::Screenshot}, {"restart_player", CommandType::RestartPlayer},
+        {"reboot", CommandType::Reboot},         {"clear_cache", CommandType::ClearCache},
+        {"display_on", CommandType::DisplayOn},  {"display_off", CommandType::DisplayOff},
+    };
+    for (const auto &[text, type] : kTypes)
+        if (text == name)
+            return type;
+    return CommandType::Unknown;
+}
+
+// Carried out by the player (the agent hands it over through the store);
+// the others by the agent itself.
+inline bool runsInPlayer(CommandType type)
+{
+    return type == CommandType::Screenshot || type == CommandType::RestartPlayer ||
+           type == CommandType::DisplayOn || type == CommandType::DisplayOff;
+}
+
 struct Command {
     std::string id;
-    std::string type; // unknown types are kept so they can be reported
+    std::string type; // as sent: unknown types are kept so they can be reported
 };
 
 struct Manifest {

@@ -7,6 +7,7 @@
 #include "schedule/identifiers.h"
 
 #include "schedule/encoding.h"
+#include "schedule/envelope.h"
 #include "schedule/payload_fields.h"
 #include "schedule/strict_json.h"
 
@@ -125,6 +126,9 @@ std::expected<PlaylistItem, Rejection> readItem(const QJsonValue &v, const QStri
         else if (f == QLatin1String("stretch")) item.fit = Fit::Stretch;
         else return bad(path + QStringLiteral(".fit"), QStringLiteral("must be \"contain\", \"cover\" or \"stretch\""));
     }
+    const QJsonValue fade = o.value(QLatin1String("fade_ms"));
+    if (fade.isDouble() && fade.toDouble() >= 0 && fade.toDouble() <= 10000)
+        item.fadeMs = int(fade.toDouble());
     return item;
 }
 
@@ -340,6 +344,20 @@ std::expected<Manifest, Rejection> parseManifest(QByteArrayView json)
     if (auto r = readCommands(o.value(QLatin1String("commands")), m); !r) return Fail(r.error());
     if (auto r = checkReferences(m); !r) return Fail(r.error());
     return m;
+}
+
+std::expected<StoredManifestContent, Rejection> readStoredManifest(QByteArrayView envelope)
+{
+    auto parsed = parseEnvelope(envelope);
+    if (!parsed)
+        return std::unexpected(Rejection{parsed.error().code, QStringLiteral("envelope does not parse: ") + parsed.error().reason});
+    auto manifest = parseManifest(parsed->payload);
+    if (!manifest)
+        return std::unexpected(Rejection{manifest.error().code, QStringLiteral("manifest does not parse: ") + manifest.error().reason});
+    StoredManifestContent content{std::move(*manifest), {}};
+    for (const auto &sig : parsed->signatures)
+        content.signerKeyIds.push_back(sig.keyId);
+    return content;
 }
 
 } // namespace stoa::schedule

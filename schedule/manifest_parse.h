@@ -13,6 +13,8 @@
 #include <QByteArrayView>
 
 #include <expected>
+#include <string>
+#include <vector>
 
 namespace stoa::schedule {
 
@@ -22,5 +24,16 @@ std::expected<Manifest, Rejection> parseManifest(QByteArrayView json);
 // Manifest built elsewhere: every item asset is declared, every playlist a
 // schedule entry / default_playlist names exists.
 std::expected<void, Rejection> checkReferences(const Manifest &manifest);
+
+// A manifest envelope as the store keeps it (verified before it was stored):
+// the envelope and its payload parsed again, not verified again. The one
+// reader of a stored manifest, for every process that reads the store.
+// A rejection's reason reads "envelope does not parse: …" or "manifest does
+// not parse: …", for the caller to say whose.
+struct StoredManifestContent {
+    Manifest manifest;
+    std::vector<std::string> signerKeyIds; // as the envelope names them
+};
+std::expected<StoredManifestContent, Rejection> readStoredManifest(QByteArrayView envelope);
 
 } // namespace stoa::schedule

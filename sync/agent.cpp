@@ -21,13 +21,8 @@ constexpr int kBlobsPerRoundFactor = 4;
 // A manifest we verified before storing it: parse without re-verifying.
 std::optional<schedule::Manifest> parseStored(const std::string &envelope)
 {
-    auto env = schedule::parseEnvelope(QByteArray::fromStdString(envelope));
-    if (!env)
-        return std::nullopt;
-    auto m = schedule::parseManifest(env->payload);
-    if (!m)
-        return std::nullopt;
-    return std::move(*m);
+    auto stored = schedule::readStoredManifest(QByteArrayView(envelope.data(), qsizetype(envelope.size())));
+    return stored ? std::optional(std::move(stored->manifest)) : std::nullopt;
 }
 
 std::int64_t wallMs() { return QDateTime::currentMSecsSinceEpoch(); }

@@ -14,7 +14,6 @@
 namespace stoa::sync {
 
 namespace {
-// Types the player carries out; the agent hands them over through the store.
 // The metrics' channel label: the last path segment of a telemetry URL.
 const char *channelName(const std::string &url)
 {
@@ -23,11 +22,6 @@ const char *channelName(const std::string &url)
     if (url.ends_with("/plays"))
         return "plays";
     return "screenshot";
-}
-
-bool isPlayerCommand(const std::string &type)
-{
-    return type == "screenshot" || type == "restart_player" || type == "display_on" || type == "display_off";
 }
 } // namespace
 
@@ -82,15 +76,16 @@ void Agent::handleCommands()
             return; // the store is unhappy; try again next step
         if (*done)
             continue;
-        if (isPlayerCommand(cmd.type)) {
+        const schedule::CommandType type = schedule::commandType(cmd.type);
+        if (schedule::runsInPlayer(type)) {
             (void)log.handToPlayer(cmd.id, cmd.type);
             qCInfo(lcSync, "command %s (%s) handed to the player", cmd.id.c_str(), cmd.type.c_str());
-        } else if (cmd.type == "clear_cache") {
+        } else if (type == schedule::CommandType::ClearCache) {
             auto freed = m_store.blobs().evict(UINT64_MAX);
             (void)log.markExecuted(cmd.id, cmd.type,
                                    freed ? "freed " + std::to_string(*freed) + " bytes" : freed.error().message);
             qCInfo(lcSync, "command %s: clear_cache done", cmd.id.c_str());
-        } else if (cmd.type == "reboot") {
+        } else if (type == schedule::CommandType::Reboot) {
             // Recorded first: a reboot that comes back must not reboot again.
             if (m_config.rebootCommand.empty()) {
                 (void)log.markExecuted(cmd.id, cmd.type, "not supported: no reboot_command configured");

@@ -27,11 +27,8 @@ QString when(std::int64_t ms)
 
 std::optional<schedule::Manifest> parseStored(const std::string &envelope)
 {
-    auto env = schedule::parseEnvelope(QByteArray::fromStdString(envelope));
-    if (!env)
-        return std::nullopt;
-    auto m = schedule::parseManifest(env->payload);
-    return m ? std::optional(std::move(*m)) : std::nullopt;
+    auto stored = schedule::readStoredManifest(QByteArrayView(envelope.data(), qsizetype(envelope.size())));
+    return stored ? std::optional(std::move(stored->manifest)) : std::nullopt;
 }
 
 } // namespace

@@ -5,8 +5,11 @@
 
 #include "schedule/manifest_parse.h"
 
+#include <QJsonArray>
 #include <QObject>
 #include <QTest>
+
+#include <algorithm>
 
 using namespace stoa::schedule;
 using namespace stoa::schedule::testing;
@@ -54,6 +57,77 @@ class TestManifestParse : public QObject {
     Q_OBJECT
 
 private slots:
+    // §3's command types: the one list both processes route by.
+    void commandTypes()
+    {
+        const std::pair<const char *, CommandType> v1[] = {
+            {"screenshot", CommandType::Screenshot}, {"restart_player", CommandType::RestartPlayer},
+            {"reboot", CommandType::Reboot},         {"clear_cache", CommandType::ClearCache},
+            {"display_on", CommandType::DisplayOn},  {"display_off", CommandType::DisplayOff},
+        };
+        for (const auto &[name, type] : v1)
+            QVERIFY2(commandType(name) == type, name);
+        for (const char *other : {"", "Screenshot", "reboot ", "format_disk"})
+            QVERIFY2(commandType(other) == CommandType::Unknown, other);
+        // The player carries out what it can see or drive; the agent the rest.
+        QVERIFY(runsInPlayer(CommandType::Screenshot));
+        QVERIFY(runsInPlayer(CommandType::RestartPlayer));
+        QVERIFY(runsInPlayer(CommandType::DisplayOn));
+        QVERIFY(runsInPlayer(CommandType::DisplayOff));
+        QVERIFY(!runsInPlayer(CommandType::Reboot));
+        QVERIFY(!runsInPlayer(CommandType::ClearCache));
+        QVERIFY(!runsInPlayer(CommandType::Unknown));
+    }
+
+    // Stoa's fade_ms (docs/protocol.md) comes with the model, and a bad one
+    // is ignored, never a reason to reject (other readers ignore it too).
+    void fadeMsIsReadLeniently()
+    {
+        const QJsonValue values[] = {QJsonValue(400), QJsonValue(0), QJsonValue(10000), QJsonValue(10001),
+                                     QJsonValue(-1), QJsonValue("400"), QJsonValue(true)};
+        const std::optional<int> expected[] = {400, 0, 10000, std::nullopt, std::nullopt, std::nullopt, std::nullopt};
+        for (std::size_t i = 0; i < std::size(values); ++i) {
+            QJsonObject o = validManifest();
+            QJsonObject playlists = o["playlists"].toObject();
+            QJsonObject lobby = playlists["lobby"].toObject();
+            QJsonArray items = lobby["items"].toArray();
+            QJsonObject first = items[0].toObject();
+            first["fade_ms"] = values[i];
+            items[0] = first;
+            lobby["items"] = items;
+            playlists["lobby"] = lobby;
+            o["playlists"] = playlists;
+            auto m = parseManifest(toJson(o));
+            QVERIFY2(m.has_value(), m ? "" : qPrintable(m.error().reason));
+            QCOMPARE(m->playlists.at("lobby").items.at(0).fadeMs, expected[i]);
+            QCOMPARE(m->playlists.at("lobby").items.at(1).fadeMs, std::nullopt);
+        }
+    }
+
+    // The one reader of a stored manifest: envelope and payload parsed, the
+    // signers' key ids kept, each failure said as whose.
+    void storedManifestIsReadWithoutVerifying()
+    {
+        const PrivateKey a = newKey(), b = newKey();
+        const QByteArray envelope = signedManifest(validManifest(), {a, b});
+        auto content = readStoredManifest(envelope);
+        QVERIFY2(content.has_value(), content ? "" : qPrintable(content.error().reason));
+        QCOMPARE(content->manifest.version, 42);
+        std::vector<std::string> ids{a.publicKey().keyId(), b.publicKey().keyId()};
+        std::vector<std::string> got = content->signerKeyIds;
+        std::sort(ids.begin(), ids.end());
+        std::sort(got.begin(), got.end());
+        QCOMPARE(got, ids);
+        auto broken = readStoredManifest(QByteArray("{not json"));
+        QVERIFY(!broken);
+        QVERIFY2(broken.error().reason.startsWith("envelope does not parse: "), qPrintable(broken.error().reason));
+        QJsonObject bad = validManifest();
+        bad["version"] = "forty-two";
+        auto badPayload = readStoredManifest(signedManifest(bad, {a}));
+        QVERIFY(!badPayload);
+        QVERIFY2(badPayload.error().reason.startsWith("manifest does not parse: "), qPrintable(badPayload.error().reason));
+    }
+
     void validManifestMapsOntoModel()
     {
         auto m = parseManifest(toJson(validManifest()));
