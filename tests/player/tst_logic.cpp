@@ -3,8 +3,11 @@
 #include "player/bad_items.h"
 #include "player/item_picker.h"
 #include "player/options.h"
+#include "player/web_warm_up.h"
 
+#include <QSignalSpy>
 #include <QTemporaryDir>
+#include <QRegularExpression>
 #include <QTest>
 
 #include <set>
@@ -47,6 +50,7 @@ private slots:
     void picker();
     void pickerStartsAfreshForANewSet();
     void badItemsRetryDoubling();
+    void webWarmUpFollowsTheManifests();
     void options_data();
     void options();
     void configFile();
@@ -82,6 +86,73 @@ void LogicTest::badItemsRetryDoubling()
     bad.clear();
     QCOMPARE(bad.size(), std::size_t(0));
     QVERIFY(!bad.isBad("b", 7001));
+}
+
+// WebWarmUp without a web engine (offscreen, no QML): wanted while the
+// active manifest has pages, never when disabled; its deadline makes it
+// warm (and says so) when the page never reports; a warm-up dropped before
+// it painted misses no deadline. The staged slot's part runs in
+// tests/web (stagedPagesWarmUpTheEngine), with a real engine.
+void LogicTest::webWarmUpFollowsTheManifests()
+{
+    using std::chrono::milliseconds;
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    cache::StoreOptions options;
+    options.dataDir = dir.path().toStdString();
+    auto store = cache::Store::open(options);
+    QVERIFY2(store.has_value(), store ? "" : store.error().message.c_str());
+    schedule::Manifest images = manifestWith({{"a", 2}});
+    schedule::Manifest pages = images;
+    schedule::PlaylistItem page;
+    page.url = QStringLiteral("https://example.com/menu");
+    pages.playlists["a"].items.push_back(page);
+    QVERIFY(!hasWebItems(images));
+    QVERIFY(hasWebItems(pages));
+
+    WebWarmUp off(false, milliseconds(50));
+    off.update(&pages, **store);
+    QVERIFY(!off.wanted());
+    QVERIFY(off.warm()); // page timers run from the load, as before the warm-up
+    QVERIFY(!off.started());
+
+    WebWarmUp on(true, milliseconds(200));
+    QSignalSpy wanted(&on, &WebWarmUp::wantedChanged), warmed(&on, &WebWarmUp::warmed);
+    on.update(&images, **store);
+    QVERIFY(!on.wanted());
+    QVERIFY(!on.started());
+    QCOMPARE(wanted.count(), 0);
+    on.update(&pages, **store);
+    QVERIFY(on.wanted());
+    QVERIFY(on.started());
+    QVERIFY(!on.warm());
+    // Dropped before it painted: the deadline is off (three deadlines pass).
+    on.update(&images, **store);
+    QVERIFY(!on.wanted());
+    QCOMPARE(wanted.count(), 2);
+    QTest::qWait(600);
+    QVERIFY(!on.warm());
+    QCOMPARE(warmed.count(), 0);
+    // Wanted again and never painted: warm at the deadline, logged.
+    on.update(&pages, **store);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("warm-up page did not paint within 200 ms"));
+    QTRY_VERIFY_WITH_TIMEOUT(on.warm(), 5000);
+    QCOMPARE(warmed.count(), 1);
+    // Painted later, or again: warm once.
+    on.done(true, {});
+    QCOMPARE(warmed.count(), 1);
+
+    WebWarmUp painted(true, milliseconds(60000));
+    QSignalSpy paintedWarm(&painted, &WebWarmUp::warmed);
+    painted.update(&pages, **store);
+    painted.done(true, {});
+    QVERIFY(painted.warm());
+    QCOMPARE(paintedWarm.count(), 1);
+    WebWarmUp failed(true, milliseconds(60000));
+    failed.update(&pages, **store);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression("warm-up page failed: no renderer"));
+    failed.done(false, QStringLiteral("no renderer"));
+    QVERIFY(failed.warm()); // the pages' timers run; they fail on their own
 }
 
 void LogicTest::picker_data()
