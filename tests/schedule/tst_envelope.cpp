@@ -1,6 +1,6 @@
-// tests/signing/tst_envelope.cpp — DSSE envelope rules of protocol-v1 §2:
+// tests/schedule/tst_envelope.cpp — DSSE envelope rules of protocol-v1 §2:
 // encodings, PAE, parsing limits and every signature-counting rule.
-#include "fixtures.h"
+#include "signed_documents.h"
 
 #include "schedule/encoding.h"
 #include "schedule/envelope.h"

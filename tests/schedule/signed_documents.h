@@ -1,4 +1,4 @@
-// tests/signing/fixtures.h — documents the signing tests build on.
+// tests/schedule/signed_documents.h — signed documents (keys, manifests, keys documents) the schedule tests build on.
 //
 // Job: one valid manifest / keys document as JSON objects the tests then
 // break in exactly one place, and helpers to sign or hand-assemble envelopes.

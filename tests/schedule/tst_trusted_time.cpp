@@ -1,4 +1,4 @@
-// tests/engine/tst_trusted_time.cpp — the time floor and trusted now (spec §7).
+// tests/schedule/tst_trusted_time.cpp — the time floor and trusted now (spec §7).
 //
 // Both clocks are fakes the test moves by hand; expected instants are the
 // arithmetic of trusted now = max(system, floor + monotonic since the floor).

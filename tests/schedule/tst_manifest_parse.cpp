@@ -1,7 +1,7 @@
-// tests/signing/tst_manifest_parse.cpp — manifest payload rules of §3: a
+// tests/schedule/tst_manifest_parse.cpp — manifest payload rules of §3: a
 // full valid manifest maps onto manifest.h, and each malformed variant
 // (one field broken at a time) is rejected with a reason naming the field.
-#include "fixtures.h"
+#include "signed_documents.h"
 
 #include "schedule/manifest_parse.h"
 

@@ -1,4 +1,4 @@
-// tests/engine/tst_oracle.cpp — the engine against a slow, independent reading of spec §3.
+// tests/schedule/tst_oracle.cpp — the engine against a slow, independent reading of spec §3.
 //
 // The oracle walks UTC minute by minute, converts each to local time with
 // QDateTime::toTimeZone (no shared code with the engine), keeps the running

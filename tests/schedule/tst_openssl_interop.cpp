@@ -1,8 +1,8 @@
-// tests/signing/tst_openssl_interop.cpp — Stoa and the openssl command line
+// tests/schedule/tst_openssl_interop.cpp — Stoa and the openssl command line
 // agree on keys, PAE bytes and Ed25519 signatures, in both directions. The
 // openssl side never uses Stoa code: PAE is written out by hand and keyids
 // come from the DER of `openssl pkey -pubout`.
-#include "fixtures.h"
+#include "signed_documents.h"
 
 #include "schedule/envelope.h"
 #include "schedule/keys.h"

@@ -1,4 +1,4 @@
-// tests/engine/manifest_text.h — schedule entries from a compact text, for test tables.
+// tests/schedule/manifest_text.h — schedule entries from a compact text, for test tables.
 //
 // "breakfast p10 mon,tue 06:00-10:30 2026-11-01..2026-12-31" is the entry of
 // spec §3's example. Tokens after the playlist name, each optional, any order:

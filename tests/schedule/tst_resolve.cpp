@@ -1,4 +1,4 @@
-// tests/engine/tst_resolve.cpp — "what plays now" and its next change (spec §3).
+// tests/schedule/tst_resolve.cpp — "what plays now" and its next change (spec §3).
 //
 // Every expected value below was worked out by hand from the rules in
 // docs/schedule.md (local offsets: Oslo CET = UTC+1, CEST = UTC+2; New York

@@ -1,7 +1,7 @@
-// tests/signing/tst_trust_store.cpp — keys documents and rotation (§4):
+// tests/schedule/tst_trust_store.cpp — keys documents and rotation (§4):
 // root-signed adoption, monotonic versions, revocation by omission, the
 // root recovery path, thresholds, expiry and re-deriving state after restart.
-#include "fixtures.h"
+#include "signed_documents.h"
 
 #include "schedule/trust_store.h"
 

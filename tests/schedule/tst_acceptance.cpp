@@ -1,8 +1,8 @@
-// tests/signing/tst_acceptance.cpp — the device-side adoption rules of §3
+// tests/schedule/tst_acceptance.cpp — the device-side adoption rules of §3
 // (rollback, freeze, audience) and the whole chain bytes -> verify -> parse
 // -> accept, including that the payload is never parsed before a valid
 // signature was found.
-#include "fixtures.h"
+#include "signed_documents.h"
 
 #include "schedule/acceptance.h"
 #include "schedule/manifest_parse.h"

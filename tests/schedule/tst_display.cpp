@@ -1,4 +1,4 @@
-// tests/engine/tst_display.cpp — display on/off windows (spec §3 `display`).
+// tests/schedule/tst_display.cpp — display on/off windows (spec §3 `display`).
 //
 // Expected values are worked out by hand (Oslo CET = UTC+1, CEST = UTC+2).
 #include "manifest_text.h"
