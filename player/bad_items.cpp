@@ -21,11 +21,11 @@ void BadItems::markBad(const std::string &key, std::int64_t nowMs)
     bad.retryAtMs = nowMs + std::min<std::int64_t>(delay, m_max.count());
 }
 
-std::optional<std::int64_t> BadItems::firstRetryMs() const
+std::optional<std::int64_t> BadItems::firstRetryMs(std::int64_t nowMs) const
 {
     std::optional<std::int64_t> first;
     for (const auto &[key, bad] : m_items)
-        if (!first || bad.retryAtMs < *first)
+        if (bad.retryAtMs > nowMs && (!first || bad.retryAtMs < *first))
             first = bad.retryAtMs;
     return first;
 }

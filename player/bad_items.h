@@ -31,8 +31,9 @@ public:
     void clear() { m_items.clear(); }
     // Items that failed (whether or not their retry time passed).
     std::size_t size() const { return m_items.size(); }
-    // The earliest retry time, if any item failed.
-    std::optional<std::int64_t> firstRetryMs() const;
+    // The earliest retry time still ahead of `nowMs`, if any (an item whose
+    // time has passed is not waiting any more: it is retried when picked).
+    std::optional<std::int64_t> firstRetryMs(std::int64_t nowMs) const;
 
 private:
     struct Entry {

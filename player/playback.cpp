@@ -71,6 +71,15 @@ Playback::Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig 
             if (s->item() && s->item()->kind == ItemKind::Web)
                 s->startLoadTimer();
     });
+    m_retryTimer.setSingleShot(true);
+    connect(&m_retryTimer, &QTimer::timeout, this, [this] {
+        if (m_current >= 0 || !m_manifest)
+            return;
+        qCInfo(lcPlayer, "idle screen: trying the failed items again");
+        m_switchDue = true;
+        prepareNext();
+        trySwitch();
+    });
     m_floorTimer.setSingleShot(true);
     connect(&m_floorTimer, &QTimer::timeout, this, [this] { persistTimeFloor(false); });
 }
@@ -327,7 +336,9 @@ void Playback::trySwitch()
     if (!m_switchDue || m_fadingOut >= 0)
         return;
     MediaSlot &hidden = slot(hiddenIndex());
-    if (hidden.item() && m_bad.isBad(hidden.item()->key, monoNow()))
+    // A bad item still loading is dropped; a ready one has proven it loads
+    // (a one-item playlist's next copy while its twin failed on screen).
+    if (hidden.item() && hidden.state() != MediaSlot::State::Ready && m_bad.isBad(hidden.item()->key, monoNow()))
         hidden.release();
     if (hidden.state() == MediaSlot::State::Empty)
         prepareNext();
@@ -373,7 +384,7 @@ void Playback::switchTo(int incoming)
     m_switchDue = false;
     m_currentFailed = false;
     m_holding = false;
-    m_bad.forget(item.key); // it plays again: its failures are forgotten
+    m_retryTimer.stop();
     if (outgoing >= 0) {
         if (item.fadeMs > 0) {
             m_fadingOut = outgoing;
@@ -403,6 +414,10 @@ void Playback::closeCurrent()
     if (m_current < 0 || !slot(m_current).item())
         return;
     const std::int64_t shownMs = monoNow() - m_currentStartedMono;
+    // It played well after a fresh load: its failures are forgotten. Not
+    // while held: a held item's own reload failed, and it waits its turn.
+    if (m_outcome.completed && !m_holding)
+        m_bad.forget(slot(m_current).item()->key);
     m_recorder.record(*slot(m_current).item(), m_currentStartedUtc, shownMs, m_outcome.completed,
                       m_outcome.completed ? std::nullopt : m_outcome.reason);
 }
@@ -438,7 +453,7 @@ bool Playback::holdCurrent()
     std::int64_t turn = m_config.defaultImageMs;
     if (item.durationMs) {
         turn = *item.durationMs;
-    } else if (const auto first = m_bad.firstRetryMs()) {
+    } else if (const auto first = m_bad.firstRetryMs(now)) {
         turn = std::max<std::int64_t>(1000, *first - now);
     }
     m_currentEndMono = now + turn;
@@ -469,6 +484,10 @@ void Playback::goIdle()
     m_holding = false;
     m_currentEndMono.reset();
     m_recorder.nowPlaying(nullptr);
+    m_retryTimer.stop();
+    if (m_manifest && !m_playlists.empty())
+        if (const auto first = m_bad.firstRetryMs(monoNow()))
+            m_retryTimer.start(int(std::clamp<std::int64_t>(*first - monoNow(), 0, kMaxTimerMs)));
     setStatus(idleReason());
     if (!wasIdle) {
         qCInfo(lcPlayer, "idle screen: %s", qPrintable(m_statusLine));
@@ -505,6 +524,8 @@ void Playback::slotFailed(int index, int generation, const QString &reason)
     if (index == m_fadingOut)
         return; // on its way out anyway
     if (index == m_current) {
+        if (m_currentFailed)
+            return; // already counted (a stall, then the pipeline's error)
         // On screen: its last frame stays until the next item is ready.
         m_bad.markBad(item.key, monoNow());
         m_currentFailed = true;

@@ -31,7 +31,10 @@
 //    further turn a new play, and the bad items are tried again at their
 //    retry time; the idle screen (device id, state) is only for nothing
 //    playable AND nothing good on screen (no manifest, nothing scheduled,
-//    the item on screen failed or left the schedule);
+//    the item on screen failed or left the schedule), and while it shows
+//    because items failed, they are tried again at their retry time;
+//  - an item's failures are forgotten when it completes a play, not when it
+//    is shown (an item that fails on screen each time keeps backing off);
 //  - web items: a page's load timeout counts from the moment the web engine
 //    is warm (warmed up in the background when the active or staged
 //    manifest has web items), so Chromium's cold start is not the page's;
@@ -217,6 +220,7 @@ private:
     QTimer m_itemTimer;                         // the current item's duration
     QTimer m_fadeTimer;                         // releases the outgoing slot after a fade
     QTimer m_floorTimer;                        // saves the time floor when due (spec §7)
+    QTimer m_retryTimer;                        // idle because items failed: tries them again at their retry time
     int m_fadingOut = -1;                       // slot kept visible under a fade-in
     int m_z = 0;
     int m_rotation = 0;

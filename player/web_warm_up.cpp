@@ -47,15 +47,20 @@ void WebWarmUp::update(const schedule::Manifest *active, cache::Store &store)
     }
     if (wanted == m_wanted)
         return;
+    const bool pageBefore = pageWanted();
     m_wanted = wanted;
     if (!m_warm && wanted) {
         qCInfo(lcPlayer, "web: warming up the web engine (web items in the active or staged manifest)");
         m_since.start();
         m_timer.start(m_timeout);
-    } else if (!m_warm) {
-        m_timer.stop(); // the page is dropped before it painted: no deadline to miss
+    } else if (!wanted) {
+        // The page goes: no deadline to miss, and what it kept warm may stop.
+        m_timer.stop();
+        m_warm = false;
     }
     emit wantedChanged();
+    if (pageWanted() != pageBefore)
+        emit pageWantedChanged();
 }
 
 void WebWarmUp::done(bool ok, const QString &detail)
@@ -69,11 +74,14 @@ void WebWarmUp::setWarm(const char *how)
 {
     if (m_warm)
         return;
+    const bool pageBefore = pageWanted();
     m_warm = true;
     m_timer.stop();
     qCInfo(lcPlayer, "web: engine warm %lld ms after the warm-up began (%s)",
            static_cast<long long>(m_since.elapsed()), how);
     emit warmed();
+    if (pageWanted() != pageBefore)
+        emit pageWantedChanged();
 }
 
 } // namespace stoa::player

@@ -45,7 +45,7 @@ Window {
         // WebContent.qml): beneath the slots, drawn at opacity 0.
         Loader {
             z: -1
-            active: window.playback.webWarmUp.wanted
+            active: window.playback.webWarmUp.pageWanted
             asynchronous: true
             source: active ? "WebWarmUp.qml" : ""
             onLoaded: {

@@ -1,13 +1,12 @@
 // WebWarmUp.qml — starts Chromium before the first page is due (docs/web.md,
-// "Warm-up"). Main.qml creates it, by URL and only while Playback wants it
-// (web items in the active or staged manifest, web = on), so the scene never
-// imports QtWebEngine otherwise (player/web_warm_up.h decides). A blank page in a small view drawn at
+// "Warm-up"). Main.qml creates it, by URL and only while Playback's
+// WebWarmUp wants the page (web items in the active or staged manifest,
+// web = on, not warm yet; player/web_warm_up.h decides), so the scene never
+// imports QtWebEngine otherwise. A blank page in a small view drawn at
 // opacity 0 (rendered by Chromium, never seen): loading it starts the
-// browser side, the GPU and renderer processes and the QML module; once it
-// has painted, the engine is warm and the pages' load timers run, so
-// the spec's 5 s are the page's own. The view stays while pages are in the
-// manifest: it keeps the one shared renderer process (--renderer-process-
-// limit=1) alive between pages, so a page after an image does not start one.
+// browser side, the zygote, the GPU and renderer processes and the QML
+// module; once it has painted, the engine is warm, the pages' load timers
+// run (the spec's 5 s are the page's own) and the view goes.
 import QtQuick
 import QtWebEngine
 

@@ -64,7 +64,7 @@ void LogicTest::badItemsRetryDoubling()
     using std::chrono::milliseconds;
     BadItems bad(milliseconds(1000), milliseconds(5000));
     QVERIFY(!bad.isBad("a", 0));
-    QCOMPARE(bad.firstRetryMs(), std::nullopt);
+    QCOMPARE(bad.firstRetryMs(0), std::nullopt);
     bad.markBad("a", 0);
     QVERIFY(bad.isBad("a", 999));
     QVERIFY(!bad.isBad("a", 1000));
@@ -73,11 +73,13 @@ void LogicTest::badItemsRetryDoubling()
     QVERIFY(bad.isBad("a", 2999));
     QVERIFY(!bad.isBad("a", 3000));
     bad.markBad("a", 3000); // third: 4 s
-    QCOMPARE(bad.firstRetryMs(), std::optional<std::int64_t>(7000));
+    QCOMPARE(bad.firstRetryMs(3000), std::optional<std::int64_t>(7000));
+    QCOMPARE(bad.firstRetryMs(7000), std::nullopt); // its time has come: nothing is waiting
     bad.markBad("a", 7000); // fourth: 8 s, capped at 5 s
-    QCOMPARE(bad.firstRetryMs(), std::optional<std::int64_t>(12000));
+    QCOMPARE(bad.firstRetryMs(7000), std::optional<std::int64_t>(12000));
     bad.markBad("b", 7000);
-    QCOMPARE(bad.firstRetryMs(), std::optional<std::int64_t>(8000));
+    QCOMPARE(bad.firstRetryMs(7000), std::optional<std::int64_t>(8000));
+    QCOMPARE(bad.firstRetryMs(8000), std::optional<std::int64_t>(12000)); // b's passed: a's next
     QCOMPARE(bad.size(), std::size_t(2));
     bad.forget("a");
     QVERIFY(!bad.isBad("a", 7001));
@@ -124,6 +126,7 @@ void LogicTest::webWarmUpFollowsTheManifests()
     QCOMPARE(wanted.count(), 0);
     on.update(&pages, **store);
     QVERIFY(on.wanted());
+    QVERIFY(on.pageWanted());
     QVERIFY(on.started());
     QVERIFY(!on.warm());
     // Dropped before it painted: the deadline is off (three deadlines pass).
@@ -141,12 +144,28 @@ void LogicTest::webWarmUpFollowsTheManifests()
     // Painted later, or again: warm once.
     on.done(true, {});
     QCOMPARE(warmed.count(), 1);
+    // No pages any more: the page goes and the engine counts as cold again;
+    // pages again: a new warm-up, the page timers wait for it.
+    on.update(&images, **store);
+    QVERIFY(!on.wanted());
+    QVERIFY(!on.warm());
+    on.update(&pages, **store);
+    QVERIFY(on.wanted());
+    QVERIFY(!on.warm());
+    on.done(true, {});
+    QVERIFY(on.warm());
+    QCOMPARE(warmed.count(), 2);
 
     WebWarmUp painted(true, milliseconds(60000));
     QSignalSpy paintedWarm(&painted, &WebWarmUp::warmed);
+    QSignalSpy pageChanges(&painted, &WebWarmUp::pageWantedChanged);
     painted.update(&pages, **store);
+    QVERIFY(painted.pageWanted());
     painted.done(true, {});
     QVERIFY(painted.warm());
+    QVERIFY(painted.wanted());
+    QVERIFY(!painted.pageWanted()); // warm: the page goes, pages stay wanted
+    QCOMPARE(pageChanges.count(), 2);
     QCOMPARE(paintedWarm.count(), 1);
     WebWarmUp failed(true, milliseconds(60000));
     failed.update(&pages, **store);

@@ -36,6 +36,7 @@ private slots:
     void singleVideoLoops();
     void idleScreenWhenNothingPlayable();
     void lastGoodItemHeldWhenTheRestFails();
+    void idleScreenRetriesFailedItems();
     void idleScreenWithoutManifest();
     void commands();
     void fitModes_data();
@@ -335,6 +336,37 @@ void PlaybackTest::idleScreenWhenNothingPlayable()
     const auto plays = h.plays();
     QCOMPARE(plays.size(), std::size_t(1));
     QCOMPARE(plays[0].reason.value_or(""), kWebSkipped);
+}
+
+// Idle because the only item failed (its blob missing at start): the idle
+// screen does not stay until the next manifest. The item is tried again at
+// its retry time, reported again while it still fails (backing off), and
+// plays once its blob is back.
+void PlaybackTest::idleScreenRetriesFailedItems()
+{
+    PlayerHarness h;
+    const Media g = h.content->solid(kGreen);
+    const QByteArray bytes = h.content->fileOf(g);
+    h.content->activate(h.content->manifest(1, {{"main", playlist({item(g, 1000)})}}, "main"));
+    QVERIFY(h.store->blobs().remove(g.hex).has_value()); // gone after activation (a card error)
+    PlaybackConfig config;
+    config.badRetry = std::chrono::milliseconds(500);
+    QVERIFY(h.start(std::nullopt, config));
+    QVERIFY(h.playback->idle());
+    const auto failures = [&] {
+        int n = 0;
+        for (const auto &p : h.plays())
+            n += !p.completed && p.reason == std::string("asset missing from the store");
+        return n;
+    };
+    QCOMPARE(failures(), 1);
+    // Retried at 0.5 s, then 1 s later: still missing, reported each time.
+    QTRY_VERIFY_WITH_TIMEOUT(failures() >= 3, 10000);
+    QVERIFY(h.playback->idle());
+    QCOMPARE(h.content->bytes(bytes, "image/png").hex, g.hex); // back in the store
+    // The next retry (at most 2 s away now) plays it.
+    QTRY_VERIFY_WITH_TIMEOUT(!h.playback->idle(), 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(), kGreen), 5000);
 }
 
 // Every other item fails (both blobs gone from the store): the item on
