@@ -4,7 +4,8 @@
 #   ./setup.sh demo   install what is missing, build, run the player on its
 #                     bundled demo (windowed; under Xvfb with a screenshot
 #                     when there is no display)
-#   ./setup.sh test   install what is missing, build, run every test
+#   ./setup.sh test   install what is missing, build, run every test but the soaks
+#   ./setup.sh soak   the memory soaks (label soak), outside CI
 #   ./setup.sh asan   the same tests under AddressSanitizer + UBSan (CI)
 #   ./setup.sh fuzz [SECONDS]   the libFuzzer target with clang (CI)
 #   ./setup.sh package  build the .deb, lintian, install test on THIS machine (CI)
@@ -64,8 +65,18 @@ case "${1:-}" in
   test)
     install_missing "${PACKAGES[@]}"
     build default
-    # Everything, the player's 600-transition soak (label soak) included.
-    ctest --preset default -j2
+    # Every test but the memory soaks (label soak: ./setup.sh soak). Their
+    # 5 MB bounds over a few hundred transitions failed about one run in ten
+    # here (heap and Chromium noise at CTest lengths; issue 13), and a suite
+    # that fails at random teaches people to ignore it: soaks run outside CI.
+    ctest --preset default -j2 -LE soak
+    ;;
+  soak)
+    install_missing "${PACKAGES[@]}"
+    build default
+    # The memory soaks (player, web), one at a time: their RSS readings are
+    # the measurement. Longer runs: STOA_SOAK_TRANSITIONS, docs/player.md.
+    ctest --preset default -L soak
     ;;
   asan)
     install_missing "${PACKAGES[@]}"
