@@ -72,13 +72,14 @@ Playback::Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig 
                 s->startLoadTimer();
     });
     m_retryTimer.setSingleShot(true);
+    m_retryTimer.setTimerType(Qt::PreciseTimer); // a coarse timer may fire before the retry time
     connect(&m_retryTimer, &QTimer::timeout, this, [this] {
         if (m_current >= 0 || !m_manifest)
             return;
         qCInfo(lcPlayer, "idle screen: trying the failed items again");
         m_switchDue = true;
-        prepareNext();
         trySwitch();
+        armRetry(); // still idle (they failed again): the next retry time
     });
     m_floorTimer.setSingleShot(true);
     connect(&m_floorTimer, &QTimer::timeout, this, [this] { persistTimeFloor(false); });
@@ -468,6 +469,16 @@ void Playback::updateWebWarmUp()
     m_webWarmUp.update(m_manifest ? &*m_manifest : nullptr, m_store);
 }
 
+void Playback::armRetry()
+{
+    m_retryTimer.stop();
+    if (m_current >= 0 || !m_manifest || m_playlists.empty())
+        return;
+    const std::int64_t now = monoNow();
+    if (const auto first = m_bad.firstRetryMs(now))
+        m_retryTimer.start(int(std::clamp<std::int64_t>(*first - now + 1, 1, kMaxTimerMs)));
+}
+
 void Playback::goIdle()
 {
     const bool wasIdle = m_current < 0;
@@ -484,10 +495,7 @@ void Playback::goIdle()
     m_holding = false;
     m_currentEndMono.reset();
     m_recorder.nowPlaying(nullptr);
-    m_retryTimer.stop();
-    if (m_manifest && !m_playlists.empty())
-        if (const auto first = m_bad.firstRetryMs(monoNow()))
-            m_retryTimer.start(int(std::clamp<std::int64_t>(*first - monoNow(), 0, kMaxTimerMs)));
+    armRetry();
     setStatus(idleReason());
     if (!wasIdle) {
         qCInfo(lcPlayer, "idle screen: %s", qPrintable(m_statusLine));

@@ -178,6 +178,8 @@ private:
     void switchTo(int incoming);
     void closeCurrent();
     void goIdle();
+    // Idle because items failed: the retry timer at the first retry time.
+    void armRetry();
     // Nothing else playable: keeps the good item on screen for another turn
     // (true), or false when there is none to keep.
     bool holdCurrent();
