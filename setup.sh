@@ -25,6 +25,7 @@ PACKAGES=(
   libqrencode-dev libsystemd-dev prometheus dpkg-dev lintian systemd qt6-base-private-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   qt6-webengine-dev qml6-module-qtwebengine
+  libmicrohttpd-dev libpq-dev postgresql
 )
 FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)
 

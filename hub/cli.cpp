@@ -1,0 +1,276 @@
+#include "hub/cli.h"
+
+#include "hub/credentials.h"
+#include "hub/hub.h"
+#include "hub/logging.h"
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <pthread.h>
+
+namespace stoa::hub {
+namespace {
+
+const char kUsage[] =
+    "usage:\n"
+    "  stoa-hub serve --data-dir DIR --listen ADDR:PORT [--database URL] [--public-url URL]\n"
+    "                 [--threads N] [--max-connections N] [--tls-cert FILE --tls-key FILE]\n"
+    "  stoa-hub device add ID --data-dir DIR [--database URL]\n"
+    "  stoa-hub device revoke ID --data-dir DIR [--database URL]\n"
+    "  stoa-hub operator add NAME --role admin|editor|viewer --data-dir DIR [--database URL]\n"
+    "\n"
+    "--database: empty for SQLite in DIR/hub.db, or postgresql://USER@HOST:PORT/DB.\n"
+    "--listen port 0 picks a free port and logs it. Tokens are printed alone on the\n"
+    "last line of stdout, once: the hub keeps only their hash.\n";
+
+struct Parsed {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> flags;
+    std::string error;
+};
+
+Parsed parse(const std::vector<std::string> &args, std::initializer_list<const char *> known)
+{
+    Parsed p;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string &a = args[i];
+        if (!a.starts_with("--")) {
+            p.positional.push_back(a);
+            continue;
+        }
+        bool ok = false;
+        for (const char *k : known)
+            ok = ok || a == k;
+        if (!ok) {
+            p.error = "unknown option " + a;
+            return p;
+        }
+        if (i + 1 >= args.size()) {
+            p.error = a + " needs a value";
+            return p;
+        }
+        p.flags[a] = args[++i];
+    }
+    return p;
+}
+
+int usageError(const std::string &message)
+{
+    std::fprintf(stderr, "stoa-hub: %s\n%s", message.c_str(), kUsage);
+    return 2;
+}
+
+std::int64_t nowMs()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The storage a maintenance subcommand works on, migrated.
+std::optional<std::unique_ptr<Storage>> openFor(const Parsed &p, int &exitCode)
+{
+    const auto dir = p.flags.find("--data-dir");
+    const auto db = p.flags.find("--database");
+    if (dir == p.flags.end()) {
+        exitCode = usageError("--data-dir is required");
+        return std::nullopt;
+    }
+    auto storage = openStorage(db == p.flags.end() ? std::string() : db->second, dir->second);
+    if (!storage) {
+        std::fprintf(stderr, "stoa-hub: database: %s\n", storage.error().message.c_str());
+        exitCode = 3;
+        return std::nullopt;
+    }
+    if (auto m = (*storage)->migrate(); !m) {
+        std::fprintf(stderr, "stoa-hub: database schema: %s\n", m.error().message.c_str());
+        exitCode = 3;
+        return std::nullopt;
+    }
+    return std::move(*storage);
+}
+
+int exitFor(const StorageError &e)
+{
+    std::fprintf(stderr, "stoa-hub: %s\n", e.message.c_str());
+    return e.code == StorageError::Code::Conflict || e.code == StorageError::Code::NotFound
+                   || e.code == StorageError::Code::Invalid
+               ? 1
+               : 3;
+}
+
+bool readFile(const std::string &path, std::string &out)
+{
+    std::FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f)
+        return false;
+    char buf[65536];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+        out.append(buf, n);
+    const bool ok = !std::ferror(f);
+    std::fclose(f);
+    return ok;
+}
+
+int serve(const std::vector<std::string> &args)
+{
+    auto p = parse(args, {"--data-dir", "--listen", "--database", "--public-url", "--threads", "--max-connections",
+                          "--tls-cert", "--tls-key"});
+    if (!p.error.empty())
+        return usageError(p.error);
+    if (!p.positional.empty())
+        return usageError("serve takes no argument " + p.positional.front());
+    HubOptions options;
+    options.dataDir = p.flags["--data-dir"];
+    options.databaseUrl = p.flags["--database"];
+    options.publicUrl = p.flags["--public-url"];
+    const std::string listen = p.flags.count("--listen") ? p.flags["--listen"] : "127.0.0.1:8080";
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos)
+        return usageError("--listen must be ADDR:PORT, not " + listen);
+    std::string address = listen.substr(0, colon);
+    if (address.size() >= 2 && address.front() == '[' && address.back() == ']')
+        address = address.substr(1, address.size() - 2);
+    char *end = nullptr;
+    const unsigned long port = std::strtoul(listen.c_str() + colon + 1, &end, 10);
+    if (*end != '\0' || port > 65535 || colon + 1 == listen.size())
+        return usageError("--listen must be ADDR:PORT, not " + listen);
+    options.http.address = address;
+    options.http.port = static_cast<std::uint16_t>(port);
+    if (p.flags.count("--threads"))
+        options.http.threads = static_cast<unsigned>(std::stoul(p.flags["--threads"]));
+    if (p.flags.count("--max-connections"))
+        options.http.connectionLimit = static_cast<unsigned>(std::stoul(p.flags["--max-connections"]));
+    if (p.flags.count("--tls-cert") != p.flags.count("--tls-key"))
+        return usageError("--tls-cert and --tls-key go together");
+    if (p.flags.count("--tls-cert")) {
+        if (!readFile(p.flags["--tls-cert"], options.http.tlsCertPem) || !readFile(p.flags["--tls-key"], options.http.tlsKeyPem)) {
+            std::fprintf(stderr, "stoa-hub: cannot read the TLS certificate or key\n");
+            return 3;
+        }
+    }
+
+    sigset_t stopSignals;
+    sigemptyset(&stopSignals);
+    sigaddset(&stopSignals, SIGTERM);
+    sigaddset(&stopSignals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+
+    auto hub = Hub::open(options);
+    if (!hub) {
+        std::fprintf(stderr, "stoa-hub: %s\n", hub.error().c_str());
+        return 3;
+    }
+    if (auto e = (*hub)->start()) {
+        std::fprintf(stderr, "stoa-hub: %s\n", e->c_str());
+        return 3;
+    }
+    const bool tls = !options.http.tlsCertPem.empty();
+    const std::string shown = (address.find(':') != std::string::npos ? "[" + address + "]" : address) + ":"
+                              + std::to_string((*hub)->port());
+    qCInfo(lcHub).noquote() << "stoa-hub" << STOA_VERSION << "serving" << (tls ? "https://" : "http://") + QString::fromStdString(shown)
+                            << "data" << options.dataDir.c_str()
+                            << "database" << (options.databaseUrl.empty() ? "sqlite" : "postgresql");
+    const bool loopback = address.starts_with("127.") || address == "::1" || address == "localhost";
+    if (!tls && !loopback)
+        qCWarning(lcHub).noquote() << "listening on" << shown.c_str()
+                                   << "WITHOUT TLS: device and operator tokens cross the network in clear; "
+                                      "use --tls-cert/--tls-key or a TLS-terminating proxy (docs/hub.md)";
+    int sig = 0;
+    sigwait(&stopSignals, &sig);
+    qCInfo(lcHub) << "signal" << sig << ": stopping";
+    (*hub)->stop();
+    return 0;
+}
+
+int device(const std::vector<std::string> &args)
+{
+    auto p = parse(args, {"--data-dir", "--database"});
+    if (!p.error.empty())
+        return usageError(p.error);
+    if (p.positional.size() != 2 || (p.positional[0] != "add" && p.positional[0] != "revoke"))
+        return usageError("device add ID | device revoke ID");
+    const std::string &id = p.positional[1];
+    if (!validDeviceId(id))
+        return usageError("a device id is 1-64 characters of [A-Za-z0-9._-], not " + id);
+    int code = 0;
+    auto storage = openFor(p, code);
+    if (!storage)
+        return code;
+    if (p.positional[0] == "revoke") {
+        if (auto r = (*storage)->revokeDevice(id); !r)
+            return exitFor(r.error());
+        std::printf("device %s revoked\n", id.c_str());
+        return 0;
+    }
+    const auto token = newToken(TokenKind::Device);
+    if (!token) {
+        std::fprintf(stderr, "stoa-hub: no random bytes for a token\n");
+        return 3;
+    }
+    if (auto r = (*storage)->addDevice(id, tokenHash(*token), nowMs()); !r)
+        return exitFor(r.error());
+    std::printf("device %s added; its bearer token (shown once, set it as the device's `token`):\n%s\n", id.c_str(),
+                token->c_str());
+    return 0;
+}
+
+int operatorCmd(const std::vector<std::string> &args)
+{
+    auto p = parse(args, {"--data-dir", "--database", "--role"});
+    if (!p.error.empty())
+        return usageError(p.error);
+    if (p.positional.size() != 2 || p.positional[0] != "add")
+        return usageError("operator add NAME --role admin|editor|viewer");
+    const std::string &name = p.positional[1];
+    if (name.empty() || name.size() > 64)
+        return usageError("an operator name is 1-64 characters");
+    const auto role = roleFromName(p.flags["--role"]);
+    if (!role)
+        return usageError("--role must be admin, editor or viewer");
+    int code = 0;
+    auto storage = openFor(p, code);
+    if (!storage)
+        return code;
+    const auto token = newToken(TokenKind::Operator);
+    if (!token) {
+        std::fprintf(stderr, "stoa-hub: no random bytes for a token\n");
+        return 3;
+    }
+    if (auto r = (*storage)->addOperator(name, *role, tokenHash(*token), nowMs()); !r)
+        return exitFor(r.error());
+    std::printf("operator %s (%s) added; API token (shown once):\n%s\n", name.c_str(), roleName(*role), token->c_str());
+    return 0;
+}
+
+} // namespace
+
+const char *hubUsage() { return kUsage; }
+
+int runCli(const std::vector<std::string> &args)
+{
+    if (args.empty())
+        return usageError("a subcommand is required");
+    const std::string &cmd = args.front();
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    if (cmd == "--version") {
+        std::printf("stoa-hub %s\n", STOA_VERSION);
+        return 0;
+    }
+    if (cmd == "serve")
+        return serve(rest);
+    if (cmd == "device")
+        return device(rest);
+    if (cmd == "operator")
+        return operatorCmd(rest);
+    return usageError("unknown subcommand " + cmd);
+}
+
+} // namespace stoa::hub

@@ -1,0 +1,180 @@
+// The device side of the protocol: §1 GETs from the site, §5 heartbeats,
+// §6 proof of play and the screenshot PUT.
+#include "hub/hub_impl.h"
+#include "hub/logging.h"
+#include "hub/site_files.h"
+
+#include "publish/site.h"
+#include "schedule/encoding.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QJsonParseError>
+
+namespace stoa::hub {
+namespace {
+
+constexpr std::size_t kMaxPlayIdLength = 256;
+
+QByteArray view(const std::string &s) { return QByteArray::fromRawData(s.data(), static_cast<qsizetype>(s.size())); }
+
+} // namespace
+
+HttpResponse Hub::Impl::siteFile(const HttpRequest &request, const Route &route)
+{
+    const QString site = QString::fromStdString(options.dataDir + "/site");
+    QString path;
+    switch (route.kind) {
+    case Route::Kind::Keys: path = publish::siteKeysPath(site); break;
+    case Route::Kind::FleetManifest: path = publish::siteManifestPath(site); break;
+    case Route::Kind::DeviceManifest:
+        path = publish::siteDeviceManifestPath(site, QString::fromStdString(route.deviceId));
+        break;
+    case Route::Kind::Blob: path = publish::siteBlobPath(site, route.hex); break;
+    default: return errorJson(404, "not found");
+    }
+    return serveFile(request, path.toStdString(), route.kind == Route::Kind::Blob);
+}
+
+void Hub::Impl::submit(IngestBatch batch, std::size_t bytes, Answer answer, HttpResponse ok)
+{
+    // The queue calls back exactly once when it accepted; the answer then
+    // travels with the callback.
+    auto shared = std::make_shared<Answer>(std::move(answer));
+    auto okShared = std::make_shared<HttpResponse>(std::move(ok));
+    const bool accepted = ingest.submit(std::move(batch), bytes, [this, shared, okShared](const StorageResult<IngestCounts> &r) {
+        if (r) {
+            m.plays.labels({"stored"}).inc(static_cast<double>(r->playsStored));
+            m.plays.labels({"duplicate"}).inc(static_cast<double>(r->playsDuplicate));
+            shared->send(std::move(*okShared));
+            return;
+        }
+        m.dbErrors.inc();
+        auto busy = errorJson(503, "not stored: " + r.error().message);
+        busy.headers.emplace_back("Retry-After", "10");
+        shared->send(std::move(busy));
+    });
+    if (!accepted) {
+        auto busy = errorJson(503, "the hub is busy: try again later");
+        busy.headers.emplace_back("Retry-After", std::to_string(options.http.retryAfterS));
+        shared->send(std::move(busy));
+    }
+}
+
+void Hub::Impl::status(HttpRequest request, const Principal &who, Answer answer)
+{
+    QJsonParseError err{};
+    const auto doc = QJsonDocument::fromJson(view(request.body), &err);
+    if (err.error != QJsonParseError::NoError || !doc.isObject()) {
+        const std::string why = err.error != QJsonParseError::NoError
+                                    ? "not JSON at offset " + std::to_string(err.offset) + ": " + err.errorString().toStdString()
+                                    : std::string("not a JSON object");
+        qCWarning(lcHub).noquote() << "status from" << who.device.c_str() << "refused:" << why.c_str();
+        answer.send(errorJson(400, "heartbeat " + why));
+        return;
+    }
+    const QJsonObject o = doc.object();
+    if (const auto id = o.value("device_id"); !id.isUndefined() && id.toString().toStdString() != who.device) {
+        answer.send(errorJson(400, "heartbeat device_id does not match the URL's device"));
+        return;
+    }
+    StatusReport report;
+    report.deviceId = who.device;
+    report.receivedAtMs = nowMs();
+    const auto version = o.value("manifest").toObject().value("version");
+    if (version.isDouble())
+        report.manifestVersion = static_cast<std::int64_t>(version.toDouble());
+    report.body = std::move(request.body);
+    const std::size_t bytes = report.body.size() + 256;
+    IngestBatch batch;
+    batch.statuses.push_back(std::move(report));
+    HttpResponse ok;
+    ok.status = 204;
+    submit(std::move(batch), bytes, std::move(answer), std::move(ok));
+}
+
+void Hub::Impl::plays(HttpRequest request, const Principal &who, Answer answer)
+{
+    IngestBatch batch;
+    QJsonArray bad;
+    const std::int64_t now = nowMs();
+    const std::string_view body = request.body;
+    std::size_t pos = 0;
+    int lineNo = 0;
+    while (pos < body.size()) {
+        auto eol = body.find('\n', pos);
+        if (eol == std::string_view::npos)
+            eol = body.size();
+        auto line = body.substr(pos, eol - pos);
+        pos = eol + 1;
+        ++lineNo;
+        if (!line.empty() && line.back() == '\r')
+            line.remove_suffix(1);
+        if (line.find_first_not_of(" \t") == std::string_view::npos)
+            continue;
+        QJsonParseError err{};
+        const auto doc = QJsonDocument::fromJson(QByteArray(line.data(), static_cast<qsizetype>(line.size())), &err);
+        std::string why;
+        if (err.error != QJsonParseError::NoError)
+            why = "not JSON: " + err.errorString().toStdString();
+        else if (!doc.isObject())
+            why = "not a JSON object";
+        else if (const auto id = doc.object().value("id"); !id.isString() || id.toString().isEmpty())
+            why = "no \"id\" string";
+        else if (id.toString().size() > static_cast<qsizetype>(kMaxPlayIdLength))
+            why = "\"id\" longer than " + std::to_string(kMaxPlayIdLength) + " characters";
+        if (!why.empty()) {
+            bad.append(QJsonObject{{"line", lineNo}, {"error", QString::fromStdString(why)}});
+            continue;
+        }
+        batch.plays.push_back({who.device, doc.object().value("id").toString().toStdString(), now, std::string(line)});
+    }
+    if (!bad.isEmpty())
+        qCWarning(lcHub).noquote() << "plays from" << who.device.c_str() << ":" << bad.size()
+                                   << "malformed line(s), first: line" << bad.first().toObject().value("line").toInt()
+                                   << bad.first().toObject().value("error").toString();
+    HttpResponse ok;
+    if (bad.isEmpty()) {
+        ok.status = 204;
+    } else {
+        // The good lines are kept; the device sends the batch again and
+        // their ids de-duplicate.
+        QJsonObject o{{"error", QString("%1 malformed line(s)").arg(bad.size())},
+                      {"lines", bad},
+                      {"stored", static_cast<qint64>(batch.plays.size())}};
+        ok = HttpResponse::json(400, QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString() + "\n");
+    }
+    if (batch.empty()) {
+        answer.send(std::move(ok));
+        return;
+    }
+    const std::size_t bytes = request.body.size() + batch.plays.size() * 128;
+    submit(std::move(batch), bytes, std::move(answer), std::move(ok));
+}
+
+void Hub::Impl::screenshot(HttpRequest request, const Principal &who, Answer answer)
+{
+    const std::string &jpeg = request.body;
+    if (jpeg.size() < 4 || static_cast<unsigned char>(jpeg[0]) != 0xFF || static_cast<unsigned char>(jpeg[1]) != 0xD8
+        || static_cast<unsigned char>(jpeg[2]) != 0xFF) {
+        answer.send(errorJson(400, "a screenshot must be a JPEG"));
+        return;
+    }
+    const std::string hex = schedule::sha256Hex(view(jpeg));
+    const QString path = QString::fromStdString(options.dataDir + "/screenshots/" + hex + ".jpg");
+    if (auto w = publish::writeFileAtomically(path, view(jpeg)); !w) {
+        qCWarning(lcHub).noquote() << "screenshot from" << who.device.c_str() << "not kept:" << w.error().message;
+        auto r = errorJson(503, "cannot store the screenshot now");
+        r.headers.emplace_back("Retry-After", "60");
+        answer.send(std::move(r));
+        return;
+    }
+    IngestBatch batch;
+    batch.screenshots.push_back({who.device, hex, static_cast<std::int64_t>(jpeg.size()), nowMs()});
+    HttpResponse ok;
+    ok.status = 204;
+    submit(std::move(batch), 512, std::move(answer), std::move(ok));
+}
+
+} // namespace stoa::hub

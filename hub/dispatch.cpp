@@ -1,0 +1,173 @@
+// Admission (auth, body limits) and routing of every request the hub gets.
+#include "hub/credentials.h"
+#include "hub/hub_impl.h"
+#include "hub/logging.h"
+
+#include "endpoints/exposition.h"
+
+#include <QDateTime>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace stoa::hub {
+
+HttpResponse errorJson(int status, const std::string &message)
+{
+    QJsonObject o{{"error", QString::fromStdString(message)}};
+    return HttpResponse::json(status, QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString() + "\n");
+}
+
+std::string rfc3339(std::int64_t ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODate).toStdString();
+}
+
+namespace {
+
+HttpResponse unauthorized(const std::string &why)
+{
+    auto r = errorJson(401, why);
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"stoa-hub\"");
+    return r;
+}
+
+} // namespace
+
+std::variant<Principal, HttpResponse> Hub::Impl::authenticate(const HttpRequest &request, const Route &route)
+{
+    const auto token = bearerToken(request.header("authorization"));
+    if (token.empty())
+        return unauthorized("a bearer token is required (Authorization: Bearer …)");
+    Principal who;
+    if (route.deviceRoute()) {
+        if (!looksLike(token, TokenKind::Device))
+            return unauthorized("not a device token");
+        auto id = storage->deviceForToken(tokenHash(token));
+        if (!id) {
+            m.dbErrors.inc();
+            qCWarning(lcHub).noquote() << "auth:" << id.error().message.c_str();
+            auto r = errorJson(503, "the hub cannot check credentials right now");
+            r.headers.emplace_back("Retry-After", "10");
+            return r;
+        }
+        if (!*id)
+            return unauthorized("unknown or revoked device token");
+        if (!route.deviceId.empty() && route.deviceId != **id) {
+            qCWarning(lcHub).noquote() << "auth: device" << (*id)->c_str() << "from" << request.remote.c_str()
+                                       << "asked for device" << route.deviceId.c_str() << "(403)";
+            return errorJson(403, "this token is not for device " + route.deviceId);
+        }
+        who.device = **id;
+        return who;
+    }
+    if (!looksLike(token, TokenKind::Operator))
+        return unauthorized("not an operator token");
+    auto op = storage->operatorForToken(tokenHash(token));
+    if (!op) {
+        m.dbErrors.inc();
+        auto r = errorJson(503, "the hub cannot check credentials right now");
+        r.headers.emplace_back("Retry-After", "10");
+        return r;
+    }
+    if (!*op)
+        return unauthorized("unknown operator token");
+    who.op = **op;
+    return who;
+}
+
+std::variant<std::size_t, HttpResponse> Hub::Impl::admit(HttpRequest &request)
+{
+    const Route route = classify(request.method, request.path);
+    auto early = [&](HttpResponse r) {
+        count(route, r.status, 0.0);
+        return r;
+    };
+    switch (route.kind) {
+    case Route::Kind::NotFound:
+        return early(errorJson(404, "no such route: " + request.path));
+    case Route::Kind::MethodNotAllowed: {
+        auto r = errorJson(405, request.method + " is not allowed on " + request.path);
+        r.headers.emplace_back("Allow", route.allow);
+        return early(r);
+    }
+    case Route::Kind::Healthz:
+    case Route::Kind::Metrics:
+        return std::size_t{0};
+    default:
+        break;
+    }
+    auto who = authenticate(request, route);
+    if (auto *r = std::get_if<HttpResponse>(&who))
+        return early(std::move(*r));
+    request.context = std::make_shared<const Principal>(std::move(std::get<Principal>(who)));
+    switch (route.kind) {
+    case Route::Kind::Status: return options.statusLimit;
+    case Route::Kind::Plays: return options.playsLimit;
+    case Route::Kind::Screenshot: return options.screenshotLimit;
+    case Route::Kind::ApiDeviceAdd: return std::size_t{64 * 1024};
+    default: return std::size_t{0};
+    }
+}
+
+Hub::Impl::Answer::Answer(Impl &impl, Route route, Reply reply)
+    : impl_(impl), route_(std::move(route)), reply_(std::move(reply)), start_(std::chrono::steady_clock::now())
+{
+}
+
+void Hub::Impl::Answer::send(HttpResponse response)
+{
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start_;
+    impl_.count(route_, response.status, took.count());
+    reply_.send(std::move(response));
+}
+
+void Hub::Impl::handle(HttpRequest request, Reply reply)
+{
+    Route route = classify(request.method, request.path);
+    Answer answer(*this, route, std::move(reply));
+    const auto who = std::static_pointer_cast<const Principal>(request.context);
+    switch (route.kind) {
+    case Route::Kind::Healthz: {
+        const auto why = health();
+        if (!why.empty())
+            qCWarning(lcHub).noquote() << "healthz: 503:" << why.c_str();
+        answer.send(why.empty() ? HttpResponse::text(200, "ok") : HttpResponse::text(503, why));
+        return;
+    }
+    case Route::Kind::Metrics: {
+        HttpResponse r;
+        r.contentType = std::string(endpoints::exposition::kContentType);
+        r.body = metrics.render();
+        answer.send(std::move(r));
+        return;
+    }
+    default:
+        break;
+    }
+    if (!who) { // admit() always sets it past this point
+        answer.send(errorJson(500, "request was not admitted"));
+        return;
+    }
+    switch (route.kind) {
+    case Route::Kind::Keys:
+    case Route::Kind::FleetManifest:
+    case Route::Kind::DeviceManifest:
+    case Route::Kind::Blob:
+        answer.send(siteFile(request, route));
+        return;
+    case Route::Kind::Status:
+        status(std::move(request), *who, std::move(answer));
+        return;
+    case Route::Kind::Plays:
+        plays(std::move(request), *who, std::move(answer));
+        return;
+    case Route::Kind::Screenshot:
+        screenshot(std::move(request), *who, std::move(answer));
+        return;
+    default:
+        answer.send(api(request, route, *who));
+        return;
+    }
+}
+
+} // namespace stoa::hub

@@ -1,0 +1,398 @@
+#include "hub/http_server.h"
+
+#include "hub/logging.h"
+
+#include <microhttpd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+
+namespace stoa::hub {
+
+std::string_view HttpRequest::header(const std::string &name) const
+{
+    auto it = headers.find(name);
+    return it == headers.end() ? std::string_view() : std::string_view(it->second);
+}
+
+HttpResponse HttpResponse::text(int status, std::string body)
+{
+    HttpResponse r;
+    r.status = status;
+    r.body = std::move(body);
+    if (!r.body.empty() && r.body.back() != '\n')
+        r.body += '\n';
+    return r;
+}
+
+HttpResponse HttpResponse::json(int status, std::string body)
+{
+    HttpResponse r;
+    r.status = status;
+    r.contentType = "application/json";
+    r.body = std::move(body);
+    return r;
+}
+
+// One request's way back. `conn` is valid until the answer is queued: the
+// connection cannot complete before that (it is suspended or inside the
+// handler call).
+struct Reply::State {
+    HttpServer::Impl *server = nullptr;
+    MHD_Connection *conn = nullptr;
+    std::mutex mutex;              // guards everything below
+    bool suspended = false;        // the handler call returned without an answer
+    bool answered = false;
+    std::optional<HttpResponse> pending; // answered inside the handler call
+};
+
+struct HttpServer::Impl {
+    HttpHandler &handler;
+    HttpServerOptions options;
+    MHD_Daemon *daemon = nullptr;
+    std::uint16_t boundPort = 0;
+    std::atomic<std::uint64_t> open{0};
+    std::atomic<std::uint64_t> suspended{0};
+    std::atomic<std::uint64_t> shed{0};
+
+    Impl(HttpHandler &h, HttpServerOptions o) : handler(h), options(std::move(o)) {}
+};
+
+namespace {
+
+// How much of a body past its limit is read and dropped before the
+// connection is cut instead of answered.
+constexpr std::size_t kDropBudget = 1024 * 1024;
+
+// Per request (libmicrohttpd's con_cls).
+struct RequestContext {
+    HttpRequest request;
+    std::size_t limit = 0;
+    bool answered = false;   // an answer was queued before the body was read
+    bool dispatched = false; // handed to the handler
+    bool tooLarge = false;   // the body passed the limit: dropped, then 413
+    std::size_t dropped = 0; // body bytes dropped since
+    std::shared_ptr<Reply::State> state;
+};
+
+MHD_Result queue(MHD_Connection *conn, HttpResponse response)
+{
+    MHD_Response *r = nullptr;
+    if (response.fd >= 0) {
+        r = MHD_create_response_from_fd_at_offset64(response.fileLength, response.fd,
+                                                    response.fileOffset);
+        if (!r)
+            ::close(response.fd);
+    } else {
+        r = MHD_create_response_from_buffer(response.body.size(), response.body.data(), MHD_RESPMEM_MUST_COPY);
+    }
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, "Content-Type", response.contentType.c_str());
+    for (const auto &[name, value] : response.headers)
+        MHD_add_response_header(r, name.c_str(), value.c_str());
+    if (response.close)
+        MHD_add_response_header(r, "Connection", "close");
+    const MHD_Result ok = MHD_queue_response(conn, static_cast<unsigned>(response.status), r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+MHD_Result collectHeader(void *cls, MHD_ValueKind, const char *key, const char *value)
+{
+    auto *headers = static_cast<std::map<std::string, std::string> *>(cls);
+    std::string name(key);
+    for (char &c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto [it, inserted] = headers->emplace(std::move(name), value ? value : "");
+    if (!inserted) // repeated header: RFC 9110 list semantics
+        it->second += std::string(", ") + (value ? value : "");
+    return MHD_YES;
+}
+
+MHD_Result collectQuery(void *cls, MHD_ValueKind, const char *key, const char *value)
+{
+    static_cast<std::map<std::string, std::string> *>(cls)->emplace(key, value ? value : "");
+    return MHD_YES;
+}
+
+std::string remoteOf(MHD_Connection *conn)
+{
+    const auto *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr)
+        return "?";
+    char buf[INET6_ADDRSTRLEN] = {};
+    const sockaddr *sa = info->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in *>(sa)->sin_addr, buf, sizeof buf);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6 *>(sa)->sin6_addr, buf, sizeof buf);
+    return buf;
+}
+
+bool requestHasBody(const HttpRequest &request)
+{
+    const auto length = request.header("content-length");
+    return (!length.empty() && length != "0") || !request.header("transfer-encoding").empty();
+}
+
+MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const char *method, const char *,
+                     const char *uploadData, std::size_t *uploadSize, void **conCls)
+{
+    auto *impl = static_cast<HttpServer::Impl *>(cls);
+    auto *ctx = static_cast<RequestContext *>(*conCls);
+    if (!ctx) {
+        ctx = new RequestContext;
+        *conCls = ctx;
+        HttpRequest &req = ctx->request;
+        req.method = method;
+        req.path = url;
+        req.remote = remoteOf(conn);
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, collectHeader, &req.headers);
+        MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collectQuery, &req.query);
+
+        const unsigned soft = impl->options.softConnectionLimit ? impl->options.softConnectionLimit
+                                                                : impl->options.connectionLimit * 9 / 10;
+        std::optional<HttpResponse> early;
+        bool refused = false;
+        if (impl->open.load() > soft) {
+            refused = true;
+            impl->shed.fetch_add(1);
+            early = HttpResponse::text(503, "busy: too many connections, try again later");
+            early->headers.emplace_back("Retry-After", std::to_string(impl->options.retryAfterS));
+        } else {
+            auto admitted = impl->handler.admit(req);
+            if (auto *response = std::get_if<HttpResponse>(&admitted)) {
+                early = std::move(*response);
+            } else {
+                ctx->limit = std::get<std::size_t>(admitted);
+                const auto length = req.header("content-length");
+                if (!length.empty()) {
+                    char *end = nullptr;
+                    const unsigned long long n = std::strtoull(std::string(length).c_str(), &end, 10);
+                    if (n > ctx->limit || end == nullptr || *end != '\0')
+                        refused = true, early = HttpResponse::text(413, "body of " + std::string(length) + " bytes is over this route's "
+                                                            + std::to_string(ctx->limit) + "-byte limit");
+                }
+            }
+        }
+        if (early) {
+            ctx->answered = true;
+            // The unread body cannot be skipped reliably: close after answering.
+            if (requestHasBody(req))
+                early->close = true;
+            if (refused)
+                impl->handler.refused(req, early->status);
+            return queue(conn, std::move(*early));
+        }
+        return MHD_YES;
+    }
+
+    if (ctx->answered || ctx->dispatched) {
+        *uploadSize = 0; // a body after an early answer is dropped
+        return MHD_YES;
+    }
+    if (*uploadSize > 0) {
+        if (ctx->tooLarge) {
+            // Dropped as it comes (no memory), up to a budget: a body that
+            // ends soon after the cap gets its 413; an endless one is cut.
+            ctx->dropped += *uploadSize;
+            *uploadSize = 0;
+            if (ctx->dropped > std::max<std::size_t>(ctx->limit, kDropBudget)) {
+                qCWarning(lcHub).noquote() << "closing:" << ctx->request.method.c_str() << ctx->request.path.c_str()
+                                           << "from" << ctx->request.remote.c_str() << "kept sending past the"
+                                           << static_cast<qulonglong>(ctx->limit) << "-byte limit";
+                return MHD_NO;
+            }
+            return MHD_YES;
+        }
+        if (ctx->request.body.size() + *uploadSize > ctx->limit) {
+            ctx->tooLarge = true;
+            ctx->dropped = ctx->request.body.size() + *uploadSize;
+            ctx->request.body.clear();
+            ctx->request.body.shrink_to_fit();
+            *uploadSize = 0;
+            qCWarning(lcHub).noquote() << "413:" << ctx->request.method.c_str() << ctx->request.path.c_str() << "from"
+                                       << ctx->request.remote.c_str() << "sent a body over"
+                                       << static_cast<qulonglong>(ctx->limit) << "bytes";
+            return MHD_YES;
+        }
+        ctx->request.body.append(uploadData, *uploadSize);
+        *uploadSize = 0;
+        return MHD_YES;
+    }
+    if (ctx->tooLarge) {
+        // libmicrohttpd 0.9.75 takes an answer only once the body is in.
+        ctx->answered = true;
+        auto tooLarge = HttpResponse::text(413, "body over this route's " + std::to_string(ctx->limit) + "-byte limit");
+        tooLarge.close = true;
+        impl->handler.refused(ctx->request, 413);
+        return queue(conn, std::move(tooLarge));
+    }
+
+    ctx->dispatched = true;
+    ctx->state = std::make_shared<Reply::State>();
+    ctx->state->server = impl;
+    ctx->state->conn = conn;
+    auto state = ctx->state;
+    impl->handler.handle(ctx->request, Reply(state));
+    std::lock_guard lock(state->mutex);
+    if (state->pending) {
+        auto response = std::move(*state->pending);
+        state->pending.reset();
+        return queue(conn, std::move(response));
+    }
+    if (!state->answered) {
+        MHD_suspend_connection(conn);
+        state->suspended = true;
+        impl->suspended.fetch_add(1);
+    }
+    return MHD_YES;
+}
+
+void onCompleted(void *, MHD_Connection *, void **conCls, MHD_RequestTerminationCode)
+{
+    delete static_cast<RequestContext *>(*conCls);
+    *conCls = nullptr;
+}
+
+void onConnection(void *cls, MHD_Connection *, void **, MHD_ConnectionNotificationCode code)
+{
+    auto *impl = static_cast<HttpServer::Impl *>(cls);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        impl->open.fetch_add(1);
+    else
+        impl->open.fetch_sub(1);
+}
+
+void logFromMhd(void *, const char *fmt, va_list ap)
+{
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, fmt, ap);
+    std::string line(buf);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+        line.pop_back();
+    qCInfo(lcHub).noquote() << "http:" << line.c_str();
+}
+
+} // namespace
+
+Reply::Reply(std::shared_ptr<State> state) : state_(std::move(state)) {}
+Reply::Reply(Reply &&) noexcept = default;
+Reply &Reply::operator=(Reply &&o) noexcept
+{
+    if (this != &o) {
+        if (state_)
+            send(HttpResponse::text(500, "internal error: request dropped"));
+        state_ = std::move(o.state_);
+    }
+    return *this;
+}
+
+Reply::~Reply()
+{
+    if (state_)
+        send(HttpResponse::text(500, "internal error: request dropped unanswered"));
+}
+
+void Reply::send(HttpResponse response)
+{
+    if (!state_)
+        return;
+    auto state = std::move(state_);
+    std::lock_guard lock(state->mutex);
+    if (state->answered)
+        return;
+    state->answered = true;
+    if (!state->suspended) {
+        state->pending = std::move(response); // the handler call is still running
+        return;
+    }
+    queue(state->conn, std::move(response));
+    state->suspended = false;
+    state->server->suspended.fetch_sub(1);
+    MHD_resume_connection(state->conn);
+}
+
+HttpServer::HttpServer(HttpHandler &handler, HttpServerOptions options)
+    : d(std::make_unique<Impl>(handler, std::move(options)))
+{
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+std::optional<std::string> HttpServer::start()
+{
+    if (d->daemon)
+        return std::string("already serving");
+    sockaddr_storage addr{};
+    bool v6 = false;
+    auto *a4 = reinterpret_cast<sockaddr_in *>(&addr);
+    auto *a6 = reinterpret_cast<sockaddr_in6 *>(&addr);
+    if (inet_pton(AF_INET, d->options.address.c_str(), &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(d->options.port);
+    } else if (inet_pton(AF_INET6, d->options.address.c_str(), &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(d->options.port);
+        v6 = true;
+    } else {
+        return "not an IP address: " + d->options.address;
+    }
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (v6)
+        flags |= MHD_USE_IPv6;
+    const bool tls = !d->options.tlsCertPem.empty();
+    if (tls)
+        flags |= MHD_USE_TLS;
+
+    const unsigned threads = d->options.threads ? d->options.threads : 1;
+    // The hard limit sits above the soft one so a shed answer can be sent.
+    const unsigned hard = d->options.connectionLimit;
+    std::vector<MHD_OptionItem> opts = {
+        {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&logFromMhd), nullptr},
+        {MHD_OPTION_SOCK_ADDR, 0, &addr},
+        {MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(threads), nullptr},
+        {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(hard), nullptr},
+        {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(d->options.idleTimeoutS), nullptr},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(d->options.connectionMemory), nullptr},
+        {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, nullptr},
+        {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&onCompleted), nullptr},
+        {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&onConnection), d.get()},
+    };
+    if (tls) {
+        opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char *>(d->options.tlsCertPem.c_str())});
+        opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char *>(d->options.tlsKeyPem.c_str())});
+    }
+    opts.push_back({MHD_OPTION_END, 0, nullptr});
+
+    d->daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, &onRequest, d.get(), MHD_OPTION_ARRAY, opts.data(),
+                                 MHD_OPTION_END);
+    if (!d->daemon)
+        return "cannot listen on " + d->options.address + ":" + std::to_string(d->options.port)
+               + " (in use, not an address of this machine, or TLS files unusable)";
+    const auto *info = MHD_get_daemon_info(d->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    d->boundPort = info ? info->port : d->options.port;
+    return std::nullopt;
+}
+
+void HttpServer::stop()
+{
+    if (!d->daemon)
+        return;
+    MHD_stop_daemon(d->daemon);
+    d->daemon = nullptr;
+}
+
+std::uint16_t HttpServer::port() const { return d->boundPort; }
+
+HttpServerStats HttpServer::stats() const { return {d->open.load(), d->suspended.load(), d->shed.load()}; }
+
+} // namespace stoa::hub

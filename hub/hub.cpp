@@ -1,0 +1,247 @@
+#include "hub/hub.h"
+
+#include "hub/credentials.h"
+#include "hub/logging.h"
+#include "hub/hub_impl.h"
+
+#include "endpoints/process_metrics.h"
+
+#include <QDir>
+
+#include <sys/statvfs.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace stoa::hub {
+
+const char *stateName(DeviceState state)
+{
+    switch (state) {
+    case DeviceState::Online: return "online";
+    case DeviceState::Stale: return "stale";
+    case DeviceState::Offline: return "offline";
+    case DeviceState::Never: return "never";
+    }
+    return "never";
+}
+
+DeviceState deviceState(const DeviceSummary &device, std::int64_t nowMs, const HubOptions &options)
+{
+    if (!device.lastSeenAtMs)
+        return DeviceState::Never;
+    const std::int64_t age = nowMs - *device.lastSeenAtMs;
+    if (age <= options.onlineMs)
+        return DeviceState::Online;
+    if (age <= options.staleMs)
+        return DeviceState::Stale;
+    return DeviceState::Offline;
+}
+
+bool validDeviceId(std::string_view id)
+{
+    if (id.empty() || id.size() > 64)
+        return false;
+    for (char c : id) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
+                        || c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+Hub::Hub(std::unique_ptr<Impl> impl) : d(std::move(impl)) {}
+
+Hub::~Hub() { stop(); }
+
+std::expected<std::unique_ptr<Hub>, std::string> Hub::open(HubOptions options)
+{
+    if (options.dataDir.empty())
+        return std::unexpected(std::string("--data-dir is required"));
+    for (const char *sub : {"", "/site", "/screenshots"}) {
+        if (!QDir().mkpath(QString::fromStdString(options.dataDir + sub)))
+            return std::unexpected("cannot create " + options.dataDir + sub);
+    }
+    auto storage = openStorage(options.databaseUrl, options.dataDir);
+    if (!storage)
+        return std::unexpected("database: " + storage.error().message);
+    if (auto m = (*storage)->migrate(); !m)
+        return std::unexpected("database schema: " + m.error().message);
+    auto impl = std::make_unique<Impl>(std::move(options), std::move(*storage));
+    if (auto e = impl->registerMetrics(); !e.empty())
+        return std::unexpected("metrics: " + e);
+    return std::unique_ptr<Hub>(new Hub(std::move(impl)));
+}
+
+std::optional<std::string> Hub::start()
+{
+    if (!d->server)
+        d->server = std::make_unique<HttpServer>(*this, d->options.http);
+    if (auto e = d->server->start())
+        return e;
+    d->startRetention();
+    return std::nullopt;
+}
+
+void Hub::stop()
+{
+    d->stopRetention();
+    // Accepted writes are committed and answered before the server goes,
+    // so no connection stays suspended.
+    d->ingest.stop();
+    if (d->server)
+        d->server->stop();
+}
+
+std::uint16_t Hub::port() const { return d->server ? d->server->port() : 0; }
+
+Storage &Hub::storage() { return *d->storage; }
+
+std::variant<std::size_t, HttpResponse> Hub::admit(HttpRequest &request) { return d->admit(request); }
+
+void Hub::handle(HttpRequest request, Reply reply) { d->handle(std::move(request), std::move(reply)); }
+
+void Hub::refused(const HttpRequest &request, int status)
+{
+    const Route route = classify(request.method, request.path);
+    d->count(route, status, 0.0);
+}
+
+// ---- Impl: state, metrics, health, retention --------------------------------------------
+
+Hub::Impl::Impl(HubOptions o, std::unique_ptr<Storage> s)
+    : options(std::move(o)), storage(std::move(s)), ingest(*storage, options.ingest)
+{
+}
+
+Hub::Impl::~Impl() = default;
+
+std::string Hub::Impl::registerMetrics()
+{
+    using namespace endpoints;
+    auto requests = metrics.counterFamily("stoa_hub_http_requests_total", "HTTP requests answered, by route and status",
+                                          {"route", "code"});
+    auto latency = metrics.histogramFamily("stoa_hub_http_request_duration_seconds",
+                                           "Time from a request's last byte to its answer, by route",
+                                           {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+                                           {"route"});
+    auto devices = metrics.gaugeFamily("stoa_hub_devices", "Registered devices by state (online, stale, offline, never)",
+                                       {"state"});
+    auto depth = metrics.gauge("stoa_hub_ingest_queue_depth", "Device requests waiting for their batch to be committed");
+    auto pendingBytes = metrics.gauge("stoa_hub_ingest_queue_bytes", "Bytes of device requests waiting to be committed");
+    auto refusedIngest = metrics.counter("stoa_hub_ingest_refused_total",
+                                         "Device requests answered 503 because the ingest queue was full");
+    auto dbErrors = metrics.counter("stoa_hub_database_errors_total", "Database calls that failed");
+    auto plays = metrics.counterFamily("stoa_hub_plays_total", "Proof-of-play records received, by outcome (stored, duplicate)",
+                                       {"outcome"});
+    auto open = metrics.gauge("stoa_hub_http_open_connections", "Open HTTP connections");
+    auto shed = metrics.counter("stoa_hub_http_shed_total", "Requests answered 503 past the soft connection limit");
+    auto healthy = metrics.gauge("stoa_hub_healthy", "1 while /healthz answers 200");
+    for (const auto *r : {&requests, &plays})
+        if (!*r)
+            return r->error().message;
+    if (!latency) return latency.error().message;
+    if (!devices) return devices.error().message;
+    if (!depth) return depth.error().message;
+    if (!pendingBytes) return pendingBytes.error().message;
+    if (!refusedIngest) return refusedIngest.error().message;
+    if (!dbErrors) return dbErrors.error().message;
+    if (!open) return open.error().message;
+    if (!shed) return shed.error().message;
+    if (!healthy) return healthy.error().message;
+    m.requests = *requests;
+    m.latency = *latency;
+    m.plays = *plays;
+    m.dbErrors = *dbErrors;
+    if (auto p = addProcessMetrics(metrics); !p)
+        return p.error().message;
+    metrics.addCollector([this, devices = *devices, depth = *depth, pendingBytes = *pendingBytes,
+                          refusedIngest = *refusedIngest, open = *open, shed = *shed, healthy = *healthy] {
+        const auto stats = ingest.stats();
+        depth.set(static_cast<double>(stats.pendingRequests));
+        pendingBytes.set(static_cast<double>(stats.pendingBytes));
+        refusedIngest.setTotal(static_cast<double>(stats.refused));
+        if (server) {
+            const auto http = server->stats();
+            open.set(static_cast<double>(http.openConnections));
+            shed.setTotal(static_cast<double>(http.shedConnections));
+        }
+        healthy.set(health().empty() ? 1 : 0);
+        if (auto list = storage->devices()) {
+            const auto now = nowMs();
+            double counts[4] = {0, 0, 0, 0};
+            for (const auto &dev : *list)
+                counts[static_cast<int>(deviceState(dev, now, options))] += 1;
+            for (auto s : {DeviceState::Online, DeviceState::Stale, DeviceState::Offline, DeviceState::Never})
+                devices.labels({stateName(s)}).set(counts[static_cast<int>(s)]);
+        } else {
+            m.dbErrors.inc();
+        }
+    });
+    return {};
+}
+
+void Hub::Impl::count(const Route &route, int status, double seconds)
+{
+    m.requests.labels({route.label, std::to_string(status)}).inc();
+    if (seconds > 0)
+        m.latency.labels({route.label}).observe(seconds);
+}
+
+std::string Hub::Impl::health()
+{
+    if (auto p = storage->ping(); !p)
+        return "database: " + p.error().message;
+    struct statvfs fs{};
+    if (::statvfs(options.dataDir.c_str(), &fs) != 0)
+        return "data directory " + options.dataDir + " is not reachable";
+    if (fs.f_flag & ST_RDONLY)
+        return "data directory " + options.dataDir + " is read-only";
+    if (fs.f_bavail == 0)
+        return "data directory " + options.dataDir + " is full";
+    return {};
+}
+
+std::int64_t Hub::Impl::nowMs()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void Hub::Impl::startRetention()
+{
+    std::lock_guard lock(retentionMutex);
+    if (retentionThread.joinable())
+        return;
+    retentionStop = false;
+    retentionThread = std::thread([this] {
+        std::unique_lock held(retentionMutex);
+        while (!retentionStop) {
+            held.unlock();
+            if (auto removed = storage->applyRetention(options.retention, nowMs()); !removed) {
+                m.dbErrors.inc();
+                qCWarning(lcHub).noquote() << "retention:" << removed.error().message.c_str();
+            } else if (*removed > 0) {
+                qCInfo(lcHub) << "retention: removed" << *removed << "old record(s)";
+            }
+            held.lock();
+            retentionWake.wait_for(held, std::chrono::minutes(10), [this] { return retentionStop; });
+        }
+    });
+}
+
+void Hub::Impl::stopRetention()
+{
+    {
+        std::lock_guard lock(retentionMutex);
+        retentionStop = true;
+    }
+    retentionWake.notify_all();
+    if (retentionThread.joinable())
+        retentionThread.join();
+}
+
+} // namespace stoa::hub

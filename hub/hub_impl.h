@@ -1,0 +1,89 @@
+// hub/hub_impl.h — Hub's private state, shared by the files that implement
+// it (hub.cpp: life cycle, metrics, health; dispatch.cpp: admission and
+// routing; device_routes.cpp: §1/§5/§6; operator_api.cpp: /api/v1).
+// Not included outside hub/.
+#pragma once
+
+#include "hub/hub.h"
+#include "hub/routes.h"
+
+#include "endpoints/metrics.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace stoa::hub {
+
+// Who a request was admitted as (admit() sets it, handle() reads it).
+struct Principal {
+    std::string device;   // a device route: the token's device id
+    Operator op;          // an operator route
+};
+
+struct Hub::Impl {
+    Impl(HubOptions options, std::unique_ptr<Storage> storage);
+    ~Impl();
+
+    const HubOptions options;
+    std::unique_ptr<Storage> storage;    // thread-safe (storage.h)
+    IngestQueue ingest;                  // over `storage`
+    std::unique_ptr<HttpServer> server;  // created by start()
+    endpoints::MetricsRegistry metrics;
+
+    // Metric handles, set once by registerMetrics() (thread-safe to use).
+    struct {
+        endpoints::CounterFamily requests;
+        endpoints::HistogramFamily latency;
+        endpoints::CounterFamily plays;
+        endpoints::Counter dbErrors;
+    } m;
+
+    // Retention runs every 10 minutes on its own thread.
+    std::mutex retentionMutex;           // guards retentionStop
+    std::condition_variable retentionWake;
+    bool retentionStop = false;
+    std::thread retentionThread;
+
+    std::string registerMetrics();       // empty: ok
+    void count(const Route &route, int status, double seconds);
+    std::string health();                // empty: healthy; else why not
+    static std::int64_t nowMs();
+    void startRetention();
+    void stopRetention();
+
+    // dispatch.cpp
+    std::variant<std::size_t, HttpResponse> admit(HttpRequest &request);
+    void handle(HttpRequest request, Reply reply);
+    std::variant<Principal, HttpResponse> authenticate(const HttpRequest &request, const Route &route);
+
+    // An answer on its way: records the route's metrics when sent.
+    class Answer {
+    public:
+        Answer(Impl &impl, Route route, Reply reply);
+        void send(HttpResponse response);
+        const Route &route() const { return route_; }
+
+    private:
+        Impl &impl_;
+        Route route_;
+        Reply reply_;
+        std::chrono::steady_clock::time_point start_;
+    };
+
+    // device_routes.cpp
+    HttpResponse siteFile(const HttpRequest &request, const Route &route);
+    void status(HttpRequest request, const Principal &who, Answer answer);
+    void plays(HttpRequest request, const Principal &who, Answer answer);
+    void screenshot(HttpRequest request, const Principal &who, Answer answer);
+    // Submits to the ingest queue; `ok` is what a committed batch answers.
+    void submit(IngestBatch batch, std::size_t bytes, Answer answer, HttpResponse ok);
+
+    // operator_api.cpp
+    HttpResponse api(const HttpRequest &request, const Route &route, const Principal &who);
+};
+
+HttpResponse errorJson(int status, const std::string &message);
+std::string rfc3339(std::int64_t ms);
+
+} // namespace stoa::hub

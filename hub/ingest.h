@@ -1,0 +1,77 @@
+// hub/ingest.h — the bounded queue between device requests and storage.
+//
+// Job: turn many small writes (a heartbeat, a plays batch) into few
+// transactions: one writer thread takes everything queued, commits it as
+// one batch (group commit: one fsync for hundreds of requests), then
+// answers each submitter.
+// Invariants:
+//  - bounded: submit() refuses (returns false, the caller answers 503 +
+//    Retry-After) once `maxPendingRequests` or `maxPendingBytes` is reached,
+//    so a traffic spike costs refusals, never unbounded memory — the seed
+//    outage's "memory spike, then domino" cannot start here;
+//  - a submitter's callback runs exactly once, on the writer thread, after
+//    its data was committed (ok) or the commit failed (error): a 2xx sent
+//    from the callback means stored;
+//  - stop() commits what was accepted, answers every callback, and joins.
+#pragma once
+
+#include "hub/storage.h"
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace stoa::hub {
+
+struct IngestOptions {
+    std::size_t maxPendingRequests = 20000;
+    std::size_t maxPendingBytes = std::size_t{64} << 20;
+    std::size_t maxBatchRequests = 4000; // per transaction
+};
+
+struct IngestStats {
+    std::size_t pendingRequests = 0;
+    std::size_t pendingBytes = 0;
+    std::uint64_t committedBatches = 0;
+    std::uint64_t failedBatches = 0;
+    std::uint64_t refused = 0;
+};
+
+class IngestQueue {
+public:
+    using Done = std::function<void(const StorageResult<IngestCounts> &)>;
+
+    IngestQueue(Storage &storage, IngestOptions options);
+    ~IngestQueue(); // stop()
+    IngestQueue(const IngestQueue &) = delete;
+    IngestQueue &operator=(const IngestQueue &) = delete;
+
+    // `bytes` is what the request weighs in memory (its body). False: full,
+    // or stopped; `done` is then not called.
+    bool submit(IngestBatch batch, std::size_t bytes, Done done);
+    IngestStats stats() const;
+    void stop();
+
+private:
+    struct Item {
+        IngestBatch batch;
+        std::size_t bytes = 0;
+        Done done;
+    };
+    void run();
+
+    Storage &storage_;
+    const IngestOptions options_;
+    mutable std::mutex mutex_;     // guards the members below
+    std::condition_variable wake_;
+    std::deque<Item> queue_;
+    std::size_t pendingBytes_ = 0;
+    bool stopping_ = false;
+    IngestStats stats_;
+    std::thread writer_;           // last: starts once the rest is built
+};
+
+} // namespace stoa::hub

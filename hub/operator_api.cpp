@@ -1,0 +1,171 @@
+// The operator API under /api/v1 (docs/hub-api.md).
+#include "hub/credentials.h"
+#include "hub/hub_impl.h"
+#include "hub/logging.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace stoa::hub {
+namespace {
+
+HttpResponse jsonOf(int status, const QJsonValue &v)
+{
+    const QByteArray text = v.isArray() ? QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact)
+                                        : QJsonDocument(v.toObject()).toJson(QJsonDocument::Compact);
+    return HttpResponse::json(status, text.toStdString() + "\n");
+}
+
+QJsonValue optMs(const std::optional<std::int64_t> &ms)
+{
+    return ms ? QJsonValue(QString::fromStdString(rfc3339(*ms))) : QJsonValue(QJsonValue::Null);
+}
+
+QJsonValue optInt(const std::optional<std::int64_t> &v)
+{
+    return v ? QJsonValue(static_cast<qint64>(*v)) : QJsonValue(QJsonValue::Null);
+}
+
+HttpResponse storageError(const StorageError &e)
+{
+    switch (e.code) {
+    case StorageError::Code::Conflict: return errorJson(409, e.message);
+    case StorageError::Code::NotFound: return errorJson(404, e.message);
+    case StorageError::Code::Invalid: return errorJson(400, e.message);
+    default: {
+        auto r = errorJson(503, "database: " + e.message);
+        r.headers.emplace_back("Retry-After", "10");
+        return r;
+    }
+    }
+}
+
+int limitOf(const HttpRequest &request, int fallback, int max)
+{
+    auto it = request.query.find("limit");
+    if (it == request.query.end())
+        return fallback;
+    bool ok = false;
+    const int n = QString::fromStdString(it->second).toInt(&ok);
+    return ok && n > 0 ? std::min(n, max) : fallback;
+}
+
+} // namespace
+
+HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, const Principal &who)
+{
+    const bool admin = who.op.role == Role::Admin;
+    const auto deviceJson = [&](const DeviceSummary &dev, std::int64_t now) {
+        return QJsonObject{{"id", QString::fromStdString(dev.id)},
+                           {"state", stateName(deviceState(dev, now, options))},
+                           {"revoked", dev.revoked},
+                           {"last_seen_at", optMs(dev.lastSeenAtMs)},
+                           {"manifest_version", optInt(dev.manifestVersion)},
+                           {"plays", static_cast<qint64>(dev.plays)},
+                           {"last_screenshot_at", optMs(dev.lastScreenshotAtMs)}};
+    };
+    auto failed = [&](const StorageError &e) {
+        if (e.code == StorageError::Code::Failed || e.code == StorageError::Code::Unavailable)
+            m.dbErrors.inc();
+        return storageError(e);
+    };
+
+    switch (route.kind) {
+    case Route::Kind::ApiWhoami:
+        return jsonOf(200, QJsonObject{{"name", QString::fromStdString(who.op.name)}, {"role", roleName(who.op.role)}});
+
+    case Route::Kind::ApiDevices: {
+        auto list = storage->devices();
+        if (!list)
+            return failed(list.error());
+        const auto now = nowMs();
+        QJsonArray out;
+        for (const auto &dev : *list)
+            out.append(deviceJson(dev, now));
+        return jsonOf(200, out);
+    }
+
+    case Route::Kind::ApiDevice: {
+        auto list = storage->devices(); // a per-id query when fleets make this matter
+        if (!list)
+            return failed(list.error());
+        for (const auto &dev : *list) {
+            if (dev.id != route.deviceId)
+                continue;
+            QJsonObject o = deviceJson(dev, nowMs());
+            auto latest = storage->latestStatus(dev.id);
+            if (!latest)
+                return failed(latest.error());
+            o.insert("status", *latest ? QJsonDocument::fromJson(QByteArray::fromStdString((*latest)->body)).object()
+                                       : QJsonValue(QJsonValue::Null));
+            return jsonOf(200, o);
+        }
+        return errorJson(404, "no device " + route.deviceId);
+    }
+
+    case Route::Kind::ApiDeviceAdd:
+    case Route::Kind::ApiDeviceToken: {
+        if (!admin)
+            return errorJson(403, "only an admin may issue device tokens");
+        std::string id = route.deviceId;
+        if (route.kind == Route::Kind::ApiDeviceAdd) {
+            const auto body = QJsonDocument::fromJson(QByteArray::fromStdString(request.body)).object();
+            id = body.value("id").toString().toStdString();
+            if (!validDeviceId(id))
+                return errorJson(400, "\"id\" must be 1-64 characters of [A-Za-z0-9._-]");
+        }
+        const auto token = newToken(TokenKind::Device);
+        if (!token)
+            return errorJson(500, "no random bytes for a token");
+        auto r = route.kind == Route::Kind::ApiDeviceAdd ? storage->addDevice(id, tokenHash(*token), nowMs())
+                                                         : storage->setDeviceToken(id, tokenHash(*token));
+        if (!r)
+            return failed(r.error());
+        qCInfo(lcHub).noquote() << "operator" << who.op.name.c_str() << "issued a token for device" << id.c_str();
+        return jsonOf(route.kind == Route::Kind::ApiDeviceAdd ? 201 : 200,
+                      QJsonObject{{"id", QString::fromStdString(id)}, {"token", QString::fromStdString(*token)}});
+    }
+
+    case Route::Kind::ApiDeviceRevoke: {
+        if (!admin)
+            return errorJson(403, "only an admin may revoke devices");
+        if (auto r = storage->revokeDevice(route.deviceId); !r)
+            return failed(r.error());
+        qCInfo(lcHub).noquote() << "operator" << who.op.name.c_str() << "revoked device" << route.deviceId.c_str();
+        HttpResponse r;
+        r.status = 204;
+        return r;
+    }
+
+    case Route::Kind::ApiDevicePlays: {
+        auto list = storage->plays(route.deviceId, limitOf(request, 1000, 100000));
+        if (!list)
+            return failed(list.error());
+        QJsonArray out;
+        for (const auto &p : *list) {
+            QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(p.line)).object();
+            o.insert("received_at", QString::fromStdString(rfc3339(p.receivedAtMs)));
+            out.append(o);
+        }
+        return jsonOf(200, out);
+    }
+
+    case Route::Kind::ApiDeviceHistory: {
+        auto list = storage->statusHistory(route.deviceId, limitOf(request, 100, 10000));
+        if (!list)
+            return failed(list.error());
+        QJsonArray out;
+        for (const auto &s : *list)
+            out.append(QJsonObject{{"received_at", QString::fromStdString(rfc3339(s.receivedAtMs))},
+                                   {"manifest_version", optInt(s.manifestVersion)},
+                                   {"status", QJsonDocument::fromJson(QByteArray::fromStdString(s.body)).object()}});
+        return jsonOf(200, out);
+    }
+
+    default:
+        return errorJson(404, "no such route: " + request.path);
+    }
+}
+
+} // namespace stoa::hub

@@ -1,0 +1,75 @@
+// hub/postgres_storage.h — the PostgreSQL storage backend, through libpq, for
+// several hub replicas sharing one database.
+//
+// Job: Storage (storage.h) on PostgreSQL: a small pool of connections shared
+// by every thread, the schema and its migrations, and the ingest of a whole
+// batch in one transaction and one round trip.
+// Invariants:
+//  - a connection is used by one call at a time; at most `maxConnections`
+//    exist; a call waits (bounded) for a free one rather than opening more,
+//    so N replicas cost the server at most N × maxConnections backends;
+//  - a connection that went bad is reset before it is used again; a call
+//    that cannot reach the server answers Unavailable. A call is retried
+//    once on a fresh connection only when it certainly did not take effect
+//    (or only reads), so a write is never applied twice;
+//  - ingest() runs as one implicit transaction (pipeline of two statements
+//    and a Sync): it returns success only after the server committed, with
+//    the server's synchronous_commit (default on: flushed to WAL);
+//  - concurrent batches lock the devices rows they touch in id order before
+//    writing, so two replicas ingesting for the same devices serialise
+//    instead of deadlocking (a deadlock or serialisation failure that still
+//    happens is retried, the transaction having been rolled back);
+//  - the schema version lives in hub_schema; migrate() holds a transaction-
+//    scoped advisory lock, so replicas starting together migrate once, and
+//    refuses a database newer than this program.
+// Identifiers (device ids, play ids, operator names) are COLLATE "C": order
+// and equality are bytewise, as in the SQLite backend, whatever the
+// database's locale.
+#pragma once
+
+#include "hub/storage.h"
+
+#include <memory>
+#include <string>
+
+namespace stoa::hub {
+
+class PostgresStorage final : public Storage {
+public:
+    // `conninfoOrUrl`: a libpq connection string or a postgresql:// URL,
+    // passed to libpq as given (its parameters override the defaults this
+    // backend sets: connect_timeout, keepalives, application_name).
+    // Connects once to check the server answers (Unavailable otherwise);
+    // does not migrate.
+    static StorageResult<std::unique_ptr<PostgresStorage>> open(const std::string &conninfoOrUrl,
+                                                               int maxConnections = 4);
+    ~PostgresStorage() override;
+    PostgresStorage(const PostgresStorage &) = delete;
+    PostgresStorage &operator=(const PostgresStorage &) = delete;
+
+    StorageResult<void> migrate() override;
+    StorageResult<void> ping() override;
+    StorageResult<void> addDevice(const std::string &id, const std::string &tokenHash, std::int64_t nowMs) override;
+    StorageResult<void> setDeviceToken(const std::string &id, const std::string &tokenHash) override;
+    StorageResult<void> revokeDevice(const std::string &id) override;
+    StorageResult<std::optional<std::string>> deviceForToken(const std::string &tokenHash) override;
+    StorageResult<bool> deviceExists(const std::string &id) override;
+    StorageResult<std::vector<DeviceSummary>> devices() override;
+    StorageResult<std::int64_t> deviceCount() override;
+    StorageResult<std::optional<StatusReport>> latestStatus(const std::string &id) override;
+    StorageResult<std::vector<StatusReport>> statusHistory(const std::string &id, int limit) override;
+    StorageResult<std::vector<PlayRecord>> plays(const std::string &id, int limit) override;
+    StorageResult<void> addOperator(const std::string &name, Role role, const std::string &tokenHash,
+                                    std::int64_t nowMs) override;
+    StorageResult<std::optional<Operator>> operatorForToken(const std::string &tokenHash) override;
+    StorageResult<IngestCounts> ingest(const IngestBatch &batch) override;
+    StorageResult<std::int64_t> applyRetention(const Retention &retention, std::int64_t nowMs) override;
+
+    class Pool; // the connections; defined in postgres_storage.cpp
+
+private:
+    explicit PostgresStorage(std::unique_ptr<Pool> pool);
+    std::unique_ptr<Pool> pool_;
+};
+
+} // namespace stoa::hub

@@ -1,0 +1,98 @@
+#include "hub/routes.h"
+
+#include "hub/hub.h"
+#include "schedule/encoding.h"
+
+#include <vector>
+
+namespace stoa::hub {
+namespace {
+
+std::vector<std::string_view> split(std::string_view path)
+{
+    std::vector<std::string_view> parts;
+    if (!path.starts_with('/'))
+        return parts;
+    path.remove_prefix(1);
+    while (true) {
+        const auto slash = path.find('/');
+        parts.push_back(path.substr(0, slash));
+        if (slash == std::string_view::npos)
+            break;
+        path.remove_prefix(slash + 1);
+    }
+    return parts;
+}
+
+Route make(Route::Kind kind, const char *label, std::string_view method, const char *allow,
+           std::string_view device = {})
+{
+    Route r;
+    r.label = label;
+    r.deviceId = std::string(device);
+    r.allow = allow;
+    const bool get = std::string_view(allow).find("GET") != std::string_view::npos;
+    const bool methodOk = std::string_view(allow) == method || (get && (method == "GET" || method == "HEAD"));
+    r.kind = methodOk ? kind : Route::Kind::MethodNotAllowed;
+    return r;
+}
+
+} // namespace
+
+Route classify(std::string_view method, std::string_view path)
+{
+    const auto p = split(path);
+    const auto n = p.size();
+    if (n == 1 && p[0] == "healthz")
+        return make(Route::Kind::Healthz, "healthz", method, "GET, HEAD");
+    if (n == 1 && p[0] == "metrics")
+        return make(Route::Kind::Metrics, "metrics", method, "GET, HEAD");
+
+    if (n >= 2 && p[0] == "v1") {
+        if (n == 2 && p[1] == "keys.json")
+            return make(Route::Kind::Keys, "keys", method, "GET, HEAD");
+        if (n == 2 && p[1] == "manifest.json")
+            return make(Route::Kind::FleetManifest, "fleet_manifest", method, "GET, HEAD");
+        if (n == 4 && p[1] == "blobs" && p[2] == "sha256"
+            && schedule::isLowerHex64(QByteArrayView(p[3].data(), static_cast<qsizetype>(p[3].size())))) {
+            auto r = make(Route::Kind::Blob, "blob", method, "GET, HEAD");
+            r.hex = std::string(p[3]);
+            return r;
+        }
+        if (n == 4 && p[1] == "devices" && validDeviceId(p[2])) {
+            if (p[3] == "manifest.json")
+                return make(Route::Kind::DeviceManifest, "device_manifest", method, "GET, HEAD", p[2]);
+            if (p[3] == "status")
+                return make(Route::Kind::Status, "status", method, "POST", p[2]);
+            if (p[3] == "plays")
+                return make(Route::Kind::Plays, "plays", method, "POST", p[2]);
+            if (p[3] == "screenshot")
+                return make(Route::Kind::Screenshot, "screenshot", method, "PUT", p[2]);
+        }
+    }
+
+    if (n >= 3 && p[0] == "api" && p[1] == "v1") {
+        if (n == 3 && p[2] == "whoami")
+            return make(Route::Kind::ApiWhoami, "api_whoami", method, "GET, HEAD");
+        if (n == 3 && p[2] == "devices") {
+            if (method == "POST")
+                return make(Route::Kind::ApiDeviceAdd, "api_device_add", method, "POST");
+            return make(Route::Kind::ApiDevices, "api_devices", method, "GET, HEAD, POST");
+        }
+        if (p[2] == "devices" && n >= 4 && validDeviceId(p[3])) {
+            if (n == 4)
+                return make(Route::Kind::ApiDevice, "api_device", method, "GET, HEAD", p[3]);
+            if (n == 5 && p[4] == "revoke")
+                return make(Route::Kind::ApiDeviceRevoke, "api_device_revoke", method, "POST", p[3]);
+            if (n == 5 && p[4] == "token")
+                return make(Route::Kind::ApiDeviceToken, "api_device_token", method, "POST", p[3]);
+            if (n == 5 && p[4] == "plays")
+                return make(Route::Kind::ApiDevicePlays, "api_device_plays", method, "GET, HEAD", p[3]);
+            if (n == 5 && p[4] == "history")
+                return make(Route::Kind::ApiDeviceHistory, "api_device_history", method, "GET, HEAD", p[3]);
+        }
+    }
+    return Route{};
+}
+
+} // namespace stoa::hub

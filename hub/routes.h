@@ -1,0 +1,35 @@
+// hub/routes.h — which route a request is, from its method and path alone.
+//
+// Job: one table of the hub's routes (docs/hub-api.md), so admission,
+// dispatch and metrics agree on what a request is. `label` is the route's
+// name in metrics: bounded (never a device id), so /metrics stays small
+// whatever the fleet size.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace stoa::hub {
+
+struct Route {
+    enum class Kind {
+        Healthz, Metrics,
+        Keys, FleetManifest, DeviceManifest, Blob,    // §1 GETs (the site)
+        Status, Plays, Screenshot,                    // §5, §6, §1 PUT
+        ApiWhoami, ApiDevices, ApiDeviceAdd, ApiDevice, ApiDeviceRevoke, ApiDeviceToken,
+        ApiDevicePlays, ApiDeviceHistory,
+        NotFound, MethodNotAllowed,
+    };
+    Kind kind = Kind::NotFound;
+    std::string deviceId; // for /v1/devices/{id}/… and /api/v1/devices/{id}…
+    std::string hex;      // for blobs
+    const char *label = "other";
+    const char *allow = ""; // the Allow header of a 405
+
+    bool deviceRoute() const { return kind >= Kind::Keys && kind <= Kind::Screenshot; }
+    bool operatorRoute() const { return kind >= Kind::ApiWhoami && kind <= Kind::ApiDeviceHistory; }
+};
+
+Route classify(std::string_view method, std::string_view path);
+
+} // namespace stoa::hub

@@ -1,0 +1,593 @@
+#include "hub/sqlite_storage.h"
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace stoa::hub {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr int kReaders = 4;
+constexpr int kBusyTimeoutMs = 10000;
+
+const char *const kSchemaV1 = R"sql(
+CREATE TABLE devices (
+  id TEXT PRIMARY KEY,
+  token_hash TEXT UNIQUE,
+  revoked INTEGER NOT NULL DEFAULT 0,
+  created_at_ms INTEGER NOT NULL,
+  last_seen_at_ms INTEGER,
+  manifest_version INTEGER,
+  plays INTEGER NOT NULL DEFAULT 0,
+  last_screenshot_at_ms INTEGER,
+  last_status TEXT
+);
+CREATE TABLE statuses (
+  device_id TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  manifest_version INTEGER,
+  body TEXT NOT NULL
+);
+CREATE INDEX statuses_by_device ON statuses(device_id, received_at_ms);
+CREATE TABLE plays (
+  device_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  received_at_ms INTEGER NOT NULL,
+  line TEXT NOT NULL,
+  PRIMARY KEY (device_id, id)
+) WITHOUT ROWID;
+CREATE INDEX plays_by_receipt ON plays(device_id, received_at_ms);
+CREATE TABLE screenshots (
+  device_id TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  received_at_ms INTEGER NOT NULL
+);
+CREATE INDEX screenshots_by_device ON screenshots(device_id, received_at_ms);
+CREATE TABLE operators (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  token_hash TEXT UNIQUE NOT NULL,
+  created_at_ms INTEGER NOT NULL
+);
+)sql";
+
+std::unexpected<StorageError> fail(StorageError::Code code, std::string message)
+{
+    return std::unexpected(StorageError{code, std::move(message)});
+}
+
+std::unexpected<StorageError> dbFail(sqlite3 *db, const char *what)
+{
+    const int rc = sqlite3_extended_errcode(db);
+    const auto code = (rc & 0xff) == SQLITE_CONSTRAINT ? StorageError::Code::Conflict : StorageError::Code::Failed;
+    return fail(code, std::string(what) + ": " + sqlite3_errmsg(db));
+}
+
+// A prepared statement, reset and unbound when it goes out of use.
+class Stmt {
+public:
+    Stmt(sqlite3 *db, const char *sql) : db_(db)
+    {
+        if (sqlite3_prepare_v3(db, sql, -1, 0, &stmt_, nullptr) != SQLITE_OK)
+            stmt_ = nullptr;
+    }
+    ~Stmt() { sqlite3_finalize(stmt_); }
+    Stmt(const Stmt &) = delete;
+    Stmt &operator=(const Stmt &) = delete;
+
+    explicit operator bool() const { return stmt_ != nullptr; }
+    Stmt &bind(int i, const std::string &s)
+    {
+        sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+        return *this;
+    }
+    Stmt &bind(int i, std::int64_t v)
+    {
+        sqlite3_bind_int64(stmt_, i, v);
+        return *this;
+    }
+    Stmt &bind(int i, const std::optional<std::int64_t> &v)
+    {
+        if (v)
+            sqlite3_bind_int64(stmt_, i, *v);
+        else
+            sqlite3_bind_null(stmt_, i);
+        return *this;
+    }
+    int step() { return sqlite3_step(stmt_); }
+    void reset()
+    {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    std::string text(int col) const
+    {
+        const auto *p = reinterpret_cast<const char *>(sqlite3_column_text(stmt_, col));
+        return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col))) : std::string();
+    }
+    std::int64_t integer(int col) const { return sqlite3_column_int64(stmt_, col); }
+    std::optional<std::int64_t> optInteger(int col) const
+    {
+        if (sqlite3_column_type(stmt_, col) == SQLITE_NULL)
+            return std::nullopt;
+        return sqlite3_column_int64(stmt_, col);
+    }
+
+private:
+    sqlite3 *db_;
+    sqlite3_stmt *stmt_ = nullptr;
+};
+
+StorageResult<void> exec(sqlite3 *db, const char *sql)
+{
+    char *err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string message = err ? err : "unknown error";
+        sqlite3_free(err);
+        return fail(StorageError::Code::Failed, message + " (in: " + std::string(sql).substr(0, 60) + ")");
+    }
+    return {};
+}
+
+StorageResult<sqlite3 *> openConnection(const std::string &path, bool writer)
+{
+    sqlite3 *db = nullptr;
+    const int flags = (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY)
+                      | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+        std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+        sqlite3_close(db);
+        return fail(StorageError::Code::Unavailable, "cannot open " + path + ": " + message);
+    }
+    sqlite3_busy_timeout(db, kBusyTimeoutMs);
+    sqlite3_extended_result_codes(db, 1);
+    if (writer) {
+        for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+            if (auto r = exec(db, pragma); !r) {
+                sqlite3_close(db);
+                return fail(StorageError::Code::Unavailable, "cannot set up " + path + ": " + r.error().message);
+            }
+        }
+    }
+    return db;
+}
+
+// Rolls back unless committed: every write is all-or-nothing.
+class Transaction {
+public:
+    explicit Transaction(sqlite3 *db) : db_(db) {}
+    ~Transaction()
+    {
+        if (open_)
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Transaction(const Transaction &) = delete;
+    Transaction &operator=(const Transaction &) = delete;
+    StorageResult<void> begin()
+    {
+        if (auto r = exec(db_, "BEGIN IMMEDIATE"); !r)
+            return r;
+        open_ = true;
+        return {};
+    }
+    StorageResult<void> commit()
+    {
+        if (auto r = exec(db_, "COMMIT"); !r)
+            return r;
+        open_ = false;
+        return {};
+    }
+
+private:
+    sqlite3 *db_;
+    bool open_ = false;
+};
+
+} // namespace
+
+struct SqliteStorage::Impl {
+    std::string path;
+    std::mutex writeMutex; // guards writer
+    sqlite3 *writer = nullptr;
+
+    // Readers are opened after migrate() (a read-only connection cannot
+    // create the file) and handed out one per call.
+    std::mutex readMutex; // guards readers, readersOpened
+    std::condition_variable readerFree;
+    std::vector<sqlite3 *> readers;
+    int readersOpened = 0;
+
+    ~Impl()
+    {
+        for (sqlite3 *db : readers)
+            sqlite3_close(db);
+        sqlite3_close(writer);
+    }
+
+    // A reader connection, returned to the pool when the lease ends.
+    class Lease {
+    public:
+        Lease(Impl *impl, sqlite3 *db) : impl_(impl), db_(db) {}
+        ~Lease()
+        {
+            if (db_) {
+                std::lock_guard lock(impl_->readMutex);
+                impl_->readers.push_back(db_);
+                impl_->readerFree.notify_one();
+            }
+        }
+        Lease(Lease &&o) noexcept : impl_(o.impl_), db_(std::exchange(o.db_, nullptr)) {}
+        Lease &operator=(Lease &&) = delete;
+        sqlite3 *db() const { return db_; }
+
+    private:
+        Impl *impl_;
+        sqlite3 *db_;
+    };
+
+    StorageResult<Lease> reader()
+    {
+        std::unique_lock lock(readMutex);
+        if (readers.empty() && readersOpened < kReaders) {
+            ++readersOpened;
+            lock.unlock();
+            auto db = openConnection(path, false);
+            if (!db) {
+                std::lock_guard relock(readMutex);
+                --readersOpened;
+                return std::unexpected(db.error());
+            }
+            return Lease(this, *db);
+        }
+        readerFree.wait(lock, [this] { return !readers.empty(); });
+        sqlite3 *db = readers.back();
+        readers.pop_back();
+        return Lease(this, db);
+    }
+};
+
+SqliteStorage::SqliteStorage(std::unique_ptr<Impl> impl) : d(std::move(impl)) {}
+SqliteStorage::~SqliteStorage() = default;
+
+StorageResult<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string &path)
+{
+    auto impl = std::make_unique<Impl>();
+    impl->path = path;
+    auto db = openConnection(path, true);
+    if (!db)
+        return std::unexpected(db.error());
+    impl->writer = *db;
+    return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(impl)));
+}
+
+StorageResult<void> SqliteStorage::migrate()
+{
+    std::lock_guard lock(d->writeMutex);
+    Transaction tx(d->writer);
+    if (auto r = tx.begin(); !r)
+        return r;
+    Stmt version(d->writer, "PRAGMA user_version");
+    if (!version || version.step() != SQLITE_ROW)
+        return dbFail(d->writer, "reading the schema version");
+    const auto current = version.integer(0);
+    version.reset();
+    if (current > kSchemaVersion)
+        return fail(StorageError::Code::Invalid,
+                    "the database's schema version " + std::to_string(current) + " is newer than this hub knows ("
+                        + std::to_string(kSchemaVersion) + "): run a newer stoa-hub");
+    if (current < 1) {
+        if (auto r = exec(d->writer, kSchemaV1); !r)
+            return r;
+    }
+    if (auto r = exec(d->writer, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str()); !r)
+        return r;
+    return tx.commit();
+}
+
+StorageResult<void> SqliteStorage::ping()
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT count(*) FROM sqlite_schema");
+    if (!s || s.step() != SQLITE_ROW)
+        return fail(StorageError::Code::Unavailable, std::string("database does not answer: ")
+                                                         + sqlite3_errmsg(lease->db()));
+    return {};
+}
+
+StorageResult<void> SqliteStorage::addDevice(const std::string &id, const std::string &tokenHash, std::int64_t nowMs)
+{
+    std::lock_guard lock(d->writeMutex);
+    Stmt s(d->writer, "INSERT INTO devices(id, token_hash, created_at_ms) VALUES(?1, ?2, ?3)");
+    if (!s)
+        return dbFail(d->writer, "adding a device");
+    s.bind(1, id).bind(2, tokenHash).bind(3, nowMs);
+    if (s.step() != SQLITE_DONE) {
+        auto e = dbFail(d->writer, "adding a device");
+        if (e.error().code == StorageError::Code::Conflict)
+            e.error().message = "device " + id + " exists already";
+        return e;
+    }
+    return {};
+}
+
+StorageResult<void> SqliteStorage::setDeviceToken(const std::string &id, const std::string &tokenHash)
+{
+    std::lock_guard lock(d->writeMutex);
+    Stmt s(d->writer, "UPDATE devices SET token_hash = ?2, revoked = 0 WHERE id = ?1");
+    if (!s)
+        return dbFail(d->writer, "setting a device token");
+    s.bind(1, id).bind(2, tokenHash);
+    if (s.step() != SQLITE_DONE)
+        return dbFail(d->writer, "setting a device token");
+    if (sqlite3_changes(d->writer) == 0)
+        return fail(StorageError::Code::NotFound, "no device " + id);
+    return {};
+}
+
+StorageResult<void> SqliteStorage::revokeDevice(const std::string &id)
+{
+    std::lock_guard lock(d->writeMutex);
+    Stmt s(d->writer, "UPDATE devices SET revoked = 1 WHERE id = ?1");
+    if (!s)
+        return dbFail(d->writer, "revoking a device");
+    s.bind(1, id);
+    if (s.step() != SQLITE_DONE)
+        return dbFail(d->writer, "revoking a device");
+    if (sqlite3_changes(d->writer) == 0)
+        return fail(StorageError::Code::NotFound, "no device " + id);
+    return {};
+}
+
+StorageResult<std::optional<std::string>> SqliteStorage::deviceForToken(const std::string &tokenHash)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT id FROM devices WHERE token_hash = ?1 AND revoked = 0");
+    if (!s)
+        return dbFail(lease->db(), "looking up a device token");
+    s.bind(1, tokenHash);
+    const int rc = s.step();
+    if (rc == SQLITE_ROW)
+        return s.text(0);
+    if (rc == SQLITE_DONE)
+        return std::nullopt;
+    return dbFail(lease->db(), "looking up a device token");
+}
+
+StorageResult<bool> SqliteStorage::deviceExists(const std::string &id)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT 1 FROM devices WHERE id = ?1");
+    if (!s)
+        return dbFail(lease->db(), "looking up a device");
+    s.bind(1, id);
+    const int rc = s.step();
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return rc == SQLITE_ROW;
+    return dbFail(lease->db(), "looking up a device");
+}
+
+StorageResult<std::vector<DeviceSummary>> SqliteStorage::devices()
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT id, revoked, last_seen_at_ms, manifest_version, plays, last_screenshot_at_ms "
+                        "FROM devices ORDER BY id");
+    if (!s)
+        return dbFail(lease->db(), "listing devices");
+    std::vector<DeviceSummary> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back({s.text(0), s.integer(1) != 0, s.optInteger(2), s.optInteger(3), s.integer(4), s.optInteger(5)});
+    if (rc != SQLITE_DONE)
+        return dbFail(lease->db(), "listing devices");
+    return out;
+}
+
+StorageResult<std::int64_t> SqliteStorage::deviceCount()
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT count(*) FROM devices");
+    if (!s || s.step() != SQLITE_ROW)
+        return dbFail(lease->db(), "counting devices");
+    return s.integer(0);
+}
+
+StorageResult<std::optional<StatusReport>> SqliteStorage::latestStatus(const std::string &id)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT last_seen_at_ms, manifest_version, last_status FROM devices "
+                        "WHERE id = ?1 AND last_status IS NOT NULL");
+    if (!s)
+        return dbFail(lease->db(), "reading a status");
+    s.bind(1, id);
+    const int rc = s.step();
+    if (rc == SQLITE_DONE)
+        return std::nullopt;
+    if (rc != SQLITE_ROW)
+        return dbFail(lease->db(), "reading a status");
+    return StatusReport{id, s.integer(0), s.optInteger(1), s.text(2)};
+}
+
+StorageResult<std::vector<StatusReport>> SqliteStorage::statusHistory(const std::string &id, int limit)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT received_at_ms, manifest_version, body FROM statuses WHERE device_id = ?1 "
+                        "ORDER BY received_at_ms DESC, rowid DESC LIMIT ?2");
+    if (!s)
+        return dbFail(lease->db(), "reading status history");
+    s.bind(1, id).bind(2, std::int64_t{limit});
+    std::vector<StatusReport> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back({id, s.integer(0), s.optInteger(1), s.text(2)});
+    if (rc != SQLITE_DONE)
+        return dbFail(lease->db(), "reading status history");
+    return out;
+}
+
+StorageResult<std::vector<PlayRecord>> SqliteStorage::plays(const std::string &id, int limit)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT id, received_at_ms, line FROM plays WHERE device_id = ?1 "
+                        "ORDER BY received_at_ms, id LIMIT ?2");
+    if (!s)
+        return dbFail(lease->db(), "reading plays");
+    s.bind(1, id).bind(2, std::int64_t{limit});
+    std::vector<PlayRecord> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back({id, s.text(0), s.integer(1), s.text(2)});
+    if (rc != SQLITE_DONE)
+        return dbFail(lease->db(), "reading plays");
+    return out;
+}
+
+StorageResult<void> SqliteStorage::addOperator(const std::string &name, Role role, const std::string &tokenHash,
+                                               std::int64_t nowMs)
+{
+    std::lock_guard lock(d->writeMutex);
+    Stmt s(d->writer, "INSERT INTO operators(name, role, token_hash, created_at_ms) VALUES(?1, ?2, ?3, ?4)");
+    if (!s)
+        return dbFail(d->writer, "adding an operator");
+    s.bind(1, name).bind(2, std::string(roleName(role))).bind(3, tokenHash).bind(4, nowMs);
+    if (s.step() != SQLITE_DONE) {
+        auto e = dbFail(d->writer, "adding an operator");
+        if (e.error().code == StorageError::Code::Conflict)
+            e.error().message = "operator " + name + " exists already";
+        return e;
+    }
+    return {};
+}
+
+StorageResult<std::optional<Operator>> SqliteStorage::operatorForToken(const std::string &tokenHash)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT name, role FROM operators WHERE token_hash = ?1");
+    if (!s)
+        return dbFail(lease->db(), "looking up an operator token");
+    s.bind(1, tokenHash);
+    const int rc = s.step();
+    if (rc == SQLITE_DONE)
+        return std::nullopt;
+    if (rc != SQLITE_ROW)
+        return dbFail(lease->db(), "looking up an operator token");
+    const auto role = roleFromName(s.text(1));
+    if (!role)
+        return fail(StorageError::Code::Failed, "operator " + s.text(0) + " has an unknown role " + s.text(1));
+    return Operator{s.text(0), *role};
+}
+
+StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
+{
+    IngestCounts counts;
+    if (batch.empty())
+        return counts;
+    std::lock_guard lock(d->writeMutex);
+    sqlite3 *db = d->writer;
+    Transaction tx(db);
+    if (auto r = tx.begin(); !r)
+        return std::unexpected(r.error());
+
+    Stmt addStatus(db, "INSERT INTO statuses(device_id, received_at_ms, manifest_version, body) VALUES(?1, ?2, ?3, ?4)");
+    Stmt latest(db, "UPDATE devices SET last_seen_at_ms = ?2, manifest_version = ?3, last_status = ?4 "
+                    "WHERE id = ?1 AND (last_seen_at_ms IS NULL OR last_seen_at_ms <= ?2)");
+    Stmt addPlay(db, "INSERT OR IGNORE INTO plays(device_id, id, received_at_ms, line) VALUES(?1, ?2, ?3, ?4)");
+    Stmt countPlay(db, "UPDATE devices SET plays = plays + 1 WHERE id = ?1");
+    Stmt addShot(db, "INSERT INTO screenshots(device_id, sha256, bytes, received_at_ms) VALUES(?1, ?2, ?3, ?4)");
+    Stmt lastShot(db, "UPDATE devices SET last_screenshot_at_ms = max(coalesce(last_screenshot_at_ms, 0), ?2) "
+                      "WHERE id = ?1");
+    if (!addStatus || !latest || !addPlay || !countPlay || !addShot || !lastShot)
+        return dbFail(db, "preparing the ingest");
+
+    for (const auto &st : batch.statuses) {
+        addStatus.bind(1, st.deviceId).bind(2, st.receivedAtMs).bind(3, st.manifestVersion).bind(4, st.body);
+        latest.bind(1, st.deviceId).bind(2, st.receivedAtMs).bind(3, st.manifestVersion).bind(4, st.body);
+        if (addStatus.step() != SQLITE_DONE || latest.step() != SQLITE_DONE)
+            return dbFail(db, "storing a status");
+        addStatus.reset();
+        latest.reset();
+    }
+    for (const auto &play : batch.plays) {
+        addPlay.bind(1, play.deviceId).bind(2, play.id).bind(3, play.receivedAtMs).bind(4, play.line);
+        if (addPlay.step() != SQLITE_DONE)
+            return dbFail(db, "storing a play");
+        addPlay.reset();
+        if (sqlite3_changes(db) == 0) {
+            ++counts.playsDuplicate;
+            continue;
+        }
+        ++counts.playsStored;
+        countPlay.bind(1, play.deviceId);
+        if (countPlay.step() != SQLITE_DONE)
+            return dbFail(db, "counting a play");
+        countPlay.reset();
+    }
+    for (const auto &shot : batch.screenshots) {
+        addShot.bind(1, shot.deviceId).bind(2, shot.sha256Hex).bind(3, shot.bytes).bind(4, shot.receivedAtMs);
+        lastShot.bind(1, shot.deviceId).bind(2, shot.receivedAtMs);
+        if (addShot.step() != SQLITE_DONE || lastShot.step() != SQLITE_DONE)
+            return dbFail(db, "storing a screenshot");
+        addShot.reset();
+        lastShot.reset();
+    }
+    if (auto r = tx.commit(); !r)
+        return std::unexpected(r.error());
+    return counts;
+}
+
+StorageResult<std::int64_t> SqliteStorage::applyRetention(const Retention &retention, std::int64_t nowMs)
+{
+    std::lock_guard lock(d->writeMutex);
+    sqlite3 *db = d->writer;
+    Transaction tx(db);
+    if (auto r = tx.begin(); !r)
+        return std::unexpected(r.error());
+    const std::int64_t cutoff = nowMs - retention.maxAgeMs;
+    std::int64_t removed = 0;
+    // The latest status lives in devices.last_status, so every history row may go.
+    Stmt old(db, "DELETE FROM statuses WHERE received_at_ms < ?1");
+    Stmt excess(db, "DELETE FROM statuses WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
+                    "(PARTITION BY device_id ORDER BY received_at_ms DESC, rowid DESC) AS n FROM statuses) "
+                    "WHERE n > ?1)");
+    Stmt oldPlays(db, "DELETE FROM plays WHERE received_at_ms < ?1");
+    Stmt oldShots(db, "DELETE FROM screenshots WHERE received_at_ms < ?1");
+    if (!old || !excess || !oldPlays || !oldShots)
+        return dbFail(db, "preparing retention");
+    for (Stmt *s : {&old, &oldPlays, &oldShots}) {
+        s->bind(1, cutoff);
+        if (s->step() != SQLITE_DONE)
+            return dbFail(db, "applying retention");
+        removed += sqlite3_changes(db);
+    }
+    excess.bind(1, retention.statusesPerDevice);
+    if (excess.step() != SQLITE_DONE)
+        return dbFail(db, "applying retention");
+    removed += sqlite3_changes(db);
+    if (auto r = tx.commit(); !r)
+        return std::unexpected(r.error());
+    return removed;
+}
+
+} // namespace stoa::hub

@@ -1,0 +1,52 @@
+// hub/sqlite_storage.h — the embedded storage backend: one SQLite file (WAL).
+//
+// Job: Storage (storage.h) on SQLite, needing nothing but a directory.
+// Invariants:
+//  - one writer connection, serialised by a mutex; readers use their own
+//    connections (WAL lets them read while a batch commits), so a token
+//    lookup never waits for an ingest's fsync;
+//  - synchronous=FULL: a committed batch survives a power cut as well as a
+//    SIGKILL; the ingest queue (ingest.h) batches requests so the fsync is
+//    paid once per batch, not per request;
+//  - the schema version is PRAGMA user_version; migrate() refuses a newer one.
+#pragma once
+
+#include "hub/storage.h"
+
+#include <memory>
+#include <string>
+
+namespace stoa::hub {
+
+class SqliteStorage final : public Storage {
+public:
+    // Opens (creating if needed) the database file at `path`.
+    static StorageResult<std::unique_ptr<SqliteStorage>> open(const std::string &path);
+    ~SqliteStorage() override;
+
+    StorageResult<void> migrate() override;
+    StorageResult<void> ping() override;
+    StorageResult<void> addDevice(const std::string &id, const std::string &tokenHash, std::int64_t nowMs) override;
+    StorageResult<void> setDeviceToken(const std::string &id, const std::string &tokenHash) override;
+    StorageResult<void> revokeDevice(const std::string &id) override;
+    StorageResult<std::optional<std::string>> deviceForToken(const std::string &tokenHash) override;
+    StorageResult<bool> deviceExists(const std::string &id) override;
+    StorageResult<std::vector<DeviceSummary>> devices() override;
+    StorageResult<std::int64_t> deviceCount() override;
+    StorageResult<std::optional<StatusReport>> latestStatus(const std::string &id) override;
+    StorageResult<std::vector<StatusReport>> statusHistory(const std::string &id, int limit) override;
+    StorageResult<std::vector<PlayRecord>> plays(const std::string &id, int limit) override;
+    StorageResult<void> addOperator(const std::string &name, Role role, const std::string &tokenHash,
+                                    std::int64_t nowMs) override;
+    StorageResult<std::optional<Operator>> operatorForToken(const std::string &tokenHash) override;
+    StorageResult<IngestCounts> ingest(const IngestBatch &batch) override;
+    StorageResult<std::int64_t> applyRetention(const Retention &retention, std::int64_t nowMs) override;
+
+    struct Impl;
+
+private:
+    explicit SqliteStorage(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> d;
+};
+
+} // namespace stoa::hub

@@ -1,0 +1,156 @@
+// hub/storage.h — what the hub keeps, behind one interface with two
+// backends: SQLite (the embedded default, sqlite_storage.h) and PostgreSQL
+// (several hub replicas, postgres_storage.h). tests/hub runs one suite
+// against both.
+//
+// Job: devices and their hashed tokens, operators and their hashed tokens,
+// the latest status of every device and a bounded history of it, proof-of-
+// play records de-duplicated by (device, id), screenshot records (the bytes
+// are on disk, content-addressed, screenshots.h), and the summary the
+// operator API lists.
+// Invariants:
+//  - a call that returned success is durable: ingest() commits before it
+//    returns, so a 2xx answered after it survives SIGKILL of the hub;
+//  - ingest() is all-or-nothing for the whole batch it is given;
+//  - a play record with a (device, id) already stored is ignored, never
+//    stored twice, and not an error (devices send at least once);
+//  - tokens are stored as their hash only (credentials.h); nothing here sees
+//    a token in clear;
+//  - every method may be called from any thread; an implementation
+//    serialises what it must.
+// Errors are values: StorageError says which kind, with a message for logs.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stoa::hub {
+
+struct StorageError {
+    enum class Code {
+        Unavailable, // cannot reach or open the database
+        Conflict,    // the name or id exists already
+        NotFound,    // no such device or operator
+        Invalid,     // the caller's input breaks a rule (message says which)
+        Failed,      // the database answered with an error
+    };
+    Code code = Code::Failed;
+    std::string message;
+};
+
+template <class T>
+using StorageResult = std::expected<T, StorageError>;
+
+enum class Role { Admin, Editor, Viewer };
+const char *roleName(Role role);
+std::optional<Role> roleFromName(const std::string &name);
+
+struct Operator {
+    std::string name;
+    Role role = Role::Viewer;
+};
+
+// One heartbeat as received (spec §5): the body is kept verbatim.
+struct StatusReport {
+    std::string deviceId;
+    std::int64_t receivedAtMs = 0;         // hub's clock, ms since the epoch
+    std::optional<std::int64_t> manifestVersion; // manifest.version, when given
+    std::string body;                      // the JSON document
+};
+
+// One proof-of-play record (spec §6): the line is kept verbatim.
+struct PlayRecord {
+    std::string deviceId;
+    std::string id;                        // the record's "id", unique per device
+    std::int64_t receivedAtMs = 0;
+    std::string line;                      // the JSON object
+};
+
+// A screenshot stored on disk under its SHA-256.
+struct ScreenshotRecord {
+    std::string deviceId;
+    std::string sha256Hex;
+    std::int64_t bytes = 0;
+    std::int64_t receivedAtMs = 0;
+};
+
+// What one ingest() call commits, in one transaction.
+struct IngestBatch {
+    std::vector<StatusReport> statuses;
+    std::vector<PlayRecord> plays;
+    std::vector<ScreenshotRecord> screenshots;
+    bool empty() const { return statuses.empty() && plays.empty() && screenshots.empty(); }
+};
+
+struct IngestCounts {
+    std::int64_t playsStored = 0;     // new records
+    std::int64_t playsDuplicate = 0;  // ids already stored, ignored
+};
+
+// A device as the operator API lists it.
+struct DeviceSummary {
+    std::string id;
+    bool revoked = false;
+    std::optional<std::int64_t> lastSeenAtMs;      // last heartbeat received
+    std::optional<std::int64_t> manifestVersion;   // from the last heartbeat
+    std::int64_t plays = 0;                        // records stored
+    std::optional<std::int64_t> lastScreenshotAtMs;
+};
+
+// How much history is kept (statuses and plays; latest status always kept).
+struct Retention {
+    std::int64_t maxAgeMs = std::int64_t{30} * 86400 * 1000;
+    std::int64_t statusesPerDevice = 2000;
+};
+
+class Storage {
+public:
+    virtual ~Storage() = default;
+
+    // Creates or upgrades the schema to the current version. Idempotent;
+    // refuses a database whose schema is newer than this program knows.
+    virtual StorageResult<void> migrate() = 0;
+    // A cheap round trip: /healthz is 200 only while this succeeds.
+    virtual StorageResult<void> ping() = 0;
+
+    // Devices. Ids follow spec §1 (1–64 of [A-Za-z0-9._-]); the caller checks.
+    virtual StorageResult<void> addDevice(const std::string &id, const std::string &tokenHash,
+                                          std::int64_t nowMs) = 0;                        // Conflict
+    virtual StorageResult<void> setDeviceToken(const std::string &id, const std::string &tokenHash) = 0; // NotFound; un-revokes
+    virtual StorageResult<void> revokeDevice(const std::string &id) = 0;                  // NotFound
+    // The id of the device whose token hashes to `tokenHash`; nullopt when
+    // none, or when that device is revoked.
+    virtual StorageResult<std::optional<std::string>> deviceForToken(const std::string &tokenHash) = 0;
+    virtual StorageResult<bool> deviceExists(const std::string &id) = 0;
+    virtual StorageResult<std::vector<DeviceSummary>> devices() = 0;                      // by id
+    virtual StorageResult<std::int64_t> deviceCount() = 0;
+
+    // The latest heartbeat body of a device; nullopt before its first.
+    virtual StorageResult<std::optional<StatusReport>> latestStatus(const std::string &id) = 0;
+    // Heartbeats received, newest first, at most `limit`.
+    virtual StorageResult<std::vector<StatusReport>> statusHistory(const std::string &id, int limit) = 0;
+    // Play records of a device, oldest first by receipt, at most `limit`.
+    virtual StorageResult<std::vector<PlayRecord>> plays(const std::string &id, int limit) = 0;
+
+    // Operators.
+    virtual StorageResult<void> addOperator(const std::string &name, Role role, const std::string &tokenHash,
+                                            std::int64_t nowMs) = 0;                      // Conflict
+    virtual StorageResult<std::optional<Operator>> operatorForToken(const std::string &tokenHash) = 0;
+
+    // Everything in `batch`, in one transaction, durable on return.
+    virtual StorageResult<IngestCounts> ingest(const IngestBatch &batch) = 0;
+
+    // Drops history older than the retention allows; returns rows removed.
+    virtual StorageResult<std::int64_t> applyRetention(const Retention &retention, std::int64_t nowMs) = 0;
+};
+
+// Opens the storage a `--database` URL names: empty → SQLite at
+// DATA_DIR/hub.db; "postgresql://…" or "postgres://…" → PostgreSQL.
+// Does not migrate.
+StorageResult<std::unique_ptr<Storage>> openStorage(const std::string &databaseUrl, const std::string &dataDir);
+
+} // namespace stoa::hub

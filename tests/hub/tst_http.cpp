@@ -1,0 +1,540 @@
+// The hub over real HTTP on loopback: the device routes (§1, §5, §6), the
+// operator API, auth, body limits, bad input, overload and slow clients,
+// against the backend STOA_HUB_TEST_BACKEND names.
+#include "hub_harness.h"
+
+#include "schedule/encoding.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QScopeGuard>
+#include <QtTest>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+using namespace stoa::hub;
+using namespace stoa::hub::test;
+
+namespace {
+
+std::string heartbeat(const std::string &id, int version)
+{
+    return R"({"device_id":")" + id + R"(","software_version":"0.1.0","sent_at":"2026-12-06T10:00:00Z",)"
+           R"("uptime_s":5,"manifest":{"version":)" + std::to_string(version) + R"(,"stale":false}})";
+}
+
+std::string jpeg(int seed)
+{
+    std::string j = "\xFF\xD8\xFF\xE0";
+    j += "fake jpeg body " + std::to_string(seed);
+    j += "\xFF\xD9";
+    return j;
+}
+
+QJsonArray array(const HttpResult &r) { return QJsonDocument::fromJson(QByteArray::fromStdString(r.body)).array(); }
+QJsonObject object(const HttpResult &r) { return QJsonDocument::fromJson(QByteArray::fromStdString(r.body)).object(); }
+
+QJsonObject deviceIn(const QJsonArray &list, const QString &id)
+{
+    for (const auto &v : list)
+        if (v.toObject().value("id").toString() == id)
+            return v.toObject();
+    return {};
+}
+
+// A raw TCP connection to the hub (for slow and idle clients).
+int connectTo(std::uint16_t port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+} // namespace
+
+class HttpTest : public QObject {
+    Q_OBJECT
+    Backends backends;
+    std::unique_ptr<HubHarness> h;
+
+    void startHub(HubOptions options = {})
+    {
+        h = std::make_unique<HubHarness>();
+        const auto e = h->start(backends, options);
+        QVERIFY2(e.empty(), e.c_str());
+    }
+
+private slots:
+    void initTestCase()
+    {
+        if (auto why = backends.init())
+            QFAIL(why->c_str());
+    }
+    void init() { startHub(); }
+    void cleanup() { h.reset(); }
+
+    void healthAndMetrics()
+    {
+        auto c = h->client();
+        const auto health = c->get("/healthz");
+        QCOMPARE(health.status, 200L);
+        QCOMPARE(health.body, std::string("ok\n"));
+        const auto metrics = c->get("/metrics");
+        QCOMPARE(metrics.status, 200L);
+        QVERIFY(metrics.header("content-type").starts_with("text/plain; version=0.0.4"));
+        QVERIFY(metrics.body.find("stoa_hub_devices{state=\"never\"} 2") != std::string::npos);
+        QVERIFY(metrics.body.find("stoa_hub_ingest_queue_depth 0") != std::string::npos);
+        QVERIFY(metrics.body.find("stoa_process_resident_memory_bytes") != std::string::npos);
+        QVERIFY(metrics.body.find("stoa_hub_http_requests_total{route=\"healthz\",code=\"200\"} 1") != std::string::npos);
+    }
+
+    void heartbeatIsStoredAndListed()
+    {
+        auto dev = h->client(h->dev1);
+        const auto r = dev->post("/v1/devices/pi-1/status", heartbeat("pi-1", 42));
+        QCOMPARE(r.status, 204L);
+
+        auto op = h->client(h->viewer);
+        const auto list = op->get("/api/v1/devices");
+        QCOMPARE(list.status, 200L);
+        QCOMPARE(list.header("content-type"), std::string("application/json"));
+        const auto devices = array(list);
+        QCOMPARE(devices.size(), 2);
+        const auto pi1 = deviceIn(devices, "pi-1");
+        QCOMPARE(pi1.value("state").toString(), QString("online"));
+        QCOMPARE(pi1.value("manifest_version").toInt(), 42);
+        QCOMPARE(pi1.value("plays").toInt(), 0);
+        QVERIFY(pi1.value("last_screenshot_at").isNull());
+        const auto seen = QDateTime::fromString(pi1.value("last_seen_at").toString(), Qt::ISODate);
+        QVERIFY(seen.isValid());
+        QVERIFY(qAbs(seen.secsTo(QDateTime::currentDateTimeUtc())) < 60);
+        const auto pi2 = deviceIn(devices, "pi-2");
+        QCOMPARE(pi2.value("state").toString(), QString("never"));
+        QVERIFY(pi2.value("last_seen_at").isNull());
+        QVERIFY(pi2.value("manifest_version").isNull());
+
+        const auto one = op->get("/api/v1/devices/pi-1");
+        QCOMPARE(one.status, 200L);
+        QCOMPARE(object(one).value("status").toObject().value("manifest").toObject().value("version").toInt(), 42);
+        QCOMPARE(op->get("/api/v1/devices/pi-9").status, 404L);
+        const auto history = op->get("/api/v1/devices/pi-1/history");
+        QCOMPARE(array(history).size(), 1);
+    }
+
+    void deviceRoutesRefuseWrongCredentials_data()
+    {
+        QTest::addColumn<QString>("method");
+        QTest::addColumn<QString>("path");
+        QTest::newRow("status") << "POST" << "/v1/devices/pi-1/status";
+        QTest::newRow("plays") << "POST" << "/v1/devices/pi-1/plays";
+        QTest::newRow("screenshot") << "PUT" << "/v1/devices/pi-1/screenshot";
+        QTest::newRow("device manifest") << "GET" << "/v1/devices/pi-1/manifest.json";
+        QTest::newRow("fleet manifest") << "GET" << "/v1/manifest.json";
+        QTest::newRow("keys") << "GET" << "/v1/keys.json";
+        QTest::newRow("blob") << "GET" << ("/v1/blobs/sha256/" + QString(64, 'a'));
+    }
+    void deviceRoutesRefuseWrongCredentials()
+    {
+        QFETCH(QString, method);
+        QFETCH(QString, path);
+        const std::string body = path.endsWith("status") ? heartbeat("pi-1", 1)
+                                 : path.endsWith("plays") ? std::string("{\"id\":\"x1\"}\n")
+                                 : path.endsWith("screenshot") ? jpeg(1) : std::string();
+        const bool perDevice = path.contains("pi-1");
+        struct Case { const char *name; std::string token; long expect; };
+        const std::string revoked = h->add(TokenKind::Device, "pi-gone");
+        QVERIFY(h->hub->storage().revokeDevice("pi-gone").has_value());
+        const std::vector<Case> cases = {
+            {"none", "", 401},
+            {"garbage", "not-a-token", 401},
+            {"unknown device token", *newToken(TokenKind::Device), 401},
+            {"operator token", h->admin, 401},
+            {"revoked device", revoked, 401},
+            {"another device", h->dev2, perDevice ? 403L : 404L}, // shared routes: the file is missing
+        };
+        for (const auto &c : cases) {
+            auto client = h->client(c.token);
+            const auto r = client->request(method.toStdString(), path.toStdString(), body, {});
+            QVERIFY2(r.status == c.expect, qPrintable(QString("%1: %2 (%3)").arg(c.name).arg(r.status).arg(r.body.c_str())));
+            if (r.status == 401)
+                QCOMPARE(r.header("www-authenticate"), std::string("Bearer realm=\"stoa-hub\""));
+        }
+        // Nothing was kept.
+        const auto list = *h->hub->storage().devices();
+        for (const auto &d : list) {
+            QVERIFY(!d.lastSeenAtMs);
+            QCOMPARE(d.plays, 0);
+            QVERIFY(!d.lastScreenshotAtMs);
+        }
+    }
+
+    void operatorRoutesRefuseWrongCredentials()
+    {
+        QCOMPARE(h->client()->get("/api/v1/devices").status, 401L);
+        QCOMPARE(h->client("stoa_op_nope")->get("/api/v1/devices").status, 401L);
+        QCOMPARE(h->client(h->dev1)->get("/api/v1/devices").status, 401L);
+        QCOMPARE(h->client(h->viewer)->get("/api/v1/devices").status, 200L);
+        QCOMPARE(object(h->client(h->viewer)->get("/api/v1/whoami")).value("role").toString(), QString("viewer"));
+        // A viewer may look, not issue tokens nor revoke.
+        QCOMPARE(h->client(h->viewer)->post("/api/v1/devices", R"({"id":"pi-3"})").status, 403L);
+        QCOMPARE(h->client(h->viewer)->post("/api/v1/devices/pi-1/revoke", "").status, 403L);
+        QVERIFY(!*h->hub->storage().deviceExists("pi-3"));
+    }
+
+    void adminEnrolsAndRevokesDevices()
+    {
+        auto op = h->client(h->admin);
+        const auto added = op->post("/api/v1/devices", R"({"id":"pi-3"})");
+        QCOMPARE(added.status, 201L);
+        const auto token = object(added).value("token").toString().toStdString();
+        QVERIFY(token.starts_with("stoa_dev_"));
+        QCOMPARE(op->post("/api/v1/devices", R"({"id":"pi-3"})").status, 409L);
+        QCOMPARE(op->post("/api/v1/devices", R"({"id":"bad id!"})").status, 400L);
+
+        auto dev = h->client(token);
+        QCOMPARE(dev->post("/v1/devices/pi-3/status", heartbeat("pi-3", 1)).status, 204L);
+        QCOMPARE(op->post("/api/v1/devices/pi-3/revoke", "").status, 204L);
+        QCOMPARE(dev->post("/v1/devices/pi-3/status", heartbeat("pi-3", 2)).status, 401L);
+        QCOMPARE(op->post("/api/v1/devices/pi-9/revoke", "").status, 404L);
+
+        // A new token brings it back; the old one stays refused.
+        const auto renewed = op->post("/api/v1/devices/pi-3/token", "");
+        QCOMPARE(renewed.status, 200L);
+        auto dev2 = h->client(object(renewed).value("token").toString().toStdString());
+        QCOMPARE(dev2->post("/v1/devices/pi-3/status", heartbeat("pi-3", 3)).status, 204L);
+        QCOMPARE(dev->post("/v1/devices/pi-3/status", heartbeat("pi-3", 4)).status, 401L);
+        QCOMPARE((*h->hub->storage().latestStatus("pi-3"))->manifestVersion, std::optional<std::int64_t>(3));
+    }
+
+    void playsAreDeduplicated()
+    {
+        auto dev = h->client(h->dev1);
+        const std::string batch = "{\"id\":\"p1\",\"asset\":null,\"duration_ms\":8000}\n"
+                                  "{\"id\":\"p2\",\"asset\":null,\"duration_ms\":8000}\n";
+        QCOMPARE(dev->post("/v1/devices/pi-1/plays", batch, "application/x-ndjson").status, 204L);
+        QCOMPARE(dev->post("/v1/devices/pi-1/plays", batch, "application/x-ndjson").status, 204L); // sent again
+        QCOMPARE(dev->post("/v1/devices/pi-1/plays", "{\"id\":\"p3\"}", "application/x-ndjson").status, 204L);
+        const auto list = array(h->client(h->viewer)->get("/api/v1/devices"));
+        QCOMPARE(deviceIn(list, "pi-1").value("plays").toInt(), 3);
+        const auto plays = array(h->client(h->viewer)->get("/api/v1/devices/pi-1/plays"));
+        QCOMPARE(plays.size(), 3);
+        QCOMPARE(plays[0].toObject().value("id").toString(), QString("p1"));
+        QCOMPARE(plays[0].toObject().value("duration_ms").toInt(), 8000);
+        const auto metrics = h->client()->get("/metrics").body;
+        QVERIFY(metrics.find("stoa_hub_plays_total{outcome=\"duplicate\"} 2") != std::string::npos);
+        QVERIFY(metrics.find("stoa_hub_plays_total{outcome=\"stored\"} 3") != std::string::npos);
+    }
+
+    void malformedPlaysKeepTheGoodLines()
+    {
+        auto dev = h->client(h->dev1);
+        const std::string batch = "{\"id\":\"g1\"}\n"
+                                  "{\"id\":\"g2\"}\r\n"
+                                  "{not json\n"
+                                  "\n"
+                                  "[1,2]\n"
+                                  "{\"asset\":null}\n"
+                                  "{\"id\":\"g3\"}";
+        const auto r = dev->post("/v1/devices/pi-1/plays", batch, "application/x-ndjson");
+        QCOMPARE(r.status, 400L);
+        const auto o = object(r);
+        const auto lines = o.value("lines").toArray();
+        QCOMPARE(lines.size(), 3);
+        QCOMPARE(lines[0].toObject().value("line").toInt(), 3);
+        QCOMPARE(lines[1].toObject().value("line").toInt(), 5);
+        QCOMPARE(lines[2].toObject().value("line").toInt(), 6);
+        QVERIFY(lines[2].toObject().value("error").toString().contains("id"));
+        QCOMPARE(o.value("stored").toInt(), 3);
+        QCOMPARE(h->hub->storage().plays("pi-1", 100)->size(), std::size_t{3});
+    }
+
+    void malformedHeartbeatsAreRefused_data()
+    {
+        QTest::addColumn<QByteArray>("body");
+        QTest::newRow("not json") << QByteArray("{\"device_id\": ");
+        QTest::newRow("array") << QByteArray("[]");
+        QTest::newRow("empty") << QByteArray("");
+        QTest::newRow("other device") << QByteArray(R"({"device_id":"pi-2"})");
+    }
+    void malformedHeartbeatsAreRefused()
+    {
+        QFETCH(QByteArray, body);
+        const auto r = h->client(h->dev1)->post("/v1/devices/pi-1/status", body.toStdString());
+        QCOMPARE(r.status, 400L);
+        QVERIFY(!object(r).value("error").toString().isEmpty());
+        QVERIFY(!h->hub->storage().latestStatus("pi-1")->has_value());
+    }
+
+    void bodiesOverTheCapAre413()
+    {
+        auto dev = h->client(h->dev1);
+        std::string big = heartbeat("pi-1", 1);
+        big.insert(big.size() - 1, ",\"pad\":\"" + std::string(64 * 1024, 'x') + "\"");
+        const auto r = dev->post("/v1/devices/pi-1/status", big);
+        QCOMPARE(r.status, 413L);
+        QVERIFY(!h->hub->storage().latestStatus("pi-1")->has_value());
+
+        std::string plays;
+        for (int i = 0; plays.size() <= 4 * 1024 * 1024; ++i)
+            plays += "{\"id\":\"" + std::to_string(i) + "\",\"pad\":\"" + std::string(200, 'y') + "\"}\n";
+        QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/plays", plays, "application/x-ndjson").status, 413L);
+        QCOMPARE(h->hub->storage().plays("pi-1", 10)->size(), std::size_t{0});
+
+        const std::string shot = jpeg(1) + std::string(8 * 1024 * 1024, 'z');
+        QCOMPARE(h->client(h->dev1)->put("/v1/devices/pi-1/screenshot", shot).status, 413L);
+        QVERIFY(QDir(h->dir.filePath("screenshots")).isEmpty());
+
+        // Just under the cap is fine.
+        std::string fits = heartbeat("pi-1", 1);
+        fits.insert(fits.size() - 1, ",\"pad\":\"" + std::string(60 * 1024, 'x') + "\"");
+        QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/status", fits).status, 204L);
+        QVERIFY(h->client()->get("/metrics").body.find("route=\"status\",code=\"413\"} 1") != std::string::npos);
+    }
+
+    // A chunked body (no Content-Length): the limit is enforced while
+    // reading. Sends `chunks` chunks of 16 KiB (-1: without end), then reads.
+    std::pair<std::string, bool> sendChunked(int chunks)
+    {
+        const int fd = connectTo(h->hub->port());
+        if (fd < 0)
+            return {"", false};
+        const std::string head = "POST /v1/devices/pi-1/status HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + h->dev1
+                                 + "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+        ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+        const std::string chunk = "4000\r\n" + std::string(0x4000, 'x') + "\r\n";
+        std::string answer;
+        bool closed = false;
+        int sent = 0;
+        QDeadlineTimer deadline(30000);
+        while (!deadline.hasExpired() && !closed) {
+            if (answer.empty() && (chunks < 0 || sent < chunks)) {
+                if (::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL | MSG_DONTWAIT) > 0)
+                    ++sent;
+            } else if (answer.empty() && sent == chunks) {
+                ::send(fd, "0\r\n\r\n", 5, MSG_NOSIGNAL);
+                ++sent;
+            }
+            pollfd p{fd, POLLIN, 0};
+            if (::poll(&p, 1, 10) > 0) {
+                char buf[4096];
+                const auto n = ::recv(fd, buf, sizeof buf, 0);
+                if (n <= 0)
+                    closed = true;
+                else
+                    answer.append(buf, static_cast<std::size_t>(n));
+            }
+        }
+        ::close(fd);
+        return {answer, closed};
+    }
+
+    void chunkedBodyOverTheCapIs413()
+    {
+        const auto [answer, closed] = sendChunked(6); // 96 KiB > 64 KiB
+        QVERIFY2(answer.starts_with("HTTP/1.1 413"), answer.substr(0, 80).c_str());
+        QVERIFY(closed);
+        QVERIFY(!h->hub->storage().latestStatus("pi-1")->has_value());
+    }
+
+    void endlessBodyIsCut()
+    {
+        const auto [answer, closed] = sendChunked(-1);
+        QVERIFY2(closed, "the hub kept reading an endless body");
+        QVERIFY(!h->hub->storage().latestStatus("pi-1")->has_value());
+        QCOMPARE(h->client()->get("/healthz").status, 200L);
+    }
+
+    void screenshotsAreKeptByDigest()
+    {
+        auto dev = h->client(h->dev1);
+        QCOMPARE(dev->put("/v1/devices/pi-1/screenshot", "not a jpeg").status, 400L);
+        const std::string shot = jpeg(7);
+        QCOMPARE(dev->put("/v1/devices/pi-1/screenshot", shot).status, 204L);
+        const auto hex = stoa::schedule::sha256Hex(QByteArray::fromStdString(shot));
+        QFile f(h->dir.filePath(QString::fromStdString("screenshots/" + hex + ".jpg")));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(f.readAll().toStdString(), shot);
+        const auto list = array(h->client(h->viewer)->get("/api/v1/devices"));
+        QVERIFY(QDateTime::fromString(deviceIn(list, "pi-1").value("last_screenshot_at").toString(), Qt::ISODate).isValid());
+    }
+
+    void siteFilesWithValidatorsAndRanges()
+    {
+        const QString site = h->dir.filePath("site/v1");
+        QVERIFY(QDir().mkpath(site + "/devices/pi-1"));
+        QVERIFY(QDir().mkpath(site + "/blobs/sha256"));
+        const QByteArray blob = "0123456789abcdef";
+        const auto hex = QString::fromStdString(stoa::schedule::sha256Hex(blob));
+        auto write = [](const QString &path, const QByteArray &bytes) {
+            QFile f(path);
+            return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+        };
+        QVERIFY(write(site + "/devices/pi-1/manifest.json", "{\"mine\":1}"));
+        QVERIFY(write(site + "/manifest.json", "{\"fleet\":1}"));
+        QVERIFY(write(site + "/blobs/sha256/" + hex, blob));
+
+        auto dev = h->client(h->dev1);
+        const auto m = dev->get("/v1/devices/pi-1/manifest.json");
+        QCOMPARE(m.status, 200L);
+        QCOMPARE(m.body, std::string("{\"mine\":1}"));
+        const auto etag = m.header("etag");
+        QVERIFY(!etag.empty());
+        QCOMPARE(dev->get("/v1/devices/pi-1/manifest.json", {"If-None-Match: " + etag}).status, 304L);
+        QCOMPARE(dev->get("/v1/devices/pi-1/manifest.json", {"If-Modified-Since: " + m.header("last-modified")}).status, 304L);
+        QCOMPARE(dev->get("/v1/devices/pi-1/manifest.json", {"If-None-Match: \"other\""}).status, 200L);
+        // Another device's manifest is not for pi-1; a missing one is 404.
+        QCOMPARE(dev->get("/v1/devices/pi-2/manifest.json").status, 403L);
+        QCOMPARE(h->client(h->dev2)->get("/v1/devices/pi-2/manifest.json").status, 404L);
+        QCOMPARE(h->client(h->dev2)->get("/v1/manifest.json").body, std::string("{\"fleet\":1}"));
+        QCOMPARE(dev->get("/v1/keys.json").status, 404L);
+
+        const std::string blobPath = "/v1/blobs/sha256/" + hex.toStdString();
+        const auto whole = dev->get(blobPath);
+        QCOMPARE(whole.status, 200L);
+        QCOMPARE(whole.header("etag"), "\"" + hex.toStdString() + "\"");
+        const auto part = dev->get(blobPath, {"Range: bytes=10-"});
+        QCOMPARE(part.status, 206L);
+        QCOMPARE(part.body, std::string("abcdef"));
+        QCOMPARE(part.header("content-range"), std::string("bytes 10-15/16"));
+        QCOMPARE(dev->get(blobPath, {"Range: bytes=-4"}).body, std::string("cdef"));
+        QCOMPARE(dev->get(blobPath, {"Range: bytes=16-"}).status, 416L);
+        QCOMPARE(dev->get("/v1/blobs/sha256/" + std::string(64, 'b')).status, 404L);
+        QCOMPARE(dev->get("/v1/blobs/sha256/NOTHEX").status, 404L);
+        QCOMPARE(dev->request("HEAD", blobPath, {}, {}).status, 200L);
+    }
+
+    void unknownRoutesAndMethods()
+    {
+        auto dev = h->client(h->dev1);
+        QCOMPARE(dev->get("/v1/devices/pi-1/status").status, 405L);
+        QCOMPARE(dev->get("/v1/devices/pi-1/status").header("allow"), std::string("POST"));
+        QCOMPARE(dev->get("/nothing").status, 404L);
+        QCOMPARE(dev->get("/v1/devices/" + std::string(65, 'a') + "/manifest.json").status, 404L);
+        QCOMPARE(dev->get("/v1/devices/../../etc/passwd").status, 404L);
+    }
+
+    void fullIngestQueueAnswers503()
+    {
+        h.reset();
+        HubOptions options;
+        options.ingest.maxPendingBytes = 100; // any heartbeat weighs more
+        startHub(options);
+        const auto r = h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 1));
+        QCOMPARE(r.status, 503L);
+        QVERIFY(!r.header("retry-after").empty());
+        QVERIFY(!h->hub->storage().latestStatus("pi-1")->has_value());
+        QVERIFY(h->client()->get("/metrics").body.find("stoa_hub_ingest_refused_total 1") != std::string::npos);
+    }
+
+    void connectionsPastTheSoftLimitAre503()
+    {
+        h.reset();
+        HubOptions options;
+        options.http.connectionLimit = 50;
+        options.http.softConnectionLimit = 3;
+        startHub(options);
+        std::vector<int> idle;
+        for (int i = 0; i < 4; ++i) {
+            idle.push_back(connectTo(h->hub->port()));
+            QVERIFY(idle.back() >= 0);
+        }
+        // The hub counts a connection once its thread accepted it.
+        QTRY_VERIFY_WITH_TIMEOUT(h->client()->get("/healthz").status == 503, 10000);
+        const auto r = h->client()->get("/healthz");
+        QVERIFY(!r.header("retry-after").empty());
+        for (int fd : idle)
+            ::close(fd);
+        QTRY_COMPARE_WITH_TIMEOUT(h->client()->get("/healthz").status, 200L, 10000);
+        QVERIFY(h->client()->get("/metrics").body.find("stoa_hub_http_shed_total") != std::string::npos);
+    }
+
+    void slowClientsAreCut()
+    {
+        h.reset();
+        HubOptions options;
+        options.http.idleTimeoutS = 1;
+        startHub(options);
+        const int fd = connectTo(h->hub->port());
+        QVERIFY(fd >= 0);
+        const std::string partial = "POST /v1/devices/pi-1/status HTTP/1.1\r\nHost: x\r\n";
+        QVERIFY(::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL) > 0);
+        QElapsedTimer t;
+        t.start();
+        pollfd p{fd, POLLIN, 0};
+        QVERIFY2(::poll(&p, 1, 15000) == 1, "the hub kept a silent client");
+        char buf[64];
+        QVERIFY(::recv(fd, buf, sizeof buf, 0) <= 0);
+        ::close(fd);
+        qInfo("a silent client was cut after %lld ms", static_cast<long long>(t.elapsed()));
+        QCOMPARE(h->client()->get("/healthz").status, 200L);
+    }
+
+    void healthzFailsWhenTheDatabaseIsDown()
+    {
+        if (!backends.server())
+            QSKIP("SQLite is a file in the data directory: healthzFailsWhenTheStoreIsFull covers its store");
+        QCOMPARE(h->client()->get("/healthz").status, 200L);
+        backends.server()->stop();
+        const auto down = h->client()->get("/healthz");
+        QCOMPARE(down.status, 503L);
+        QVERIFY2(down.body.starts_with("database"), down.body.c_str());
+        // Devices are told to come back later; nothing is half-stored.
+        const auto r = h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 1));
+        QCOMPARE(r.status, 503L);
+        QVERIFY(!r.header("retry-after").empty());
+        QVERIFY(backends.server()->restart().has_value());
+        QTRY_COMPARE_WITH_TIMEOUT(h->client()->get("/healthz").status, 200L, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 2)).status, 204L, 20000);
+    }
+
+    void healthzFailsWhenTheStoreIsFull()
+    {
+        if (getuid() != 0)
+            QSKIP("needs root to mount a small tmpfs as the data directory");
+        h.reset();
+        QTemporaryDir mountPoint;
+        const QByteArray path = mountPoint.path().toLocal8Bit();
+        QCOMPARE(QProcess::execute("mount", {"-t", "tmpfs", "-o", "size=2m", "tmpfs", mountPoint.path()}), 0);
+        auto unmount = qScopeGuard([&] { QProcess::execute("umount", {"-l", mountPoint.path()}); });
+        // A hub whose data directory is the tmpfs.
+        HubOptions options;
+        options.dataDir = mountPoint.path().toStdString();
+        options.databaseUrl = backends.freshUrl();
+        auto hub = Hub::open(options);
+        QVERIFY2(hub.has_value(), hub ? "" : hub.error().c_str());
+        QVERIFY(!(*hub)->start().has_value());
+        HttpClient c("http://127.0.0.1:" + std::to_string((*hub)->port()));
+        QCOMPARE(c.get("/healthz").status, 200L);
+        {
+            QFile filler(mountPoint.filePath("filler"));
+            QVERIFY(filler.open(QIODevice::WriteOnly));
+            const QByteArray block(64 * 1024, 'f');
+            while (filler.write(block) == block.size() && filler.flush()) {
+            }
+        }
+        const auto full = c.get("/healthz");
+        QCOMPARE(full.status, 503L);
+        QVERIFY2(full.body.find("full") != std::string::npos, full.body.c_str());
+        QVERIFY(QFile::remove(mountPoint.filePath("filler")));
+        QCOMPARE(c.get("/healthz").status, 200L);
+        (*hub)->stop();
+    }
+};
+
+QTEST_GUILESS_MAIN(HttpTest)
+#include "tst_http.moc"

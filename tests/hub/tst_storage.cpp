@@ -1,0 +1,252 @@
+// The storage suite: the same behaviour asked of both backends (backends.h).
+#include "backends.h"
+
+#include "hub/storage.h"
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <thread>
+
+using namespace stoa::hub;
+using namespace stoa::hub::test;
+
+class StorageTest : public QObject {
+    Q_OBJECT
+    Backends backends;
+    std::unique_ptr<QTemporaryDir> dir;
+    std::unique_ptr<Storage> db;
+
+    static StatusReport status(const std::string &id, std::int64_t at, std::optional<std::int64_t> version)
+    {
+        return {id, at, version, "{\"device_id\":\"" + id + "\",\"t\":" + std::to_string(at) + "}"};
+    }
+    static PlayRecord play(const std::string &device, const std::string &id, std::int64_t at)
+    {
+        return {device, id, at, "{\"id\":\"" + id + "\"}"};
+    }
+    // A copy of the device `id` of the list the storage gives now (an
+    // empty summary, id "", when it is missing).
+    DeviceSummary find(const std::string &id)
+    {
+        const auto list = db->devices();
+        if (list)
+            for (const auto &d : *list)
+                if (d.id == id)
+                    return d;
+        return {};
+    }
+
+private slots:
+    void initTestCase()
+    {
+        if (auto why = backends.init())
+            QFAIL(why->c_str()); // CI installs the server: its absence is a failure, not a skip
+        qInfo("backend: %s", Backends::postgres() ? "postgres" : "sqlite");
+    }
+    void init()
+    {
+        dir = std::make_unique<QTemporaryDir>();
+        db = backends.fresh(*dir);
+    }
+    void cleanup()
+    {
+        db.reset();
+        dir.reset();
+    }
+
+    void migrateIsIdempotent()
+    {
+        QVERIFY(db->migrate().has_value());
+        QVERIFY(db->migrate().has_value());
+        QVERIFY(db->ping().has_value());
+        QCOMPARE(*db->deviceCount(), 0);
+    }
+
+    void devicesAndTokens()
+    {
+        QVERIFY(db->addDevice("pi-1", "hash-1", 1000).has_value());
+        QVERIFY(db->addDevice("pi-2", "hash-2", 1000).has_value());
+        const auto again = db->addDevice("pi-1", "hash-x", 1000);
+        QVERIFY(!again);
+        QCOMPARE(again.error().code, StorageError::Code::Conflict);
+        // The same token hash for two devices is refused too.
+        QVERIFY(!db->addDevice("pi-3", "hash-1", 1000));
+
+        QCOMPARE(*db->deviceForToken("hash-1"), std::optional<std::string>("pi-1"));
+        QCOMPARE(*db->deviceForToken("hash-2"), std::optional<std::string>("pi-2"));
+        QVERIFY(!db->deviceForToken("nope")->has_value());
+        QVERIFY(*db->deviceExists("pi-1"));
+        QVERIFY(!*db->deviceExists("pi-9"));
+
+        QVERIFY(db->revokeDevice("pi-1").has_value());
+        QVERIFY(!db->deviceForToken("hash-1")->has_value());
+        QCOMPARE(db->revokeDevice("pi-9").error().code, StorageError::Code::NotFound);
+
+        // A new token un-revokes, and the old one stays dead.
+        QVERIFY(db->setDeviceToken("pi-1", "hash-1b").has_value());
+        QCOMPARE(*db->deviceForToken("hash-1b"), std::optional<std::string>("pi-1"));
+        QVERIFY(!db->deviceForToken("hash-1")->has_value());
+        QCOMPARE(db->setDeviceToken("pi-9", "h").error().code, StorageError::Code::NotFound);
+
+        const auto list = *db->devices();
+        QCOMPARE(list.size(), std::size_t{2});
+        QCOMPARE(list[0].id, std::string("pi-1")); // by id
+        QVERIFY(!list[0].revoked);
+        QVERIFY(!list[0].lastSeenAtMs);
+        QCOMPARE(*db->deviceCount(), 2);
+    }
+
+    void operators()
+    {
+        QVERIFY(db->addOperator("ada", Role::Admin, "op-1", 5).has_value());
+        QVERIFY(db->addOperator("bob", Role::Viewer, "op-2", 5).has_value());
+        QCOMPARE(db->addOperator("ada", Role::Editor, "op-3", 5).error().code, StorageError::Code::Conflict);
+        const auto ada = *db->operatorForToken("op-1");
+        QVERIFY(ada);
+        QCOMPARE(ada->name, std::string("ada"));
+        QVERIFY(ada->role == Role::Admin);
+        QVERIFY((*db->operatorForToken("op-2"))->role == Role::Viewer);
+        QVERIFY(!db->operatorForToken("hash-1")->has_value());
+        // Operator and device tokens live apart.
+        QVERIFY(!db->deviceForToken("op-2")->has_value());
+    }
+
+    void statusesKeepTheLatest()
+    {
+        QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
+        IngestBatch b;
+        b.statuses = {status("pi-1", 1000, 7), status("pi-1", 3000, 9)};
+        QVERIFY(db->ingest(b).has_value());
+        IngestBatch older; // a late delivery of an older heartbeat does not win
+        older.statuses = {status("pi-1", 2000, 8)};
+        QVERIFY(db->ingest(older).has_value());
+
+        const auto latest = *db->latestStatus("pi-1");
+        QVERIFY(latest);
+        QCOMPARE(latest->receivedAtMs, 3000);
+        QCOMPARE(latest->manifestVersion, std::optional<std::int64_t>(9));
+        QVERIFY(latest->body.find("3000") != std::string::npos);
+        const auto dev = find("pi-1");
+        QCOMPARE(dev.lastSeenAtMs, std::optional<std::int64_t>(3000));
+        QCOMPARE(dev.manifestVersion, std::optional<std::int64_t>(9));
+
+        const auto history = *db->statusHistory("pi-1", 10);
+        QCOMPARE(history.size(), std::size_t{3});
+        QCOMPARE(history[0].receivedAtMs, 3000); // newest first
+        QCOMPARE(history[2].receivedAtMs, 1000);
+        QCOMPARE(db->statusHistory("pi-1", 2)->size(), std::size_t{2});
+        QVERIFY(!db->latestStatus("pi-2")->has_value());
+    }
+
+    void playsAreStoredOnce()
+    {
+        QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
+        QVERIFY(db->addDevice("pi-2", "h2", 0).has_value());
+        IngestBatch b;
+        b.plays = {play("pi-1", "a", 10), play("pi-1", "b", 10), play("pi-1", "a", 11), play("pi-2", "a", 12)};
+        const auto counts = db->ingest(b);
+        QVERIFY(counts.has_value());
+        QCOMPARE(counts->playsStored, 3);   // (pi-1,a) (pi-1,b) (pi-2,a)
+        QCOMPARE(counts->playsDuplicate, 1);
+
+        IngestBatch again; // the device sends the same batch again
+        again.plays = {play("pi-1", "a", 20), play("pi-1", "b", 20), play("pi-1", "c", 20)};
+        const auto second = db->ingest(again);
+        QCOMPARE(second->playsStored, 1);
+        QCOMPARE(second->playsDuplicate, 2);
+
+        QCOMPARE(find("pi-1").plays, 3);
+        QCOMPARE(find("pi-2").plays, 1);
+        const auto plays = *db->plays("pi-1", 100);
+        QCOMPARE(plays.size(), std::size_t{3});
+        QCOMPARE(plays[0].id, std::string("a"));
+        QCOMPARE(plays[0].receivedAtMs, 10); // the first receipt stands
+        QCOMPARE(plays[2].id, std::string("c"));
+    }
+
+    void screenshotsAreRecorded()
+    {
+        QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
+        IngestBatch b;
+        b.screenshots = {{"pi-1", std::string(64, 'a'), 1234, 5000}};
+        QVERIFY(db->ingest(b).has_value());
+        QCOMPARE(find("pi-1").lastScreenshotAtMs, std::optional<std::int64_t>(5000));
+    }
+
+    void emptyBatchIsFine()
+    {
+        const auto counts = db->ingest(IngestBatch{});
+        QVERIFY(counts.has_value());
+        QCOMPARE(counts->playsStored, 0);
+    }
+
+    void retentionBoundsHistory()
+    {
+        QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
+        IngestBatch b;
+        for (int i = 0; i < 10; ++i)
+            b.statuses.push_back(status("pi-1", 100000 + i * 1000, i));
+        b.plays = {play("pi-1", "old", 1000), play("pi-1", "new", 200000)};
+        QVERIFY(db->ingest(b).has_value());
+
+        Retention r;
+        r.maxAgeMs = 150000;      // at now = 250000: before 100000 goes
+        r.statusesPerDevice = 4;
+        const auto removed = db->applyRetention(r, 250000);
+        QVERIFY(removed.has_value());
+        QCOMPARE(*removed, 7); // 6 statuses over the count, 1 old play
+        const auto history = *db->statusHistory("pi-1", 100);
+        QCOMPARE(history.size(), std::size_t{4});
+        QCOMPARE(history[0].receivedAtMs, 109000);
+        const auto plays = *db->plays("pi-1", 100);
+        QCOMPARE(plays.size(), std::size_t{1});
+        QCOMPARE(plays[0].id, std::string("new"));
+        // The latest status outlives its history rows.
+        r.maxAgeMs = 1;
+        QVERIFY(db->applyRetention(r, 10000000).has_value());
+        QCOMPARE(db->statusHistory("pi-1", 100)->size(), std::size_t{0});
+        QCOMPARE((*db->latestStatus("pi-1"))->receivedAtMs, 109000);
+    }
+
+    void concurrentIngestLosesNothing()
+    {
+        constexpr int kThreads = 8, kBatches = 25, kPerBatch = 20;
+        for (int t = 0; t < kThreads; ++t)
+            QVERIFY(db->addDevice("pi-" + std::to_string(t), "h" + std::to_string(t), 0).has_value());
+        std::atomic<int> failures{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                const std::string dev = "pi-" + std::to_string(t);
+                for (int b = 0; b < kBatches; ++b) {
+                    IngestBatch batch;
+                    batch.statuses.push_back(status(dev, 1000 + b, b));
+                    for (int i = 0; i < kPerBatch; ++i)
+                        batch.plays.push_back(play(dev, std::to_string(b) + "-" + std::to_string(i), 1000 + b));
+                    // Readers run beside the writers.
+                    if (!db->ingest(batch) || !db->deviceForToken("h" + std::to_string(t)))
+                        ++failures;
+                }
+            });
+        }
+        for (auto &th : threads)
+            th.join();
+        QCOMPARE(failures.load(), 0);
+        const auto all = *db->devices();
+        for (const auto &dev : all) {
+            QCOMPARE(dev.plays, kBatches * kPerBatch);
+            QCOMPARE(dev.lastSeenAtMs, std::optional<std::int64_t>(1000 + kBatches - 1));
+        }
+    }
+
+    void roles()
+    {
+        for (auto r : {Role::Admin, Role::Editor, Role::Viewer})
+            QVERIFY(roleFromName(roleName(r)) == r);
+        QVERIFY(!roleFromName("root"));
+    }
+};
+
+QTEST_GUILESS_MAIN(StorageTest)
+#include "tst_storage.moc"
