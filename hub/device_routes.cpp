@@ -19,6 +19,41 @@ constexpr std::size_t kMaxPlayIdLength = 256;
 
 QByteArray view(const std::string &s) { return QByteArray::fromRawData(s.data(), static_cast<qsizetype>(s.size())); }
 
+// Valid UTF-8 (no overlongs, no surrogates) without NUL: what both storage
+// backends keep as text (storage.h).
+bool cleanText(std::string_view text)
+{
+    const auto *p = reinterpret_cast<const unsigned char *>(text.data());
+    const auto *end = p + text.size();
+    while (p < end) {
+        const unsigned c = *p;
+        if (c == 0)
+            return false;
+        if (c < 0x80) {
+            ++p;
+            continue;
+        }
+        int n;
+        unsigned cp;
+        if ((c & 0xE0) == 0xC0) { n = 1; cp = c & 0x1F; }
+        else if ((c & 0xF0) == 0xE0) { n = 2; cp = c & 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { n = 3; cp = c & 0x07; }
+        else return false;
+        if (end - p <= n)
+            return false;
+        for (int i = 1; i <= n; ++i) {
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[i] & 0x3F);
+        }
+        static constexpr unsigned kMin[] = {0, 0x80, 0x800, 0x10000};
+        if (cp < kMin[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
 } // namespace
 
 HttpResponse Hub::Impl::siteFile(const HttpRequest &request, const Route &route)
@@ -64,6 +99,10 @@ void Hub::Impl::submit(IngestBatch batch, std::size_t bytes, Answer answer, Http
 
 void Hub::Impl::status(HttpRequest request, const Principal &who, Answer answer)
 {
+    if (!cleanText(request.body)) {
+        answer.send(errorJson(400, "heartbeat is not valid UTF-8 text (or holds a NUL byte)"));
+        return;
+    }
     QJsonParseError err{};
     const auto doc = QJsonDocument::fromJson(view(request.body), &err);
     if (err.error != QJsonParseError::NoError || !doc.isObject()) {
@@ -116,7 +155,9 @@ void Hub::Impl::plays(HttpRequest request, const Principal &who, Answer answer)
         QJsonParseError err{};
         const auto doc = QJsonDocument::fromJson(QByteArray(line.data(), static_cast<qsizetype>(line.size())), &err);
         std::string why;
-        if (err.error != QJsonParseError::NoError)
+        if (!cleanText(line))
+            why = "not valid UTF-8 text (or holds a NUL byte)";
+        else if (err.error != QJsonParseError::NoError)
             why = "not JSON: " + err.errorString().toStdString();
         else if (!doc.isObject())
             why = "not a JSON object";

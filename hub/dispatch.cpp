@@ -105,6 +105,10 @@ std::variant<std::size_t, HttpResponse> Hub::Impl::admit(HttpRequest &request)
     case Route::Kind::Plays: return options.playsLimit;
     case Route::Kind::Screenshot: return options.screenshotLimit;
     case Route::Kind::ApiDeviceAdd: return std::size_t{64 * 1024};
+    case Route::Kind::ApiCommandsPost: return std::size_t{64 * 1024};
+    case Route::Kind::ApiSchedulePut: return std::size_t{1024 * 1024};
+    case Route::Kind::ApiKeysPut: return std::size_t{4 * 1024 * 1024};
+    case Route::Kind::ApiMediaPut: return options.mediaLimit;
     default: return std::size_t{0};
     }
 }
@@ -163,6 +167,20 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
         return;
     case Route::Kind::Screenshot:
         screenshot(std::move(request), *who, std::move(answer));
+        return;
+    case Route::Kind::Wake: {
+        auto shared = std::make_shared<Answer>(std::move(answer));
+        const auto after = request.query.find("after");
+        wake.wait(route.deviceId, after == request.query.end() ? std::string() : after->second,
+                  [shared](HttpResponse r) { shared->send(std::move(r)); });
+        return;
+    }
+    case Route::Kind::ApiMediaPut:
+    case Route::Kind::ApiSchedulePut:
+    case Route::Kind::ApiScheduleDelete:
+    case Route::Kind::ApiCommandsPost:
+    case Route::Kind::ApiKeysPut:
+        publishing(std::move(request), route, *who, std::move(answer));
         return;
     default:
         answer.send(api(request, route, *who));

@@ -70,7 +70,13 @@ std::expected<std::unique_ptr<Hub>, std::string> Hub::open(HubOptions options)
         return std::unexpected("database: " + storage.error().message);
     if (auto m = (*storage)->migrate(); !m)
         return std::unexpected("database schema: " + m.error().message);
-    auto impl = std::make_unique<Impl>(std::move(options), std::move(*storage));
+    Publisher::Options po;
+    po.dataDir = options.dataDir;
+    po.roots = options.roots;
+    auto publisher = Publisher::open(po);
+    if (!publisher)
+        return std::unexpected("publisher: " + publisher.error().message.toStdString());
+    auto impl = std::make_unique<Impl>(std::move(options), std::move(*storage), std::move(*publisher));
     if (auto e = impl->registerMetrics(); !e.empty())
         return std::unexpected("metrics: " + e);
     return std::unique_ptr<Hub>(new Hub(std::move(impl)));
@@ -83,14 +89,17 @@ std::optional<std::string> Hub::start()
     if (auto e = d->server->start())
         return e;
     d->startRetention();
+    d->startWorker();
     return std::nullopt;
 }
 
 void Hub::stop()
 {
     d->stopRetention();
-    // Accepted writes are committed and answered before the server goes,
-    // so no connection stays suspended.
+    // Accepted writes are committed, publications finished and long polls
+    // answered before the server goes, so no connection stays suspended.
+    d->stopWorker();
+    d->wake.stop();
     d->ingest.stop();
     if (d->server)
         d->server->stop();
@@ -112,9 +121,54 @@ void Hub::refused(const HttpRequest &request, int status)
 
 // ---- Impl: state, metrics, health, retention --------------------------------------------
 
-Hub::Impl::Impl(HubOptions o, std::unique_ptr<Storage> s)
-    : options(std::move(o)), storage(std::move(s)), ingest(*storage, options.ingest)
+Hub::Impl::Impl(HubOptions o, std::unique_ptr<Storage> s, std::unique_ptr<Publisher> p)
+    : options(std::move(o)), storage(std::move(s)), ingest(*storage, options.ingest), publisher(std::move(p)),
+      wake(*publisher, std::chrono::milliseconds(options.wakeHoldMs), options.maxWakeWaiters)
 {
+}
+
+void Hub::Impl::startWorker()
+{
+    std::lock_guard lock(workMutex);
+    if (worker.joinable())
+        return;
+    workStop = false;
+    worker = std::thread([this] {
+        std::unique_lock held(workMutex);
+        for (;;) {
+            workWake.wait(held, [this] { return workStop || !work.empty(); });
+            if (work.empty())
+                return; // stopping, every accepted task done
+            auto task = std::move(work.front());
+            work.pop_front();
+            held.unlock();
+            task();
+            held.lock();
+        }
+    });
+}
+
+void Hub::Impl::stopWorker()
+{
+    {
+        std::lock_guard lock(workMutex);
+        workStop = true;
+    }
+    workWake.notify_all();
+    if (worker.joinable())
+        worker.join();
+}
+
+bool Hub::Impl::post(std::function<void()> task)
+{
+    {
+        std::lock_guard lock(workMutex);
+        if (workStop || work.size() >= 64)
+            return false;
+        work.push_back(std::move(task));
+    }
+    workWake.notify_one();
+    return true;
 }
 
 Hub::Impl::~Impl() = default;

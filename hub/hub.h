@@ -20,6 +20,7 @@
 #include "hub/http_server.h"
 #include "hub/ingest.h"
 #include "hub/storage.h"
+#include "schedule/keys.h"
 
 #include <QByteArray>
 
@@ -39,7 +40,13 @@ struct HubOptions {
     std::size_t statusLimit = 64 * 1024;
     std::size_t playsLimit = 4 * 1024 * 1024;
     std::size_t screenshotLimit = 8 * 1024 * 1024;
+    std::size_t mediaLimit = std::size_t{256} << 20; // one uploaded medium, buffered whole
     int screenshotsPerDevice = 20;
+    // Root public keys an uploaded keys document must be signed by; empty:
+    // its shape is checked here, its signature by the devices.
+    std::vector<schedule::PublicKey> roots;
+    std::int64_t wakeHoldMs = 60 * 1000;     // §10: at most 60 s
+    std::size_t maxWakeWaiters = 200000;
     // A device is online when heard within onlineMs, stale within staleMs,
     // offline after; never when it never sent a heartbeat.
     std::int64_t onlineMs = 3 * 60 * 1000;

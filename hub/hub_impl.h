@@ -5,11 +5,15 @@
 #pragma once
 
 #include "hub/hub.h"
+#include "hub/publisher.h"
 #include "hub/routes.h"
+#include "hub/wake.h"
 
 #include "endpoints/metrics.h"
 
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -22,12 +26,14 @@ struct Principal {
 };
 
 struct Hub::Impl {
-    Impl(HubOptions options, std::unique_ptr<Storage> storage);
+    Impl(HubOptions options, std::unique_ptr<Storage> storage, std::unique_ptr<Publisher> publisher);
     ~Impl();
 
     const HubOptions options;
     std::unique_ptr<Storage> storage;    // thread-safe (storage.h)
     IngestQueue ingest;                  // over `storage`
+    std::unique_ptr<Publisher> publisher; // thread-safe (publisher.h)
+    WakeWaiters wake;                    // over `publisher`
     std::unique_ptr<HttpServer> server;  // created by start()
     endpoints::MetricsRegistry metrics;
 
@@ -38,6 +44,17 @@ struct Hub::Impl {
         endpoints::CounterFamily plays;
         endpoints::Counter dbErrors;
     } m;
+
+    // Publishing (hashing media, signing, writing the site) runs on one
+    // worker thread, never on the HTTP threads; a bounded queue.
+    std::mutex workMutex;                // guards work, workStop
+    std::condition_variable workWake;
+    std::deque<std::function<void()>> work;
+    bool workStop = false;
+    std::thread worker;
+    void startWorker();
+    void stopWorker();
+    bool post(std::function<void()> task); // false: queue full or stopping
 
     // Retention runs every 10 minutes on its own thread.
     std::mutex retentionMutex;           // guards retentionStop
@@ -81,9 +98,13 @@ struct Hub::Impl {
 
     // operator_api.cpp
     HttpResponse api(const HttpRequest &request, const Route &route, const Principal &who);
+    // publish_api.cpp: the routes that change content, answered from the worker.
+    void publishing(HttpRequest request, const Route &route, const Principal &who, Answer answer);
 };
 
 HttpResponse errorJson(int status, const std::string &message);
+// publish_api.cpp: the read-only content routes.
+HttpResponse publishedContent(Hub::Impl &impl, const HttpRequest &request, const Route &route);
 std::string rfc3339(std::int64_t ms);
 
 } // namespace stoa::hub

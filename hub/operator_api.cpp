@@ -163,6 +163,12 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         return jsonOf(200, out);
     }
 
+    case Route::Kind::ApiMediaList:
+    case Route::Kind::ApiScheduleGet:
+    case Route::Kind::ApiCommandsGet:
+    case Route::Kind::ApiSigningKey:
+        return publishedContent(*this, request, route);
+
     default:
         return errorJson(404, "no such route: " + request.path);
     }

@@ -316,7 +316,7 @@ public:
         // connection goes back to the pool idle. If this fails the pool
         // sees a connection not idle and resets it.
         if (inTransaction_ && PQstatus(conn_) == CONNECTION_OK)
-            PQclear(PQexec(conn_, "ROLLBACK"));
+            PQclear(PQexecParams(conn_, "ROLLBACK", 0, nullptr, nullptr, nullptr, nullptr, 0));
     }
     Session(const Session &) = delete;
     Session &operator=(const Session &) = delete;
@@ -964,7 +964,8 @@ StorageResult<std::int64_t> PostgresStorage::applyRetention(const Retention &ret
             !r)
             return std::unexpected(r.error());
         std::int64_t removed = 0;
-        auto statuses = s.exec("trimming statuses", kTrimStatuses, Params().add(cutoff).add(retention.statusesPerDevice));
+        auto statuses =
+            s.exec("trimming statuses", kTrimStatuses, Params().add(cutoff).add(retention.statusesPerDevice));
         if (!statuses)
             return std::unexpected(statuses.error());
         removed += affected(statuses->get());

@@ -38,7 +38,8 @@ class PostgresStorage final : public Storage {
 public:
     // `conninfoOrUrl`: a libpq connection string or a postgresql:// URL,
     // passed to libpq as given (its parameters override the defaults this
-    // backend sets: connect_timeout, keepalives, application_name).
+    // backend sets: connect_timeout, keepalives, application_name; not
+    // client_encoding, which is always UTF8).
     // Connects once to check the server answers (Unavailable otherwise);
     // does not migrate.
     static StorageResult<std::unique_ptr<PostgresStorage>> open(const std::string &conninfoOrUrl,

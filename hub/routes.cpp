@@ -68,6 +68,8 @@ Route classify(std::string_view method, std::string_view path)
                 return make(Route::Kind::Plays, "plays", method, "POST", p[2]);
             if (p[3] == "screenshot")
                 return make(Route::Kind::Screenshot, "screenshot", method, "PUT", p[2]);
+            if (p[3] == "wake")
+                return make(Route::Kind::Wake, "wake", method, "GET, HEAD", p[2]);
         }
     }
 
@@ -90,7 +92,36 @@ Route classify(std::string_view method, std::string_view path)
                 return make(Route::Kind::ApiDevicePlays, "api_device_plays", method, "GET, HEAD", p[3]);
             if (n == 5 && p[4] == "history")
                 return make(Route::Kind::ApiDeviceHistory, "api_device_history", method, "GET, HEAD", p[3]);
+            if (n == 5 && p[4] == "commands") {
+                if (method == "POST")
+                    return make(Route::Kind::ApiCommandsPost, "api_commands_post", method, "POST", p[3]);
+                return make(Route::Kind::ApiCommandsGet, "api_commands", method, "GET, HEAD, POST", p[3]);
+            }
         }
+        if (n == 3 && p[2] == "media")
+            return make(Route::Kind::ApiMediaList, "api_media", method, "GET, HEAD");
+        if (n == 4 && p[2] == "media" && !p[3].empty()) {
+            auto r = make(Route::Kind::ApiMediaPut, "api_media_put", method, "PUT");
+            r.name = std::string(p[3]);
+            return r;
+        }
+        const bool fleet = n == 4 && p[2] == "schedules" && p[3] == "fleet";
+        const bool device = n == 5 && p[2] == "schedules" && p[3] == "devices" && validDeviceId(p[4]);
+        if (fleet || device) {
+            Route r;
+            if (method == "PUT")
+                r = make(Route::Kind::ApiSchedulePut, "api_schedule_put", method, "PUT");
+            else if (method == "DELETE" && device)
+                r = make(Route::Kind::ApiScheduleDelete, "api_schedule_delete", method, "DELETE");
+            else
+                r = make(Route::Kind::ApiScheduleGet, "api_schedule", method, device ? "GET, HEAD, PUT, DELETE" : "GET, HEAD, PUT");
+            r.name = fleet ? std::string("fleet") : std::string(p[4]);
+            return r;
+        }
+        if (n == 3 && p[2] == "keys")
+            return make(Route::Kind::ApiKeysPut, "api_keys_put", method, "PUT");
+        if (n == 3 && p[2] == "signing-key")
+            return make(Route::Kind::ApiSigningKey, "api_signing_key", method, "GET, HEAD");
     }
     return Route{};
 }

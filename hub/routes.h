@@ -16,18 +16,24 @@ struct Route {
         Healthz, Metrics,
         Keys, FleetManifest, DeviceManifest, Blob,    // §1 GETs (the site)
         Status, Plays, Screenshot,                    // §5, §6, §1 PUT
+        Wake,                                         // v1.1 §10
         ApiWhoami, ApiDevices, ApiDeviceAdd, ApiDevice, ApiDeviceRevoke, ApiDeviceToken,
         ApiDevicePlays, ApiDeviceHistory,
+        ApiMediaList, ApiMediaPut,
+        ApiScheduleGet, ApiSchedulePut, ApiScheduleDelete, // target: fleet or a device
+        ApiCommandsGet, ApiCommandsPost,
+        ApiKeysPut, ApiSigningKey,
         NotFound, MethodNotAllowed,
     };
     Kind kind = Kind::NotFound;
     std::string deviceId; // for /v1/devices/{id}/… and /api/v1/devices/{id}…
     std::string hex;      // for blobs
+    std::string name;     // a media name; a schedule's target ("fleet" or a device id)
     const char *label = "other";
     const char *allow = ""; // the Allow header of a 405
 
-    bool deviceRoute() const { return kind >= Kind::Keys && kind <= Kind::Screenshot; }
-    bool operatorRoute() const { return kind >= Kind::ApiWhoami && kind <= Kind::ApiDeviceHistory; }
+    bool deviceRoute() const { return kind >= Kind::Keys && kind <= Kind::Wake; }
+    bool operatorRoute() const { return kind >= Kind::ApiWhoami && kind <= Kind::ApiSigningKey; }
 };
 
 Route classify(std::string_view method, std::string_view path);

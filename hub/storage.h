@@ -17,7 +17,15 @@
 //  - tokens are stored as their hash only (credentials.h); nothing here sees
 //    a token in clear;
 //  - every method may be called from any thread; an implementation
-//    serialises what it must.
+//    serialises what it must;
+//  - text handed to ingest() is valid UTF-8 without NUL bytes (the hub
+//    checks request bodies before queueing them): PostgreSQL refuses
+//    anything else, and one bad record would fail a whole group commit;
+//  - statuses are stored at least once: an Unavailable answer may come
+//    after the commit (the connection was lost), and the device then sends
+//    the heartbeat again; plays are exactly-once by their id;
+//  - records for an id with no device row are stored (no foreign keys):
+//    the hub only ingests for authenticated devices.
 // Errors are values: StorageError says which kind, with a message for logs.
 #pragma once
 
@@ -97,11 +105,16 @@ struct DeviceSummary {
     bool revoked = false;
     std::optional<std::int64_t> lastSeenAtMs;      // last heartbeat received
     std::optional<std::int64_t> manifestVersion;   // from the last heartbeat
-    std::int64_t plays = 0;                        // records stored
+    std::int64_t plays = 0;                        // records ever stored (retention keeps the count)
     std::optional<std::int64_t> lastScreenshotAtMs;
 };
 
-// How much history is kept (statuses and plays; latest status always kept).
+// How much history is kept. applyRetention() deletes status rows, play
+// rows and screenshot rows received before now - maxAgeMs, and status rows
+// beyond the newest statusesPerDevice of each device (0: all). The latest
+// status of a device is kept apart (latestStatus()) and never deleted, and
+// DeviceSummary::plays counts every record ever stored, so retention never
+// lowers it.
 struct Retention {
     std::int64_t maxAgeMs = std::int64_t{30} * 86400 * 1000;
     std::int64_t statusesPerDevice = 2000;

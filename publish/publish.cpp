@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <set>
 
 Q_LOGGING_CATEGORY(lcPublish, "stoa.publish.publish")
 
@@ -184,23 +185,23 @@ QByteArray buildManifestPayload(const SourceSchedule &source, const std::map<QSt
     return QJsonDocument(m).toJson(QJsonDocument::Indented);
 }
 
-std::expected<PublishResult, Error> publishSite(const PublishOptions &options, const schedule::PrivateKey &key)
+std::expected<PublishResult, Error> publishManifests(const std::vector<ManifestTarget> &targets,
+                                                    const ManifestOptions &options, const schedule::PrivateKey &key)
 {
-    for (const QString &id : options.devices)
-        if (!isValidDeviceId(id))
-            return std::unexpected(usage(QStringLiteral("--device \"%1\" is not a device id (1-64 of A-Z a-z 0-9 . _ -)").arg(id)));
     if (options.expiresInMs <= 0) return std::unexpected(usage(QStringLiteral("--expires-in must be positive")));
+    if (targets.empty()) return std::unexpected(usage(QStringLiteral("nothing to publish")));
+    for (const auto &t : targets)
+        for (const QString &id : t.devices)
+            if (id != QLatin1String("*") && !isValidDeviceId(id))
+                return std::unexpected(usage(QStringLiteral("--device \"%1\" is not a device id (1-64 of A-Z a-z 0-9 . _ -)").arg(id)));
 
-    auto located = locateSource(options.source);
-    if (!located) return std::unexpected(located.error());
-    const auto &[sourceFile, sourceDir] = *located;
-    QFile f(sourceFile);
-    if (!f.open(QIODevice::ReadOnly))
-        return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(sourceFile, f.errorString())));
-    auto source = parseScheduleSource(f.readAll(), QFileInfo(sourceFile).fileName());
-    if (!source) return std::unexpected(source.error());
-    auto assets = collectAssets(*source, sourceDir);
-    if (!assets) return std::unexpected(assets.error());
+    // Every medium of every source, hashed once per source directory.
+    std::vector<std::map<QString, SourceAsset>> assets;
+    for (const auto &t : targets) {
+        auto a = collectAssets(*t.source, t.sourceDir);
+        if (!a) return std::unexpected(a.error());
+        assets.push_back(std::move(*a));
+    }
 
     auto existing = highestManifestVersion(options.site);
     if (!existing) return std::unexpected(existing.error());
@@ -213,34 +214,33 @@ std::expected<PublishResult, Error> publishSite(const PublishOptions &options, c
 
     // Sign and check everything before writing anything.
     std::vector<std::pair<QString, QByteArray>> documents; // path, envelope
-    auto prepare = [&](const QStringList &devices, const QString &path) -> std::expected<void, Error> {
-        const QByteArray payload = buildManifestPayload(*source, *assets, devices, result.version, result.issuedAt, result.expiresAt);
-        if (auto ok = validatePayload(payload, path); !ok) return ok;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        const auto &t = targets[i];
+        const QStringList devices = t.devices.isEmpty() ? QStringList{QStringLiteral("*")} : t.devices;
+        const QByteArray payload = buildManifestPayload(*t.source, assets[i], devices, result.version, result.issuedAt,
+                                                        result.expiresAt);
+        if (auto ok = validatePayload(payload, t.path); !ok) return std::unexpected(ok.error());
         const std::array<schedule::PrivateKey, 1> keys{key};
         auto envelope = schedule::signEnvelope(schedule::kManifestPayloadType, payload, keys);
         if (!envelope) return std::unexpected(invalid(QStringLiteral("signing failed: %1").arg(envelope.error().reason)));
         if (envelope->size() > schedule::kMaxEnvelopeBytes)
             return std::unexpected(invalid(QStringLiteral("%1 would be %2 bytes, over the 4 MiB limit devices accept")
-                                               .arg(path).arg(envelope->size())));
+                                               .arg(t.path).arg(envelope->size())));
         const std::array<schedule::PublicKey, 1> self{key.publicKey()};
         if (auto check = schedule::verifyEnvelope(*envelope, schedule::kManifestPayloadType, self); !check)
             return std::unexpected(invalid(QStringLiteral("internal: own signature does not verify: %1").arg(check.error().reason)));
-        documents.emplace_back(path, *envelope);
-        return {};
-    };
-    if (options.devices.isEmpty()) {
-        QStringList devices;
-        for (const QString &d : source->devices) devices << d;
-        if (auto ok = prepare(devices, siteManifestPath(options.site)); !ok) return std::unexpected(ok.error());
-    } else {
-        for (const QString &id : options.devices)
-            if (auto ok = prepare(QStringList{id}, siteDeviceManifestPath(options.site, id)); !ok) return std::unexpected(ok.error());
+        documents.emplace_back(t.path, *envelope);
     }
 
-    for (const auto &[name, asset] : *assets) {
-        auto wrote = storeBlob(options.site, asset.path, asset.digest);
-        if (!wrote) return std::unexpected(wrote.error());
-        ++(*wrote ? result.blobsWritten : result.blobsReused);
+    // Blobs first, manifests last: a reader never sees a manifest whose blobs are missing.
+    std::set<std::string> stored;
+    for (const auto &perSource : assets) {
+        for (const auto &[name, asset] : perSource) {
+            if (!stored.insert(asset.digest.hex).second) continue;
+            auto wrote = storeBlob(options.site, asset.path, asset.digest);
+            if (!wrote) return std::unexpected(wrote.error());
+            ++(*wrote ? result.blobsWritten : result.blobsReused);
+        }
     }
     for (const auto &[path, envelope] : documents) {
         if (auto ok = writeFileAtomically(path, envelope); !ok) return std::unexpected(ok.error());
@@ -256,6 +256,33 @@ std::expected<PublishResult, Error> publishSite(const PublishOptions &options, c
         result.pruned = *removed;
     }
     return result;
+}
+
+std::expected<PublishResult, Error> publishSite(const PublishOptions &options, const schedule::PrivateKey &key)
+{
+    for (const QString &id : options.devices)
+        if (!isValidDeviceId(id))
+            return std::unexpected(usage(QStringLiteral("--device \"%1\" is not a device id (1-64 of A-Z a-z 0-9 . _ -)").arg(id)));
+
+    auto located = locateSource(options.source);
+    if (!located) return std::unexpected(located.error());
+    const auto &[sourceFile, sourceDir] = *located;
+    QFile f(sourceFile);
+    if (!f.open(QIODevice::ReadOnly))
+        return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(sourceFile, f.errorString())));
+    auto source = parseScheduleSource(f.readAll(), QFileInfo(sourceFile).fileName());
+    if (!source) return std::unexpected(source.error());
+
+    std::vector<ManifestTarget> targets;
+    if (options.devices.isEmpty()) {
+        QStringList devices;
+        for (const QString &d : source->devices) devices << d;
+        targets.push_back({&*source, sourceDir, devices, siteManifestPath(options.site)});
+    } else {
+        for (const QString &id : options.devices)
+            targets.push_back({&*source, sourceDir, QStringList{id}, siteDeviceManifestPath(options.site, id)});
+    }
+    return publishManifests(targets, {options.site, options.expiresInMs, options.minVersion, options.prune, options.now}, key);
 }
 
 } // namespace stoa::publish

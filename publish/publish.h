@@ -74,4 +74,28 @@ QByteArray buildManifestPayload(const SourceSchedule &source, const std::map<QSt
 
 std::expected<PublishResult, Error> publishSite(const PublishOptions &options, const schedule::PrivateKey &key);
 
+// One manifest of a publication: a parsed source (its media relative to
+// `sourceDir`), the devices it names ("*" or empty: every device) and the
+// site path it is written to.
+struct ManifestTarget {
+    const SourceSchedule *source = nullptr;
+    QString sourceDir;
+    QStringList devices;
+    QString path;
+};
+
+struct ManifestOptions {
+    QString site;
+    std::int64_t expiresInMs = kDefaultManifestLifetimeMs;
+    std::optional<std::int64_t> minVersion;
+    bool prune = false;
+    QDateTime now;
+};
+
+// Several manifests at one new version, all-or-nothing as publishSite():
+// every document is built, checked and signed before any file is written
+// (the hub publishes the fleet manifest and per-device ones together).
+std::expected<PublishResult, Error> publishManifests(const std::vector<ManifestTarget> &targets,
+                                                    const ManifestOptions &options, const schedule::PrivateKey &key);
+
 } // namespace stoa::publish

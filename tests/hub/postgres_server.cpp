@@ -262,6 +262,34 @@ std::string urlOf(int port, const std::string &db)
     return std::string("postgresql://") + kSuperuser + "@127.0.0.1:" + std::to_string(port) + "/" + db;
 }
 
+bool alive(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
+pid_t pidIn(const fs::path &file)
+{
+    std::ifstream in(file);
+    long pid = 0;
+    return in >> pid ? static_cast<pid_t>(pid) : 0;
+}
+
+// Directories left by test processes that died without running the
+// destructor (a crash, abort(), ctest's timeout kill): their postmaster got
+// SIGQUIT through PDEATHSIG, but the directory stays. One is removed only
+// when both the process that made it (its `owner` file) and its postmaster
+// are gone; one without an owner file may be mid-creation and stays.
+void sweepStale(const fs::path &base)
+{
+    std::error_code ec;
+    for (const auto &entry : fs::directory_iterator(base, ec)) {
+        if (!entry.path().filename().string().starts_with("stoa-pg-"))
+            continue;
+        const pid_t owner = pidIn(entry.path() / "owner");
+        if (owner == 0 || alive(owner) || alive(pidIn(entry.path() / "data" / "postmaster.pid")))
+            continue;
+        std::error_code ignored;
+        fs::remove_all(entry.path(), ignored);
+    }
+}
+
 } // namespace
 
 struct PostgresServer::State {
@@ -289,12 +317,13 @@ struct PostgresServer::State {
             return;
         // SIGQUIT is "pg_ctl stop -m immediate": the postmaster kills its
         // backends and exits without a checkpoint.
+        // It waits for them before it exits, so nothing of the group is left
+        // once it is reaped; if it hangs, the whole group gets SIGKILL.
         ::kill(postmaster, SIGQUIT);
         if (!waitFor(postmaster, Clock::now() + std::chrono::seconds(10))) {
             ::kill(-postmaster, SIGKILL);
             waitFor(postmaster, Clock::now() + std::chrono::seconds(10));
         }
-        ::kill(-postmaster, SIGKILL); // any backend left in the group
         postmaster = -1;
     }
 
@@ -380,6 +409,8 @@ struct PostgresServer::State {
 
 std::string PostgresServer::unavailableReason()
 {
+    if (const char *env = std::getenv("STOA_PG_BINDIR"); env && *env && !hasServer(env))
+        return std::string("$STOA_PG_BINDIR (") + env + ") holds no executable initdb and postgres";
     if (!findBinDir())
         return "PostgreSQL server binaries (initdb, postgres) not found in $STOA_PG_BINDIR, "
                "/usr/lib/postgresql/*/bin or $PATH (Debian: apt install postgresql)";
@@ -412,10 +443,13 @@ std::expected<PostgresServer, std::string> PostgresServer::start(std::chrono::mi
     if (ec || base.string().size() > 60 || ::stat(base.c_str(), &st) != 0 ||
         (who->switchUser && (st.st_mode & S_IXOTH) == 0))
         base = "/tmp";
+    sweepStale(base);
     std::string pattern = (base / "stoa-pg-XXXXXX").string();
     if (!::mkdtemp(pattern.data()))
         return std::unexpected("cannot create a directory like " + pattern + ": " + std::strerror(errno));
     state->dir = pattern;
+    if (!(std::ofstream(state->dir / "owner") << ::getpid() << "\n"))
+        return std::unexpected("cannot write " + (state->dir / "owner").string());
     state->dataDir = state->dir / "data";
     state->log = state->dir / "postgres.log";
     if (who->switchUser && ::chown(state->dir.c_str(), who->uid, who->gid) != 0)

@@ -21,7 +21,8 @@
 //  - the postmaster gets SIGQUIT (immediate shutdown) if the thread that
 //    started it dies, so a crashed test does not leave a server running:
 //    call start()/restart() from a thread that outlives the server (the
-//    test's main thread).
+//    test's main thread). The directory such a test leaves behind is
+//    removed by the next start() once its owner and postmaster are gone.
 #pragma once
 
 #include <chrono>

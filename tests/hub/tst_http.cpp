@@ -249,16 +249,19 @@ private slots:
                                   "\n"
                                   "[1,2]\n"
                                   "{\"asset\":null}\n"
-                                  "{\"id\":\"g3\"}";
+                                  "{\"id\":\"g3\"}\n"
+                                  "{\"id\":\"g4\",\"x\":\"\xff\"}";
         const auto r = dev->post("/v1/devices/pi-1/plays", batch, "application/x-ndjson");
         QCOMPARE(r.status, 400L);
         const auto o = object(r);
         const auto lines = o.value("lines").toArray();
-        QCOMPARE(lines.size(), 3);
+        QCOMPARE(lines.size(), 4);
         QCOMPARE(lines[0].toObject().value("line").toInt(), 3);
         QCOMPARE(lines[1].toObject().value("line").toInt(), 5);
         QCOMPARE(lines[2].toObject().value("line").toInt(), 6);
         QVERIFY(lines[2].toObject().value("error").toString().contains("id"));
+        QCOMPARE(lines[3].toObject().value("line").toInt(), 8);
+        QVERIFY(lines[3].toObject().value("error").toString().contains("UTF-8"));
         QCOMPARE(o.value("stored").toInt(), 3);
         QCOMPARE(h->hub->storage().plays("pi-1", 100)->size(), std::size_t{3});
     }
@@ -270,6 +273,9 @@ private slots:
         QTest::newRow("array") << QByteArray("[]");
         QTest::newRow("empty") << QByteArray("");
         QTest::newRow("other device") << QByteArray(R"({"device_id":"pi-2"})");
+        QTest::newRow("bad utf-8") << QByteArray("{\"device_id\":\"pi-1\",\"x\":\"\xff\xfe\"}");
+        QTest::newRow("overlong utf-8") << QByteArray("{\"device_id\":\"pi-1\",\"x\":\"\xc0\xaf\"}");
+        QTest::newRow("nul byte") << QByteArray("{\"device_id\":\"pi-1\",\"x\":\"a\0b\"}", 30);
     }
     void malformedHeartbeatsAreRefused()
     {

@@ -1,0 +1,159 @@
+// The operator routes that read or change published content (docs/hub-api.md):
+// media, schedules, commands, the keys document and the signing key. The
+// changes run on the worker thread (Hub::Impl::post), never on HTTP threads.
+#include "hub/hub_impl.h"
+#include "hub/logging.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace stoa::hub {
+namespace {
+
+HttpResponse jsonOf(int status, const QJsonObject &o)
+{
+    return HttpResponse::json(status, QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString() + "\n");
+}
+
+HttpResponse publishError(const publish::Error &e)
+{
+    switch (e.kind) {
+    case publish::ErrorKind::Invalid:
+    case publish::ErrorKind::Usage: return errorJson(400, e.message.toStdString());
+    case publish::ErrorKind::Io: return errorJson(500, e.message.toStdString());
+    }
+    return errorJson(500, e.message.toStdString());
+}
+
+QJsonObject publicationJson(const Publication &p)
+{
+    QJsonArray manifests;
+    for (const auto &m : p.manifests)
+        manifests.append(QString::fromStdString(m));
+    return QJsonObject{{"version", static_cast<qint64>(p.version)}, {"manifests", manifests}};
+}
+
+} // namespace
+
+HttpResponse publishedContent(Hub::Impl &impl, const HttpRequest &request, const Route &route)
+{
+    switch (route.kind) {
+    case Route::Kind::ApiMediaList: {
+        auto list = impl.publisher->media();
+        if (!list)
+            return publishError(list.error());
+        QJsonArray out;
+        for (const auto &m : *list)
+            out.append(QJsonObject{{"name", QString::fromStdString(m.name)},
+                                   {"sha256", QString::fromStdString(m.sha256)},
+                                   {"bytes", static_cast<qint64>(m.bytes)}});
+        return HttpResponse::json(200, QJsonDocument(out).toJson(QJsonDocument::Compact).toStdString() + "\n");
+    }
+    case Route::Kind::ApiScheduleGet: {
+        const auto text = impl.publisher->schedule(route.name);
+        if (!text)
+            return errorJson(404, "no schedule for " + route.name);
+        HttpResponse r;
+        r.contentType = "text/plain; charset=utf-8";
+        r.body = *text;
+        return r;
+    }
+    case Route::Kind::ApiCommandsGet: {
+        QJsonArray out;
+        for (const auto &c : impl.publisher->commands(route.deviceId))
+            out.append(QJsonObject{{"id", QString::fromStdString(c.id)},
+                                   {"type", QString::fromStdString(c.type)},
+                                   {"created_at", QString::fromStdString(rfc3339(c.createdAtMs))}});
+        return HttpResponse::json(200, QJsonDocument(out).toJson(QJsonDocument::Compact).toStdString() + "\n");
+    }
+    case Route::Kind::ApiSigningKey: {
+        const auto &key = impl.publisher->signingKey();
+        return jsonOf(200, QJsonObject{{"keyid", QString::fromStdString(key.keyId())},
+                                       {"public_key_pem", QString::fromLatin1(key.toPem())}});
+    }
+    default:
+        return errorJson(404, "no such route: " + request.path);
+    }
+}
+
+void Hub::Impl::publishing(HttpRequest request, const Route &route, const Principal &who, Answer answer)
+{
+    const bool admin = who.op.role == Role::Admin;
+    const bool editor = admin || who.op.role == Role::Editor;
+    if (route.kind == Route::Kind::ApiKeysPut ? !admin : !editor) {
+        answer.send(errorJson(403, route.kind == Route::Kind::ApiKeysPut ? "only an admin may replace the keys document"
+                                                                         : "only an editor or admin may change content"));
+        return;
+    }
+    auto shared = std::make_shared<Answer>(std::move(answer));
+    auto req = std::make_shared<HttpRequest>(std::move(request));
+    const std::string who_ = who.op.name;
+    const bool queued = post([this, shared, req, route, who_] {
+        HttpResponse r;
+        switch (route.kind) {
+        case Route::Kind::ApiMediaPut: {
+            auto put = publisher->putMedia(route.name, req->body);
+            r = put ? jsonOf(200, QJsonObject{{"name", QString::fromStdString(put->name)},
+                                              {"sha256", QString::fromStdString(put->sha256)},
+                                              {"bytes", static_cast<qint64>(put->bytes)}})
+                    : publishError(put.error());
+            break;
+        }
+        case Route::Kind::ApiSchedulePut: {
+            if (route.name != "fleet" && !storage->deviceExists(route.name).value_or(false)) {
+                r = errorJson(404, "no device " + route.name);
+                break;
+            }
+            auto p = publisher->putSchedule(route.name, req->body);
+            r = p ? jsonOf(200, publicationJson(*p)) : publishError(p.error());
+            break;
+        }
+        case Route::Kind::ApiScheduleDelete: {
+            auto p = publisher->removeSchedule(route.name);
+            r = p ? jsonOf(200, publicationJson(*p)) : publishError(p.error());
+            break;
+        }
+        case Route::Kind::ApiCommandsPost: {
+            if (!storage->deviceExists(route.deviceId).value_or(false)) {
+                r = errorJson(404, "no device " + route.deviceId);
+                break;
+            }
+            const auto type = QJsonDocument::fromJson(QByteArray::fromStdString(req->body)).object().value("type").toString();
+            auto c = publisher->addCommand(route.deviceId, type.toStdString());
+            if (c) {
+                QJsonObject o = publicationJson(c->second);
+                o.insert("id", QString::fromStdString(c->first.id));
+                o.insert("type", QString::fromStdString(c->first.type));
+                r = jsonOf(202, o);
+            } else {
+                r = publishError(c.error());
+            }
+            break;
+        }
+        case Route::Kind::ApiKeysPut: {
+            auto v = publisher->putKeysDocument(req->body);
+            r = v ? jsonOf(200, QJsonObject{{"version", static_cast<qint64>(*v)}}) : publishError(v.error());
+            break;
+        }
+        default:
+            r = errorJson(404, "no such route");
+        }
+        if (r.status < 300) {
+            qCInfo(lcHub).noquote() << "operator" << who_.c_str() << ":" << req->method.c_str() << req->path.c_str() << "->"
+                                    << r.status;
+            wake.notify();
+        } else {
+            qCWarning(lcHub).noquote() << "operator" << who_.c_str() << ":" << req->method.c_str() << req->path.c_str()
+                                       << "refused:" << r.status << r.body.c_str();
+        }
+        shared->send(std::move(r));
+    });
+    if (!queued) {
+        auto busy = errorJson(503, "publishing is busy; try again");
+        busy.headers.emplace_back("Retry-After", "5");
+        shared->send(std::move(busy));
+    }
+}
+
+} // namespace stoa::hub

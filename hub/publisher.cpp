@@ -1,0 +1,406 @@
+#include "hub/publisher.h"
+
+#include "hub/logging.h"
+#include "publish/publish.h"
+#include "publish/schedule_source.h"
+#include "publish/site.h"
+#include "schedule/envelope.h"
+#include "schedule/trust_store.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRandomGenerator>
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <set>
+
+namespace stoa::hub {
+namespace {
+
+using publish::Error;
+
+std::int64_t nowMs()
+{
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::optional<QByteArray> readAll(const QString &path)
+{
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly))
+        return std::nullopt;
+    return f.readAll();
+}
+
+QByteArrayView bytesOf(const std::string &s) { return QByteArrayView(s.data(), static_cast<qsizetype>(s.size())); }
+
+std::vector<PendingCommand> readCommands(const QString &path)
+{
+    std::vector<PendingCommand> out;
+    const auto bytes = readAll(path);
+    if (!bytes)
+        return out;
+    for (const auto &v : QJsonDocument::fromJson(*bytes).array()) {
+        const auto o = v.toObject();
+        out.push_back({o.value("id").toString().toStdString(), o.value("type").toString().toStdString(),
+                       static_cast<std::int64_t>(o.value("created_at_ms").toDouble())});
+    }
+    return out;
+}
+
+QByteArray commandsJson(const std::vector<PendingCommand> &commands)
+{
+    QJsonArray a;
+    for (const auto &c : commands)
+        a.append(QJsonObject{{"id", QString::fromStdString(c.id)},
+                             {"type", QString::fromStdString(c.type)},
+                             {"created_at_ms", static_cast<qint64>(c.createdAtMs)}});
+    return QJsonDocument(a).toJson(QJsonDocument::Compact);
+}
+
+std::string stampOf(const QString &path)
+{
+    struct stat st{};
+    if (::stat(path.toLocal8Bit().constData(), &st) != 0)
+        return "-";
+    return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "/" + std::to_string(st.st_size);
+}
+
+} // namespace
+
+bool Publisher::validMediaName(const std::string &name)
+{
+    if (name.empty() || name.size() > 128 || name.front() == '.')
+        return false;
+    for (char c : name) {
+        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
+                        || c == '_' || c == '-';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+Publisher::Publisher(Options options, schedule::PrivateKey key) : options_(std::move(options)), key_(std::move(key)) {}
+
+std::string Publisher::path(const std::string &relative) const { return options_.dataDir + "/" + relative; }
+
+std::expected<std::unique_ptr<Publisher>, Error> Publisher::open(Options options)
+{
+    for (const char *sub : {"library", "sources/devices", "sources/commands", "keys", "site/v1"})
+        if (!QDir().mkpath(QString::fromStdString(options.dataDir + "/" + sub)))
+            return std::unexpected(publish::ioError(QString("cannot create %1/%2").arg(QString::fromStdString(options.dataDir), sub)));
+    const QString keyPath = QString::fromStdString(options.dataDir + "/keys/signing.pem");
+    if (!QFileInfo::exists(keyPath)) {
+        auto key = schedule::PrivateKey::generate();
+        if (!key)
+            return std::unexpected(publish::ioError("cannot generate a signing key: " + key.error().reason));
+        if (auto w = schedule::writeKeyPairPem(*key, keyPath, QString::fromStdString(options.dataDir + "/keys/signing.pub")); !w)
+            return std::unexpected(publish::ioError("cannot write the signing key: " + w.error().reason));
+        qCInfo(lcHub).noquote() << "created the hub's signing key" << QString::fromStdString(key->publicKey().keyId())
+                                << "in" << keyPath;
+    }
+    auto key = schedule::loadPrivateKeyPemFile(keyPath);
+    if (!key)
+        return std::unexpected(publish::ioError("cannot load the signing key " + keyPath + ": " + key.error().reason));
+    std::unique_ptr<Publisher> p(new Publisher(std::move(options), std::move(*key)));
+    std::lock_guard lock(p->mutex_);
+    p->reloadVersionsLocked();
+    return p;
+}
+
+const schedule::PublicKey &Publisher::signingKey() const { return key_.publicKey(); }
+
+std::expected<MediaInfo, Error> Publisher::putMedia(const std::string &name, const std::string &bytes)
+{
+    if (!validMediaName(name))
+        return std::unexpected(publish::usage("a media name is 1-128 characters of [A-Za-z0-9._-], not starting with '.'"));
+    std::lock_guard lock(mutex_);
+    const QString file = QString::fromStdString(path("library/" + name));
+    if (auto w = publish::writeFileAtomically(file, bytesOf(bytes)); !w)
+        return std::unexpected(w.error());
+    auto digest = publish::digestFile(file);
+    if (!digest)
+        return std::unexpected(digest.error());
+    // A schedule that names it plays the new bytes from the next version on.
+    bool used = false;
+    for (const QString &source : QDir(QString::fromStdString(path("sources"))).entryList({"*.ini"}, QDir::Files)
+                                     + QDir(QString::fromStdString(path("sources/devices"))).entryList({"*.ini"}, QDir::Files)) {
+        const QString full = QFileInfo::exists(QString::fromStdString(path("sources/")) + source)
+                                 ? QString::fromStdString(path("sources/")) + source
+                                 : QString::fromStdString(path("sources/devices/")) + source;
+        const auto text = readAll(full);
+        auto parsed = text ? publish::parseScheduleSource(*text, source) : std::unexpected(publish::ioError(""));
+        if (!parsed)
+            continue;
+        for (const auto &pl : parsed->playlists)
+            for (const auto &item : pl.items)
+                used = used || item.file == QString::fromStdString(name);
+    }
+    if (used) {
+        if (auto r = republishLocked(nowMs()); !r)
+            return std::unexpected(r.error());
+    }
+    return MediaInfo{name, digest->hex, static_cast<std::int64_t>(digest->size)};
+}
+
+std::expected<std::vector<MediaInfo>, Error> Publisher::media() const
+{
+    std::lock_guard lock(mutex_);
+    std::vector<MediaInfo> out;
+    const QDir dir(QString::fromStdString(path("library")));
+    for (const QString &name : dir.entryList(QDir::Files, QDir::Name)) {
+        if (name.startsWith('.'))
+            continue; // a temporary of writeFileAtomically
+        auto digest = publish::digestFile(dir.filePath(name));
+        if (!digest)
+            return std::unexpected(digest.error());
+        out.push_back({name.toStdString(), digest->hex, static_cast<std::int64_t>(digest->size)});
+    }
+    return out;
+}
+
+std::optional<std::string> Publisher::schedule(const std::string &target) const
+{
+    std::lock_guard lock(mutex_);
+    const auto text = readAll(QString::fromStdString(target == "fleet" ? path("sources/fleet.ini")
+                                                                       : path("sources/devices/" + target + ".ini")));
+    return text ? std::optional<std::string>(text->toStdString()) : std::nullopt;
+}
+
+std::expected<Publication, Error> Publisher::putSchedule(const std::string &target, const std::string &text)
+{
+    const std::string file = target == "fleet" ? "fleet.ini" : target + ".ini";
+    auto parsed = publish::parseScheduleSource(bytesOf(text), QString::fromStdString(file));
+    if (!parsed)
+        return std::unexpected(parsed.error());
+    std::lock_guard lock(mutex_);
+    // Every medium must be in the library now (collectAssets says which line).
+    if (auto assets = publish::collectAssets(*parsed, QString::fromStdString(path("library"))); !assets)
+        return std::unexpected(assets.error());
+    const QString dest = QString::fromStdString(target == "fleet" ? path("sources/fleet.ini") : path("sources/devices/" + file));
+    const auto previous = readAll(dest);
+    if (auto w = publish::writeFileAtomically(dest, bytesOf(text)); !w)
+        return std::unexpected(w.error());
+    auto published = republishLocked(nowMs());
+    if (!published) {
+        // All-or-nothing: the stored source goes back to what was published.
+        if (previous)
+            (void)publish::writeFileAtomically(dest, *previous);
+        else
+            QFile::remove(dest);
+    }
+    return published;
+}
+
+std::expected<Publication, Error> Publisher::removeSchedule(const std::string &deviceId)
+{
+    std::lock_guard lock(mutex_);
+    const QString dest = QString::fromStdString(path("sources/devices/" + deviceId + ".ini"));
+    if (!QFileInfo::exists(dest))
+        return std::unexpected(publish::usage(QString("device %1 has no schedule of its own").arg(QString::fromStdString(deviceId))));
+    const auto previous = readAll(dest);
+    QFile::remove(dest);
+    auto published = republishLocked(nowMs());
+    if (!published && previous)
+        (void)publish::writeFileAtomically(dest, *previous);
+    return published;
+}
+
+std::expected<std::pair<PendingCommand, Publication>, Error> Publisher::addCommand(const std::string &deviceId,
+                                                                                   const std::string &type)
+{
+    if (schedule::commandType(type) == schedule::CommandType::Unknown)
+        return std::unexpected(publish::usage(QString("unknown command type \"%1\" (screenshot, restart_player, reboot, "
+                                                      "clear_cache, display_on, display_off)")
+                                                  .arg(QString::fromStdString(type))));
+    std::lock_guard lock(mutex_);
+    if (!QFileInfo::exists(QString::fromStdString(path("sources/fleet.ini")))
+        && !QFileInfo::exists(QString::fromStdString(path("sources/devices/" + deviceId + ".ini"))))
+        return std::unexpected(publish::usage("publish a schedule first: a command travels in the device's manifest"));
+    const QString file = QString::fromStdString(path("sources/commands/" + deviceId + ".json"));
+    auto commands = readCommands(file);
+    const auto now = nowMs();
+    PendingCommand command{"hub-" + std::to_string(now) + "-" + std::to_string(QRandomGenerator::system()->bounded(1000000)),
+                           type, now};
+    commands.push_back(command);
+    const auto previous = readAll(file);
+    if (auto w = publish::writeFileAtomically(file, commandsJson(commands)); !w)
+        return std::unexpected(w.error());
+    auto published = republishLocked(now);
+    if (!published) {
+        if (previous)
+            (void)publish::writeFileAtomically(file, *previous);
+        else
+            QFile::remove(file);
+        return std::unexpected(published.error());
+    }
+    return std::pair{command, *published};
+}
+
+std::vector<PendingCommand> Publisher::commands(const std::string &deviceId) const
+{
+    std::lock_guard lock(mutex_);
+    return readCommands(QString::fromStdString(path("sources/commands/" + deviceId + ".json")));
+}
+
+std::expected<Publication, Error> Publisher::republishLocked(std::int64_t now)
+{
+    const QString site = QString::fromStdString(path("site"));
+    const QString library = QString::fromStdString(path("library"));
+    std::optional<publish::SourceSchedule> fleet;
+    if (const auto text = readAll(QString::fromStdString(path("sources/fleet.ini")))) {
+        auto parsed = publish::parseScheduleSource(*text, "fleet.ini");
+        if (!parsed)
+            return std::unexpected(parsed.error());
+        fleet = std::move(*parsed);
+    }
+
+    // Devices with a manifest of their own: a schedule, or pending commands.
+    std::map<std::string, publish::SourceSchedule> own;
+    const QDir devicesDir(QString::fromStdString(path("sources/devices")));
+    for (const QString &f : devicesDir.entryList({"*.ini"}, QDir::Files)) {
+        const auto text = readAll(devicesDir.filePath(f));
+        auto parsed = text ? publish::parseScheduleSource(*text, f) : std::unexpected(publish::ioError("cannot read " + f));
+        if (!parsed)
+            return std::unexpected(parsed.error());
+        own.emplace(f.chopped(4).toStdString(), std::move(*parsed));
+    }
+    const QDir commandsDir(QString::fromStdString(path("sources/commands")));
+    for (const QString &f : commandsDir.entryList({"*.json"}, QDir::Files)) {
+        const std::string id = f.chopped(5).toStdString();
+        auto commands = readCommands(commandsDir.filePath(f));
+        std::erase_if(commands, [&](const PendingCommand &c) { return c.createdAtMs + options_.commandLifetimeMs < now; });
+        if (commands.empty()) {
+            QFile::remove(commandsDir.filePath(f));
+            continue;
+        }
+        auto it = own.find(id);
+        if (it == own.end()) {
+            if (!fleet) {
+                qCWarning(lcHub).noquote() << "commands for" << id.c_str() << "wait: no schedule to carry them";
+                continue;
+            }
+            it = own.emplace(id, *fleet).first;
+        }
+        for (const auto &c : commands)
+            it->second.commands.push_back({c.id, c.type});
+    }
+
+    std::vector<publish::ManifestTarget> targets;
+    if (fleet)
+        targets.push_back({&*fleet, library, {}, publish::siteManifestPath(site)});
+    for (auto &[id, source] : own) {
+        targets.push_back({&source, library, QStringList{QString::fromStdString(id)},
+                           publish::siteDeviceManifestPath(site, QString::fromStdString(id))});
+    }
+    Publication publication;
+    if (targets.empty())
+        return publication;
+    // A fleet manifest is republished with every change: it carries the
+    // version above any per-device manifest that goes away now.
+    publish::ManifestOptions mo;
+    mo.site = site;
+    mo.expiresInMs = options_.manifestLifetimeMs;
+    auto result = publish::publishManifests(targets, mo, key_);
+    if (!result)
+        return std::unexpected(result.error());
+    // Per-device manifests no longer wanted: the device falls back to the
+    // fleet one, whose version is now higher.
+    const QDir siteDevices(site + "/v1/devices");
+    for (const QString &d : siteDevices.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        if (own.count(d.toStdString()) == 0)
+            QFile::remove(siteDevices.filePath(d + "/manifest.json"));
+    }
+    publication.version = result->version;
+    for (const QString &m : result->manifests)
+        publication.manifests.push_back(m.toStdString());
+    reloadVersionsLocked();
+    generation_.fetch_add(1);
+    qCInfo(lcHub).noquote() << "published version" << result->version << ":" << result->manifests.size() << "manifest(s),"
+                            << result->blobsWritten << "new blob(s)";
+    return publication;
+}
+
+std::expected<std::int64_t, Error> Publisher::putKeysDocument(const std::string &envelope)
+{
+    auto parsed = schedule::parseEnvelope(bytesOf(envelope));
+    if (!parsed || parsed->payloadType != schedule::kKeysPayloadType)
+        return std::unexpected(publish::invalid("not a keys document envelope (" + QString::fromUtf8(schedule::kKeysPayloadType) + ")"));
+    QByteArray payload = parsed->payload;
+    if (!options_.roots.empty()) {
+        auto verified = schedule::verifyEnvelope(*parsed, options_.roots);
+        if (!verified)
+            return std::unexpected(publish::invalid("the keys document is not signed by a trusted root key: " + verified.error().reason));
+        payload = verified->payload;
+    }
+    auto doc = schedule::parseKeysDocument(payload);
+    if (!doc)
+        return std::unexpected(publish::invalid("malformed keys document: " + doc.error().reason));
+    bool listsUs = false;
+    for (const auto &k : doc->keys)
+        listsUs = listsUs || k.keyId() == key_.publicKey().keyId();
+    if (!listsUs)
+        return std::unexpected(publish::invalid(QString("the keys document does not list the hub's signing key %1: devices would "
+                                                        "reject every manifest the hub signs")
+                                                    .arg(QString::fromStdString(key_.publicKey().keyId()))));
+    std::lock_guard lock(mutex_);
+    if (doc->version <= keysVersion_)
+        return std::unexpected(publish::usage(QString("keys document version %1 is not above the current %2").arg(doc->version).arg(keysVersion_)));
+    if (auto w = publish::writeFileAtomically(publish::siteKeysPath(QString::fromStdString(path("site"))), bytesOf(envelope)); !w)
+        return std::unexpected(w.error());
+    reloadVersionsLocked();
+    generation_.fetch_add(1);
+    return doc->version;
+}
+
+void Publisher::reloadVersionsLocked()
+{
+    const QString site = QString::fromStdString(path("site"));
+    auto version = [](const QString &file, const char *type) -> std::int64_t {
+        if (!QFileInfo::exists(file))
+            return 0;
+        auto v = publish::unverifiedVersion(file, type);
+        return v ? *v : 0;
+    };
+    fleetVersion_ = version(publish::siteManifestPath(site), schedule::kManifestPayloadType);
+    keysVersion_ = version(publish::siteKeysPath(site), schedule::kKeysPayloadType);
+    deviceVersions_.clear();
+    const QDir devices(site + "/v1/devices");
+    for (const QString &d : devices.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        const auto v = version(devices.filePath(d + "/manifest.json"), schedule::kManifestPayloadType);
+        if (v > 0)
+            deviceVersions_[d.toStdString()] = v;
+    }
+    siteStamp_ = stampOf(publish::siteManifestPath(site)) + "|" + stampOf(publish::siteKeysPath(site)) + "|"
+                 + stampOf(site + "/v1/devices");
+}
+
+void Publisher::refresh()
+{
+    const QString site = QString::fromStdString(path("site"));
+    const std::string stamp = stampOf(publish::siteManifestPath(site)) + "|" + stampOf(publish::siteKeysPath(site)) + "|"
+                              + stampOf(site + "/v1/devices");
+    std::lock_guard lock(mutex_);
+    if (stamp == siteStamp_)
+        return;
+    reloadVersionsLocked();
+    generation_.fetch_add(1);
+}
+
+std::string Publisher::cursorFor(const std::string &deviceId)
+{
+    std::lock_guard lock(mutex_);
+    const auto it = deviceVersions_.find(deviceId);
+    const std::int64_t manifest = it != deviceVersions_.end() ? std::max(it->second, fleetVersion_) : fleetVersion_;
+    return "m" + std::to_string(manifest) + "k" + std::to_string(keysVersion_);
+}
+
+} // namespace stoa::hub

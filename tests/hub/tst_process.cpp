@@ -1,0 +1,736 @@
+// The real `stoa-hub` executable as a child process, the way other people's
+// harnesses drive it: its command line (hub/cli.h, a contract), and what a
+// 2xx promises when the process dies under load — SIGKILL loses no
+// acknowledged record, SIGTERM exits 0 having stored every acknowledged
+// one — against the backend STOA_HUB_TEST_BACKEND names (backends.h).
+//
+// Waits are polls against deadlines, never fixed sleeps.
+#include "backends.h"
+#include "http_client.h"
+
+#include <QDateTime>
+#include <QDeadlineTimer>
+#include <QElapsedTimer>
+#include <QFile>
+#include <QHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QRandomGenerator>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+using namespace stoa::hub;
+using namespace stoa::hub::test;
+
+namespace {
+
+const QString kHubBin = QStringLiteral(STOA_HUB_BIN);
+
+constexpr int kCliTimeoutMs = 30000;
+constexpr int kServingTimeoutMs = 30000;
+constexpr int kStopTimeoutMs = 20000;     // SIGTERM to exit
+constexpr int kLoadTimeoutMs = 30000;     // to reach the acknowledged count
+constexpr int kDevices = 20;
+constexpr int kClientThreads = 8;
+constexpr int kRecordsPerBatch = 8;
+constexpr int kKillRounds = 4;            // SIGKILL, restart, load again, SIGKILL, …, restart
+constexpr std::int64_t kAckedBeforeKillMin = 3000; // each round kills at a random count in [min, max)
+constexpr std::int64_t kAckedBeforeKillMax = 7000;
+constexpr std::int64_t kAckedBeforeTerm = 4000;
+
+// The child's environment: the hub's info lines on (the "serving" line is
+// one), plain log format whatever the test runs under.
+QProcessEnvironment childEnvironment()
+{
+    auto env = QProcessEnvironment::systemEnvironment();
+    env.remove("JOURNAL_STREAM");
+    env.insert("QT_LOGGING_RULES", "*.debug=false");
+    return env;
+}
+
+QStringList withDatabase(QStringList args, const QString &dataDir, const std::string &database)
+{
+    args << "--data-dir" << dataDir;
+    if (!database.empty())
+        args << "--database" << QString::fromStdString(database);
+    return args;
+}
+
+// One maintenance command, run to its end.
+struct CliRun {
+    int exitCode = -1; // -1: crashed, timed out or did not start
+    QString out, err;
+    QString why;       // when exitCode is -1
+
+    QString lastLine() const
+    {
+        const auto lines = out.split('\n', Qt::SkipEmptyParts);
+        return lines.isEmpty() ? QString() : lines.last();
+    }
+    QByteArray describe() const
+    {
+        return QStringLiteral("exit %1%2\n--- stdout:\n%3--- stderr:\n%4")
+            .arg(exitCode)
+            .arg(why.isEmpty() ? QString() : " (" + why + ")", out, err)
+            .toLocal8Bit();
+    }
+};
+
+CliRun runCli(const QStringList &args)
+{
+    CliRun r;
+    QProcess p;
+    p.setProcessEnvironment(childEnvironment());
+    p.start(kHubBin, args);
+    if (!p.waitForStarted(kCliTimeoutMs)) {
+        r.why = "did not start: " + p.errorString();
+        return r;
+    }
+    if (!p.waitForFinished(kCliTimeoutMs)) {
+        p.kill();
+        p.waitForFinished(kCliTimeoutMs);
+        r.why = "still running after the deadline";
+    } else if (p.exitStatus() != QProcess::NormalExit) {
+        r.why = "crashed";
+    } else {
+        r.exitCode = p.exitCode();
+    }
+    r.out = QString::fromLocal8Bit(p.readAllStandardOutput());
+    r.err = QString::fromLocal8Bit(p.readAllStandardError());
+    return r;
+}
+
+// `stoa-hub serve` as a child on a free loopback port. Its output goes to a
+// file (appended to across restarts), so a busy hub never blocks on a pipe
+// nobody reads while the test waits for its clients.
+class ServedHub {
+public:
+    ServedHub(QString dataDir, std::string database, QString logPath)
+        : dataDir_(std::move(dataDir)), database_(std::move(database)), logPath_(std::move(logPath))
+    {
+    }
+    ~ServedHub()
+    {
+        if (process_.state() != QProcess::NotRunning) {
+            process_.kill();
+            process_.waitForFinished(kStopTimeoutMs);
+        }
+    }
+    ServedHub(const ServedHub &) = delete;
+    ServedHub &operator=(const ServedHub &) = delete;
+
+    // Empty once the hub logged where it serves; else why not.
+    QString start()
+    {
+        offset_ = QFile(logPath_).size(); // 0 when missing
+        process_.setProcessEnvironment(childEnvironment());
+        process_.setProcessChannelMode(QProcess::MergedChannels);
+        process_.setStandardOutputFile(logPath_, QIODevice::Append);
+        process_.start(kHubBin, withDatabase({"serve", "--listen", "127.0.0.1:0"}, dataDir_, database_));
+        if (!process_.waitForStarted(kServingTimeoutMs))
+            return "stoa-hub serve did not start: " + process_.errorString();
+        static const QRegularExpression serving(QStringLiteral(R"(serving http://127\.0\.0\.1:(\d+))"));
+        const QDeadlineTimer deadline(kServingTimeoutMs);
+        for (;;) {
+            const auto m = serving.match(output());
+            if (m.hasMatch()) {
+                port_ = m.captured(1).toUShort();
+                if (port_ == 0)
+                    return "the hub says it serves on port 0:\n" + output();
+                return {};
+            }
+            if (process_.state() == QProcess::NotRunning)
+                return QStringLiteral("stoa-hub serve exited (%1) before serving:\n").arg(process_.exitCode()) + output();
+            if (deadline.hasExpired())
+                return "no 'serving http://127.0.0.1:PORT' line within the deadline:\n" + output();
+            process_.waitForFinished(10); // the poll's pace; returns at once if it exits
+        }
+    }
+
+    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    qint64 pid() const { return process_.processId(); }
+    bool running() const { return process_.state() != QProcess::NotRunning; }
+    QProcess &process() { return process_; }
+
+    // What this run of the hub wrote (stdout and stderr).
+    QString output() const
+    {
+        QFile f(logPath_);
+        if (!f.open(QIODevice::ReadOnly) || !f.seek(offset_))
+            return {};
+        return QString::fromLocal8Bit(f.readAll());
+    }
+    QString outputTail(int lines = 30) const
+    {
+        const auto all = output().split('\n');
+        return all.mid(std::max<qsizetype>(0, all.size() - lines)).join('\n');
+    }
+
+private:
+    QString dataDir_;
+    std::string database_;
+    QString logPath_;
+    qint64 offset_ = 0;
+    quint16 port_ = 0;
+    QProcess process_;
+};
+
+struct Device {
+    std::string id;
+    std::string token;
+};
+
+// One play record as the load sends it: the same id, the same line.
+std::string playLine(const std::string &id)
+{
+    return R"({"id":")" + id + R"(","asset":"sha256:)" + std::string(64, 'a')
+           + R"(","started_at":"2026-12-06T10:00:00Z","duration_ms":8000})" + "\n";
+}
+
+std::string heartbeat(const std::string &id, std::int64_t version)
+{
+    return R"({"device_id":")" + id + R"(","software_version":"0.1.0","sent_at":")"
+           + QDateTime::currentDateTimeUtc().toString(Qt::ISODate).toStdString()
+           + R"(","uptime_s":5,"manifest":{"version":)" + std::to_string(version) + R"(,"stale":false}})";
+}
+
+// What clients saw: per device, the play ids by outcome, and the heartbeat
+// counters (manifest.version) sent and acknowledged.
+struct Observed {
+    std::map<std::string, std::set<std::string>> acked;      // 2xx
+    std::map<std::string, std::set<std::string>> refused;    // answered, not 2xx: nothing may be kept
+    std::map<std::string, std::set<std::string>> unanswered; // no answer: kept or not
+    std::map<std::string, std::int64_t> lastSentVersion;
+    std::map<std::string, std::int64_t> lastAckedVersion;
+    std::map<long, std::int64_t> answers; // HTTP status (0: none) → requests
+    std::map<std::string, std::int64_t> errors; // curl's message → requests without an answer
+
+    void merge(const Observed &o)
+    {
+        for (const auto &[d, ids] : o.acked)
+            acked[d].insert(ids.begin(), ids.end());
+        for (const auto &[d, ids] : o.refused)
+            refused[d].insert(ids.begin(), ids.end());
+        for (const auto &[d, ids] : o.unanswered)
+            unanswered[d].insert(ids.begin(), ids.end());
+        for (const auto &[d, v] : o.lastSentVersion)
+            lastSentVersion[d] = std::max(lastSentVersion[d], v);
+        for (const auto &[d, v] : o.lastAckedVersion)
+            lastAckedVersion[d] = std::max(lastAckedVersion[d], v);
+        for (const auto &[s, n] : o.answers)
+            answers[s] += n;
+        for (const auto &[e, n] : o.errors)
+            errors[e] += n;
+    }
+    static std::int64_t total(const std::map<std::string, std::set<std::string>> &m)
+    {
+        std::int64_t n = 0;
+        for (const auto &[d, ids] : m)
+            n += static_cast<std::int64_t>(ids.size());
+        return n;
+    }
+    QString answersText() const
+    {
+        QStringList parts;
+        for (const auto &[s, n] : answers)
+            parts << QStringLiteral("%1: %2").arg(s == 0 ? QStringLiteral("none") : QString::number(s)).arg(n);
+        for (const auto &[e, n] : errors)
+            parts << QStringLiteral("\"%1\": %2").arg(QString::fromStdString(e)).arg(n);
+        return parts.join(", ");
+    }
+};
+
+// Client threads posting heartbeats and plays batches as fast as the hub
+// answers, each with its own keep-alive connection; a device belongs to one
+// thread, so its heartbeats are sequential and their counter grows. A thread
+// whose request got no answer stops (its hub is gone): what it sent last is
+// in flight or after the end, not thousands of refused connections.
+class Load {
+public:
+    Load(std::string base, const std::vector<Device> &devices, std::string tag, const Observed &before)
+        : base_(std::move(base)), devices_(devices), tag_(std::move(tag)), before_(before)
+    {
+        for (int t = 0; t < kClientThreads; ++t)
+            threads_.emplace_back([this, t] { run(t); });
+    }
+    ~Load() { stop(); }
+    Load(const Load &) = delete;
+    Load &operator=(const Load &) = delete;
+
+    std::int64_t ackedRecords() const { return acked_.load(); }
+    int inFlight() const { return inFlight_.load(); }
+
+    // Tells the threads to stop after the request they are in.
+    void requestStop() { stop_ = true; }
+    // Stops and joins the threads; what they saw.
+    const Observed &stop()
+    {
+        stop_ = true;
+        for (auto &t : threads_)
+            if (t.joinable())
+                t.join();
+        return seen_;
+    }
+
+private:
+    void run(int thread)
+    {
+        HttpClient client(base_);
+        Observed local;
+        std::vector<const Device *> mine;
+        for (std::size_t i = 0; i < devices_.size(); ++i)
+            if (static_cast<int>(i % kClientThreads) == thread)
+                mine.push_back(&devices_[i]);
+        std::map<std::string, std::int64_t> version;
+        for (const auto *d : mine) {
+            const auto it = before_.lastSentVersion.find(d->id);
+            version[d->id] = it == before_.lastSentVersion.end() ? 0 : it->second;
+        }
+        const std::string prefix = tag_ + "-t" + std::to_string(thread) + "-";
+        std::uint64_t seq = 0;
+        auto post = [&](const std::string &path, const std::string &body, const char *type) {
+            ++inFlight_;
+            auto r = client.post(path, body, type);
+            --inFlight_;
+            ++local.answers[r.status];
+            if (r.status == 0)
+                ++local.errors[r.error];
+            return r;
+        };
+        for (std::size_t k = 0; !stop_.load(); ++k) {
+            const Device &d = *mine[k % mine.size()];
+            client.setToken(d.token);
+
+            const std::int64_t v = ++version[d.id];
+            local.lastSentVersion[d.id] = v;
+            const auto hb = post("/v1/devices/" + d.id + "/status", heartbeat(d.id, v), "application/json");
+            if (hb.status == 204)
+                local.lastAckedVersion[d.id] = v;
+            if (hb.status == 0 || stop_.load())
+                break;
+
+            std::string body;
+            std::vector<std::string> ids;
+            for (int i = 0; i < kRecordsPerBatch; ++i) {
+                ids.push_back(prefix + std::to_string(seq++));
+                body += playLine(ids.back());
+            }
+            const auto pl = post("/v1/devices/" + d.id + "/plays", body, "application/x-ndjson");
+            auto &into = pl.status >= 200 && pl.status < 300 ? local.acked[d.id]
+                         : pl.status != 0                     ? local.refused[d.id]
+                                                              : local.unanswered[d.id];
+            into.insert(ids.begin(), ids.end());
+            if (pl.status >= 200 && pl.status < 300)
+                acked_ += static_cast<std::int64_t>(ids.size());
+            if (pl.status == 0)
+                break;
+        }
+        std::lock_guard lock(mutex_);
+        seen_.merge(local);
+    }
+
+    const std::string base_;
+    const std::vector<Device> devices_;
+    const std::string tag_;
+    const Observed before_;
+    std::atomic<bool> stop_{false};
+    std::atomic<std::int64_t> acked_{0};
+    std::atomic<int> inFlight_{0};
+    std::mutex mutex_; // guards seen_
+    Observed seen_;
+    std::vector<std::thread> threads_;
+};
+
+QJsonArray jsonArray(const HttpResult &r) { return QJsonDocument::fromJson(QByteArray::fromStdString(r.body)).array(); }
+
+} // namespace
+
+class ProcessTest : public QObject {
+    Q_OBJECT
+    Backends backends;
+
+    // An admin operator through the CLI, before the hub serves.
+    std::string addAdmin(const QString &dataDir, const std::string &database)
+    {
+        const auto r = runCli(withDatabase({"operator", "add", "ada", "--role", "admin"}, dataDir, database));
+        if (r.exitCode != 0)
+            qWarning("operator add: %s", r.describe().constData());
+        return r.exitCode == 0 ? r.lastLine().toStdString() : std::string();
+    }
+
+    // kDevices devices through the admin API; empty on failure.
+    static std::vector<Device> enrol(const std::string &base, const std::string &admin)
+    {
+        HttpClient op(base);
+        op.setToken(admin);
+        std::vector<Device> devices;
+        for (int i = 0; i < kDevices; ++i) {
+            const std::string id = "pi-" + std::to_string(i);
+            const auto r = op.post("/api/v1/devices", R"({"id":")" + id + R"("})");
+            const auto token = QJsonDocument::fromJson(QByteArray::fromStdString(r.body)).object().value("token").toString();
+            if (r.status != 201 || token.isEmpty()) {
+                qWarning("enrolling %s: %ld %s", id.c_str(), r.status, r.body.c_str());
+                return {};
+            }
+            devices.push_back({id, token.toStdString()});
+        }
+        return devices;
+    }
+
+    // Waits until the load has `count` acknowledged records (or the hub
+    // died, or the deadline passed); whether it got there.
+    static bool awaitAcked(ServedHub &hub, const Load &load, std::int64_t count)
+    {
+        const QDeadlineTimer deadline(kLoadTimeoutMs);
+        while (load.ackedRecords() < count && hub.running() && !deadline.hasExpired())
+            hub.process().waitForFinished(2); // the poll's pace; returns at once if the hub exits
+        return load.ackedRecords() >= count;
+    }
+
+    // Through the operator API of a hub restarted on the same data: every
+    // acknowledged play id is stored, none twice, none that was refused,
+    // none never sent; each device's `plays` count is its stored rows; its
+    // latest heartbeat is at least the last acknowledged one.
+    static void verifyStored(const std::string &base, const std::string &admin, const std::vector<Device> &devices,
+                             const Observed &seen, const char *what, std::int64_t *storedUnacknowledged = nullptr)
+    {
+        HttpClient op(base);
+        op.setToken(admin);
+        const auto listed = op.get("/api/v1/devices");
+        QCOMPARE(listed.status, 200L);
+        QHash<QString, QJsonObject> summary;
+        for (const auto &v : jsonArray(listed))
+            summary.insert(v.toObject().value("id").toString(), v.toObject());
+        QCOMPARE(summary.size(), static_cast<qsizetype>(devices.size()));
+
+        std::int64_t stored = 0, storedUnacked = 0;
+        QStringList missing, twice, refusedButStored, neverSent, countWrong, heartbeatWrong;
+        for (const auto &d : devices) {
+            const QString id = QString::fromStdString(d.id);
+            const auto r = op.get("/api/v1/devices/" + d.id + "/plays?limit=100000");
+            QVERIFY2(r.status == 200, r.body.c_str());
+            const auto plays = jsonArray(r);
+            QVERIFY(plays.size() < 100000); // the listing is whole
+            std::unordered_map<std::string, int> times;
+            for (const auto &p : plays)
+                ++times[p.toObject().value("id").toString().toStdString()];
+            stored += plays.size();
+            const auto &acked = seen.acked.count(d.id) ? seen.acked.at(d.id) : std::set<std::string>();
+            const auto &refused = seen.refused.count(d.id) ? seen.refused.at(d.id) : std::set<std::string>();
+            const auto &unanswered = seen.unanswered.count(d.id) ? seen.unanswered.at(d.id) : std::set<std::string>();
+            for (const auto &p : acked)
+                if (!times.contains(p))
+                    missing << id + "/" + QString::fromStdString(p);
+            for (const auto &[play, n] : times) {
+                const QString name = id + "/" + QString::fromStdString(play);
+                if (n > 1)
+                    twice << QStringLiteral("%1 (%2 times)").arg(name).arg(n);
+                if (refused.count(play))
+                    refusedButStored << name;
+                else if (unanswered.count(play))
+                    ++storedUnacked;
+                else if (!acked.count(play))
+                    neverSent << name;
+            }
+            const auto s = summary.value(id);
+            if (s.value("plays").toInteger(-1) != plays.size())
+                countWrong << QStringLiteral("%1: plays %2, %3 rows").arg(id).arg(s.value("plays").toInteger(-1)).arg(plays.size());
+            if (const auto last = seen.lastAckedVersion.find(d.id); last != seen.lastAckedVersion.end()) {
+                const auto version = s.value("manifest_version").toInteger(-1);
+                const auto sent = seen.lastSentVersion.at(d.id);
+                if (version < last->second || version > sent || s.value("last_seen_at").isNull())
+                    heartbeatWrong << QStringLiteral("%1: manifest_version %2, last acknowledged %3, last sent %4")
+                                          .arg(id).arg(version).arg(last->second).arg(sent);
+            }
+        }
+        if (storedUnacknowledged)
+            *storedUnacknowledged = storedUnacked;
+        qInfo("%s: acknowledged %lld, stored %lld, unacknowledged-but-stored %lld (of %lld unanswered), "
+              "refused %lld; requests: %s",
+              what, static_cast<long long>(Observed::total(seen.acked)), static_cast<long long>(stored),
+              static_cast<long long>(storedUnacked), static_cast<long long>(Observed::total(seen.unanswered)),
+              static_cast<long long>(Observed::total(seen.refused)), qPrintable(seen.answersText()));
+        auto first = [](const char *problem, const QStringList &l) {
+            return QStringLiteral("%1 %2: %3").arg(l.size()).arg(QLatin1String(problem), l.mid(0, 10).join(", "));
+        };
+        QVERIFY2(missing.isEmpty(), qPrintable(first("acknowledged play(s) lost", missing)));
+        QVERIFY2(twice.isEmpty(), qPrintable(first("play(s) stored twice", twice)));
+        QVERIFY2(refusedButStored.isEmpty(), qPrintable(first("play(s) answered non-2xx yet stored", refusedButStored)));
+        QVERIFY2(neverSent.isEmpty(), qPrintable(first("play(s) stored that were never sent", neverSent)));
+        QVERIFY2(countWrong.isEmpty(), qPrintable(first("device(s) whose plays count is not their rows", countWrong)));
+        QVERIFY2(heartbeatWrong.isEmpty(), qPrintable(first("device(s) whose latest heartbeat is older than acknowledged", heartbeatWrong)));
+        QCOMPARE(stored, Observed::total(seen.acked) + storedUnacked);
+    }
+
+    // As a device does (it sends at least once): every record that got no
+    // 2xx again, and each device's first acknowledged batch again; all are
+    // acknowledged now, the ones already stored ignored.
+    static void resend(const std::string &base, const std::vector<Device> &devices, Observed &seen)
+    {
+        HttpClient client(base);
+        std::int64_t requests = 0, records = 0;
+        for (const auto &d : devices) {
+            client.setToken(d.token);
+            std::vector<std::string> ids(seen.unanswered[d.id].begin(), seen.unanswered[d.id].end());
+            ids.insert(ids.end(), seen.refused[d.id].begin(), seen.refused[d.id].end());
+            const auto &acked = seen.acked[d.id];
+            for (auto it = acked.begin(); it != acked.end() && std::distance(acked.begin(), it) < kRecordsPerBatch; ++it)
+                ids.push_back(*it);
+            for (std::size_t i = 0; i < ids.size(); i += kRecordsPerBatch) {
+                std::string body;
+                for (std::size_t j = i; j < std::min(ids.size(), i + kRecordsPerBatch); ++j)
+                    body += playLine(ids[j]);
+                const auto r = client.post("/v1/devices/" + d.id + "/plays", body, "application/x-ndjson");
+                QVERIFY2(r.status == 204, qPrintable(QStringLiteral("sending again: %1 %2 %3")
+                                                         .arg(r.status).arg(r.body.c_str(), r.error.c_str())));
+                ++requests;
+            }
+            records += static_cast<std::int64_t>(ids.size());
+            seen.acked[d.id].insert(ids.begin(), ids.end());
+            seen.unanswered[d.id].clear();
+            seen.refused[d.id].clear();
+        }
+        qInfo("sent %lld records again in %lld requests", static_cast<long long>(records), static_cast<long long>(requests));
+    }
+
+private slots:
+    void initTestCase()
+    {
+        QVERIFY2(QFile::exists(kHubBin), qPrintable("no stoa-hub at " + kHubBin));
+        curl_global_init(CURL_GLOBAL_ALL); // before any client thread
+        if (auto why = backends.init())
+            QFAIL(why->c_str()); // CI installs the server: its absence is a failure, not a skip
+        qInfo("backend: %s", Backends::postgres() ? "postgres" : "sqlite");
+    }
+
+    void cleanupTestCase() { curl_global_cleanup(); }
+
+    void cliContract()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString data = dir.path();
+        const std::string db = backends.freshUrl();
+        static const QRegularExpression deviceToken(QStringLiteral("^stoa_dev_[A-Za-z0-9_-]{43}$"));
+        static const QRegularExpression operatorToken(QStringLiteral("^stoa_op_[A-Za-z0-9_-]{43}$"));
+
+        // Help and usage errors need no data directory.
+        const auto help = runCli({"--help"});
+        QVERIFY2(help.exitCode == 0, help.describe());
+        QVERIFY2(help.out.contains("stoa-hub serve --data-dir"), help.describe());
+        const auto unknown = runCli({"frobnicate"});
+        QVERIFY2(unknown.exitCode == 2, unknown.describe());
+        QVERIFY2(unknown.err.contains("frobnicate"), unknown.describe());
+        const auto none = runCli({});
+        QVERIFY2(none.exitCode == 2, none.describe());
+
+        const auto admin = runCli(withDatabase({"operator", "add", "ada", "--role", "admin"}, data, db));
+        QVERIFY2(admin.exitCode == 0, admin.describe());
+        QVERIFY2(operatorToken.match(admin.lastLine()).hasMatch(), admin.describe());
+        const auto viewer = runCli(withDatabase({"operator", "add", "vic", "--role", "viewer"}, data, db));
+        QVERIFY2(viewer.exitCode == 0, viewer.describe());
+        QVERIFY2(operatorToken.match(viewer.lastLine()).hasMatch(), viewer.describe());
+        QVERIFY(viewer.lastLine() != admin.lastLine());
+        const auto badRole = runCli(withDatabase({"operator", "add", "bob", "--role", "root"}, data, db));
+        QVERIFY2(badRole.exitCode == 2, badRole.describe());
+        QVERIFY2(!badRole.err.isEmpty() && !badRole.out.contains("stoa_op_"), badRole.describe());
+        const auto sameOperator = runCli(withDatabase({"operator", "add", "ada", "--role", "viewer"}, data, db));
+        QVERIFY2(sameOperator.exitCode == 1, sameOperator.describe());
+
+        const auto added = runCli(withDatabase({"device", "add", "pi-1"}, data, db));
+        QVERIFY2(added.exitCode == 0, added.describe());
+        QVERIFY2(deviceToken.match(added.lastLine()).hasMatch(), added.describe());
+        const std::string token = added.lastLine().toStdString();
+        const auto again = runCli(withDatabase({"device", "add", "pi-1"}, data, db));
+        QVERIFY2(again.exitCode == 1, again.describe());
+        QVERIFY2(!again.err.trimmed().isEmpty(), again.describe());
+        QVERIFY2(!again.out.contains("stoa_dev_"), again.describe());
+        const auto badId = runCli(withDatabase({"device", "add", "bad id!"}, data, db));
+        QVERIFY2(badId.exitCode == 2, badId.describe());
+        QVERIFY2(!badId.err.isEmpty(), badId.describe());
+        const auto tooLong = runCli(withDatabase({"device", "add", QString(65, 'a')}, data, db));
+        QVERIFY2(tooLong.exitCode == 2, tooLong.describe());
+        const auto noDir = runCli({"device", "add", "pi-2"});
+        QVERIFY2(noDir.exitCode == 2, noDir.describe());
+        const auto revokeNobody = runCli(withDatabase({"device", "revoke", "pi-9"}, data, db));
+        QVERIFY2(revokeNobody.exitCode == 1, revokeNobody.describe());
+        const auto badListen = runCli(withDatabase({"serve", "--listen", "127.0.0.1"}, data, db));
+        QVERIFY2(badListen.exitCode == 2, badListen.describe());
+
+        ServedHub hub(data, db, dir.filePath("hub.log"));
+        const auto started = hub.start();
+        QVERIFY2(started.isEmpty(), qPrintable(started));
+
+        HttpClient dev(hub.base());
+        dev.setToken(token);
+        const auto posted = dev.post("/v1/devices/pi-1/status", heartbeat("pi-1", 7));
+        QVERIFY2(posted.status == 204, posted.body.c_str());
+
+        HttpClient op(hub.base());
+        op.setToken(viewer.lastLine().toStdString());
+        const auto listed = op.get("/api/v1/devices");
+        QCOMPARE(listed.status, 200L);
+        const auto devices = jsonArray(listed);
+        QCOMPARE(devices.size(), 1);
+        const auto pi1 = devices.first().toObject();
+        QCOMPARE(pi1.value("id").toString(), QString("pi-1"));
+        QCOMPARE(pi1.value("state").toString(), QString("online"));
+        QCOMPARE(pi1.value("manifest_version").toInt(), 7);
+        QCOMPARE(pi1.value("plays").toInt(-1), 0);
+        QVERIFY(pi1.value("last_screenshot_at").isNull());
+        const auto seenAt = QDateTime::fromString(pi1.value("last_seen_at").toString(), Qt::ISODate);
+        QVERIFY2(seenAt.isValid(), qPrintable(pi1.value("last_seen_at").toString()));
+        QVERIFY(qAbs(seenAt.secsTo(QDateTime::currentDateTimeUtc())) < 60);
+
+        // Added while the hub serves: known at once.
+        const auto second = runCli(withDatabase({"device", "add", "pi-2"}, data, db));
+        QVERIFY2(second.exitCode == 0, second.describe());
+        HttpClient dev2(hub.base());
+        dev2.setToken(second.lastLine().toStdString());
+        QCOMPARE(dev2.post("/v1/devices/pi-2/status", heartbeat("pi-2", 1)).status, 204L);
+        QCOMPARE(jsonArray(op.get("/api/v1/devices")).size(), 2);
+        // A device token is no operator token, nor the reverse.
+        QCOMPARE(HttpClient(hub.base()).get("/api/v1/devices").status, 401L);
+        dev.setToken(viewer.lastLine().toStdString());
+        QCOMPARE(dev.post("/v1/devices/pi-1/status", heartbeat("pi-1", 8)).status, 401L);
+        dev.setToken(token);
+
+        // Revoked while the hub serves: refused from the next request on.
+        const auto revoked = runCli(withDatabase({"device", "revoke", "pi-1"}, data, db));
+        QVERIFY2(revoked.exitCode == 0, revoked.describe());
+        const auto refused = dev.post("/v1/devices/pi-1/status", heartbeat("pi-1", 9));
+        QVERIFY2(refused.status == 401, refused.body.c_str());
+        QCOMPARE(dev2.post("/v1/devices/pi-2/status", heartbeat("pi-2", 2)).status, 204L);
+        const auto after = jsonArray(op.get("/api/v1/devices"));
+        for (const auto &v : after)
+            if (v.toObject().value("id").toString() == "pi-1")
+                QCOMPARE(v.toObject().value("manifest_version").toInt(), 7);
+    }
+
+    void sigkillLosesNoAcknowledgedRecord()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const std::string db = backends.freshUrl();
+        const std::string admin = addAdmin(dir.path(), db);
+        QVERIFY(!admin.empty());
+        const QString log = dir.filePath("hub.log");
+
+        std::vector<Device> devices;
+        Observed seen;
+        for (int round = 0; round < kKillRounds; ++round) {
+            ServedHub hub(dir.path(), db, log);
+            const auto started = hub.start();
+            QVERIFY2(started.isEmpty(), qPrintable(started));
+            if (devices.empty()) {
+                devices = enrol(hub.base(), admin);
+                QCOMPARE(static_cast<int>(devices.size()), kDevices);
+            }
+            Load load(hub.base(), devices, "k" + std::to_string(round), seen);
+            QElapsedTimer clock;
+            clock.start();
+            const auto target = kAckedBeforeKillMin
+                                + QRandomGenerator::global()->bounded(static_cast<qint64>(kAckedBeforeKillMax - kAckedBeforeKillMin));
+            const bool reached = awaitAcked(hub, load, target);
+            const int inFlight = load.inFlight();
+            const auto acked = load.ackedRecords();
+            const auto elapsed = clock.elapsed();
+            QVERIFY(::kill(static_cast<pid_t>(hub.pid()), SIGKILL) == 0);
+            load.requestStop(); // after the kill: requests are in flight when it lands
+            QVERIFY(hub.process().waitForFinished(kStopTimeoutMs));
+            const auto &roundSeen = load.stop();
+            seen.merge(roundSeen);
+            qInfo("round %d: SIGKILL after %lld ms, %lld records acknowledged (target %lld), %d request(s) in flight; "
+                  "this round's requests: %s",
+                  round + 1, static_cast<long long>(elapsed), static_cast<long long>(acked),
+                  static_cast<long long>(target), inFlight, qPrintable(roundSeen.answersText()));
+            QVERIFY2(reached, qPrintable(QStringLiteral("only %1 records acknowledged before the deadline, or the hub "
+                                                        "exited; the hub:\n%2")
+                                             .arg(acked).arg(hub.outputTail())));
+            QCOMPARE(hub.process().exitStatus(), QProcess::CrashExit);
+        }
+
+        ServedHub hub(dir.path(), db, log);
+        const auto started = hub.start();
+        QVERIFY2(started.isEmpty(), qPrintable(started));
+        verifyStored(hub.base(), admin, devices, seen, "after SIGKILL");
+        if (QTest::currentTestFailed())
+            return;
+        resend(hub.base(), devices, seen);
+        if (QTest::currentTestFailed())
+            return;
+        verifyStored(hub.base(), admin, devices, seen, "after SIGKILL, everything unacknowledged sent again");
+    }
+
+    void sigtermStoresEveryAcknowledgedRecord()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const std::string db = backends.freshUrl();
+        const std::string admin = addAdmin(dir.path(), db);
+        QVERIFY(!admin.empty());
+        const QString log = dir.filePath("hub.log");
+
+        std::vector<Device> devices;
+        Observed seen;
+        {
+            ServedHub hub(dir.path(), db, log);
+            const auto started = hub.start();
+            QVERIFY2(started.isEmpty(), qPrintable(started));
+            devices = enrol(hub.base(), admin);
+            QCOMPARE(static_cast<int>(devices.size()), kDevices);
+            Load load(hub.base(), devices, "t", seen);
+            const bool reached = awaitAcked(hub, load, kAckedBeforeTerm);
+            const int inFlight = load.inFlight();
+            const auto acked = load.ackedRecords();
+            QElapsedTimer clock;
+            clock.start();
+            hub.process().terminate(); // SIGTERM
+            const bool exited = hub.process().waitForFinished(kStopTimeoutMs);
+            const auto took = clock.elapsed();
+            seen.merge(load.stop());
+            qInfo("SIGTERM with %lld records acknowledged, %d request(s) in flight: exited after %lld ms; requests: %s",
+                  static_cast<long long>(acked), inFlight, static_cast<long long>(took), qPrintable(seen.answersText()));
+            QVERIFY2(reached, qPrintable(QStringLiteral("only %1 records acknowledged before the deadline; the hub:\n%2")
+                                             .arg(acked).arg(hub.outputTail())));
+            QVERIFY2(exited, qPrintable("still running after SIGTERM:\n" + hub.outputTail()));
+            QVERIFY2(hub.process().exitStatus() == QProcess::NormalExit && hub.process().exitCode() == 0,
+                     qPrintable(QStringLiteral("exit status %1, code %2:\n")
+                                    .arg(static_cast<int>(hub.process().exitStatus()))
+                                    .arg(hub.process().exitCode())
+                                + hub.outputTail()));
+        }
+
+        ServedHub hub(dir.path(), db, log);
+        const auto started = hub.start();
+        QVERIFY2(started.isEmpty(), qPrintable(started));
+        std::int64_t lostAnswers = 0;
+        verifyStored(hub.base(), admin, devices, seen, "after SIGTERM", &lostAnswers);
+        if (lostAnswers > 0)
+            qWarning("%lld record(s) were committed during the graceful stop but their 2xx never reached the client "
+                     "(the connection was closed first): safe, the device sends them again, but not graceful",
+                     static_cast<long long>(lostAnswers));
+        if (QTest::currentTestFailed())
+            return;
+        resend(hub.base(), devices, seen);
+        if (QTest::currentTestFailed())
+            return;
+        verifyStored(hub.base(), admin, devices, seen, "after SIGTERM, everything unacknowledged sent again");
+    }
+};
+
+QTEST_GUILESS_MAIN(ProcessTest)
+#include "tst_process.moc"
