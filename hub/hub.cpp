@@ -194,6 +194,8 @@ std::string Hub::Impl::registerMetrics()
     auto open = metrics.gauge("stoa_hub_http_open_connections", "Open HTTP connections");
     auto shed = metrics.counter("stoa_hub_http_shed_total", "Requests answered 503 past the soft connection limit");
     auto healthy = metrics.gauge("stoa_hub_healthy", "1 while /healthz answers 200");
+    auto waiting = metrics.gauge("stoa_hub_wake_waiting", "Wake-up long polls held open (protocol v1.1 section 10)");
+    if (!waiting) return waiting.error().message;
     for (const auto *r : {&requests, &plays})
         if (!*r)
             return r->error().message;
@@ -213,7 +215,9 @@ std::string Hub::Impl::registerMetrics()
     if (auto p = addProcessMetrics(metrics); !p)
         return p.error().message;
     metrics.addCollector([this, devices = *devices, depth = *depth, pendingBytes = *pendingBytes,
-                          refusedIngest = *refusedIngest, open = *open, shed = *shed, healthy = *healthy] {
+                          refusedIngest = *refusedIngest, open = *open, shed = *shed, healthy = *healthy,
+                          waiting = *waiting] {
+        waiting.set(static_cast<double>(wake.waiting()));
         const auto stats = ingest.stats();
         depth.set(static_cast<double>(stats.pendingRequests));
         pendingBytes.set(static_cast<double>(stats.pendingBytes));

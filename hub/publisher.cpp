@@ -184,7 +184,7 @@ std::expected<Publication, Error> Publisher::putSchedule(const std::string &targ
     std::lock_guard lock(mutex_);
     // Every medium must be in the library now (collectAssets says which line).
     if (auto assets = publish::collectAssets(*parsed, QString::fromStdString(path("library"))); !assets)
-        return std::unexpected(assets.error());
+        return std::unexpected(publish::invalid(assets.error().message + " (upload it to the media library first)"));
     const QString dest = QString::fromStdString(target == "fleet" ? path("sources/fleet.ini") : path("sources/devices/" + file));
     const auto previous = readAll(dest);
     if (auto w = publish::writeFileAtomically(dest, bytesOf(text)); !w)
