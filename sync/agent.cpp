@@ -67,6 +67,8 @@ Agent::Agent(AgentConfig config, std::string deviceId, cache::Store &store, Http
 
 SteadyTime Agent::step(SteadyTime now)
 {
+    if (m_wakeUp.exchange(false) && m_manifest.pacer.backoff().consecutiveFailures() == 0)
+        m_manifest.due = std::min(m_manifest.due, now);
     handleObservers(now);
     handleManifest(now);
     handleDownloads(now);
@@ -104,11 +106,18 @@ void Agent::run()
         const SteadyTime next = step(std::chrono::steady_clock::now());
         std::unique_lock lock(m_waitMutex);
         m_wake.wait_until(lock, std::min(next, std::chrono::steady_clock::now() + kMaxIdle),
-                          [&] { return m_stop.load(); });
+                          [&] { return m_stop.load() || m_wakeUp.load(); });
     }
     if (auto floor = m_clock.floorToPersist())
         (void)m_store.kv().raise(kTimeFloorKey, *floor);
     qCInfo(lcSync, "agent stopped");
+}
+
+void Agent::wakeUp()
+{
+    m_wakeUp.store(true);
+    std::lock_guard lock(m_waitMutex);
+    m_wake.notify_all();
 }
 
 void Agent::stop()

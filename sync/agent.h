@@ -60,6 +60,10 @@ public:
     // step() until stop(); waits between steps on the monotonic clock.
     void run();
     void stop();
+    // From any thread: poll the manifest now (a §10 wake-up said something
+    // changed). Only brings the poll forward; a channel backing off after
+    // failures keeps its wait, so a burst of wake-ups is no extra load.
+    void wakeUp();
     // Before run(). The HttpClient's onActivity should tick the same
     // liveness (main.cpp wires both).
     void setObservers(AgentObservers observers) { m_obs = std::move(observers); }
@@ -131,6 +135,7 @@ private:
 
     // --- Stop signalling, the only state shared between threads.
     std::atomic<bool> m_stop{false};
+    std::atomic<bool> m_wakeUp{false}; // set by wakeUp(), taken by step()
     std::mutex m_waitMutex;
     std::condition_variable m_wake;
 };

@@ -16,6 +16,7 @@
 #include "sync/agent.h"
 #include "sync/config.h"
 #include "sync/logging.h"
+#include "sync/wake_listener.h"
 
 #include <QCoreApplication>
 #include <QFile>
@@ -166,10 +167,22 @@ int main(int argc, char **argv)
     (void)notifier.status("syncing with " + config->server);
     feeder.start();
 
+    // §10: a held request on its own connection brings the manifest poll
+    // forward when the server says something changed.
+    sync::WakeListenerOptions wakeOptions;
+    wakeOptions.server = config->server;
+    wakeOptions.deviceId = deviceId;
+    wakeOptions.http = http;
+    wakeOptions.http.onActivity = nullptr; // a held request is not progress of the agent's loop
+    wakeOptions.backoff = config->backoff;
+    sync::WakeListener wakeListener(wakeOptions, [&agent] { agent.wakeUp(); }, std::random_device{}());
+    wakeListener.start();
+
     std::thread waiter([&] {
         int sig = 0;
         sigwait(&stopSignals, &sig);
         qCInfo(sync::lcSync, "signal %d: stopping", sig);
+        wakeListener.stop();
         agent.stop();
     });
     agent.run(); // returns once the waiter saw a signal and stopped it

@@ -2,8 +2,9 @@
 # (docs/architecture.md). Data flows sync -> cache <- player; schedule is
 # pure, below both; endpoints below both; publish beside them, over schedule
 # only (the coming hub links it too); platform/rpi at the edge, plugged in
-# by the mains; tools (the `stoa` command) on top.
-set(MODULES schedule cache endpoints publish sync player platform/rpi tools)
+# by the mains; tools (the `stoa` command) on top; the hub beside the devices,
+# sharing the publishing code, never their cache, sync or player.
+set(MODULES schedule cache endpoints publish sync player platform/rpi tools hub)
 set(ALLOW_schedule "")
 set(ALLOW_cache "")
 set(ALLOW_endpoints "")
@@ -16,9 +17,10 @@ set(EXTRA_player_demo_store tools/demo.h)          # --demo, wired at the execut
 # The edge implements the interfaces of its users.
 set(ALLOW_platform_rpi schedule player/display_power.h)
 set(ALLOW_tools publish schedule cache sync)
+set(ALLOW_hub publish schedule endpoints)
 
 # Link closures (what a library drags into whatever links it).
-set(LINK_CHECKED stoa_schedule stoa_cache stoa_endpoints stoa_publish stoa_sync stoa_player stoa_platform)
+set(LINK_CHECKED stoa_schedule stoa_cache stoa_endpoints stoa_publish stoa_sync stoa_player stoa_platform stoa_hub)
 set(_devices stoa_sync stoa_player stoa_platform stoa_device_tools stoa_tools stoa_player_demo)
 set(FORBID_LINK_stoa_schedule stoa_cache stoa_endpoints stoa_publish ${_devices} CURL::libcurl)
 set(FORBID_LINK_stoa_cache stoa_endpoints stoa_publish ${_devices} CURL::libcurl)
@@ -27,3 +29,4 @@ set(FORBID_LINK_stoa_publish stoa_cache stoa_endpoints ${_devices} CURL::libcurl
 set(FORBID_LINK_stoa_sync stoa_publish stoa_player stoa_platform stoa_device_tools stoa_tools stoa_player_demo)
 set(FORBID_LINK_stoa_player stoa_sync stoa_publish stoa_platform stoa_device_tools stoa_tools stoa_player_demo CURL::libcurl)
 set(FORBID_LINK_stoa_platform stoa_cache stoa_sync stoa_player stoa_publish stoa_device_tools stoa_tools)
+set(FORBID_LINK_stoa_hub stoa_cache ${_devices} CURL::libcurl)
