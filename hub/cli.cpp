@@ -157,6 +157,7 @@ int serve(const std::vector<std::string> &args)
     sigemptyset(&stopSignals);
     sigaddset(&stopSignals, SIGTERM);
     sigaddset(&stopSignals, SIGINT);
+    sigaddset(&stopSignals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
 
     auto hub = Hub::open(options);
@@ -180,7 +181,25 @@ int serve(const std::vector<std::string> &args)
                                    << "WITHOUT TLS: device and operator tokens cross the network in clear; "
                                       "use --tls-cert/--tls-key or a TLS-terminating proxy (docs/hub.md)";
     int sig = 0;
-    sigwait(&stopSignals, &sig);
+    for (;;) {
+        sigwait(&stopSignals, &sig);
+        if (sig != SIGHUP)
+            break;
+        // SIGHUP: the certificate and key files again (a renewed certificate).
+        if (!tls) {
+            qCInfo(lcHub) << "SIGHUP: no TLS files to reload";
+            continue;
+        }
+        std::string cert, key;
+        if (!readFile(p.flags["--tls-cert"], cert) || !readFile(p.flags["--tls-key"], key)) {
+            qCWarning(lcHub) << "SIGHUP: cannot read the TLS files; still serving the previous certificate";
+            continue;
+        }
+        if (auto e = (*hub)->reloadTls(std::move(cert), std::move(key)))
+            qCWarning(lcHub).noquote() << "SIGHUP:" << e->c_str();
+        else
+            qCInfo(lcHub) << "SIGHUP: serving the reloaded TLS certificate";
+    }
     qCInfo(lcHub) << "signal" << sig << ": stopping";
     (*hub)->stop();
     return 0;

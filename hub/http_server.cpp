@@ -8,7 +8,12 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <atomic>
+#include <condition_variable>
+#include <thread>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -61,7 +66,19 @@ struct HttpServer::Impl {
     std::atomic<std::uint64_t> suspended{0};
     std::atomic<std::uint64_t> shed{0};
 
+    // A TLS reload retires the old daemon: it finishes its connections on
+    // the drainer thread, then stops.
+    std::mutex reloadMutex;            // serialises reloadTls()
+    std::mutex drainMutex;             // guards draining, drainStop, drainer
+    std::condition_variable drainWake;
+    std::vector<MHD_Daemon *> draining;
+    bool drainStop = false;
+    std::thread drainer;
+
     Impl(HttpHandler &h, HttpServerOptions o) : handler(h), options(std::move(o)) {}
+    MHD_Daemon *launch(int listenFd); // -1: bind options.address:port
+    void retire(MHD_Daemon *old);
+    void drain();
 };
 
 namespace {
@@ -327,64 +344,169 @@ HttpServer::HttpServer(HttpHandler &handler, HttpServerOptions options)
 
 HttpServer::~HttpServer() { stop(); }
 
-std::optional<std::string> HttpServer::start()
+namespace {
+
+// Whether `certPem` and `keyPem` are a certificate chain and its key, before
+// a reload lets go of the working pair.
+std::optional<std::string> checkTlsPair(const std::string &certPem, const std::string &keyPem)
 {
-    if (d->daemon)
-        return std::string("already serving");
+    std::unique_ptr<BIO, decltype(&BIO_free)> certBio(BIO_new_mem_buf(certPem.data(), static_cast<int>(certPem.size())), &BIO_free);
+    std::unique_ptr<BIO, decltype(&BIO_free)> keyBio(BIO_new_mem_buf(keyPem.data(), static_cast<int>(keyPem.size())), &BIO_free);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(certBio.get(), nullptr, nullptr, nullptr), &X509_free);
+    if (!cert)
+        return std::string("the certificate file holds no PEM certificate");
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(PEM_read_bio_PrivateKey(keyBio.get(), nullptr, nullptr, nullptr),
+                                                            &EVP_PKEY_free);
+    if (!key)
+        return std::string("the key file holds no unencrypted PEM private key");
+    if (X509_check_private_key(cert.get(), key.get()) != 1)
+        return std::string("the key does not belong to the certificate");
+    return std::nullopt;
+}
+
+} // namespace
+
+MHD_Daemon *HttpServer::Impl::launch(int listenFd)
+{
     sockaddr_storage addr{};
     bool v6 = false;
     auto *a4 = reinterpret_cast<sockaddr_in *>(&addr);
     auto *a6 = reinterpret_cast<sockaddr_in6 *>(&addr);
-    if (inet_pton(AF_INET, d->options.address.c_str(), &a4->sin_addr) == 1) {
+    if (inet_pton(AF_INET, options.address.c_str(), &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
-        a4->sin_port = htons(d->options.port);
-    } else if (inet_pton(AF_INET6, d->options.address.c_str(), &a6->sin6_addr) == 1) {
+        a4->sin_port = htons(options.port);
+    } else if (inet_pton(AF_INET6, options.address.c_str(), &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons(d->options.port);
+        a6->sin6_port = htons(options.port);
         v6 = true;
     } else {
-        return "not an IP address: " + d->options.address;
+        return nullptr;
     }
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (v6)
         flags |= MHD_USE_IPv6;
-    const bool tls = !d->options.tlsCertPem.empty();
+    const bool tls = !options.tlsCertPem.empty();
     if (tls)
         flags |= MHD_USE_TLS;
 
-    const unsigned threads = d->options.threads ? d->options.threads : 1;
-    // The hard limit sits above the soft one so a shed answer can be sent.
-    const unsigned hard = d->options.connectionLimit;
+    const unsigned threads = options.threads ? options.threads : 1;
     std::vector<MHD_OptionItem> opts = {
         {MHD_OPTION_EXTERNAL_LOGGER, reinterpret_cast<intptr_t>(&logFromMhd), nullptr},
-        {MHD_OPTION_SOCK_ADDR, 0, &addr},
+        listenFd >= 0 ? MHD_OptionItem{MHD_OPTION_LISTEN_SOCKET, listenFd, nullptr}
+                      : MHD_OptionItem{MHD_OPTION_SOCK_ADDR, 0, &addr},
         {MHD_OPTION_THREAD_POOL_SIZE, static_cast<intptr_t>(threads), nullptr},
-        {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(hard), nullptr},
-        {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(d->options.idleTimeoutS), nullptr},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(d->options.connectionMemory), nullptr},
+        // The hard limit sits above the soft one so a shed answer can be sent.
+        {MHD_OPTION_CONNECTION_LIMIT, static_cast<intptr_t>(options.connectionLimit), nullptr},
+        {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(options.idleTimeoutS), nullptr},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(options.connectionMemory), nullptr},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, nullptr},
         {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&onCompleted), nullptr},
-        {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&onConnection), d.get()},
+        {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&onConnection), this},
     };
     if (tls) {
-        opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char *>(d->options.tlsCertPem.c_str())});
-        opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char *>(d->options.tlsKeyPem.c_str())});
+        opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char *>(options.tlsCertPem.c_str())});
+        opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char *>(options.tlsKeyPem.c_str())});
     }
     opts.push_back({MHD_OPTION_END, 0, nullptr});
+    return MHD_start_daemon(flags, 0, nullptr, nullptr, &onRequest, this, MHD_OPTION_ARRAY, opts.data(), MHD_OPTION_END);
+}
 
-    d->daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, &onRequest, d.get(), MHD_OPTION_ARRAY, opts.data(),
-                                 MHD_OPTION_END);
+std::optional<std::string> HttpServer::start()
+{
+    if (d->daemon)
+        return std::string("already serving");
+    if (!d->options.tlsCertPem.empty()) {
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
+            return std::string("this libmicrohttpd has no TLS support");
+        if (auto bad = checkTlsPair(d->options.tlsCertPem, d->options.tlsKeyPem))
+            return "TLS: " + *bad;
+    }
+    d->daemon = d->launch(-1);
     if (!d->daemon)
         return "cannot listen on " + d->options.address + ":" + std::to_string(d->options.port)
-               + " (in use, not an address of this machine, or TLS files unusable)";
+               + " (not an IP address of this machine, or in use)";
     const auto *info = MHD_get_daemon_info(d->daemon, MHD_DAEMON_INFO_BIND_PORT);
     d->boundPort = info ? info->port : d->options.port;
     return std::nullopt;
 }
 
+std::optional<std::string> HttpServer::reloadTls(std::string certPem, std::string keyPem)
+{
+    std::lock_guard lock(d->reloadMutex);
+    if (!d->daemon)
+        return std::string("not serving");
+    if (d->options.tlsCertPem.empty())
+        return std::string("started without TLS: restart with --tls-cert/--tls-key");
+    if (auto bad = checkTlsPair(certPem, keyPem))
+        return "TLS: " + *bad + "; still serving the previous certificate";
+    // The old daemon stops accepting and hands its listening socket to the
+    // new one: no connection is refused meanwhile, and the ones it holds
+    // (requests in progress, held wake-ups) finish there.
+    const MHD_socket fd = MHD_quiesce_daemon(d->daemon);
+    if (fd == MHD_INVALID_SOCKET)
+        return std::string("cannot hand the listening socket over; still serving the previous certificate");
+    std::swap(d->options.tlsCertPem, certPem);
+    std::swap(d->options.tlsKeyPem, keyPem);
+    MHD_Daemon *fresh = d->launch(fd);
+    if (!fresh) {
+        // Back to the old pair on the same socket.
+        std::swap(d->options.tlsCertPem, certPem);
+        std::swap(d->options.tlsKeyPem, keyPem);
+        fresh = d->launch(fd);
+        if (!fresh)
+            return std::string("cannot serve on the handed-over socket: the hub no longer accepts connections");
+        d->retire(d->daemon);
+        d->daemon = fresh;
+        return std::string("the new certificate was refused by libmicrohttpd; still serving the previous one");
+    }
+    d->retire(d->daemon);
+    d->daemon = fresh;
+    return std::nullopt;
+}
+
+void HttpServer::Impl::retire(MHD_Daemon *old)
+{
+    // Stopped once its last connection closed (a held wake-up lasts up to
+    // 60 s), at the latest after two minutes.
+    std::lock_guard lock(drainMutex);
+    draining.push_back(old);
+    if (!drainer.joinable())
+        drainer = std::thread([this] { drain(); });
+}
+
+void HttpServer::Impl::drain()
+{
+    std::unique_lock lock(drainMutex);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+    while (!draining.empty()) {
+        for (auto it = draining.begin(); it != draining.end();) {
+            const auto *info = MHD_get_daemon_info(*it, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+            if (drainStop || (info && info->num_connections == 0) || std::chrono::steady_clock::now() > deadline) {
+                MHD_stop_daemon(*it);
+                it = draining.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        drainWake.wait_for(lock, std::chrono::milliseconds(200), [this] { return drainStop; });
+    }
+}
+
 void HttpServer::stop()
 {
+    {
+        std::lock_guard lock(d->drainMutex);
+        d->drainStop = true;
+    }
+    d->drainWake.notify_all();
+    std::thread drainer;
+    {
+        std::lock_guard lock(d->drainMutex);
+        drainer = std::move(d->drainer);
+    }
+    if (drainer.joinable())
+        drainer.join();
     if (!d->daemon)
         return;
     MHD_stop_daemon(d->daemon);

@@ -126,6 +126,10 @@ public:
 
     // Binds and starts serving; the message says why not.
     std::optional<std::string> start();
+    // A new certificate chain and key (SIGHUP): checked first, then new
+    // connections get them while the open ones finish with the old pair.
+    // On any failure the previous pair keeps serving and the message says why.
+    std::optional<std::string> reloadTls(std::string certPem, std::string keyPem);
     void stop();
     std::uint16_t port() const;
     HttpServerStats stats() const;

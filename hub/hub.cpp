@@ -109,6 +109,13 @@ std::uint16_t Hub::port() const { return d->server ? d->server->port() : 0; }
 
 Storage &Hub::storage() { return *d->storage; }
 
+std::optional<std::string> Hub::reloadTls(std::string certPem, std::string keyPem)
+{
+    if (!d->server)
+        return std::string("not serving");
+    return d->server->reloadTls(std::move(certPem), std::move(keyPem));
+}
+
 std::variant<std::size_t, HttpResponse> Hub::admit(HttpRequest &request) { return d->admit(request); }
 
 void Hub::handle(HttpRequest request, Reply reply) { d->handle(std::move(request), std::move(reply)); }

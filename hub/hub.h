@@ -68,6 +68,8 @@ public:
     void stop();                        // commits what was accepted, then closes
     std::uint16_t port() const;
     Storage &storage();
+    // SIGHUP: new TLS files (http_server.h, reloadTls); the message says why not.
+    std::optional<std::string> reloadTls(std::string certPem, std::string keyPem);
 
     // HttpHandler
     std::variant<std::size_t, HttpResponse> admit(HttpRequest &request) override;

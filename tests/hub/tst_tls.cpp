@@ -1,0 +1,196 @@
+// The hub serving HTTPS itself, with a private CA: the device's own
+// transport (sync::HttpClient with ca_file) reaches it, a client without the
+// CA is refused, and a certificate reload (SIGHUP in `serve`) gives new
+// connections the new certificate while held requests finish on the old.
+#include "hub_harness.h"
+
+#include "sync/http.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QtTest>
+
+#include <future>
+
+using namespace stoa;
+using namespace stoa::hub;
+using namespace stoa::hub::test;
+
+namespace {
+
+// openssl(1) as a test tool: a CA and a server certificate for 127.0.0.1.
+bool run(const QStringList &args, const QString &dir)
+{
+    QProcess p;
+    p.setWorkingDirectory(dir);
+    p.setProcessChannelMode(QProcess::MergedChannels);
+    p.start("openssl", args);
+    if (!p.waitForFinished(60000) || p.exitCode() != 0) {
+        qWarning("openssl %s: %s", qPrintable(args.join(' ')), p.readAll().constData());
+        return false;
+    }
+    return true;
+}
+
+struct Pki {
+    QString dir;
+    QString ca, cert, key;
+};
+
+Pki makePki(const QString &dir, const QString &name)
+{
+    Pki p{dir, dir + "/" + name + "-ca.pem", dir + "/" + name + "-cert.pem", dir + "/" + name + "-key.pem"};
+    const QString caKey = dir + "/" + name + "-ca.key", csr = dir + "/" + name + ".csr", ext = dir + "/" + name + ".ext";
+    QFile e(ext);
+    e.open(QIODevice::WriteOnly);
+    e.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
+            "extendedKeyUsage=serverAuth\n");
+    e.close();
+    const bool ok = run({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", caKey,
+                         "-out", p.ca, "-days", "2", "-subj", "/CN=Stoa test CA " + name},
+                        dir)
+                    && run({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", p.key,
+                            "-out", csr, "-subj", "/CN=127.0.0.1"},
+                           dir)
+                    && run({"x509", "-req", "-in", csr, "-CA", p.ca, "-CAkey", caKey, "-CAcreateserial", "-out", p.cert,
+                            "-days", "2", "-extfile", ext},
+                           dir);
+    if (!ok)
+        qFatal("could not make the test PKI");
+    return p;
+}
+
+std::string readText(const QString &path)
+{
+    QFile f(path);
+    f.open(QIODevice::ReadOnly);
+    return f.readAll().toStdString();
+}
+
+} // namespace
+
+class TlsTest : public QObject {
+    Q_OBJECT
+    Backends backends;
+    QTemporaryDir pkiDir;
+    Pki first, second;
+
+    sync::TransferResult deviceGet(const std::string &url, const QString &caFile, const std::string &token)
+    {
+        sync::HttpOptions o;
+        o.caFile = caFile.toStdString();
+        o.bearerToken = token;
+        o.userAgent = "stoa/test (pi-1)";
+        sync::HttpClient client(o);
+        sync::Request r;
+        r.url = url;
+        r.totalTimeoutS = 30;
+        return client.perform(r);
+    }
+
+private slots:
+    void initTestCase()
+    {
+        if (auto why = backends.init())
+            QFAIL(why->c_str());
+        first = makePki(pkiDir.path(), "first");
+        second = makePki(pkiDir.path(), "second");
+    }
+
+    void deviceReachesTheHubOverHttps()
+    {
+        HubHarness h;
+        HubOptions options;
+        options.http.tlsCertPem = readText(first.cert);
+        options.http.tlsKeyPem = readText(first.key);
+        const auto e = h.start(backends, options);
+        QVERIFY2(e.empty(), e.c_str());
+        const std::string base = "https://127.0.0.1:" + std::to_string(h.hub->port());
+
+        // The device's transport, trusting the private CA (its ca_file).
+        const auto ok = deviceGet(base + "/healthz", first.ca, {});
+        QVERIFY2(ok.has_value(), ok ? "" : ok.error().message.c_str());
+        QCOMPARE(ok->status, 200L);
+        sync::HttpOptions o;
+        o.caFile = first.ca.toStdString();
+        o.bearerToken = h.dev1;
+        sync::HttpClient device(o);
+        sync::Request status;
+        status.url = base + "/v1/devices/pi-1/status";
+        status.method = "POST";
+        status.contentType = "application/json";
+        status.body = R"({"device_id":"pi-1","manifest":{"version":3}})";
+        const auto posted = device.perform(status);
+        QVERIFY(posted.has_value());
+        QCOMPARE(posted->status, 204L);
+        QCOMPARE((*h.hub->storage().latestStatus("pi-1"))->manifestVersion, std::optional<std::int64_t>(3));
+
+        // Without the CA (the system store only), or trusting another CA: refused.
+        const auto untrusted = deviceGet(base + "/healthz", {}, {});
+        QVERIFY(!untrusted.has_value());
+        QCOMPARE(untrusted.error().kind, sync::TransferError::Tls);
+        QVERIFY(!deviceGet(base + "/healthz", second.ca, {}).has_value());
+        // Plain HTTP on the TLS port gets no answer.
+        QVERIFY(!deviceGet("http://127.0.0.1:" + std::to_string(h.hub->port()) + "/healthz", {}, {}).has_value()
+                || deviceGet("http://127.0.0.1:" + std::to_string(h.hub->port()) + "/healthz", {}, {})->status != 200);
+    }
+
+    void reloadSwapsTheCertificate()
+    {
+        HubHarness h;
+        HubOptions options;
+        options.http.tlsCertPem = readText(first.cert);
+        options.http.tlsKeyPem = readText(first.key);
+        options.wakeHoldMs = 20000;
+        const auto e = h.start(backends, options);
+        QVERIFY2(e.empty(), e.c_str());
+        const std::string base = "https://127.0.0.1:" + std::to_string(h.hub->port());
+
+        // A wake-up held across the reload is still answered, on the old connection.
+        const auto cursor = deviceGet(base + "/v1/devices/pi-1/wake", first.ca, h.dev1);
+        QVERIFY(cursor.has_value());
+        const auto now = QJsonDocument::fromJson(QByteArray::fromStdString(cursor->body)).object().value("cursor").toString().toStdString();
+        auto held = std::async(std::launch::async, [&] { return deviceGet(base + "/v1/devices/pi-1/wake?after=" + now, first.ca, h.dev1); });
+        QTRY_VERIFY_WITH_TIMEOUT(deviceGet(base + "/metrics", first.ca, {})->body.find("stoa_hub_wake_waiting 1") != std::string::npos, 10000);
+
+        // A mismatched pair is refused and the old one keeps serving.
+        const auto bad = h.hub->reloadTls(readText(second.cert), readText(first.key));
+        QVERIFY(bad.has_value());
+        QVERIFY2(bad->find("does not belong") != std::string::npos, bad->c_str());
+        QCOMPARE(deviceGet(base + "/healthz", first.ca, {})->status, 200L);
+
+        QVERIFY(!h.hub->reloadTls(readText(second.cert), readText(second.key)).has_value());
+        const auto fresh = deviceGet(base + "/healthz", second.ca, {});
+        QVERIFY2(fresh.has_value(), fresh ? "" : fresh.error().message.c_str());
+        QCOMPARE(fresh->status, 200L);
+        QVERIFY(!deviceGet(base + "/healthz", first.ca, {}).has_value());
+
+        // Publish something: the held wake-up (old daemon) is answered.
+        const std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + "not really a png";
+        HttpClient editor(base);
+        editor.setCaFile(second.ca.toStdString());
+        editor.setToken(h.admin);
+        QCOMPARE(editor.put("/api/v1/media/a.png", png, "image/png").status, 200L);
+        QCOMPARE(editor.put("/api/v1/schedules/fleet", "timezone = UTC\n[playlist main]\na.png 5s\n", "text/plain").status, 200L);
+        QVERIFY(held.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+        const auto answered = held.get();
+        QVERIFY2(answered.has_value(), answered ? "" : answered.error().message.c_str());
+        QCOMPARE(answered->status, 200L);
+    }
+
+    void startRefusesABadPair()
+    {
+        HubHarness h;
+        HubOptions options;
+        options.http.tlsCertPem = readText(first.cert);
+        options.http.tlsKeyPem = readText(second.key);
+        const auto e = h.start(backends, options);
+        QVERIFY2(e.find("does not belong") != std::string::npos, e.c_str());
+    }
+};
+
+QTEST_GUILESS_MAIN(TlsTest)
+#include "tst_tls.moc"
