@@ -4,6 +4,7 @@
 #include "hub/hub.h"
 #include "hub/logging.h"
 
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -140,10 +141,21 @@ int serve(const std::vector<std::string> &args)
         return usageError("--listen must be ADDR:PORT, not " + listen);
     options.http.address = address;
     options.http.port = static_cast<std::uint16_t>(port);
-    if (p.flags.count("--threads"))
-        options.http.threads = static_cast<unsigned>(std::stoul(p.flags["--threads"]));
-    if (p.flags.count("--max-connections"))
-        options.http.connectionLimit = static_cast<unsigned>(std::stoul(p.flags["--max-connections"]));
+    auto number = [&](const char *flag, unsigned lo, unsigned hi, unsigned &out) {
+        if (!p.flags.count(flag))
+            return true;
+        const std::string &v = p.flags[flag];
+        unsigned n = 0;
+        const auto [stop, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc() || stop != v.data() + v.size() || n < lo || n > hi)
+            return false;
+        out = n;
+        return true;
+    };
+    if (!number("--threads", 1, 256, options.http.threads))
+        return usageError("--threads must be a number from 1 to 256");
+    if (!number("--max-connections", 2, 1000000, options.http.connectionLimit))
+        return usageError("--max-connections must be a number from 2 to 1000000");
     if (p.flags.count("--tls-cert") != p.flags.count("--tls-key"))
         return usageError("--tls-cert and --tls-key go together");
     if (p.flags.count("--tls-cert")) {

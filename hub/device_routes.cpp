@@ -7,6 +7,9 @@
 #include "publish/site.h"
 #include "schedule/encoding.h"
 
+#include <QDateTime>
+#include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -72,17 +75,19 @@ HttpResponse Hub::Impl::siteFile(const HttpRequest &request, const Route &route)
     return serveFile(request, path.toStdString(), route.kind == Route::Kind::Blob);
 }
 
-void Hub::Impl::submit(IngestBatch batch, std::size_t bytes, Answer answer, HttpResponse ok)
+void Hub::Impl::submit(IngestBatch batch, std::size_t bytes, Answer answer, HttpResponse ok, std::function<void()> then)
 {
     // The queue calls back exactly once when it accepted; the answer then
     // travels with the callback.
     auto shared = std::make_shared<Answer>(std::move(answer));
     auto okShared = std::make_shared<HttpResponse>(std::move(ok));
-    const bool accepted = ingest.submit(std::move(batch), bytes, [this, shared, okShared](const StorageResult<IngestCounts> &r) {
+    const bool accepted = ingest.submit(std::move(batch), bytes, [this, shared, okShared, then](const StorageResult<IngestCounts> &r) {
         if (r) {
             m.plays.labels({"stored"}).inc(static_cast<double>(r->playsStored));
             m.plays.labels({"duplicate"}).inc(static_cast<double>(r->playsDuplicate));
             shared->send(std::move(*okShared));
+            if (then)
+                then();
             return;
         }
         m.dbErrors.inc();
@@ -215,7 +220,26 @@ void Hub::Impl::screenshot(HttpRequest request, const Principal &who, Answer ans
     batch.screenshots.push_back({who.device, hex, static_cast<std::int64_t>(jpeg.size()), nowMs()});
     HttpResponse ok;
     ok.status = 204;
-    submit(std::move(batch), 512, std::move(answer), std::move(ok));
+    // The cap per device: older records go, and files no record names.
+    const std::string device = who.device;
+    submit(std::move(batch), 512, std::move(answer), std::move(ok), [this, device] {
+        post([this, device] {
+            auto unused = storage->trimScreenshots(device, options.screenshotsPerDevice);
+            if (!unused) {
+                m.dbErrors.inc();
+                qCWarning(lcHub).noquote() << "screenshots of" << device.c_str() << "not trimmed:" << unused.error().message.c_str();
+                return;
+            }
+            for (const auto &old : *unused) {
+                // The same bytes may have just been written again for a
+                // record not yet committed: a recent file stays (at worst
+                // one file too many, never a record without its file).
+                const QString file = QString::fromStdString(options.dataDir + "/screenshots/" + old + ".jpg");
+                if (QFileInfo(file).lastModified().secsTo(QDateTime::currentDateTime()) >= options.screenshotFileGraceS)
+                    QFile::remove(file);
+            }
+        });
+    });
 }
 
 } // namespace stoa::hub

@@ -65,10 +65,14 @@ struct HttpServer::Impl {
     std::atomic<std::uint64_t> open{0};
     std::atomic<std::uint64_t> suspended{0};
     std::atomic<std::uint64_t> shed{0};
+    std::atomic<std::uint64_t> inFlight{0}; // dispatched, answer not yet sent in full
+    std::mutex idleMutex;                   // with idleCv: waitIdle() sleeps until inFlight drops
+    std::condition_variable idleCv;
 
     // A TLS reload retires the old daemon: it finishes its connections on
     // the drainer thread, then stops.
-    std::mutex reloadMutex;            // serialises reloadTls()
+    std::mutex reloadMutex;            // serialises reloadTls(), quiesce()
+    std::atomic<bool> quiesced{false}; // stopping: no longer accepting, answers close their connection
     std::mutex drainMutex;             // guards draining, drainStop, drainer
     std::condition_variable drainWake;
     std::vector<MHD_Daemon *> draining;
@@ -174,11 +178,17 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
         MHD_get_connection_values(conn, MHD_HEADER_KIND, collectHeader, &req.headers);
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collectQuery, &req.query);
 
-        const unsigned soft = impl->options.softConnectionLimit ? impl->options.softConnectionLimit
-                                                                : impl->options.connectionLimit * 9 / 10;
+        const unsigned soft = impl->options.softConnectionLimit
+                                  ? impl->options.softConnectionLimit
+                                  : std::max(1u, impl->options.connectionLimit * 9 / 10);
         std::optional<HttpResponse> early;
         bool refused = false;
-        if (impl->open.load() > soft) {
+        if (impl->quiesced.load()) {
+            // A keep-alive connection asking while the hub stops.
+            early = HttpResponse::text(503, "stopping: try again shortly");
+            early->headers.emplace_back("Retry-After", std::to_string(impl->options.retryAfterS));
+            early->close = true;
+        } else if (impl->open.load() > soft) {
             refused = true;
             impl->shed.fetch_add(1);
             early = HttpResponse::text(503, "busy: too many connections, try again later");
@@ -254,6 +264,7 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
     }
 
     ctx->dispatched = true;
+    impl->inFlight.fetch_add(1);
     ctx->state = std::make_shared<Reply::State>();
     ctx->state->server = impl;
     ctx->state->conn = conn;
@@ -263,6 +274,8 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
     if (state->pending) {
         auto response = std::move(*state->pending);
         state->pending.reset();
+        if (impl->quiesced.load())
+            response.close = true;
         return queue(conn, std::move(response));
     }
     if (!state->answered) {
@@ -273,9 +286,17 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
     return MHD_YES;
 }
 
-void onCompleted(void *, MHD_Connection *, void **conCls, MHD_RequestTerminationCode)
+void onCompleted(void *cls, MHD_Connection *, void **conCls, MHD_RequestTerminationCode)
 {
-    delete static_cast<RequestContext *>(*conCls);
+    auto *ctx = static_cast<RequestContext *>(*conCls);
+    if (ctx && ctx->dispatched) {
+        auto *impl = static_cast<HttpServer::Impl *>(cls);
+        if (impl->inFlight.fetch_sub(1) == 1) {
+            std::lock_guard lock(impl->idleMutex);
+            impl->idleCv.notify_all();
+        }
+    }
+    delete ctx;
     *conCls = nullptr;
 }
 
@@ -331,6 +352,8 @@ void Reply::send(HttpResponse response)
         state->pending = std::move(response); // the handler call is still running
         return;
     }
+    if (state->server->quiesced.load())
+        response.close = true; // stopping: the client reconnects elsewhere or later
     queue(state->conn, std::move(response));
     state->suspended = false;
     state->server->suspended.fetch_sub(1);
@@ -401,7 +424,7 @@ MHD_Daemon *HttpServer::Impl::launch(int listenFd)
         {MHD_OPTION_CONNECTION_TIMEOUT, static_cast<intptr_t>(options.idleTimeoutS), nullptr},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(options.connectionMemory), nullptr},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, nullptr},
-        {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&onCompleted), nullptr},
+        {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&onCompleted), this},
         {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&onConnection), this},
     };
     if (tls) {
@@ -434,7 +457,7 @@ std::optional<std::string> HttpServer::start()
 std::optional<std::string> HttpServer::reloadTls(std::string certPem, std::string keyPem)
 {
     std::lock_guard lock(d->reloadMutex);
-    if (!d->daemon)
+    if (!d->daemon || d->quiesced.load())
         return std::string("not serving");
     if (d->options.tlsCertPem.empty())
         return std::string("started without TLS: restart with --tls-cert/--tls-key");
@@ -491,6 +514,25 @@ void HttpServer::Impl::drain()
         }
         drainWake.wait_for(lock, std::chrono::milliseconds(200), [this] { return drainStop; });
     }
+}
+
+void HttpServer::quiesce()
+{
+    std::lock_guard lock(d->reloadMutex);
+    if (!d->daemon || d->quiesced.load())
+        return;
+    const MHD_socket fd = MHD_quiesce_daemon(d->daemon);
+    if (fd != MHD_INVALID_SOCKET)
+        ::close(fd);
+    d->quiesced.store(true);
+}
+
+bool HttpServer::waitIdle(std::chrono::milliseconds timeout)
+{
+    // Every dispatched request ends in onCompleted() once its answer went
+    // out (or its client left), which wakes this.
+    std::unique_lock lock(d->idleMutex);
+    return d->idleCv.wait_for(lock, timeout, [this] { return d->inFlight.load() == 0; });
 }
 
 void HttpServer::stop()

@@ -23,6 +23,7 @@
 //    returns once every connection is closed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -130,6 +131,11 @@ public:
     // connections get them while the open ones finish with the old pair.
     // On any failure the previous pair keeps serving and the message says why.
     std::optional<std::string> reloadTls(std::string certPem, std::string keyPem);
+    // Graceful stop, in three steps: stop accepting; (the owner answers what
+    // it holds); wait until every dispatched request's answer went out in
+    // full, or the timeout; stop() closes what is left.
+    void quiesce();
+    bool waitIdle(std::chrono::milliseconds timeout);
     void stop();
     std::uint16_t port() const;
     HttpServerStats stats() const;

@@ -95,14 +95,21 @@ std::optional<std::string> Hub::start()
 
 void Hub::stop()
 {
+    // No new connections; then everything accepted is finished and
+    // answered, and the answers flushed, before the server closes.
+    if (d->server)
+        d->server->quiesce();
     d->stopRetention();
     // Accepted writes are committed, publications finished and long polls
     // answered before the server goes, so no connection stays suspended.
     d->stopWorker();
     d->wake.stop();
     d->ingest.stop();
-    if (d->server)
+    if (d->server) {
+        if (!d->server->waitIdle(std::chrono::seconds(5)))
+            qCWarning(lcHub) << "stopping: some answers were still being sent after 5 s";
         d->server->stop();
+    }
 }
 
 std::uint16_t Hub::port() const { return d->server ? d->server->port() : 0; }

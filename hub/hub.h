@@ -42,6 +42,7 @@ struct HubOptions {
     std::size_t screenshotLimit = 8 * 1024 * 1024;
     std::size_t mediaLimit = std::size_t{256} << 20; // one uploaded medium, buffered whole
     int screenshotsPerDevice = 20;
+    int screenshotFileGraceS = 300; // a screenshot file younger than this is never removed (see device_routes.cpp)
     // Root public keys an uploaded keys document must be signed by; empty:
     // its shape is checked here, its signature by the devices.
     std::vector<schedule::PublicKey> roots;

@@ -94,7 +94,8 @@ struct Hub::Impl {
     void plays(HttpRequest request, const Principal &who, Answer answer);
     void screenshot(HttpRequest request, const Principal &who, Answer answer);
     // Submits to the ingest queue; `ok` is what a committed batch answers.
-    void submit(IngestBatch batch, std::size_t bytes, Answer answer, HttpResponse ok);
+    // `then` runs after a successful commit (on the ingest thread: keep it short).
+    void submit(IngestBatch batch, std::size_t bytes, Answer answer, HttpResponse ok, std::function<void()> then = {});
 
     // operator_api.cpp
     HttpResponse api(const HttpRequest &request, const Route &route, const Principal &who);

@@ -946,6 +946,38 @@ StorageResult<IngestCounts> PostgresStorage::ingest(const IngestBatch &batch)
     });
 }
 
+StorageResult<std::vector<std::string>> PostgresStorage::trimScreenshots(const std::string &deviceId, int keep)
+{
+    return pool_->run(false, [&](Session &s) -> StorageResult<std::vector<std::string>> {
+        if (auto r = s.begin(); !r)
+            return std::unexpected(r.error());
+        auto dropped = s.exec("trimming screenshots",
+                              "DELETE FROM screenshots WHERE device_id = $1 AND ctid NOT IN ("
+                              "SELECT ctid FROM screenshots WHERE device_id = $1 "
+                              "ORDER BY received_at_ms DESC LIMIT $2::bigint) RETURNING sha256",
+                              Params().add(deviceId).add(std::int64_t{std::max(keep, 0)}));
+        if (!dropped)
+            return std::unexpected(dropped.error());
+        std::string array = "{";
+        for (int i = 0; i < PQntuples(dropped->get()); ++i)
+            array += (i ? "," : "") + text(dropped->get(), i, 0); // lowercase hex: no quoting needed
+        array += "}";
+        // The same transaction sees its own deletion.
+        auto unused = s.exec("trimming screenshots",
+                             "SELECT DISTINCT h FROM unnest($1::text[]) AS h "
+                             "WHERE NOT EXISTS (SELECT 1 FROM screenshots WHERE sha256 = h) ORDER BY h",
+                             Params().add(array));
+        if (!unused)
+            return std::unexpected(unused.error());
+        std::vector<std::string> out;
+        for (int i = 0; i < PQntuples(unused->get()); ++i)
+            out.push_back(text(unused->get(), i, 0));
+        if (auto r = s.commit(); !r)
+            return std::unexpected(r.error());
+        return out;
+    });
+}
+
 StorageResult<std::int64_t> PostgresStorage::applyRetention(const Retention &retention, std::int64_t nowMs)
 {
     if (retention.maxAgeMs < 0 || retention.statusesPerDevice < 0)

@@ -64,6 +64,7 @@ public:
                                     std::int64_t nowMs) override;
     StorageResult<std::optional<Operator>> operatorForToken(const std::string &tokenHash) override;
     StorageResult<IngestCounts> ingest(const IngestBatch &batch) override;
+    StorageResult<std::vector<std::string>> trimScreenshots(const std::string &deviceId, int keep) override;
     StorageResult<std::int64_t> applyRetention(const Retention &retention, std::int64_t nowMs) override;
 
     class Pool; // the connections; defined in postgres_storage.cpp

@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <utility>
@@ -555,6 +556,42 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
     if (auto r = tx.commit(); !r)
         return std::unexpected(r.error());
     return counts;
+}
+
+StorageResult<std::vector<std::string>> SqliteStorage::trimScreenshots(const std::string &deviceId, int keep)
+{
+    std::lock_guard lock(d->writeMutex);
+    sqlite3 *db = d->writer;
+    Transaction tx(db);
+    if (auto r = tx.begin(); !r)
+        return std::unexpected(r.error());
+    Stmt drop(db, "DELETE FROM screenshots WHERE device_id = ?1 AND rowid NOT IN (SELECT rowid FROM screenshots "
+                  "WHERE device_id = ?1 ORDER BY received_at_ms DESC, rowid DESC LIMIT ?2) RETURNING sha256");
+    Stmt used(db, "SELECT 1 FROM screenshots WHERE sha256 = ?1 LIMIT 1");
+    if (!drop || !used)
+        return dbFail(db, "trimming screenshots");
+    drop.bind(1, deviceId).bind(2, std::int64_t{std::max(keep, 0)});
+    std::vector<std::string> dropped;
+    int rc;
+    while ((rc = drop.step()) == SQLITE_ROW)
+        dropped.push_back(drop.text(0));
+    if (rc != SQLITE_DONE)
+        return dbFail(db, "trimming screenshots");
+    std::sort(dropped.begin(), dropped.end());
+    dropped.erase(std::unique(dropped.begin(), dropped.end()), dropped.end());
+    std::vector<std::string> unused;
+    for (const auto &hex : dropped) {
+        used.bind(1, hex);
+        const int u = used.step();
+        if (u == SQLITE_DONE)
+            unused.push_back(hex);
+        else if (u != SQLITE_ROW)
+            return dbFail(db, "trimming screenshots");
+        used.reset();
+    }
+    if (auto r = tx.commit(); !r)
+        return std::unexpected(r.error());
+    return unused;
 }
 
 StorageResult<std::int64_t> SqliteStorage::applyRetention(const Retention &retention, std::int64_t nowMs)

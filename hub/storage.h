@@ -157,6 +157,11 @@ public:
     // Everything in `batch`, in one transaction, durable on return.
     virtual StorageResult<IngestCounts> ingest(const IngestBatch &batch) = 0;
 
+    // Keeps the newest `keep` screenshot records of `deviceId` and deletes
+    // the rest; returns the digests no record of any device names any more
+    // (their files may go).
+    virtual StorageResult<std::vector<std::string>> trimScreenshots(const std::string &deviceId, int keep) = 0;
+
     // Drops history older than the retention allows; returns rows removed.
     virtual StorageResult<std::int64_t> applyRetention(const Retention &retention, std::int64_t nowMs) = 0;
 };

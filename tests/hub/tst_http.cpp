@@ -379,6 +379,22 @@ private slots:
         QVERIFY(QDateTime::fromString(deviceIn(list, "pi-1").value("last_screenshot_at").toString(), Qt::ISODate).isValid());
     }
 
+    void screenshotsAreCappedPerDevice()
+    {
+        h.reset();
+        HubOptions options;
+        options.screenshotsPerDevice = 2;
+        options.screenshotFileGraceS = 0;
+        startHub(options);
+        auto dev = h->client(h->dev1);
+        for (int i = 0; i < 3; ++i)
+            QCOMPARE(dev->put("/v1/devices/pi-1/screenshot", jpeg(100 + i)).status, 204L);
+        // The oldest record and its file go (no grace: see HubOptions).
+        QTRY_COMPARE_WITH_TIMEOUT(QDir(h->dir.filePath("screenshots")).entryList(QDir::Files).size(), 2, 10000);
+        const auto oldest = stoa::schedule::sha256Hex(QByteArray::fromStdString(jpeg(100)));
+        QVERIFY(!QFile::exists(h->dir.filePath(QString::fromStdString("screenshots/" + oldest + ".jpg"))));
+    }
+
     void siteFilesWithValidatorsAndRanges()
     {
         const QString site = h->dir.filePath("site/v1");

@@ -174,6 +174,23 @@ private slots:
         QCOMPARE(find("pi-1").lastScreenshotAtMs, std::optional<std::int64_t>(5000));
     }
 
+    void screenshotsAreTrimmedPerDevice()
+    {
+        QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
+        QVERIFY(db->addDevice("pi-2", "h2", 0).has_value());
+        const std::string a(64, 'a'), b(64, 'b'), c(64, 'c');
+        IngestBatch batch;
+        batch.screenshots = {{"pi-1", a, 1, 100}, {"pi-1", b, 1, 200}, {"pi-1", c, 1, 300}, {"pi-2", a, 1, 150}};
+        QVERIFY(db->ingest(batch).has_value());
+        // pi-1 keeps its newest one: a and b go from pi-1, but pi-2 still names a.
+        const auto unused = db->trimScreenshots("pi-1", 1);
+        QVERIFY(unused.has_value());
+        QCOMPARE(*unused, std::vector<std::string>{b});
+        QCOMPARE(*db->trimScreenshots("pi-1", 1), std::vector<std::string>{});
+        QCOMPARE(*db->trimScreenshots("pi-2", 0), std::vector<std::string>{a});
+        QCOMPARE(find("pi-1").lastScreenshotAtMs, std::optional<std::int64_t>(300));
+    }
+
     void emptyBatchIsFine()
     {
         const auto counts = db->ingest(IngestBatch{});
