@@ -63,7 +63,11 @@ public:
         }
         if (!token_.empty())
             headers.push_back("Authorization: Bearer " + token_);
-        headers.push_back("Expect:");
+        // Small bodies go at once; big ones (> 1 MiB) wait for "100
+        // Continue" as curl does by default, so an early answer (413) is
+        // read before the body would be sent into a closed connection.
+        if (body.size() <= 1024 * 1024)
+            headers.push_back("Expect:");
         curl_slist *list = nullptr;
         for (const auto &h : headers)
             list = curl_slist_append(list, h.c_str());
