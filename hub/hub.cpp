@@ -73,6 +73,15 @@ std::expected<std::unique_ptr<Hub>, std::string> Hub::open(HubOptions options)
     Publisher::Options po;
     po.dataDir = options.dataDir;
     po.roots = options.roots;
+    Storage *store = storage->get();
+    po.membership = [store] {
+        std::map<std::string, std::string> groups;
+        if (auto list = store->devices())
+            for (const auto &dev : *list)
+                if (dev.group && !dev.revoked)
+                    groups.emplace(dev.id, *dev.group);
+        return groups;
+    };
     auto publisher = Publisher::open(po);
     if (!publisher)
         return std::unexpected("publisher: " + publisher.error().message.toStdString());

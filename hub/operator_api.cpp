@@ -4,6 +4,8 @@
 #include "hub/logging.h"
 
 #include <QJsonArray>
+
+#include <algorithm>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -57,9 +59,14 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
 {
     const bool admin = who.op.role == Role::Admin;
     const auto deviceJson = [&](const DeviceSummary &dev, std::int64_t now) {
+        QJsonArray tags;
+        for (const auto &t : dev.tags)
+            tags.append(QString::fromStdString(t));
         return QJsonObject{{"id", QString::fromStdString(dev.id)},
                            {"state", stateName(deviceState(dev, now, options))},
                            {"revoked", dev.revoked},
+                           {"group", dev.group ? QJsonValue(QString::fromStdString(*dev.group)) : QJsonValue(QJsonValue::Null)},
+                           {"tags", tags},
                            {"last_seen_at", optMs(dev.lastSeenAtMs)},
                            {"manifest_version", optInt(dev.manifestVersion)},
                            {"plays", static_cast<qint64>(dev.plays)},
@@ -80,9 +87,22 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         if (!list)
             return failed(list.error());
         const auto now = nowMs();
+        // Filters: ?group=NAME&tag=NAME&state=online (all must hold).
+        const auto q = [&](const char *key) -> const std::string * {
+            auto it = request.query.find(key);
+            return it == request.query.end() ? nullptr : &it->second;
+        };
+        const std::string *group = q("group"), *tag = q("tag"), *state = q("state");
         QJsonArray out;
-        for (const auto &dev : *list)
+        for (const auto &dev : *list) {
+            if (group && dev.group != *group)
+                continue;
+            if (tag && std::find(dev.tags.begin(), dev.tags.end(), *tag) == dev.tags.end())
+                continue;
+            if (state && *state != stateName(deviceState(dev, now, options)))
+                continue;
             out.append(deviceJson(dev, now));
+        }
         return jsonOf(200, out);
     }
 
@@ -125,6 +145,28 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         qCInfo(lcHub).noquote() << "operator" << who.op.name.c_str() << "issued a token for device" << id.c_str();
         return jsonOf(route.kind == Route::Kind::ApiDeviceAdd ? 201 : 200,
                       QJsonObject{{"id", QString::fromStdString(id)}, {"token", QString::fromStdString(*token)}});
+    }
+
+    case Route::Kind::ApiDeviceTags: {
+        if (who.op.role == Role::Viewer)
+            return errorJson(403, "only an editor or admin may tag devices");
+        const auto body = QJsonDocument::fromJson(QByteArray::fromStdString(request.body)).object();
+        if (!body.value("tags").isArray())
+            return errorJson(400, "expected {\"tags\": [\"name\", …]}");
+        std::vector<std::string> tags;
+        for (const auto &v : body.value("tags").toArray()) {
+            const auto t = v.toString().toStdString();
+            if (!v.isString() || !validDeviceId(t))
+                return errorJson(400, "a tag is 1-64 characters of [A-Za-z0-9._-]");
+            tags.push_back(t);
+        }
+        if (tags.size() > 64)
+            return errorJson(400, "at most 64 tags");
+        if (auto r = storage->setDeviceTags(route.deviceId, tags); !r)
+            return failed(r.error());
+        HttpResponse r;
+        r.status = 204;
+        return r;
     }
 
     case Route::Kind::ApiDeviceRevoke: {

@@ -22,7 +22,7 @@ namespace {
 
 using Code = StorageError::Code;
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 // Advisory lock keys, one per kind of work replicas must not do together.
 // Arbitrary but fixed: every hub replica must use the same ones.
 constexpr std::int64_t kMigrationLock = 0x53746f6148756201; // "StoaHub" 1
@@ -695,6 +695,15 @@ StorageResult<void> PostgresStorage::migrate()
             if (auto r = s.exec("recording the schema version", "INSERT INTO hub_schema (version) VALUES (1)"); !r)
                 return std::unexpected(r.error());
         }
+        if (current < 2) {
+            // Version 2: a group and tags per device.
+            for (const char *sql : {"ALTER TABLE devices ADD COLUMN grp text COLLATE \"C\"",
+                                    "ALTER TABLE devices ADD COLUMN tags text[] NOT NULL DEFAULT '{}'",
+                                    "CREATE INDEX devices_by_group ON devices (grp)",
+                                    "INSERT INTO hub_schema (version) VALUES (2)"})
+                if (auto r = s.exec("upgrading the schema to version 2", sql); !r)
+                    return std::unexpected(r.error());
+        }
         return s.commit();
     });
 }
@@ -771,20 +780,69 @@ StorageResult<bool> PostgresStorage::deviceExists(const std::string &id)
     });
 }
 
+StorageResult<void> PostgresStorage::setDeviceGroup(const std::string &id, const std::optional<std::string> &group)
+{
+    return pool_->run(false, [&](Session &s) -> StorageResult<void> {
+        Params p;
+        p.add(id);
+        if (group)
+            p.add(*group);
+        else
+            p.addNull();
+        auto r = s.exec("setting a group", "UPDATE devices SET grp = $2 WHERE id = $1", p);
+        if (!r)
+            return std::unexpected(r.error());
+        if (affected(r->get()) == 0)
+            return fail(Code::NotFound, "no device " + id);
+        return {};
+    });
+}
+
+StorageResult<void> PostgresStorage::setDeviceTags(const std::string &id, const std::vector<std::string> &tags)
+{
+    // Tag names are [A-Za-z0-9._-] (the hub checks), so a text[] literal needs no quoting.
+    std::vector<std::string> sorted = tags;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    std::string array = "{";
+    for (std::size_t i = 0; i < sorted.size(); ++i)
+        array += (i ? "," : "") + sorted[i];
+    array += "}";
+    return pool_->run(false, [&](Session &s) -> StorageResult<void> {
+        auto r = s.exec("setting tags", "UPDATE devices SET tags = $2::text[] WHERE id = $1", Params().add(id).add(array));
+        if (!r)
+            return std::unexpected(r.error());
+        if (affected(r->get()) == 0)
+            return fail(Code::NotFound, "no device " + id);
+        return {};
+    });
+}
+
 StorageResult<std::vector<DeviceSummary>> PostgresStorage::devices()
 {
     return pool_->run(true, [](Session &s) -> StorageResult<std::vector<DeviceSummary>> {
         auto r = s.exec("listing devices",
-                        "SELECT id, revoked, last_seen_at_ms, manifest_version, plays, last_screenshot_at_ms "
-                        "FROM devices ORDER BY id");
+                        "SELECT id, revoked, last_seen_at_ms, manifest_version, plays, last_screenshot_at_ms, grp, "
+                        "array_to_string(tags, ',') FROM devices ORDER BY id");
         if (!r)
             return std::unexpected(r.error());
         const PGresult *res = r->get();
         std::vector<DeviceSummary> out;
         out.reserve(static_cast<std::size_t>(PQntuples(res)));
-        for (int i = 0; i < PQntuples(res); ++i)
-            out.push_back({text(res, i, 0), boolean(res, i, 1), optInteger(res, i, 2), optInteger(res, i, 3),
-                           integer(res, i, 4), optInteger(res, i, 5)});
+        for (int i = 0; i < PQntuples(res); ++i) {
+            DeviceSummary d{text(res, i, 0), boolean(res, i, 1), optInteger(res, i, 2), optInteger(res, i, 3),
+                            integer(res, i, 4), optInteger(res, i, 5), {}, {}};
+            if (!PQgetisnull(res, i, 6))
+                d.group = text(res, i, 6);
+            const std::string tags = text(res, i, 7);
+            for (std::size_t pos = 0; pos < tags.size();) {
+                const auto comma = std::min(tags.find(',', pos), tags.size());
+                if (comma > pos)
+                    d.tags.push_back(tags.substr(pos, comma - pos));
+                pos = comma + 1;
+            }
+            out.push_back(std::move(d));
+        }
         return out;
     });
 }

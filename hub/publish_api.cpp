@@ -101,8 +101,8 @@ void Hub::Impl::publishing(HttpRequest request, const Route &route, const Princi
             break;
         }
         case Route::Kind::ApiSchedulePut: {
-            if (route.name != "fleet" && !storage->deviceExists(route.name).value_or(false)) {
-                r = errorJson(404, "no device " + route.name);
+            if (route.name.starts_with("devices/") && !storage->deviceExists(route.name.substr(8)).value_or(false)) {
+                r = errorJson(404, "no device " + route.name.substr(8));
                 break;
             }
             auto p = publisher->putSchedule(route.name, req->body);
@@ -129,6 +129,26 @@ void Hub::Impl::publishing(HttpRequest request, const Route &route, const Princi
             } else {
                 r = publishError(c.error());
             }
+            break;
+        }
+        case Route::Kind::ApiDeviceGroup: {
+            // {"group": "NAME"} or {"group": null}; the device's manifests follow.
+            const auto body = QJsonDocument::fromJson(QByteArray::fromStdString(req->body)).object();
+            const auto value = body.value("group");
+            std::optional<std::string> group;
+            if (value.isString() && validDeviceId(value.toString().toStdString()))
+                group = value.toString().toStdString();
+            else if (!value.isNull()) {
+                r = errorJson(400, "\"group\" must be a name of 1-64 characters of [A-Za-z0-9._-], or null");
+                break;
+            }
+            if (auto set = storage->setDeviceGroup(route.deviceId, group); !set) {
+                r = set.error().code == StorageError::Code::NotFound ? errorJson(404, set.error().message)
+                                                                     : errorJson(503, set.error().message);
+                break;
+            }
+            auto p = publisher->republish();
+            r = p ? jsonOf(200, publicationJson(*p)) : publishError(p.error());
             break;
         }
         case Route::Kind::ApiKeysPut: {

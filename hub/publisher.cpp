@@ -75,6 +75,18 @@ std::string stampOf(const QString &path)
 
 } // namespace
 
+std::optional<std::string> Publisher::sourceFile(const std::string &target)
+{
+    if (target == "fleet")
+        return std::string("sources/fleet.ini");
+    for (const char *kind : {"devices/", "groups/"}) {
+        const std::string prefix(kind);
+        if (target.starts_with(prefix) && validMediaName(target.substr(prefix.size())) && target.size() - prefix.size() <= 64)
+            return "sources/" + target + ".ini";
+    }
+    return std::nullopt;
+}
+
 bool Publisher::validMediaName(const std::string &name)
 {
     if (name.empty() || name.size() > 128 || name.front() == '.')
@@ -94,7 +106,7 @@ std::string Publisher::path(const std::string &relative) const { return options_
 
 std::expected<std::unique_ptr<Publisher>, Error> Publisher::open(Options options)
 {
-    for (const char *sub : {"library", "sources/devices", "sources/commands", "keys", "site/v1"})
+    for (const char *sub : {"library", "sources/devices", "sources/groups", "sources/commands", "keys", "site/v1"})
         if (!QDir().mkpath(QString::fromStdString(options.dataDir + "/" + sub)))
             return std::unexpected(publish::ioError(QString("cannot create %1/%2").arg(QString::fromStdString(options.dataDir), sub)));
     const QString keyPath = QString::fromStdString(options.dataDir + "/keys/signing.pem");
@@ -131,18 +143,17 @@ std::expected<MediaInfo, Error> Publisher::putMedia(const std::string &name, con
         return std::unexpected(digest.error());
     // A schedule that names it plays the new bytes from the next version on.
     bool used = false;
-    for (const QString &source : QDir(QString::fromStdString(path("sources"))).entryList({"*.ini"}, QDir::Files)
-                                     + QDir(QString::fromStdString(path("sources/devices"))).entryList({"*.ini"}, QDir::Files)) {
-        const QString full = QFileInfo::exists(QString::fromStdString(path("sources/")) + source)
-                                 ? QString::fromStdString(path("sources/")) + source
-                                 : QString::fromStdString(path("sources/devices/")) + source;
-        const auto text = readAll(full);
-        auto parsed = text ? publish::parseScheduleSource(*text, source) : std::unexpected(publish::ioError(""));
-        if (!parsed)
-            continue;
-        for (const auto &pl : parsed->playlists)
-            for (const auto &item : pl.items)
-                used = used || item.file == QString::fromStdString(name);
+    for (const char *dirName : {"sources", "sources/devices", "sources/groups"}) {
+        const QDir dir(QString::fromStdString(path(dirName)));
+        for (const QString &source : dir.entryList({"*.ini"}, QDir::Files)) {
+            const auto text = readAll(dir.filePath(source));
+            auto parsed = text ? publish::parseScheduleSource(*text, source) : std::unexpected(publish::ioError(""));
+            if (!parsed)
+                continue;
+            for (const auto &pl : parsed->playlists)
+                for (const auto &item : pl.items)
+                    used = used || item.file == QString::fromStdString(name);
+        }
     }
     if (used) {
         if (auto r = republishLocked(nowMs()); !r)
@@ -169,14 +180,19 @@ std::expected<std::vector<MediaInfo>, Error> Publisher::media() const
 
 std::optional<std::string> Publisher::schedule(const std::string &target) const
 {
+    const auto file = sourceFile(target);
+    if (!file)
+        return std::nullopt;
     std::lock_guard lock(mutex_);
-    const auto text = readAll(QString::fromStdString(target == "fleet" ? path("sources/fleet.ini")
-                                                                       : path("sources/devices/" + target + ".ini")));
+    const auto text = readAll(QString::fromStdString(path(*file)));
     return text ? std::optional<std::string>(text->toStdString()) : std::nullopt;
 }
 
 std::expected<Publication, Error> Publisher::putSchedule(const std::string &target, const std::string &text)
 {
+    const auto relative = sourceFile(target);
+    if (!relative)
+        return std::unexpected(publish::usage(QString("not a schedule target: %1").arg(QString::fromStdString(target))));
     const std::string file = target == "fleet" ? "fleet.ini" : target + ".ini";
     auto parsed = publish::parseScheduleSource(bytesOf(text), QString::fromStdString(file));
     if (!parsed)
@@ -185,7 +201,7 @@ std::expected<Publication, Error> Publisher::putSchedule(const std::string &targ
     // Every medium must be in the library now (collectAssets says which line).
     if (auto assets = publish::collectAssets(*parsed, QString::fromStdString(path("library"))); !assets)
         return std::unexpected(publish::invalid(assets.error().message + " (upload it to the media library first)"));
-    const QString dest = QString::fromStdString(target == "fleet" ? path("sources/fleet.ini") : path("sources/devices/" + file));
+    const QString dest = QString::fromStdString(path(*relative));
     const auto previous = readAll(dest);
     if (auto w = publish::writeFileAtomically(dest, bytesOf(text)); !w)
         return std::unexpected(w.error());
@@ -200,12 +216,15 @@ std::expected<Publication, Error> Publisher::putSchedule(const std::string &targ
     return published;
 }
 
-std::expected<Publication, Error> Publisher::removeSchedule(const std::string &deviceId)
+std::expected<Publication, Error> Publisher::removeSchedule(const std::string &target)
 {
+    const auto relative = sourceFile(target);
+    if (!relative || target == "fleet")
+        return std::unexpected(publish::usage(QString("not a device or group schedule: %1").arg(QString::fromStdString(target))));
     std::lock_guard lock(mutex_);
-    const QString dest = QString::fromStdString(path("sources/devices/" + deviceId + ".ini"));
+    const QString dest = QString::fromStdString(path(*relative));
     if (!QFileInfo::exists(dest))
-        return std::unexpected(publish::usage(QString("device %1 has no schedule of its own").arg(QString::fromStdString(deviceId))));
+        return std::unexpected(publish::usage(QString("%1 has no schedule").arg(QString::fromStdString(target))));
     const auto previous = readAll(dest);
     QFile::remove(dest);
     auto published = republishLocked(nowMs());
@@ -223,7 +242,8 @@ std::expected<std::pair<PendingCommand, Publication>, Error> Publisher::addComma
                                                   .arg(QString::fromStdString(type))));
     std::lock_guard lock(mutex_);
     if (!QFileInfo::exists(QString::fromStdString(path("sources/fleet.ini")))
-        && !QFileInfo::exists(QString::fromStdString(path("sources/devices/" + deviceId + ".ini"))))
+        && !QFileInfo::exists(QString::fromStdString(path("sources/devices/" + deviceId + ".ini")))
+        && !QDir(QString::fromStdString(path("sources/groups"))).entryList({"*.ini"}, QDir::Files).size())
         return std::unexpected(publish::usage("publish a schedule first: a command travels in the device's manifest"));
     const QString file = QString::fromStdString(path("sources/commands/" + deviceId + ".json"));
     auto commands = readCommands(file);
@@ -243,6 +263,12 @@ std::expected<std::pair<PendingCommand, Publication>, Error> Publisher::addComma
         return std::unexpected(published.error());
     }
     return std::pair{command, *published};
+}
+
+std::expected<Publication, Error> Publisher::republish()
+{
+    std::lock_guard lock(mutex_);
+    return republishLocked(nowMs());
 }
 
 std::vector<PendingCommand> Publisher::commands(const std::string &deviceId) const
@@ -273,6 +299,23 @@ std::expected<Publication, Error> Publisher::republishLocked(std::int64_t now)
             return std::unexpected(parsed.error());
         own.emplace(f.chopped(4).toStdString(), std::move(*parsed));
     }
+    // Members of a group with a schedule of its own, unless they have theirs.
+    std::map<std::string, publish::SourceSchedule> groups;
+    const QDir groupsDir(QString::fromStdString(path("sources/groups")));
+    for (const QString &f : groupsDir.entryList({"*.ini"}, QDir::Files)) {
+        const auto text = readAll(groupsDir.filePath(f));
+        auto parsed = text ? publish::parseScheduleSource(*text, "groups/" + f) : std::unexpected(publish::ioError("cannot read " + f));
+        if (!parsed)
+            return std::unexpected(parsed.error());
+        groups.emplace(f.chopped(4).toStdString(), std::move(*parsed));
+    }
+    if (!groups.empty() && options_.membership) {
+        for (const auto &[device, group] : options_.membership()) {
+            const auto g = groups.find(group);
+            if (g != groups.end() && own.count(device) == 0)
+                own.emplace(device, g->second);
+        }
+    }
     const QDir commandsDir(QString::fromStdString(path("sources/commands")));
     for (const QString &f : commandsDir.entryList({"*.json"}, QDir::Files)) {
         const std::string id = f.chopped(5).toStdString();
@@ -285,7 +328,7 @@ std::expected<Publication, Error> Publisher::republishLocked(std::int64_t now)
         auto it = own.find(id);
         if (it == own.end()) {
             if (!fleet) {
-                qCWarning(lcHub).noquote() << "commands for" << id.c_str() << "wait: no schedule to carry them";
+                qCWarning(lcHub).noquote() << "commands for" << id.c_str() << "wait: no schedule of its own, of its group or of the fleet to carry them";
                 continue;
             }
             it = own.emplace(id, *fleet).first;

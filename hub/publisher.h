@@ -10,6 +10,7 @@
 //   library/NAME                 media, named by the operator
 //   sources/fleet.ini            the fleet schedule (schedule.ini format)
 //   sources/devices/ID.ini       a device's own schedule
+//   sources/groups/NAME.ini      a group's schedule (its members without one of their own)
 //   sources/commands/ID.json     a device's pending commands
 //   keys/signing.pem (0600)      the hub's online signing key; .pub beside it
 // Invariants:
@@ -31,6 +32,7 @@
 #include <atomic>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -66,6 +68,8 @@ public:
         // Root public keys to check an uploaded keys document with; empty:
         // its shape is checked, its root signature is left to the devices.
         std::vector<schedule::PublicKey> roots;
+        // Device id -> group, read at every publication (the storage's).
+        std::function<std::map<std::string, std::string>()> membership;
     };
 
     // Loads the signing key, creating it on first use.
@@ -76,10 +80,15 @@ public:
     std::expected<MediaInfo, publish::Error> putMedia(const std::string &name, const std::string &bytes);
     std::expected<std::vector<MediaInfo>, publish::Error> media() const;
 
-    // `target`: "fleet" or a device id.
+    // `target`: "fleet", "devices/ID" or "groups/NAME". A device plays its
+    // own schedule, else its group's, else the fleet's.
     std::expected<Publication, publish::Error> putSchedule(const std::string &target, const std::string &text);
-    std::expected<Publication, publish::Error> removeSchedule(const std::string &deviceId);
+    std::expected<Publication, publish::Error> removeSchedule(const std::string &target); // not "fleet"
     std::optional<std::string> schedule(const std::string &target) const;
+    // After a change the publisher cannot see (a device moved groups).
+    std::expected<Publication, publish::Error> republish();
+    // DATA-relative source file of a target; nullopt: not a target.
+    static std::optional<std::string> sourceFile(const std::string &target);
 
     std::expected<std::pair<PendingCommand, Publication>, publish::Error> addCommand(const std::string &deviceId,
                                                                                      const std::string &type);

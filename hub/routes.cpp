@@ -92,6 +92,10 @@ Route classify(std::string_view method, std::string_view path)
                 return make(Route::Kind::ApiDevicePlays, "api_device_plays", method, "GET, HEAD", p[3]);
             if (n == 5 && p[4] == "history")
                 return make(Route::Kind::ApiDeviceHistory, "api_device_history", method, "GET, HEAD", p[3]);
+            if (n == 5 && p[4] == "group")
+                return make(Route::Kind::ApiDeviceGroup, "api_device_group", method, "PUT", p[3]);
+            if (n == 5 && p[4] == "tags")
+                return make(Route::Kind::ApiDeviceTags, "api_device_tags", method, "PUT", p[3]);
             if (n == 5 && p[4] == "commands") {
                 if (method == "POST")
                     return make(Route::Kind::ApiCommandsPost, "api_commands_post", method, "POST", p[3]);
@@ -106,7 +110,7 @@ Route classify(std::string_view method, std::string_view path)
             return r;
         }
         const bool fleet = n == 4 && p[2] == "schedules" && p[3] == "fleet";
-        const bool device = n == 5 && p[2] == "schedules" && p[3] == "devices" && validDeviceId(p[4]);
+        const bool device = n == 5 && p[2] == "schedules" && (p[3] == "devices" || p[3] == "groups") && validDeviceId(p[4]);
         if (fleet || device) {
             Route r;
             if (method == "PUT")
@@ -115,7 +119,7 @@ Route classify(std::string_view method, std::string_view path)
                 r = make(Route::Kind::ApiScheduleDelete, "api_schedule_delete", method, "DELETE");
             else
                 r = make(Route::Kind::ApiScheduleGet, "api_schedule", method, device ? "GET, HEAD, PUT, DELETE" : "GET, HEAD, PUT");
-            r.name = fleet ? std::string("fleet") : std::string(p[4]);
+            r.name = fleet ? std::string("fleet") : std::string(p[3]) + "/" + std::string(p[4]);
             return r;
         }
         if (n == 3 && p[2] == "keys")

@@ -18,7 +18,7 @@ struct Route {
         Status, Plays, Screenshot,                    // §5, §6, §1 PUT
         Wake,                                         // v1.1 §10
         ApiWhoami, ApiDevices, ApiDeviceAdd, ApiDevice, ApiDeviceRevoke, ApiDeviceToken,
-        ApiDevicePlays, ApiDeviceHistory,
+        ApiDevicePlays, ApiDeviceHistory, ApiDeviceGroup, ApiDeviceTags,
         ApiMediaList, ApiMediaPut,
         ApiScheduleGet, ApiSchedulePut, ApiScheduleDelete, // target: fleet or a device
         ApiCommandsGet, ApiCommandsPost,
@@ -28,7 +28,7 @@ struct Route {
     Kind kind = Kind::NotFound;
     std::string deviceId; // for /v1/devices/{id}/… and /api/v1/devices/{id}…
     std::string hex;      // for blobs
-    std::string name;     // a media name; a schedule's target ("fleet" or a device id)
+    std::string name;     // a media name; a schedule's target ("fleet", "devices/ID", "groups/NAME")
     const char *label = "other";
     const char *allow = ""; // the Allow header of a 405
 

@@ -11,7 +11,7 @@
 namespace stoa::hub {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 constexpr int kReaders = 4;
 constexpr int kBusyTimeoutMs = 10000;
 
@@ -57,6 +57,27 @@ CREATE TABLE operators (
 );
 )sql";
 
+// Version 2: a group and tags per device.
+const char *const kSchemaV2 = R"sql(
+ALTER TABLE devices ADD COLUMN grp TEXT;
+ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+CREATE INDEX devices_by_group ON devices(grp);
+)sql";
+
+std::vector<std::string> splitTags(const std::string &joined)
+{
+    std::vector<std::string> out;
+    std::size_t pos = 0;
+    while (pos < joined.size()) {
+        const auto comma = joined.find(',', pos);
+        const auto end = comma == std::string::npos ? joined.size() : comma;
+        if (end > pos)
+            out.push_back(joined.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    return out;
+}
+
 std::unexpected<StorageError> fail(StorageError::Code code, std::string message)
 {
     return std::unexpected(StorageError{code, std::move(message)});
@@ -101,6 +122,7 @@ public:
         return *this;
     }
     int step() { return sqlite3_step(stmt_); }
+    sqlite3_stmt *raw() const { return stmt_; }
     void reset()
     {
         sqlite3_reset(stmt_);
@@ -285,6 +307,10 @@ StorageResult<void> SqliteStorage::migrate()
         if (auto r = exec(d->writer, kSchemaV1); !r)
             return r;
     }
+    if (current < 2) {
+        if (auto r = exec(d->writer, kSchemaV2); !r)
+            return r;
+    }
     if (auto r = exec(d->writer, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str()); !r)
         return r;
     return tx.commit();
@@ -378,19 +404,60 @@ StorageResult<bool> SqliteStorage::deviceExists(const std::string &id)
     return dbFail(lease->db(), "looking up a device");
 }
 
+StorageResult<void> SqliteStorage::setDeviceGroup(const std::string &id, const std::optional<std::string> &group)
+{
+    std::lock_guard lock(d->writeMutex);
+    Stmt s(d->writer, "UPDATE devices SET grp = ?2 WHERE id = ?1");
+    if (!s)
+        return dbFail(d->writer, "setting a group");
+    s.bind(1, id);
+    if (group)
+        s.bind(2, *group);
+    if (s.step() != SQLITE_DONE)
+        return dbFail(d->writer, "setting a group");
+    if (sqlite3_changes(d->writer) == 0)
+        return fail(StorageError::Code::NotFound, "no device " + id);
+    return {};
+}
+
+StorageResult<void> SqliteStorage::setDeviceTags(const std::string &id, const std::vector<std::string> &tags)
+{
+    std::vector<std::string> sorted = tags;
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    std::string joined;
+    for (const auto &t : sorted)
+        joined += (joined.empty() ? "" : ",") + t;
+    std::lock_guard lock(d->writeMutex);
+    Stmt s(d->writer, "UPDATE devices SET tags = ?2 WHERE id = ?1");
+    if (!s)
+        return dbFail(d->writer, "setting tags");
+    s.bind(1, id).bind(2, joined);
+    if (s.step() != SQLITE_DONE)
+        return dbFail(d->writer, "setting tags");
+    if (sqlite3_changes(d->writer) == 0)
+        return fail(StorageError::Code::NotFound, "no device " + id);
+    return {};
+}
+
 StorageResult<std::vector<DeviceSummary>> SqliteStorage::devices()
 {
     auto lease = d->reader();
     if (!lease)
         return std::unexpected(lease.error());
-    Stmt s(lease->db(), "SELECT id, revoked, last_seen_at_ms, manifest_version, plays, last_screenshot_at_ms "
+    Stmt s(lease->db(), "SELECT id, revoked, last_seen_at_ms, manifest_version, plays, last_screenshot_at_ms, grp, tags "
                         "FROM devices ORDER BY id");
     if (!s)
         return dbFail(lease->db(), "listing devices");
     std::vector<DeviceSummary> out;
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW)
-        out.push_back({s.text(0), s.integer(1) != 0, s.optInteger(2), s.optInteger(3), s.integer(4), s.optInteger(5)});
+    while ((rc = s.step()) == SQLITE_ROW) {
+        DeviceSummary dev{s.text(0), s.integer(1) != 0, s.optInteger(2), s.optInteger(3), s.integer(4), s.optInteger(5), {}, {}};
+        if (sqlite3_column_type(s.raw(), 6) != SQLITE_NULL)
+            dev.group = s.text(6);
+        dev.tags = splitTags(s.text(7));
+        out.push_back(std::move(dev));
+    }
     if (rc != SQLITE_DONE)
         return dbFail(lease->db(), "listing devices");
     return out;

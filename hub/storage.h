@@ -107,6 +107,8 @@ struct DeviceSummary {
     std::optional<std::int64_t> manifestVersion;   // from the last heartbeat
     std::int64_t plays = 0;                        // records ever stored (retention keeps the count)
     std::optional<std::int64_t> lastScreenshotAtMs;
+    std::optional<std::string> group;              // at most one; publishing targets it
+    std::vector<std::string> tags;                 // sorted, unique; for filtering
 };
 
 // How much history is kept. applyRetention() deletes status rows, play
@@ -139,6 +141,9 @@ public:
     // none, or when that device is revoked.
     virtual StorageResult<std::optional<std::string>> deviceForToken(const std::string &tokenHash) = 0;
     virtual StorageResult<bool> deviceExists(const std::string &id) = 0;
+    // Group and tags: names of 1-64 of [A-Za-z0-9._-] (the caller checks).
+    virtual StorageResult<void> setDeviceGroup(const std::string &id, const std::optional<std::string> &group) = 0; // NotFound
+    virtual StorageResult<void> setDeviceTags(const std::string &id, const std::vector<std::string> &tags) = 0;     // NotFound
     virtual StorageResult<std::vector<DeviceSummary>> devices() = 0;                      // by id
     virtual StorageResult<std::int64_t> deviceCount() = 0;
 

@@ -93,9 +93,12 @@ public:
     // The port of its "serving http://127.0.0.1:PORT" line; 0 until logged.
     quint16 servingPort() const
     {
-        static const QRegularExpression serving(QStringLiteral(R"(serving http://127\.0\.0\.1:(\d+))"));
-        const auto m = serving.match(QString::fromLocal8Bit(readFile(m_logPath)));
-        return m.hasMatch() ? m.captured(1).toUShort() : 0;
+        if (m_port == 0) {
+            static const QRegularExpression serving(QStringLiteral(R"(serving http://127\.0\.0\.1:(\d+))"));
+            const auto m = serving.match(QString::fromLocal8Bit(readFile(m_logPath)));
+            m_port = m.hasMatch() ? m.captured(1).toUShort() : 0;
+        }
+        return m_port;
     }
 
     // Waits for the serving line; empty when seen, else why not.
@@ -145,6 +148,7 @@ private:
     QString m_name;
     QString m_logPath;
     bool m_started = false;
+    mutable quint16 m_port = 0; // once logged (one start per object)
     QProcess m_process;
 };
 

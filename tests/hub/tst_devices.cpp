@@ -12,13 +12,17 @@
 // hub's signing key (GET /api/v1/signing-key) as its root key: the small
 // deployment of spec §4, where no keys document exists (keys.json is 404).
 //
-//  - enrolAndRun: a device enrolled through the API (POST /api/v1/devices,
-//    its token in token_file) adopts the published manifest and the player
-//    shows its image (player /status: now_playing.asset, manifest.version);
-//    the hub lists it `online` at that manifest_version; its plays arrive
-//    (`plays` > 0, GET …/plays lists the image); a screenshot command ends
-//    with `last_screenshot_at` set and a JPEG under the hub's
-//    DATA/screenshots that shows the image's colour.
+//  - enrolAndRun (sync_interval_s = status_interval_s = 1): a device
+//    enrolled through the API (POST /api/v1/devices, its token in
+//    token_file) adopts the published manifest and the player shows its
+//    image (player /status: now_playing.asset, manifest.version); the hub
+//    lists it `online` at that manifest_version; its plays arrive (`plays`
+//    > 0, GET …/plays lists the image); a screenshot command ends with
+//    `last_screenshot_at` set and one JPEG under the hub's DATA/screenshots
+//    that shows the image's colour, and the hub lists the device at the
+//    version of the manifest that carried the command. (The command is sent
+//    just after one of the device's polls: see the race noted there.)
+//    Both device processes exit 0 on SIGTERM.
 //  - wakeUpPutsAPublicationOnScreen: sync_interval_s = 300, so only the §10
 //    wake-up explains a quick adoption. Once version N is on screen and the
 //    device's wake-up request is held (the hub's stoa_hub_wake_waiting ≥ 1),
@@ -219,7 +223,7 @@ class DevicesTest : public QObject {
         return object(r.body).value("version").toInteger();
     }
 
-    DeviceOptions deviceOptions(const Deployment &d, const QString &server, const QString &syncInterval,
+    static DeviceOptions deviceOptions(const Deployment &d, const QString &server, const QString &syncInterval,
                                 const QString &statusInterval)
     {
         DeviceOptions o;
@@ -250,6 +254,17 @@ class DevicesTest : public QObject {
     static QByteArray describeStatus(const Device &device)
     {
         return "player /status: " + QJsonDocument(playerStatus(device)).toJson(QJsonDocument::Compact);
+    }
+
+    // Manifest polls the agent made, from its /metrics.
+    static double manifestPolls(const Device &device)
+    {
+        const auto body = clientOf("http://127.0.0.1:" + std::to_string(device.syncdPort()))->get("/metrics").body;
+        double n = 0;
+        for (const auto &line : QString::fromStdString(body).split('\n'))
+            if (line.startsWith("stoa_sync_requests_total{") && line.contains(R"(channel="manifest")"))
+                n += line.section(' ', -1).toDouble();
+        return n;
     }
 
     // GET /api/v1/devices, this device's entry.
@@ -320,7 +335,15 @@ private slots:
         QVERIFY2(namesRed, QJsonDocument(plays).toJson(QJsonDocument::Compact).constData());
 
         // A screenshot command: the device runs it, the JPEG reaches the hub.
+        // The command gives the device a manifest of its own, and the hub
+        // writes the fleet manifest before it (hub/publisher.cpp, reported):
+        // a poll falling between the two writes adopts the fleet manifest at
+        // the command's version, and the command then waits for the next
+        // publication. So the command goes out just after a poll, a whole
+        // sync interval before the next one.
         QVERIFY(entry.value("last_screenshot_at").isNull());
+        const double polls = manifestPolls(*d.device);
+        QVERIFY2(waitUntil([&] { return manifestPolls(*d.device) > polls; }, kWaitMs, 10), "the agent stopped polling");
         QElapsedTimer sinceCommand;
         const auto cmd = clientOf(d.hub->base, d.hub->editor)
                              ->post("/api/v1/devices/" + kDeviceId.toStdString() + "/commands", R"({"type":"screenshot"})");
@@ -331,6 +354,8 @@ private slots:
                      return !entry.value("last_screenshot_at").isNull();
                  }, kWaitMs),
                  QJsonDocument(entry).toJson(QJsonDocument::Compact).constData());
+        QVERIFY2(!d.device->syncd.output().contains("is not newer than adopted"),
+                 "the agent adopted the fleet manifest at the command's version (the hub's publication race)");
         qInfo("screenshot command acknowledged → screenshot at the hub: %lld ms",
               static_cast<long long>(sinceCommand.elapsed()));
         // The command came in a manifest of the device's own, one version up:
@@ -392,6 +417,7 @@ private slots:
         const auto put = clientOf(d.hub->base, d.hub->editor)->put("/api/v1/schedules/fleet", loopOf("blue.png"), "text/plain");
         QElapsedTimer sinceAck;
         sinceAck.start();
+        const qint64 ackedAtMs = QDateTime::currentMSecsSinceEpoch();
         QVERIFY2(put.status == 200, put.body.c_str());
         const std::int64_t second = object(put.body).value("version").toInteger();
         QVERIFY(second > first);
@@ -399,7 +425,13 @@ private slots:
         // Measured to the end even when slow, so a failure says by how much.
         const bool shown = waitUntil([&] { return showing(*d.device, blue, second); }, 30000, 20);
         const qint64 tookMs = sinceAck.elapsed();
-        qInfo("publication acknowledged → v%lld on screen (wake-up): %lld ms%s", static_cast<long long>(second),
+        // The agent's part: its log line's time stamp (same wall clock).
+        const auto active = QRegularExpression(QStringLiteral(R"((\S+) info stoa\.cache: manifest version %1 is now active)").arg(second))
+                                .match(d.device->syncd.output());
+        const qint64 activeAtMs = active.hasMatch() ? QDateTime::fromString(active.captured(1), Qt::ISODateWithMs).toMSecsSinceEpoch() : 0;
+        qInfo("publication acknowledged → v%lld active in the store %s, on screen (wake-up) %lld ms%s",
+              static_cast<long long>(second),
+              activeAtMs ? qPrintable(QStringLiteral("%1 ms").arg(activeAtMs - ackedAtMs)) : "(not logged)",
               static_cast<long long>(tookMs), shown ? "" : " (not shown within 30 s)");
         QVERIFY2(shown, describeStatus(*d.device));
         QVERIFY2(tookMs < kWakeToScreenMs, qPrintable(QStringLiteral("%1 ms, more than %2 ms").arg(tookMs).arg(kWakeToScreenMs)));

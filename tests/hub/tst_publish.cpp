@@ -184,6 +184,41 @@ private slots:
         QCOMPARE(ed->request("DELETE", "/api/v1/schedules/devices/pi-1", {}, {}).status, 400L);
     }
 
+    void groupsGetTheirSchedule()
+    {
+        publishFleet();
+        auto ed = h->client(editor);
+        const std::string lobby = "timezone = UTC\ndefault = lobby\n\n[playlist lobby]\nlogo.png 30s\n";
+        QCOMPARE(ed->put("/api/v1/schedules/groups/lobby", lobby, "text/plain").status, 200L);
+        // No member yet: nobody gets it.
+        QCOMPARE(h->client(h->dev1)->get("/v1/devices/pi-1/manifest.json").status, 404L);
+
+        const auto moved = ed->request("PUT", "/api/v1/devices/pi-1/group", R"({"group":"lobby"})", {"Content-Type: application/json"});
+        QCOMPARE(moved.status, 200L);
+        const auto mine = fetchManifest(h->dev1, "/v1/devices/pi-1/manifest.json");
+        QVERIFY(mine);
+        QVERIFY(mine->playlists.count("lobby") == 1);
+        QCOMPARE(mine->devices, std::vector<std::string>{"pi-1"});
+        QCOMPARE(h->client(h->dev2)->get("/v1/devices/pi-2/manifest.json").status, 404L);
+        // Filters and the listing show it.
+        const auto listed = QJsonDocument::fromJson(QByteArray::fromStdString(h->client(h->viewer)->get("/api/v1/devices?group=lobby").body)).array();
+        QCOMPARE(listed.size(), 1);
+        QCOMPARE(listed[0].toObject().value("group").toString(), QString("lobby"));
+        QCOMPARE(ed->request("PUT", "/api/v1/devices/pi-2/tags", R"({"tags":["east","floor-2"]})", {"Content-Type: application/json"}).status, 204L);
+        const auto east = QJsonDocument::fromJson(QByteArray::fromStdString(h->client(h->viewer)->get("/api/v1/devices?tag=east").body)).array();
+        QCOMPARE(east.size(), 1);
+        QCOMPARE(east[0].toObject().value("id").toString(), QString("pi-2"));
+        QCOMPARE(ed->request("PUT", "/api/v1/devices/pi-2/tags", R"({"tags":["bad tag"]})", {"Content-Type: application/json"}).status, 400L);
+        QCOMPARE(h->client(h->viewer)->request("PUT", "/api/v1/devices/pi-2/tags", R"({"tags":[]})", {"Content-Type: application/json"}).status, 403L);
+
+        // Out of the group: back to the fleet manifest, above the group's version.
+        QCOMPARE(ed->request("PUT", "/api/v1/devices/pi-1/group", R"({"group":null})", {"Content-Type: application/json"}).status, 200L);
+        QCOMPARE(h->client(h->dev1)->get("/v1/devices/pi-1/manifest.json").status, 404L);
+        QVERIFY(fetchManifest(h->dev1, "/v1/manifest.json")->version > mine->version);
+        QCOMPARE(ed->request("DELETE", "/api/v1/schedules/groups/lobby", {}, {}).status, 200L);
+        QCOMPARE(h->client(h->viewer)->get("/api/v1/schedules/groups/lobby").status, 404L);
+    }
+
     void replacedMediaIsRepublished()
     {
         publishFleet();

@@ -97,6 +97,25 @@ private slots:
         QCOMPARE(*db->deviceCount(), 2);
     }
 
+    void groupsAndTags()
+    {
+        QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
+        QVERIFY(db->addDevice("pi-2", "h2", 0).has_value());
+        QVERIFY(db->setDeviceGroup("pi-1", std::string("lobby")).has_value());
+        QVERIFY(db->setDeviceTags("pi-1", {"floor-2", "east", "east"}).has_value());
+        QCOMPARE(db->setDeviceGroup("pi-9", std::string("x")).error().code, StorageError::Code::NotFound);
+        QCOMPARE(db->setDeviceTags("pi-9", {}).error().code, StorageError::Code::NotFound);
+        auto one = find("pi-1");
+        QCOMPARE(one.group, std::optional<std::string>("lobby"));
+        QCOMPARE(one.tags, (std::vector<std::string>{"east", "floor-2"})); // sorted, unique
+        QVERIFY(!find("pi-2").group);
+        QVERIFY(find("pi-2").tags.empty());
+        QVERIFY(db->setDeviceGroup("pi-1", std::nullopt).has_value());
+        QVERIFY(db->setDeviceTags("pi-1", {}).has_value());
+        QVERIFY(!find("pi-1").group);
+        QVERIFY(find("pi-1").tags.empty());
+    }
+
     void operators()
     {
         QVERIFY(db->addOperator("ada", Role::Admin, "op-1", 5).has_value());
