@@ -4,6 +4,8 @@
 #include "hub/hub.h"
 #include "hub/logging.h"
 
+#include <QDir>
+
 #include <charconv>
 #include <chrono>
 #include <csignal>
@@ -77,6 +79,11 @@ std::optional<std::unique_ptr<Storage>> openFor(const Parsed &p, int &exitCode)
     const auto db = p.flags.find("--database");
     if (dir == p.flags.end()) {
         exitCode = usageError("--data-dir is required");
+        return std::nullopt;
+    }
+    if (db == p.flags.end() && !QDir().mkpath(QString::fromStdString(dir->second))) {
+        std::fprintf(stderr, "stoa-hub: cannot create %s\n", dir->second.c_str());
+        exitCode = 3;
         return std::nullopt;
     }
     auto storage = openStorage(db == p.flags.end() ? std::string() : db->second, dir->second);

@@ -337,13 +337,16 @@ std::expected<Publication, Error> Publisher::republishLocked(std::int64_t now)
             it->second.commands.push_back({c.id, c.type});
     }
 
+    // Per-device manifests are written before the fleet one: a device that
+    // polls in between must not find its own manifest missing, adopt the
+    // fleet's new version and then refuse its own at the same version.
     std::vector<publish::ManifestTarget> targets;
-    if (fleet)
-        targets.push_back({&*fleet, library, {}, publish::siteManifestPath(site)});
     for (auto &[id, source] : own) {
         targets.push_back({&source, library, QStringList{QString::fromStdString(id)},
                            publish::siteDeviceManifestPath(site, QString::fromStdString(id))});
     }
+    if (fleet)
+        targets.push_back({&*fleet, library, {}, publish::siteManifestPath(site)});
     Publication publication;
     if (targets.empty())
         return publication;

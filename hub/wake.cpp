@@ -32,7 +32,20 @@ void WakeWaiters::wait(const std::string &deviceId, const std::string &after, An
         answer(std::move(busy));
         return;
     }
+    // §10: a device keeps at most one open. An older one of the same device
+    // is a request its client gave up on (its connection may be gone): 204.
+    std::vector<Waiter> replaced;
+    for (auto [it, end] = waiters_.equal_range(deviceId); it != end;) {
+        replaced.push_back(std::move(it->second));
+        it = waiters_.erase(it);
+    }
     waiters_.emplace(deviceId, Waiter{deviceId, after, std::chrono::steady_clock::now() + hold_, std::move(answer)});
+    lock.unlock();
+    for (auto &w : replaced) {
+        HttpResponse r;
+        r.status = 204;
+        w.answer(std::move(r));
+    }
 }
 
 void WakeWaiters::notify()

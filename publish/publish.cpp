@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <set>
 
 Q_LOGGING_CATEGORY(lcPublish, "stoa.publish.publish")
@@ -242,8 +243,24 @@ std::expected<PublishResult, Error> publishManifests(const std::vector<ManifestT
             ++(*wrote ? result.blobsWritten : result.blobsReused);
         }
     }
+    // Each file is replaced atomically; several files cannot be. When one
+    // write fails, the ones already written are put back as they were, so a
+    // failed publication leaves the site at the previous version.
+    std::vector<std::pair<QString, std::optional<QByteArray>>> previous;
     for (const auto &[path, envelope] : documents) {
-        if (auto ok = writeFileAtomically(path, envelope); !ok) return std::unexpected(ok.error());
+        QFile old(path);
+        previous.emplace_back(path, old.open(QIODevice::ReadOnly) ? std::optional<QByteArray>(old.readAll()) : std::nullopt);
+    }
+    for (std::size_t i = 0; i < documents.size(); ++i) {
+        const auto &[path, envelope] = documents[i];
+        if (auto ok = writeFileAtomically(path, envelope); !ok) {
+            for (std::size_t j = 0; j < i; ++j) {
+                const auto &[done, before] = previous[j];
+                if (before) (void)writeFileAtomically(done, *before);
+                else QFile::remove(done);
+            }
+            return std::unexpected(ok.error());
+        }
         result.manifests << path;
     }
     qCInfo(lcPublish) << "published version" << result.version << "to" << options.site;

@@ -9,8 +9,21 @@
 
 namespace stoa::sync {
 
+namespace {
+
+// A held request carries no byte for up to 60 s by design: the agent's
+// low-speed limit would cut it; the request's total timeout bounds it instead.
+HttpOptions heldRequestOptions(HttpOptions o)
+{
+    o.lowSpeedLimit = 0;
+    o.lowSpeedTimeS = 0;
+    return o;
+}
+
+} // namespace
+
 WakeListener::WakeListener(WakeListenerOptions options, std::function<void()> onChange, std::uint64_t seed)
-    : m_options(std::move(options)), m_onChange(std::move(onChange)), m_http(m_options.http),
+    : m_options(std::move(options)), m_onChange(std::move(onChange)), m_http(heldRequestOptions(m_options.http)),
       m_backoff(m_options.backoff), m_rng(seed)
 {
 }

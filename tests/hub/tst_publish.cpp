@@ -219,6 +219,29 @@ private slots:
         QCOMPARE(h->client(h->viewer)->get("/api/v1/schedules/groups/lobby").status, 404L);
     }
 
+    void aFailedWriteLeavesTheSiteAsItWas()
+    {
+        publishFleet();
+        auto ed = h->client(editor);
+        const std::string own = "timezone = UTC\ndefault = mine\n\n[playlist mine]\nlogo.png 20s\n";
+        QCOMPARE(ed->put("/api/v1/schedules/devices/pi-2", own, "text/plain").status, 200L);
+        const QString site = h->dir.filePath("site/v1");
+        auto bytes = [](const QString &path) {
+            QFile f(path);
+            return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray("(missing)");
+        };
+        const QByteArray fleetBefore = bytes(site + "/manifest.json");
+        // pi-2's manifest cannot be replaced (a directory is in its way);
+        // pi-1's (written before it, for the command) must be put back.
+        QVERIFY(QFile::remove(site + "/devices/pi-2/manifest.json"));
+        QVERIFY(QDir().mkpath(site + "/devices/pi-2/manifest.json/blocked"));
+        const auto r = ed->post("/api/v1/devices/pi-1/commands", R"({"type":"screenshot"})");
+        QVERIFY2(r.status >= 400, r.body.c_str());
+        QCOMPARE(bytes(site + "/manifest.json"), fleetBefore);
+        QVERIFY(!QFile::exists(site + "/devices/pi-1/manifest.json"));
+        QCOMPARE(h->client(h->viewer)->get("/api/v1/devices/pi-1/commands").body, std::string("[]\n"));
+    }
+
     void replacedMediaIsRepublished()
     {
         publishFleet();
@@ -290,6 +313,24 @@ private slots:
         t.start();
         QCOMPARE(dev->get("/v1/devices/pi-1/wake?after=" + cursor).status, 204L);
         QVERIFY(t.elapsed() >= 1000);
+        // A second wake-up of the same device answers the first with 204
+        // (§10: at most one open; the first's client has given up).
+        {
+            auto older = std::async(std::launch::async, [&] {
+                HttpClient c(h->base);
+                c.setToken(h->dev1);
+                return c.get("/v1/devices/pi-1/wake?after=" + cursor).status;
+            });
+            QTRY_VERIFY_WITH_TIMEOUT(h->client()->get("/metrics").body.find("stoa_hub_wake_waiting 1") != std::string::npos, 10000);
+            auto newer = std::async(std::launch::async, [&] {
+                HttpClient c(h->base);
+                c.setToken(h->dev1);
+                return c.get("/v1/devices/pi-1/wake?after=" + cursor).status;
+            });
+            QVERIFY(older.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+            QCOMPARE(older.get(), 204L);
+            QCOMPARE(newer.get(), 204L); // at its hold time
+        }
         // Another device's wake-up is not this token's.
         QCOMPARE(dev->get("/v1/devices/pi-2/wake").status, 403L);
 

@@ -60,7 +60,7 @@ void SoakTest::memoryIsFlatOverTransitions()
     constexpr qint64 kWindow = 30;
     auto lowestOverWindow = [&](qint64 until) {
         // Generous per-transition bound: a video transition opens a pipeline.
-        return lowestOverTransitions(*h.playback, until, [] { return rssKb(); }, 10000);
+        return lowestOverTransitions(*h.playback, until, [] { return trimmedRssKb(); }, 10000);
     };
     QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= settle - kWindow, int(settle * 1000));
     const qint64 rssSettled = lowestOverWindow(settle);

@@ -128,6 +128,23 @@ private slots:
         QVERIFY2(t.elapsed() < 3000, qPrintable(QString("stop took %1 ms").arg(t.elapsed())));
     }
 
+    void aHeldRequestIsNotCutForBeingSlow()
+    {
+        // The server holds the request without a byte, as §10 allows for
+        // 60 s; the agent's low-speed limit must not apply to it.
+        FaultServer server;
+        server.addFault(Fault::hang().onPath(kPath));
+        auto o = optionsFor(server);
+        o.http.lowSpeedLimit = 256;
+        o.http.lowSpeedTimeS = 1;
+        o.holdTimeoutS = 30;
+        sync::WakeListener listener(o, [] {}, 7);
+        listener.start();
+        QVERIFY(server.waitFor([](const auto &log) { return log.size() >= 1; }, 10s));
+        QVERIFY(!server.waitFor([](const auto &log) { return log.size() >= 2; }, 3s));
+        QCOMPARE(listener.stats().failures, std::uint64_t{0});
+    }
+
     void fileBaseHasNoWakeUp()
     {
         sync::WakeListenerOptions o;

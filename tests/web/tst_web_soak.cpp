@@ -48,7 +48,7 @@ void WebSoakTest::memoryIsFlatOverPages()
     clock.start();
     constexpr qint64 kWindow = 20;
     auto lowestOverWindow = [&](qint64 until) {
-        return lowestOverTransitions(*h.playback, until, treeRssKb, 15000);
+        return lowestOverTransitions(*h.playback, until, [] { return trimmedRssKb() - rssKb() + treeRssKb(); }, 15000);
     };
     QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= settle - kWindow, int(settle * 5000));
     const qint64 settled = lowestOverWindow(settle);
