@@ -29,4 +29,4 @@ set(FORBID_LINK_stoa_publish stoa_cache stoa_endpoints ${_devices} CURL::libcurl
 set(FORBID_LINK_stoa_sync stoa_publish stoa_player stoa_platform stoa_device_tools stoa_tools stoa_player_demo)
 set(FORBID_LINK_stoa_player stoa_sync stoa_publish stoa_platform stoa_device_tools stoa_tools stoa_player_demo CURL::libcurl)
 set(FORBID_LINK_stoa_platform stoa_cache stoa_sync stoa_player stoa_publish stoa_device_tools stoa_tools)
-set(FORBID_LINK_stoa_hub stoa_cache ${_devices} CURL::libcurl)
+set(FORBID_LINK_stoa_hub stoa_cache ${_devices})

@@ -649,6 +649,79 @@ private slots:
                 QCOMPARE(v.toObject().value("manifest_version").toInt(), 7);
     }
 
+    // The subcommands over a running hub's API, as a script uses them.
+    void apiSubcommands()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const std::string db = backends.freshUrl();
+        const std::string admin = addAdmin(dir.path(), db);
+        QVERIFY(!admin.empty());
+        QTemporaryDir logs;
+        ServedHub hub(dir.path(), db, logs.filePath("hub.log"));
+        const auto started = hub.start();
+        QVERIFY2(started.isEmpty(), qPrintable(started));
+        const QString tokenFile = logs.filePath("token");
+        {
+            QFile f(tokenFile);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray::fromStdString(admin + "\n"));
+        }
+        const QString url = QString::fromStdString(hub.base());
+        auto api = [&](QStringList args) {
+            args << "--hub" << url << "--token-file" << tokenFile;
+            return runCli(args);
+        };
+        QCOMPARE(runCli(withDatabase({"device", "add", "pi-1"}, dir.path(), db)).exitCode, 0);
+
+        const auto devices = api({"devices"});
+        QVERIFY2(devices.exitCode == 0, devices.describe());
+        const auto list = QJsonDocument::fromJson(devices.out.toUtf8()).array();
+        QCOMPARE(list.size(), 1);
+        QCOMPARE(list[0].toObject().value("id").toString(), QString("pi-1"));
+        QCOMPARE(QJsonDocument::fromJson(api({"devices", "--state", "online"}).out.toUtf8()).array().size(), 0);
+
+        const QString media = logs.filePath("logo.png");
+        {
+            QFile f(media);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("\x89PNG\r\n\x1a\nnot really");
+        }
+        const auto put = api({"media", "put", media});
+        QVERIFY2(put.exitCode == 0, put.describe());
+        QVERIFY2(put.out.contains("\"name\":\"logo.png\""), put.describe());
+        const QString schedule = logs.filePath("fleet.ini");
+        {
+            QFile f(schedule);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("timezone = UTC\ndefault = main\n\n[playlist main]\nlogo.png 8s\n");
+        }
+        const auto published = api({"schedule", "put", "fleet", schedule});
+        QVERIFY2(published.exitCode == 0, published.describe());
+        QVERIFY2(published.out.contains("\"version\""), published.describe());
+        QVERIFY2(api({"schedule", "get", "fleet"}).out.contains("logo.png 8s"), "schedule get");
+        const auto command = api({"command", "pi-1", "screenshot"});
+        QVERIFY2(command.exitCode == 0, command.describe());
+        const auto who = api({"call", "GET", "/api/v1/whoami"});
+        QVERIFY2(who.exitCode == 0 && who.out.contains("\"admin\""), who.describe());
+
+        // Refusals exit 1 with the hub's message; an unknown type is one.
+        const auto refused = api({"command", "pi-1", "format_disk"});
+        QVERIFY2(refused.exitCode == 1 && refused.err.contains("HTTP 400"), refused.describe());
+        // A wrong token: 1 (HTTP 401); no hub at all: 3; no token: 2.
+        {
+            QFile f(tokenFile);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("stoa_op_wrong");
+        }
+        const auto wrong = api({"devices"});
+        QVERIFY2(wrong.exitCode == 1 && wrong.err.contains("401"), wrong.describe());
+        const auto nowhere = runCli({"devices", "--hub", "http://127.0.0.1:1", "--token-file", tokenFile});
+        QVERIFY2(nowhere.exitCode == 3, nowhere.describe());
+        const auto noToken = runCli({"devices", "--hub", url});
+        QVERIFY2(noToken.exitCode == 2, noToken.describe());
+    }
+
     void sigkillLosesNoAcknowledgedRecord()
     {
         QTemporaryDir dir;
