@@ -4,6 +4,7 @@
 #include "hub/credentials.h"
 #include "hub/hub.h"
 #include "hub/logging.h"
+#include "hub/passwords.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -27,6 +28,7 @@ const char kUsage[] =
     "  stoa-hub device add ID --data-dir DIR [--database URL]\n"
     "  stoa-hub device revoke ID --data-dir DIR [--database URL]\n"
     "  stoa-hub operator add NAME --role admin|editor|viewer --data-dir DIR [--database URL]\n"
+    "  stoa-hub operator passwd NAME --data-dir DIR [--database URL]   (the password on stdin)\n"
     "\n"
     "Over a running hub's API (docs/hub-api.md), for scripts; the hub from --hub or\n"
     "STOA_HUB_URL, the operator token from --token-file or STOA_HUB_TOKEN:\n"
@@ -268,13 +270,43 @@ int device(const std::vector<std::string> &args)
     return 0;
 }
 
+// The password on the first line of stdin (a prompt would need a TTY; a
+// script pipes it): hashed with scrypt, never echoed nor logged.
+int operatorPasswd(Parsed &p)
+{
+    const std::string &name = p.positional[1];
+    std::string password;
+    for (int c; (c = std::fgetc(stdin)) != EOF && c != '\n';)
+        password += static_cast<char>(c);
+    if (!password.empty() && password.back() == '\r')
+        password.pop_back();
+    if (password.size() < 12)
+        return usageError("a password of at least 12 characters on the first line of stdin");
+    int code = 0;
+    auto storage = openFor(p, code);
+    if (!storage)
+        return code;
+    const auto hash = hashPassword(password);
+    std::fill(password.begin(), password.end(), '\0');
+    if (!hash) {
+        std::fprintf(stderr, "stoa-hub: cannot hash the password\n");
+        return 3;
+    }
+    if (auto r = (*storage)->setOperatorPassword(name, *hash); !r)
+        return exitFor(r.error());
+    std::printf("operator %s: password set (POST /api/v1/login)\n", name.c_str());
+    return 0;
+}
+
 int operatorCmd(const std::vector<std::string> &args)
 {
     auto p = parse(args, {"--data-dir", "--database", "--role"});
     if (!p.error.empty())
         return usageError(p.error);
+    if (p.positional.size() == 2 && p.positional[0] == "passwd")
+        return operatorPasswd(p);
     if (p.positional.size() != 2 || p.positional[0] != "add")
-        return usageError("operator add NAME --role admin|editor|viewer");
+        return usageError("operator add NAME --role admin|editor|viewer, or operator passwd NAME");
     const std::string &name = p.positional[1];
     if (name.empty() || name.size() > 64)
         return usageError("an operator name is 1-64 characters");

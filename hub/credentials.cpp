@@ -11,9 +11,18 @@ namespace {
 
 constexpr std::string_view kDevicePrefix = "stoa_dev_";
 constexpr std::string_view kOperatorPrefix = "stoa_op_";
+constexpr std::string_view kSessionPrefix = "stoa_os_";
 constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-std::string_view prefix(TokenKind kind) { return kind == TokenKind::Device ? kDevicePrefix : kOperatorPrefix; }
+std::string_view prefix(TokenKind kind)
+{
+    switch (kind) {
+    case TokenKind::Device: return kDevicePrefix;
+    case TokenKind::Operator: return kOperatorPrefix;
+    case TokenKind::Session: return kSessionPrefix;
+    }
+    return kOperatorPrefix;
+}
 
 } // namespace
 

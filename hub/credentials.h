@@ -2,7 +2,8 @@
 //
 // Job: make a token (256 random bits from OpenSSL's CSPRNG, base64url, with
 // a prefix saying who it is for: "stoa_dev_" for a device, "stoa_op_" for
-// an operator), and hash one for storage and lookup.
+// an operator's API token, "stoa_os_" for an operator's login session), and
+// hash one for storage and lookup.
 // Invariants:
 //  - the hub stores and compares only SHA-256(token); a token is shown once,
 //    when issued. A fast hash is right here (unlike for passwords): a token
@@ -18,7 +19,7 @@
 
 namespace stoa::hub {
 
-enum class TokenKind { Device, Operator };
+enum class TokenKind { Device, Operator, Session };
 
 // A fresh token of `kind`; nullopt only when the CSPRNG fails.
 std::optional<std::string> newToken(TokenKind kind);

@@ -60,9 +60,10 @@ std::variant<Principal, HttpResponse> Hub::Impl::authenticate(const HttpRequest 
         who.device = **id;
         return who;
     }
-    if (!looksLike(token, TokenKind::Operator))
+    const bool session = looksLike(token, TokenKind::Session);
+    if (!session && !looksLike(token, TokenKind::Operator))
         return unauthorized("not an operator token");
-    auto op = storage->operatorForToken(tokenHash(token));
+    auto op = session ? storage->sessionOperator(tokenHash(token), nowMs()) : storage->operatorForToken(tokenHash(token));
     if (!op) {
         m.dbErrors.inc();
         auto r = errorJson(503, "the hub cannot check credentials right now");
@@ -70,7 +71,7 @@ std::variant<Principal, HttpResponse> Hub::Impl::authenticate(const HttpRequest 
         return r;
     }
     if (!*op)
-        return unauthorized("unknown operator token");
+        return unauthorized(session ? "unknown or expired session: log in again" : "unknown operator token");
     who.op = **op;
     return who;
 }
@@ -93,6 +94,8 @@ std::variant<std::size_t, HttpResponse> Hub::Impl::admit(HttpRequest &request)
     case Route::Kind::Healthz:
     case Route::Kind::Metrics:
         return std::size_t{0};
+    case Route::Kind::ApiLogin:
+        return std::size_t{4096};
     default:
         break;
     }
@@ -140,6 +143,9 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
         answer.send(why.empty() ? HttpResponse::text(200, "ok") : HttpResponse::text(503, why));
         return;
     }
+    case Route::Kind::ApiLogin:
+        answer.send(login(request));
+        return;
     case Route::Kind::Metrics: {
         HttpResponse r;
         r.contentType = std::string(endpoints::exposition::kContentType);

@@ -12,6 +12,8 @@
 #include "endpoints/metrics.h"
 
 #include <condition_variable>
+#include <map>
+#include <semaphore>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -55,6 +57,14 @@ struct Hub::Impl {
     void startWorker();
     void stopWorker();
     bool post(std::function<void()> task); // false: queue full or stopping
+
+    // Logins: scrypt costs ~32 MiB and 0.1 s a try, so at most two run at
+    // once (a burst of logins cannot balloon memory), and a name with 5
+    // failures in 15 minutes is refused (429) until the window passes.
+    std::counting_semaphore<2> logins{2};
+    std::mutex loginMutex;               // guards loginFailures
+    std::map<std::string, std::pair<int, std::int64_t>> loginFailures; // name -> (failures, window start ms)
+    HttpResponse login(const HttpRequest &request);
 
     // Retention runs every 10 minutes on its own thread.
     std::mutex retentionMutex;           // guards retentionStop

@@ -2,6 +2,7 @@
 #include "hub/credentials.h"
 #include "hub/hub_impl.h"
 #include "hub/logging.h"
+#include "hub/passwords.h"
 
 #include <QJsonArray>
 
@@ -79,6 +80,17 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
     };
 
     switch (route.kind) {
+    case Route::Kind::ApiLogout: {
+        const auto token = bearerToken(request.header("authorization"));
+        if (!looksLike(token, TokenKind::Session))
+            return errorJson(400, "only a login session can log out (an API token is revoked by an admin)");
+        if (auto r = storage->removeSession(tokenHash(token)); !r)
+            return failed(r.error());
+        HttpResponse r;
+        r.status = 204;
+        return r;
+    }
+
     case Route::Kind::ApiWhoami:
         return jsonOf(200, QJsonObject{{"name", QString::fromStdString(who.op.name)}, {"role", roleName(who.op.role)}});
 
@@ -214,6 +226,74 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
     default:
         return errorJson(404, "no such route: " + request.path);
     }
+}
+
+HttpResponse Hub::Impl::login(const HttpRequest &request)
+{
+    const auto body = QJsonDocument::fromJson(QByteArray::fromStdString(request.body)).object();
+    const std::string name = body.value("name").toString().toStdString();
+    const std::string password = body.value("password").toString().toStdString();
+    if (name.empty() || password.empty())
+        return errorJson(400, "expected {\"name\": …, \"password\": …}");
+    const std::int64_t now = nowMs();
+    constexpr std::int64_t kWindowMs = 15 * 60 * 1000;
+    constexpr int kMaxFailures = 5;
+    {
+        std::lock_guard lock(loginMutex);
+        auto it = loginFailures.find(name);
+        if (it != loginFailures.end() && now - it->second.second >= kWindowMs)
+            loginFailures.erase(it);
+        else if (it != loginFailures.end() && it->second.first >= kMaxFailures) {
+            auto r = errorJson(429, "too many failed logins for " + name + "; try again later");
+            r.headers.emplace_back("Retry-After", std::to_string((kWindowMs - (now - it->second.second)) / 1000 + 1));
+            return r;
+        }
+    }
+    if (!logins.try_acquire_for(std::chrono::seconds(5))) {
+        auto r = errorJson(503, "logins are busy; try again");
+        r.headers.emplace_back("Retry-After", "2");
+        return r;
+    }
+    auto stored = storage->operatorPassword(name);
+    bool ok = false;
+    // An unknown name costs the same work as a wrong password: no timing
+    // tells which names exist.
+    static const std::string dummy = hashPassword("stoa: no such operator").value_or("");
+    if (stored && *stored && !(*stored)->second.empty())
+        ok = verifyPassword(password, (*stored)->second);
+    else
+        (void)verifyPassword(password, dummy);
+    logins.release();
+    if (!stored) {
+        m.dbErrors.inc();
+        return storageError(stored.error());
+    }
+    if (!ok) {
+        std::lock_guard lock(loginMutex);
+        auto &f = loginFailures[name];
+        if (f.first == 0)
+            f.second = now;
+        ++f.first;
+        qCWarning(lcHub).noquote() << "login refused for" << name.c_str() << "from" << request.remote.c_str();
+        return errorJson(401, "wrong name or password");
+    }
+    {
+        std::lock_guard lock(loginMutex);
+        loginFailures.erase(name);
+    }
+    const auto token = newToken(TokenKind::Session);
+    if (!token)
+        return errorJson(500, "no random bytes for a session");
+    constexpr std::int64_t kSessionMs = std::int64_t{12} * 3600 * 1000;
+    if (auto r = storage->addSession(tokenHash(*token), name, now + kSessionMs); !r) {
+        m.dbErrors.inc();
+        return storageError(r.error());
+    }
+    qCInfo(lcHub).noquote() << "operator" << name.c_str() << "logged in from" << request.remote.c_str();
+    return jsonOf(200, QJsonObject{{"token", QString::fromStdString(*token)},
+                                   {"name", QString::fromStdString(name)},
+                                   {"role", roleName((*stored)->first.role)},
+                                   {"expires_at", QString::fromStdString(rfc3339(now + kSessionMs))}});
 }
 
 } // namespace stoa::hub

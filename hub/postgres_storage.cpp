@@ -22,7 +22,7 @@ namespace {
 
 using Code = StorageError::Code;
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 // Advisory lock keys, one per kind of work replicas must not do together.
 // Arbitrary but fixed: every hub replica must use the same ones.
 constexpr std::int64_t kMigrationLock = 0x53746f6148756201; // "StoaHub" 1
@@ -704,6 +704,15 @@ StorageResult<void> PostgresStorage::migrate()
                 if (auto r = s.exec("upgrading the schema to version 2", sql); !r)
                     return std::unexpected(r.error());
         }
+        if (current < 3) {
+            // Version 3: operator passwords and login sessions.
+            for (const char *sql : {"ALTER TABLE operators ADD COLUMN password_hash text NOT NULL DEFAULT ''",
+                                    "CREATE TABLE sessions (token_hash text PRIMARY KEY, name text COLLATE \"C\" NOT NULL, "
+                                    "expires_at_ms bigint NOT NULL)",
+                                    "INSERT INTO hub_schema (version) VALUES (3)"})
+                if (auto r = s.exec("upgrading the schema to version 3", sql); !r)
+                    return std::unexpected(r.error());
+        }
         return s.commit();
     });
 }
@@ -951,6 +960,81 @@ StorageResult<std::optional<Operator>> PostgresStorage::operatorForToken(const s
         if (!role)
             return fail(Code::Failed, "operator " + text(res, 0, 0) + " has an unknown role " + text(res, 0, 1));
         return Operator{text(res, 0, 0), *role};
+    });
+}
+
+StorageResult<void> PostgresStorage::setOperatorPassword(const std::string &name, const std::string &passwordHash)
+{
+    return pool_->run(false, [&](Session &s) -> StorageResult<void> {
+        auto r = s.exec("setting a password", "UPDATE operators SET password_hash = $2 WHERE name = $1",
+                        Params().add(name).add(passwordHash));
+        if (!r)
+            return std::unexpected(r.error());
+        if (affected(r->get()) == 0)
+            return fail(Code::NotFound, "no operator " + name);
+        return {};
+    });
+}
+
+StorageResult<std::optional<std::pair<Operator, std::string>>> PostgresStorage::operatorPassword(const std::string &name)
+{
+    return pool_->run(true, [&](Session &s) -> StorageResult<std::optional<std::pair<Operator, std::string>>> {
+        auto r = s.exec("reading a password", "SELECT name, role, password_hash FROM operators WHERE name = $1",
+                        Params().add(name));
+        if (!r)
+            return std::unexpected(r.error());
+        const PGresult *res = r->get();
+        if (PQntuples(res) == 0)
+            return std::nullopt;
+        const auto role = roleFromName(text(res, 0, 1));
+        if (!role)
+            return fail(Code::Failed, "operator " + text(res, 0, 0) + " has an unknown role " + text(res, 0, 1));
+        return std::pair{Operator{text(res, 0, 0), *role}, text(res, 0, 2)};
+    });
+}
+
+StorageResult<void> PostgresStorage::addSession(const std::string &tokenHash, const std::string &name, std::int64_t expiresAtMs)
+{
+    return pool_->run(false, [&](Session &s) -> StorageResult<void> {
+        // Expired sessions go whenever a new one comes: the table stays small.
+        if (auto r = s.exec("adding a session", "DELETE FROM sessions WHERE expires_at_ms < $1::bigint",
+                            Params().add(expiresAtMs - std::int64_t{30} * 86400 * 1000));
+            !r)
+            return std::unexpected(r.error());
+        auto r = s.exec("adding a session", "INSERT INTO sessions (token_hash, name, expires_at_ms) VALUES ($1, $2, $3::bigint)",
+                        Params().add(tokenHash).add(name).add(expiresAtMs));
+        if (!r)
+            return std::unexpected(r.error());
+        return {};
+    });
+}
+
+StorageResult<std::optional<Operator>> PostgresStorage::sessionOperator(const std::string &tokenHash, std::int64_t nowMs)
+{
+    return pool_->run(true, [&](Session &s) -> StorageResult<std::optional<Operator>> {
+        auto r = s.exec("looking up a session",
+                        "SELECT o.name, o.role FROM sessions s JOIN operators o ON o.name = s.name "
+                        "WHERE s.token_hash = $1 AND s.expires_at_ms > $2::bigint",
+                        Params().add(tokenHash).add(nowMs));
+        if (!r)
+            return std::unexpected(r.error());
+        const PGresult *res = r->get();
+        if (PQntuples(res) == 0)
+            return std::nullopt;
+        const auto role = roleFromName(text(res, 0, 1));
+        if (!role)
+            return fail(Code::Failed, "operator " + text(res, 0, 0) + " has an unknown role " + text(res, 0, 1));
+        return Operator{text(res, 0, 0), *role};
+    });
+}
+
+StorageResult<void> PostgresStorage::removeSession(const std::string &tokenHash)
+{
+    return pool_->run(false, [&](Session &s) -> StorageResult<void> {
+        auto r = s.exec("ending a session", "DELETE FROM sessions WHERE token_hash = $1", Params().add(tokenHash));
+        if (!r)
+            return std::unexpected(r.error());
+        return {};
     });
 }
 

@@ -74,6 +74,10 @@ Route classify(std::string_view method, std::string_view path)
     }
 
     if (n >= 3 && p[0] == "api" && p[1] == "v1") {
+        if (n == 3 && p[2] == "login")
+            return make(Route::Kind::ApiLogin, "api_login", method, "POST");
+        if (n == 3 && p[2] == "logout")
+            return make(Route::Kind::ApiLogout, "api_logout", method, "POST");
         if (n == 3 && p[2] == "whoami")
             return make(Route::Kind::ApiWhoami, "api_whoami", method, "GET, HEAD");
         if (n == 3 && p[2] == "devices") {

@@ -17,7 +17,8 @@ struct Route {
         Keys, FleetManifest, DeviceManifest, Blob,    // §1 GETs (the site)
         Status, Plays, Screenshot,                    // §5, §6, §1 PUT
         Wake,                                         // v1.1 §10
-        ApiWhoami, ApiDevices, ApiDeviceAdd, ApiDevice, ApiDeviceRevoke, ApiDeviceToken,
+        ApiLogin,                                     // no credential: it makes one
+        ApiWhoami, ApiLogout, ApiDevices, ApiDeviceAdd, ApiDevice, ApiDeviceRevoke, ApiDeviceToken,
         ApiDevicePlays, ApiDeviceHistory, ApiDeviceGroup, ApiDeviceTags,
         ApiMediaList, ApiMediaPut,
         ApiScheduleGet, ApiSchedulePut, ApiScheduleDelete, // target: fleet or a device

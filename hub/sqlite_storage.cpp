@@ -11,7 +11,7 @@
 namespace stoa::hub {
 namespace {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 constexpr int kReaders = 4;
 constexpr int kBusyTimeoutMs = 10000;
 
@@ -62,6 +62,16 @@ const char *const kSchemaV2 = R"sql(
 ALTER TABLE devices ADD COLUMN grp TEXT;
 ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '';
 CREATE INDEX devices_by_group ON devices(grp);
+)sql";
+
+// Version 3: operator passwords and login sessions.
+const char *const kSchemaV3 = R"sql(
+ALTER TABLE operators ADD COLUMN password_hash TEXT NOT NULL DEFAULT '';
+CREATE TABLE sessions (
+  token_hash TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+);
 )sql";
 
 std::vector<std::string> splitTags(const std::string &joined)
@@ -309,6 +319,10 @@ StorageResult<void> SqliteStorage::migrate()
     }
     if (current < 2) {
         if (auto r = exec(d->writer, kSchemaV2); !r)
+            return r;
+    }
+    if (current < 3) {
+        if (auto r = exec(d->writer, kSchemaV3); !r)
             return r;
     }
     if (auto r = exec(d->writer, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str()); !r)
@@ -565,6 +579,88 @@ StorageResult<std::optional<Operator>> SqliteStorage::operatorForToken(const std
     if (!role)
         return fail(StorageError::Code::Failed, "operator " + s.text(0) + " has an unknown role " + s.text(1));
     return Operator{s.text(0), *role};
+}
+
+StorageResult<void> SqliteStorage::setOperatorPassword(const std::string &name, const std::string &passwordHash)
+{
+    std::lock_guard lock(d->writeMutex);
+    Stmt s(d->writer, "UPDATE operators SET password_hash = ?2 WHERE name = ?1");
+    if (!s)
+        return dbFail(d->writer, "setting a password");
+    s.bind(1, name).bind(2, passwordHash);
+    if (s.step() != SQLITE_DONE)
+        return dbFail(d->writer, "setting a password");
+    if (sqlite3_changes(d->writer) == 0)
+        return fail(StorageError::Code::NotFound, "no operator " + name);
+    return {};
+}
+
+StorageResult<std::optional<std::pair<Operator, std::string>>> SqliteStorage::operatorPassword(const std::string &name)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT name, role, password_hash FROM operators WHERE name = ?1");
+    if (!s)
+        return dbFail(lease->db(), "reading a password");
+    s.bind(1, name);
+    const int rc = s.step();
+    if (rc == SQLITE_DONE)
+        return std::nullopt;
+    if (rc != SQLITE_ROW)
+        return dbFail(lease->db(), "reading a password");
+    const auto role = roleFromName(s.text(1));
+    if (!role)
+        return fail(StorageError::Code::Failed, "operator " + s.text(0) + " has an unknown role " + s.text(1));
+    return std::pair{Operator{s.text(0), *role}, s.text(2)};
+}
+
+StorageResult<void> SqliteStorage::addSession(const std::string &tokenHash, const std::string &name, std::int64_t expiresAtMs)
+{
+    std::lock_guard lock(d->writeMutex);
+    Stmt s(d->writer, "INSERT INTO sessions(token_hash, name, expires_at_ms) VALUES(?1, ?2, ?3)");
+    Stmt old(d->writer, "DELETE FROM sessions WHERE expires_at_ms < ?1");
+    if (!s || !old)
+        return dbFail(d->writer, "adding a session");
+    // Expired sessions go whenever a new one comes: the table stays small.
+    old.bind(1, expiresAtMs - std::int64_t{30} * 86400 * 1000);
+    s.bind(1, tokenHash).bind(2, name).bind(3, expiresAtMs);
+    if (old.step() != SQLITE_DONE || s.step() != SQLITE_DONE)
+        return dbFail(d->writer, "adding a session");
+    return {};
+}
+
+StorageResult<std::optional<Operator>> SqliteStorage::sessionOperator(const std::string &tokenHash, std::int64_t nowMs)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT o.name, o.role FROM sessions s JOIN operators o ON o.name = s.name "
+                        "WHERE s.token_hash = ?1 AND s.expires_at_ms > ?2");
+    if (!s)
+        return dbFail(lease->db(), "looking up a session");
+    s.bind(1, tokenHash).bind(2, nowMs);
+    const int rc = s.step();
+    if (rc == SQLITE_DONE)
+        return std::nullopt;
+    if (rc != SQLITE_ROW)
+        return dbFail(lease->db(), "looking up a session");
+    const auto role = roleFromName(s.text(1));
+    if (!role)
+        return fail(StorageError::Code::Failed, "operator " + s.text(0) + " has an unknown role " + s.text(1));
+    return Operator{s.text(0), *role};
+}
+
+StorageResult<void> SqliteStorage::removeSession(const std::string &tokenHash)
+{
+    std::lock_guard lock(d->writeMutex);
+    Stmt s(d->writer, "DELETE FROM sessions WHERE token_hash = ?1");
+    if (!s)
+        return dbFail(d->writer, "ending a session");
+    s.bind(1, tokenHash);
+    if (s.step() != SQLITE_DONE)
+        return dbFail(d->writer, "ending a session");
+    return {};
 }
 
 StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)

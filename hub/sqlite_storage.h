@@ -41,6 +41,11 @@ public:
     StorageResult<void> addOperator(const std::string &name, Role role, const std::string &tokenHash,
                                     std::int64_t nowMs) override;
     StorageResult<std::optional<Operator>> operatorForToken(const std::string &tokenHash) override;
+    StorageResult<void> setOperatorPassword(const std::string &name, const std::string &passwordHash) override;
+    StorageResult<std::optional<std::pair<Operator, std::string>>> operatorPassword(const std::string &name) override;
+    StorageResult<void> addSession(const std::string &tokenHash, const std::string &name, std::int64_t expiresAtMs) override;
+    StorageResult<std::optional<Operator>> sessionOperator(const std::string &tokenHash, std::int64_t nowMs) override;
+    StorageResult<void> removeSession(const std::string &tokenHash) override;
     StorageResult<IngestCounts> ingest(const IngestBatch &batch) override;
     StorageResult<std::vector<std::string>> trimScreenshots(const std::string &deviceId, int keep) override;
     StorageResult<std::int64_t> applyRetention(const Retention &retention, std::int64_t nowMs) override;

@@ -34,6 +34,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace stoa::hub {
@@ -158,6 +159,14 @@ public:
     virtual StorageResult<void> addOperator(const std::string &name, Role role, const std::string &tokenHash,
                                             std::int64_t nowMs) = 0;                      // Conflict
     virtual StorageResult<std::optional<Operator>> operatorForToken(const std::string &tokenHash) = 0;
+    // Passwords (a passwords.h hash; empty: none set) and login sessions.
+    virtual StorageResult<void> setOperatorPassword(const std::string &name, const std::string &passwordHash) = 0; // NotFound
+    // The operator and its password hash; nullopt: no such operator.
+    virtual StorageResult<std::optional<std::pair<Operator, std::string>>> operatorPassword(const std::string &name) = 0;
+    virtual StorageResult<void> addSession(const std::string &tokenHash, const std::string &name, std::int64_t expiresAtMs) = 0;
+    // The session's operator while it has not expired at `nowMs`.
+    virtual StorageResult<std::optional<Operator>> sessionOperator(const std::string &tokenHash, std::int64_t nowMs) = 0;
+    virtual StorageResult<void> removeSession(const std::string &tokenHash) = 0;
 
     // Everything in `batch`, in one transaction, durable on return.
     virtual StorageResult<IngestCounts> ingest(const IngestBatch &batch) = 0;

@@ -3,6 +3,7 @@
 // against the backend STOA_HUB_TEST_BACKEND names.
 #include "hub_harness.h"
 
+#include "hub/passwords.h"
 #include "schedule/encoding.h"
 
 #include <QDir>
@@ -194,6 +195,42 @@ private slots:
         QCOMPARE(h->client(h->viewer)->post("/api/v1/devices", R"({"id":"pi-3"})").status, 403L);
         QCOMPARE(h->client(h->viewer)->post("/api/v1/devices/pi-1/revoke", "").status, 403L);
         QVERIFY(!*h->hub->storage().deviceExists("pi-3"));
+    }
+
+    void operatorsLogInWithAPassword()
+    {
+        const auto hash = hashPassword("correct horse battery");
+        QVERIFY(hash && hash->starts_with("scrypt$15$8$1$"));
+        QVERIFY(verifyPassword("correct horse battery", *hash));
+        QVERIFY(!verifyPassword("correct horse batterz", *hash));
+        QVERIFY(h->hub->storage().setOperatorPassword("vic", *hash).has_value());
+
+        auto anon = h->client();
+        QCOMPARE(anon->post("/api/v1/login", R"({"name":"vic","password":"wrong one"})").status, 401L);
+        QCOMPARE(anon->post("/api/v1/login", R"({"name":"nobody","password":"x"})").status, 401L);
+        QCOMPARE(anon->post("/api/v1/login", "{}").status, 400L);
+        const auto ok = anon->post("/api/v1/login", R"({"name":"vic","password":"correct horse battery"})");
+        QCOMPARE(ok.status, 200L);
+        const auto session = object(ok).value("token").toString().toStdString();
+        QVERIFY(session.starts_with("stoa_os_"));
+        QCOMPARE(object(ok).value("role").toString(), QString("viewer"));
+
+        auto asVic = h->client(session);
+        QCOMPARE(object(asVic->get("/api/v1/whoami")).value("name").toString(), QString("vic"));
+        QCOMPARE(asVic->get("/api/v1/devices").status, 200L);
+        QCOMPARE(asVic->post("/api/v1/devices", R"({"id":"pi-9"})").status, 403L); // still a viewer
+        // A session is an operator credential only.
+        QCOMPARE(asVic->post("/v1/devices/pi-1/status", heartbeat("pi-1", 1)).status, 401L);
+        QCOMPARE(asVic->post("/api/v1/logout", "").status, 204L);
+        QCOMPARE(asVic->get("/api/v1/whoami").status, 401L);
+        QCOMPARE(h->client(h->viewer)->post("/api/v1/logout", "").status, 400L); // an API token does not log out
+
+        // Five failures lock the name for a while (429 + Retry-After), even with the right password.
+        for (int i = 0; i < 5; ++i)
+            QCOMPARE(anon->post("/api/v1/login", R"({"name":"vic","password":"guess"})").status, 401L);
+        const auto locked = anon->post("/api/v1/login", R"({"name":"vic","password":"correct horse battery"})");
+        QCOMPARE(locked.status, 429L);
+        QVERIFY(!locked.header("retry-after").empty());
     }
 
     void adminEnrolsAndRevokesDevices()

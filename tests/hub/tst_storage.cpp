@@ -131,6 +131,30 @@ private slots:
         QVERIFY(!db->deviceForToken("op-2")->has_value());
     }
 
+    void passwordsAndSessions()
+    {
+        QVERIFY(db->addOperator("ada", Role::Editor, "op-1", 5).has_value());
+        const auto none = *db->operatorPassword("ada");
+        QVERIFY(none);
+        QCOMPARE(none->second, std::string()); // no password yet
+        QVERIFY(!db->operatorPassword("bob")->has_value());
+        QVERIFY(db->setOperatorPassword("ada", "scrypt$x").has_value());
+        QCOMPARE((*db->operatorPassword("ada"))->second, std::string("scrypt$x"));
+        QVERIFY((*db->operatorPassword("ada"))->first.role == Role::Editor);
+        QCOMPARE(db->setOperatorPassword("bob", "h").error().code, StorageError::Code::NotFound);
+
+        QVERIFY(db->addSession("s-1", "ada", 1000).has_value());
+        QCOMPARE((*db->sessionOperator("s-1", 999))->name, std::string("ada"));
+        QVERIFY(!db->sessionOperator("s-1", 1000)->has_value()); // expired
+        QVERIFY(!db->sessionOperator("s-2", 0)->has_value());
+        QVERIFY(db->addSession("s-2", "ada", 5000).has_value());
+        QVERIFY(db->removeSession("s-2").has_value());
+        QVERIFY(!db->sessionOperator("s-2", 0)->has_value());
+        // A session is not an API token, nor the reverse.
+        QVERIFY(!db->operatorForToken("s-1")->has_value());
+        QVERIFY(!db->sessionOperator("op-1", 0)->has_value());
+    }
+
     void statusesKeepTheLatest()
     {
         QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
