@@ -201,11 +201,14 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
                 ctx->limit = std::get<std::size_t>(admitted);
                 const auto length = req.header("content-length");
                 if (!length.empty()) {
+                    const std::string declared(length);
                     char *end = nullptr;
-                    const unsigned long long n = std::strtoull(std::string(length).c_str(), &end, 10);
-                    if (n > ctx->limit || end == nullptr || *end != '\0')
-                        refused = true, early = HttpResponse::text(413, "body of " + std::string(length) + " bytes is over this route's "
+                    const unsigned long long n = std::strtoull(declared.c_str(), &end, 10);
+                    if (n > ctx->limit || end == nullptr || *end != '\0') {
+                        refused = true;
+                        early = HttpResponse::text(413, "body of " + declared + " bytes is over this route's "
                                                             + std::to_string(ctx->limit) + "-byte limit");
+                    }
                 }
             }
         }

@@ -115,7 +115,8 @@ public:
     explicit operator bool() const { return stmt_ != nullptr; }
     Stmt &bind(int i, const std::string &s)
     {
-        sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
+        // SQLite copies the text: a caller may bind a temporary.
+        sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
         return *this;
     }
     Stmt &bind(int i, std::int64_t v)
