@@ -1,4 +1,5 @@
 #include "hub/cli.h"
+#include "schedule/identifiers.h"
 
 #include "hub/api_client.h"
 #include "hub/credentials.h"
@@ -246,7 +247,7 @@ int device(const std::vector<std::string> &args)
     if (p.positional.size() != 2 || (p.positional[0] != "add" && p.positional[0] != "revoke"))
         return usageError("device add ID | device revoke ID");
     const std::string &id = p.positional[1];
-    if (!validDeviceId(id))
+    if (!schedule::isDeviceId(id))
         return usageError("a device id is 1-64 characters of [A-Za-z0-9._-], not " + id);
     int code = 0;
     auto storage = openFor(p, code);

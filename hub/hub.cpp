@@ -40,19 +40,6 @@ DeviceState deviceState(const DeviceSummary &device, std::int64_t nowMs, const H
     return DeviceState::Offline;
 }
 
-bool validDeviceId(std::string_view id)
-{
-    if (id.empty() || id.size() > 64)
-        return false;
-    for (char c : id) {
-        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
-                        || c == '_' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 Hub::Hub(std::unique_ptr<Impl> impl) : d(std::move(impl)) {}
 
 Hub::~Hub() { stop(); }

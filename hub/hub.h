@@ -84,7 +84,5 @@ private:
     std::unique_ptr<Impl> d;
 };
 
-// Spec §1: 1–64 characters of [A-Za-z0-9._-].
-bool validDeviceId(std::string_view id);
 
 } // namespace stoa::hub

@@ -1,5 +1,6 @@
 // The operator API under /api/v1 (docs/hub-api.md).
 #include "hub/credentials.h"
+#include "schedule/identifiers.h"
 #include "hub/hub_impl.h"
 #include "hub/logging.h"
 #include "hub/passwords.h"
@@ -144,7 +145,7 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         if (route.kind == Route::Kind::ApiDeviceAdd) {
             const auto body = QJsonDocument::fromJson(QByteArray::fromStdString(request.body)).object();
             id = body.value("id").toString().toStdString();
-            if (!validDeviceId(id))
+            if (!schedule::isDeviceId(id))
                 return errorJson(400, "\"id\" must be 1-64 characters of [A-Za-z0-9._-]");
         }
         const auto token = newToken(TokenKind::Device);
@@ -168,7 +169,7 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         std::vector<std::string> tags;
         for (const auto &v : body.value("tags").toArray()) {
             const auto t = v.toString().toStdString();
-            if (!v.isString() || !validDeviceId(t))
+            if (!v.isString() || !schedule::isDeviceId(t))
                 return errorJson(400, "a tag is 1-64 characters of [A-Za-z0-9._-]");
             tags.push_back(t);
         }

@@ -2,6 +2,7 @@
 // media, schedules, commands, the keys document and the signing key. The
 // changes run on the worker thread (Hub::Impl::post), never on HTTP threads.
 #include "hub/hub_impl.h"
+#include "schedule/identifiers.h"
 #include "hub/logging.h"
 
 #include <QJsonArray>
@@ -136,7 +137,7 @@ void Hub::Impl::publishing(HttpRequest request, const Route &route, const Princi
             const auto body = QJsonDocument::fromJson(QByteArray::fromStdString(req->body)).object();
             const auto value = body.value("group");
             std::optional<std::string> group;
-            if (value.isString() && validDeviceId(value.toString().toStdString()))
+            if (value.isString() && schedule::isDeviceId(value.toString().toStdString()))
                 group = value.toString().toStdString();
             else if (!value.isNull()) {
                 r = errorJson(400, "\"group\" must be a name of 1-64 characters of [A-Za-z0-9._-], or null");

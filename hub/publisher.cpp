@@ -5,6 +5,7 @@
 #include "publish/schedule_source.h"
 #include "publish/site.h"
 #include "schedule/envelope.h"
+#include "schedule/identifiers.h"
 #include "schedule/trust_store.h"
 
 #include <QDir>
@@ -81,7 +82,7 @@ std::optional<std::string> Publisher::sourceFile(const std::string &target)
         return std::string("sources/fleet.ini");
     for (const char *kind : {"devices/", "groups/"}) {
         const std::string prefix(kind);
-        if (target.starts_with(prefix) && validMediaName(target.substr(prefix.size())) && target.size() - prefix.size() <= 64)
+        if (target.starts_with(prefix) && schedule::isDeviceId(std::string_view(target).substr(prefix.size())))
             return "sources/" + target + ".ini";
     }
     return std::nullopt;
@@ -89,15 +90,8 @@ std::optional<std::string> Publisher::sourceFile(const std::string &target)
 
 bool Publisher::validMediaName(const std::string &name)
 {
-    if (name.empty() || name.size() > 128 || name.front() == '.')
-        return false;
-    for (char c : name) {
-        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.'
-                        || c == '_' || c == '-';
-        if (!ok)
-            return false;
-    }
-    return true;
+    // A leading '.' would collide with writeFileAtomically's temporaries.
+    return schedule::isProtocolName(name, 128) && name.front() != '.';
 }
 
 Publisher::Publisher(Options options, schedule::PrivateKey key) : options_(std::move(options)), key_(std::move(key)) {}

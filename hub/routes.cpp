@@ -1,4 +1,5 @@
 #include "hub/routes.h"
+#include "schedule/identifiers.h"
 
 #include "hub/hub.h"
 #include "schedule/encoding.h"
@@ -59,7 +60,7 @@ Route classify(std::string_view method, std::string_view path)
             r.hex = std::string(p[3]);
             return r;
         }
-        if (n == 4 && p[1] == "devices" && validDeviceId(p[2])) {
+        if (n == 4 && p[1] == "devices" && schedule::isDeviceId(p[2])) {
             if (p[3] == "manifest.json")
                 return make(Route::Kind::DeviceManifest, "device_manifest", method, "GET, HEAD", p[2]);
             if (p[3] == "status")
@@ -85,7 +86,7 @@ Route classify(std::string_view method, std::string_view path)
                 return make(Route::Kind::ApiDeviceAdd, "api_device_add", method, "POST");
             return make(Route::Kind::ApiDevices, "api_devices", method, "GET, HEAD, POST");
         }
-        if (p[2] == "devices" && n >= 4 && validDeviceId(p[3])) {
+        if (p[2] == "devices" && n >= 4 && schedule::isDeviceId(p[3])) {
             if (n == 4)
                 return make(Route::Kind::ApiDevice, "api_device", method, "GET, HEAD", p[3]);
             if (n == 5 && p[4] == "revoke")
@@ -114,7 +115,7 @@ Route classify(std::string_view method, std::string_view path)
             return r;
         }
         const bool fleet = n == 4 && p[2] == "schedules" && p[3] == "fleet";
-        const bool device = n == 5 && p[2] == "schedules" && (p[3] == "devices" || p[3] == "groups") && validDeviceId(p[4]);
+        const bool device = n == 5 && p[2] == "schedules" && (p[3] == "devices" || p[3] == "groups") && schedule::isDeviceId(p[4]);
         if (fleet || device) {
             Route r;
             if (method == "PUT")

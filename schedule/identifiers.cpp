@@ -17,6 +17,17 @@ bool isDeviceId(const QString &id)
     });
 }
 
+bool isProtocolName(std::string_view name, std::size_t maxLength)
+{
+    if (name.empty() || name.size() > maxLength)
+        return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    });
+}
+
+bool isDeviceId(std::string_view id) { return isProtocolName(id, 64); }
+
 bool isIanaTimeZone(const QByteArray &id)
 {
     if (id.isEmpty() || ((id.startsWith("UTC+") || id.startsWith("UTC-")) && id.size() > 4))

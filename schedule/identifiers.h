@@ -7,9 +7,16 @@
 #include <QByteArray>
 #include <QString>
 
+#include <cstddef>
+#include <string_view>
+
 namespace stoa::schedule {
 
 bool isDeviceId(const QString &id);
+bool isDeviceId(std::string_view id);
+// 1 to `maxLength` characters of [A-Za-z0-9._-]: a device id's alphabet,
+// for other names that share it (the hub's groups, tags and media names).
+bool isProtocolName(std::string_view name, std::size_t maxLength);
 // True for any IANA zone the system's tz database has, "Etc/UTC" and the
 // backward-compatible links included (QTimeZone::isTimeZoneIdAvailable()
 // only lists zone.tab's canonical zones); false for Qt's own "UTC+01:00"
