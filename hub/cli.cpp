@@ -1,3 +1,7 @@
+// hub/cli.cpp — the `stoa-hub` command line (cli.h): options -> the hub,
+// its storage, or its API; what went wrong goes to stderr with the exit code
+// cli.h lists. Invariant: a command that issues a token prints it alone on
+// the last line of stdout, whatever else it writes (scripts take that line).
 #include "hub/cli.h"
 #include "schedule/identifiers.h"
 
@@ -6,6 +10,7 @@
 #include "hub/hub.h"
 #include "hub/logging.h"
 #include "hub/passwords.h"
+#include "hub/provisioning.h"
 
 #include <QDir>
 #include <QFileInfo>
@@ -27,6 +32,7 @@ const char kUsage[] =
     "  stoa-hub serve --data-dir DIR --listen ADDR:PORT [--database URL] [--public-url URL]\n"
     "                 [--threads N] [--max-connections N] [--tls-cert FILE --tls-key FILE]\n"
     "  stoa-hub device add ID --data-dir DIR [--database URL]\n"
+    "                  [--provision BUNDLE --public-url URL [--root-key FILE] [--etc DIR] [--force]]\n"
     "  stoa-hub device revoke ID --data-dir DIR [--database URL]\n"
     "  stoa-hub operator add NAME --role admin|editor|viewer --data-dir DIR [--database URL]\n"
     "  stoa-hub operator passwd NAME --data-dir DIR [--database URL]   (the password on stdin)\n"
@@ -42,7 +48,12 @@ const char kUsage[] =
     "\n"
     "--database: empty for SQLite in DIR/hub.db, or postgresql://USER@HOST:PORT/DB.\n"
     "--listen port 0 picks a free port and logs it. Tokens are printed alone on the\n"
-    "last line of stdout, once: the hub keeps only their hash.\n";
+    "last line of stdout, once: the hub keeps only their hash.\n"
+    "--provision also writes the files `stoa provision` takes over from a device's boot\n"
+    "partition into BUNDLE (an existing directory): stoa.conf (server = --public-url,\n"
+    "device_id, token_file), stoa-token (0600) and, with --root-key, stoa-root.pub;\n"
+    "--etc is the device's configuration directory (default /etc/stoa); an existing\n"
+    "bundle is replaced only with --force.\n";
 
 struct Parsed {
     std::vector<std::string> positional;
@@ -50,13 +61,22 @@ struct Parsed {
     std::string error;
 };
 
-Parsed parse(const std::vector<std::string> &args, std::initializer_list<const char *> known)
+// `known` options take a value; `switches` take none (their value is "").
+Parsed parse(const std::vector<std::string> &args, std::initializer_list<const char *> known,
+             std::initializer_list<const char *> switches = {})
 {
     Parsed p;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string &a = args[i];
         if (!a.starts_with("--")) {
             p.positional.push_back(a);
+            continue;
+        }
+        bool isSwitch = false;
+        for (const char *k : switches)
+            isSwitch = isSwitch || a == k;
+        if (isSwitch) {
+            p.flags[a];
             continue;
         }
         bool ok = false;
@@ -239,9 +259,118 @@ int serve(const std::vector<std::string> &args)
     return 0;
 }
 
+// The bundle `device add --provision` writes (provisioning.h), from the
+// options; nullopt with `exitCode` set when they are wrong. Checked before
+// anything is registered.
+std::optional<BundleSpec> bundleSpec(Parsed &p, const std::string &id, int &exitCode)
+{
+    BundleSpec spec;
+    spec.deviceId = id;
+    if (!p.flags.count("--public-url")) {
+        exitCode = usageError("--provision needs --public-url URL: the hub's URL as the device reaches it (its `server`)");
+        return std::nullopt;
+    }
+    const auto url = checkServerUrl(p.flags["--public-url"]);
+    if (!url) {
+        exitCode = usageError(url.error().message);
+        return std::nullopt;
+    }
+    if (url->cleartextOffHost)
+        std::fprintf(stderr, "stoa-hub: warning: %s is plain HTTP to another machine: the device's token would cross "
+                             "the network in clear (docs/hub.md, TLS)\n", url->url.c_str());
+    spec.serverUrl = url->url;
+    if (p.flags.count("--etc"))
+        spec.etcDir = p.flags["--etc"];
+    if (p.flags.count("--root-key")) {
+        std::string pem;
+        if (!readFile(p.flags["--root-key"], pem)) {
+            std::fprintf(stderr, "stoa-hub: cannot read %s\n", p.flags["--root-key"].c_str());
+            exitCode = 2;
+            return std::nullopt;
+        }
+        spec.rootKeysPem = std::move(pem);
+    }
+    return spec;
+}
+
+int exitFor(const BundleError &e)
+{
+    std::fprintf(stderr, "stoa-hub: %s\n", e.message.c_str());
+    switch (e.code) {
+    case BundleError::Code::Invalid: return 2;
+    case BundleError::Code::Exists: return 1;
+    case BundleError::Code::Io: return 3;
+    }
+    return 3;
+}
+
+// device add: with --provision, the bundle is staged (every file written
+// beside its final name) before the device is registered and moved into
+// place after, so a refusal on either side leaves neither a registered
+// device with a lost token nor a bundle whose token the hub does not know.
+int deviceAdd(Parsed &p, const std::string &id)
+{
+    const bool provisioning = p.flags.count("--provision") > 0;
+    for (const char *flag : {"--public-url", "--root-key", "--etc", "--force"})
+        if (!provisioning && p.flags.count(flag))
+            return usageError(std::string(flag) + " goes with --provision DIR");
+    if (!p.flags.count("--data-dir"))
+        return usageError("--data-dir is required"); // before anything is written into BUNDLE
+    int code = 0;
+    std::optional<BundleSpec> spec;
+    if (provisioning && !(spec = bundleSpec(p, id, code)))
+        return code;
+    const auto token = newToken(TokenKind::Device);
+    if (!token) {
+        std::fprintf(stderr, "stoa-hub: no random bytes for a token\n");
+        return 3;
+    }
+    std::optional<BundleWriter> bundle;
+    const std::string bundleDir = provisioning ? p.flags["--provision"] : std::string();
+    if (spec) {
+        spec->token = *token;
+        std::vector<std::string> warnings;
+        auto staged = BundleWriter::stage(bundleDir, *spec, p.flags.count("--force") > 0, warnings);
+        for (const auto &w : warnings)
+            std::fprintf(stderr, "stoa-hub: warning: %s\n", w.c_str());
+        if (!staged)
+            return exitFor(staged.error());
+        bundle.emplace(std::move(*staged));
+    }
+    auto storage = openFor(p, code);
+    if (!storage)
+        return code; // the staged files go with `bundle`
+    if (auto r = (*storage)->addDevice(id, tokenHash(*token), nowMs()); !r)
+        return exitFor(r.error());
+    if (bundle) {
+        const auto written = bundle->commit();
+        if (!written) {
+            // Registered: the token is the one way to finish by hand.
+            std::fprintf(stderr,
+                         "stoa-hub: device %s is registered, but its provisioning bundle is not complete: %s\n"
+                         "stoa-hub: its token is on the last line of stdout; finish the bundle by hand, or run "
+                         "`stoa-hub device revoke %s`\n",
+                         id.c_str(), written.error().message.c_str(), id.c_str());
+            std::printf("%s\n", token->c_str());
+            return written.error().code == BundleError::Code::Exists ? 1 : 3;
+        }
+        std::string files;
+        for (const auto &f : *written)
+            files += (files.empty() ? "" : ", ") + f;
+        std::printf("provisioning bundle for %s in %s: %s (server %s); copy it onto the device's boot partition, "
+                    "where `stoa provision` takes it over\n",
+                    id.c_str(), bundleDir.c_str(), files.c_str(), spec->serverUrl.c_str());
+        if (!spec->rootKeysPem)
+            std::printf("no --root-key: the device must already hold %s\n", (spec->etcDir / "root.pub").c_str());
+    }
+    std::printf("device %s added; its bearer token (shown once, set it as the device's `token`):\n%s\n", id.c_str(),
+                token->c_str());
+    return 0;
+}
+
 int device(const std::vector<std::string> &args)
 {
-    auto p = parse(args, {"--data-dir", "--database"});
+    auto p = parse(args, {"--data-dir", "--database", "--provision", "--public-url", "--root-key", "--etc"}, {"--force"});
     if (!p.error.empty())
         return usageError(p.error);
     if (p.positional.size() != 2 || (p.positional[0] != "add" && p.positional[0] != "revoke"))
@@ -249,25 +378,18 @@ int device(const std::vector<std::string> &args)
     const std::string &id = p.positional[1];
     if (!schedule::isDeviceId(id))
         return usageError("a device id is 1-64 characters of [A-Za-z0-9._-], not " + id);
+    if (p.positional[0] == "add")
+        return deviceAdd(p, id);
+    for (const char *flag : {"--provision", "--public-url", "--root-key", "--etc", "--force"})
+        if (p.flags.count(flag))
+            return usageError(std::string(flag) + " goes with device add");
     int code = 0;
     auto storage = openFor(p, code);
     if (!storage)
         return code;
-    if (p.positional[0] == "revoke") {
-        if (auto r = (*storage)->revokeDevice(id); !r)
-            return exitFor(r.error());
-        std::printf("device %s revoked\n", id.c_str());
-        return 0;
-    }
-    const auto token = newToken(TokenKind::Device);
-    if (!token) {
-        std::fprintf(stderr, "stoa-hub: no random bytes for a token\n");
-        return 3;
-    }
-    if (auto r = (*storage)->addDevice(id, tokenHash(*token), nowMs()); !r)
+    if (auto r = (*storage)->revokeDevice(id); !r)
         return exitFor(r.error());
-    std::printf("device %s added; its bearer token (shown once, set it as the device's `token`):\n%s\n", id.c_str(),
-                token->c_str());
+    std::printf("device %s revoked\n", id.c_str());
     return 0;
 }
 
