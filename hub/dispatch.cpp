@@ -42,7 +42,13 @@ std::variant<Principal, HttpResponse> Hub::Impl::authenticate(const HttpRequest 
     if (route.deviceRoute()) {
         if (!looksLike(token, TokenKind::Device))
             return unauthorized("not a device token");
-        auto id = storage->deviceForToken(tokenHash(token));
+        const std::string hash = tokenHash(token);
+        const auto known = tokens.lookup(hash);
+        StorageResult<std::optional<std::string>> id = std::optional<std::string>();
+        if (known.kind == DeviceTokens::Lookup::Kind::Device)
+            id = known.deviceId;
+        else if (known.kind == DeviceTokens::Lookup::Kind::Unknown)
+            id = storage->deviceForToken(hash); // added since the last refresh, or not loaded yet
         if (!id) {
             m.dbErrors.inc();
             qCWarning(lcHub).noquote() << "auth:" << id.error().message.c_str();

@@ -208,6 +208,8 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
                         refused = true;
                         early = HttpResponse::text(413, "body of " + declared + " bytes is over this route's "
                                                             + std::to_string(ctx->limit) + "-byte limit");
+                    } else {
+                        req.body.reserve(static_cast<std::size_t>(n)); // within the limit: one allocation
                     }
                 }
             }
@@ -272,7 +274,8 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
     ctx->state->server = impl;
     ctx->state->conn = conn;
     auto state = ctx->state;
-    impl->handler.handle(ctx->request, Reply(state));
+    // Moved: the request is not read here again (onCompleted only frees it).
+    impl->handler.handle(std::move(ctx->request), Reply(state));
     std::lock_guard lock(state->mutex);
     if (state->pending) {
         auto response = std::move(*state->pending);

@@ -105,7 +105,10 @@ struct HttpServerOptions {
     unsigned connectionLimit = 4096;   // hard: libmicrohttpd refuses beyond
     unsigned softConnectionLimit = 0;  // 503 beyond; 0: 90 % of the hard limit
     unsigned idleTimeoutS = 30;        // slow clients are cut after this
-    std::size_t connectionMemory = 64 * 1024; // per connection, headers included
+    // Per connection, headers included; libmicrohttpd keeps a used
+    // connection's pool resident, so this times the connection limit bounds
+    // the HTTP layer's memory (16 KiB: 8,000 connections in 128 MiB).
+    std::size_t connectionMemory = 16 * 1024;
     int retryAfterS = 5;               // in 503s sent by this layer
     // TLS: PEM certificate chain and key; both empty: plain HTTP.
     std::string tlsCertPem;

@@ -80,6 +80,7 @@ std::expected<std::unique_ptr<Hub>, std::string> Hub::open(HubOptions options)
 
 std::optional<std::string> Hub::start()
 {
+    d->tokens.start();
     if (!d->server)
         d->server = std::make_unique<HttpServer>(*this, d->options.http);
     if (auto e = d->server->start())
@@ -96,6 +97,7 @@ void Hub::stop()
     if (d->server)
         d->server->quiesce();
     d->stopRetention();
+    d->tokens.stop();
     // Accepted writes are committed, publications finished and long polls
     // answered before the server goes, so no connection stays suspended.
     d->stopWorker();
@@ -132,7 +134,8 @@ void Hub::refused(const HttpRequest &request, int status)
 // ---- Impl: state, metrics, health, retention --------------------------------------------
 
 Hub::Impl::Impl(HubOptions o, std::unique_ptr<Storage> s, std::unique_ptr<Publisher> p)
-    : options(std::move(o)), storage(std::move(s)), ingest(*storage, options.ingest), publisher(std::move(p)),
+    : options(std::move(o)), storage(std::move(s)), ingest(*storage, options.ingest),
+      tokens(*storage, std::chrono::milliseconds(options.tokenRefreshMs)), publisher(std::move(p)),
       wake(*publisher, std::chrono::milliseconds(options.wakeHoldMs), options.maxWakeWaiters)
 {
 }

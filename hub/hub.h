@@ -53,6 +53,9 @@ struct HubOptions {
     std::int64_t onlineMs = 3 * 60 * 1000;
     std::int64_t staleMs = 15 * 60 * 1000;
     Retention retention;
+    // How soon a token added or revoked by another process or replica is
+    // seen (device_tokens.h); through this hub's API: at once.
+    std::int64_t tokenRefreshMs = 1000;
 };
 
 enum class DeviceState { Online, Stale, Offline, Never };

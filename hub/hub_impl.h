@@ -4,6 +4,7 @@
 // Not included outside hub/.
 #pragma once
 
+#include "hub/device_tokens.h"
 #include "hub/hub.h"
 #include "hub/publisher.h"
 #include "hub/routes.h"
@@ -34,6 +35,7 @@ struct Hub::Impl {
     const HubOptions options;
     std::unique_ptr<Storage> storage;    // thread-safe (storage.h)
     IngestQueue ingest;                  // over `storage`
+    DeviceTokens tokens;                 // over `storage`; started by Hub::start()
     std::unique_ptr<Publisher> publisher; // thread-safe (publisher.h)
     WakeWaiters wake;                    // over `publisher`
     std::unique_ptr<HttpServer> server;  // created by start()

@@ -155,6 +155,7 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
                                                          : storage->setDeviceToken(id, tokenHash(*token));
         if (!r)
             return failed(r.error());
+        tokens.changed();
         qCInfo(lcHub).noquote() << "operator" << who.op.name.c_str() << "issued a token for device" << id.c_str();
         return jsonOf(route.kind == Route::Kind::ApiDeviceAdd ? 201 : 200,
                       QJsonObject{{"id", QString::fromStdString(id)}, {"token", QString::fromStdString(*token)}});
@@ -187,6 +188,7 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
             return errorJson(403, "only an admin may revoke devices");
         if (auto r = storage->revokeDevice(route.deviceId); !r)
             return failed(r.error());
+        tokens.changed();
         qCInfo(lcHub).noquote() << "operator" << who.op.name.c_str() << "revoked device" << route.deviceId.c_str();
         HttpResponse r;
         r.status = 204;

@@ -22,11 +22,15 @@ namespace {
 
 using Code = StorageError::Code;
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 // Advisory lock keys, one per kind of work replicas must not do together.
 // Arbitrary but fixed: every hub replica must use the same ones.
 constexpr std::int64_t kMigrationLock = 0x53746f6148756201; // "StoaHub" 1
 constexpr std::int64_t kRetentionLock = 0x53746f6148756202; // "StoaHub" 2
+// Credential changes take it for their transaction, so each one's
+// max(cred_version) + 1 is computed after the previous one committed:
+// versions then become visible in order (credentialsSince()).
+constexpr std::int64_t kCredentialLock = 0x53746f6148756203; // "StoaHub" 3
 // How long a call waits for a pooled connection before answering
 // Unavailable: a stuck server must not pile up callers forever.
 constexpr auto kAcquireTimeout = std::chrono::seconds(30);
@@ -713,6 +717,15 @@ StorageResult<void> PostgresStorage::migrate()
                 if (auto r = s.exec("upgrading the schema to version 3", sql); !r)
                     return std::unexpected(r.error());
         }
+        if (current < 4) {
+            // Version 4: credential versions, so hubs follow tokens without
+            // asking per request.
+            for (const char *sql : {"ALTER TABLE devices ADD COLUMN cred_version bigint NOT NULL DEFAULT 0",
+                                    "CREATE INDEX devices_by_cred_version ON devices (cred_version)",
+                                    "INSERT INTO hub_schema (version) VALUES (4)"})
+                if (auto r = s.exec("upgrading the schema to version 4", sql); !r)
+                    return std::unexpected(r.error());
+        }
         return s.commit();
     });
 }
@@ -726,13 +739,35 @@ StorageResult<void> PostgresStorage::ping()
     });
 }
 
+namespace {
+
+// One credential change in its own transaction, under kCredentialLock; the
+// statement reads the next version as $1 (it is appended to `params`).
+StorageResult<Result> changeCredentials(Session &s, const char *what, const char *sql, Params params)
+{
+    if (auto r = s.begin(); !r)
+        return std::unexpected(r.error());
+    if (auto r = s.exec(what, "SELECT pg_advisory_xact_lock($1::bigint)", Params().add(kCredentialLock)); !r)
+        return std::unexpected(r.error());
+    auto r = s.exec(what, sql, params);
+    if (!r)
+        return r;
+    if (auto c = s.commit(); !c)
+        return std::unexpected(c.error());
+    return r;
+}
+
+constexpr const char *kNextCredVersion = "(SELECT coalesce(max(cred_version), 0) + 1 FROM devices)";
+
+} // namespace
+
 StorageResult<void> PostgresStorage::addDevice(const std::string &id, const std::string &tokenHash,
                                                std::int64_t nowMs)
 {
+    static const std::string sql = std::string("INSERT INTO devices (id, token_hash, created_at_ms, cred_version) "
+                                               "VALUES ($1, $2, $3::bigint, ") + kNextCredVersion + ")";
     return pool_->run(false, [&](Session &s) -> StorageResult<void> {
-        auto r = s.exec("adding a device",
-                        "INSERT INTO devices (id, token_hash, created_at_ms) VALUES ($1, $2, $3::bigint)",
-                        Params().add(id).add(tokenHash).add(nowMs));
+        auto r = changeCredentials(s, "adding a device", sql.c_str(), Params().add(id).add(tokenHash).add(nowMs));
         if (!r && r.error().code == Code::Conflict)
             r.error().message = "device " + id + " exists already (or its token hash is taken): " + r.error().message;
         if (!r)
@@ -743,9 +778,10 @@ StorageResult<void> PostgresStorage::addDevice(const std::string &id, const std:
 
 StorageResult<void> PostgresStorage::setDeviceToken(const std::string &id, const std::string &tokenHash)
 {
+    static const std::string sql = std::string("UPDATE devices SET token_hash = $2, revoked = false, cred_version = ")
+                                   + kNextCredVersion + " WHERE id = $1";
     return pool_->run(false, [&](Session &s) -> StorageResult<void> {
-        auto r = s.exec("setting a device token", "UPDATE devices SET token_hash = $2, revoked = false WHERE id = $1",
-                        Params().add(id).add(tokenHash));
+        auto r = changeCredentials(s, "setting a device token", sql.c_str(), Params().add(id).add(tokenHash));
         if (!r)
             return std::unexpected(r.error());
         if (affected(r->get()) == 0)
@@ -756,13 +792,33 @@ StorageResult<void> PostgresStorage::setDeviceToken(const std::string &id, const
 
 StorageResult<void> PostgresStorage::revokeDevice(const std::string &id)
 {
+    static const std::string sql = std::string("UPDATE devices SET revoked = true, cred_version = ") + kNextCredVersion
+                                   + " WHERE id = $1";
     return pool_->run(false, [&](Session &s) -> StorageResult<void> {
-        auto r = s.exec("revoking a device", "UPDATE devices SET revoked = true WHERE id = $1", Params().add(id));
+        auto r = changeCredentials(s, "revoking a device", sql.c_str(), Params().add(id));
         if (!r)
             return std::unexpected(r.error());
         if (affected(r->get()) == 0)
             return fail(Code::NotFound, "no device " + id);
         return {};
+    });
+}
+
+StorageResult<std::vector<DeviceCredential>> PostgresStorage::credentialsSince(std::int64_t afterVersion)
+{
+    return pool_->run(true, [&](Session &s) -> StorageResult<std::vector<DeviceCredential>> {
+        auto r = s.exec("reading credentials",
+                        "SELECT id, coalesce(token_hash, ''), revoked, cred_version FROM devices "
+                        "WHERE cred_version > $1::bigint ORDER BY cred_version",
+                        Params().add(afterVersion));
+        if (!r)
+            return std::unexpected(r.error());
+        std::vector<DeviceCredential> out;
+        const int rows = PQntuples(r->get());
+        out.reserve(static_cast<std::size_t>(rows));
+        for (int i = 0; i < rows; ++i)
+            out.push_back({text(r->get(), i, 0), text(r->get(), i, 1), boolean(r->get(), i, 2), integer(r->get(), i, 3)});
+        return out;
     });
 }
 

@@ -55,6 +55,7 @@ public:
     StorageResult<void> revokeDevice(const std::string &id) override;
     StorageResult<std::optional<std::string>> deviceForToken(const std::string &tokenHash) override;
     StorageResult<bool> deviceExists(const std::string &id) override;
+    StorageResult<std::vector<DeviceCredential>> credentialsSince(std::int64_t afterVersion) override;
     StorageResult<void> setDeviceGroup(const std::string &id, const std::optional<std::string> &group) override;
     StorageResult<void> setDeviceTags(const std::string &id, const std::vector<std::string> &tags) override;
     StorageResult<std::vector<DeviceSummary>> devices() override;

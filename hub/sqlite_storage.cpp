@@ -4,16 +4,30 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <chrono>
 #include <mutex>
+#include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 namespace stoa::hub {
 namespace {
 
-constexpr int kSchemaVersion = 3;
+constexpr int kSchemaVersion = 4;
 constexpr int kReaders = 4;
 constexpr int kBusyTimeoutMs = 10000;
+// Page caches: the writer's holds the devices rows and index pages a batch
+// touches (too small, every batch re-read them with pread); readers serve
+// the API and pings.
+constexpr int kWriterCacheKiB = 32 * 1024;
+constexpr int kReaderCacheKiB = 4 * 1024;
+// A checkpoint starts once the WAL holds this many pages, or every second.
+constexpr int kCheckpointPages = 1000;
+// Past this many WAL frames (~256 MiB) passive checkpoints are not keeping
+// up (readers hold old frames): a RESTART checkpoint waits for them and
+// briefly holds writers, to bound the file.
+constexpr int kWalRestartFrames = 65536;
 
 const char *const kSchemaV1 = R"sql(
 CREATE TABLE devices (
@@ -74,6 +88,15 @@ CREATE TABLE sessions (
 );
 )sql";
 
+// Version 4: every change of a device's credentials (added, new token,
+// revoked) takes the next cred_version, so a hub can follow them
+// (credentialsSince()) instead of asking per request. One writer
+// connection computes max + 1, so versions commit in order.
+const char *const kSchemaV4 = R"sql(
+ALTER TABLE devices ADD COLUMN cred_version INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX devices_by_cred_version ON devices(cred_version);
+)sql";
+
 std::vector<std::string> splitTags(const std::string &joined)
 {
     std::vector<std::string> out;
@@ -100,15 +123,43 @@ std::unexpected<StorageError> dbFail(sqlite3 *db, const char *what)
     return fail(code, std::string(what) + ": " + sqlite3_errmsg(db));
 }
 
-// A prepared statement, reset and unbound when it goes out of use.
+// One connection and the statements prepared on it. Statements are
+// prepared once (SQLITE_PREPARE_PERSISTENT) and reused: preparing anew per
+// call was a quarter of the hub's CPU under ingest. Keyed by the SQL
+// literal's address: every statement is a literal in this file.
+// A connection is used by one thread at a time (the writer under its mutex,
+// a reader while leased), and so is its cache.
+struct Connection {
+    sqlite3 *db = nullptr;
+    std::unordered_map<const char *, sqlite3_stmt *> statements;
+
+    explicit Connection(sqlite3 *handle) : db(handle) {}
+    ~Connection()
+    {
+        for (auto &[sql, stmt] : statements)
+            sqlite3_finalize(stmt);
+        sqlite3_close(db);
+    }
+    Connection(const Connection &) = delete;
+    Connection &operator=(const Connection &) = delete;
+    operator sqlite3 *() const { return db; }
+};
+
+// A prepared statement of a connection's cache, reset and unbound when it
+// goes out of use.
 class Stmt {
 public:
-    Stmt(sqlite3 *db, const char *sql) : db_(db)
+    Stmt(Connection &conn, const char *sql)
     {
-        if (sqlite3_prepare_v3(db, sql, -1, 0, &stmt_, nullptr) != SQLITE_OK)
-            stmt_ = nullptr;
+        auto [it, inserted] = conn.statements.try_emplace(sql, nullptr);
+        if (inserted && sqlite3_prepare_v3(conn.db, sql, -1, SQLITE_PREPARE_PERSISTENT, &it->second, nullptr) != SQLITE_OK) {
+            sqlite3_finalize(it->second);
+            conn.statements.erase(it);
+            return;
+        }
+        stmt_ = it->second;
     }
-    ~Stmt() { sqlite3_finalize(stmt_); }
+    ~Stmt() { reset(); }
     Stmt(const Stmt &) = delete;
     Stmt &operator=(const Stmt &) = delete;
 
@@ -136,6 +187,8 @@ public:
     sqlite3_stmt *raw() const { return stmt_; }
     void reset()
     {
+        if (!stmt_)
+            return;
         sqlite3_reset(stmt_);
         sqlite3_clear_bindings(stmt_);
     }
@@ -153,7 +206,6 @@ public:
     }
 
 private:
-    sqlite3 *db_;
     sqlite3_stmt *stmt_ = nullptr;
 };
 
@@ -180,8 +232,15 @@ StorageResult<sqlite3 *> openConnection(const std::string &path, bool writer)
     }
     sqlite3_busy_timeout(db, kBusyTimeoutMs);
     sqlite3_extended_result_codes(db, 1);
+    const std::string cache = "PRAGMA cache_size=-" + std::to_string(writer ? kWriterCacheKiB : kReaderCacheKiB);
+    if (auto r = exec(db, cache.c_str()); !r) {
+        sqlite3_close(db);
+        return fail(StorageError::Code::Unavailable, "cannot set up " + path + ": " + r.error().message);
+    }
     if (writer) {
-        for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
+        // Checkpoints are the checkpointer thread's (SqliteStorage::Impl).
+        for (const char *pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+                                   "PRAGMA wal_autocheckpoint=0", "PRAGMA journal_size_limit=67108864"}) {
             if (auto r = exec(db, pragma); !r) {
                 sqlite3_close(db);
                 return fail(StorageError::Code::Unavailable, "cannot set up " + path + ": " + r.error().message);
@@ -227,41 +286,95 @@ private:
 struct SqliteStorage::Impl {
     std::string path;
     std::mutex writeMutex; // guards writer
-    sqlite3 *writer = nullptr;
+    std::unique_ptr<Connection> writer;
 
     // Readers are opened after migrate() (a read-only connection cannot
     // create the file) and handed out one per call.
     std::mutex readMutex; // guards readers, readersOpened
     std::condition_variable readerFree;
-    std::vector<sqlite3 *> readers;
+    std::vector<std::unique_ptr<Connection>> readers;
     int readersOpened = 0;
+
+    // Checkpoints run on their own thread and connection, off the commit
+    // path: SQLite's default runs them inside a commit, so every thousandth
+    // batch waited for the database file's writes and fsync.
+    std::mutex checkpointMutex; // guards walPages, stopping
+    std::condition_variable checkpointWake;
+    int walPages = 0;
+    bool stopping = false;
+    std::thread checkpointer; // last: started once the rest is built
 
     ~Impl()
     {
-        for (sqlite3 *db : readers)
-            sqlite3_close(db);
-        sqlite3_close(writer);
+        {
+            std::lock_guard lock(checkpointMutex);
+            stopping = true;
+        }
+        checkpointWake.notify_all();
+        if (checkpointer.joinable())
+            checkpointer.join();
     }
+
+    // sqlite3_wal_hook: after each commit of the writer.
+    static int onWalCommit(void *arg, sqlite3 *, const char *, int pages)
+    {
+        auto *self = static_cast<Impl *>(arg);
+        bool due;
+        {
+            std::lock_guard lock(self->checkpointMutex);
+            self->walPages = pages;
+            due = pages >= kCheckpointPages;
+        }
+        if (due)
+            self->checkpointWake.notify_one();
+        return SQLITE_OK;
+    }
+
+    void runCheckpoints()
+    {
+        std::unique_ptr<Connection> conn;
+        std::unique_lock lock(checkpointMutex);
+        while (!stopping) {
+            checkpointWake.wait_for(lock, std::chrono::seconds(1),
+                                    [this] { return stopping || walPages >= kCheckpointPages; });
+            if (stopping)
+                break;
+            walPages = 0;
+            lock.unlock();
+            if (!conn) {
+                if (auto db = openConnection(path, true))
+                    conn = std::make_unique<Connection>(*db);
+            }
+            if (conn) {
+                int frames = 0, copied = 0;
+                const int rc = sqlite3_wal_checkpoint_v2(*conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+                if (rc == SQLITE_OK && frames > kWalRestartFrames)
+                    sqlite3_wal_checkpoint_v2(*conn, nullptr, SQLITE_CHECKPOINT_RESTART, &frames, &copied);
+            }
+            lock.lock();
+        }
+    }
+
 
     // A reader connection, returned to the pool when the lease ends.
     class Lease {
     public:
-        Lease(Impl *impl, sqlite3 *db) : impl_(impl), db_(db) {}
+        Lease(Impl *impl, std::unique_ptr<Connection> conn) : impl_(impl), conn_(std::move(conn)) {}
         ~Lease()
         {
-            if (db_) {
+            if (conn_) {
                 std::lock_guard lock(impl_->readMutex);
-                impl_->readers.push_back(db_);
+                impl_->readers.push_back(std::move(conn_));
                 impl_->readerFree.notify_one();
             }
         }
-        Lease(Lease &&o) noexcept : impl_(o.impl_), db_(std::exchange(o.db_, nullptr)) {}
+        Lease(Lease &&o) noexcept : impl_(o.impl_), conn_(std::move(o.conn_)) {}
         Lease &operator=(Lease &&) = delete;
-        sqlite3 *db() const { return db_; }
+        Connection &db() const { return *conn_; }
 
     private:
         Impl *impl_;
-        sqlite3 *db_;
+        std::unique_ptr<Connection> conn_;
     };
 
     StorageResult<Lease> reader()
@@ -276,12 +389,12 @@ struct SqliteStorage::Impl {
                 --readersOpened;
                 return std::unexpected(db.error());
             }
-            return Lease(this, *db);
+            return Lease(this, std::make_unique<Connection>(*db));
         }
         readerFree.wait(lock, [this] { return !readers.empty(); });
-        sqlite3 *db = readers.back();
+        auto conn = std::move(readers.back());
         readers.pop_back();
-        return Lease(this, db);
+        return Lease(this, std::move(conn));
     }
 };
 
@@ -295,19 +408,21 @@ StorageResult<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::str
     auto db = openConnection(path, true);
     if (!db)
         return std::unexpected(db.error());
-    impl->writer = *db;
+    impl->writer = std::make_unique<Connection>(*db);
+    sqlite3_wal_hook(*impl->writer, &Impl::onWalCommit, impl.get());
+    impl->checkpointer = std::thread([raw = impl.get()] { raw->runCheckpoints(); });
     return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(impl)));
 }
 
 StorageResult<void> SqliteStorage::migrate()
 {
     std::lock_guard lock(d->writeMutex);
-    Transaction tx(d->writer);
+    Transaction tx(*d->writer);
     if (auto r = tx.begin(); !r)
         return r;
-    Stmt version(d->writer, "PRAGMA user_version");
+    Stmt version(*d->writer, "PRAGMA user_version");
     if (!version || version.step() != SQLITE_ROW)
-        return dbFail(d->writer, "reading the schema version");
+        return dbFail(*d->writer, "reading the schema version");
     const auto current = version.integer(0);
     version.reset();
     if (current > kSchemaVersion)
@@ -315,18 +430,22 @@ StorageResult<void> SqliteStorage::migrate()
                     "the database's schema version " + std::to_string(current) + " is newer than this hub knows ("
                         + std::to_string(kSchemaVersion) + "): run a newer stoa-hub");
     if (current < 1) {
-        if (auto r = exec(d->writer, kSchemaV1); !r)
+        if (auto r = exec(*d->writer, kSchemaV1); !r)
             return r;
     }
     if (current < 2) {
-        if (auto r = exec(d->writer, kSchemaV2); !r)
+        if (auto r = exec(*d->writer, kSchemaV2); !r)
             return r;
     }
     if (current < 3) {
-        if (auto r = exec(d->writer, kSchemaV3); !r)
+        if (auto r = exec(*d->writer, kSchemaV3); !r)
             return r;
     }
-    if (auto r = exec(d->writer, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str()); !r)
+    if (current < 4) {
+        if (auto r = exec(*d->writer, kSchemaV4); !r)
+            return r;
+    }
+    if (auto r = exec(*d->writer, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str()); !r)
         return r;
     return tx.commit();
 }
@@ -346,12 +465,12 @@ StorageResult<void> SqliteStorage::ping()
 StorageResult<void> SqliteStorage::addDevice(const std::string &id, const std::string &tokenHash, std::int64_t nowMs)
 {
     std::lock_guard lock(d->writeMutex);
-    Stmt s(d->writer, "INSERT INTO devices(id, token_hash, created_at_ms) VALUES(?1, ?2, ?3)");
+    Stmt s(*d->writer, "INSERT INTO devices(id, token_hash, created_at_ms, cred_version) VALUES(?1, ?2, ?3, (SELECT coalesce(max(cred_version), 0) + 1 FROM devices))");
     if (!s)
-        return dbFail(d->writer, "adding a device");
+        return dbFail(*d->writer, "adding a device");
     s.bind(1, id).bind(2, tokenHash).bind(3, nowMs);
     if (s.step() != SQLITE_DONE) {
-        auto e = dbFail(d->writer, "adding a device");
+        auto e = dbFail(*d->writer, "adding a device");
         if (e.error().code == StorageError::Code::Conflict)
             e.error().message = "device " + id + " exists already";
         return e;
@@ -362,13 +481,13 @@ StorageResult<void> SqliteStorage::addDevice(const std::string &id, const std::s
 StorageResult<void> SqliteStorage::setDeviceToken(const std::string &id, const std::string &tokenHash)
 {
     std::lock_guard lock(d->writeMutex);
-    Stmt s(d->writer, "UPDATE devices SET token_hash = ?2, revoked = 0 WHERE id = ?1");
+    Stmt s(*d->writer, "UPDATE devices SET token_hash = ?2, revoked = 0, cred_version = (SELECT coalesce(max(cred_version), 0) + 1 FROM devices) WHERE id = ?1");
     if (!s)
-        return dbFail(d->writer, "setting a device token");
+        return dbFail(*d->writer, "setting a device token");
     s.bind(1, id).bind(2, tokenHash);
     if (s.step() != SQLITE_DONE)
-        return dbFail(d->writer, "setting a device token");
-    if (sqlite3_changes(d->writer) == 0)
+        return dbFail(*d->writer, "setting a device token");
+    if (sqlite3_changes(*d->writer) == 0)
         return fail(StorageError::Code::NotFound, "no device " + id);
     return {};
 }
@@ -376,13 +495,13 @@ StorageResult<void> SqliteStorage::setDeviceToken(const std::string &id, const s
 StorageResult<void> SqliteStorage::revokeDevice(const std::string &id)
 {
     std::lock_guard lock(d->writeMutex);
-    Stmt s(d->writer, "UPDATE devices SET revoked = 1 WHERE id = ?1");
+    Stmt s(*d->writer, "UPDATE devices SET revoked = 1, cred_version = (SELECT coalesce(max(cred_version), 0) + 1 FROM devices) WHERE id = ?1");
     if (!s)
-        return dbFail(d->writer, "revoking a device");
+        return dbFail(*d->writer, "revoking a device");
     s.bind(1, id);
     if (s.step() != SQLITE_DONE)
-        return dbFail(d->writer, "revoking a device");
-    if (sqlite3_changes(d->writer) == 0)
+        return dbFail(*d->writer, "revoking a device");
+    if (sqlite3_changes(*d->writer) == 0)
         return fail(StorageError::Code::NotFound, "no device " + id);
     return {};
 }
@@ -419,18 +538,37 @@ StorageResult<bool> SqliteStorage::deviceExists(const std::string &id)
     return dbFail(lease->db(), "looking up a device");
 }
 
+StorageResult<std::vector<DeviceCredential>> SqliteStorage::credentialsSince(std::int64_t afterVersion)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT id, coalesce(token_hash, ''), revoked, cred_version FROM devices "
+                        "WHERE cred_version > ?1 ORDER BY cred_version");
+    if (!s)
+        return dbFail(lease->db(), "reading credentials");
+    s.bind(1, afterVersion);
+    std::vector<DeviceCredential> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back({s.text(0), s.text(1), s.integer(2) != 0, s.integer(3)});
+    if (rc != SQLITE_DONE)
+        return dbFail(lease->db(), "reading credentials");
+    return out;
+}
+
 StorageResult<void> SqliteStorage::setDeviceGroup(const std::string &id, const std::optional<std::string> &group)
 {
     std::lock_guard lock(d->writeMutex);
-    Stmt s(d->writer, "UPDATE devices SET grp = ?2 WHERE id = ?1");
+    Stmt s(*d->writer, "UPDATE devices SET grp = ?2 WHERE id = ?1");
     if (!s)
-        return dbFail(d->writer, "setting a group");
+        return dbFail(*d->writer, "setting a group");
     s.bind(1, id);
     if (group)
         s.bind(2, *group);
     if (s.step() != SQLITE_DONE)
-        return dbFail(d->writer, "setting a group");
-    if (sqlite3_changes(d->writer) == 0)
+        return dbFail(*d->writer, "setting a group");
+    if (sqlite3_changes(*d->writer) == 0)
         return fail(StorageError::Code::NotFound, "no device " + id);
     return {};
 }
@@ -444,13 +582,13 @@ StorageResult<void> SqliteStorage::setDeviceTags(const std::string &id, const st
     for (const auto &t : sorted)
         joined += (joined.empty() ? "" : ",") + t;
     std::lock_guard lock(d->writeMutex);
-    Stmt s(d->writer, "UPDATE devices SET tags = ?2 WHERE id = ?1");
+    Stmt s(*d->writer, "UPDATE devices SET tags = ?2 WHERE id = ?1");
     if (!s)
-        return dbFail(d->writer, "setting tags");
+        return dbFail(*d->writer, "setting tags");
     s.bind(1, id).bind(2, joined);
     if (s.step() != SQLITE_DONE)
-        return dbFail(d->writer, "setting tags");
-    if (sqlite3_changes(d->writer) == 0)
+        return dbFail(*d->writer, "setting tags");
+    if (sqlite3_changes(*d->writer) == 0)
         return fail(StorageError::Code::NotFound, "no device " + id);
     return {};
 }
@@ -549,12 +687,12 @@ StorageResult<void> SqliteStorage::addOperator(const std::string &name, Role rol
                                                std::int64_t nowMs)
 {
     std::lock_guard lock(d->writeMutex);
-    Stmt s(d->writer, "INSERT INTO operators(name, role, token_hash, created_at_ms) VALUES(?1, ?2, ?3, ?4)");
+    Stmt s(*d->writer, "INSERT INTO operators(name, role, token_hash, created_at_ms) VALUES(?1, ?2, ?3, ?4)");
     if (!s)
-        return dbFail(d->writer, "adding an operator");
+        return dbFail(*d->writer, "adding an operator");
     s.bind(1, name).bind(2, std::string(roleName(role))).bind(3, tokenHash).bind(4, nowMs);
     if (s.step() != SQLITE_DONE) {
-        auto e = dbFail(d->writer, "adding an operator");
+        auto e = dbFail(*d->writer, "adding an operator");
         if (e.error().code == StorageError::Code::Conflict)
             e.error().message = "operator " + name + " exists already";
         return e;
@@ -585,13 +723,13 @@ StorageResult<std::optional<Operator>> SqliteStorage::operatorForToken(const std
 StorageResult<void> SqliteStorage::setOperatorPassword(const std::string &name, const std::string &passwordHash)
 {
     std::lock_guard lock(d->writeMutex);
-    Stmt s(d->writer, "UPDATE operators SET password_hash = ?2 WHERE name = ?1");
+    Stmt s(*d->writer, "UPDATE operators SET password_hash = ?2 WHERE name = ?1");
     if (!s)
-        return dbFail(d->writer, "setting a password");
+        return dbFail(*d->writer, "setting a password");
     s.bind(1, name).bind(2, passwordHash);
     if (s.step() != SQLITE_DONE)
-        return dbFail(d->writer, "setting a password");
-    if (sqlite3_changes(d->writer) == 0)
+        return dbFail(*d->writer, "setting a password");
+    if (sqlite3_changes(*d->writer) == 0)
         return fail(StorageError::Code::NotFound, "no operator " + name);
     return {};
 }
@@ -619,15 +757,15 @@ StorageResult<std::optional<std::pair<Operator, std::string>>> SqliteStorage::op
 StorageResult<void> SqliteStorage::addSession(const std::string &tokenHash, const std::string &name, std::int64_t expiresAtMs)
 {
     std::lock_guard lock(d->writeMutex);
-    Stmt s(d->writer, "INSERT INTO sessions(token_hash, name, expires_at_ms) VALUES(?1, ?2, ?3)");
-    Stmt old(d->writer, "DELETE FROM sessions WHERE expires_at_ms < ?1");
+    Stmt s(*d->writer, "INSERT INTO sessions(token_hash, name, expires_at_ms) VALUES(?1, ?2, ?3)");
+    Stmt old(*d->writer, "DELETE FROM sessions WHERE expires_at_ms < ?1");
     if (!s || !old)
-        return dbFail(d->writer, "adding a session");
+        return dbFail(*d->writer, "adding a session");
     // Expired sessions go whenever a new one comes: the table stays small.
     old.bind(1, expiresAtMs - std::int64_t{30} * 86400 * 1000);
     s.bind(1, tokenHash).bind(2, name).bind(3, expiresAtMs);
     if (old.step() != SQLITE_DONE || s.step() != SQLITE_DONE)
-        return dbFail(d->writer, "adding a session");
+        return dbFail(*d->writer, "adding a session");
     return {};
 }
 
@@ -655,12 +793,12 @@ StorageResult<std::optional<Operator>> SqliteStorage::sessionOperator(const std:
 StorageResult<void> SqliteStorage::removeSession(const std::string &tokenHash)
 {
     std::lock_guard lock(d->writeMutex);
-    Stmt s(d->writer, "DELETE FROM sessions WHERE token_hash = ?1");
+    Stmt s(*d->writer, "DELETE FROM sessions WHERE token_hash = ?1");
     if (!s)
-        return dbFail(d->writer, "ending a session");
+        return dbFail(*d->writer, "ending a session");
     s.bind(1, tokenHash);
     if (s.step() != SQLITE_DONE)
-        return dbFail(d->writer, "ending a session");
+        return dbFail(*d->writer, "ending a session");
     return {};
 }
 
@@ -670,7 +808,7 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
     if (batch.empty())
         return counts;
     std::lock_guard lock(d->writeMutex);
-    sqlite3 *db = d->writer;
+    Connection &db = *d->writer;
     Transaction tx(db);
     if (auto r = tx.begin(); !r)
         return std::unexpected(r.error());
@@ -725,7 +863,7 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
 StorageResult<std::vector<std::string>> SqliteStorage::trimScreenshots(const std::string &deviceId, int keep)
 {
     std::lock_guard lock(d->writeMutex);
-    sqlite3 *db = d->writer;
+    Connection &db = *d->writer;
     Transaction tx(db);
     if (auto r = tx.begin(); !r)
         return std::unexpected(r.error());
@@ -761,7 +899,7 @@ StorageResult<std::vector<std::string>> SqliteStorage::trimScreenshots(const std
 StorageResult<std::int64_t> SqliteStorage::applyRetention(const Retention &retention, std::int64_t nowMs)
 {
     std::lock_guard lock(d->writeMutex);
-    sqlite3 *db = d->writer;
+    Connection &db = *d->writer;
     Transaction tx(db);
     if (auto r = tx.begin(); !r)
         return std::unexpected(r.error());

@@ -100,6 +100,14 @@ struct IngestCounts {
     std::int64_t playsDuplicate = 0;  // ids already stored, ignored
 };
 
+// A device's credentials as of `version` (credentialsSince()).
+struct DeviceCredential {
+    std::string deviceId;
+    std::string tokenHash;  // empty: none
+    bool revoked = false;
+    std::int64_t version = 0;
+};
+
 // A device as the operator API lists it.
 struct DeviceSummary {
     std::string id;
@@ -142,6 +150,12 @@ public:
     // none, or when that device is revoked.
     virtual StorageResult<std::optional<std::string>> deviceForToken(const std::string &tokenHash) = 0;
     virtual StorageResult<bool> deviceExists(const std::string &id) = 0;
+    // Every change of a device's credentials (added, new token, revoked)
+    // takes the next version, and versions become visible in order: the
+    // devices whose credentials changed after `afterVersion`, by version.
+    // -1: every device. How a hub follows tokens without asking per request
+    // (device_tokens.h).
+    virtual StorageResult<std::vector<DeviceCredential>> credentialsSince(std::int64_t afterVersion) = 0;
     // Group and tags: names of 1-64 of [A-Za-z0-9._-] (the caller checks).
     virtual StorageResult<void> setDeviceGroup(const std::string &id, const std::optional<std::string> &group) = 0; // NotFound
     virtual StorageResult<void> setDeviceTags(const std::string &id, const std::vector<std::string> &tags) = 0;     // NotFound

@@ -1,6 +1,8 @@
 // The storage suite: the same behaviour asked of both backends (backends.h).
 #include "backends.h"
 
+#include "hub/credentials.h"
+#include "hub/device_tokens.h"
 #include "hub/storage.h"
 
 #include <QTemporaryDir>
@@ -95,6 +97,81 @@ private slots:
         QVERIFY(!list[0].revoked);
         QVERIFY(!list[0].lastSeenAtMs);
         QCOMPARE(*db->deviceCount(), 2);
+    }
+
+    void credentialVersionsFollowEveryChange()
+    {
+        const auto none = db->credentialsSince(-1);
+        QVERIFY(none.has_value());
+        QVERIFY(none->empty());
+        QVERIFY(db->addDevice("pi-1", "hash-1", 1000).has_value());
+        QVERIFY(db->addDevice("pi-2", "hash-2", 1000).has_value());
+        const auto all = *db->credentialsSince(-1);
+        QCOMPARE(all.size(), std::size_t{2});
+        QCOMPARE(all[0].deviceId, std::string("pi-1"));
+        QCOMPARE(all[0].tokenHash, std::string("hash-1"));
+        QVERIFY(all[0].version < all[1].version); // in order
+        const std::int64_t seen = all[1].version;
+        QVERIFY(db->credentialsSince(seen)->empty());
+
+        // Revoking, a new token and a new device each come after `seen`;
+        // a failed change (no such device) takes no version.
+        QVERIFY(db->revokeDevice("pi-1").has_value());
+        QVERIFY(!db->revokeDevice("pi-9"));
+        QVERIFY(db->setDeviceToken("pi-2", "hash-2b").has_value());
+        QVERIFY(db->addDevice("pi-3", "hash-3", 1000).has_value());
+        const auto after = *db->credentialsSince(seen);
+        QCOMPARE(after.size(), std::size_t{3});
+        QCOMPARE(after[0].deviceId, std::string("pi-1"));
+        QVERIFY(after[0].revoked);
+        QCOMPARE(after[1].deviceId, std::string("pi-2"));
+        QCOMPARE(after[1].tokenHash, std::string("hash-2b"));
+        QVERIFY(!after[1].revoked);
+        QCOMPARE(after[2].deviceId, std::string("pi-3"));
+        QVERIFY(after[0].version < after[1].version && after[1].version < after[2].version);
+        // Heartbeats, groups and tags are not credential changes.
+        IngestBatch batch;
+        batch.statuses.push_back(status("pi-2", 5000, 1));
+        QVERIFY(db->ingest(batch).has_value());
+        QVERIFY(db->setDeviceGroup("pi-2", std::string("lobby")).has_value());
+        QVERIFY(db->credentialsSince(after[2].version)->empty());
+    }
+
+    void deviceTokensFollowTheStorage()
+    {
+        QVERIFY(db->addDevice("pi-1", tokenHash("stoa_dev_one"), 1000).has_value());
+        DeviceTokens tokens(*db, std::chrono::hours(1)); // refreshed by hand below
+        using Kind = DeviceTokens::Lookup::Kind;
+        QCOMPARE(tokens.lookup(tokenHash("stoa_dev_one")).kind, Kind::Unknown); // not loaded yet
+        QVERIFY(tokens.refresh().has_value());
+        QVERIFY(tokens.loaded());
+        QCOMPARE(tokens.lookup(tokenHash("stoa_dev_one")).kind, Kind::Device);
+        QCOMPARE(tokens.lookup(tokenHash("stoa_dev_one")).deviceId, std::string("pi-1"));
+        QCOMPARE(tokens.lookup(tokenHash("stoa_dev_two")).kind, Kind::Unknown);
+        QCOMPARE(tokens.lookup("not hex").kind, Kind::Unknown);
+
+        // Changes made behind its back are seen at the next refresh.
+        QVERIFY(db->addDevice("pi-2", tokenHash("stoa_dev_two"), 1000).has_value());
+        QVERIFY(db->revokeDevice("pi-1").has_value());
+        QCOMPARE(tokens.lookup(tokenHash("stoa_dev_one")).kind, Kind::Device);
+        QVERIFY(tokens.refresh().has_value());
+        QCOMPARE(tokens.lookup(tokenHash("stoa_dev_one")).kind, Kind::Revoked);
+        QCOMPARE(tokens.lookup(tokenHash("stoa_dev_two")).deviceId, std::string("pi-2"));
+
+        // A new token replaces the old one: the old hash is forgotten.
+        QVERIFY(db->setDeviceToken("pi-1", tokenHash("stoa_dev_one_b")).has_value());
+        tokens.changed();
+        QCOMPARE(tokens.lookup(tokenHash("stoa_dev_one")).kind, Kind::Unknown);
+        QCOMPARE(tokens.lookup(tokenHash("stoa_dev_one_b")).deviceId, std::string("pi-1"));
+        QCOMPARE(tokens.size(), std::size_t{2});
+
+        // The thread refreshes by itself.
+        DeviceTokens live(*db, std::chrono::milliseconds(20));
+        live.start();
+        QCOMPARE(live.lookup(tokenHash("stoa_dev_two")).deviceId, std::string("pi-2"));
+        QVERIFY(db->revokeDevice("pi-2").has_value());
+        QTRY_COMPARE_WITH_TIMEOUT(live.lookup(tokenHash("stoa_dev_two")).kind, Kind::Revoked, 5000);
+        live.stop();
     }
 
     void groupsAndTags()
