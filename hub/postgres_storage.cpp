@@ -147,9 +147,9 @@ WITH st AS (
 SELECT count(*) FROM pl_ins)sql";
 
 // A status row goes once it is older than the cutoff ($1) or beyond its
-// device's newest $2. Even the newest may go: the latest status a device
-// sent lives on in devices.last_status (latestStatus() reads it there), as
-// in the SQLite backend and tst_storage's retentionBoundsHistory.
+// device's newest $2, but a device's newest row stays whatever its age, as
+// in the SQLite backend (which reads the latest status from it) and
+// tst_storage's retentionBoundsHistory.
 const char *const kTrimStatuses = R"sql(
 DELETE FROM statuses s USING (
   SELECT seq FROM (
@@ -157,7 +157,7 @@ DELETE FROM statuses s USING (
            row_number() OVER (PARTITION BY device_id ORDER BY received_at_ms DESC, seq DESC) AS n
     FROM statuses
   ) AS ranked
-  WHERE n > $2::bigint OR received_at_ms < $1::bigint
+  WHERE (n > $2::bigint OR received_at_ms < $1::bigint) AND n > 1
 ) AS doomed
 WHERE s.seq = doomed.seq)sql";
 

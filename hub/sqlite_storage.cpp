@@ -92,9 +92,21 @@ CREATE TABLE sessions (
 // revoked) takes the next cred_version, so a hub can follow them
 // (credentialsSince()) instead of asking per request. One writer
 // connection computes max + 1, so versions commit in order.
+// And the latest status is no longer a copy of its body in the devices row
+// but a reference to its statuses row (which retention keeps): every
+// heartbeat wrote its body twice, and the devices table grew to a page per
+// three devices, so each heartbeat dirtied a page of it.
 const char *const kSchemaV4 = R"sql(
 ALTER TABLE devices ADD COLUMN cred_version INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX devices_by_cred_version ON devices(cred_version);
+ALTER TABLE devices ADD COLUMN last_status_rowid INTEGER;
+INSERT INTO statuses(device_id, received_at_ms, manifest_version, body)
+  SELECT id, last_seen_at_ms, manifest_version, last_status FROM devices
+  WHERE last_status IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM statuses s WHERE s.device_id = devices.id AND s.received_at_ms = devices.last_seen_at_ms);
+UPDATE devices SET last_status_rowid = (
+  SELECT rowid FROM statuses s WHERE s.device_id = devices.id ORDER BY received_at_ms DESC, rowid DESC LIMIT 1),
+  last_status = NULL;
 )sql";
 
 std::vector<std::string> splitTags(const std::string &joined)
@@ -632,8 +644,8 @@ StorageResult<std::optional<StatusReport>> SqliteStorage::latestStatus(const std
     auto lease = d->reader();
     if (!lease)
         return std::unexpected(lease.error());
-    Stmt s(lease->db(), "SELECT last_seen_at_ms, manifest_version, last_status FROM devices "
-                        "WHERE id = ?1 AND last_status IS NOT NULL");
+    Stmt s(lease->db(), "SELECT s.received_at_ms, s.manifest_version, s.body FROM devices d "
+                        "JOIN statuses s ON s.rowid = d.last_status_rowid WHERE d.id = ?1");
     if (!s)
         return dbFail(lease->db(), "reading a status");
     s.bind(1, id);
@@ -814,7 +826,7 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
         return std::unexpected(r.error());
 
     Stmt addStatus(db, "INSERT INTO statuses(device_id, received_at_ms, manifest_version, body) VALUES(?1, ?2, ?3, ?4)");
-    Stmt latest(db, "UPDATE devices SET last_seen_at_ms = ?2, manifest_version = ?3, last_status = ?4 "
+    Stmt latest(db, "UPDATE devices SET last_seen_at_ms = ?2, manifest_version = ?3, last_status_rowid = ?4 "
                     "WHERE id = ?1 AND (last_seen_at_ms IS NULL OR last_seen_at_ms <= ?2)");
     Stmt addPlay(db, "INSERT OR IGNORE INTO plays(device_id, id, received_at_ms, line) VALUES(?1, ?2, ?3, ?4)");
     Stmt countPlay(db, "UPDATE devices SET plays = plays + 1 WHERE id = ?1");
@@ -826,8 +838,11 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
 
     for (const auto &st : batch.statuses) {
         addStatus.bind(1, st.deviceId).bind(2, st.receivedAtMs).bind(3, st.manifestVersion).bind(4, st.body);
-        latest.bind(1, st.deviceId).bind(2, st.receivedAtMs).bind(3, st.manifestVersion).bind(4, st.body);
-        if (addStatus.step() != SQLITE_DONE || latest.step() != SQLITE_DONE)
+        if (addStatus.step() != SQLITE_DONE)
+            return dbFail(db, "storing a status");
+        latest.bind(1, st.deviceId).bind(2, st.receivedAtMs).bind(3, st.manifestVersion)
+            .bind(4, static_cast<std::int64_t>(sqlite3_last_insert_rowid(db)));
+        if (latest.step() != SQLITE_DONE)
             return dbFail(db, "storing a status");
         addStatus.reset();
         latest.reset();
@@ -905,11 +920,13 @@ StorageResult<std::int64_t> SqliteStorage::applyRetention(const Retention &reten
         return std::unexpected(r.error());
     const std::int64_t cutoff = nowMs - retention.maxAgeMs;
     std::int64_t removed = 0;
-    // The latest status lives in devices.last_status, so every history row may go.
-    Stmt old(db, "DELETE FROM statuses WHERE received_at_ms < ?1");
+    // A device's latest status row stays, whatever its age: latestStatus()
+    // reads it there.
+    Stmt old(db, "DELETE FROM statuses WHERE received_at_ms < ?1 AND rowid NOT IN "
+                 "(SELECT last_status_rowid FROM devices WHERE last_status_rowid IS NOT NULL)");
     Stmt excess(db, "DELETE FROM statuses WHERE rowid IN (SELECT rowid FROM (SELECT rowid, row_number() OVER "
                     "(PARTITION BY device_id ORDER BY received_at_ms DESC, rowid DESC) AS n FROM statuses) "
-                    "WHERE n > ?1)");
+                    "WHERE n > max(?1, 1))");
     Stmt oldPlays(db, "DELETE FROM plays WHERE received_at_ms < ?1");
     Stmt oldShots(db, "DELETE FROM screenshots WHERE received_at_ms < ?1");
     if (!old || !excess || !oldPlays || !oldShots)

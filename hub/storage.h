@@ -122,10 +122,10 @@ struct DeviceSummary {
 
 // How much history is kept. applyRetention() deletes status rows, play
 // rows and screenshot rows received before now - maxAgeMs, and status rows
-// beyond the newest statusesPerDevice of each device (0: all). The latest
-// status of a device is kept apart (latestStatus()) and never deleted, and
-// DeviceSummary::plays counts every record ever stored, so retention never
-// lowers it.
+// beyond the newest statusesPerDevice of each device; but each device's
+// newest status row stays, whatever its age (latestStatus() and the
+// history keep it). DeviceSummary::plays counts every record ever stored,
+// so retention never lowers it.
 struct Retention {
     std::int64_t maxAgeMs = std::int64_t{30} * 86400 * 1000;
     std::int64_t statusesPerDevice = 2000;

@@ -339,11 +339,15 @@ private slots:
         const auto plays = *db->plays("pi-1", 100);
         QCOMPARE(plays.size(), std::size_t{1});
         QCOMPARE(plays[0].id, std::string("new"));
-        // The latest status outlives its history rows.
+        // The latest status outlives its age and the count.
         r.maxAgeMs = 1;
+        r.statusesPerDevice = 0;
         QVERIFY(db->applyRetention(r, 10000000).has_value());
-        QCOMPARE(db->statusHistory("pi-1", 100)->size(), std::size_t{0});
+        const auto kept = *db->statusHistory("pi-1", 100);
+        QCOMPARE(kept.size(), std::size_t{1});
+        QCOMPARE(kept[0].receivedAtMs, 109000);
         QCOMPARE((*db->latestStatus("pi-1"))->receivedAtMs, 109000);
+        QCOMPARE((*db->latestStatus("pi-1"))->body, status("pi-1", 109000, 9).body);
     }
 
     void concurrentIngestLosesNothing()
