@@ -22,8 +22,10 @@ constexpr int kBusyTimeoutMs = 10000;
 // the API and pings.
 constexpr int kWriterCacheKiB = 32 * 1024;
 constexpr int kReaderCacheKiB = 4 * 1024;
-// A checkpoint starts once the WAL holds this many pages, or every second.
-constexpr int kCheckpointPages = 1000;
+// A checkpoint starts once the WAL holds this many pages (32 MiB), or every
+// few seconds: the longer between them, the more often a page written many
+// times (an index leaf, a devices page) is copied into the database once.
+constexpr int kCheckpointPages = 8000;
 // Past this many WAL frames (~256 MiB) passive checkpoints are not keeping
 // up (readers hold old frames): a RESTART checkpoint waits for them and
 // briefly holds writers, to bound the file.
@@ -347,7 +349,7 @@ struct SqliteStorage::Impl {
         std::unique_ptr<Connection> conn;
         std::unique_lock lock(checkpointMutex);
         while (!stopping) {
-            checkpointWake.wait_for(lock, std::chrono::seconds(1),
+            checkpointWake.wait_for(lock, std::chrono::seconds(5),
                                     [this] { return stopping || walPages >= kCheckpointPages; });
             if (stopping)
                 break;
