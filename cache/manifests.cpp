@@ -10,6 +10,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <charconv>
 #include <chrono>
 
 namespace stoa::cache {
@@ -17,6 +18,8 @@ namespace stoa::cache {
 namespace {
 
 constexpr const char *kFloorKey = "rollback_floor";
+constexpr const char *kFloorResetKey = "rollback_floor.reset_keys_version";
+constexpr const char *kResetLinePrefix = "reset_by_keys_version ";
 constexpr const char *kGenerationKey = "active_generation";
 constexpr std::size_t kMaxMirrorBytes = 16u << 20; // envelopes are capped at 4 MiB by the protocol
 
@@ -183,18 +186,69 @@ Result<void> ManifestStore::activate(const StoredManifest &m)
     return activateStaged();
 }
 
-Result<void> ManifestStore::restore(const StoredManifest &m, std::int64_t floor)
+Result<void> ManifestStore::restore(const std::optional<StoredManifest> &m, const FloorRecord &floor)
 {
     auto tx = Transaction::begin(m_db);
     if (!tx)
         return std::unexpected(tx.error());
-    if (auto ok = putSlot(Slot::Active, m); !ok)
+    KeyValue kv(m_db);
+    if (m) {
+        if (auto ok = putSlot(Slot::Active, *m); !ok)
+            return ok;
+        if (auto ok = kv.add(kGenerationKey, 1); !ok)
+            return std::unexpected(ok.error());
+    }
+    if (auto ok = kv.setInt(kFloorKey, floor.floor); !ok)
         return ok;
-    if (auto ok = raiseFloor(std::max(floor, m.version)); !ok)
+    if (auto ok = floor.resetKeysVersion ? kv.setInt(kFloorResetKey, *floor.resetKeysVersion) : kv.remove(kFloorResetKey);
+        !ok)
         return ok;
-    if (auto ok = KeyValue(m_db).add(kGenerationKey, 1); !ok)
-        return std::unexpected(ok.error());
     return tx->commit();
+}
+
+Result<FloorReset> ManifestStore::resetFloor(std::int64_t floor, std::int64_t keysVersion)
+{
+    FloorReset r;
+    {
+        auto tx = Transaction::begin(m_db);
+        if (!tx)
+            return std::unexpected(tx.error());
+        auto record = floorRecord();
+        if (!record)
+            return std::unexpected(record.error());
+        r.before = r.after = record->floor;
+        if (!record->resetKeysVersion || keysVersion > *record->resetKeysVersion) {
+            r.applied = true;
+            r.after = std::min(record->floor, floor);
+            KeyValue kv(m_db);
+            if (auto ok = kv.setInt(kFloorKey, r.after); !ok)
+                return std::unexpected(ok.error());
+            if (auto ok = kv.setInt(kFloorResetKey, keysVersion); !ok)
+                return std::unexpected(ok.error());
+            if (auto ok = tx->commit(); !ok)
+                return std::unexpected(ok.error());
+        }
+    }
+    if (r.after < r.before)
+        qCWarning(lcCache, "keys document version %lld lowered the manifest version floor from %lld to %lld",
+                  static_cast<long long>(keysVersion), static_cast<long long>(r.before),
+                  static_cast<long long>(r.after));
+    // Also when nothing changed: a mirror write that failed after an earlier
+    // reset is made good when the keys document is fetched again.
+    if (auto ok = writeMirror(); !ok)
+        return std::unexpected(ok.error());
+    return r;
+}
+
+Result<FloorRecord> ManifestStore::floorRecord()
+{
+    auto floor = rollbackFloor();
+    if (!floor)
+        return std::unexpected(floor.error());
+    auto reset = KeyValue(m_db).getInt(kFloorResetKey);
+    if (!reset)
+        return std::unexpected(reset.error());
+    return FloorRecord{*floor, *reset};
 }
 
 Result<std::int64_t> ManifestStore::rollbackFloor()
@@ -218,14 +272,17 @@ Result<void> ManifestStore::writeMirror()
     auto active = get(Slot::Active);
     if (!active)
         return std::unexpected(active.error());
-    auto floor = rollbackFloor();
+    auto floor = floorRecord();
     if (!floor)
         return std::unexpected(floor.error());
     if (auto ok = ensureDirectory(mirrorDir()); !ok)
         return ok;
     // Floor first: if we crash between the two writes, the floor is never
-    // behind the mirrored manifest.
-    const std::string floorText = std::to_string(*floor) + "\n";
+    // behind the mirrored manifest (unless a reset put it there, and then
+    // the reset record travels in the same file).
+    std::string floorText = std::to_string(floor->floor) + "\n";
+    if (floor->resetKeysVersion)
+        floorText += kResetLinePrefix + std::to_string(*floor->resetKeysVersion) + "\n";
     if (auto ok = writeFileAtomically(mirrorDir() / "floor", std::as_bytes(std::span(floorText))); !ok)
         return ok;
     if (!*active)
@@ -274,19 +331,38 @@ Result<std::optional<StoredManifest>> ManifestStore::readMirror(const std::files
     return std::optional(std::move(m));
 }
 
-Result<std::int64_t> ManifestStore::readMirroredFloor(const std::filesystem::path &dataDir)
+Result<FloorRecord> ManifestStore::readMirroredFloor(const std::filesystem::path &dataDir)
 {
-    auto text = readWholeFile(dataDir / "manifests" / "floor", 64);
+    auto text = readWholeFile(dataDir / "manifests" / "floor", 128);
     if (!text) {
         if (text.error().code == ErrorCode::NotFound)
-            return 0;
+            return FloorRecord{};
         return std::unexpected(text.error());
     }
-    try {
-        return std::stoll(*text);
-    } catch (const std::exception &) {
+    // "<floor>\n", then "reset_by_keys_version <K>\n" once a reset happened.
+    auto number = [](const std::string &s) -> std::optional<std::int64_t> {
+        std::int64_t v = 0;
+        const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || end != s.data() + s.size() || v < 0)
+            return std::nullopt;
+        return v;
+    };
+    const std::size_t eol = text->find('\n');
+    const auto floor = number(text->substr(0, eol));
+    if (!floor)
         return fail(ErrorCode::Corrupt, "manifests/floor is not a number");
-    }
+    FloorRecord record{*floor, std::nullopt};
+    const std::string rest = eol == std::string::npos ? std::string() : text->substr(eol + 1);
+    if (rest.empty())
+        return record;
+    const std::string prefix = kResetLinePrefix;
+    const std::optional<std::int64_t> keys = rest.starts_with(prefix) && rest.ends_with('\n')
+        ? number(rest.substr(prefix.size(), rest.size() - prefix.size() - 1))
+        : std::nullopt;
+    if (!keys)
+        return fail(ErrorCode::Corrupt, "manifests/floor has a bad reset line");
+    record.resetKeysVersion = *keys;
+    return record;
 }
 
 } // namespace stoa::cache

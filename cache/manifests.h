@@ -6,13 +6,17 @@
 //
 // Invariants:
 //  - stage()/activate() refuse a version not above the rollback floor;
-//  - the floor only grows; it is max(every version ever activated);
+//  - the floor only grows (it is the max of every version activated), except
+//    through resetFloor(): a root-signed keys document's
+//    manifest_version_floor (v1.1 §11) lowers it, at most once per
+//    keys-document version, and the reset is recorded with that version;
 //  - a manifest becomes active only if every asset it pins is indexed, in the
 //    same transaction that swaps it in (all-or-nothing activation);
-//  - after every activation the active manifest and the floor are mirrored to
-//    <data>/manifests/ as files written atomically, so a lost or corrupt
-//    state.db never leaves the device without its last good manifest nor
-//    lowers the floor.
+//  - after every activation and every reset the active manifest, the floor
+//    and the reset record are mirrored to <data>/manifests/ as files written
+//    atomically, so a lost or corrupt state.db never leaves the device
+//    without its last good manifest, never lowers the floor, and never
+//    undoes a reset (nor lets the same document reset it twice).
 #pragma once
 
 #include "cache/database.h"
@@ -34,6 +38,20 @@ struct StoredManifest {
 
 enum class Slot { Active, Staged };
 
+// The rollback floor and the newest keys document whose manifest version
+// floor (v1.1 §11) was applied to it; as kept in state.db and in the mirror.
+struct FloorRecord {
+    std::int64_t floor = 0;
+    std::optional<std::int64_t> resetKeysVersion; // none: no reset ever
+};
+
+// What resetFloor() did.
+struct FloorReset {
+    bool applied = false;    // false: this keys version (or a newer one) was applied before
+    std::int64_t before = 0; // the floor before and after
+    std::int64_t after = 0;
+};
+
 class ManifestStore {
 public:
     // `db` must outlive the ManifestStore.
@@ -49,6 +67,13 @@ public:
     Result<void> activate(const StoredManifest &m);
 
     Result<std::int64_t> rollbackFloor();
+    // v1.1 §11: the floor becomes min(floor, `floor`), unless a keys document
+    // of version `keysVersion` or newer was applied already — a device that
+    // lost its copy of the keys document and adopts it again must not lower
+    // the floor below manifests adopted since (a replay of those would be
+    // a rollback). Mirrored before it returns.
+    Result<FloorReset> resetFloor(std::int64_t floor, std::int64_t keysVersion);
+    Result<FloorRecord> floorRecord();
     // Counts activations; the player compares it to notice a new active manifest.
     Result<std::int64_t> generation();
 
@@ -56,10 +81,11 @@ public:
     std::filesystem::path mirrorDir() const { return m_dataDir / "manifests"; }
     Result<void> writeMirror();
     static Result<std::optional<StoredManifest>> readMirror(const std::filesystem::path &dataDir);
-    static Result<std::int64_t> readMirroredFloor(const std::filesystem::path &dataDir);
-    // Puts a recovered manifest back as active and raises the floor, without
-    // the "above the floor" rule (it was adopted before).
-    Result<void> restore(const StoredManifest &m, std::int64_t floor);
+    static Result<FloorRecord> readMirroredFloor(const std::filesystem::path &dataDir);
+    // Puts a recovered manifest (if any) back as active and sets the floor
+    // record exactly as given, without the "above the floor" rule: recovery
+    // decides both from the database and the mirror (recovery.cpp).
+    Result<void> restore(const std::optional<StoredManifest> &m, const FloorRecord &floor);
 
 private:
     Result<void> putSlot(Slot slot, const StoredManifest &m);

@@ -4,6 +4,7 @@
 #include "cache/logging.h"
 #include "cache/sha256.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <fcntl.h>
@@ -170,7 +171,7 @@ Result<void> reconcileBlobs(Database &db, BlobStore &blobs, RecoveryReport &repo
 Result<void> reconcileManifests(BlobStore &blobs, ManifestStore &manifests, RecoveryReport &report)
 {
     auto active = manifests.get(Slot::Active);
-    auto floor = manifests.rollbackFloor();
+    auto floor = manifests.floorRecord();
     if (!active || !floor)
         return std::unexpected(!active ? active.error() : floor.error());
     auto mirrored = ManifestStore::readMirror(blobs.dataDir());
@@ -181,27 +182,50 @@ Result<void> reconcileManifests(BlobStore &blobs, ManifestStore &manifests, Reco
     auto mirroredFloor = ManifestStore::readMirroredFloor(blobs.dataDir());
     if (!mirroredFloor) {
         qCWarning(lcCache, "recovery: %s", mirroredFloor.error().message.c_str());
-        mirroredFloor = 0;
+        mirroredFloor = FloorRecord{};
     }
 
     const std::int64_t dbVersion = *active ? (*active)->version : 0;
     const std::int64_t mirrorVersion = *mirrored ? (*mirrored)->version : 0;
-    if (mirrorVersion > dbVersion || *mirroredFloor > *floor) {
+    // Versions and the floor only grow between floor resets (v1.1 §11), so
+    // the later of the two states is the one with the later reset, then the
+    // higher floor; within a reset's epoch the version no longer tells,
+    // since the reset put the floor below the manifest still on screen.
+    const std::int64_t dbEpoch = floor->resetKeysVersion.value_or(-1);
+    const std::int64_t mirrorEpoch = mirroredFloor->resetKeysVersion.value_or(-1);
+    bool mirrorAhead = false;
+    bool dbAhead = false;
+    FloorRecord merged = *mirroredFloor;
+    if (mirrorEpoch != dbEpoch) {
+        mirrorAhead = mirrorEpoch > dbEpoch;
+        dbAhead = !mirrorAhead;
+    } else if (dbEpoch < 0) {
+        // No reset ever: merge as the maximum of both, and the floor is never
+        // below the manifest (that also stands in for a lost floor file).
+        mirrorAhead = mirrorVersion > dbVersion || mirroredFloor->floor > floor->floor;
+        dbAhead = !mirrorAhead && (dbVersion > mirrorVersion || floor->floor > mirroredFloor->floor);
+        merged.floor = std::max({mirroredFloor->floor, floor->floor, std::max(mirrorVersion, dbVersion)});
+    } else {
+        mirrorAhead = mirroredFloor->floor > floor->floor ||
+                      (mirroredFloor->floor == floor->floor && mirrorVersion > dbVersion);
+        dbAhead = !mirrorAhead && (floor->floor > mirroredFloor->floor || dbVersion != mirrorVersion);
+    }
+    if (mirrorAhead) {
         // The database forgot something the mirror remembers: put it back.
-        const StoredManifest &m = mirrorVersion > dbVersion ? **mirrored : **active;
-        if (auto ok = manifests.restore(m, std::max(*mirroredFloor, *floor)); !ok)
+        const bool fromMirror = mirrored->has_value() && (mirrorEpoch >= 0 || mirrorVersion > dbVersion);
+        if (auto ok = manifests.restore(fromMirror ? *mirrored : *active, merged); !ok)
             return ok;
-        report.manifestRestored = mirrorVersion > dbVersion;
-    } else if (dbVersion > mirrorVersion || *floor > *mirroredFloor) {
+        report.manifestRestored = fromMirror && mirrorVersion != dbVersion;
+    } else if (dbAhead) {
         if (auto ok = manifests.writeMirror(); !ok)
             return ok;
     }
 
     active = manifests.get(Slot::Active);
-    floor = manifests.rollbackFloor();
+    floor = manifests.floorRecord();
     if (!active || !floor)
         return std::unexpected(!active ? active.error() : floor.error());
-    report.floor = *floor;
+    report.floor = floor->floor;
     if (*active) {
         report.activeVersion = (*active)->version;
         for (const auto &hex : (*active)->assets) {

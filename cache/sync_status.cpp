@@ -25,6 +25,7 @@ QJsonObject SyncStatus::toJson() const
         {"backoff_s", backoffSeconds},
         {"next_attempt_at_ms", qint64(nextAttemptAtMs)},
         {"active_version", qint64(activeVersion)},
+        {"active_signer_revoked", activeSignerRevoked},
         {"staged_version", qint64(stagedVersion)},
         {"staged_blobs_missing", stagedBlobsMissing},
         {"staged_bytes_missing", qint64(stagedBytesMissing)},
@@ -49,6 +50,7 @@ SyncStatus SyncStatus::fromJson(const QJsonObject &o)
     st.backoffSeconds = o.value("backoff_s").toDouble();
     st.nextAttemptAtMs = o.value("next_attempt_at_ms").toInteger();
     st.activeVersion = o.value("active_version").toInteger();
+    st.activeSignerRevoked = o.value("active_signer_revoked").toBool();
     st.stagedVersion = o.value("staged_version").toInteger();
     st.stagedBlobsMissing = o.value("staged_blobs_missing").toInt();
     st.stagedBytesMissing = std::uint64_t(o.value("staged_bytes_missing").toInteger());

@@ -31,6 +31,7 @@ struct SyncStatus {
     double backoffSeconds = 0;        // the wait chosen after the last manifest attempt
     std::int64_t nextAttemptAtMs = 0; // wall clock estimate of the next manifest poll
     std::int64_t activeVersion = 0;
+    bool activeSignerRevoked = false; // v1.1 §11: no key in force vouches for the active manifest any more
     std::int64_t stagedVersion = 0;   // 0: nothing staged
     int stagedBlobsMissing = 0;
     std::uint64_t stagedBytesMissing = 0;

@@ -32,6 +32,9 @@ schedule::StatusReport statusReportOf(const DeviceState &s)
         r.manifestVersion = s.active->version;
         r.manifestExpiresAt = s.active->expiresAt.value_or(QDateTime());
         r.stale = s.active->stale;
+        // Only the agent holds the key set; its word counts for the version it describes.
+        if (s.sync && s.sync->activeVersion == s.active->version)
+            r.signerRevoked = s.sync->activeSignerRevoked;
     }
     QJsonObject np;
     np.insert("playlist", s.player.playlist.empty() ? QJsonValue() : QJsonValue(QString::fromStdString(s.player.playlist)));

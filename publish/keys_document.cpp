@@ -76,11 +76,17 @@ std::expected<KeysResult, Error> writeKeysDocument(const KeysOptions &options, c
         result.keyIds.push_back(k.keyId());
     }
     // issued_at is Stoa's addition (docs/protocol.md): devices may raise their time floor with it.
-    const QJsonObject doc{{QStringLiteral("version"), static_cast<qint64>(result.version)},
-                          {QStringLiteral("issued_at"), issuedAt.toString(Qt::ISODate)},
-                          {QStringLiteral("expires_at"), result.expiresAt.toString(Qt::ISODate)},
-                          {QStringLiteral("threshold"), result.threshold},
-                          {QStringLiteral("keys"), keysJson}};
+    QJsonObject doc{{QStringLiteral("version"), static_cast<qint64>(result.version)},
+                    {QStringLiteral("issued_at"), issuedAt.toString(Qt::ISODate)},
+                    {QStringLiteral("expires_at"), result.expiresAt.toString(Qt::ISODate)},
+                    {QStringLiteral("threshold"), result.threshold},
+                    {QStringLiteral("keys"), keysJson}};
+    if (options.manifestVersionFloor) {
+        if (*options.manifestVersionFloor < 0)
+            return std::unexpected(usage(QStringLiteral("--manifest-version-floor must be 0 or more")));
+        doc.insert(QStringLiteral("manifest_version_floor"), static_cast<qint64>(*options.manifestVersionFloor));
+        result.manifestVersionFloor = options.manifestVersionFloor;
+    }
     const QByteArray payload = QJsonDocument(doc).toJson(QJsonDocument::Indented);
     if (auto parsed = schedule::parseKeysDocument(payload); !parsed)
         return std::unexpected(invalid(QStringLiteral("internal: the generated keys document would be rejected: %1").arg(parsed.error().reason)));

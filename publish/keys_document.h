@@ -35,6 +35,10 @@ struct KeysOptions {
     std::optional<int> threshold;          // absent: 1 (or the existing threshold if it still fits)
     std::int64_t expiresInMs = kDefaultKeysLifetimeMs;
     std::optional<std::int64_t> minVersion;
+    // v1.1 §11 "manifest_version_floor": devices that adopt the document
+    // lower their highest adopted manifest version to this. Never carried
+    // over from the existing document: each reset is a deliberate act.
+    std::optional<std::int64_t> manifestVersionFloor;
     QDateTime now;                         // invalid: the current time
 };
 
@@ -43,6 +47,7 @@ struct KeysResult {
     QDateTime expiresAt;
     int threshold = 1;
     std::vector<std::string> keyIds;  // the key set written, in document order
+    std::optional<std::int64_t> manifestVersionFloor;
     QString path;
 };
 

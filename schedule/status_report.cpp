@@ -28,7 +28,10 @@ QJsonObject statusReportObject(const StatusReport &in)
         {"uptime_s", qint64(in.uptimeS)},
         {"manifest", in.manifestVersion ? QJsonValue(QJsonObject{{"version", qint64(*in.manifestVersion)},
                                                                   {"expires_at", orNull(in.manifestExpiresAt)},
-                                                                  {"stale", in.stale}})
+                                                                  {"stale", in.stale},
+                                                                  {"signer_revoked", in.signerRevoked
+                                                                                         ? QJsonValue(*in.signerRevoked)
+                                                                                         : QJsonValue()}})
                                         : QJsonValue()},
         {"now_playing", nowPlaying},
         {"sync", QJsonObject{{"last_success_at", orNull(in.lastSuccessAt)},

@@ -27,6 +27,7 @@ struct StatusReport {
     std::optional<std::int64_t> manifestVersion; // nullopt: "manifest": null
     QDateTime manifestExpiresAt;         // invalid: null
     bool stale = false;
+    std::optional<bool> signerRevoked;   // v1.1 §11 manifest.signer_revoked; nullopt: unknown (null)
     QJsonObject nowPlaying;              // {"playlist", "asset", "url"}; missing keys: null
     QDateTime lastSuccessAt;             // invalid: never (null)
     std::string lastError;               // empty: null

@@ -8,6 +8,7 @@
 #include <QJsonArray>
 #include <QJsonObject>
 
+#include <algorithm>
 #include <set>
 
 namespace stoa::schedule {
@@ -71,6 +72,14 @@ std::expected<KeysDocument, Rejection> parseKeysDocument(QByteArrayView json)
                                                      .arg(doc.keys.size())));
         doc.threshold = int(*t);
     }
+
+    const QJsonValue floor = o.value(QLatin1String("manifest_version_floor"));
+    if (!floor.isUndefined()) {
+        const auto f = jsonInteger(floor);
+        if (!f || *f < 0)
+            return std::unexpected(malformedKeys(QStringLiteral("\"manifest_version_floor\" must be a non-negative integer")));
+        doc.manifestVersionFloor = *f;
+    }
     return doc;
 }
 
@@ -79,8 +88,28 @@ TrustStore::TrustStore(std::vector<PublicKey> rootKeys) : m_roots(std::move(root
 std::expected<KeysDocument, Rejection> TrustStore::verifiedKeysDocument(QByteArrayView envelope) const
 {
     auto verified = verifyEnvelope(envelope, QByteArrayView(kKeysPayloadType), m_roots, 1);
-    if (!verified)
-        return std::unexpected(Rejection{verified.error().code, QStringLiteral("keys document: ") + verified.error().reason});
+    if (!verified) {
+        if (verified.error().code != RejectCode::NotSigned)
+            return std::unexpected(Rejection{verified.error().code, QStringLiteral("keys document: ") + verified.error().reason});
+        // The likeliest forger holds a signing key (stolen, or an operator's
+        // mistake); naming it tells the operator what happened.
+        QString by;
+        if (auto parsed = parseEnvelope(envelope); parsed && m_keysDoc) {
+            for (const EnvelopeSignature &s : parsed->signatures) {
+                const bool signing = std::any_of(m_keysDoc->keys.begin(), m_keysDoc->keys.end(),
+                                                 [&](const PublicKey &k) { return k.keyId() == s.keyId; });
+                if (signing) {
+                    by = QStringLiteral("; it is signed by signing key %1 of keys document version %2, which may "
+                                        "sign manifests only")
+                             .arg(QString::fromStdString(s.keyId)).arg(m_keysDoc->version);
+                    break;
+                }
+            }
+        }
+        return std::unexpected(Rejection{RejectCode::NotSigned,
+                                         QStringLiteral("keys document is not signed by a root key (%1)%2")
+                                             .arg(verified.error().reason, by)});
+    }
     return parseKeysDocument(verified->payload);
 }
 
@@ -140,6 +169,14 @@ std::expected<VerifiedPayload, Rejection> TrustStore::verifyManifestEnvelope(QBy
                                                         "document version %1: %2")
                                              .arg(m_keysDoc->version).arg(bySigning.error().reason)});
     return bySigning;
+}
+
+bool TrustStore::signersStillTrusted(QByteArrayView manifestEnvelope) const
+{
+    auto parsed = parseEnvelope(manifestEnvelope);
+    if (!parsed) return false;
+    if (verifyEnvelope(*parsed, m_roots, 1)) return true;
+    return m_keysDoc && verifyEnvelope(*parsed, m_keysDoc->keys, m_keysDoc->threshold).has_value();
 }
 
 } // namespace stoa::schedule

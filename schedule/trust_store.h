@@ -12,6 +12,9 @@
 //  - a manifest is trusted when ONE root key signed it (recovery path, even
 //    with a keys document in force), or when at least `threshold` distinct
 //    keys of the adopted, unexpired keys document signed it.
+// The manifest version floor a keys document may carry (v1.1 §11) is only
+// parsed here: lowering the device's rollback floor is persistent state, so
+// the caller applies it (it must survive restarts and database rebuilds).
 #pragma once
 
 #include "schedule/envelope.h"
@@ -34,6 +37,9 @@ struct KeysDocument {
     QDateTime expiresAt;          // UTC; past it the signing keys stop counting
     int threshold = 1;            // 1 <= threshold <= keys.size()
     std::vector<PublicKey> keys;  // distinct keyids
+    // v1.1 §11 "manifest_version_floor": adopting this document lowers the
+    // highest adopted manifest version to this (if it was greater).
+    std::optional<std::int64_t> manifestVersionFloor;
 };
 
 // Parse + validate a keys payload (already authenticated bytes): types,
@@ -66,6 +72,12 @@ public:
     // Verifies a manifest envelope's signatures under the rules above.
     std::expected<VerifiedPayload, Rejection> verifyManifestEnvelope(QByteArrayView envelope,
                                                                      const QDateTime &trustedNow) const;
+
+    // Whether the key set in force still vouches for a manifest adopted
+    // earlier: one root signature, or `threshold` keys of the current keys
+    // document. False is v1.1 §11's "signer_revoked". Expiry (the document's
+    // or the manifest's) is not revocation, so neither is looked at.
+    bool signersStillTrusted(QByteArrayView manifestEnvelope) const;
 
 private:
     std::expected<KeysDocument, Rejection> verifiedKeysDocument(QByteArrayView envelope) const;

@@ -89,8 +89,25 @@ void TrustedClock::raiseFloor(std::int64_t utcMs)
 
 void TrustedClock::observeSignedIssuedAt(const QDateTime &issuedAt)
 {
-    if (issuedAt.isValid())
-        raiseFloor(issuedAt.toMSecsSinceEpoch());
+    if (!issuedAt.isValid())
+        return;
+    const std::int64_t claimed = issuedAt.toMSecsSinceEpoch();
+    const bool synchronised = clocks_.systemSynchronised();
+    const std::int64_t trusted = now().utc.toMSecsSinceEpoch(); // with NTP, this takes the floor to the clock
+    if (!floorUtcMs_) {
+        // Never trusted any time (first boot, no NTP): the clock of a board
+        // without a real-time clock may be decades off, so there is nothing
+        // to measure a lead against, and the document is the best witness.
+        raiseFloor(claimed);
+        return;
+    }
+    const std::int64_t cap = trusted + (synchronised ? 0 : kMaxSignedLeadMs);
+    if (claimed > cap)
+        qCWarning(lcTime).noquote() << "signed issued_at" << issuedAt.toUTC().toString(Qt::ISODate) << "is ahead of"
+                                    << (synchronised ? "the NTP-synchronised clock" : "trusted time by more than a day")
+                                    << "- the time floor moves only to"
+                                    << QDateTime::fromMSecsSinceEpoch(cap, Qt::UTC).toString(Qt::ISODate);
+    raiseFloor(std::min(claimed, cap));
 }
 
 std::optional<std::int64_t> TrustedClock::floorToPersist() const

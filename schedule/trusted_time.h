@@ -73,9 +73,31 @@ public:
     // clock is NTP-synchronised.
     TrustedNow now();
 
+    // How far one signed document's issued_at may move the floor ahead of
+    // trusted now (docs/protocol.md, "Time floor"). The floor never comes
+    // down and advances with the monotonic clock, so a lead it takes on is
+    // kept for good (only power-off time shrinks it): an issued_at in the
+    // future (a publisher's clock a year or a time zone ahead, a stolen
+    // signing key) would hold the device's time ahead for ever.
+    //  - NTP-synchronised clock: none. The clock is the better witness, and
+    //    an honest document is never ahead of it (beyond the publisher's
+    //    skew, which is not worth a permanent error).
+    //  - otherwise: a day. Without NTP, issued_at is how a device switched
+    //    off overnight (the usual timer-switch install, up to ~16 h) catches
+    //    up; a cap below that lag would let the lag grow night after night.
+    //    A day also stays below any sensible manifest lifetime (the
+    //    publisher's default is 30 days), so a wrong document never makes
+    //    fresh manifests look expired.
+    //  - no floor yet (never NTP, never a signed time: a first boot): no
+    //    cap, there is no trusted time to measure a lead from.
+    static constexpr std::int64_t kMaxSignedLeadMs = 24 * 60 * 60 * 1000;
+
     // Raise the floor to utcMs (taken now) if that is above the advanced floor.
     void raiseFloor(std::int64_t utcMs);
-    // The issued_at of an adopted signed document (manifest, keys).
+    // The issued_at of an adopted signed document (manifest, keys): raises
+    // the floor to it, but not past trusted now while the clock is
+    // NTP-synchronised, nor more than kMaxSignedLeadMs past it otherwise
+    // (once there is a floor at all).
     void observeSignedIssuedAt(const QDateTime &issuedAt);
 
     // The value to save: the advanced floor now; nullopt when there is no

@@ -56,6 +56,7 @@ Agent::Agent(AgentConfig config, std::string deviceId, cache::Store &store, Http
                       qPrintable(doc.error().reason));
     }
     loadManifestsFromStore();
+    refreshSignerRevoked();
     // A fleet powered on together must not ask in the same second.
     m_manifest.due = m_started + m_manifest.pacer.initialDelay(m_rng, m_active.has_value());
     m_heartbeat.due = m_started + m_heartbeat.pacer.initialDelay(m_rng, true);
@@ -193,21 +194,77 @@ bool Agent::pollKeys(const QDateTime &trustedNow, std::string &error, std::optio
     }
     if (keys->state != Fetched::New)
         return true; // unchanged, or absent: manifests are signed by root keys
-    auto adopted = m_trust.adoptKeysEnvelope(keys->bytes, trustedNow);
-    if (!adopted && adopted.error().code != schedule::RejectCode::NotNewer) {
-        error = "keys.json rejected: " + adopted.error().reason.toStdString();
+    auto checked = m_trust.checkKeysEnvelope(keys->bytes, trustedNow);
+    if (!checked && checked.error().code != schedule::RejectCode::NotNewer) {
+        error = "keys.json rejected: " + checked.error().reason.toStdString();
         return false;
     }
-    if (adopted) {
+    if (checked) {
+        // Floor first, then the document: a crash in between leaves the reset
+        // done and recorded under this keys version, and the document is
+        // simply adopted again. The other way round, the document would be
+        // in force and, no longer newer, would never reset the floor.
+        if (checked->manifestVersionFloor) {
+            auto reset = m_store.manifests().resetFloor(*checked->manifestVersionFloor, checked->version);
+            if (!reset) {
+                error = "cannot reset the manifest version floor: " + reset.error().message;
+                return false;
+            }
+            if (reset->applied)
+                qCInfo(lcSync, "keys document version %lld: manifest version floor %lld (was %lld); a manifest above "
+                               "it may replace the one on screen",
+                       static_cast<long long>(checked->version), static_cast<long long>(reset->after),
+                       static_cast<long long>(reset->before));
+        }
         if (auto ok = m_store.kv().set(kKeysEnvelopeKey, keys->bytes.toStdString()); !ok) {
             error = "cannot store keys document: " + ok.error().message;
             return false;
         }
+        auto adopted = m_trust.adoptKeysEnvelope(keys->bytes, trustedNow);
+        if (!adopted) { // checked a moment ago with the same time: cannot happen
+            error = "keys.json rejected: " + adopted.error().reason.toStdString();
+            return false;
+        }
         qCInfo(lcSync, "adopted keys document version %lld (%zu signing keys)", static_cast<long long>(adopted->version),
                adopted->keys.size());
+        keySetChanged();
     }
     m_fetcher.remember(*keys);
     return true;
+}
+
+void Agent::keySetChanged()
+{
+    // A manifest staged under the old key set but signed by a key now
+    // revoked must not activate once its blobs arrive: after a floor reset
+    // it would put a stolen key's huge version back above every manifest.
+    if (m_staged) {
+        auto staged = m_store.manifests().get(cache::Slot::Staged);
+        if (staged && *staged && !m_trust.signersStillTrusted(QByteArray::fromStdString((*staged)->envelope))) {
+            if (auto ok = m_store.manifests().dropStaged(); ok) {
+                qCWarning(lcSync, "staged manifest version %lld dropped: its signing key was revoked",
+                          static_cast<long long>((*staged)->version));
+                m_staged.reset();
+                m_status.stagedVersion = 0;
+                m_downloads.retain({});
+            } else {
+                qCWarning(lcSync, "cannot drop the staged manifest signed by a revoked key: %s", ok.error().message.c_str());
+            }
+        }
+    }
+    refreshSignerRevoked();
+}
+
+void Agent::refreshSignerRevoked()
+{
+    const bool was = m_status.activeSignerRevoked;
+    auto active = m_store.manifests().get(cache::Slot::Active);
+    m_status.activeSignerRevoked =
+        active && *active && !m_trust.signersStillTrusted(QByteArray::fromStdString((*active)->envelope));
+    if (m_status.activeSignerRevoked && !was)
+        qCWarning(lcSync, "the signing key of the manifest on screen (version %lld) is no longer in the key set; it "
+                          "keeps playing until a newer manifest is adopted",
+                  static_cast<long long>((*active)->version));
 }
 
 void Agent::handleManifest(SteadyTime now)
@@ -343,6 +400,7 @@ void Agent::handleActivation()
     m_status.stagedVersion = 0;
     m_status.state = "in_sync";
     m_downloads.retain({});
+    refreshSignerRevoked();
     qCInfo(lcSync, "manifest version %lld is active", static_cast<long long>(m_active->version));
 }
 

@@ -90,6 +90,8 @@ private:
 
     // Manifest channel helpers (agent.cpp).
     bool pollKeys(const QDateTime &trustedNow, std::string &error, std::optional<Millis> &retryAfter);
+    void keySetChanged();         // after a keys document was adopted
+    void refreshSignerRevoked();  // v1.1 §11: does the key set still vouch for the active manifest?
     void manifestDone(SteadyTime now, bool ok, const std::string &result, std::optional<Millis> retryAfter = {});
     void loadManifestsFromStore();
     Millis syncInterval() const;

@@ -120,6 +120,7 @@ void Agent::handleHeartbeat(SteadyTime now)
         in.manifestVersion = m_active->version;
         in.manifestExpiresAt = m_active->expiresAt;
         in.stale = m_active->expiresAt <= trusted.utc;
+        in.signerRevoked = m_status.activeSignerRevoked;
     }
     if (auto np = m_store.kv().get("player.now_playing"); np && *np)
         in.nowPlaying = QJsonDocument::fromJson(QByteArray::fromStdString(**np)).object();

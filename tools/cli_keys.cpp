@@ -14,9 +14,14 @@ int runKeys(const QStringList &args)
                 QStringLiteral("Write SITE/v1/keys.json: the signing-keys document (protocol v1 section 4),\n"
                                "signed by the root key. The key set is the existing document's keys (when it\n"
                                "verifies with this root) plus --add minus --revoke; --replace starts empty.\n"
-                               "The version is one more than the existing document's."),
+                               "The version is one more than the existing document's.\n"
+                               "After a signing key was stolen and used to publish a huge manifest version,\n"
+                               "revoke it and give --manifest-version-floor N (protocol v1.1 section 11):\n"
+                               "devices then accept manifests above N again; the one on screen keeps\n"
+                               "playing until then. Publish the next manifest with a version above N."),
                 QStringLiteral("Example:\n  stoa keys --root-key root.key --add signing.pub --out /srv/stoa\n"
-                               "  stoa keys --root-key root.key --add new.pub --revoke signing.pub --out /srv/stoa"));
+                               "  stoa keys --root-key root.key --add new.pub --revoke signing.pub --out /srv/stoa\n"
+                               "  stoa keys --root-key root.key --add new.pub --revoke stolen.pub --manifest-version-floor 41 --out /srv/stoa"));
     auto &p = cmd.parser();
     p.addOption({QStringLiteral("root-key"), QStringLiteral("Root private key (PEM PKCS#8) to sign with."), QStringLiteral("K")});
     p.addOption({QStringLiteral("add"), QStringLiteral("PEM file with signing public key(s) to list (repeatable)."), QStringLiteral("PUB")});
@@ -26,6 +31,9 @@ int runKeys(const QStringList &args)
     p.addOption({QStringLiteral("threshold"), QStringLiteral("Signatures a manifest needs (default 1)."), QStringLiteral("N")});
     p.addOption({QStringLiteral("expires-in"), QStringLiteral("Document lifetime from now (default 365d)."), QStringLiteral("DURATION"), QStringLiteral("365d")});
     p.addOption({QStringLiteral("version"), QStringLiteral("At least this version."), QStringLiteral("N")});
+    p.addOption({QStringLiteral("manifest-version-floor"),
+                 QStringLiteral("Devices lower their highest adopted manifest version to N (fast-forward recovery)."),
+                 QStringLiteral("N")});
     if (auto done = cmd.parse(args)) return *done;
     if (!p.positionalArguments().isEmpty())
         return usageError(cmd.name(), QStringLiteral("unexpected argument \"%1\"").arg(p.positionalArguments().front()));
@@ -49,6 +57,10 @@ int runKeys(const QStringList &args)
     if (p.isSet(QStringLiteral("version"))) {
         options.minVersion = cmd.integer(QStringLiteral("version"), 0, exit);
         if (!options.minVersion) return exit;
+    }
+    if (p.isSet(QStringLiteral("manifest-version-floor"))) {
+        options.manifestVersionFloor = cmd.integer(QStringLiteral("manifest-version-floor"), 0, exit);
+        if (!options.manifestVersionFloor) return exit;
     }
     for (const QString &path : p.values(QStringLiteral("add"))) {
         const auto keys = loadPublicKeys(path, exit);
@@ -75,6 +87,10 @@ int runKeys(const QStringList &args)
                        .arg(result->path).arg(result->version).arg(result->threshold)
                        .arg(result->expiresAt.toString(Qt::ISODate), QString::fromStdString(root->publicKey().keyId()));
     for (const auto &id : result->keyIds) text += QStringLiteral("  key %1\n").arg(QString::fromStdString(id));
+    if (result->manifestVersionFloor)
+        text += QStringLiteral("manifest version floor %1: devices that adopt this document accept manifests above it "
+                               "again; publish the next one with --version %2 or more\n")
+                    .arg(*result->manifestVersionFloor).arg(*result->manifestVersionFloor + 1);
     printOut(text);
     return kExitOk;
 }

@@ -229,6 +229,8 @@ std::expected<QString, publish::Error> inspectEnvelope(QByteArrayView bytes, con
         report += QStringLiteral("version: %1\nexpires: %2\nthreshold: %3\nkeys: %4\n")
                       .arg(doc->version).arg(doc->expiresAt.toUTC().toString(Qt::ISODate)).arg(doc->threshold).arg(doc->keys.size());
         for (const auto &k : doc->keys) report += QStringLiteral("  %1\n").arg(QString::fromStdString(k.keyId()));
+        if (doc->manifestVersionFloor)
+            report += QStringLiteral("manifest version floor: %1\n").arg(*doc->manifestVersionFloor);
         return report;
     }
     auto manifest = parseManifest(envelope->payload);

@@ -57,8 +57,12 @@ QString describeStore(cache::Store &store, const QDateTime &nowUtc)
     }
     if (auto staged = store.manifests().get(cache::Slot::Staged); staged && *staged)
         line(QStringLiteral("staged manifest"), QStringLiteral("version %1, downloading").arg((*staged)->version));
-    if (auto floor = store.manifests().rollbackFloor())
-        line(QStringLiteral("rollback floor"), QString::number(*floor));
+    if (auto floor = store.manifests().floorRecord()) {
+        QString text = QString::number(floor->floor);
+        if (floor->resetKeysVersion)
+            text += QStringLiteral(" (last reset by keys document version %1)").arg(*floor->resetKeysVersion);
+        line(QStringLiteral("rollback floor"), text);
+    }
     if (manifest)
         out += describeNowPlaying(*manifest, nowUtc);
 
@@ -81,6 +85,10 @@ QString describeStore(cache::Store &store, const QDateTime &nowUtc)
                                                     .arg(s.consecutiveFailures)
                                                     .arg(when(s.nextAttemptAtMs)));
         line(QStringLiteral("keys"), QString::fromStdString(s.keys));
+        if (s.activeSignerRevoked)
+            line(QStringLiteral("signer revoked"),
+                 QStringLiteral("the key that signed active manifest version %1 is no longer in the key set; it "
+                                "keeps playing until a newer manifest is adopted").arg(s.activeVersion));
     } else {
         line(QStringLiteral("sync"), QStringLiteral("the agent has not reported yet"));
     }

@@ -43,6 +43,7 @@ std::expected<VerifySummary, publish::Error> verifyDocument(const VerifyRequest 
         s.expiresAt = doc->expiresAt;
         s.threshold = doc->threshold;
         for (const auto &k : doc->keys) s.keyIds.push_back(k.keyId());
+        s.manifestVersionFloor = doc->manifestVersionFloor;
         return s;
     }
 
@@ -83,6 +84,8 @@ QString formatVerifySummary(const VerifySummary &s)
     } else {
         lines << QStringLiteral("threshold: %1").arg(s.threshold);
         lines << QStringLiteral("keys: %1").arg(ids(s.keyIds));
+        if (s.manifestVersionFloor)
+            lines << QStringLiteral("manifest version floor: %1").arg(*s.manifestVersionFloor);
     }
     return lines.join(u'\n');
 }

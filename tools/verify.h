@@ -44,6 +44,7 @@ struct VerifySummary {
     std::optional<std::int64_t> keysDocVersion; // the --keys-doc in force, if any
     int threshold = 1;                    // keys documents
     std::vector<std::string> keyIds;      // keys documents: the listed keys
+    std::optional<std::int64_t> manifestVersionFloor; // keys documents (v1.1 §11)
 };
 
 std::expected<VerifySummary, publish::Error> verifyDocument(const VerifyRequest &request);

@@ -276,6 +276,88 @@ private slots:
         checkManifestV3(*s);
     }
 
+    // v1.1 §11 fast-forward recovery as the store keeps it: an attacker's
+    // huge version is active, a keys document (version 5) resets the floor
+    // to 3. The reset survives a restart and a rebuilt database although
+    // the manifest above it is still the active one, and the same keys
+    // document adopted again never lowers the floor a second time.
+    void floorResetSurvivesRestartAndRebuildAndAppliesOnce()
+    {
+        constexpr std::int64_t kHuge = std::int64_t(1) << 62;
+        populate(); // version 3 active
+        {
+            auto s = openStore();
+            QVERIFY(s->manifests().activate(StoredManifest{kHuge, "attacker", {}}));
+            auto reset = s->manifests().resetFloor(3, 5);
+            QVERIFY(reset);
+            QVERIFY(reset->applied);
+            QCOMPARE(reset->before, kHuge);
+            QCOMPARE(reset->after, std::int64_t(3));
+            QCOMPARE(*s->manifests().rollbackFloor(), std::int64_t(3));
+            QCOMPARE((*s->manifests().get(Slot::Active))->version, kHuge); // it keeps playing
+        }
+        auto checkReset = [&](Store &s) {
+            QCOMPARE(*s.manifests().rollbackFloor(), std::int64_t(3));
+            QCOMPARE(s.manifests().floorRecord()->resetKeysVersion.value_or(-1), std::int64_t(5));
+            QCOMPARE((*s.manifests().get(Slot::Active))->version, kHuge);
+        };
+        {
+            auto s = openStore();
+            checkReset(*s);
+        }
+        for (const char *f : {"state.db", "state.db-wal", "state.db-shm"})
+            fs::remove(data() / f);
+        {
+            auto s = openStore();
+            QVERIFY(s->recoveryReport().manifestRestored);
+            checkReset(*s);
+            // The operator's next manifest is above the floor: adopted.
+            QVERIFY(s->manifests().activate(StoredManifest{4, "operator-v4", {}}));
+            QVERIFY(s->manifests().activate(StoredManifest{5, "operator-v5", {}}));
+            // The same keys document again (its copy in state.db lost): no
+            // second reset, so a replay of v4 stays refused.
+            auto again = s->manifests().resetFloor(3, 5);
+            QVERIFY(again);
+            QVERIFY(!again->applied);
+            QCOMPARE(*s->manifests().rollbackFloor(), std::int64_t(5));
+            QCOMPARE(s->manifests().stage(StoredManifest{4, "operator-v4", {}}).error().code, ErrorCode::Rollback);
+            // An older keys document cannot either; a newer one only lowers.
+            QVERIFY(!s->manifests().resetFloor(0, 4)->applied);
+            QCOMPARE(s->manifests().resetFloor(9, 6)->after, std::int64_t(5));
+        }
+        for (const char *f : {"state.db", "state.db-wal", "state.db-shm"})
+            fs::remove(data() / f);
+        auto s = openStore();
+        QCOMPARE(*s->manifests().rollbackFloor(), std::int64_t(5));
+        QCOMPARE(s->manifests().floorRecord()->resetKeysVersion.value_or(-1), std::int64_t(6));
+        QCOMPARE((*s->manifests().get(Slot::Active))->envelope, std::string("operator-v5"));
+    }
+
+    // A crash between the reset's commit and its mirror write: the database
+    // is the later state and recovery must not take the floor back up from
+    // the stale mirror.
+    void resetNotYetMirroredIsKept()
+    {
+        constexpr std::int64_t kHuge = std::int64_t(1) << 62;
+        const QByteArray preReset = QByteArray::number(qint64(kHuge)) + "\n";
+        {
+            auto s = openStore();
+            QVERIFY(s->manifests().activate(StoredManifest{kHuge, "attacker", {}}));
+            QCOMPARE(readFile(data() / "manifests/floor"), preReset);
+            QVERIFY(s->manifests().resetFloor(0, 2));
+            QCOMPARE(readFile(data() / "manifests/floor"), QByteArray("0\nreset_by_keys_version 2\n"));
+        }
+        writeFile(data() / "manifests/floor", preReset);
+        {
+            auto s = openStore();
+            QCOMPARE(*s->manifests().rollbackFloor(), std::int64_t(0));
+        }
+        QCOMPARE(readFile(data() / "manifests/floor"), QByteArray("0\nreset_by_keys_version 2\n"));
+        // A damaged reset line is reported, not read as "no reset".
+        writeFile(data() / "manifests/floor", "0\nreset_by_keys_version x\n");
+        QCOMPARE(ManifestStore::readMirroredFloor(data()).error().code, ErrorCode::Corrupt);
+    }
+
     void corruptMirrorDoesNotStopTheStore()
     {
         populate();

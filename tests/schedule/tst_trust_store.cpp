@@ -199,6 +199,64 @@ private slots:
         QCOMPARE(doc->threshold, 1);
         QCOMPARE(doc->expiresAt, at("2099-01-01T00:00:00Z"));
         QCOMPARE(doc->keys.at(1).keyId(), m_s2.publicKey().keyId());
+        QVERIFY(!doc->manifestVersionFloor); // absent: changes no floor (v1.1 §11)
+    }
+
+    // v1.1 §11: the field is parsed as a non-negative integer; anything else
+    // makes the document malformed rather than silently changing no floor.
+    void manifestVersionFloorField()
+    {
+        QJsonObject o = keysDocument(2, {m_s1});
+        o.insert("manifest_version_floor", 41);
+        auto doc = parseKeysDocument(toJson(o));
+        QVERIFY2(doc.has_value(), doc ? "" : qPrintable(doc.error().reason));
+        QCOMPARE(doc->manifestVersionFloor.value_or(-1), 41);
+        o.insert("manifest_version_floor", 0);
+        QCOMPARE(parseKeysDocument(toJson(o))->manifestVersionFloor.value_or(-1), 0);
+        for (const QJsonValue &bad : {QJsonValue(-1), QJsonValue("41"), QJsonValue(4.5), QJsonValue(), QJsonValue(QJsonArray{1})}) {
+            o.insert("manifest_version_floor", bad);
+            auto refused = parseKeysDocument(toJson(o));
+            QCOMPARE(outcome(refused), QStringLiteral("MalformedPayload"));
+            QVERIFY(refused.error().reason.contains("manifest_version_floor"));
+        }
+    }
+
+    // A signing key (stolen, or used by mistake) cannot reset anything: the
+    // refusal says it is not a root signature and names the signing key.
+    void keysDocumentBySigningKeyNamesTheKey()
+    {
+        TrustStore store = freshStore();
+        QVERIFY(store.adoptKeysEnvelope(signedKeysDocument(keysDocument(1, {m_s1}), {m_root}), m_now));
+        QJsonObject forged = keysDocument(2, {m_s2});
+        forged.insert("manifest_version_floor", 0);
+        auto r = store.adoptKeysEnvelope(signedKeysDocument(forged, {m_s1}), m_now);
+        QCOMPARE(outcome(r), QStringLiteral("NotSigned"));
+        QVERIFY2(r.error().reason.contains("not signed by a root key"), qPrintable(r.error().reason));
+        QVERIFY2(r.error().reason.contains(QString::fromStdString(m_s1.publicKey().keyId())), qPrintable(r.error().reason));
+        QCOMPARE(store.keysDocument()->version, 1);
+    }
+
+    // v1.1 §11 signer_revoked: the key set in force no longer vouches for a
+    // manifest adopted under an older one. Root signatures never lapse;
+    // expiry is not revocation.
+    void signersStillTrusted()
+    {
+        TrustStore store = freshStore();
+        const QByteArray byS1 = manifestBy({m_s1});
+        const QByteArray byRoot = manifestBy({m_root});
+        QVERIFY(!store.signersStillTrusted(byS1)); // no keys document: only roots count
+        QVERIFY(store.signersStillTrusted(byRoot));
+        QVERIFY(store.adoptKeysEnvelope(signedKeysDocument(keysDocument(1, {m_s1, m_s2}, 1, "2027-02-01T00:00:00Z"), {m_root}), m_now));
+        QVERIFY(store.signersStillTrusted(byS1));
+        QVERIFY(store.adoptKeysEnvelope(signedKeysDocument(keysDocument(2, {m_s2}, 1, "2027-02-01T00:00:00Z"), {m_root}), m_now));
+        QVERIFY(!store.signersStillTrusted(byS1));
+        QVERIFY(store.signersStillTrusted(manifestBy({m_s2})));
+        QVERIFY(store.signersStillTrusted(byRoot));
+        QVERIFY(!store.signersStillTrusted(QByteArray("not an envelope")));
+        // Threshold 2: one of the two signatures is no longer enough.
+        QVERIFY(store.adoptKeysEnvelope(signedKeysDocument(keysDocument(3, {m_s2, m_s3}, 2), {m_root}), m_now));
+        QVERIFY(!store.signersStillTrusted(manifestBy({m_s2})));
+        QVERIFY(store.signersStillTrusted(manifestBy({m_s2, m_s3})));
     }
 };
 

@@ -38,6 +38,7 @@ private slots:
     void clockJumpsBackThenForward();
     void ntpRaisesFloor();
     void issuedAtRaisesFloorOnlyUpwards();
+    void futureIssuedAtMovesTheFloorADayAtMost();
     void persistCadence();
     void noFloorNothingToPersist();
 };
@@ -163,6 +164,59 @@ void TestTrustedTime::issuedAtRaisesFloorOnlyUpwards()
     QCOMPARE(*clock.floorToPersist(), kT + 5 * kMinute);
 }
 
+// A signed issued_at in the future (a publisher's clock a year ahead, a
+// stolen key) moves the floor a day at most, and not at all past an
+// NTP-synchronised clock: the floor never comes down and advances with the
+// monotonic clock, so whatever lead it takes on it keeps.
+void TestTrustedTime::futureIssuedAtMovesTheFloorADayAtMost()
+{
+    constexpr std::int64_t kDay = 24 * kHour;
+    QCOMPARE(TrustedClock::kMaxSignedLeadMs, kDay);
+    const QDateTime yearAhead = QDateTime::fromMSecsSinceEpoch(kT + 365 * kDay, Qt::UTC);
+
+    // Without NTP (an offline device, its clock from the floor).
+    FakeClocks offline;
+    offline.system = 0;
+    TrustedClock lagging(offline.clocks(), kT);
+    lagging.observeSignedIssuedAt(yearAhead);
+    QCOMPARE(*lagging.floorToPersist(), kT + kDay);
+    QVERIFY(lagging.persistDue());
+    // Within the cap a document moves it all the way: a device switched
+    // off overnight catches up with one document.
+    TrustedClock overnight(offline.clocks(), kT);
+    overnight.observeSignedIssuedAt(QDateTime::fromMSecsSinceEpoch(kT + 16 * kHour, Qt::UTC));
+    QCOMPARE(*overnight.floorToPersist(), kT + 16 * kHour);
+    // The lead is kept: ten minutes later the floor is a day and ten minutes on.
+    offline.monotonic += 10 * kMinute;
+    QCOMPARE(lagging.now().utc.toMSecsSinceEpoch(), kT + kDay + 10 * kMinute);
+
+    // A first boot without NTP (no floor at all, a clock of 1970): the
+    // first signed time is taken whole, there is no lead to measure.
+    FakeClocks firstBoot;
+    TrustedClock fresh(firstBoot.clocks(), std::nullopt);
+    fresh.observeSignedIssuedAt(yearAhead);
+    QCOMPARE(*fresh.floorToPersist(), kT + 365 * kDay);
+
+    // With NTP the clock is the better witness: no lead at all, however
+    // many such documents arrive (no ratchet a day at a time).
+    FakeClocks ntp;
+    ntp.system = kT;
+    ntp.synchronised = true;
+    TrustedClock synced(ntp.clocks(), kT - kHour);
+    for (int i = 0; i < 3; ++i) {
+        synced.observeSignedIssuedAt(yearAhead);
+        ntp.monotonic += kMinute;
+        ntp.system += kMinute;
+    }
+    const TrustedNow n = synced.now();
+    QVERIFY(n.trusted);
+    QCOMPARE(n.utc.toMSecsSinceEpoch(), kT + 3 * kMinute);
+    QCOMPARE(*synced.floorToPersist(), kT + 3 * kMinute);
+    // An honest document (behind the clock) changes nothing either.
+    synced.observeSignedIssuedAt(QDateTime::fromMSecsSinceEpoch(kT, Qt::UTC));
+    QCOMPARE(*synced.floorToPersist(), kT + 3 * kMinute);
+}
+
 void TestTrustedTime::persistCadence()
 {
     FakeClocks fake;
@@ -188,7 +242,9 @@ void TestTrustedTime::persistCadence()
     QVERIFY(!clock.persistDue());
     QCOMPARE(clock.msUntilPersistDue(), TrustedClock::kPersistIntervalMs);
 
-    // A jump (adopted manifest issued an hour ahead) asks to save at once.
+    // A jump (adopted manifest issued an hour ahead, NTP lost meanwhile:
+    // with NTP no document moves the floor past the clock) asks to save at once.
+    fake.synchronised = false;
     clock.observeSignedIssuedAt(QDateTime::fromMSecsSinceEpoch(kT + 2 * kHour, Qt::UTC));
     QVERIFY(clock.persistDue());
     QCOMPARE(clock.msUntilPersistDue(), qint64(0));

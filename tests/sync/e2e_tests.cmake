@@ -11,3 +11,14 @@ stoa_add_test(NAME tst_e2e_nginx SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_e2e_nginx
 target_compile_definitions(tst_e2e_nginx PRIVATE STOA_BIN="$<TARGET_FILE:stoa>"
                            STOA_SYNCD="$<TARGET_FILE:stoa-syncd>")
 add_dependencies(tst_e2e_nginx stoa stoa-syncd)
+
+# A stolen signing key as an operator lives it (v1.1 §11 fast-forward
+# recovery, the signed-time cap): the real `stoa keygen/keys/publish`,
+# stoa-syncd and stoa-player (offscreen) on one store, the FaultServer.
+stoa_add_test(NAME tst_signing_recovery SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_signing_recovery.cpp
+              ${CMAKE_CURRENT_LIST_DIR}/agent_harness.h
+              LIBS stoa_sync stoa_tools stoa_fault_server LABELS sync e2e TIMEOUT 300)
+target_include_directories(tst_signing_recovery PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
+target_compile_definitions(tst_signing_recovery PRIVATE STOA_BIN="$<TARGET_FILE:stoa>"
+                           STOA_SYNCD="$<TARGET_FILE:stoa-syncd>" STOA_PLAYER="$<TARGET_FILE:stoa-player>")
+add_dependencies(tst_signing_recovery stoa stoa-syncd stoa-player)

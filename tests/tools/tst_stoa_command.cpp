@@ -10,6 +10,7 @@
 #include "schedule/envelope.h"
 #include "schedule/keys.h"
 #include "schedule/manifest_parse.h"
+#include "schedule/trust_store.h"
 
 #include <QCryptographicHash>
 #include <QDirIterator>
@@ -347,6 +348,52 @@ private slots:
         const QByteArray current = readBytes(keys);
         QCOMPARE(runStoa({"keys", "--root-key", path("kd-root.key"), "--revoke", path("kd-sign2.pub"), "--out", site}).exitCode, 2);
         QCOMPARE(readBytes(keys), current);
+    }
+
+    // v1.1 §11: `stoa keys --manifest-version-floor N` writes the field a
+    // device lowers its rollback floor with; verify and inspect show it; it
+    // is never carried into the next document; a bad value writes nothing.
+    void keysManifestVersionFloor()
+    {
+        keygen("mf-root");
+        keygen("mf-sign");
+        keygen("mf-new");
+        const QString site = path("mf-site"), keys = site + "/v1/keys.json";
+        QCOMPARE(runStoa({"keys", "--root-key", path("mf-root.key"), "--add", path("mf-sign.pub"), "--out", site}).exitCode, 0);
+        auto payloadOf = [&] {
+            auto env = parseEnvelope(readBytes(keys));
+            return env ? QJsonDocument::fromJson(env->payload).object() : QJsonObject();
+        };
+        QVERIFY(!payloadOf().contains("manifest_version_floor"));
+
+        const StoaRun reset = runStoa({"keys", "--root-key", path("mf-root.key"), "--add", path("mf-new.pub"), "--revoke",
+                                       path("mf-sign.pub"), "--manifest-version-floor", "41", "--out", site});
+        QCOMPARE(reset.exitCode, 0);
+        QVERIFY2(reset.out.contains("manifest version floor 41") && reset.out.contains("--version 42"), qPrintable(reset.out));
+        QJsonObject payload = payloadOf();
+        QCOMPARE(payload["version"].toInt(), 2);
+        QCOMPARE(payload["manifest_version_floor"].toInteger(), qint64(41));
+        auto doc = parseKeysDocument(parseEnvelope(readBytes(keys))->payload); // the device's own parser
+        QVERIFY(doc);
+        QCOMPARE(doc->manifestVersionFloor.value_or(-1), 41);
+        const StoaRun verified = runStoa({"verify", "--trusted-keys", path("mf-root.pub"), keys});
+        QCOMPARE(verified.exitCode, 0);
+        QVERIFY2(verified.out.contains("manifest version floor: 41"), qPrintable(verified.out));
+        QVERIFY(runStoa({"inspect", keys}).out.contains("manifest version floor: 41"));
+        const QByteArray withFloor = readBytes(keys);
+
+        for (const char *bad : {"-1", "x", "4.5"}) {
+            const StoaRun r = runStoa({"keys", "--root-key", path("mf-root.key"), "--manifest-version-floor", bad, "--out", site});
+            QCOMPARE(r.exitCode, 2);
+            QVERIFY2(r.err.contains("--manifest-version-floor"), qPrintable(r.err));
+            QCOMPARE(readBytes(keys), withFloor);
+        }
+        // The next document resets nothing unless asked again.
+        QCOMPARE(runStoa({"keys", "--root-key", path("mf-root.key"), "--out", site}).exitCode, 0);
+        payload = payloadOf();
+        QCOMPARE(payload["version"].toInt(), 3);
+        QVERIFY(!payload.contains("manifest_version_floor"));
+        QCOMPARE(payload["keys"].toArray().size(), 1);
     }
 
     void inspectAt_data()
