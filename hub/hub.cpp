@@ -52,6 +52,8 @@ std::expected<std::unique_ptr<Hub>, std::string> Hub::open(HubOptions options)
         if (!QDir().mkpath(QString::fromStdString(options.dataDir + sub)))
             return std::unexpected("cannot create " + options.dataDir + sub);
     }
+    if (options.ingest.writers == 0)
+        options.ingest.writers = options.databaseUrl.empty() ? 1 : 2;
     auto storage = openStorage(options.databaseUrl, options.dataDir);
     if (!storage)
         return std::unexpected("database: " + storage.error().message);

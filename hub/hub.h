@@ -36,7 +36,7 @@ struct HubOptions {
     std::string databaseUrl;  // empty: SQLite in dataDir
     std::string publicUrl;    // how devices reach this hub (docs, provisioning)
     HttpServerOptions http;
-    IngestOptions ingest;
+    IngestOptions ingest{.writers = 0}; // writers 0: 1 on SQLite (one writer anyway), 2 on PostgreSQL
     std::size_t statusLimit = 64 * 1024;
     std::size_t playsLimit = 4 * 1024 * 1024;
     std::size_t screenshotLimit = 8 * 1024 * 1024;

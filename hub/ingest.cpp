@@ -2,28 +2,39 @@
 
 #include "hub/logging.h"
 
+#include <algorithm>
+
 namespace stoa::hub {
 
 IngestQueue::IngestQueue(Storage &storage, IngestOptions options)
-    : storage_(storage), options_(options), writer_([this] { run(); })
+    : storage_(storage), options_(options), shards_(std::max(1u, options.writers))
 {
+    for (std::size_t i = 0; i < shards_.size(); ++i)
+        writers_.emplace_back([this, i] { run(i); });
 }
 
 IngestQueue::~IngestQueue() { stop(); }
 
 bool IngestQueue::submit(IngestBatch batch, std::size_t bytes, Done done)
 {
+    // A request is one device's (the hub never mixes devices in one).
+    const std::string *device = !batch.statuses.empty() ? &batch.statuses.front().deviceId
+                                : !batch.plays.empty()  ? &batch.plays.front().deviceId
+                                : !batch.screenshots.empty() ? &batch.screenshots.front().deviceId
+                                                             : nullptr;
+    const std::size_t shard = device ? std::hash<std::string>{}(*device) % shards_.size() : 0;
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || queue_.size() >= options_.maxPendingRequests
+        if (stopping_ || pendingRequests_ >= options_.maxPendingRequests
             || pendingBytes_ + bytes > options_.maxPendingBytes) {
             ++stats_.refused;
             return false;
         }
-        queue_.push_back({std::move(batch), bytes, std::move(done)});
+        shards_[shard].queue.push_back({std::move(batch), bytes, std::move(done)});
+        ++pendingRequests_;
         pendingBytes_ += bytes;
     }
-    wake_.notify_one();
+    shards_[shard].wake.notify_one();
     return true;
 }
 
@@ -31,7 +42,7 @@ IngestStats IngestQueue::stats() const
 {
     std::lock_guard lock(mutex_);
     IngestStats s = stats_;
-    s.pendingRequests = queue_.size();
+    s.pendingRequests = pendingRequests_;
     s.pendingBytes = pendingBytes_;
     return s;
 }
@@ -42,24 +53,28 @@ void IngestQueue::stop()
         std::lock_guard lock(mutex_);
         stopping_ = true;
     }
-    wake_.notify_one();
-    if (writer_.joinable())
-        writer_.join();
+    for (auto &shard : shards_)
+        shard.wake.notify_all();
+    for (auto &writer : writers_)
+        if (writer.joinable())
+            writer.join();
 }
 
-void IngestQueue::run()
+void IngestQueue::run(std::size_t index)
 {
+    Shard &shard = shards_[index];
     for (;;) {
         std::vector<Item> taken;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-            if (queue_.empty())
+            shard.wake.wait(lock, [&] { return stopping_ || !shard.queue.empty(); });
+            if (shard.queue.empty())
                 return; // stopping, and everything accepted was answered
-            while (!queue_.empty() && taken.size() < options_.maxBatchRequests) {
-                taken.push_back(std::move(queue_.front()));
-                queue_.pop_front();
+            while (!shard.queue.empty() && taken.size() < options_.maxBatchRequests) {
+                taken.push_back(std::move(shard.queue.front()));
+                shard.queue.pop_front();
             }
+            pendingRequests_ -= taken.size();
         }
         // Merged into one transaction; the bytes stay counted until the
         // commit, so the bound holds while a batch is being written.

@@ -1,9 +1,14 @@
 // hub/ingest.h — the bounded queue between device requests and storage.
 //
 // Job: turn many small writes (a heartbeat, a plays batch) into few
-// transactions: one writer thread takes everything queued, commits it as
+// transactions: a writer thread takes everything queued, commits it as
 // one batch (group commit: one fsync for hundreds of requests), then
-// answers each submitter.
+// answers each submitter. With `writers` > 1 (PostgreSQL, where batches
+// can commit side by side) a second batch is built and sent while the
+// first one commits, instead of waiting for its round trips; a device's
+// requests always go to the same writer (by its id), so two batches in
+// flight never touch the same device rows and never wait on each other's
+// row locks, and a device's records commit in the order they came.
 // Invariants:
 //  - bounded: submit() refuses (returns false, the caller answers 503 +
 //    Retry-After) once `maxPendingRequests` or `maxPendingBytes` is reached,
@@ -23,6 +28,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace stoa::hub {
 
@@ -30,6 +36,7 @@ struct IngestOptions {
     std::size_t maxPendingRequests = 20000;
     std::size_t maxPendingBytes = std::size_t{64} << 20;
     std::size_t maxBatchRequests = 4000; // per transaction
+    unsigned writers = 1;                // threads committing batches (Hub::open: 0 = by backend)
 };
 
 struct IngestStats {
@@ -61,17 +68,22 @@ private:
         std::size_t bytes = 0;
         Done done;
     };
-    void run();
+    void run(std::size_t shard);
 
     Storage &storage_;
     const IngestOptions options_;
     mutable std::mutex mutex_;     // guards the members below
-    std::condition_variable wake_;
-    std::deque<Item> queue_;
+    // One queue per writer; the bounds are over all of them.
+    struct Shard {
+        std::condition_variable wake;
+        std::deque<Item> queue;
+    };
+    std::vector<Shard> shards_;
+    std::size_t pendingRequests_ = 0;
     std::size_t pendingBytes_ = 0;
     bool stopping_ = false;
     IngestStats stats_;
-    std::thread writer_;           // last: starts once the rest is built
+    std::vector<std::thread> writers_; // last: start once the rest is built
 };
 
 } // namespace stoa::hub
