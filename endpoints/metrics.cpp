@@ -144,6 +144,28 @@ Child Family<Child>::labels(const std::vector<std::string> &values) const
 }
 
 template <class Child>
+bool Family<Child>::remove(const std::vector<std::string> &values) const
+{
+    if (!data_)
+        return false;
+    std::lock_guard lock(data_->mutex);
+    return data_->children.erase(values) > 0;
+}
+
+template <class Child>
+std::vector<std::vector<std::string>> Family<Child>::children() const
+{
+    std::vector<std::vector<std::string>> out;
+    if (!data_)
+        return out;
+    std::lock_guard lock(data_->mutex);
+    out.reserve(data_->children.size());
+    for (const auto &[values, cell] : data_->children)
+        out.push_back(values);
+    return out;
+}
+
+template <class Child>
 const std::vector<std::string> &Family<Child>::labelNames() const
 {
     static const std::vector<std::string> none;

@@ -123,6 +123,14 @@ public:
     // child returned (its writes go nowhere).
     Child labels(const std::vector<std::string> &values) const;
     const std::vector<std::string> &labelNames() const;
+    // Drops the child of these label values: it is no longer rendered, so
+    // Prometheus sees the series end (for series about things that go away,
+    // e.g. a device revoked). A handle to it stays valid but its writes go
+    // nowhere visible; labels() with the same values starts a new child from
+    // zero. False when there was no such child.
+    bool remove(const std::vector<std::string> &values) const;
+    // The label values of every child, sorted (what render() would show).
+    std::vector<std::vector<std::string>> children() const;
 
 private:
     friend class MetricsRegistry;

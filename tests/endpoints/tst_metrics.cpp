@@ -62,6 +62,7 @@ private slots:
     void histogramSeriesCollide();
     void badDefinitions();
     void wrongLabelCount();
+    void removeChild();
     void counterNeverDecreases();
     void histogramBuckets();
     void collectorsRefreshBeforeRender();
@@ -297,6 +298,29 @@ void TestMetrics::wrongLabelCount()
     f->labels({"video"}).inc(); // detached: goes nowhere
     QCOMPARE(QString::fromStdString(registry.render()),
              QString("# HELP stoa_items_total h\n# TYPE stoa_items_total counter\n"));
+}
+
+// A child removed is no longer rendered (its series ends), an old handle's
+// writes go nowhere visible, and asking again starts a fresh child from 0.
+void TestMetrics::removeChild()
+{
+    MetricsRegistry registry;
+    auto f = registry.gaugeFamily("stoa_device_bytes", "h", {"device"});
+    QVERIFY(f);
+    auto a = f->labels({"a"});
+    a.set(5);
+    f->labels({"b"}).set(7);
+    QCOMPARE(f->children(), (std::vector<std::vector<std::string>>{{"a"}, {"b"}}));
+    QVERIFY(f->remove({"a"}));
+    QVERIFY(!f->remove({"a"}));
+    QVERIFY(!f->remove({"nobody"}));
+    a.set(9); // a handle to the removed child: not rendered
+    QCOMPARE(QString::fromStdString(registry.render()),
+             QString("# HELP stoa_device_bytes h\n# TYPE stoa_device_bytes gauge\nstoa_device_bytes{device=\"b\"} 7\n"));
+    QCOMPARE(f->children(), (std::vector<std::vector<std::string>>{{"b"}}));
+    QCOMPARE(f->labels({"a"}).value(), 0.0);
+    QVERIFY(!GaugeFamily().remove({"a"})); // detached
+    QVERIFY(GaugeFamily().children().empty());
 }
 
 void TestMetrics::counterNeverDecreases()
