@@ -23,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <pthread.h>
+#include <unistd.h>
 
 namespace stoa::hub {
 namespace {
@@ -31,6 +32,9 @@ const char kUsage[] =
     "usage:\n"
     "  stoa-hub serve --data-dir DIR --listen ADDR:PORT [--database URL] [--public-url URL]\n"
     "                 [--threads N] [--max-connections N] [--tls-cert FILE --tls-key FILE]\n"
+    "                 [--notify-webhook URL] [--notify-email ADDR[,ADDR…]] [--notify-from ADDR]\n"
+    "                 [--sendmail PATH] [--hub-name NAME] [--notify-hold-s N] [--notify-check-s N]\n"
+    "                 [--notify-alive-s N] [--notify-digest-hour H|off]   (docs/operations.md)\n"
     "  stoa-hub device add ID --data-dir DIR [--database URL]\n"
     "                  [--provision BUNDLE --public-url URL [--root-key FILE] [--etc DIR] [--force]]\n"
     "  stoa-hub device revoke ID --data-dir DIR [--database URL]\n"
@@ -161,7 +165,9 @@ bool readFile(const std::string &path, std::string &out)
 int serve(const std::vector<std::string> &args)
 {
     auto p = parse(args, {"--data-dir", "--listen", "--database", "--public-url", "--threads", "--max-connections",
-                          "--tls-cert", "--tls-key"});
+                          "--tls-cert", "--tls-key", "--notify-webhook", "--notify-email",
+                          "--notify-from", "--sendmail", "--hub-name", "--notify-hold-s", "--notify-check-s",
+                          "--notify-alive-s", "--notify-digest-hour"});
     if (!p.error.empty())
         return usageError(p.error);
     if (!p.positional.empty())
@@ -200,6 +206,46 @@ int serve(const std::vector<std::string> &args)
         return usageError("--max-connections must be a number from 2 to 1000000");
     if (p.flags.count("--tls-cert") != p.flags.count("--tls-key"))
         return usageError("--tls-cert and --tls-key go together");
+    {
+        NotifyOptions &n = options.notify;
+        n.webhookUrl = p.flags["--notify-webhook"];
+        if (!n.webhookUrl.empty() && !n.webhookUrl.starts_with("http://") && !n.webhookUrl.starts_with("https://"))
+            return usageError("--notify-webhook must be an http:// or https:// URL");
+        for (std::size_t pos = 0; pos < p.flags["--notify-email"].size();) {
+            const std::string &all = p.flags["--notify-email"];
+            const auto comma = std::min(all.find(',', pos), all.size());
+            const std::string to = all.substr(pos, comma - pos);
+            if (to.find('@') == std::string::npos || to.find_first_of(" \r\n<>") != std::string::npos)
+                return usageError("--notify-email takes addresses like ops@example.org, not " + to);
+            n.emailTo.push_back(to);
+            pos = comma + 1;
+        }
+        if (p.flags.count("--notify-from"))
+            n.emailFrom = p.flags["--notify-from"];
+        if (p.flags.count("--sendmail"))
+            n.sendmail = p.flags["--sendmail"];
+        char host[256] = {};
+        n.hubName = p.flags.count("--hub-name") ? p.flags["--hub-name"]
+                    : gethostname(host, sizeof host - 1) == 0 ? "stoa-hub@" + std::string(host) : "stoa-hub";
+        unsigned hold = 120, check = 30, alive = 3600, hour = 8;
+        if (!number("--notify-hold-s", 0, 86400, hold) || !number("--notify-check-s", 1, 3600, check)
+            || !number("--notify-alive-s", 0, 7 * 86400, alive))
+            return usageError("--notify-hold-s (0-86400), --notify-check-s (1-3600) and --notify-alive-s (0-604800) "
+                              "are numbers of seconds");
+        const bool noDigest = p.flags["--notify-digest-hour"] == "off";
+        if (!noDigest && !number("--notify-digest-hour", 0, 23, hour))
+            return usageError("--notify-digest-hour is an hour of the day, 0-23 (UTC), or off");
+        n.watch.holdMs = std::int64_t{hold} * 1000;
+        n.checkMs = std::int64_t{check} * 1000;
+        n.aliveMs = std::int64_t{alive} * 1000;
+        n.digestHourUtc = noDigest ? -1 : static_cast<int>(hour);
+    }
+    if (p.flags.count("--tls-cert")) {
+        if (!readFile(p.flags["--tls-cert"], options.http.tlsCertPem) || !readFile(p.flags["--tls-key"], options.http.tlsKeyPem)) {
+            std::fprintf(stderr, "stoa-hub: cannot read the TLS certificate or key\n");
+            return 3;
+        }
+    }
     if (p.flags.count("--tls-cert")) {
         if (!readFile(p.flags["--tls-cert"], options.http.tlsCertPem) || !readFile(p.flags["--tls-key"], options.http.tlsKeyPem)) {
             std::fprintf(stderr, "stoa-hub: cannot read the TLS certificate or key\n");

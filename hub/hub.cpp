@@ -89,6 +89,7 @@ std::optional<std::string> Hub::start()
         return e;
     d->startRetention();
     d->startWorker();
+    d->notifier.start();
     return std::nullopt;
 }
 
@@ -100,6 +101,7 @@ void Hub::stop()
         d->server->quiesce();
     d->stopRetention();
     d->tokens.stop();
+    d->notifier.stop();
     // Accepted writes are committed, publications finished and long polls
     // answered before the server goes, so no connection stays suspended.
     d->stopWorker();
@@ -115,6 +117,7 @@ void Hub::stop()
 std::uint16_t Hub::port() const { return d->server ? d->server->port() : 0; }
 
 Storage &Hub::storage() { return *d->storage; }
+NotifyStats Hub::notifyStats() const { return d->notifier.stats(); }
 
 std::optional<std::string> Hub::reloadTls(std::string certPem, std::string keyPem)
 {
@@ -138,7 +141,20 @@ void Hub::refused(const HttpRequest &request, int status)
 Hub::Impl::Impl(HubOptions o, std::unique_ptr<Storage> s, std::unique_ptr<Publisher> p)
     : options(std::move(o)), storage(std::move(s)), ingest(*storage, options.ingest),
       tokens(*storage, std::chrono::milliseconds(options.tokenRefreshMs)), publisher(std::move(p)),
-      wake(*publisher, std::chrono::milliseconds(options.wakeHoldMs), options.maxWakeWaiters)
+      wake(*publisher, std::chrono::milliseconds(options.wakeHoldMs), options.maxWakeWaiters),
+      notifier(options.notify, [this]() -> std::optional<std::vector<WatchedDevice>> {
+          auto list = storage->devices();
+          if (!list)
+              return std::nullopt;
+          const std::int64_t now = nowMs();
+          std::vector<WatchedDevice> fleet;
+          fleet.reserve(list->size());
+          for (const auto &dev : *list)
+              if (!dev.revoked)
+                  fleet.push_back({dev.id, dev.group, deviceState(dev, now, options) == DeviceState::Online,
+                                   dev.lastSeenAtMs});
+          return fleet;
+      })
 {
 }
 

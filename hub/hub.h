@@ -19,6 +19,7 @@
 
 #include "hub/http_server.h"
 #include "hub/ingest.h"
+#include "hub/notifier.h"
 #include "hub/storage.h"
 #include "schedule/keys.h"
 
@@ -56,6 +57,9 @@ struct HubOptions {
     // How soon a token added or revoked by another process or replica is
     // seen (device_tokens.h); through this hub's API: at once.
     std::int64_t tokenRefreshMs = 1000;
+    // The hub's own notifications (notifier.h); off unless a webhook or an
+    // e-mail address is given.
+    NotifyOptions notify;
 };
 
 enum class DeviceState { Online, Stale, Offline, Never };
@@ -72,6 +76,7 @@ public:
     void stop();                        // commits what was accepted, then closes
     std::uint16_t port() const;
     Storage &storage();
+    NotifyStats notifyStats() const;
     // SIGHUP: new TLS files (http_server.h, reloadTls); the message says why not.
     std::optional<std::string> reloadTls(std::string certPem, std::string keyPem);
 

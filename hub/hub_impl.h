@@ -38,6 +38,7 @@ struct Hub::Impl {
     DeviceTokens tokens;                 // over `storage`; started by Hub::start()
     std::unique_ptr<Publisher> publisher; // thread-safe (publisher.h)
     WakeWaiters wake;                    // over `publisher`
+    Notifier notifier;                   // over `storage`; started by Hub::start() when configured
     std::unique_ptr<HttpServer> server;  // created by start()
     endpoints::MetricsRegistry metrics;
 
