@@ -4,8 +4,9 @@
 #   ./setup.sh demo   install what is missing, build, run the player on its
 #                     bundled demo (windowed; under Xvfb with a screenshot
 #                     when there is no display)
-#   ./setup.sh test   install what is missing, build, run every test but the soaks
+#   ./setup.sh test   install what is missing, build, run every test but the soaks and alerting
 #   ./setup.sh soak   the memory soaks (label soak), outside CI
+#   ./setup.sh alerting  the end-to-end alerting tests (label alerting), outside CI
 #   ./setup.sh asan   the same tests under AddressSanitizer + UBSan (CI)
 #   ./setup.sh fuzz [SECONDS]   the libFuzzer target with clang (CI)
 #   ./setup.sh package  build the .deb, lintian, install test on THIS machine (CI)
@@ -26,6 +27,7 @@ PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   qt6-webengine-dev qml6-module-qtwebengine
   libmicrohttpd-dev libpq-dev postgresql
+  prometheus-alertmanager haproxy chromium chromium-driver python3-selenium
 )
 FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)
 
@@ -70,7 +72,9 @@ case "${1:-}" in
     # 5 MB bounds over a few hundred transitions failed about one run in ten
     # here (heap and Chromium noise at CTest lengths; issue 13), and a suite
     # that fails at random teaches people to ignore it: soaks run outside CI.
-    ctest --preset default -j2 -LE soak
+    # So do the end-to-end alerting tests (label alerting: Prometheus,
+    # Alertmanager and real processes for minutes; ./setup.sh alerting).
+    ctest --preset default -j2 -LE 'soak|alerting'
     ;;
   soak)
     install_missing "${PACKAGES[@]}"
@@ -79,11 +83,18 @@ case "${1:-}" in
     # the measurement. Longer runs: STOA_SOAK_TRANSITIONS, docs/player.md.
     ctest --preset default -L soak
     ;;
+  alerting)
+    install_missing "${PACKAGES[@]}"
+    build default
+    # One at a time: they time alerts against real processes' intervals.
+    ctest --preset default -L alerting
+    ;;
   asan)
     install_missing "${PACKAGES[@]}"
     build asan
-    # The soak's thousands of transitions are for the optimised build.
-    ctest --preset asan -j2 -LE soak
+    # The soak's thousands of transitions are for the optimised build; the
+    # alerting tests are outside CI in both builds.
+    ctest --preset asan -j2 -LE 'soak|alerting'
     ;;
   package)
     # The .deb (cpack) from the default build, lintian, then an install test
@@ -98,7 +109,7 @@ case "${1:-}" in
     exec tests/fuzz/run-fuzz.sh "${2:-60}"
     ;;
   *)
-    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
