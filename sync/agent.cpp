@@ -235,24 +235,30 @@ bool Agent::pollKeys(const QDateTime &trustedNow, std::string &error, std::optio
 
 void Agent::keySetChanged()
 {
-    // A manifest staged under the old key set but signed by a key now
-    // revoked must not activate once its blobs arrive: after a floor reset
-    // it would put a stolen key's huge version back above every manifest.
-    if (m_staged) {
-        auto staged = m_store.manifests().get(cache::Slot::Staged);
-        if (staged && *staged && !m_trust.signersStillTrusted(QByteArray::fromStdString((*staged)->envelope))) {
-            if (auto ok = m_store.manifests().dropStaged(); ok) {
-                qCWarning(lcSync, "staged manifest version %lld dropped: its signing key was revoked",
-                          static_cast<long long>((*staged)->version));
-                m_staged.reset();
-                m_status.stagedVersion = 0;
-                m_downloads.retain({});
-            } else {
-                qCWarning(lcSync, "cannot drop the staged manifest signed by a revoked key: %s", ok.error().message.c_str());
-            }
-        }
-    }
+    dropStagedIfRevoked();
     refreshSignerRevoked();
+}
+
+bool Agent::dropStagedIfRevoked()
+{
+    // A manifest staged under an older key set but signed by a key since
+    // revoked must never activate: after a floor reset, the stolen key's
+    // huge version would be back above every manifest the operator can sign.
+    if (!m_staged)
+        return false;
+    auto staged = m_store.manifests().get(cache::Slot::Staged);
+    if (!staged || !*staged || m_trust.signersStillTrusted(QByteArray::fromStdString((*staged)->envelope)))
+        return false;
+    if (auto ok = m_store.manifests().dropStaged(); !ok) {
+        qCWarning(lcSync, "cannot drop the staged manifest signed by a revoked key: %s", ok.error().message.c_str());
+        return true; // still there: it must not activate, and the next step tries again
+    }
+    qCWarning(lcSync, "staged manifest version %lld dropped: its signing key was revoked",
+              static_cast<long long>((*staged)->version));
+    m_staged.reset();
+    m_status.stagedVersion = 0;
+    m_downloads.retain({});
+    return true;
 }
 
 void Agent::refreshSignerRevoked()
@@ -385,7 +391,7 @@ void Agent::handleDownloads(SteadyTime now)
 
 void Agent::handleActivation()
 {
-    if (!m_staged || m_status.stagedBlobsMissing > 0)
+    if (!m_staged || m_status.stagedBlobsMissing > 0 || dropStagedIfRevoked())
         return;
     auto ok = m_store.manifests().activateStaged();
     if (!ok) {

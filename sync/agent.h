@@ -91,6 +91,7 @@ private:
     // Manifest channel helpers (agent.cpp).
     bool pollKeys(const QDateTime &trustedNow, std::string &error, std::optional<Millis> &retryAfter);
     void keySetChanged();         // after a keys document was adopted
+    bool dropStagedIfRevoked();   // true: a staged manifest the key set no longer vouches for was (or is being) dropped
     void refreshSignerRevoked();  // v1.1 §11: does the key set still vouch for the active manifest?
     void manifestDone(SteadyTime now, bool ok, const std::string &result, std::optional<Millis> retryAfter = {});
     void loadManifestsFromStore();
