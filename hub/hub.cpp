@@ -1,6 +1,7 @@
 #include "hub/hub.h"
 
 #include "hub/credentials.h"
+#include "hub/fleet_metrics.h"
 #include "hub/logging.h"
 #include "hub/hub_impl.h"
 
@@ -245,9 +246,18 @@ std::string Hub::Impl::registerMetrics()
     m.dbErrors = *dbErrors;
     if (auto p = addProcessMetrics(metrics); !p)
         return p.error().message;
+    // The fleet's series for the alerting rules (fleet_metrics.h), owned by
+    // the collector and so by the registry, which Impl destroys before the
+    // storage (declared after it): the storage outlives every use.
+    auto fleetMetrics = FleetMetrics::create(metrics, *storage,
+                                             {.onlineMs = options.onlineMs, .staleMs = options.staleMs,
+                                              .siteDir = options.dataDir + "/site"});
+    if (!fleetMetrics)
+        return fleetMetrics.error();
+    std::shared_ptr<FleetMetrics> fleet = std::move(*fleetMetrics);
     metrics.addCollector([this, devices = *devices, depth = *depth, pendingBytes = *pendingBytes,
                           refusedIngest = *refusedIngest, open = *open, shed = *shed, healthy = *healthy,
-                          waiting = *waiting] {
+                          waiting = *waiting, fleet] {
         waiting.set(static_cast<double>(wake.waiting()));
         const auto stats = ingest.stats();
         depth.set(static_cast<double>(stats.pendingRequests));
@@ -266,8 +276,10 @@ std::string Hub::Impl::registerMetrics()
                 counts[static_cast<int>(deviceState(dev, now, options))] += 1;
             for (auto s : {DeviceState::Online, DeviceState::Stale, DeviceState::Offline, DeviceState::Never})
                 devices.labels({stateName(s)}).set(counts[static_cast<int>(s)]);
+            fleet->collect(*list, now);
         } else {
             m.dbErrors.inc();
+            fleet->collectFailed();
         }
     });
     return {};
