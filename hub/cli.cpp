@@ -6,6 +6,7 @@
 #include "schedule/identifiers.h"
 
 #include "hub/api_client.h"
+#include "hub/console_files.h"
 #include "hub/credentials.h"
 #include "hub/hub.h"
 #include "hub/logging.h"
@@ -32,6 +33,7 @@ const char kUsage[] =
     "usage:\n"
     "  stoa-hub serve --data-dir DIR --listen ADDR:PORT [--database URL] [--public-url URL]\n"
     "                 [--threads N] [--max-connections N] [--tls-cert FILE --tls-key FILE]\n"
+    "                 [--console-dir DIR]   (the operator console's files; docs/console.md)\n"
     "                 [--notify-webhook URL] [--notify-email ADDR[,ADDR…]] [--notify-from ADDR]\n"
     "                 [--sendmail PATH] [--hub-name NAME] [--notify-hold-s N] [--notify-check-s N]\n"
     "                 [--notify-alive-s N] [--notify-digest-hour H|off]   (docs/operations.md)\n"
@@ -165,7 +167,7 @@ bool readFile(const std::string &path, std::string &out)
 int serve(const std::vector<std::string> &args)
 {
     auto p = parse(args, {"--data-dir", "--listen", "--database", "--public-url", "--threads", "--max-connections",
-                          "--tls-cert", "--tls-key", "--notify-webhook", "--notify-email",
+                          "--tls-cert", "--tls-key", "--console-dir", "--notify-webhook", "--notify-email",
                           "--notify-from", "--sendmail", "--hub-name", "--notify-hold-s", "--notify-check-s",
                           "--notify-alive-s", "--notify-digest-hour"});
     if (!p.error.empty())
@@ -176,6 +178,7 @@ int serve(const std::vector<std::string> &args)
     options.dataDir = p.flags["--data-dir"];
     options.databaseUrl = p.flags["--database"];
     options.publicUrl = p.flags["--public-url"];
+    options.consoleDir = p.flags.count("--console-dir") ? p.flags["--console-dir"] : defaultConsoleDir();
     const std::string listen = p.flags.count("--listen") ? p.flags["--listen"] : "127.0.0.1:8080";
     const auto colon = listen.rfind(':');
     if (colon == std::string::npos)
@@ -274,7 +277,8 @@ int serve(const std::vector<std::string> &args)
                               + std::to_string((*hub)->port());
     qCInfo(lcHub).noquote() << "stoa-hub" << STOA_VERSION << "serving" << (tls ? "https://" : "http://") + QString::fromStdString(shown)
                             << "data" << options.dataDir.c_str()
-                            << "database" << (options.databaseUrl.empty() ? "sqlite" : "postgresql");
+                            << "database" << (options.databaseUrl.empty() ? "sqlite" : "postgresql")
+                            << "console" << options.consoleDir.c_str();
     const bool loopback = address.starts_with("127.") || address == "::1" || address == "localhost";
     if (!tls && !loopback)
         qCWarning(lcHub).noquote() << "listening on" << shown.c_str()

@@ -1,9 +1,17 @@
-// Admission (auth, body limits) and routing of every request the hub gets.
+// hub/dispatch.cpp — admission (auth, body limits) and routing of every
+// request the hub gets.
+// Invariants: every route but /healthz, /metrics, the login and the
+// console's static files is authenticated before its body is read; every
+// operator answer carries the browser headers of console_files.h (nosniff,
+// no-store), so the console's JSON is never sniffed or cached.
+#include "hub/console_files.h"
 #include "hub/credentials.h"
+#include "hub/screenshot_index.h"
 #include "hub/hub_impl.h"
 #include "hub/logging.h"
 
 #include "endpoints/exposition.h"
+#include "schedule/encoding.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
@@ -99,6 +107,8 @@ std::variant<std::size_t, HttpResponse> Hub::Impl::admit(HttpRequest &request)
     }
     case Route::Kind::Healthz:
     case Route::Kind::Metrics:
+    case Route::Kind::Console:     // the console's code is public; its data comes through the API
+    case Route::Kind::ConsoleRoot:
         return std::size_t{0};
     case Route::Kind::ApiLogin:
         return std::size_t{4096};
@@ -133,12 +143,20 @@ void Hub::Impl::Answer::send(HttpResponse response)
 {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start_;
     impl_.count(route_, response.status, took.count());
+    if (route_.operatorRoute() || route_.kind == Route::Kind::ApiLogin)
+        addApiBrowserHeaders(response);
+    // A stored screenshot becomes the device's latest only once committed
+    // (screenshot_index.h); handle() put its digest in route_.hex.
+    if (route_.kind == Route::Kind::Screenshot && response.status / 100 == 2 && !route_.hex.empty())
+        recordLatestScreenshot(impl_.options.dataDir, route_.deviceId, route_.hex);
     reply_.send(std::move(response));
 }
 
 void Hub::Impl::handle(HttpRequest request, Reply reply)
 {
     Route route = classify(request.method, request.path);
+    if (route.kind == Route::Kind::Screenshot)
+        route.hex = schedule::sha256Hex(QByteArrayView(request.body.data(), static_cast<qsizetype>(request.body.size())));
     Answer answer(*this, route, std::move(reply));
     const auto who = std::static_pointer_cast<const Principal>(request.context);
     switch (route.kind) {
@@ -152,6 +170,14 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
     case Route::Kind::ApiLogin:
         answer.send(login(request));
         return;
+    case Route::Kind::ConsoleRoot:
+        answer.send(consoleRedirect());
+        return;
+    case Route::Kind::Console: {
+        static const std::string fallback = defaultConsoleDir();
+        answer.send(serveConsoleFile(request, options.consoleDir.empty() ? fallback : options.consoleDir, route.name));
+        return;
+    }
     case Route::Kind::Metrics: {
         HttpResponse r;
         r.contentType = std::string(endpoints::exposition::kContentType);

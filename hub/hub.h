@@ -36,6 +36,7 @@ struct HubOptions {
     std::string dataDir;      // hub.db (SQLite), site/, screenshots/
     std::string databaseUrl;  // empty: SQLite in dataDir
     std::string publicUrl;    // how devices reach this hub (docs, provisioning)
+    std::string consoleDir;   // the operator console's files (console_files.h); empty: defaultConsoleDir()
     HttpServerOptions http;
     IngestOptions ingest{.writers = 0}; // writers 0: 1 on SQLite (one writer anyway), 2 on PostgreSQL
     std::size_t statusLimit = 64 * 1024;

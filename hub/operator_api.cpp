@@ -1,5 +1,12 @@
-// The operator API under /api/v1 (docs/hub-api.md).
+// hub/operator_api.cpp — the operator API under /api/v1 (docs/hub-api.md)
+// that reads devices and manages credentials; publish_api.cpp has the rest.
+// Invariants: a role check comes before any change (viewer < editor <
+// admin); GET /api/v1/devices without `limit` answers the whole array (the
+// documented contract scripts rely on), with `limit` one page of it plus
+// the fleet's counts and facets (the console's fleet page).
 #include "hub/credentials.h"
+#include "hub/screenshot_index.h"
+#include "hub/site_files.h"
 #include "schedule/identifiers.h"
 #include "hub/hub_impl.h"
 #include "hub/logging.h"
@@ -8,6 +15,9 @@
 #include <QJsonArray>
 
 #include <algorithm>
+#include <climits>
+#include <map>
+#include <tuple>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -55,6 +65,38 @@ int limitOf(const HttpRequest &request, int fallback, int max)
     return ok && n > 0 ? std::min(n, max) : fallback;
 }
 
+// What the console's fleet list shows of a device's latest heartbeat (§5):
+// the few fields a row has room for, not the whole document.
+QJsonValue heartbeatSummary(const std::optional<StatusReport> &latest)
+{
+    if (!latest)
+        return QJsonValue(QJsonValue::Null);
+    const QJsonObject o = QJsonDocument::fromJson(QByteArray::fromStdString(latest->body)).object();
+    const QJsonObject sync = o.value("sync").toObject();
+    const QJsonObject health = o.value("health").toObject();
+    const auto orNull = [](const QJsonValue &v) { return v.isUndefined() ? QJsonValue(QJsonValue::Null) : v; };
+    return QJsonObject{{"software_version", orNull(o.value("software_version"))},
+                       {"now_playing", orNull(o.value("now_playing"))},
+                       {"cpu_temp_c", orNull(health.value("cpu_temp_c"))},
+                       {"disk_free_bytes", orNull(health.value("disk_free_bytes"))},
+                       {"last_error", orNull(sync.value("last_error"))},
+                       {"consecutive_failures", orNull(sync.value("consecutive_failures"))},
+                       {"manifest_stale", orNull(o.value("manifest").toObject().value("stale"))},
+                       {"clock_trusted", orNull(o.value("clock").toObject().value("trusted"))}};
+}
+
+// Sorting by state puts the devices that need someone first.
+int stateRank(DeviceState s)
+{
+    switch (s) {
+    case DeviceState::Offline: return 0;
+    case DeviceState::Stale: return 1;
+    case DeviceState::Never: return 2;
+    case DeviceState::Online: return 3;
+    }
+    return 3;
+}
+
 } // namespace
 
 HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, const Principal &who)
@@ -100,23 +142,162 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         if (!list)
             return failed(list.error());
         const auto now = nowMs();
-        // Filters: ?group=NAME&tag=NAME&state=online (all must hold).
         const auto q = [&](const char *key) -> const std::string * {
             auto it = request.query.find(key);
             return it == request.query.end() ? nullptr : &it->second;
         };
-        const std::string *group = q("group"), *tag = q("tag"), *state = q("state");
-        QJsonArray out;
+        // Filters (all must hold): group, tag, state (one, or several
+        // separated by commas), version (a manifest version, or "none"),
+        // q (a part of the id, any case).
+        const std::string *group = q("group"), *tag = q("tag"), *state = q("state"), *version = q("version"),
+                          *search = q("q");
+        std::vector<std::string> states;
+        if (state) {
+            for (const auto &part : QString::fromStdString(*state).split(',', Qt::SkipEmptyParts))
+                states.push_back(part.toStdString());
+            for (const auto &st : states)
+                if (st != "online" && st != "stale" && st != "offline" && st != "never")
+                    return errorJson(400, "state must be online, stale, offline or never (or several, comma-separated)");
+        }
+        std::optional<std::int64_t> wantVersion;
+        if (version && *version != "none") {
+            bool ok = false;
+            wantVersion = QString::fromStdString(*version).toLongLong(&ok);
+            if (!ok)
+                return errorJson(400, "version must be a manifest version number or \"none\"");
+        }
+        const QString needle = search ? QString::fromStdString(*search) : QString();
+        // Paging, sorting: only the console asks for them.
+        const std::string *limitText = q("limit"), *offsetText = q("offset"), *sortText = q("sort"), *orderText = q("order");
+        const auto count = [](const std::string *text, long long lo, long long hi, long long fallback) -> std::optional<long long> {
+            if (!text)
+                return fallback;
+            bool ok = false;
+            const long long n = QString::fromStdString(*text).toLongLong(&ok);
+            if (!ok || n < lo || n > hi)
+                return std::nullopt;
+            return n;
+        };
+        const auto limit = count(limitText, 1, 1000, 0);
+        const auto offset = count(offsetText, 0, 100000000, 0);
+        if (!limit || !offset)
+            return errorJson(400, "limit must be 1-1000 and offset 0 or more");
+        const std::string sort = sortText ? *sortText : "id";
+        if (sort != "id" && sort != "state" && sort != "group" && sort != "last_seen" && sort != "version")
+            return errorJson(400, "sort must be id, state, group, last_seen or version");
+        if (orderText && *orderText != "asc" && *orderText != "desc")
+            return errorJson(400, "order must be asc or desc");
+        const bool descending = orderText && *orderText == "desc";
+
+        struct Row {
+            const DeviceSummary *dev;
+            DeviceState state;
+        };
+        std::vector<Row> rows;
+        rows.reserve(list->size());
+        std::int64_t counts[4] = {0, 0, 0, 0};
+        std::map<std::string, std::int64_t> groups, tags;
+        std::map<std::int64_t, std::int64_t> versions;
+        std::int64_t noVersion = 0;
         for (const auto &dev : *list) {
+            const DeviceState st = deviceState(dev, now, options);
+            ++counts[static_cast<int>(st)];
+            if (dev.group)
+                ++groups[*dev.group];
+            for (const auto &t : dev.tags)
+                ++tags[t];
+            if (dev.manifestVersion)
+                ++versions[*dev.manifestVersion];
+            else
+                ++noVersion;
             if (group && dev.group != *group)
                 continue;
             if (tag && std::find(dev.tags.begin(), dev.tags.end(), *tag) == dev.tags.end())
                 continue;
-            if (state && *state != stateName(deviceState(dev, now, options)))
+            if (!states.empty() && std::find(states.begin(), states.end(), stateName(st)) == states.end())
                 continue;
-            out.append(deviceJson(dev, now));
+            if (version && (*version == "none" ? dev.manifestVersion.has_value() : dev.manifestVersion != wantVersion))
+                continue;
+            if (search && !QString::fromStdString(dev.id).contains(needle, Qt::CaseInsensitive))
+                continue;
+            rows.push_back({&dev, st});
         }
-        return jsonOf(200, out);
+        // storage->devices() is by id already; any other order keeps id as
+        // the tie-breaker, so pages never overlap or skip.
+        const auto key = [&](const Row &r) {
+            switch (sort[0]) {
+            case 's': return std::tuple<std::int64_t, std::string>(stateRank(r.state), {});
+            case 'g': return std::tuple<std::int64_t, std::string>(r.dev->group ? 1 : 0, r.dev->group.value_or(""));
+            case 'l': return std::tuple<std::int64_t, std::string>(r.dev->lastSeenAtMs.value_or(INT64_MIN), {});
+            case 'v': return std::tuple<std::int64_t, std::string>(r.dev->manifestVersion.value_or(INT64_MIN), {});
+            default: return std::tuple<std::int64_t, std::string>(0, {});
+            }
+        };
+        if (sort != "id" || descending)
+            std::stable_sort(rows.begin(), rows.end(), [&](const Row &a, const Row &b) {
+                const auto ka = key(a), kb = key(b);
+                if (ka != kb)
+                    return descending ? kb < ka : ka < kb;
+                return descending && sort == "id" ? b.dev->id < a.dev->id : a.dev->id < b.dev->id;
+            });
+
+        if (!limitText) { // the documented contract: the whole (filtered) array
+            QJsonArray out;
+            for (const auto &r : rows)
+                out.append(deviceJson(*r.dev, now));
+            return jsonOf(200, out);
+        }
+        QJsonArray page;
+        const auto first = std::min<std::size_t>(static_cast<std::size_t>(*offset), rows.size());
+        const auto last = std::min<std::size_t>(first + static_cast<std::size_t>(*limit), rows.size());
+        for (std::size_t i = first; i < last; ++i) {
+            QJsonObject o = deviceJson(*rows[i].dev, now);
+            auto latest = storage->latestStatus(rows[i].dev->id);
+            if (!latest)
+                return failed(latest.error());
+            o.insert("heartbeat", heartbeatSummary(*latest));
+            page.append(o);
+        }
+        QJsonObject facetGroups, facetTags, facetVersions;
+        for (const auto &[name, n] : groups)
+            facetGroups.insert(QString::fromStdString(name), static_cast<qint64>(n));
+        for (const auto &[name, n] : tags)
+            facetTags.insert(QString::fromStdString(name), static_cast<qint64>(n));
+        for (const auto &[v, n] : versions)
+            facetVersions.insert(QString::number(v), static_cast<qint64>(n));
+        if (noVersion)
+            facetVersions.insert("none", static_cast<qint64>(noVersion));
+        return jsonOf(200, QJsonObject{
+            {"total", static_cast<qint64>(rows.size())},
+            {"offset", static_cast<qint64>(*offset)},
+            {"limit", static_cast<qint64>(*limit)},
+            {"fleet", static_cast<qint64>(list->size())},
+            {"counts", QJsonObject{{"online", static_cast<qint64>(counts[0])}, {"stale", static_cast<qint64>(counts[1])},
+                                   {"offline", static_cast<qint64>(counts[2])}, {"never", static_cast<qint64>(counts[3])}}},
+            {"groups", facetGroups},
+            {"tags", facetTags},
+            {"versions", facetVersions},
+            {"online_within_s", static_cast<qint64>(options.onlineMs / 1000)},
+            {"stale_within_s", static_cast<qint64>(options.staleMs / 1000)},
+            {"devices", page}});
+    }
+
+    case Route::Kind::ApiDeviceScreenshot: {
+        // The latest stored screenshot, under the operator's credential (the
+        // console fetches it with its token and shows it from a blob URL).
+        const auto hex = latestScreenshot(options.dataDir, route.deviceId);
+        if (!hex)
+            return errorJson(404, "no screenshot of " + route.deviceId + " yet");
+        HttpResponse r = serveFile(request, options.dataDir + "/screenshots/" + *hex + ".jpg", true);
+        if (r.status == 404)
+            return errorJson(404, "no screenshot of " + route.deviceId + " yet");
+        r.contentType = "image/jpeg";
+        // The route names a device, not a picture: a browser revalidates
+        // (the ETag is the digest, so an unchanged picture is a 304).
+        for (auto &[name, value] : r.headers)
+            if (name == "Cache-Control")
+                value = "private, no-cache";
+        return r;
     }
 
     case Route::Kind::ApiDevice: {
@@ -127,6 +308,7 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
             if (dev.id != route.deviceId)
                 continue;
             QJsonObject o = deviceJson(dev, nowMs());
+            o.insert("online_within_s", static_cast<qint64>(options.onlineMs / 1000));
             auto latest = storage->latestStatus(dev.id);
             if (!latest)
                 return failed(latest.error());

@@ -1,3 +1,7 @@
+// hub/routes.cpp — the route table (routes.h): a request's kind from its
+// method and path alone, before any credential or body is looked at.
+// Invariant: a path segment that names something (a device id, a digest, a
+// console file) is checked here, so no handler sees an unchecked name.
 #include "hub/routes.h"
 #include "schedule/identifiers.h"
 
@@ -48,6 +52,15 @@ Route classify(std::string_view method, std::string_view path)
         return make(Route::Kind::Healthz, "healthz", method, "GET, HEAD");
     if (n == 1 && p[0] == "metrics")
         return make(Route::Kind::Metrics, "metrics", method, "GET, HEAD");
+    // The console: "/" and "/console" lead to "/console/"; below it, files
+    // whose names the console handler checks again (console_files.h).
+    if ((n == 1 && p[0].empty()) || (n == 1 && p[0] == "console"))
+        return make(Route::Kind::ConsoleRoot, "console", method, "GET, HEAD");
+    if (n >= 2 && p[0] == "console") {
+        auto r = make(Route::Kind::Console, "console", method, "GET, HEAD");
+        r.name = std::string(path.substr(std::string_view("/console/").size()));
+        return r;
+    }
 
     if (n >= 2 && p[0] == "v1") {
         if (n == 2 && p[1] == "keys.json")
@@ -101,6 +114,8 @@ Route classify(std::string_view method, std::string_view path)
                 return make(Route::Kind::ApiDeviceGroup, "api_device_group", method, "PUT", p[3]);
             if (n == 5 && p[4] == "tags")
                 return make(Route::Kind::ApiDeviceTags, "api_device_tags", method, "PUT", p[3]);
+            if (n == 5 && p[4] == "screenshot")
+                return make(Route::Kind::ApiDeviceScreenshot, "api_device_screenshot", method, "GET, HEAD", p[3]);
             if (n == 5 && p[4] == "commands") {
                 if (method == "POST")
                     return make(Route::Kind::ApiCommandsPost, "api_commands_post", method, "POST", p[3]);

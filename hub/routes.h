@@ -14,12 +14,13 @@ namespace stoa::hub {
 struct Route {
     enum class Kind {
         Healthz, Metrics,
+        Console, ConsoleRoot,                         // the operator console's files (docs/console.md); no credential
         Keys, FleetManifest, DeviceManifest, Blob,    // §1 GETs (the site)
         Status, Plays, Screenshot,                    // §5, §6, §1 PUT
         Wake,                                         // v1.1 §10
         ApiLogin,                                     // no credential: it makes one
         ApiWhoami, ApiLogout, ApiDevices, ApiDeviceAdd, ApiDevice, ApiDeviceRevoke, ApiDeviceToken,
-        ApiDevicePlays, ApiDeviceHistory, ApiDeviceGroup, ApiDeviceTags,
+        ApiDevicePlays, ApiDeviceHistory, ApiDeviceGroup, ApiDeviceTags, ApiDeviceScreenshot,
         ApiMediaList, ApiMediaPut,
         ApiScheduleGet, ApiSchedulePut, ApiScheduleDelete, // target: fleet or a device
         ApiCommandsGet, ApiCommandsPost,
@@ -29,7 +30,8 @@ struct Route {
     Kind kind = Kind::NotFound;
     std::string deviceId; // for /v1/devices/{id}/… and /api/v1/devices/{id}…
     std::string hex;      // for blobs
-    std::string name;     // a media name; a schedule's target ("fleet", "devices/ID", "groups/NAME")
+    std::string name;     // a media name; a schedule's target ("fleet", "devices/ID", "groups/NAME");
+                          // a console file's path below /console/ ("" for the page itself)
     const char *label = "other";
     const char *allow = ""; // the Allow header of a 405
 
