@@ -211,11 +211,16 @@ int serve(const std::vector<std::string> &args)
         return usageError("--tls-cert and --tls-key go together");
     {
         NotifyOptions &n = options.notify;
-        n.webhookUrl = p.flags["--notify-webhook"];
+        // (find(), not operator[]: an absent flag must stay absent for number().)
+        auto flag = [&](const char *name) {
+            const auto it = p.flags.find(name);
+            return it == p.flags.end() ? std::string() : it->second;
+        };
+        n.webhookUrl = flag("--notify-webhook");
         if (!n.webhookUrl.empty() && !n.webhookUrl.starts_with("http://") && !n.webhookUrl.starts_with("https://"))
             return usageError("--notify-webhook must be an http:// or https:// URL");
-        for (std::size_t pos = 0; pos < p.flags["--notify-email"].size();) {
-            const std::string &all = p.flags["--notify-email"];
+        const std::string all = flag("--notify-email");
+        for (std::size_t pos = 0; pos < all.size();) {
             const auto comma = std::min(all.find(',', pos), all.size());
             const std::string to = all.substr(pos, comma - pos);
             if (to.find('@') == std::string::npos || to.find_first_of(" \r\n<>") != std::string::npos)
@@ -235,7 +240,7 @@ int serve(const std::vector<std::string> &args)
             || !number("--notify-alive-s", 0, 7 * 86400, alive))
             return usageError("--notify-hold-s (0-86400), --notify-check-s (1-3600) and --notify-alive-s (0-604800) "
                               "are numbers of seconds");
-        const bool noDigest = p.flags["--notify-digest-hour"] == "off";
+        const bool noDigest = flag("--notify-digest-hour") == "off";
         if (!noDigest && !number("--notify-digest-hour", 0, 23, hour))
             return usageError("--notify-digest-hour is an hour of the day, 0-23 (UTC), or off");
         n.watch.holdMs = std::int64_t{hold} * 1000;

@@ -7,6 +7,7 @@
 // Waits are polls against deadlines, never fixed sleeps.
 #include "backends.h"
 #include "http_client.h"
+#include "served_hub.h"
 
 #include <QDateTime>
 #include <QDeadlineTimer>
@@ -37,11 +38,7 @@ using namespace stoa::hub::test;
 
 namespace {
 
-const QString kHubBin = QStringLiteral(STOA_HUB_BIN);
-
 constexpr int kCliTimeoutMs = 30000;
-constexpr int kServingTimeoutMs = 30000;
-constexpr int kStopTimeoutMs = 20000;     // SIGTERM to exit
 constexpr int kLoadTimeoutMs = 30000;     // to reach the acknowledged count
 constexpr int kDevices = 20;
 constexpr int kClientThreads = 8;
@@ -50,24 +47,6 @@ constexpr int kKillRounds = 6;            // SIGKILL, restart, load again, SIGKI
 constexpr std::int64_t kAckedBeforeKillMin = 2000; // each round kills at a random count in [min, max)
 constexpr std::int64_t kAckedBeforeKillMax = 6000;
 constexpr std::int64_t kAckedBeforeTerm = 4000;
-
-// The child's environment: the hub's info lines on (the "serving" line is
-// one), plain log format whatever the test runs under.
-QProcessEnvironment childEnvironment()
-{
-    auto env = QProcessEnvironment::systemEnvironment();
-    env.remove("JOURNAL_STREAM");
-    env.insert("QT_LOGGING_RULES", "*.debug=false");
-    return env;
-}
-
-QStringList withDatabase(QStringList args, const QString &dataDir, const std::string &database)
-{
-    args << "--data-dir" << dataDir;
-    if (!database.empty())
-        args << "--database" << QString::fromStdString(database);
-    return args;
-}
 
 // One maintenance command, run to its end.
 struct CliRun {
@@ -112,81 +91,6 @@ CliRun runCli(const QStringList &args)
     r.err = QString::fromLocal8Bit(p.readAllStandardError());
     return r;
 }
-
-// `stoa-hub serve` as a child on a free loopback port. Its output goes to a
-// file (appended to across restarts), so a busy hub never blocks on a pipe
-// nobody reads while the test waits for its clients.
-class ServedHub {
-public:
-    ServedHub(QString dataDir, std::string database, QString logPath)
-        : dataDir_(std::move(dataDir)), database_(std::move(database)), logPath_(std::move(logPath))
-    {
-    }
-    ~ServedHub()
-    {
-        if (process_.state() != QProcess::NotRunning) {
-            process_.kill();
-            process_.waitForFinished(kStopTimeoutMs);
-        }
-    }
-    ServedHub(const ServedHub &) = delete;
-    ServedHub &operator=(const ServedHub &) = delete;
-
-    // Empty once the hub logged where it serves; else why not.
-    QString start()
-    {
-        offset_ = QFile(logPath_).size(); // 0 when missing
-        process_.setProcessEnvironment(childEnvironment());
-        process_.setProcessChannelMode(QProcess::MergedChannels);
-        process_.setStandardOutputFile(logPath_, QIODevice::Append);
-        process_.start(kHubBin, withDatabase({"serve", "--listen", "127.0.0.1:0"}, dataDir_, database_));
-        if (!process_.waitForStarted(kServingTimeoutMs))
-            return "stoa-hub serve did not start: " + process_.errorString();
-        static const QRegularExpression serving(QStringLiteral(R"(serving http://127\.0\.0\.1:(\d+))"));
-        const QDeadlineTimer deadline(kServingTimeoutMs);
-        for (;;) {
-            const auto m = serving.match(output());
-            if (m.hasMatch()) {
-                port_ = m.captured(1).toUShort();
-                if (port_ == 0)
-                    return "the hub says it serves on port 0:\n" + output();
-                return {};
-            }
-            if (process_.state() == QProcess::NotRunning)
-                return QStringLiteral("stoa-hub serve exited (%1) before serving:\n").arg(process_.exitCode()) + output();
-            if (deadline.hasExpired())
-                return "no 'serving http://127.0.0.1:PORT' line within the deadline:\n" + output();
-            process_.waitForFinished(10); // the poll's pace; returns at once if it exits
-        }
-    }
-
-    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    qint64 pid() const { return process_.processId(); }
-    bool running() const { return process_.state() != QProcess::NotRunning; }
-    QProcess &process() { return process_; }
-
-    // What this run of the hub wrote (stdout and stderr).
-    QString output() const
-    {
-        QFile f(logPath_);
-        if (!f.open(QIODevice::ReadOnly) || !f.seek(offset_))
-            return {};
-        return QString::fromLocal8Bit(f.readAll());
-    }
-    QString outputTail(int lines = 30) const
-    {
-        const auto all = output().split('\n');
-        return all.mid(std::max<qsizetype>(0, all.size() - lines)).join('\n');
-    }
-
-private:
-    QString dataDir_;
-    std::string database_;
-    QString logPath_;
-    qint64 offset_ = 0;
-    quint16 port_ = 0;
-    QProcess process_;
-};
 
 struct Device {
     std::string id;
