@@ -136,7 +136,7 @@ export function renderFleet(main, params) {
                 id: `count-${k}`, 'aria-current': filters.state === k ? 'true' : false,
                 onclick: (e) => { e.preventDefault(); stateSel.value = filters.state === k ? '' : k; changed(); }},
           h('span', {class: 'icon', 'aria-hidden': 'true'}, s.icon),
-          h('span', {class: 'n', dataset: {state: k}}, String(d.counts[k] ?? 0)),
+          h('span', {class: 'n', dataset: {state: k}}, Number(d.counts[k] ?? 0).toLocaleString()),
           h('span', {class: 'what'}, s.words)))));
     facet(groupSel, 'Any group', d.groups, filters.group);
     facet(tagSel, 'Any tag', d.tags, filters.tag);
