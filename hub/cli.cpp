@@ -13,6 +13,11 @@
 #include "hub/passwords.h"
 #include "hub/provisioning.h"
 
+#include "platform/rpi/service_notifier.h"
+#include "platform/rpi/watchdog_feeder.h"
+
+#include <curl/curl.h>
+
 #include <QDir>
 #include <QFileInfo>
 #include <QUrl>
@@ -164,6 +169,29 @@ bool readFile(const std::string &path, std::string &out)
     return ok;
 }
 
+// Whether a hub answers HTTP at all, for the systemd watchdog: any status
+// counts (a 503 while the database is away is an answer, and a restart
+// would not bring the database back); a hung HTTP layer does not answer.
+bool answersHttp(const std::string &url)
+{
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+    if (!curl)
+        return false;
+    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(curl.get(), CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, +[](char *, std::size_t size, std::size_t n, void *) { return size * n; });
+    // Itself, by address: the certificate names the public host, not this one.
+    curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(curl.get(), CURLOPT_SSL_VERIFYHOST, 0L);
+    if (curl_easy_perform(curl.get()) != CURLE_OK)
+        return false;
+    long status = 0;
+    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+    return status > 0;
+}
+
 int serve(const std::vector<std::string> &args)
 {
     auto p = parse(args, {"--data-dir", "--listen", "--database", "--public-url", "--threads", "--max-connections",
@@ -254,12 +282,6 @@ int serve(const std::vector<std::string> &args)
             return 3;
         }
     }
-    if (p.flags.count("--tls-cert")) {
-        if (!readFile(p.flags["--tls-cert"], options.http.tlsCertPem) || !readFile(p.flags["--tls-key"], options.http.tlsKeyPem)) {
-            std::fprintf(stderr, "stoa-hub: cannot read the TLS certificate or key\n");
-            return 3;
-        }
-    }
 
     sigset_t stopSignals;
     sigemptyset(&stopSignals);
@@ -289,6 +311,18 @@ int serve(const std::vector<std::string> &args)
         qCWarning(lcHub).noquote() << "listening on" << shown.c_str()
                                    << "WITHOUT TLS: device and operator tokens cross the network in clear; "
                                       "use --tls-cert/--tls-key or a TLS-terminating proxy (docs/hub.md)";
+    // systemd (Type=notify, WatchdogSec=): ready now, and fed only while the
+    // hub answers HTTP (packaging/hub/stoa-hub.service). Nothing without
+    // $NOTIFY_SOCKET.
+    platform::SystemdNotifier notifier;
+    const std::string selfHost = address == "0.0.0.0" ? "127.0.0.1" : address == "::" ? "::1" : address;
+    const std::string selfUrl = (tls ? "https://" : "http://")
+                                + (selfHost.find(':') != std::string::npos ? "[" + selfHost + "]" : selfHost) + ":"
+                                + std::to_string((*hub)->port()) + "/healthz";
+    platform::WatchdogFeeder feeder(notifier, [selfUrl] { return answersHttp(selfUrl); });
+    feeder.start();
+    (void)notifier.ready();
+    (void)notifier.status("serving " + shown);
     int sig = 0;
     for (;;) {
         sigwait(&stopSignals, &sig);
@@ -310,6 +344,8 @@ int serve(const std::vector<std::string> &args)
             qCInfo(lcHub) << "SIGHUP: serving the reloaded TLS certificate";
     }
     qCInfo(lcHub) << "signal" << sig << ": stopping";
+    (void)notifier.stopping();
+    feeder.stop();
     (*hub)->stop();
     return 0;
 }

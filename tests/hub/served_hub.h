@@ -65,7 +65,9 @@ public:
     QString start(const QString &listen = QStringLiteral("127.0.0.1:0"), const QStringList &extra = {})
     {
         offset_ = QFile(logPath_).size(); // 0 when missing
-        process_.setProcessEnvironment(childEnvironment());
+        auto env = childEnvironment();
+        env.insert(extraEnv_);
+        process_.setProcessEnvironment(env);
         process_.setProcessChannelMode(QProcess::MergedChannels);
         process_.setStandardOutputFile(logPath_, QIODevice::Append);
         process_.start(kHubBin, withDatabase(QStringList{"serve", "--listen", listen} + extra, dataDir_, database_));
@@ -88,6 +90,9 @@ public:
             process_.waitForFinished(10); // the poll's pace; returns at once if it exits
         }
     }
+
+    // More environment for the next start() (e.g. systemd's NOTIFY_SOCKET).
+    void addEnvironment(const QString &name, const QString &value) { extraEnv_.insert(name, value); }
 
     std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
     qint64 pid() const { return process_.processId(); }
@@ -114,6 +119,7 @@ private:
     QString logPath_;
     qint64 offset_ = 0;
     quint16 port_ = 0;
+    QProcessEnvironment extraEnv_;
     QProcess process_;
 };
 

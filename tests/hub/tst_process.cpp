@@ -8,6 +8,7 @@
 #include "backends.h"
 #include "http_client.h"
 #include "served_hub.h"
+#include "tests/endpoints/process_probe.h"
 
 #include <QDateTime>
 #include <QDeadlineTimer>
@@ -692,6 +693,27 @@ private slots:
         if (QTest::currentTestFailed())
             return;
         verifyStored(hub.base(), admin, devices, seen, "after SIGKILL, everything unacknowledged sent again");
+    }
+
+    // Under systemd (Type=notify, WatchdogSec=): READY=1 once serving, the
+    // watchdog fed while the hub answers HTTP, STOPPING=1 on SIGTERM.
+    void notifiesSystemd()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        stoa::endpoints::testing::NotifySocket notify(dir.filePath("notify.sock"));
+        ServedHub hub(dir.path(), backends.freshUrl(), dir.filePath("hub.log"));
+        hub.addEnvironment("NOTIFY_SOCKET", dir.filePath("notify.sock"));
+        hub.addEnvironment("WATCHDOG_USEC", "1000000"); // fed every 0.5 s
+        const auto started = hub.start();
+        QVERIFY2(started.isEmpty(), qPrintable(started));
+        QTRY_COMPARE_WITH_TIMEOUT(notify.count("READY=1"), 1, 10000);
+        QVERIFY(notify.anyStartsWith("STATUS=serving 127.0.0.1:"));
+        QTRY_VERIFY_WITH_TIMEOUT(notify.count("WATCHDOG=1") >= 3, 15000);
+        hub.process().terminate();
+        QVERIFY(hub.process().waitForFinished(kStopTimeoutMs));
+        QCOMPARE(hub.process().exitCode(), 0);
+        QTRY_COMPARE_WITH_TIMEOUT(notify.count("STOPPING=1"), 1, 5000);
     }
 
     void sigtermStoresEveryAcknowledgedRecord()
