@@ -22,7 +22,7 @@ namespace {
 
 using Code = StorageError::Code;
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 // Advisory lock keys, one per kind of work replicas must not do together.
 // Arbitrary but fixed: every hub replica must use the same ones.
 constexpr std::int64_t kMigrationLock = 0x53746f6148756201; // "StoaHub" 1
@@ -726,6 +726,18 @@ StorageResult<void> PostgresStorage::migrate()
                 if (auto r = s.exec("upgrading the schema to version 4", sql); !r)
                     return std::unexpected(r.error());
         }
+        if (current < 5) {
+            // Version 5: the operators' audit log (kept whatever the
+            // retention), and plays by receipt across devices for the
+            // proof-of-play report.
+            for (const char *sql : {"CREATE TABLE audit (id bigserial PRIMARY KEY, at_ms bigint NOT NULL, "
+                                    "operator text NOT NULL, action text NOT NULL, target text NOT NULL, "
+                                    "detail text NOT NULL)",
+                                    "CREATE INDEX plays_by_time ON plays (received_at_ms)",
+                                    "INSERT INTO hub_schema (version) VALUES (5)"})
+                if (auto r = s.exec("upgrading the schema to version 5", sql); !r)
+                    return std::unexpected(r.error());
+        }
         return s.commit();
     });
 }
@@ -982,6 +994,62 @@ StorageResult<std::vector<PlayRecord>> PostgresStorage::plays(const std::string 
         out.reserve(static_cast<std::size_t>(PQntuples(res)));
         for (int i = 0; i < PQntuples(res); ++i)
             out.push_back({id, text(res, i, 0), integer(res, i, 1), text(res, i, 2)});
+        return out;
+    });
+}
+
+StorageResult<std::vector<PlayRecord>> PostgresStorage::playsReceivedBetween(std::int64_t fromMs, std::int64_t untilMs,
+                                                                            int limit)
+{
+    return pool_->run(true, [&](Session &s) -> StorageResult<std::vector<PlayRecord>> {
+        Params p;
+        addLimit(p.add(fromMs).add(untilMs), limit);
+        auto r = s.exec("reading plays",
+                        "SELECT device_id, id, received_at_ms, line FROM plays "
+                        "WHERE received_at_ms >= $1::bigint AND received_at_ms < $2::bigint "
+                        "ORDER BY received_at_ms, device_id, id LIMIT $3::bigint",
+                        p);
+        if (!r)
+            return std::unexpected(r.error());
+        const PGresult *res = r->get();
+        std::vector<PlayRecord> out;
+        out.reserve(static_cast<std::size_t>(PQntuples(res)));
+        for (int i = 0; i < PQntuples(res); ++i)
+            out.push_back({text(res, i, 0), text(res, i, 1), integer(res, i, 2), text(res, i, 3)});
+        return out;
+    });
+}
+
+StorageResult<std::int64_t> PostgresStorage::addAudit(const AuditEntry &entry)
+{
+    return pool_->run(false, [&](Session &s) -> StorageResult<std::int64_t> {
+        auto r = s.exec("adding to the audit log",
+                        "INSERT INTO audit (at_ms, operator, action, target, detail) "
+                        "VALUES ($1::bigint, $2, $3, $4, $5) RETURNING id",
+                        Params().add(entry.atMs).add(entry.operatorName).add(entry.action).add(entry.target).add(entry.detail));
+        if (!r)
+            return std::unexpected(r.error());
+        return integer(r->get(), 0, 0);
+    });
+}
+
+StorageResult<std::vector<AuditEntry>> PostgresStorage::audit(std::int64_t beforeId, int limit)
+{
+    return pool_->run(true, [&](Session &s) -> StorageResult<std::vector<AuditEntry>> {
+        Params p;
+        addLimit(p.add(beforeId), limit);
+        auto r = s.exec("reading the audit log",
+                        "SELECT id, at_ms, operator, action, target, detail FROM audit "
+                        "WHERE $1::bigint <= 0 OR id < $1::bigint ORDER BY id DESC LIMIT $2::bigint",
+                        p);
+        if (!r)
+            return std::unexpected(r.error());
+        const PGresult *res = r->get();
+        std::vector<AuditEntry> out;
+        out.reserve(static_cast<std::size_t>(PQntuples(res)));
+        for (int i = 0; i < PQntuples(res); ++i)
+            out.push_back({integer(res, i, 0), integer(res, i, 1), text(res, i, 2), text(res, i, 3), text(res, i, 4),
+                           text(res, i, 5)});
         return out;
     });
 }

@@ -63,6 +63,10 @@ public:
     StorageResult<std::optional<StatusReport>> latestStatus(const std::string &id) override;
     StorageResult<std::vector<StatusReport>> statusHistory(const std::string &id, int limit) override;
     StorageResult<std::vector<PlayRecord>> plays(const std::string &id, int limit) override;
+    StorageResult<std::vector<PlayRecord>> playsReceivedBetween(std::int64_t fromMs, std::int64_t untilMs,
+                                                                int limit) override;
+    StorageResult<std::int64_t> addAudit(const AuditEntry &entry) override;
+    StorageResult<std::vector<AuditEntry>> audit(std::int64_t beforeId, int limit) override;
     StorageResult<void> addOperator(const std::string &name, Role role, const std::string &tokenHash,
                                     std::int64_t nowMs) override;
     StorageResult<std::optional<Operator>> operatorForToken(const std::string &tokenHash) override;

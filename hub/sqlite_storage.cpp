@@ -14,7 +14,7 @@
 namespace stoa::hub {
 namespace {
 
-constexpr int kSchemaVersion = 4;
+constexpr int kSchemaVersion = 5;
 constexpr int kReaders = 4;
 constexpr int kBusyTimeoutMs = 10000;
 // Page caches: the writer's holds the devices rows and index pages a batch
@@ -109,6 +109,21 @@ INSERT INTO statuses(device_id, received_at_ms, manifest_version, body)
 UPDATE devices SET last_status_rowid = (
   SELECT rowid FROM statuses s WHERE s.device_id = devices.id ORDER BY received_at_ms DESC, rowid DESC LIMIT 1),
   last_status = NULL;
+)sql";
+
+// Version 5: the operators' audit log (kept whatever the retention), and
+// plays by receipt across devices for the proof-of-play report (the
+// version 1 index leads with the device).
+const char *const kSchemaV5 = R"sql(
+CREATE TABLE audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at_ms INTEGER NOT NULL,
+  operator TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+CREATE INDEX plays_by_time ON plays(received_at_ms);
 )sql";
 
 std::vector<std::string> splitTags(const std::string &joined)
@@ -459,6 +474,10 @@ StorageResult<void> SqliteStorage::migrate()
         if (auto r = exec(*d->writer, kSchemaV4); !r)
             return r;
     }
+    if (current < 5) {
+        if (auto r = exec(*d->writer, kSchemaV5); !r)
+            return r;
+    }
     if (auto r = exec(*d->writer, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str()); !r)
         return r;
     return tx.commit();
@@ -694,6 +713,58 @@ StorageResult<std::vector<PlayRecord>> SqliteStorage::plays(const std::string &i
         out.push_back({id, s.text(0), s.integer(1), s.text(2)});
     if (rc != SQLITE_DONE)
         return dbFail(lease->db(), "reading plays");
+    return out;
+}
+
+StorageResult<std::vector<PlayRecord>> SqliteStorage::playsReceivedBetween(std::int64_t fromMs, std::int64_t untilMs,
+                                                                          int limit)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT device_id, id, received_at_ms, line FROM plays "
+                        "WHERE received_at_ms >= ?1 AND received_at_ms < ?2 "
+                        "ORDER BY received_at_ms, device_id, id LIMIT ?3");
+    if (!s)
+        return dbFail(lease->db(), "reading plays");
+    s.bind(1, fromMs).bind(2, untilMs).bind(3, std::int64_t{limit});
+    std::vector<PlayRecord> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back({s.text(0), s.text(1), s.integer(2), s.text(3)});
+    if (rc != SQLITE_DONE)
+        return dbFail(lease->db(), "reading plays");
+    return out;
+}
+
+StorageResult<std::int64_t> SqliteStorage::addAudit(const AuditEntry &entry)
+{
+    std::lock_guard lock(d->writeMutex);
+    Stmt s(*d->writer, "INSERT INTO audit (at_ms, operator, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!s)
+        return dbFail(*d->writer, "adding to the audit log");
+    s.bind(1, entry.atMs).bind(2, entry.operatorName).bind(3, entry.action).bind(4, entry.target).bind(5, entry.detail);
+    if (s.step() != SQLITE_DONE)
+        return dbFail(*d->writer, "adding to the audit log");
+    return std::int64_t{sqlite3_last_insert_rowid(*d->writer)};
+}
+
+StorageResult<std::vector<AuditEntry>> SqliteStorage::audit(std::int64_t beforeId, int limit)
+{
+    auto lease = d->reader();
+    if (!lease)
+        return std::unexpected(lease.error());
+    Stmt s(lease->db(), "SELECT id, at_ms, operator, action, target, detail FROM audit "
+                        "WHERE ?1 <= 0 OR id < ?1 ORDER BY id DESC LIMIT ?2");
+    if (!s)
+        return dbFail(lease->db(), "reading the audit log");
+    s.bind(1, beforeId).bind(2, std::int64_t{limit});
+    std::vector<AuditEntry> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+        out.push_back({s.integer(0), s.integer(1), s.text(2), s.text(3), s.text(4), s.text(5)});
+    if (rc != SQLITE_DONE)
+        return dbFail(lease->db(), "reading the audit log");
     return out;
 }
 

@@ -26,6 +26,9 @@
 //    the heartbeat again; plays are exactly-once by their id;
 //  - records for an id with no device row are stored (no foreign keys):
 //    the hub only ingests for authenticated devices.
+//  - the audit log is append-only: entries are never changed, and retention
+//    does not remove them (who changed what stays answerable);
+//    their ids increase in the order they were added.
 // Errors are values: StorageError says which kind, with a message for logs.
 #pragma once
 
@@ -120,6 +123,16 @@ struct DeviceSummary {
     std::vector<std::string> tags;                 // sorted, unique; for filtering
 };
 
+// One change an operator made (the console's audit log, docs/hub-api.md).
+struct AuditEntry {
+    std::int64_t id = 0;       // assigned by addAudit(), increasing
+    std::int64_t atMs = 0;     // hub's clock
+    std::string operatorName;
+    std::string action;        // e.g. "schedule.publish", "media.delete"
+    std::string target;        // e.g. "groups/lobby", a media name, a device id
+    std::string detail;        // one line for people ("version 7: …")
+};
+
 // How much history is kept. applyRetention() deletes status rows, play
 // rows and screenshot rows received before now - maxAgeMs, and status rows
 // beyond the newest statusesPerDevice of each device; but each device's
@@ -168,6 +181,17 @@ public:
     virtual StorageResult<std::vector<StatusReport>> statusHistory(const std::string &id, int limit) = 0;
     // Play records of a device, oldest first by receipt, at most `limit`.
     virtual StorageResult<std::vector<PlayRecord>> plays(const std::string &id, int limit) = 0;
+
+    // Play records of every device received in [fromMs, untilMs), oldest
+    // first by receipt, at most `limit` (the proof-of-play report).
+    virtual StorageResult<std::vector<PlayRecord>> playsReceivedBetween(std::int64_t fromMs, std::int64_t untilMs,
+                                                                        int limit) = 0;
+
+    // The audit log: addAudit() returns the new entry's id; audit() lists
+    // entries newest first, only ids below `beforeId` (0: from the newest),
+    // at most `limit` (a page; the next page starts below the last id).
+    virtual StorageResult<std::int64_t> addAudit(const AuditEntry &entry) = 0;
+    virtual StorageResult<std::vector<AuditEntry>> audit(std::int64_t beforeId, int limit) = 0;
 
     // Operators.
     virtual StorageResult<void> addOperator(const std::string &name, Role role, const std::string &tokenHash,

@@ -285,6 +285,55 @@ private slots:
         QCOMPARE(plays[2].id, std::string("c"));
     }
 
+    void playsAcrossDevicesByReceipt()
+    {
+        IngestBatch b;
+        b.plays = {play("pi-2", "a", 10), play("pi-1", "a", 20), play("pi-1", "b", 30), play("pi-2", "b", 40)};
+        QVERIFY(db->ingest(b).has_value());
+        // [20, 40): the end is excluded, the order is by receipt.
+        const auto between = db->playsReceivedBetween(20, 40, 100);
+        QVERIFY(between.has_value());
+        QCOMPARE(between->size(), std::size_t{2});
+        QCOMPARE((*between)[0].deviceId, std::string("pi-1"));
+        QCOMPARE((*between)[0].id, std::string("a"));
+        QCOMPARE((*between)[1].id, std::string("b"));
+        QCOMPARE((*between)[1].receivedAtMs, 30);
+        QCOMPARE(db->playsReceivedBetween(0, 1000, 3)->size(), std::size_t{3}); // the limit holds
+        QCOMPARE(db->playsReceivedBetween(41, 1000, 100)->size(), std::size_t{0});
+    }
+
+    void auditLogIsNewestFirstAndPaged()
+    {
+        QCOMPARE(db->audit(0, 10)->size(), std::size_t{0});
+        std::vector<std::int64_t> ids;
+        for (int i = 0; i < 5; ++i) {
+            // Text an operator typed, with quotes and markup, is kept as given.
+            auto id = db->addAudit({0, 1000 + i, "ed", "schedule.publish", "groups/lobby",
+                                    "version " + std::to_string(i) + ": \"<b>x</b>\" ünïcode"});
+            QVERIFY(id.has_value());
+            if (!ids.empty())
+                QVERIFY(*id > ids.back()); // ids increase in the order of adding
+            ids.push_back(*id);
+        }
+        const auto page = db->audit(0, 3);
+        QVERIFY(page.has_value());
+        QCOMPARE(page->size(), std::size_t{3});
+        QCOMPARE((*page)[0].id, ids[4]);
+        QCOMPARE((*page)[0].atMs, 1004);
+        QCOMPARE((*page)[0].operatorName, std::string("ed"));
+        QCOMPARE((*page)[0].action, std::string("schedule.publish"));
+        QCOMPARE((*page)[0].target, std::string("groups/lobby"));
+        QCOMPARE((*page)[0].detail, std::string("version 4: \"<b>x</b>\" ünïcode"));
+        QCOMPARE((*page)[2].id, ids[2]);
+        const auto next = db->audit(page->back().id, 3); // the next page starts below the last id
+        QCOMPARE(next->size(), std::size_t{2});
+        QCOMPARE((*next)[0].id, ids[1]);
+        QCOMPARE((*next)[1].id, ids[0]);
+        // Retention never removes the audit log.
+        QVERIFY(db->applyRetention(Retention{1, 1}, 1'000'000'000).has_value());
+        QCOMPARE(db->audit(0, 10)->size(), std::size_t{5});
+    }
+
     void screenshotsAreRecorded()
     {
         QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
