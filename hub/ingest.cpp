@@ -23,14 +23,18 @@ bool IngestQueue::submit(IngestBatch batch, std::size_t bytes, Done done)
                                 : !batch.screenshots.empty() ? &batch.screenshots.front().deviceId
                                                              : nullptr;
     const std::size_t shard = device ? std::hash<std::string>{}(*device) % shards_.size() : 0;
+    const auto now = std::chrono::steady_clock::now();
     {
         std::lock_guard lock(mutex_);
-        if (stopping_ || pendingRequests_ >= options_.maxPendingRequests
+        const auto &queue = shards_[shard].queue;
+        const bool late = !queue.empty()
+                          && now - queue.front().queued >= std::chrono::milliseconds(options_.maxQueueDelayMs);
+        if (stopping_ || late || pendingRequests_ >= options_.maxPendingRequests
             || pendingBytes_ + bytes > options_.maxPendingBytes) {
             ++stats_.refused;
             return false;
         }
-        shards_[shard].queue.push_back({std::move(batch), bytes, std::move(done)});
+        shards_[shard].queue.push_back({std::move(batch), bytes, std::move(done), now});
         ++pendingRequests_;
         pendingBytes_ += bytes;
     }

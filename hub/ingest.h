@@ -12,6 +12,10 @@
 // Invariants:
 //  - bounded: submit() refuses (returns false, the caller answers 503 +
 //    Retry-After) once `maxPendingRequests` or `maxPendingBytes` is reached,
+//    or once the oldest request waiting for its writer has waited
+//    `maxQueueDelayMs` (a database slower than the traffic: what is accepted
+//    is answered in time, the rest is told to come back, instead of every
+//    device waiting until it times out),
 //    so a traffic spike costs refusals, never unbounded memory — the seed
 //    outage's "memory spike, then domino" cannot start here;
 //  - a submitter's callback runs exactly once, on the writer thread, after
@@ -22,6 +26,7 @@
 
 #include "hub/storage.h"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -37,6 +42,7 @@ struct IngestOptions {
     std::size_t maxPendingBytes = std::size_t{64} << 20;
     std::size_t maxBatchRequests = 4000; // per transaction
     unsigned writers = 1;                // threads committing batches (Hub::open: 0 = by backend)
+    std::int64_t maxQueueDelayMs = 2000; // refuse while the oldest waiting request is older
 };
 
 struct IngestStats {
@@ -67,6 +73,7 @@ private:
         IngestBatch batch;
         std::size_t bytes = 0;
         Done done;
+        std::chrono::steady_clock::time_point queued;
     };
     void run(std::size_t shard);
 

@@ -15,11 +15,15 @@
 #include <QScopeGuard>
 #include <QtTest>
 
+#include <sqlite3.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <thread>
 
 using namespace stoa::hub;
 using namespace stoa::hub::test;
@@ -498,6 +502,57 @@ private slots:
         QVERIFY(!r.header("retry-after").empty());
         QVERIFY(!h->hub->storage().latestStatus("pi-1")->has_value());
         QVERIFY(h->client()->get("/metrics").body.find("stoa_hub_ingest_refused_total 1") != std::string::npos);
+    }
+
+    // A database slower than the traffic: once the oldest request waiting
+    // for its batch has waited maxQueueDelayMs, new ones are told to come
+    // back (503 + Retry-After) instead of joining a queue they would time
+    // out in; the ones accepted are still stored.
+    void aSlowDatabaseShedsByQueueDelay()
+    {
+        if (backends.server())
+            QSKIP("the slow database is made by holding SQLite's write lock from another connection");
+        h.reset();
+        HubOptions options;
+        options.ingest.maxQueueDelayMs = 300;
+        startHub(options);
+        sqlite3 *blocker = nullptr;
+        QCOMPARE(sqlite3_open((h->dir.path() + "/hub.db").toUtf8().constData(), &blocker), SQLITE_OK);
+        auto closeBlocker = qScopeGuard([&] { sqlite3_close(blocker); });
+        QCOMPARE(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+        // The first request is taken into a batch that then waits for the
+        // lock; one sent after that waits in the queue. Requests go out at a
+        // device's pace until one is seen waiting.
+        auto depth = [&] {
+            return h->client()->get("/metrics").body.find("stoa_hub_ingest_queue_depth 1") != std::string::npos;
+        };
+        std::vector<std::thread> senders;
+        std::vector<long> answers(20, 0);
+        for (int i = 0; i < 20 && !depth(); ++i) {
+            senders.emplace_back([&, i] {
+                answers[static_cast<std::size_t>(i)] =
+                    h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", i + 1)).status;
+            });
+            QTest::qWait(100);
+        }
+        QVERIFY2(depth(), "no request waited behind the blocked batch");
+        QElapsedTimer queued;
+        queued.start();
+        QTRY_VERIFY_WITH_TIMEOUT(queued.elapsed() > 400, 2000); // the delay is the condition under test
+        const auto shed = h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 99));
+        QCOMPARE(shed.status, 503L);
+        QVERIFY(!shed.header("retry-after").empty());
+
+        QCOMPARE(sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+        for (auto &t : senders)
+            t.join();
+        for (std::size_t i = 0; i < senders.size(); ++i)
+            QCOMPARE(answers[i], 204L); // accepted before the queue was late: stored
+        QCOMPARE((*h->hub->storage().latestStatus("pi-1"))->manifestVersion,
+                 std::optional<std::int64_t>(static_cast<std::int64_t>(senders.size())));
+        // No longer late: accepted again.
+        QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 100)).status, 204L);
     }
 
     void connectionsPastTheSoftLimitAre503()
