@@ -127,7 +127,8 @@ std::variant<std::size_t, HttpResponse> Hub::Impl::admit(HttpRequest &request)
     case Route::Kind::ApiCommandsPost: return std::size_t{64 * 1024};
     case Route::Kind::ApiDeviceGroup:
     case Route::Kind::ApiDeviceTags: return std::size_t{64 * 1024};
-    case Route::Kind::ApiSchedulePut: return std::size_t{1024 * 1024};
+    case Route::Kind::ApiSchedulePut:
+    case Route::Kind::ApiSchedulePreview: return std::size_t{1024 * 1024};
     case Route::Kind::ApiKeysPut: return std::size_t{4 * 1024 * 1024};
     case Route::Kind::ApiMediaPut: return options.mediaLimit;
     default: return std::size_t{0};
@@ -221,6 +222,7 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
     case Route::Kind::ApiCommandsPost:
     case Route::Kind::ApiKeysPut:
     case Route::Kind::ApiDeviceGroup:
+    case Route::Kind::ApiMediaDelete:
         publishing(std::move(request), route, *who, std::move(answer));
         return;
     default:

@@ -119,6 +119,16 @@ struct Hub::Impl {
 HttpResponse errorJson(int status, const std::string &message);
 // publish_api.cpp: the read-only content routes.
 HttpResponse publishedContent(Hub::Impl &impl, const HttpRequest &request, const Route &route);
+// content_api.cpp: media bytes, schedule previews and week views, the
+// publication's version, the proof-of-play report and the audit log.
+HttpResponse contentReport(Hub::Impl &impl, const HttpRequest &request, const Route &route, const Principal &who);
+// content_api.cpp: a stored schedule's text as JSON for the console's
+// editor (GET /api/v1/schedules/TARGET?format=json).
+HttpResponse scheduleAsJson(const std::string &text, const std::string &target);
+// content_api.cpp: one audit log entry for a change that succeeded; a
+// storage failure is logged, never fails the change (it is already made).
+void recordAudit(Hub::Impl &impl, const std::string &who, const std::string &action, const std::string &target,
+                 const std::string &detail);
 std::string rfc3339(std::int64_t ms);
 
 } // namespace stoa::hub

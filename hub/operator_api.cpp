@@ -408,6 +408,14 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
     case Route::Kind::ApiSigningKey:
         return publishedContent(*this, request, route);
 
+    case Route::Kind::ApiMediaGet:
+    case Route::Kind::ApiSchedulePreview:
+    case Route::Kind::ApiScheduleWeek:
+    case Route::Kind::ApiPublication:
+    case Route::Kind::ApiPlaysReport:
+    case Route::Kind::ApiAudit:
+        return contentReport(*this, request, route, who);
+
     default:
         return errorJson(404, "no such route: " + request.path);
     }

@@ -4,6 +4,7 @@
 #include "hub/hub_impl.h"
 #include "schedule/identifiers.h"
 #include "hub/logging.h"
+#include "publish/media_type.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -35,6 +36,47 @@ QJsonObject publicationJson(const Publication &p)
     return QJsonObject{{"version", static_cast<qint64>(p.version)}, {"manifests", manifests}};
 }
 
+const char *auditAction(Route::Kind kind)
+{
+    switch (kind) {
+    case Route::Kind::ApiMediaPut: return "media.upload";
+    case Route::Kind::ApiMediaDelete: return "media.delete";
+    case Route::Kind::ApiSchedulePut: return "schedule.publish";
+    case Route::Kind::ApiScheduleDelete: return "schedule.remove";
+    case Route::Kind::ApiCommandsPost: return "command.send";
+    case Route::Kind::ApiDeviceGroup: return "device.group";
+    case Route::Kind::ApiKeysPut: return "keys.replace";
+    default: return "change";
+    }
+}
+
+// One line for people, from the answer the operator got (its version, the
+// medium's digest) and, for commands and groups, what was asked.
+std::string auditDetail(Route::Kind kind, const std::string &answerBody, const HttpRequest &request)
+{
+    const auto answer = QJsonDocument::fromJson(QByteArray::fromStdString(answerBody)).object();
+    const auto asked = QJsonDocument::fromJson(QByteArray::fromStdString(request.body)).object();
+    QString detail;
+    switch (kind) {
+    case Route::Kind::ApiMediaPut:
+        detail = QString("%1 bytes, sha256 %2").arg(answer.value("bytes").toInteger()).arg(answer.value("sha256").toString().left(12));
+        break;
+    case Route::Kind::ApiCommandsPost:
+        detail = QString("%1, ").arg(asked.value("type").toString());
+        break;
+    case Route::Kind::ApiDeviceGroup:
+        detail = QString("group %1, ").arg(asked.value("group").isNull() ? QString("none") : asked.value("group").toString());
+        break;
+    default:
+        break;
+    }
+    if (answer.contains("version"))
+        detail += QString("version %1").arg(answer.value("version").toInteger());
+    if (detail.endsWith(", "))
+        detail.chop(2);
+    return detail.toStdString();
+}
+
 } // namespace
 
 HttpResponse publishedContent(Hub::Impl &impl, const HttpRequest &request, const Route &route)
@@ -45,16 +87,31 @@ HttpResponse publishedContent(Hub::Impl &impl, const HttpRequest &request, const
         if (!list)
             return publishError(list.error());
         QJsonArray out;
-        for (const auto &m : *list)
+        // Where each is used, so the console can say why a delete would be
+        // refused before it is tried.
+        const auto uses = impl.publisher->mediaUses();
+        for (const auto &m : *list) {
+            QJsonArray usedBy;
+            if (const auto it = uses.find(m.name); it != uses.end())
+                for (const auto &u : it->second)
+                    usedBy.append(QJsonObject{{"schedule", QString::fromStdString(u.target)},
+                                              {"playlist", QString::fromStdString(u.playlist)}});
+            const auto type = publish::mediaTypeForFile(QString::fromStdString(m.name));
             out.append(QJsonObject{{"name", QString::fromStdString(m.name)},
                                    {"sha256", QString::fromStdString(m.sha256)},
-                                   {"bytes", static_cast<qint64>(m.bytes)}});
+                                   {"bytes", static_cast<qint64>(m.bytes)},
+                                   {"type", type ? type->mime : QString()},
+                                   {"kind", !type ? QString() : type->kind == publish::MediaKind::Video ? "video" : "image"},
+                                   {"used_by", usedBy}});
+        }
         return HttpResponse::json(200, QJsonDocument(out).toJson(QJsonDocument::Compact).toStdString() + "\n");
     }
     case Route::Kind::ApiScheduleGet: {
         const auto text = impl.publisher->schedule(route.name);
         if (!text)
             return errorJson(404, "no schedule for " + route.name);
+        if (const auto f = request.query.find("format"); f != request.query.end() && f->second == "json")
+            return scheduleAsJson(*text, route.name);
         HttpResponse r;
         r.contentType = "text/plain; charset=utf-8";
         r.body = *text;
@@ -152,6 +209,22 @@ void Hub::Impl::publishing(HttpRequest request, const Route &route, const Princi
             r = p ? jsonOf(200, publicationJson(*p)) : publishError(p.error());
             break;
         }
+        case Route::Kind::ApiMediaDelete: {
+            if (!publisher->mediaFile(route.name)) {
+                r = errorJson(404, "no medium " + route.name);
+                break;
+            }
+            // In use: 409, the message says by which schedules' playlists.
+            auto removed = publisher->removeMedia(route.name);
+            if (removed) {
+                r.status = 204;
+                r.contentType.clear();
+            } else {
+                r = removed.error().kind == publish::ErrorKind::Invalid ? errorJson(409, removed.error().message.toStdString())
+                                                                         : publishError(removed.error());
+            }
+            break;
+        }
         case Route::Kind::ApiKeysPut: {
             auto v = publisher->putKeysDocument(req->body);
             r = v ? jsonOf(200, QJsonObject{{"version", static_cast<qint64>(*v)}}) : publishError(v.error());
@@ -163,6 +236,8 @@ void Hub::Impl::publishing(HttpRequest request, const Route &route, const Princi
         if (r.status < 300) {
             qCInfo(lcHub).noquote() << "operator" << who_.c_str() << ":" << req->method.c_str() << req->path.c_str() << "->"
                                     << r.status;
+            recordAudit(*this, who_, auditAction(route.kind), route.name.empty() ? route.deviceId : route.name,
+                        auditDetail(route.kind, r.body, *req));
             wake.notify();
         } else {
             qCWarning(lcHub).noquote() << "operator" << who_.c_str() << ":" << req->method.c_str() << req->path.c_str()

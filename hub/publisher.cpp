@@ -1,6 +1,7 @@
 #include "hub/publisher.h"
 
 #include "hub/logging.h"
+#include "publish/media_type.h"
 #include "publish/publish.h"
 #include "publish/schedule_source.h"
 #include "publish/site.h"
@@ -128,6 +129,13 @@ std::expected<MediaInfo, Error> Publisher::putMedia(const std::string &name, con
 {
     if (!validMediaName(name))
         return std::unexpected(publish::usage("a media name is 1-128 characters of [A-Za-z0-9._-], not starting with '.'"));
+    // Refused here, not only when a schedule names it: a file no schedule
+    // can use would sit in the library looking usable.
+    if (!publish::mediaTypeForFile(QString::fromStdString(name)))
+        return std::unexpected(publish::usage(QString("%1 is not a supported media type (known: %2)")
+                                                  .arg(QString::fromStdString(name), publish::knownMediaExtensions())));
+    if (bytes.empty())
+        return std::unexpected(publish::usage(QString("%1 is empty").arg(QString::fromStdString(name))));
     std::lock_guard lock(mutex_);
     const QString file = QString::fromStdString(path("library/" + name));
     if (auto w = publish::writeFileAtomically(file, bytesOf(bytes)); !w)
@@ -170,6 +178,94 @@ std::expected<std::vector<MediaInfo>, Error> Publisher::media() const
         out.push_back({name.toStdString(), digest->hex, static_cast<std::int64_t>(digest->size)});
     }
     return out;
+}
+
+std::map<std::string, std::vector<MediaUse>> Publisher::mediaUses() const
+{
+    std::lock_guard lock(mutex_);
+    return mediaUsesLocked();
+}
+
+std::map<std::string, std::vector<MediaUse>> Publisher::mediaUsesLocked() const
+{
+    std::map<std::string, std::vector<MediaUse>> out;
+    for (const char *kind : {"", "groups/", "devices/"}) {
+        const QDir dir(QString::fromStdString(path(*kind ? std::string("sources/") + kind : std::string("sources"))));
+        for (const QString &source : dir.entryList({"*.ini"}, QDir::Files, QDir::Name)) {
+            const std::string target = *kind ? kind + source.chopped(4).toStdString() : std::string("fleet");
+            if (!*kind && source != "fleet.ini")
+                continue;
+            const auto text = readAll(dir.filePath(source));
+            auto parsed = text ? publish::parseScheduleSource(*text, source) : std::unexpected(publish::ioError(""));
+            if (!parsed)
+                continue; // stored sources parsed when stored; a broken one names nothing
+            for (const auto &pl : parsed->playlists) {
+                std::set<QString> seen; // one use per playlist, however often it repeats the medium
+                for (const auto &item : pl.items)
+                    if (!item.file.isEmpty() && seen.insert(item.file).second)
+                        out[item.file.toStdString()].push_back({target, pl.name.toStdString()});
+            }
+        }
+    }
+    return out;
+}
+
+std::expected<void, Error> Publisher::removeMedia(const std::string &name)
+{
+    if (!validMediaName(name))
+        return std::unexpected(publish::usage("a media name is 1-128 characters of [A-Za-z0-9._-], not starting with '.'"));
+    // Under the lock putSchedule takes: no schedule can start naming the
+    // file between the check and the removal.
+    std::lock_guard lock(mutex_);
+    const QString file = QString::fromStdString(path("library/" + name));
+    if (!QFileInfo::exists(file))
+        return std::unexpected(publish::usage(QString("no medium %1").arg(QString::fromStdString(name))));
+    const auto uses = mediaUsesLocked();
+    if (const auto it = uses.find(name); it != uses.end()) {
+        QStringList where;
+        for (const auto &u : it->second)
+            where << QString("playlist \"%1\" of the %2 schedule")
+                         .arg(QString::fromStdString(u.playlist), QString::fromStdString(u.target));
+        return std::unexpected(publish::invalid(QString("%1 is in use: %2; take it out of those playlists and publish first")
+                                                    .arg(QString::fromStdString(name), where.join("; "))));
+    }
+    // Blobs in the site stay: devices still on an older manifest may need them.
+    if (!QFile::remove(file))
+        return std::unexpected(publish::ioError(QString("cannot remove %1").arg(file)));
+    return {};
+}
+
+std::optional<std::string> Publisher::mediaFile(const std::string &name) const
+{
+    if (!validMediaName(name))
+        return std::nullopt;
+    const std::string file = path("library/" + name);
+    if (!QFileInfo(QString::fromStdString(file)).isFile())
+        return std::nullopt;
+    return file;
+}
+
+std::vector<std::string> Publisher::scheduleTargets() const
+{
+    std::vector<std::string> out;
+    std::lock_guard lock(mutex_);
+    if (QFileInfo::exists(QString::fromStdString(path("sources/fleet.ini"))))
+        out.push_back("fleet");
+    for (const char *kind : {"groups", "devices"}) {
+        const QDir dir(QString::fromStdString(path(std::string("sources/") + kind)));
+        for (const QString &f : dir.entryList({"*.ini"}, QDir::Files, QDir::Name))
+            out.push_back(std::string(kind) + "/" + f.chopped(4).toStdString());
+    }
+    return out;
+}
+
+std::int64_t Publisher::currentVersion() const
+{
+    std::lock_guard lock(mutex_);
+    std::int64_t v = fleetVersion_;
+    for (const auto &[id, version] : deviceVersions_)
+        v = std::max(v, version);
+    return v;
 }
 
 std::optional<std::string> Publisher::schedule(const std::string &target) const

@@ -22,6 +22,8 @@
 //  - a device's manifest exists exactly while it has its own schedule or
 //    pending commands; when it goes, the fleet manifest is republished at a
 //    version above it, so the device never sees a rollback;
+//  - a medium a schedule names cannot be removed (removeMedia says which
+//    schedule and playlist), and only supported media types are stored;
 //  - one mutex serialises every change (publishing is rare; reads of the
 //    cursor are lock-free snapshots).
 #pragma once
@@ -46,6 +48,12 @@ struct MediaInfo {
     std::string name;
     std::string sha256;
     std::int64_t bytes = 0;
+};
+
+// A schedule's playlist that names a medium.
+struct MediaUse {
+    std::string target;   // "fleet", "groups/NAME", "devices/ID"
+    std::string playlist;
 };
 
 struct PendingCommand {
@@ -79,6 +87,13 @@ public:
 
     std::expected<MediaInfo, publish::Error> putMedia(const std::string &name, const std::string &bytes);
     std::expected<std::vector<MediaInfo>, publish::Error> media() const;
+    // Where each medium is named: medium -> uses, over every stored schedule.
+    std::map<std::string, std::vector<MediaUse>> mediaUses() const;
+    // Removes a medium no schedule names; Invalid (saying where it is used)
+    // when one does, Usage when there is no such medium.
+    std::expected<void, publish::Error> removeMedia(const std::string &name);
+    // The library file of a medium; nullopt: no such medium.
+    std::optional<std::string> mediaFile(const std::string &name) const;
 
     // `target`: "fleet", "devices/ID" or "groups/NAME". A device plays its
     // own schedule, else its group's, else the fleet's.
@@ -89,6 +104,12 @@ public:
     std::expected<Publication, publish::Error> republish();
     // DATA-relative source file of a target; nullopt: not a target.
     static std::optional<std::string> sourceFile(const std::string &target);
+    // The targets that have a schedule now: "fleet", "groups/…", "devices/…".
+    std::vector<std::string> scheduleTargets() const;
+    // The highest manifest version in the site (every publication writes
+    // every manifest at one new version): what devices should reach.
+    std::int64_t currentVersion() const;
+    std::string libraryDir() const { return options_.dataDir + "/library"; }
 
     std::expected<std::pair<PendingCommand, Publication>, publish::Error> addCommand(const std::string &deviceId,
                                                                                      const std::string &type);
@@ -111,6 +132,7 @@ public:
 private:
     explicit Publisher(Options options, schedule::PrivateKey key);
     std::expected<Publication, publish::Error> republishLocked(std::int64_t nowMs);
+    std::map<std::string, std::vector<MediaUse>> mediaUsesLocked() const;
     void reloadVersionsLocked();
     std::string path(const std::string &relative) const;
 

@@ -125,8 +125,29 @@ Route classify(std::string_view method, std::string_view path)
         if (n == 3 && p[2] == "media")
             return make(Route::Kind::ApiMediaList, "api_media", method, "GET, HEAD");
         if (n == 4 && p[2] == "media" && !p[3].empty()) {
-            auto r = make(Route::Kind::ApiMediaPut, "api_media_put", method, "PUT");
+            Route r;
+            if (method == "PUT")
+                r = make(Route::Kind::ApiMediaPut, "api_media_put", method, "PUT");
+            else if (method == "DELETE")
+                r = make(Route::Kind::ApiMediaDelete, "api_media_delete", method, "DELETE");
+            else
+                r = make(Route::Kind::ApiMediaGet, "api_media_get", method, "GET, HEAD, PUT, DELETE");
             r.name = std::string(p[3]);
+            return r;
+        }
+        if (n == 3 && p[2] == "publication")
+            return make(Route::Kind::ApiPublication, "api_publication", method, "GET, HEAD");
+        if (n == 3 && p[2] == "plays")
+            return make(Route::Kind::ApiPlaysReport, "api_plays", method, "GET, HEAD");
+        if (n == 3 && p[2] == "audit")
+            return make(Route::Kind::ApiAudit, "api_audit", method, "GET, HEAD");
+        // …/preview and …/week after a schedule's target.
+        const bool fleetSub = n == 5 && p[2] == "schedules" && p[3] == "fleet";
+        const bool deviceSub = n == 6 && p[2] == "schedules" && (p[3] == "devices" || p[3] == "groups") && schedule::isDeviceId(p[4]);
+        if ((fleetSub || deviceSub) && (p[n - 1] == "preview" || p[n - 1] == "week")) {
+            auto r = p[n - 1] == "preview" ? make(Route::Kind::ApiSchedulePreview, "api_schedule_preview", method, "POST")
+                                           : make(Route::Kind::ApiScheduleWeek, "api_schedule_week", method, "GET, HEAD");
+            r.name = fleetSub ? std::string("fleet") : std::string(p[3]) + "/" + std::string(p[4]);
             return r;
         }
         const bool fleet = n == 4 && p[2] == "schedules" && p[3] == "fleet";

@@ -21,8 +21,10 @@ struct Route {
         ApiLogin,                                     // no credential: it makes one
         ApiWhoami, ApiLogout, ApiDevices, ApiDeviceAdd, ApiDevice, ApiDeviceRevoke, ApiDeviceToken,
         ApiDevicePlays, ApiDeviceHistory, ApiDeviceGroup, ApiDeviceTags, ApiDeviceScreenshot,
-        ApiMediaList, ApiMediaPut,
+        ApiMediaList, ApiMediaPut, ApiMediaGet, ApiMediaDelete,
         ApiScheduleGet, ApiSchedulePut, ApiScheduleDelete, // target: fleet or a device
+        ApiSchedulePreview, ApiScheduleWeek,          // content_api.cpp: what a change would do; a week of the engine
+        ApiPublication, ApiPlaysReport, ApiAudit,     // content_api.cpp
         ApiCommandsGet, ApiCommandsPost,
         ApiKeysPut, ApiSigningKey,
         NotFound, MethodNotAllowed,

@@ -254,6 +254,80 @@ private slots:
         QVERIFY(after->playlists.at("main").items.front().asset->hex != before->playlists.at("main").items.front().asset->hex);
     }
 
+    void mediaInUseCannotBeDeleted()
+    {
+        auto ed = h->client(editor);
+        // A type no device plays is refused at upload, not later.
+        const auto txt = ed->put("/api/v1/media/notes.txt", "text", "text/plain");
+        QCOMPARE(txt.status, 400L);
+        QVERIFY2(txt.body.find("not a supported media type") != std::string::npos, txt.body.c_str());
+        publishFleet();
+        QCOMPARE(ed->put("/api/v1/media/spare.png", kPng, "image/png").status, 200L);
+        const auto list = QJsonDocument::fromJson(QByteArray::fromStdString(ed->get("/api/v1/media").body)).array();
+        QCOMPARE(list.size(), 2);
+        QCOMPARE(list[0].toObject().value("name").toString(), QString("logo.png"));
+        QCOMPARE(list[0].toObject().value("type").toString(), QString("image/png"));
+        QCOMPARE(list[0].toObject().value("used_by").toArray().size(), 1);
+        QCOMPARE(list[0].toObject().value("used_by")[0].toObject().value("schedule").toString(), QString("fleet"));
+        QCOMPARE(list[1].toObject().value("used_by").toArray().size(), 0);
+        const auto refused = ed->request("DELETE", "/api/v1/media/logo.png", {}, {});
+        QCOMPARE(refused.status, 409L);
+        QVERIFY2(refused.body.find("in use") != std::string::npos, refused.body.c_str());
+        QCOMPARE(ed->get("/api/v1/media/logo.png").body, kPng); // still there, bytes as uploaded
+        QCOMPARE(h->client(h->viewer)->request("DELETE", "/api/v1/media/spare.png", {}, {}).status, 403L);
+        QCOMPARE(ed->request("DELETE", "/api/v1/media/spare.png", {}, {}).status, 204L);
+        QCOMPARE(ed->request("DELETE", "/api/v1/media/spare.png", {}, {}).status, 404L);
+        QCOMPARE(ed->get("/api/v1/media/spare.png").status, 404L);
+    }
+
+    void weekViewFollowsTheEngineAcrossDst()
+    {
+        auto ed = h->client(editor);
+        QCOMPARE(ed->put("/api/v1/media/logo.png", kPng, "image/png").status, 200L);
+        const std::string text = "timezone = Europe/Oslo\ndefault = idle\n\n[playlist idle]\nlogo.png 5s\n\n"
+                                 "[playlist night]\nlogo.png 6s\n\n[window night]\ntime = 01:30-03:00\n";
+        QCOMPARE(ed->put("/api/v1/schedules/fleet", text, "text/plain").status, 200L);
+        // Sunday 25 October 2026: 03:00 CEST becomes 02:00 CET, a 25-hour day.
+        const auto r = ed->get("/api/v1/schedules/fleet/week?start=2026-10-25&days=1");
+        QCOMPARE(r.status, 200L);
+        const auto hours = object(r).value("days")[0].toObject().value("hours").toArray();
+        QCOMPARE(hours.size(), 25);
+        QStringList locals;
+        for (const auto &hr : hours)
+            locals << hr.toObject().value("local").toString();
+        QCOMPARE(locals.mid(0, 5), (QStringList{"00:00", "01:00", "02:00", "02:00", "03:00"}));
+        auto playlists = [&](int i) { return hours[i].toObject().value("playlists").toVariant().toStringList(); };
+        QCOMPARE(playlists(0), QStringList{"idle"});
+        QCOMPARE(playlists(1), (QStringList{"idle", "night"})); // 01:30 starts within the hour
+        QCOMPARE(hours[1].toObject().value("changes").toInt(), 1);
+        QCOMPARE(playlists(2), QStringList{"night"});           // 02:00 CEST
+        QCOMPARE(playlists(3), QStringList{"night"});           // 02:00 CET: an hour longer (the engine's rule)
+        QCOMPARE(playlists(4), QStringList{"idle"});
+        QCOMPARE(hours[2].toObject().value("at").toString(), QString("2026-10-25T00:00:00Z"));
+        QCOMPARE(hours[3].toObject().value("at").toString(), QString("2026-10-25T01:00:00Z"));
+        // A group without its own schedule plays the fleet's; a bad start is 400.
+        QCOMPARE(object(ed->get("/api/v1/schedules/groups/none/week")).value("source").toString(), QString("fleet"));
+        QCOMPARE(ed->get("/api/v1/schedules/fleet/week?start=yesterday").status, 400L);
+    }
+
+    void previewChangesNothing()
+    {
+        publishFleet();
+        auto ed = h->client(editor);
+        const auto before = ed->get("/api/v1/publication");
+        const std::string changed = kFleet + "\n[window late]\nplaylist = main\ntime = 20:00-22:00\npriority = 5\n";
+        const auto r = ed->post("/api/v1/schedules/fleet/preview", changed, "text/plain");
+        QVERIFY2(r.status == 200, r.body.c_str());
+        QCOMPARE(object(r).value("entries_added").toArray().size(), 1);
+        QVERIFY(object(r).value("entries_added")[0].toString().startsWith("late: plays main"));
+        QCOMPARE(object(r).value("unchanged").toBool(), false);
+        QCOMPARE(ed->get("/api/v1/publication").body, before.body);
+        QCOMPARE(ed->get("/api/v1/schedules/fleet").body, kFleet);
+        QCOMPARE(object(ed->post("/api/v1/schedules/fleet/preview", kFleet, "text/plain")).value("unchanged").toBool(), true);
+        QCOMPARE(ed->post("/api/v1/schedules/fleet/preview", "timezone = Nowhere/Else\n", "text/plain").status, 400L);
+        QCOMPARE(h->client(h->viewer)->post("/api/v1/schedules/fleet/preview", kFleet, "text/plain").status, 403L);
+    }
+
     void keysDocumentMustListTheHubKey()
     {
         const auto root = *schedule::PrivateKey::generate();
