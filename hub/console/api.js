@@ -10,16 +10,17 @@ import * as session from './session.js';
 let onUnauthorized = () => {};
 export function whenUnauthorized(fn) { onUnauthorized = fn; }
 
-export async function call(method, path, body, {raw = false, headers: extra = {}} = {}) {
+// `contentType`: send `body` as it is (a schedule's text) instead of JSON.
+export async function call(method, path, body, {raw = false, headers: extra = {}, contentType = null} = {}) {
   const s = session.current();
   const headers = {...extra};
   if (s) headers.Authorization = `Bearer ${s.token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined) headers['Content-Type'] = contentType || 'application/json';
   let response;
   try {
     response = await fetch(path, {
       method, headers, credentials: 'omit', cache: 'no-store',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : contentType ? body : JSON.stringify(body),
     });
   } catch (e) {
     return {ok: false, status: 0, error: 'the hub cannot be reached (' + e.message + ')'};
@@ -42,6 +43,37 @@ export async function call(method, path, body, {raw = false, headers: extra = {}
 
 export const get = (path) => call('GET', path);
 export const post = (path, body) => call('POST', path, body);
+export const del = (path) => call('DELETE', path);
+export const postText = (path, text) => call('POST', path, text, {contentType: 'text/plain; charset=utf-8'});
+export const putText = (path, text) => call('PUT', path, text, {contentType: 'text/plain; charset=utf-8'});
+
+// An upload with progress (fetch cannot report an upload's progress):
+// onProgress(sentBytes, totalBytes); resolves like call(), never rejects.
+export function upload(path, file, onProgress) {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', path);
+    const s = session.current();
+    if (s) xhr.setRequestHeader('Authorization', `Bearer ${s.token}`);
+    xhr.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+    xhr.onerror = () => resolve({ok: false, status: 0, error: 'the upload was interrupted (network error)'});
+    xhr.onabort = () => resolve({ok: false, status: 0, error: 'the upload was cancelled'});
+    xhr.onload = () => {
+      if (xhr.status === 401) {
+        session.forget();
+        onUnauthorized();
+        resolve({ok: false, status: 401, error: 'your session has ended: sign in again'});
+        return;
+      }
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
+      if (xhr.status >= 200 && xhr.status < 300) resolve({ok: true, status: xhr.status, data});
+      else resolve({ok: false, status: xhr.status, error: (data && data.error) || `the hub answered ${xhr.status}`});
+    };
+    xhr.send(file);
+  });
+}
 
 export function query(params) {
   const q = new URLSearchParams();

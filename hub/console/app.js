@@ -1,5 +1,6 @@
 // hub/console/app.js — the console's entry point: sign-in, sign-out and
-// which view the address shows (#/fleet, #/device/ID).
+// which view the address shows (#/fleet, #/device/ID, #/content,
+// #/schedule, #/plays, #/audit).
 // Invariants: no view is drawn without a session (the API would answer 401
 // anyway); a session ends at its expires_at even if the tab stays open, at
 // sign-out (the hub forgets it too: POST /api/v1/logout) and at any 401.
@@ -8,6 +9,10 @@ import * as session from './session.js';
 import {h, replace, field} from './dom.js';
 import {renderFleet} from './fleet.js';
 import {renderDevice} from './device.js';
+import {renderContent} from './content.js';
+import {renderSchedule} from './schedule.js';
+import {renderPlays} from './plays.js';
+import {renderAudit} from './audit.js';
 
 const main = document.getElementById('main');
 let view = null;        // the view on screen: {stop()} to end its timers
@@ -43,8 +48,18 @@ function route() {
   }
   const [path, qs] = (location.hash || '#/fleet').slice(1).split('?');
   const parts = path.split('/').filter(Boolean);
+  for (const a of document.querySelectorAll('#nav a'))
+    a.setAttribute('aria-current', a.getAttribute('href') === '#/' + (parts[0] || 'fleet') ? 'page' : 'false');
   if (parts[0] === 'device' && parts[1]) {
     view = renderDevice(main, decodeURIComponent(parts[1]));
+  } else if (parts[0] === 'content') {
+    view = renderContent(main);
+  } else if (parts[0] === 'schedule') {
+    view = renderSchedule(main, new URLSearchParams(qs || ''));
+  } else if (parts[0] === 'plays') {
+    view = renderPlays(main, new URLSearchParams(qs || ''));
+  } else if (parts[0] === 'audit') {
+    view = renderAudit(main);
   } else {
     view = renderFleet(main, new URLSearchParams(qs || ''));
   }
