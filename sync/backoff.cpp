@@ -9,18 +9,19 @@
 
 namespace stoa::sync {
 
-Millis Backoff::ceiling() const
+Millis Backoff::ceiling(Millis drawCap) const
 {
+    const std::int64_t top = std::clamp(drawCap, std::min(m_policy.base, m_policy.cap), m_policy.cap).count();
     // base·2^n without overflow: stop doubling once past the cap.
     std::int64_t c = m_policy.base.count();
-    for (int i = 0; i < m_failures && c < m_policy.cap.count(); ++i)
+    for (int i = 0; i < m_failures && c < top; ++i)
         c *= 2;
-    return Millis(std::min<std::int64_t>(c, m_policy.cap.count()));
+    return Millis(std::min<std::int64_t>(c, top));
 }
 
-Millis Backoff::failure(Rng &rng, std::optional<Millis> retryAfter)
+Millis Backoff::failure(Rng &rng, std::optional<Millis> retryAfter, Millis drawCap)
 {
-    const Millis ceil = ceiling();
+    const Millis ceil = ceiling(drawCap);
     ++m_failures;
     std::uniform_int_distribution<std::int64_t> full(0, ceil.count());
     Millis wait(full(rng));
@@ -47,9 +48,20 @@ Millis Pacer::afterSuccess(Backoff::Rng &rng)
     return jittered(m_interval, kSteadyJitter, rng);
 }
 
+Millis intervalCap(const BackoffPolicy &p, Millis interval)
+{
+    if (interval <= Millis(0) || p.capIntervals <= 0)
+        return p.cap;
+    // In double: a factor times an interval of days must not overflow.
+    const double tied = double(interval.count()) * p.capIntervals;
+    if (tied >= double(p.cap.count()))
+        return p.cap;
+    return std::clamp(Millis(static_cast<std::int64_t>(tied)), std::min(p.base, p.cap), p.cap);
+}
+
 Millis Pacer::afterFailure(Backoff::Rng &rng, std::optional<Millis> retryAfter)
 {
-    return m_backoff.failure(rng, retryAfter);
+    return m_backoff.failure(rng, retryAfter, drawCap());
 }
 
 Millis jittered(Millis interval, double fraction, Backoff::Rng &rng)

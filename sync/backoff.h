@@ -2,14 +2,22 @@
 //
 // Job: exponential backoff with full jitter, Retry-After, and a jittered
 // steady interval, so ten thousand screens coming back after an outage spread
-// their requests instead of arriving as one spike.
+// their requests instead of arriving as one spike — and come back within two
+// steady intervals instead of within the 15-minute cap (issue 18).
 //
-//  - failure n (n = 0 for the first in a row) waits uniform[0, min(cap, base·2^n)]
-//    ("full jitter");
+//  - failure n (n = 0 for the first in a row) waits uniform[0, min(C, base·2^n)]
+//    ("full jitter"). For a Pacer (a channel with a steady interval I) the
+//    ceiling C is min(cap, max(base, 2·I)): at C = 2·I a failing device asks
+//    once per I on average, no more than when in sync, so an outage costs
+//    the backend its steady load, and after recovery 99 % of a fleet has
+//    asked again within 0.9·C = 1.8·I (docs/backoff.md);
 //  - a server's Retry-After is honoured: never earlier than it says, plus up
 //    to 10 % more so a fleet told the same instant does not come back in
-//    lockstep; the whole wait stays within `cap` (spec §1);
-//  - success resets the count; the steady interval gets ±10 % jitter.
+//    lockstep; the whole wait stays within `cap`, the device's maximum
+//    backoff (spec §1) — not within 2·I: a shedding server may keep devices
+//    away for longer than the device would stay away by itself;
+//  - success resets the count; the steady interval gets ±10 % jitter (spec
+//    §3), also for the first poll after a run of failures.
 //
 // Pure: no clock, no I/O. Randomness comes from the caller's generator so
 // tests and the herd benchmark drive it deterministically. All durations are
@@ -31,8 +39,18 @@ using Millis = std::chrono::milliseconds;
 
 struct BackoffPolicy {
     Millis base{5000};                // ceiling of the first retry
-    Millis cap{15 * 60 * 1000};       // ceiling of any retry, Retry-After included
+    Millis cap{15 * 60 * 1000};       // the device's maximum backoff: ceiling of any retry, Retry-After included
+    // A Pacer's full-jitter ceiling stops at this many steady intervals
+    // (never below base, never above cap). 0: at cap only — the policy
+    // before issue 18, kept so the herd benchmarks can show both.
+    double capIntervals = 2.0;
 };
+
+// The full-jitter ceiling of a channel with a steady interval:
+// min(cap, max(base, capIntervals · interval)); cap without an interval
+// (zero) or with capIntervals = 0. Pacer::drawCap, and the wake-up listener
+// (§10: its held request is the channel's steady interval, 60 s).
+Millis intervalCap(const BackoffPolicy &policy, Millis interval);
 
 class Backoff {
 public:
@@ -41,12 +59,16 @@ public:
     explicit Backoff(BackoffPolicy policy = {}, int failures = 0) : m_policy(policy), m_failures(failures) {}
 
     // Counts a failure and returns how long to wait before the next attempt.
-    Millis failure(Rng &rng, std::optional<Millis> retryAfter = std::nullopt);
+    Millis failure(Rng &rng, std::optional<Millis> retryAfter = std::nullopt) { return failure(rng, retryAfter, m_policy.cap); }
+    // The same with the full-jitter draw stopping at `drawCap` (clamped to
+    // [base, cap]); Retry-After is still honoured up to `cap`.
+    Millis failure(Rng &rng, std::optional<Millis> retryAfter, Millis drawCap);
     void success() { m_failures = 0; }
 
     int consecutiveFailures() const { return m_failures; }
     // The upper bound of the wait the next failure would draw from.
-    Millis ceiling() const;
+    Millis ceiling() const { return ceiling(m_policy.cap); }
+    Millis ceiling(Millis drawCap) const;
     const BackoffPolicy &policy() const { return m_policy; }
 
 private:
@@ -77,6 +99,11 @@ public:
     void setSteadyInterval(Millis interval) { m_interval = interval; }
     Millis steadyInterval() const { return m_interval; }
     const Backoff &backoff() const { return m_backoff; }
+    // Where this channel's full-jitter ceiling stops: intervalCap() of its
+    // steady interval; just cap without one (a blob's Pacer has none).
+    Millis drawCap() const { return intervalCap(m_backoff.policy(), m_interval); }
+    // The upper bound of the wait the next failure would draw from (without Retry-After).
+    Millis ceiling() const { return m_backoff.ceiling(drawCap()); }
 
 private:
     Millis m_interval;

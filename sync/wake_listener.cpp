@@ -20,6 +20,9 @@ HttpOptions heldRequestOptions(HttpOptions o)
     return o;
 }
 
+// The longest a server holds a wake-up request (§10).
+constexpr Millis kServerHold{60 * 1000};
+
 } // namespace
 
 WakeListener::WakeListener(WakeListenerOptions options, std::function<void()> onChange, std::uint64_t seed)
@@ -135,7 +138,12 @@ void WakeListener::run()
             } else {
                 why = result.error().message;
             }
-            wait = m_backoff.failure(m_rng, retryAfter);
+            // The channel's steady interval is the server's hold (§10: up
+            // to 60 s): tied to it like the agent's Pacers, a fleet's wake
+            // channel is back within two minutes of an outage's end, not
+            // within the 15-minute cap, and while failing asks once a
+            // minute on average, as often as while its requests are held.
+            wait = m_backoff.failure(m_rng, retryAfter, intervalCap(m_options.backoff, kServerHold));
             {
                 std::lock_guard lock(m_mutex);
                 ++m_stats.failures;

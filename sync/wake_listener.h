@@ -8,7 +8,8 @@
 // Invariants:
 //  - a wake-up carries no authority: it only makes the agent poll now; what
 //    it then adopts is checked as always;
-//  - errors back off like any channel (jittered, Retry-After honoured, capped);
+//  - errors back off like any channel (full jitter with its ceiling at two
+//    60 s holds, Retry-After honoured up to the cap; sync/backoff.h);
 //    404/405/501 mean "not supported": asked again at most hourly;
 //  - never a hot loop: two requests are at least `minGap` apart, whatever
 //    the server answers;
