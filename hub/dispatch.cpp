@@ -107,6 +107,7 @@ std::variant<std::size_t, HttpResponse> Hub::Impl::admit(HttpRequest &request)
     }
     case Route::Kind::Healthz:
     case Route::Kind::Metrics:
+    case Route::Kind::StatusPage:  // public on purpose (status_board.h says what it shows)
     case Route::Kind::Console:     // the console's code is public; its data comes through the API
     case Route::Kind::ConsoleRoot:
         return std::size_t{0};
@@ -177,6 +178,16 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
     case Route::Kind::Console: {
         static const std::string fallback = defaultConsoleDir();
         answer.send(serveConsoleFile(request, options.consoleDir.empty() ? fallback : options.consoleDir, route.name));
+        return;
+    }
+    case Route::Kind::StatusPage: {
+        HttpResponse r;
+        r.contentType = "text/html; charset=utf-8";
+        r.body = statusBoard.html();
+        r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
+        r.headers.emplace_back("X-Content-Type-Options", "nosniff");
+        r.headers.emplace_back("Cache-Control", "no-cache");
+        answer.send(std::move(r));
         return;
     }
     case Route::Kind::Metrics: {

@@ -91,6 +91,7 @@ std::optional<std::string> Hub::start()
     d->startRetention();
     d->startWorker();
     d->notifier.start();
+    d->statusBoard.start();
     return std::nullopt;
 }
 
@@ -103,6 +104,7 @@ void Hub::stop()
     d->stopRetention();
     d->tokens.stop();
     d->notifier.stop();
+    d->statusBoard.stop();
     // Accepted writes are committed, publications finished and long polls
     // answered before the server goes, so no connection stays suspended.
     d->stopWorker();
@@ -155,7 +157,8 @@ Hub::Impl::Impl(HubOptions o, std::unique_ptr<Storage> s, std::unique_ptr<Publis
                   fleet.push_back({dev.id, dev.group, deviceState(dev, now, options) == DeviceState::Online,
                                    dev.lastSeenAtMs});
           return fleet;
-      })
+      }),
+      statusBoard(options.notify.hubName, [this] { return statusParts(); }, std::chrono::seconds(5))
 {
 }
 
@@ -304,6 +307,41 @@ std::string Hub::Impl::health()
     if (fs.f_bavail == 0)
         return "data directory " + options.dataDir + " is full";
     return {};
+}
+
+std::vector<PartSample> Hub::Impl::statusParts()
+{
+    // Fixed words only: the page is public (status_board.h).
+    std::vector<PartSample> parts;
+    parts.push_back({"Database", storage->ping() ? PartState::Up : PartState::Down, {}});
+    struct statvfs fs{};
+    const bool reachable = ::statvfs(options.dataDir.c_str(), &fs) == 0;
+    const bool writable = reachable && !(fs.f_flag & ST_RDONLY) && fs.f_bavail > 0;
+    parts.push_back({"Storage for media and screenshots", writable ? PartState::Up : PartState::Down,
+                     writable ? std::string() : std::string(reachable ? "full or read-only" : "unreachable")});
+    const auto ingestStats = ingest.stats();
+    const std::uint64_t shed = server ? server->stats().shedConnections : 0;
+    const bool shedding = ingestStats.refused > statusRefused || shed > statusShed;
+    statusRefused = ingestStats.refused;
+    statusShed = shed;
+    parts.push_back({"Device reports (ingest)", shedding ? PartState::Degraded : PartState::Up,
+                     shedding ? "shedding load: devices are asked to retry" : ""});
+    bool busy;
+    {
+        std::lock_guard lock(workMutex);
+        busy = work.size() >= 64;
+    }
+    parts.push_back({"Publishing", busy ? PartState::Degraded : PartState::Up, busy ? "busy" : ""});
+    if (!options.notify.enabled()) {
+        parts.push_back({"Notifications", PartState::Off, "not configured"});
+    } else {
+        const auto n = notifier.stats();
+        const bool failing = n.failedTries > statusFailedTries && n.delivered == statusDelivered;
+        statusFailedTries = n.failedTries;
+        statusDelivered = n.delivered;
+        parts.push_back({"Notifications", failing ? PartState::Degraded : PartState::Up, failing ? "deliveries failing" : ""});
+    }
+    return parts;
 }
 
 std::int64_t Hub::Impl::nowMs()

@@ -8,6 +8,7 @@
 #include "hub/hub.h"
 #include "hub/publisher.h"
 #include "hub/routes.h"
+#include "hub/status_board.h"
 #include "hub/wake.h"
 
 #include "endpoints/metrics.h"
@@ -39,6 +40,7 @@ struct Hub::Impl {
     std::unique_ptr<Publisher> publisher; // thread-safe (publisher.h)
     WakeWaiters wake;                    // over `publisher`
     Notifier notifier;                   // over `storage`; started by Hub::start() when configured
+    StatusBoard statusBoard;             // GET /status-page; samples the parts below every 5 s
     std::unique_ptr<HttpServer> server;  // created by start()
     endpoints::MetricsRegistry metrics;
 
@@ -78,6 +80,10 @@ struct Hub::Impl {
     std::string registerMetrics();       // empty: ok
     void count(const Route &route, int status, double seconds);
     std::string health();                // empty: healthy; else why not
+    // The status page's probe (status_board.h); on the board's thread only
+    // (and Hub::start() before it), which alone uses the counters after it.
+    std::vector<PartSample> statusParts();
+    std::uint64_t statusRefused = 0, statusShed = 0, statusFailedTries = 0, statusDelivered = 0;
     static std::int64_t nowMs();
     void startRetention();
     void stopRetention();

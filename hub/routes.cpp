@@ -52,6 +52,8 @@ Route classify(std::string_view method, std::string_view path)
         return make(Route::Kind::Healthz, "healthz", method, "GET, HEAD");
     if (n == 1 && p[0] == "metrics")
         return make(Route::Kind::Metrics, "metrics", method, "GET, HEAD");
+    if (n == 1 && p[0] == "status-page")
+        return make(Route::Kind::StatusPage, "status_page", method, "GET, HEAD");
     // The console: "/" and "/console" lead to "/console/"; below it, files
     // whose names the console handler checks again (console_files.h).
     if ((n == 1 && p[0].empty()) || (n == 1 && p[0] == "console"))

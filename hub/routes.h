@@ -13,7 +13,7 @@ namespace stoa::hub {
 
 struct Route {
     enum class Kind {
-        Healthz, Metrics,
+        Healthz, Metrics, StatusPage,
         Console, ConsoleRoot,                         // the operator console's files (docs/console.md); no credential
         Keys, FleetManifest, DeviceManifest, Blob,    // §1 GETs (the site)
         Status, Plays, Screenshot,                    // §5, §6, §1 PUT

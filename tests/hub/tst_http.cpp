@@ -555,6 +555,46 @@ private slots:
         QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 100)).status, 204L);
     }
 
+    // GET /status-page: public, static, and an incident when a part is not up.
+    void statusPageIsPublicAndTellsIncidents()
+    {
+        const auto page = h->client()->get("/status-page"); // no credential
+        QCOMPARE(page.status, 200L);
+        QVERIFY(page.header("content-type").starts_with("text/html"));
+        QVERIFY(page.header("content-security-policy").find("default-src 'none'") != std::string::npos);
+        for (const char *part : {"Database", "Storage for media and screenshots", "Device reports (ingest)", "Publishing",
+                                 "Notifications"})
+            QVERIFY2(page.body.find(std::string("<td>") + part + "</td>") != std::string::npos, part);
+        QVERIFY(page.body.find("All systems up") != std::string::npos);
+        QVERIFY(page.body.find("<script") == std::string::npos);
+        QVERIFY(page.body.find("pi-1") == std::string::npos); // nothing about devices
+        QVERIFY(page.body.find("None since this hub started") != std::string::npos);
+
+        if (backends.server()) {
+            // The database goes: an ongoing incident; back: it ended.
+            backends.server()->stop();
+            QTRY_VERIFY_WITH_TIMEOUT(h->client()->get("/status-page").body.find("ongoing") != std::string::npos, 20000);
+            const auto down = h->client()->get("/status-page").body;
+            QVERIFY(down.find("Some parts are not up") != std::string::npos);
+            QVERIFY(down.find("<td>Database</td><td class=\"down\">down") != std::string::npos);
+            QVERIFY(backends.server()->restart().has_value());
+            QTRY_VERIFY_WITH_TIMEOUT(h->client()->get("/status-page").body.find("All systems up") != std::string::npos, 30000);
+            const auto after = h->client()->get("/status-page").body;
+            QVERIFY(after.find("ongoing") == std::string::npos);
+            QVERIFY(after.find("<td>Database</td><td>down</td>") != std::string::npos); // the incident, ended
+        } else {
+            // Shedding: the ingest part is degraded while devices are refused.
+            h.reset();
+            HubOptions options;
+            options.ingest.maxPendingBytes = 100;
+            startHub(options);
+            QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 1)).status, 503L);
+            QTRY_VERIFY_WITH_TIMEOUT(h->client()->get("/status-page").body.find("shedding load") != std::string::npos, 20000);
+            QVERIFY(h->client()->get("/status-page").body.find("<td>Device reports (ingest)</td><td>degraded</td>")
+                    != std::string::npos);
+        }
+    }
+
     void connectionsPastTheSoftLimitAre503()
     {
         h.reset();
