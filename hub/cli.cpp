@@ -13,9 +13,6 @@
 #include "hub/passwords.h"
 #include "hub/provisioning.h"
 
-#include "platform/rpi/service_notifier.h"
-#include "platform/rpi/watchdog_feeder.h"
-
 #include <curl/curl.h>
 
 #include <QDir>
@@ -169,9 +166,8 @@ bool readFile(const std::string &path, std::string &out)
     return ok;
 }
 
-// Whether a hub answers HTTP at all, for the systemd watchdog: any status
-// counts (a 503 while the database is away is an answer, and a restart
-// would not bring the database back); a hung HTTP layer does not answer.
+} // namespace
+
 bool answersHttp(const std::string &url)
 {
     std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
@@ -192,7 +188,9 @@ bool answersHttp(const std::string &url)
     return status > 0;
 }
 
-int serve(const std::vector<std::string> &args)
+namespace {
+
+int serve(const std::vector<std::string> &args, const ServeHooks &hooks)
 {
     auto p = parse(args, {"--data-dir", "--listen", "--database", "--public-url", "--threads", "--max-connections",
                           "--tls-cert", "--tls-key", "--console-dir", "--notify-webhook", "--notify-email",
@@ -311,18 +309,14 @@ int serve(const std::vector<std::string> &args)
         qCWarning(lcHub).noquote() << "listening on" << shown.c_str()
                                    << "WITHOUT TLS: device and operator tokens cross the network in clear; "
                                       "use --tls-cert/--tls-key or a TLS-terminating proxy (docs/hub.md)";
-    // systemd (Type=notify, WatchdogSec=): ready now, and fed only while the
-    // hub answers HTTP (packaging/hub/stoa-hub.service). Nothing without
-    // $NOTIFY_SOCKET.
-    platform::SystemdNotifier notifier;
+    // The service manager (packaging/hub/stoa-hub.service: Type=notify, a
+    // watchdog fed while the hub answers HTTP), through the executable.
     const std::string selfHost = address == "0.0.0.0" ? "127.0.0.1" : address == "::" ? "::1" : address;
     const std::string selfUrl = (tls ? "https://" : "http://")
                                 + (selfHost.find(':') != std::string::npos ? "[" + selfHost + "]" : selfHost) + ":"
                                 + std::to_string((*hub)->port()) + "/healthz";
-    platform::WatchdogFeeder feeder(notifier, [selfUrl] { return answersHttp(selfUrl); });
-    feeder.start();
-    (void)notifier.ready();
-    (void)notifier.status("serving " + shown);
+    if (hooks.serving)
+        hooks.serving(selfUrl, shown);
     int sig = 0;
     for (;;) {
         sigwait(&stopSignals, &sig);
@@ -344,8 +338,8 @@ int serve(const std::vector<std::string> &args)
             qCInfo(lcHub) << "SIGHUP: serving the reloaded TLS certificate";
     }
     qCInfo(lcHub) << "signal" << sig << ": stopping";
-    (void)notifier.stopping();
-    feeder.stop();
+    if (hooks.stopping)
+        hooks.stopping();
     (*hub)->stop();
     return 0;
 }
@@ -658,7 +652,7 @@ int apiCommand(const std::string &cmd, const std::vector<std::string> &args)
 
 const char *hubUsage() { return kUsage; }
 
-int runCli(const std::vector<std::string> &args)
+int runCli(const std::vector<std::string> &args, const ServeHooks &hooks)
 {
     if (args.empty())
         return usageError("a subcommand is required");
@@ -673,7 +667,7 @@ int runCli(const std::vector<std::string> &args)
         return 0;
     }
     if (cmd == "serve")
-        return serve(rest);
+        return serve(rest, hooks);
     if (cmd == "device")
         return device(rest);
     if (cmd == "operator")

@@ -13,12 +13,29 @@
 // or the network is unusable). `serve` runs until SIGTERM/SIGINT.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace stoa::hub {
 
-int runCli(const std::vector<std::string> &args);
+// What `serve` tells its service manager, plugged in by the executable
+// (hub/main.cpp: systemd's notify socket and watchdog; the hub library does
+// not know the platform edge). Unset members: nothing to tell.
+struct ServeHooks {
+    // Serving: `selfUrl` is this hub's /healthz as it reaches itself,
+    // `shown` its address for a status line.
+    std::function<void(const std::string &selfUrl, const std::string &shown)> serving;
+    std::function<void()> stopping; // SIGTERM/SIGINT received, before the graceful stop
+};
+
+int runCli(const std::vector<std::string> &args, const ServeHooks &hooks = {});
+
+// Whether a hub at `url` answers HTTP at all, within 10 s: any status counts
+// (a 503 while its database is away is an answer, and restarting it would
+// not bring the database back); a hung HTTP layer does not answer. For a
+// service manager's watchdog.
+bool answersHttp(const std::string &url);
 const char *hubUsage();
 
 } // namespace stoa::hub

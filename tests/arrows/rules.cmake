@@ -18,6 +18,7 @@ set(EXTRA_player_demo_store tools/demo.h)          # --demo, wired at the execut
 set(ALLOW_platform_rpi schedule player/display_power.h)
 set(ALLOW_tools publish schedule cache sync)
 set(ALLOW_hub publish schedule endpoints)
+set(EXTRA_hub_main platform/rpi)                   # stoa-hub plugs systemd in
 
 # Link closures (what a library drags into whatever links it).
 set(LINK_CHECKED stoa_schedule stoa_cache stoa_endpoints stoa_publish stoa_sync stoa_player stoa_platform stoa_hub)
