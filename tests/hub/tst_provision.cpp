@@ -11,6 +11,7 @@
 // Waits are polls against deadlines, never fixed sleeps.
 #include "backends.h"
 #include "http_client.h"
+#include "served_hub.h"
 
 #include "schedule/keys.h"
 #include "sync/config.h"
@@ -32,24 +33,12 @@ using namespace stoa::hub::test;
 
 namespace {
 
-const QString kHubBin = QStringLiteral(STOA_HUB_BIN);
 const QString kStoaBin = QStringLiteral(STOA_BIN);
 const QString kSyncdBin = QStringLiteral(STOA_SYNCD);
 
 constexpr int kRunTimeoutMs = 30000;
-constexpr int kServingTimeoutMs = 30000;
 
 const QRegularExpression kDeviceToken(QStringLiteral("^stoa_dev_[A-Za-z0-9_-]{43}$"));
-
-// The children's environment: the hub's info lines on (the "serving" line
-// is one), plain log format whatever the test runs under.
-QProcessEnvironment childEnvironment()
-{
-    auto env = QProcessEnvironment::systemEnvironment();
-    env.remove("JOURNAL_STREAM");
-    env.insert("QT_LOGGING_RULES", "*.debug=false");
-    return env;
-}
 
 // One command of any of the three programs, run to its end.
 struct Run {
@@ -95,60 +84,6 @@ Run run(const QString &program, const QStringList &args)
     return r;
 }
 
-// `stoa-hub serve` on a free loopback port, its output in a file (a pipe
-// nobody reads could block it); killed at the end of the test.
-class ServedHub {
-public:
-    ServedHub(QStringList dataArgs, QString logPath) : dataArgs_(std::move(dataArgs)), logPath_(std::move(logPath)) {}
-    ~ServedHub()
-    {
-        if (process_.state() != QProcess::NotRunning) {
-            process_.kill();
-            process_.waitForFinished(kRunTimeoutMs);
-        }
-    }
-    ServedHub(const ServedHub &) = delete;
-    ServedHub &operator=(const ServedHub &) = delete;
-
-    // Empty once the hub logged where it serves; else why not.
-    QString start()
-    {
-        process_.setProcessEnvironment(childEnvironment());
-        process_.setProcessChannelMode(QProcess::MergedChannels);
-        process_.setStandardOutputFile(logPath_);
-        process_.start(kHubBin, QStringList{"serve", "--listen", "127.0.0.1:0"} + dataArgs_);
-        if (!process_.waitForStarted(kServingTimeoutMs))
-            return "stoa-hub serve did not start: " + process_.errorString();
-        static const QRegularExpression serving(QStringLiteral(R"(serving http://127\.0\.0\.1:(\d+))"));
-        const QDeadlineTimer deadline(kServingTimeoutMs);
-        for (;;) {
-            const auto m = serving.match(output());
-            if (m.hasMatch() && m.captured(1).toUShort() != 0) {
-                port_ = m.captured(1).toUShort();
-                return {};
-            }
-            if (process_.state() == QProcess::NotRunning)
-                return QStringLiteral("stoa-hub serve exited (%1) before serving:\n").arg(process_.exitCode()) + output();
-            if (deadline.hasExpired())
-                return "no 'serving http://127.0.0.1:PORT' line within the deadline:\n" + output();
-            process_.waitForFinished(10); // the poll's pace; returns at once if it exits
-        }
-    }
-
-    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
-    QString output() const
-    {
-        QFile f(logPath_);
-        return f.open(QIODevice::ReadOnly) ? QString::fromLocal8Bit(f.readAll()) : QString();
-    }
-
-private:
-    QStringList dataArgs_;
-    QString logPath_;
-    quint16 port_ = 0;
-    QProcess process_;
-};
-
 std::string heartbeat(const std::string &id, std::int64_t version)
 {
     return R"({"device_id":")" + id + R"(","software_version":"0.1.0","sent_at":")"
@@ -190,13 +125,6 @@ class ProvisionTest : public QObject {
             args << "--database" << QString::fromStdString(db);
         return run(kHubBin, args);
     }
-    static QStringList dataArgs(const QString &data, const std::string &db)
-    {
-        QStringList a{"--data-dir", data};
-        if (!db.empty())
-            a << "--database" << QString::fromStdString(db);
-        return a;
-    }
 
 private slots:
     void initTestCase()
@@ -223,7 +151,7 @@ private slots:
 
         // Serving first: it creates the hub's signing key, which a small
         // deployment's devices trust as their root (docs/hub.md, Keys).
-        ServedHub served(dataArgs(data, db), dir.filePath("hub.log"));
+        ServedHub served(data, db, dir.filePath("hub.log"));
         const QString started = served.start();
         QVERIFY2(started.isEmpty(), qPrintable(started));
         const QString signingPub = data + "/keys/signing.pub";
