@@ -295,17 +295,24 @@ void Hub::Impl::count(const Route &route, int status, double seconds)
         m.latency.labels({route.label}).observe(seconds);
 }
 
+const char *Hub::Impl::dataDirProblem() const
+{
+    struct statvfs fs{};
+    if (::statvfs(options.dataDir.c_str(), &fs) != 0)
+        return "not reachable";
+    if (fs.f_flag & ST_RDONLY)
+        return "read-only";
+    if (fs.f_bavail == 0)
+        return "full";
+    return nullptr;
+}
+
 std::string Hub::Impl::health()
 {
     if (auto p = storage->ping(); !p)
         return "database: " + p.error().message;
-    struct statvfs fs{};
-    if (::statvfs(options.dataDir.c_str(), &fs) != 0)
-        return "data directory " + options.dataDir + " is not reachable";
-    if (fs.f_flag & ST_RDONLY)
-        return "data directory " + options.dataDir + " is read-only";
-    if (fs.f_bavail == 0)
-        return "data directory " + options.dataDir + " is full";
+    if (const char *problem = dataDirProblem())
+        return "data directory " + options.dataDir + " is " + problem;
     return {};
 }
 
@@ -314,11 +321,9 @@ std::vector<PartSample> Hub::Impl::statusParts()
     // Fixed words only: the page is public (status_board.h).
     std::vector<PartSample> parts;
     parts.push_back({"Database", storage->ping() ? PartState::Up : PartState::Down, {}});
-    struct statvfs fs{};
-    const bool reachable = ::statvfs(options.dataDir.c_str(), &fs) == 0;
-    const bool writable = reachable && !(fs.f_flag & ST_RDONLY) && fs.f_bavail > 0;
-    parts.push_back({"Storage for media and screenshots", writable ? PartState::Up : PartState::Down,
-                     writable ? std::string() : std::string(reachable ? "full or read-only" : "unreachable")});
+    const char *problem = dataDirProblem(); // a fixed word, never the path
+    parts.push_back({"Storage for media and screenshots", problem ? PartState::Down : PartState::Up,
+                     problem ? problem : ""});
     const auto ingestStats = ingest.stats();
     const std::uint64_t shed = server ? server->stats().shedConnections : 0;
     const bool shedding = ingestStats.refused > statusRefused || shed > statusShed;

@@ -80,6 +80,7 @@ struct Hub::Impl {
     std::string registerMetrics();       // empty: ok
     void count(const Route &route, int status, double seconds);
     std::string health();                // empty: healthy; else why not
+    const char *dataDirProblem() const;  // nullptr, or "not reachable", "read-only", "full"
     // The status page's probe (status_board.h); on the board's thread only
     // (and Hub::start() before it), which alone uses the counters after it.
     std::vector<PartSample> statusParts();
