@@ -41,6 +41,51 @@ inline QStringList withDatabase(QStringList args, const QString &dataDir, const 
     return args;
 }
 
+// One command (the hub's CLI, `stoa`, `stoa-syncd --check-config`), run to
+// its end within `timeoutMs`, in childEnvironment().
+struct ProgramRun {
+    int exitCode = -1; // -1: crashed, timed out or did not start
+    QString out, err;
+    QString why;       // when exitCode is -1
+
+    QString lastLine() const
+    {
+        const auto lines = out.split('\n', Qt::SkipEmptyParts);
+        return lines.isEmpty() ? QString() : lines.last();
+    }
+    QByteArray describe() const
+    {
+        return QStringLiteral("exit %1%2\n--- stdout:\n%3--- stderr:\n%4")
+            .arg(exitCode)
+            .arg(why.isEmpty() ? QString() : " (" + why + ")", out, err)
+            .toLocal8Bit();
+    }
+};
+
+inline ProgramRun runProgram(const QString &program, const QStringList &args, int timeoutMs = 30000)
+{
+    ProgramRun r;
+    QProcess p;
+    p.setProcessEnvironment(childEnvironment());
+    p.start(program, args);
+    if (!p.waitForStarted(timeoutMs)) {
+        r.why = "did not start: " + p.errorString();
+        return r;
+    }
+    if (!p.waitForFinished(timeoutMs)) {
+        p.kill();
+        p.waitForFinished(timeoutMs);
+        r.why = "still running after the deadline";
+    } else if (p.exitStatus() != QProcess::NormalExit) {
+        r.why = "crashed";
+    } else {
+        r.exitCode = p.exitCode();
+    }
+    r.out = QString::fromLocal8Bit(p.readAllStandardOutput());
+    r.err = QString::fromLocal8Bit(p.readAllStandardError());
+    return r;
+}
+
 // `stoa-hub serve` as a child on a free loopback port. Its output goes to a
 // file (appended to across restarts), so a busy hub never blocks on a pipe
 // nobody reads while the test waits for its clients.

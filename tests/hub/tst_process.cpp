@@ -49,49 +49,9 @@ constexpr std::int64_t kAckedBeforeKillMin = 2000; // each round kills at a rand
 constexpr std::int64_t kAckedBeforeKillMax = 6000;
 constexpr std::int64_t kAckedBeforeTerm = 4000;
 
-// One maintenance command, run to its end.
-struct CliRun {
-    int exitCode = -1; // -1: crashed, timed out or did not start
-    QString out, err;
-    QString why;       // when exitCode is -1
+using CliRun = ProgramRun;
 
-    QString lastLine() const
-    {
-        const auto lines = out.split('\n', Qt::SkipEmptyParts);
-        return lines.isEmpty() ? QString() : lines.last();
-    }
-    QByteArray describe() const
-    {
-        return QStringLiteral("exit %1%2\n--- stdout:\n%3--- stderr:\n%4")
-            .arg(exitCode)
-            .arg(why.isEmpty() ? QString() : " (" + why + ")", out, err)
-            .toLocal8Bit();
-    }
-};
-
-CliRun runCli(const QStringList &args)
-{
-    CliRun r;
-    QProcess p;
-    p.setProcessEnvironment(childEnvironment());
-    p.start(kHubBin, args);
-    if (!p.waitForStarted(kCliTimeoutMs)) {
-        r.why = "did not start: " + p.errorString();
-        return r;
-    }
-    if (!p.waitForFinished(kCliTimeoutMs)) {
-        p.kill();
-        p.waitForFinished(kCliTimeoutMs);
-        r.why = "still running after the deadline";
-    } else if (p.exitStatus() != QProcess::NormalExit) {
-        r.why = "crashed";
-    } else {
-        r.exitCode = p.exitCode();
-    }
-    r.out = QString::fromLocal8Bit(p.readAllStandardOutput());
-    r.err = QString::fromLocal8Bit(p.readAllStandardError());
-    return r;
-}
+CliRun runCli(const QStringList &args) { return runProgram(kHubBin, args, kCliTimeoutMs); }
 
 struct Device {
     std::string id;

@@ -40,49 +40,9 @@ constexpr int kRunTimeoutMs = 30000;
 
 const QRegularExpression kDeviceToken(QStringLiteral("^stoa_dev_[A-Za-z0-9_-]{43}$"));
 
-// One command of any of the three programs, run to its end.
-struct Run {
-    int exitCode = -1; // -1: crashed, timed out or did not start
-    QString out, err;
-    QString why;       // when exitCode is -1
+using Run = ProgramRun;
 
-    QString lastLine() const
-    {
-        const auto lines = out.split('\n', Qt::SkipEmptyParts);
-        return lines.isEmpty() ? QString() : lines.last();
-    }
-    QByteArray describe() const
-    {
-        return QStringLiteral("exit %1%2\n--- stdout:\n%3--- stderr:\n%4")
-            .arg(exitCode)
-            .arg(why.isEmpty() ? QString() : " (" + why + ")", out, err)
-            .toLocal8Bit();
-    }
-};
-
-Run run(const QString &program, const QStringList &args)
-{
-    Run r;
-    QProcess p;
-    p.setProcessEnvironment(childEnvironment());
-    p.start(program, args);
-    if (!p.waitForStarted(kRunTimeoutMs)) {
-        r.why = "did not start: " + p.errorString();
-        return r;
-    }
-    if (!p.waitForFinished(kRunTimeoutMs)) {
-        p.kill();
-        p.waitForFinished(kRunTimeoutMs);
-        r.why = "still running after the deadline";
-    } else if (p.exitStatus() != QProcess::NormalExit) {
-        r.why = "crashed";
-    } else {
-        r.exitCode = p.exitCode();
-    }
-    r.out = QString::fromLocal8Bit(p.readAllStandardOutput());
-    r.err = QString::fromLocal8Bit(p.readAllStandardError());
-    return r;
-}
+Run run(const QString &program, const QStringList &args) { return runProgram(program, args, kRunTimeoutMs); }
 
 std::string heartbeat(const std::string &id, std::int64_t version)
 {
