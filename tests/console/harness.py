@@ -29,6 +29,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.common.exceptions import StaleElementReferenceException
 except ImportError:
     print("skipped: python3-selenium is not installed (apt-get install python3-selenium)")
     sys.exit(SKIP)
@@ -153,7 +154,11 @@ def browser(width, height):
 
 
 def wait(driver, condition, timeout=15, message=""):
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition, message)
+    # Live pages (the adoption bar, the fleet list) redraw while a condition
+    # reads them: an element found and then replaced is a reason to look
+    # again, not a failure (seen in a fresh-clone CI run).
+    return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition, message)
 
 
 def sign_in(driver, hub, name):
