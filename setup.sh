@@ -10,6 +10,8 @@
 #   ./setup.sh asan   the same tests under AddressSanitizer + UBSan (CI)
 #   ./setup.sh fuzz [SECONDS]   the libFuzzer target with clang (CI)
 #   ./setup.sh package  build the .deb, lintian, install test on THIS machine (CI)
+#   ./setup.sh package-arm64  cross-build build/arm64/stoa_<version>_arm64.deb, lintian
+#   ./setup.sh test-arm64     the arm64 build's non-GUI tests and player under qemu-user
 #
 # Works as root and as a user with sudo. Only Debian packages are installed.
 set -euo pipefail
@@ -30,6 +32,8 @@ PACKAGES=(
   prometheus-alertmanager haproxy chromium chromium-driver python3-selenium
 )
 FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)
+# The arm64 cross build (packaging/arm64/): compilers, the sysroot, qemu-user.
+ARM64_PACKAGES=(crossbuild-essential-arm64 mmdebstrap qemu-user-static)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -104,12 +108,24 @@ case "${1:-}" in
     build default
     as_root packaging/install-test.sh build/default
     ;;
+  package-arm64)
+    # The arm64 .deb cross-built on this amd64 machine against an arm64
+    # sysroot of Debian packages (cached in /var/cache/stoa-arm64), lintian
+    # as for amd64; installs nothing (packaging/arm64/build.sh).
+    install_missing "${PACKAGES[@]}" "${ARM64_PACKAGES[@]}"
+    packaging/arm64/build.sh
+    ;;
+  test-arm64)
+    # Outside CI: the non-GUI suites and the player under qemu-user.
+    install_missing "${PACKAGES[@]}" "${ARM64_PACKAGES[@]}"
+    as_root packaging/arm64/test.sh
+    ;;
   fuzz)
     install_missing "${PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
     exec tests/fuzz/run-fuzz.sh "${2:-60}"
     ;;
   *)
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

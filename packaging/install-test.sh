@@ -1,9 +1,9 @@
 #!/bin/bash
 # packaging/install-test.sh BUILD_DIR — the .deb install test (issue 7).
 #
-# Builds stoa_<version>_<arch>.deb with CPack in BUILD_DIR, checks it with
-# lintian (errors and warnings fail), installs it on this machine with apt
-# (as root: CI machines are throwaway), checks files, conffile, user, store
+# Builds stoa_<version>_<arch>.deb with CPack in BUILD_DIR and checks it with
+# lintian (errors and warnings fail): build-deb.sh. Then installs it on this
+# machine with apt (as root: CI machines are throwaway), checks files, conffile, user, store
 # directory, units (systemd-analyze verify, and the offline security score),
 # runs the binaries as the service user, then purges it and checks that the
 # purge removed the user and the store. Exits non-zero on the first failure.
@@ -16,24 +16,11 @@ step() { echo "install-test: $*"; }
 [ "$(id -u)" -eq 0 ] || fail "needs root (it installs the package on this machine)"
 if dpkg -s stoa >/dev/null 2>&1; then fail "stoa is already installed here; purge it first"; fi
 
-step "cpack -G DEB in $build"
-(cd "$build" && cpack -G DEB >/dev/null)
+# cpack, lintian, the package's files: the same for every architecture.
+"$here/build-deb.sh" "$build" || fail "build-deb.sh"
 version=$(sed -n 's/^project(stoa VERSION \([0-9.]*\).*/\1/p' "$here/../CMakeLists.txt")
 deb="$build/stoa_${version}_$(dpkg --print-architecture).deb"
 [ -f "$deb" ] || fail "no $deb"
-step "built $(basename "$deb") ($(du -h "$deb" | cut -f1))"
-
-step "lintian"
-lintian --fail-on error,warning --tag-display-limit 0 "$deb" || fail "lintian found errors or warnings"
-
-step "dpkg-deb contents"
-contents=$(dpkg-deb -c "$deb")
-for f in ./usr/bin/stoa ./usr/bin/stoa-player ./usr/bin/stoa-syncd ./etc/stoa/stoa.conf \
-         ./lib/systemd/system/stoa-player.service ./lib/systemd/system/stoa-syncd.service \
-         ./lib/systemd/system/stoa-provision.service ./usr/share/doc/stoa/copyright \
-         ./usr/share/doc/stoa/changelog.gz ./usr/share/man/man1/stoa-player.1.gz; do
-    grep -q " $f\$" <<<"$contents" || fail "$f missing from the package"
-done
 
 cleanup() { apt-get purge -y -qq stoa >/dev/null 2>&1 || true; }
 trap cleanup EXIT

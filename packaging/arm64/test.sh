@@ -1,0 +1,72 @@
+#!/bin/bash
+# packaging/arm64/test.sh — the arm64 build's tests under qemu-user on an
+# amd64 machine (issue 19; `./setup.sh test-arm64`, outside CI):
+#   1. build.sh --tests: the sysroot, the .deb (lintian) and the test
+#      executables of the non-GUI suites, cross-built in build/arm64;
+#   2. those suites (CTest labels cache, schedule, sync, tools, endpoints,
+#      publish) under qemu-aarch64-static;
+#   3. the arm64 stoa-player started with `-platform offscreen --demo`
+#      under qemu-user, its /healthz answering 200.
+# Tests start arm64 processes of their own (stoa, stoa-syncd, stoa-player,
+# the store's crash child), so arm64 executables must run by exec, not only
+# through CTest's emulator: steps 2 and 3 run in a user and mount namespace
+# of their own (every uid mapped to itself) where qemu-aarch64-static is
+# registered with binfmt_misc (Linux >= 6.7 gives each user namespace its
+# own binfmt_misc). Nothing is registered on the machine itself. Needs root.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build=$PWD/build/arm64
+dir=${STOA_ARM64_DIR:-/var/cache/stoa-arm64}
+labels='^(cache|schedule|sync|tools|endpoints|publish)$'
+
+if [ -z "${STOA_ARM64_IN_NS:-}" ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "test-arm64: needs root (sudo)" >&2; exit 1; }
+  packaging/arm64/build.sh --tests "$labels"
+  STOA_ARM64_IN_NS=1 unshare --user --mount --propagation private -- "$0" "$@" &
+  child=$!
+  # Map every uid and gid to itself once the child is in its namespace.
+  while [ "$(readlink /proc/$child/ns/user)" = "$(readlink /proc/self/ns/user)" ]; do sleep 0.02; done
+  echo '0 0 4294967295' > /proc/$child/uid_map
+  echo '0 0 4294967295' > /proc/$child/gid_map
+  wait $child
+  exit
+fi
+
+# In the namespace.
+while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.02; done
+mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+# Debian's own entry (qemu-user-static); flag F opens the interpreter now.
+cat /usr/lib/binfmt.d/qemu-aarch64.conf > /proc/sys/fs/binfmt_misc/register
+export QEMU_LD_PREFIX=$dir/sysroot
+"$build/tools/stoa" --version | grep -q stoa || { echo "test-arm64: arm64 binaries do not run" >&2; exit 1; }
+echo "test-arm64: arm64 executables run by exec here (qemu-aarch64-static, this namespace's binfmt_misc)"
+
+t0=$(date +%s)
+status=0
+ctest --test-dir "$build" -L "$labels" -j2 --output-on-failure || status=1
+t1=$(date +%s)
+echo "test-arm64: suites under qemu-user: $((t1 - t0)) s"
+
+# The player: offscreen, the bundled demo, its /healthz.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log=$build/player-healthz.log
+"$build/player/stoa-player" -platform offscreen --demo --listen "127.0.0.1:$port" >"$log" 2>&1 &
+player=$!
+code=000
+for _ in $(seq 1 240); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz" || true)
+  [ "$code" = 200 ] && break
+  kill -0 $player 2>/dev/null || break
+  sleep 0.5
+done
+t2=$(date +%s)
+kill $player 2>/dev/null || true
+wait $player 2>/dev/null || true
+if [ "$code" = 200 ]; then
+  echo "test-arm64: stoa-player -platform offscreen --demo under qemu-user: /healthz 200 after $((t2 - t1)) s"
+else
+  echo "test-arm64: FAIL: stoa-player /healthz answered '$code' (log: $log)" >&2
+  tail -20 "$log" >&2
+  status=1
+fi
+exit $status
