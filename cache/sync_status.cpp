@@ -31,6 +31,10 @@ QJsonObject SyncStatus::toJson() const
         {"staged_bytes_missing", qint64(stagedBytesMissing)},
         {"bytes_downloaded", qint64(bytesDownloaded)},
         {"download_error", q(downloadError)},
+        {"staged_blocked", stagedBlocked ? QJsonValue(QJsonObject{{"reason", q(stagedBlocked->reason)},
+                                                                  {"message", q(stagedBlocked->message)},
+                                                                  {"since_ms", qint64(stagedBlocked->sinceMs)}})
+                                         : QJsonValue()},
         {"keys", q(keys)},
         {"heartbeat", q(heartbeat)},
         {"plays", q(plays)},
@@ -56,6 +60,8 @@ SyncStatus SyncStatus::fromJson(const QJsonObject &o)
     st.stagedBytesMissing = std::uint64_t(o.value("staged_bytes_missing").toInteger());
     st.bytesDownloaded = std::uint64_t(o.value("bytes_downloaded").toInteger());
     st.downloadError = s(o, "download_error");
+    if (const QJsonObject b = o.value("staged_blocked").toObject(); !b.isEmpty())
+        st.stagedBlocked = StagedBlock{s(b, "reason"), s(b, "message"), b.value("since_ms").toInteger()};
     st.keys = s(o, "keys");
     st.heartbeat = s(o, "heartbeat");
     st.plays = s(o, "plays");

@@ -21,6 +21,18 @@ class KeyValue;
 inline constexpr const char *kSyncStatusKey = "sync.status";
 
 struct SyncStatus {
+    // What keeps the staged manifest from being activated, while something
+    // does (§5 sync.staged_blocked, docs/protocol.md): a blob that cannot be
+    // had, no room for it, or the download window closed. The agent sets it
+    // when the cause appears and clears it when the cause is gone; the staged
+    // version is stagedVersion.
+    struct StagedBlock {
+        std::string reason;       // fixed code (sync/downloads.h Blocker): no_space, blob_corrupt, ...
+        std::string message;      // one sentence in plain words, for operators and the screen
+        std::int64_t sinceMs = 0; // wall clock: since when this reason has held it back
+        bool operator==(const StagedBlock &) const = default;
+    };
+
     std::string server;               // base URL (never with credentials)
     std::string state = "starting";   // starting, in_sync, downloading, backing_off, no_manifest
     std::int64_t lastAttemptAtMs = 0; // wall clock of the last manifest poll
@@ -37,6 +49,7 @@ struct SyncStatus {
     std::uint64_t stagedBytesMissing = 0;
     std::uint64_t bytesDownloaded = 0; // since the agent started
     std::string downloadError;         // last blob failure
+    std::optional<StagedBlock> stagedBlocked; // nullopt: nothing staged, or nothing holds it back
     std::string keys;                  // "root keys only" or "keys document v3 (2 signing keys)"
     std::string heartbeat;             // "ok", "not supported by the server", an error
     std::string plays;                 // same, for proof-of-play uploads

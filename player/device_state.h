@@ -133,7 +133,7 @@ struct DeviceState {
     std::vector<InterfaceInfo> interfaces;   // loopback excluded, by name
 
     // The agent (nullopt: it never wrote its status: "no agent state yet").
-    std::optional<cache::SyncStatus> sync;   // §5 sync.* (last_success_at, last_error, consecutive_failures)
+    std::optional<cache::SyncStatus> sync;   // §5 sync.* (last_success_at, last_error, consecutive_failures, staged_blocked)
 
     // Manifests.
     std::optional<ManifestInfo> active;      // nullopt: none adopted yet (§5 manifest: null)

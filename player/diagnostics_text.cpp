@@ -26,6 +26,17 @@ QString utc(const QDateTime &t)
                        : QStringLiteral("n/a");
 }
 
+// The agent's word on what holds the staged manifest back, when it speaks of
+// the staged manifest the store holds (not of one since replaced).
+const cache::SyncStatus::StagedBlock *stagedBlock(const DeviceState &s)
+{
+    if (!s.sync || !s.sync->stagedBlocked || s.sync->stagedVersion == 0)
+        return nullptr;
+    if (s.staged && s.staged->version != s.sync->stagedVersion)
+        return nullptr;
+    return &*s.sync->stagedBlocked;
+}
+
 QString interfaceValue(const InterfaceInfo &i)
 {
     QStringList addresses;
@@ -122,10 +133,14 @@ DiagSection contentSection(const DeviceState &s)
             staged += QStringLiteral(" (%1 asset(s), %2 missing)")
                           .arg(s.sync->stagedBlobsMissing)
                           .arg(formatBytes(s.sync->stagedBytesMissing));
-        if (s.sync && !s.sync->downloadError.empty())
+        if (const auto *b = stagedBlock(s))
+            staged += QStringLiteral(" · HELD BACK since %1: %2")
+                          .arg(formatWhen(b->sinceMs, s.clock.trustedNowUtc.toMSecsSinceEpoch()), q(b->message));
+        else if (s.sync && !s.sync->downloadError.empty())
             staged += QStringLiteral(" · last failure: ") + plainError(s.sync->downloadError);
     }
-    sec.rows.push_back({QStringLiteral("staged_manifest"), QStringLiteral("Staged manifest"), staged, QString()});
+    sec.rows.push_back({QStringLiteral("staged_manifest"), QStringLiteral("Staged manifest"), staged,
+                        stagedBlock(s) ? QStringLiteral("bad") : QString()});
     QString playing;
     if (s.player.idle)
         playing = QStringLiteral("idle screen: ") + q(s.player.statusLine);
@@ -210,7 +225,11 @@ QStringList errorsInWords(const DeviceState &s)
         out << QStringLiteral("Sync failing (%1 time(s) in a row): %2")
                    .arg(s.sync->consecutiveFailures)
                    .arg(plainError(s.sync->lastError));
-    if (s.sync && !s.sync->downloadError.empty())
+    if (const auto *b = stagedBlock(s))
+        out << QStringLiteral("New content v%1 cannot be taken, since %2: %3")
+                   .arg(s.sync->stagedVersion)
+                   .arg(formatWhen(b->sinceMs, s.clock.trustedNowUtc.toMSecsSinceEpoch()), q(b->message));
+    else if (s.sync && !s.sync->downloadError.empty())
         out << QStringLiteral("Download failed: ") + plainError(s.sync->downloadError);
     if (!s.sync && s.serverConfigured)
         out << QStringLiteral("The sync agent has not reported yet (is stoa-syncd running?).");
@@ -315,6 +334,9 @@ DiagnosticsText describeDeviceState(const DeviceState &s)
     if (!s.serverConfigured) {
         t.headline = QStringLiteral("Not set up: no server configured");
         t.headlineLevel = QStringLiteral("bad");
+    } else if (!s.active && stagedBlock(s)) {
+        t.headline = QStringLiteral("Waiting for content: v%1 is held back").arg(s.sync->stagedVersion);
+        t.headlineLevel = QStringLiteral("bad");
     } else if (!s.active) {
         t.headline = QStringLiteral("Waiting for content: no manifest yet");
         t.headlineLevel = QStringLiteral("bad");
@@ -323,6 +345,11 @@ DiagnosticsText describeDeviceState(const DeviceState &s)
         t.headlineLevel = QStringLiteral("warn");
     } else if (s.sync->consecutiveFailures > 0) {
         t.headline = QStringLiteral("Playing v%1, but cannot sync").arg(s.active->version);
+        t.headlineLevel = QStringLiteral("warn");
+    } else if (stagedBlock(s)) {
+        t.headline = QStringLiteral("Playing v%1; new content v%2 is held back")
+                         .arg(s.active->version)
+                         .arg(s.sync->stagedVersion);
         t.headlineLevel = QStringLiteral("warn");
     } else if (s.active->stale || !s.clock.trusted) {
         t.headline = QStringLiteral("Playing v%1 with warnings").arg(s.active->version);

@@ -46,6 +46,9 @@ schedule::StatusReport statusReportOf(const DeviceState &s)
             r.lastSuccessAt = QDateTime::fromMSecsSinceEpoch(s.sync->lastSuccessAtMs, Qt::UTC);
         r.lastError = s.sync->lastError;
         r.consecutiveFailures = s.sync->consecutiveFailures;
+        if (const auto &b = s.sync->stagedBlocked)
+            r.stagedBlocked = schedule::StatusReport::StagedBlocked{
+                s.sync->stagedVersion, b->reason, b->message, QDateTime::fromMSecsSinceEpoch(b->sinceMs, Qt::UTC)};
     }
     r.bytesUsed = s.cache.bytesUsed;
     r.bytesLimit = s.cache.quotaBytes;

@@ -9,6 +9,13 @@ namespace stoa::schedule {
 namespace {
 QJsonValue orNull(const QDateTime &t) { return t.isValid() ? QJsonValue(rfc3339Utc(t)) : QJsonValue(); }
 QJsonValue orNull(const std::string &s) { return s.empty() ? QJsonValue() : QJsonValue(QString::fromStdString(s)); }
+QJsonObject stagedBlockedObject(const StatusReport::StagedBlocked &b)
+{
+    return QJsonObject{{"version", qint64(b.version)},
+                       {"reason", QString::fromStdString(b.reason)},
+                       {"message", QString::fromStdString(b.message)},
+                       {"since", orNull(b.since)}};
+}
 } // namespace
 
 QString rfc3339Utc(const QDateTime &t) { return t.toUTC().toString("yyyy-MM-dd'T'HH:mm:ss'Z'"); }
@@ -36,7 +43,9 @@ QJsonObject statusReportObject(const StatusReport &in)
         {"now_playing", nowPlaying},
         {"sync", QJsonObject{{"last_success_at", orNull(in.lastSuccessAt)},
                              {"last_error", orNull(in.lastError)},
-                             {"consecutive_failures", in.consecutiveFailures}}},
+                             {"consecutive_failures", in.consecutiveFailures},
+                             {"staged_blocked", in.stagedBlocked ? QJsonValue(stagedBlockedObject(*in.stagedBlocked))
+                                                                 : QJsonValue()}}},
         {"cache", QJsonObject{{"bytes_used", qint64(in.bytesUsed)},
                               {"bytes_limit", qint64(in.bytesLimit)},
                               {"assets", qint64(in.assets)}}},

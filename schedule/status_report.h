@@ -4,6 +4,9 @@
 // agent's heartbeat (POST …/status) and the player's local GET /status
 // (spec §8). Pure: plain data in, bytes out.
 //
+// Beyond the letter of §5 (docs/protocol.md, "Status heartbeat: fields
+// added"): sync.staged_blocked.
+//
 // Invariants: every §5 key is always present (unknown values are JSON
 // null, never left out), times are RFC 3339 UTC with a 'Z' and whole seconds.
 #pragma once
@@ -20,6 +23,15 @@
 namespace stoa::schedule {
 
 struct StatusReport {
+    // A staged manifest that cannot be activated, and why (sync.staged_blocked).
+    struct StagedBlocked {
+        std::int64_t version = 0; // the staged manifest's
+        std::string reason;       // fixed code: no_space, blob_corrupt, blob_too_large, blob_unreachable,
+                                  // store_error, download_window_closed
+        std::string message;      // one sentence in plain words
+        QDateTime since;          // since when this reason has held it back
+    };
+
     std::string deviceId;
     std::string softwareVersion;
     QDateTime sentAt;                    // trusted now, UTC
@@ -32,6 +44,7 @@ struct StatusReport {
     QDateTime lastSuccessAt;             // invalid: never (null)
     std::string lastError;               // empty: null
     int consecutiveFailures = 0;
+    std::optional<StagedBlocked> stagedBlocked; // nullopt: null (nothing staged, or nothing holds it back)
     std::uint64_t bytesUsed = 0, bytesLimit = 0, assets = 0;
     bool clockTrusted = false;
     std::string clockSource;             // "ntp", "system", "floor"

@@ -27,17 +27,21 @@ std::optional<schedule::Manifest> parseStored(const std::string &envelope)
 
 std::int64_t wallMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
-bool insideWindow(const std::optional<std::pair<int, int>> &window)
-{
-    if (!window)
-        return true;
-    const QTime t = QTime::currentTime();
-    const int m = t.hour() * 60 + t.minute();
-    const auto [from, until] = *window;
-    return from <= until ? (m >= from && m < until) : (m >= from || m < until);
-}
+QString hhmm(int minutes) { return QTime(minutes / 60, minutes % 60).toString(QStringLiteral("HH:mm")); }
 
 } // namespace
+
+// Local time by the trusted clock (spec §7), like the schedule: a device
+// whose system clock is behind must not download in the wrong hours.
+bool Agent::downloadWindowOpen() const
+{
+    if (!m_config.downloadWindow)
+        return true;
+    const QTime t = m_clock.now().utc.toLocalTime().time();
+    const int m = t.hour() * 60 + t.minute();
+    const auto [from, until] = *m_config.downloadWindow;
+    return from <= until ? (m >= from && m < until) : (m >= from || m < until);
+}
 
 Agent::Agent(AgentConfig config, std::string deviceId, cache::Store &store, HttpClient &http,
              schedule::TrustStore trust, schedule::TrustedClock &clock, std::uint64_t seed)
@@ -91,7 +95,7 @@ SteadyTime Agent::step(SteadyTime now)
             // Blobs still to fetch that are not backing off: go on — unless
             // the download window is closed, then look again in a minute
             // (going on at once would spin until the window opens).
-            next = insideWindow(m_config.downloadWindow) ? now : std::min(next, now + std::chrono::minutes(1));
+            next = downloadWindowOpen() ? now : std::min(next, now + std::chrono::minutes(1));
         }
     }
     const auto persistIn = std::chrono::milliseconds(m_clock.msUntilPersistDue());
@@ -337,6 +341,12 @@ void Agent::handleManifest(SteadyTime now)
 
 void Agent::handleDownloads(SteadyTime now)
 {
+    const bool windowClosed = downloadRound(now);
+    refreshStagedBlocked(windowClosed);
+}
+
+bool Agent::downloadRound(SteadyTime now)
+{
     m_status.stagedBlobsMissing = 0;
     m_status.stagedBytesMissing = 0;
     // With nothing staged, the active manifest's blobs are checked now and
@@ -350,7 +360,7 @@ void Agent::handleDownloads(SteadyTime now)
         target = &*m_active;
     }
     if (!target)
-        return;
+        return false;
     std::vector<BlobWant> missing;
     for (const auto &[ref, asset] : target->assets) {
         auto present = m_store.blobs().contains(ref.hex);
@@ -365,10 +375,10 @@ void Agent::handleDownloads(SteadyTime now)
     if (m_repairing)
         qCInfo(lcSync, "%zu blob(s) of the active manifest are missing: fetching them again", missing.size());
     if (missing.empty())
-        return;
+        return false;
     m_status.state = "downloading";
-    if (!insideWindow(m_config.downloadWindow))
-        return;
+    if (!downloadWindowOpen())
+        return true;
     if (missing.size() > std::size_t(m_config.parallelDownloads * kBlobsPerRoundFactor))
         missing.resize(std::size_t(m_config.parallelDownloads * kBlobsPerRoundFactor));
     const DownloadRound round = m_downloads.run(m_config.server, missing, m_config.parallelDownloads, now);
@@ -387,6 +397,33 @@ void Agent::handleDownloads(SteadyTime now)
             if (auto present = m_store.blobs().contains(ref.hex); present && !*present)
                 m_status.stagedBytesMissing += asset.size;
     }
+    return false;
+}
+
+void Agent::refreshStagedBlocked(bool windowClosed)
+{
+    std::optional<cache::SyncStatus::StagedBlock> block;
+    if (m_staged && m_status.stagedBlobsMissing > 0) {
+        if (windowClosed) {
+            const auto [from, until] = *m_config.downloadWindow;
+            const bool same = m_status.stagedBlocked &&
+                              m_status.stagedBlocked->reason == blockerCode(Blocker::DownloadWindowClosed);
+            block = cache::SyncStatus::StagedBlock{
+                blockerCode(Blocker::DownloadWindowClosed),
+                "Downloads wait for the download window, " + hhmm(from).toStdString() + "-" +
+                    hhmm(until).toStdString() + " local time.",
+                same ? m_status.stagedBlocked->sinceMs : wallMs()};
+        } else if (auto problem = m_downloads.longestFailing()) {
+            block = cache::SyncStatus::StagedBlock{blockerCode(problem->blocker), problem->message, problem->sinceMs};
+        }
+    }
+    if (block && (!m_status.stagedBlocked || m_status.stagedBlocked->reason != block->reason))
+        qCWarning(lcSync, "staged manifest version %lld cannot be activated (%s): %s",
+                  static_cast<long long>(m_status.stagedVersion), block->reason.c_str(), block->message.c_str());
+    else if (!block && m_status.stagedBlocked && m_staged)
+        qCInfo(lcSync, "staged manifest version %lld: no longer held back (%s is gone)",
+               static_cast<long long>(m_status.stagedVersion), m_status.stagedBlocked->reason.c_str());
+    m_status.stagedBlocked = std::move(block);
 }
 
 void Agent::handleActivation()
@@ -439,6 +476,8 @@ void Agent::handleObservers(SteadyTime now)
 
 void Agent::publishStatus()
 {
+    if (!m_staged) // activated, replaced or dropped: nothing is held back any more
+        m_status.stagedBlocked.reset();
     if (m_status.state == "starting" || (m_status.state == "downloading" && !m_staged))
         m_status.state = m_active ? "in_sync" : "no_manifest";
     if (m_status.consecutiveFailures > 0)

@@ -12,7 +12,10 @@
 //  - a manifest becomes active only when all its blobs are present, in one
 //    store transaction; until then the previous one stays active;
 //  - any failure (transport, HTTP status, a rejected document) only moves the
-//    channel's next attempt later — it never changes what plays.
+//    channel's next attempt later — it never changes what plays;
+//  - while a staged manifest cannot be activated, the status says why and
+//    since when (status().stagedBlocked: no room, a blob failing, the
+//    download window closed); it is cleared as soon as that cause is gone.
 //
 // Threading: an Agent belongs to the thread that calls step()/run(); stop()
 // may be called from any thread.
@@ -79,6 +82,10 @@ private:
 
     void handleManifest(SteadyTime now);
     void handleDownloads(SteadyTime now);
+    bool downloadRound(SteadyTime now); // true: blobs are missing but the download window is closed
+    // Sets m_status.stagedBlocked from what holds the staged manifest back now.
+    void refreshStagedBlocked(bool windowClosed);
+    bool downloadWindowOpen() const;    // by trusted local time
     void handleActivation();
     void handleCommands();
     void handleHeartbeat(SteadyTime now);

@@ -3,6 +3,7 @@
 
 #include "cache/kv.h"
 #include "cache/space.h"
+#include "sync/downloads.h"
 #include "sync/logging.h"
 
 namespace stoa::sync {
@@ -25,6 +26,16 @@ AgentMetrics::AgentMetrics(endpoints::MetricsRegistry &reg) : m_registry(reg)
     m_activeVersion = gauge("stoa_sync_active_manifest_version", "Version of the active manifest; 0: none");
     m_stagedVersion = gauge("stoa_sync_staged_manifest_version", "Version of the staged manifest; 0: none");
     m_stagedMissing = gauge("stoa_sync_staged_missing_bytes", "Bytes of the staged manifest still to download");
+    const auto blocked = endpoints::orDetached(reg.gaugeFamily(
+        "stoa_sync_staged_blocked",
+        "1 while the staged manifest cannot be activated for this reason (no_space, blob_corrupt, blob_too_large, "
+        "blob_unreachable, store_error, download_window_closed); 0 otherwise",
+        {"reason"}));
+    for (const Blocker b : kBlockers)
+        m_blocked.push_back(blocked.labels({blockerCode(b)})); // 0 until a reason holds
+    m_blockedSince = gauge("stoa_sync_staged_blocked_since_timestamp_seconds",
+                           "Unix time since when the staged manifest has been held back for its current reason; "
+                           "0: nothing holds it back");
     m_bytesUsed = gauge("stoa_store_bytes_used", "Bytes of blobs in the store");
     m_blobs = gauge("stoa_store_blobs", "Blobs in the store");
     m_quota = gauge("stoa_store_quota_bytes", "Configured store quota; 0: none");
@@ -65,6 +76,9 @@ void AgentMetrics::status(const cache::SyncStatus &s)
     m_activeVersion.set(double(s.activeVersion));
     m_stagedVersion.set(double(s.stagedVersion));
     m_stagedMissing.set(double(s.stagedBytesMissing));
+    for (std::size_t i = 0; i < m_blocked.size(); ++i)
+        m_blocked[i].set(s.stagedBlocked && s.stagedBlocked->reason == blockerCode(kBlockers[i]) ? 1 : 0);
+    m_blockedSince.set(s.stagedBlocked ? double(s.stagedBlocked->sinceMs) / 1000.0 : 0);
 }
 
 void AgentMetrics::sample(cache::Store &store, const std::optional<DeviceHealth> &health,

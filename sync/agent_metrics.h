@@ -14,7 +14,11 @@
 //   stoa_sync_downloaded_bytes_total, stoa_sync_backoff_seconds,
 //   stoa_sync_consecutive_failures, stoa_sync_last_success_timestamp_seconds,
 //   stoa_sync_last_attempt_timestamp_seconds, stoa_sync_active_manifest_version,
-//   stoa_sync_staged_manifest_version, stoa_sync_staged_missing_bytes
+//   stoa_sync_staged_manifest_version, stoa_sync_staged_missing_bytes,
+//   stoa_sync_staged_blocked{reason} (1 for the reason that holds the staged
+//       manifest back, 0 for every other reason: every code of
+//       sync/downloads.h's Blocker is always present, so a rule need not
+//       care about absent series), stoa_sync_staged_blocked_since_timestamp_seconds
 //   stoa_store_bytes_used, stoa_store_blobs, stoa_store_quota_bytes,
 //   stoa_store_evictions_total, stoa_store_scrub_failures_total,
 //   stoa_store_pending_plays
@@ -29,6 +33,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace stoa::sync {
 
@@ -68,9 +73,10 @@ private:
 
     endpoints::MetricsRegistry &m_registry;
     endpoints::CounterFamily m_requests;
+    std::vector<endpoints::Gauge> m_blocked; // stoa_sync_staged_blocked, one child per Blocker in kBlockers' order
     endpoints::Counter m_downloaded, m_evictions, m_scrubFailures;
     endpoints::Gauge m_backoff, m_failures, m_lastSuccess, m_lastAttempt, m_activeVersion, m_stagedVersion,
-        m_stagedMissing, m_bytesUsed, m_blobs, m_quota, m_pendingPlays, m_diskFree;
+        m_stagedMissing, m_blockedSince, m_bytesUsed, m_blobs, m_quota, m_pendingPlays, m_diskFree;
     LazyGauge m_temp, m_throttled, m_underVoltage, m_readOnly; // only where the platform can read them
     std::optional<std::chrono::steady_clock::time_point> m_lastSample;
 };

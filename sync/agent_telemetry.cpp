@@ -128,6 +128,9 @@ void Agent::handleHeartbeat(SteadyTime now)
         in.lastSuccessAt = QDateTime::fromMSecsSinceEpoch(m_status.lastSuccessAtMs, Qt::UTC);
     in.lastError = m_status.lastError;
     in.consecutiveFailures = m_status.consecutiveFailures;
+    if (const auto &b = m_status.stagedBlocked)
+        in.stagedBlocked = schedule::StatusReport::StagedBlocked{
+            m_status.stagedVersion, b->reason, b->message, QDateTime::fromMSecsSinceEpoch(b->sinceMs, Qt::UTC)};
     if (auto usage = m_store.space().usage()) {
         in.bytesUsed = usage->blobBytes;
         in.bytesLimit = usage->quotaBytes;

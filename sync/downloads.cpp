@@ -4,6 +4,8 @@
 #include "sync/documents.h"
 #include "sync/logging.h"
 
+#include <QDateTime>
+
 #include <future>
 
 namespace stoa::sync {
@@ -19,23 +21,83 @@ struct Slot {
     bool tooLong = false;   // the body went past the declared size
     std::uint64_t received = 0; // body bytes handed to us, whatever the transfer's outcome
     std::string writeError; // a disk error while writing
+    Blocker writeBlocker = Blocker::StoreError; // what writeError means for the manifest
     // The hash check and fsync of a complete blob, on its own thread so that
     // the fsync of a large blob does not stall the transfers still running.
     std::future<cache::Result<void>> sealing;
 };
 
+// What a store error met while writing a blob means for its manifest.
+Blocker blockerOf(const cache::Error &e)
+{
+    switch (e.code) {
+    case cache::ErrorCode::NoSpace:
+    case cache::ErrorCode::DiskFull:
+        return Blocker::NoSpace;
+    case cache::ErrorCode::HashMismatch:
+    case cache::ErrorCode::SizeMismatch: // a body shorter than declared that the server called complete
+        return Blocker::BlobCorrupt;
+    default:
+        return Blocker::StoreError;
+    }
+}
+
+// A blob's failure in plain words; `why` is the detail (the store's or the
+// transfer's own message).
+std::string sentence(Blocker b, const std::string &hex, const std::string &why)
+{
+    const std::string blob = "blob " + hex.substr(0, 12) + "…";
+    switch (b) {
+    case Blocker::NoSpace:
+        return "No room in the store for " + blob + ": " + why;
+    case Blocker::BlobCorrupt:
+        return "The bytes served for " + blob + " fail verification (not what the manifest names): " + why;
+    case Blocker::BlobTooLarge:
+        return "The server sends more for " + blob + " than the manifest declares: " + why;
+    case Blocker::BlobUnreachable:
+        return "Cannot download " + blob + ": " + why;
+    case Blocker::StoreError:
+    case Blocker::DownloadWindowClosed: // not a blob's failure; the agent words it
+        break;
+    }
+    return "Cannot write " + blob + " to the store: " + why;
+}
+
 } // namespace
 
-void BlobDownloads::failed(const std::string &hex, SteadyTime now, const std::string &why,
+const char *blockerCode(Blocker b)
+{
+    switch (b) {
+    case Blocker::NoSpace:
+        return "no_space";
+    case Blocker::BlobCorrupt:
+        return "blob_corrupt";
+    case Blocker::BlobTooLarge:
+        return "blob_too_large";
+    case Blocker::BlobUnreachable:
+        return "blob_unreachable";
+    case Blocker::StoreError:
+        return "store_error";
+    case Blocker::DownloadWindowClosed:
+        return "download_window_closed";
+    }
+    return "store_error";
+}
+
+void BlobDownloads::failed(const std::string &hex, SteadyTime now, Blocker blocker, const std::string &why,
                            std::optional<Millis> retryAfter)
 {
     // The wait counts from the answer, not from the start of the round: a
     // Retry-After is relative to when it was said, and an answer that came
     // late in a long round must not find its wait already over.
     const SteadyTime answered = std::max(now, std::chrono::steady_clock::now());
-    auto it = m_channels.try_emplace(hex, Channel{Pacer(Millis(0), m_policy), answered}).first;
+    auto it = m_channels.try_emplace(hex, Channel{Pacer(Millis(0), m_policy), answered, blocker, {}, 0}).first;
     const Millis wait = it->second.pacer.afterFailure(m_rng, retryAfter);
     it->second.due = answered + wait;
+    if (it->second.sinceMs == 0 || it->second.blocker != blocker)
+        it->second.sinceMs = QDateTime::currentMSecsSinceEpoch();
+    it->second.blocker = blocker;
+    it->second.message = sentence(blocker, hex, why);
     m_lastError = "blob " + hex.substr(0, 12) + "…: " + why;
     qCWarning(lcSync, "%s; retry in %.1f s (failure %d in a row)", m_lastError.c_str(), double(wait.count()) / 1000.0,
               it->second.pacer.backoff().consecutiveFailures());
@@ -57,9 +119,9 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
         if (!writer) {
             // Busy (another process writes this partial) backs off too:
             // skipping it without a due time made the agent spin.
-            failed(w.hex, now, writer.error().code == cache::ErrorCode::Busy
-                                   ? "its partial is held by another writer"
-                                   : writer.error().message);
+            const bool busy = writer.error().code == cache::ErrorCode::Busy;
+            failed(w.hex, now, busy ? Blocker::StoreError : blockerOf(writer.error()),
+                   busy ? "its partial is held by another writer" : writer.error().message);
             continue;
         }
         if (writer->offset() == w.size) {
@@ -69,7 +131,7 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
                 ++round.completed;
                 m_channels.erase(w.hex);
             } else {
-                failed(w.hex, now, committed.error().message); // commit() deleted the bad partial
+                failed(w.hex, now, blockerOf(committed.error()), committed.error().message); // commit() deleted the bad partial
             }
             continue;
         }
@@ -96,6 +158,7 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
                 s.resumed = false;
                 if (auto ok = s.writer->restart(); !ok) {
                     s.writeError = ok.error().message;
+                    s.writeBlocker = blockerOf(ok.error());
                     return false;
                 }
             }
@@ -105,6 +168,7 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
             if (!ok) {
                 s.tooLong = ok.error().code == cache::ErrorCode::SizeMismatch;
                 s.writeError = ok.error().message;
+                s.writeBlocker = blockerOf(ok.error());
             }
             return bool(ok);
         };
@@ -121,24 +185,26 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
         if (s.tooLong) {
             s.writer->discard();
             ++round.failed;
-            return failed(hex, now, "longer than its declared " + std::to_string(s.want.size) + " bytes; discarded");
+            return failed(hex, now, Blocker::BlobTooLarge, "longer than its declared " + std::to_string(s.want.size) + " bytes; discarded");
         }
         if (!s.writeError.empty()) {
             ++round.failed;
-            return failed(hex, now, s.writeError);
+            return failed(hex, now, s.writeBlocker, s.writeError);
         }
         if (!result) {
             ++round.failed;
-            if (result.error().kind == TransferError::TooLarge)
+            const bool tooLarge = result.error().kind == TransferError::TooLarge;
+            if (tooLarge)
                 s.writer->discard();
-            return failed(hex, now, result.error().message);
+            return failed(hex, now, tooLarge ? Blocker::BlobTooLarge : Blocker::BlobUnreachable,
+                          result.error().message);
         }
         if (!result->ok()) {
             ++round.failed;
             if (result->status == 416)
                 s.writer->discard(); // our partial does not fit what the server has
             const auto f = failureOf(result, requests[i].url);
-            return failed(hex, now, f.message, f.retryAfter);
+            return failed(hex, now, Blocker::BlobUnreachable, f.message, f.retryAfter);
         }
         cache::BlobWriter *writer = &*s.writer;
         s.sealing = std::async(std::launch::async, [writer] { return writer->seal(); });
@@ -153,7 +219,7 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
         auto committed = sealed ? s.writer->commit() : std::unexpected(sealed.error());
         if (!committed) {
             ++round.failed;
-            failed(hex, now, committed.error().message);
+            failed(hex, now, blockerOf(committed.error()), committed.error().message);
             continue;
         }
         ++round.completed;
@@ -172,6 +238,15 @@ std::optional<SteadyTime> BlobDownloads::nextDue() const
         if (!due || c.due < *due)
             due = c.due;
     return due;
+}
+
+std::optional<BlobProblem> BlobDownloads::longestFailing() const
+{
+    std::optional<BlobProblem> oldest;
+    for (const auto &[hex, c] : m_channels)
+        if (!oldest || c.sinceMs < oldest->sinceMs)
+            oldest = BlobProblem{hex, c.blocker, c.message, c.sinceMs};
+    return oldest;
 }
 
 void BlobDownloads::retain(const std::vector<BlobWant> &wanted)

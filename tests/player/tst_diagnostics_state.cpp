@@ -5,6 +5,9 @@
 //    nobody listens on, until its status shows the failure;
 //  - an empty store with no agent state: no crash, "no agent state yet";
 //  - staged download progress from the staged manifest and the agent's count;
+//  - a staged manifest the agent says is held back (issue 15): on the
+//    screen (staged row, error list, headline) and in the player's /status
+//    document, and gone once the agent no longer says so;
 //  - wording tables (bytes, durations, plain error words), network
 //    interfaces (loopback excluded, sysfs link state), the new options.
 #include "agent_run.h"
@@ -12,6 +15,7 @@
 
 #include "player/device_state.h"
 #include "player/diagnostics_text.h"
+#include "player/local_endpoints.h"
 #include "player/network_info.h"
 #include "player/options.h"
 
@@ -44,6 +48,53 @@ GatherInputs inputsNow(const std::string &deviceId)
     return in;
 }
 
+// A store with v3 active and v4 staged, v4 declaring a second asset of 1000
+// bytes the store does not have.
+struct StagedStore {
+    StagedStore() : store(openStore(dir.filePath("store")))
+    {
+        QDir(dir.path()).mkpath("media");
+        content = std::make_unique<ContentBuilder>(*store, dir.filePath("media"));
+        a = content->solid(QColor(1, 2, 3));
+        content->activate(content->manifest(3, {{"main", playlist({item(a, 1000)})}}, "main"));
+        QJsonObject v4 = content->manifest(4, {{"main", playlist({item(a, 1000)})}}, "main");
+        QJsonObject assets = v4["assets"].toObject();
+        assets["sha256:" + QString(64, 'a')] = QJsonObject{{"size", 1000}, {"media_type", "image/png"}};
+        v4["assets"] = assets;
+        auto key = schedule::PrivateKey::generate();
+        if (!key)
+            qFatal("no key");
+        std::vector<schedule::PrivateKey> keys{*key};
+        auto env = schedule::signEnvelope(schedule::kManifestPayloadType,
+                                          QJsonDocument(v4).toJson(QJsonDocument::Compact), keys);
+        if (!env || !store->manifests().stage({4, env->toStdString(), {a.hex, std::string(64, 'a')}}))
+            qFatal("cannot stage v4");
+    }
+
+    QTemporaryDir dir;
+    std::unique_ptr<cache::Store> store;
+    std::unique_ptr<ContentBuilder> content;
+    Media a;
+};
+
+// The agent's status for that staged v4 (as Agent::handleDownloads writes it).
+cache::SyncStatus stagedStatus()
+{
+    cache::SyncStatus status;
+    status.server = "http://example.invalid";
+    status.state = "downloading";
+    status.activeVersion = 3;
+    status.stagedVersion = 4;
+    status.stagedBlobsMissing = 1;
+    status.stagedBytesMissing = 1000;
+    return status;
+}
+
+bool writeStatus(cache::Store &store, const cache::SyncStatus &status)
+{
+    return bool(store.kv().set(cache::kSyncStatusKey, QJsonDocument(status.toJson()).toJson().toStdString()));
+}
+
 const DiagRow *findRow(const DiagnosticsText &t, const QString &key)
 {
     for (const auto *side : {&t.left, &t.right})
@@ -62,6 +113,7 @@ private slots:
     void gatherFromRealStoreAndAgent();
     void emptyStoreWithoutAgent();
     void stagedProgress();
+    void stagedHeldBack();
     void formatting_data();
     void formatting();
     void plainWords_data();
@@ -182,33 +234,11 @@ void DiagnosticsState::emptyStoreWithoutAgent()
 
 void DiagnosticsState::stagedProgress()
 {
-    QTemporaryDir dir;
-    auto store = openStore(dir.filePath("store"));
-    QDir(dir.path()).mkpath("media");
-    ContentBuilder content(*store, dir.filePath("media"));
-    const Media a = content.solid(QColor(1, 2, 3));
-    content.activate(content.manifest(3, {{"main", playlist({item(a, 1000)})}}, "main"));
-    // v4 declares a second asset of 1000 bytes the store does not have.
-    QJsonObject v4 = content.manifest(4, {{"main", playlist({item(a, 1000)})}}, "main");
-    QJsonObject assets = v4["assets"].toObject();
-    const QString missing = "sha256:" + QString(64, 'a');
-    assets[missing] = QJsonObject{{"size", 1000}, {"media_type", "image/png"}};
-    v4["assets"] = assets;
-    auto key = schedule::PrivateKey::generate();
-    std::vector<schedule::PrivateKey> keys{*key};
-    auto env = schedule::signEnvelope(schedule::kManifestPayloadType, QJsonDocument(v4).toJson(QJsonDocument::Compact), keys);
-    QVERIFY(env);
-    QVERIFY(store->manifests().stage({4, env->toStdString(), {a.hex, std::string(64, 'a')}}));
-    // The agent's count: the one missing blob (as Agent::handleDownloads writes it).
-    cache::SyncStatus status;
-    status.server = "http://example.invalid";
-    status.state = "downloading";
-    status.stagedVersion = 4;
-    status.stagedBlobsMissing = 1;
-    status.stagedBytesMissing = 1000;
-    QVERIFY(store->kv().set(cache::kSyncStatusKey, QJsonDocument(status.toJson()).toJson().toStdString()));
+    StagedStore staged;
+    const Media &a = staged.a;
+    QVERIFY(writeStatus(*staged.store, stagedStatus()));
 
-    const DeviceState s = gatherDeviceState(*store, inputsNow("d"));
+    const DeviceState s = gatherDeviceState(*staged.store, inputsNow("d"));
     QVERIFY(s.staged);
     QCOMPARE(s.staged->version, 4);
     QCOMPARE(s.staged->assetBytes, std::uint64_t(a.size + 1000));
@@ -218,6 +248,61 @@ void DiagnosticsState::stagedProgress()
     QVERIFY2(row.startsWith(QString("v4: %1 % downloaded (1 asset(s), 1000 bytes missing)")
                                 .arg(int(std::floor(*s.stagedProgress * 100)))),
              qPrintable(row));
+}
+
+void DiagnosticsState::stagedHeldBack()
+{
+    StagedStore staged;
+    cache::Store *store = staged.store.get();
+    GatherInputs in = inputsNow("d");
+    in.configuredServer = "http://example.invalid";
+    const std::int64_t nowMs = in.now.utc.toMSecsSinceEpoch();
+    const std::string message = "No room in the store for blob aaaaaaaaaaaa…: disk cannot fit 1000 more bytes "
+                                "and keep 0 bytes free: 500 bytes short";
+    cache::SyncStatus status = stagedStatus();
+    status.lastSuccessAtMs = nowMs - 1000;
+    status.downloadError = "blob aaaaaaaaaaaa…: disk cannot fit 1000 more bytes and keep 0 bytes free: 500 bytes short";
+    status.stagedBlocked = cache::SyncStatus::StagedBlock{"no_space", message, nowMs - 90'000};
+    QVERIFY(writeStatus(*store, status));
+
+    DeviceState s = gatherDeviceState(*store, in);
+    DiagnosticsText t = describeDeviceState(s);
+    const DiagRow *row = findRow(t, "staged_manifest");
+    QVERIFY(row);
+    QVERIFY2(row->value.contains(QString(" · HELD BACK since %1: %2")
+                                     .arg(formatWhen(nowMs - 90'000, nowMs), QString::fromStdString(message))),
+             qPrintable(row->value));
+    QVERIFY2(row->value.contains("(1 min 30 s ago)"), qPrintable(row->value));
+    QCOMPARE(row->level, QString("bad"));
+    QCOMPARE(t.headline, QString("Playing v3; new content v4 is held back"));
+    QCOMPARE(t.headlineLevel, QString("warn"));
+    QVERIFY2(t.errors.value(0).startsWith("New content v4 cannot be taken, since "), qPrintable(t.errors.join('\n')));
+    QVERIFY(t.errors.value(0).endsWith(QString::fromStdString(message)));
+    QVERIFY(!t.errors.join('\n').contains("Download failed")); // the same cause, said once
+
+    // The player's /status document, from the same state.
+    QJsonObject sync = schedule::statusReportObject(statusReportOf(s)).value("sync").toObject();
+    const QJsonObject b = sync.value("staged_blocked").toObject();
+    QCOMPARE(b.value("version").toInteger(), 4);
+    QCOMPARE(b.value("reason").toString(), QString("no_space"));
+    QCOMPARE(b.value("message").toString(), QString::fromStdString(message));
+    QCOMPARE(b.value("since").toString(),
+             schedule::rfc3339Utc(QDateTime::fromMSecsSinceEpoch(nowMs - 90'000, Qt::UTC)));
+    QCOMPARE(sync.value("consecutive_failures").toInt(), 0);
+
+    // The agent no longer says so: nothing of it is left.
+    status.stagedBlocked.reset();
+    status.downloadError.clear();
+    QVERIFY(writeStatus(*store, status));
+    s = gatherDeviceState(*store, in);
+    t = describeDeviceState(s);
+    QVERIFY2(!findRow(t, "staged_manifest")->value.contains("HELD BACK"), qPrintable(findRow(t, "staged_manifest")->value));
+    QCOMPARE(findRow(t, "staged_manifest")->level, QString());
+    QVERIFY2(!t.headline.contains("held back"), qPrintable(t.headline));
+    QVERIFY(!t.errors.join('\n').contains("cannot be taken"));
+    sync = schedule::statusReportObject(statusReportOf(s)).value("sync").toObject();
+    QVERIFY(sync.contains("staged_blocked"));
+    QVERIFY(sync.value("staged_blocked").isNull());
 }
 
 void DiagnosticsState::formatting_data()

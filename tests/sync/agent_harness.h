@@ -3,8 +3,8 @@
 // Job: the parts every agent test needs and none should rewrite: a signed
 // site published with the real publisher (publish::publishSite) from media
 // made up on the spot, an in-process agent driven step by step against a
-// real store, a checker for "nothing bad became visible", and small helpers
-// over the FaultServer's request log.
+// real store, a checker for "nothing bad became visible", a store on a real
+// small file system, and small helpers over the FaultServer's request log.
 //
 // Invariants:
 //  - every site is signed by the one root key of its TestSite, whose public
@@ -40,6 +40,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/mount.h>
+#include <unistd.h>
 
 namespace stoa::testing {
 
@@ -184,6 +187,7 @@ struct RigOptions {
     std::optional<schedule::Clocks> clocks; // nothing: the real ones
     std::optional<std::pair<int, int>> downloadWindow; // local minutes [from, until)
     sync::Millis repairInterval{200};          // active manifest's blobs re-checked
+    std::uint64_t quotaBytes = 0;              // the store's quota; 0: none
 };
 
 // A store plus an agent on it, driven from the test's thread.
@@ -195,6 +199,7 @@ public:
         cache::StoreOptions so;
         so.dataDir = dataDir.toStdString();
         so.limits.minFreeBytes = 0;
+        so.limits.quotaBytes = m_options.quotaBytes;
         auto store = cache::Store::open(so);
         if (!store) {
             m_error = "store: " + store.error().message;
@@ -277,6 +282,32 @@ private:
     std::unique_ptr<sync::HttpClient> m_http;
     std::unique_ptr<schedule::TrustedClock> m_clock;
     std::unique_ptr<sync::Agent> m_agent;
+};
+
+// A tmpfs of `size` ("2m") mounted on `dir` for the object's lifetime: a
+// store on a real small file system. Mounting needs root: mounted() says.
+class SmallFileSystem {
+public:
+    SmallFileSystem(const QString &dir, const char *size) : m_dir(dir.toStdString())
+    {
+        std::filesystem::create_directories(m_dir);
+        m_mounted = ::geteuid() == 0 &&
+                    ::mount("tmpfs", m_dir.c_str(), "tmpfs", 0, (std::string("size=") + size).c_str()) == 0;
+    }
+    ~SmallFileSystem()
+    {
+        if (m_mounted)
+            ::umount2(m_dir.c_str(), MNT_DETACH);
+    }
+    bool mounted() const { return m_mounted; }
+    bool grow(const char *size)
+    {
+        return ::mount("tmpfs", m_dir.c_str(), "tmpfs", MS_REMOUNT, (std::string("size=") + size).c_str()) == 0;
+    }
+
+private:
+    std::string m_dir;
+    bool m_mounted = false;
 };
 
 // Remembers blob files already hashed (they are immutable once visible).

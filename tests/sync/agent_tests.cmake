@@ -6,6 +6,13 @@ foreach(_t tst_agent_faults tst_agent_downloads tst_agent_telemetry)
   target_include_directories(${_t} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 endforeach()
 
+# A device that cannot take new content says so (issue 15): the report in
+# the store, the heartbeat and the metrics, for each reason; process_probe.h
+# reads the metrics.
+stoa_add_test(NAME tst_agent_blocked SOURCES tst_agent_blocked.cpp agent_harness.h
+              LIBS stoa_sync stoa_tools stoa_fault_server LABELS sync TIMEOUT 300)
+target_include_directories(tst_agent_blocked PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
+
 # The real process: SIGKILLs mid-download, the bandwidth cap.
 stoa_add_test(NAME tst_agent_kill SOURCES tst_agent_kill.cpp agent_harness.h
               LIBS stoa_sync stoa_tools stoa_fault_server LABELS sync TIMEOUT 300)

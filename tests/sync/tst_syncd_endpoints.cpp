@@ -12,10 +12,16 @@
 //    with WATCHDOG_USEC set the process sends READY=1, a STATUS= line,
 //    WATCHDOG=1 keep-alives while its loop runs, and STOPPING=1 on SIGTERM.
 //  - checkConfig: --check-config says ok, or names the line and key.
+//  - cannotTakeContentSaysSo (issue 15; root: a tmpfs): the store on a 2 MiB
+//    file system, v2 needing 3 MiB: the heartbeat's sync.staged_blocked and
+//    /metrics (promtool-clean) say no_space with the disk's own words; the
+//    file system grown under the process: v2 activates, both clear.
 // Every wait is a condition polled with a deadline.
 #include "agent_harness.h"
 #include "process_probe.h"
 
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTest>
@@ -66,16 +72,19 @@ bool waitFor(const std::function<bool()> &cond, int ms)
 
 class Syncd {
 public:
-    Syncd(const TestSite &site, const std::string &server, QProcessEnvironment env = QProcessEnvironment::systemEnvironment())
+    Syncd(const TestSite &site, const std::string &server,
+          QProcessEnvironment env = QProcessEnvironment::systemEnvironment(), QString dataDir = {},
+          const QStringList &extra = {})
     {
         QFile(site.path("empty.conf")).open(QIODevice::WriteOnly);
         m_process.setProcessEnvironment(env);
         m_process.setProcessChannelMode(QProcess::MergedChannels);
-        m_process.start(STOA_SYNCD, {"--config", site.path("empty.conf"), "--data-dir", site.path("data"),
+        m_process.start(STOA_SYNCD, QStringList{"--config", site.path("empty.conf"), "--data-dir",
+                                                dataDir.isEmpty() ? site.path("data") : dataDir,
                                      "--server", QString::fromStdString(server), "--trusted-keys", site.rootPub(),
                                      "--device-id", "dev-1", "--listen", "127.0.0.1:0",
                                      "--set", "backoff_base_s=0.1", "--set", "backoff_cap_s=0.5",
-                                     "--set", "sync_interval_s=0.3", "--set", "min_free=0"});
+                                     "--set", "sync_interval_s=0.3", "--set", "min_free=0"} + extra);
     }
     ~Syncd()
     {
@@ -180,6 +189,76 @@ private slots:
                      line.constData());
         QVERIFY(syncd.log().contains("<6>info stoa.sync: stoa-syncd " STOA_VERSION));
         QVERIFY(syncd.log().contains("<4>warning stoa.sync: manifest poll failed"));
+    }
+
+    void cannotTakeContentSaysSo()
+    {
+        TestSite site;
+        QVERIFY2(site.error().empty(), site.error().c_str());
+        SmallFileSystem small(site.path("small"), "2m");
+        if (!small.mounted())
+            QSKIP("mounting a small tmpfs needs root");
+        const Media a{"a.png", randomBytes(4096, 1)};
+        const Media big{"big.mp4", randomBytes(3 * 1024 * 1024, 2)};
+        auto v1 = site.publish({a});
+        QVERIFY2(v1, v1 ? "" : v1.error().c_str());
+        FaultServer server;
+        server.setDocumentRoot(site.site().toStdString());
+        const std::string statusPath = "/v1/devices/dev-1/status";
+        server.setResponse("POST", statusPath, 204);
+        Syncd syncd(site, server.baseUrl(), QProcessEnvironment::systemEnvironment(), site.path("small/data"),
+                    {"--set", "status_interval_s=0.3"});
+        QVERIFY2(waitFor([&] { return syncd.port() > 0; }, 20000), syncd.log().constData());
+        const std::string base = "http://127.0.0.1:" + std::to_string(syncd.port());
+        std::string metrics;
+        QVERIFY2(waitFor([&] {
+                     metrics = httpGet(base + "/metrics").body;
+                     return metricSample(metrics, "stoa_sync_active_manifest_version") == double(v1->version);
+                 }, 30000),
+                 metrics.c_str());
+        QCOMPARE(metricSample(metrics, R"(stoa_sync_staged_blocked{reason="no_space"})"), 0.0);
+
+        // The last heartbeat's sync.staged_blocked (undefined before the first).
+        auto lastBlocked = [&] {
+            const auto beats = server.requestsTo(statusPath);
+            return beats.empty() ? QJsonValue(QJsonValue::Undefined)
+                                 : QJsonDocument::fromJson(QByteArray::fromStdString(beats.back().body))
+                                       .object()
+                                       .value("sync")
+                                       .toObject()
+                                       .value("staged_blocked");
+        };
+        auto v2 = site.publish({a, big});
+        QVERIFY2(v2, v2 ? "" : v2.error().c_str());
+        QVERIFY2(waitFor([&] {
+                     metrics = httpGet(base + "/metrics").body;
+                     const QJsonObject b = lastBlocked().toObject();
+                     return metricSample(metrics, R"(stoa_sync_staged_blocked{reason="no_space"})") == 1 &&
+                            b.value("reason") == "no_space" && b.value("version").toInteger() == v2->version;
+                 }, 30000),
+                 (metrics + QJsonDocument(lastBlocked().toObject()).toJson().toStdString()).c_str());
+        const QJsonObject b = lastBlocked().toObject();
+        QVERIFY2(b.value("message").toString().contains("disk cannot fit 3145728 more bytes"),
+                 qPrintable(b.value("message").toString()));
+        QVERIFY(QDateTime::fromString(b.value("since").toString(), Qt::ISODate).isValid());
+        QVERIFY(metricSample(metrics, "stoa_sync_staged_blocked_since_timestamp_seconds") > 1e9);
+        QCOMPARE(metricSample(metrics, "stoa_sync_consecutive_failures"), 0.0); // the poll itself is fine
+        QCOMPARE(metricSample(metrics, "stoa_sync_active_manifest_version"), double(v1->version));
+        QString why;
+        QVERIFY2(promtoolAccepts(metrics, why), qPrintable(why));
+
+        QVERIFY(small.grow("16m"));
+        QVERIFY2(waitFor([&] {
+                     metrics = httpGet(base + "/metrics").body;
+                     return metricSample(metrics, "stoa_sync_active_manifest_version") == double(v2->version) &&
+                            metricSample(metrics, R"(stoa_sync_staged_blocked{reason="no_space"})") == 0 &&
+                            metricSample(metrics, "stoa_sync_staged_blocked_since_timestamp_seconds") == 0;
+                 }, 30000),
+                 metrics.c_str());
+        const std::size_t beats = server.requestsTo(statusPath).size();
+        QVERIFY(waitFor([&] { return server.requestsTo(statusPath).size() > beats; }, 10000));
+        QVERIFY2(lastBlocked().isNull(), QJsonDocument(lastBlocked().toObject()).toJson().constData());
+        QVERIFY(syncd.terminate());
     }
 
     void checkConfig()
