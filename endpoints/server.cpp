@@ -3,7 +3,11 @@
 // One thread, one poll() loop. Each connection moves Reading → Writing →
 // Lingering → closed, each state with a deadline on the monotonic clock; the
 // poll timeout is the nearest deadline, so an idle server sleeps and a slow
-// client costs nothing but its slot. A self-pipe wakes the loop for stop().
+// client costs nothing but its slot. A self-pipe wakes the loop for stop()
+// and when the worker thread has an answer: a request for an OnWorker route
+// parks its connection in Waiting (not polled, no deadline) and becomes a Job
+// of the worker's queue; the worker's Done comes back through `finished` and
+// the loop writes it like any other answer.
 #include "endpoints/server.h"
 
 #include "endpoints/exposition.h"
@@ -20,10 +24,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -96,12 +103,48 @@ Result<ListenAddress> parseListenAddress(std::string_view text)
     return a;
 }
 
+namespace {
+
+// A handler's answer, or 500 when it threw (logged).
+Response callHandler(const Handler &handler, const Request &request)
+{
+    try {
+        return handler(request);
+    } catch (const std::exception &e) {
+        qCWarning(lcEndpoints) << "handler for" << request.path.c_str() << "threw:" << e.what();
+    } catch (...) {
+        qCWarning(lcEndpoints) << "handler for" << request.path.c_str() << "threw";
+    }
+    return http::errorResponse(500);
+}
+
+} // namespace
+
 // ---- the server -------------------------------------------------------------
 
 struct LocalServer::Impl {
-    enum class State { Reading, Writing, Lingering };
+    enum class State { Reading, Waiting, Writing, Lingering };
+
+    struct Route {
+        Handler handler;
+        Runs runs = Runs::OnServerThread;
+    };
+
+    // A request for an OnWorker route, and its answer.
+    struct Job {
+        std::uint64_t connection = 0; // Connection::id
+        Request request;
+        const Handler *handler = nullptr; // into `routes`, fixed while running
+    };
+    struct Done {
+        std::uint64_t connection = 0;
+        Response response;
+    };
 
     struct Connection {
+        std::uint64_t id = 0; // never reused: a worker answer finds its connection by it
+        bool headOnly = false;  // the request was HEAD (kept while Waiting)
+        std::string pathLabel;  // the route, for the metrics (kept while Waiting)
         int fd = -1;
         State state = State::Reading;
         Clock::time_point deadline;
@@ -140,11 +183,14 @@ struct LocalServer::Impl {
     void onWritable(Connection &c);
     void onDeadline(Connection &c);
     void respond(Connection &c, const Response &r, bool headOnly, std::string_view pathLabel);
-    Response dispatch(const Request &request, std::string &pathLabel);
+    void dispatch(Connection &c, const Request &request);
     void finishWrite(Connection &c);
+    void workerLoop();
+    void takeFinished();
+    void wake();
 
     const ServerLimits limits;
-    std::map<std::string, Handler, std::less<>> routes; // fixed while running
+    std::map<std::string, Route, std::less<>> routes; // fixed while running
 
     CounterFamily requestsTotal;
     Counter refusedTotal;
@@ -153,7 +199,18 @@ struct LocalServer::Impl {
     int listenFd = -1;
     int wakeRead = -1, wakeWrite = -1;
     std::vector<Connection> connections; // server thread only
+    std::uint64_t nextConnectionId = 1;  // server thread only
     Clock::time_point acceptPausedUntil{};
+
+    // --- The worker. Guarded by workMutex: jobs, finished, waiting, workerStop.
+    std::thread worker;
+    std::mutex workMutex;
+    std::condition_variable workReady;
+    std::deque<Job> jobs;
+    std::vector<Done> finished;
+    int waiting = 0;         // jobs queued or running (the maxWaiting bound)
+    bool workerStop = false;
+
     std::thread thread;
     std::atomic<bool> stopping{false};
     std::atomic<bool> running{false};
@@ -162,25 +219,76 @@ struct LocalServer::Impl {
     std::string boundAddress;
 };
 
-Response LocalServer::Impl::dispatch(const Request &request, std::string &pathLabel)
+void LocalServer::Impl::dispatch(Connection &c, const Request &request)
 {
     const auto it = routes.find(request.path);
-    pathLabel = it == routes.end() ? "other" : it->first;
-    if (request.method != "GET" && request.method != "HEAD") {
+    const std::string pathLabel = it == routes.end() ? "other" : it->first;
+    const bool headOnly = request.method == "HEAD";
+    if (request.method != "GET" && !headOnly) {
         auto r = http::errorResponse(405, "GET and HEAD only");
         r.headers.emplace_back("Allow", "GET, HEAD");
-        return r;
+        return respond(c, r, false, pathLabel);
     }
     if (it == routes.end())
-        return http::errorResponse(404);
-    try {
-        return it->second(request);
-    } catch (const std::exception &e) {
-        qCWarning(lcEndpoints) << "handler for" << request.path.c_str() << "threw:" << e.what();
-    } catch (...) {
-        qCWarning(lcEndpoints) << "handler for" << request.path.c_str() << "threw";
+        return respond(c, http::errorResponse(404), headOnly, pathLabel);
+    if (it->second.runs == Runs::OnServerThread)
+        return respond(c, callHandler(it->second.handler, request), headOnly, pathLabel);
+    {
+        std::lock_guard lock(workMutex);
+        if (waiting < limits.maxWaiting) {
+            ++waiting;
+            jobs.push_back({c.id, request, &it->second.handler});
+            workReady.notify_one();
+            c.state = State::Waiting;
+            c.deadline = Clock::time_point::max(); // the handler bounds its own wait
+            c.headOnly = headOnly;
+            c.pathLabel = pathLabel;
+            c.in.clear();
+            return;
+        }
     }
-    return http::errorResponse(500);
+    auto busy = http::errorResponse(503, "busy: earlier requests for this page are still waiting");
+    busy.headers.emplace_back("Retry-After", "1");
+    respond(c, busy, headOnly, pathLabel);
+}
+
+void LocalServer::Impl::wake()
+{
+    const char byte = 1;
+    [[maybe_unused]] const auto n = ::write(wakeWrite, &byte, 1);
+}
+
+void LocalServer::Impl::workerLoop()
+{
+    std::unique_lock lock(workMutex);
+    for (;;) {
+        workReady.wait(lock, [&] { return workerStop || !jobs.empty(); });
+        if (workerStop)
+            return;
+        Job job = std::move(jobs.front());
+        jobs.pop_front();
+        lock.unlock();
+        Response r = callHandler(*job.handler, job.request);
+        lock.lock();
+        --waiting;
+        finished.push_back({job.connection, std::move(r)});
+        wake();
+    }
+}
+
+void LocalServer::Impl::takeFinished()
+{
+    std::vector<Done> done;
+    {
+        std::lock_guard lock(workMutex);
+        done.swap(finished);
+    }
+    for (auto &d : done) {
+        const auto c = std::find_if(connections.begin(), connections.end(),
+                                    [&](const Connection &x) { return x.id == d.connection; });
+        if (c != connections.end() && c->state == State::Waiting && c->fd >= 0)
+            respond(*c, d.response, c->headOnly, c->pathLabel);
+    }
 }
 
 void LocalServer::Impl::respond(Connection &c, const Response &r, bool headOnly,
@@ -255,12 +363,9 @@ void LocalServer::Impl::onReadable(Connection &c)
         qCDebug(lcEndpoints) << "rejected request:" << parsed.status << parsed.reason.c_str();
         respond(c, http::errorResponse(parsed.status, parsed.reason), false, "other");
         return;
-    case http::ParseResult::State::Complete: {
-        std::string pathLabel;
-        const auto response = dispatch(parsed.request, pathLabel);
-        respond(c, response, parsed.request.method == "HEAD", pathLabel);
+    case http::ParseResult::State::Complete:
+        dispatch(c, parsed.request);
         return;
-    }
     }
 }
 
@@ -301,6 +406,7 @@ void LocalServer::Impl::acceptAll()
             continue;
         }
         Connection c;
+        c.id = nextConnectionId++;
         c.fd = fd;
         c.deadline = Clock::now() + limits.headTimeout;
         connections.push_back(std::move(c));
@@ -318,7 +424,9 @@ void LocalServer::Impl::run()
         fds.push_back({acceptPaused ? -1 : listenFd, POLLIN, 0});
         auto next = acceptPaused ? acceptPausedUntil : Clock::time_point::max();
         for (const auto &c : connections) {
-            fds.push_back({c.fd, short(c.state == State::Writing ? POLLOUT : POLLIN), 0});
+            // A Waiting connection is not polled (fd -1): its client's next
+            // bytes, or its hang-up, matter only once the answer is written.
+            fds.push_back({c.state == State::Waiting ? -1 : c.fd, short(c.state == State::Writing ? POLLOUT : POLLIN), 0});
             next = std::min(next, c.deadline);
         }
         int timeout = -1;
@@ -338,6 +446,7 @@ void LocalServer::Impl::run()
         }
         if (stopping.load())
             break;
+        takeFinished(); // before the connections: they are indexed like fds
 
         // Connections first (indices match fds[2..]), then new ones.
         const auto afterPoll = Clock::now();
@@ -374,7 +483,7 @@ LocalServer::~LocalServer()
     stop();
 }
 
-bool LocalServer::route(std::string path, Handler handler)
+bool LocalServer::route(std::string path, Handler handler, Runs runs)
 {
     if (d->running.load()) {
         qCWarning(lcEndpoints) << "route" << path.c_str() << "refused: the server is running";
@@ -384,7 +493,7 @@ bool LocalServer::route(std::string path, Handler handler)
         qCWarning(lcEndpoints) << "route" << path.c_str() << "refused: not a plain path";
         return false;
     }
-    d->routes[std::move(path)] = std::move(handler);
+    d->routes[std::move(path)] = Impl::Route{std::move(handler), runs};
     return true;
 }
 
@@ -475,6 +584,15 @@ Result<void> LocalServer::start(std::string_view listenAddress)
         d->boundAddress = a.toString();
     }
     d->running.store(true);
+    {
+        std::lock_guard lock(d->workMutex);
+        d->jobs.clear();
+        d->finished.clear();
+        d->waiting = 0;
+        d->workerStop = false;
+    }
+    if (std::any_of(d->routes.begin(), d->routes.end(), [](const auto &r) { return r.second.runs == Runs::OnWorker; }))
+        d->worker = std::thread([impl = d.get()] { impl->workerLoop(); });
     d->thread = std::thread([impl = d.get()] { impl->run(); });
 
     QStringList paths;
@@ -490,10 +608,17 @@ void LocalServer::stop()
     if (!d->running.load())
         return;
     d->stopping.store(true);
-    const char byte = 1;
-    [[maybe_unused]] const auto n = ::write(d->wakeWrite, &byte, 1);
+    d->wake();
     if (d->thread.joinable())
         d->thread.join();
+    {
+        std::lock_guard lock(d->workMutex);
+        d->workerStop = true;
+        d->workReady.notify_all();
+    }
+    // After the handler it runs returns; before the pipe closes (it writes to it).
+    if (d->worker.joinable())
+        d->worker.join();
     closeFd(d->listenFd);
     closeFd(d->wakeRead);
     closeFd(d->wakeWrite);

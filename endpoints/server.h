@@ -22,7 +22,15 @@
 //
 // Handlers run on the server thread, one at a time: they must be thread-safe
 // with respect to the rest of the program and quick (they delay every other
-// client). Routes are fixed before start(): route() while running is refused.
+// client). A handler that may wait (the player's /status waits up to 2 s for
+// the GUI thread) is routed with Runs::OnWorker: it runs on the server's one
+// worker thread, one such request at a time, while the poll loop goes on
+// answering everything else, so /healthz never queues behind it (a health
+// check must not time out because a page is slow). At most
+// ServerLimits::maxWaiting such requests wait or run at once; beyond that a
+// request for a worker route gets 503 + Retry-After at once, so a stuck
+// handler cannot eat the connection slots /healthz needs.
+// Routes are fixed before start(): route() while running is refused.
 // The Liveness and MetricsRegistry given to the route helpers and to the
 // constructor must outlive the server (or its stop()).
 //
@@ -43,6 +51,11 @@
 //   stoa_endpoint_requests_total{path,code}  every answer, path = the route or "other"
 //   stoa_endpoint_connections_refused_total  connections over maxConnections
 //   stoa_endpoint_open_connections           connections being served now
+//
+// Invariants: the poll loop never waits on a handler routed OnWorker; a
+// connection waiting for its worker answer is not read, written or timed out
+// (its handler bounds itself); stop() joins the worker after the handler it
+// is running returns.
 #pragma once
 
 #include "endpoints/error.h"
@@ -62,6 +75,12 @@ class MetricsRegistry;
 
 using Handler = std::function<Response(const Request &)>;
 
+// Where a route's handler runs (see the header comment).
+enum class Runs {
+    OnServerThread, // quick: answered inside the poll loop
+    OnWorker,       // may wait: on the worker thread, the poll loop serving others meanwhile
+};
+
 struct ServerLimits {
     std::size_t maxHeadBytes = 8192;                    // request line + headers; larger → 413
     std::size_t maxBodyBytes = 0;                       // declared body larger → 413 (never read)
@@ -70,6 +89,7 @@ struct ServerLimits {
     std::chrono::milliseconds lingerTimeout{500};       // after answering, unread input is drained this
                                                         // long so the client reads the answer, not a reset
     int maxConnections = 64;                            // open at once; beyond → 503 + close
+    int maxWaiting = 4;                                 // OnWorker requests queued or running; beyond → 503
     int listenBacklog = 128;
 };
 
@@ -95,7 +115,7 @@ public:
 
     // Exact-match route; `path` starts with '/'. Re-routing a path replaces
     // its handler. Refused (false, logged) while running or for a bad path.
-    bool route(std::string path, Handler handler);
+    bool route(std::string path, Handler handler, Runs runs = Runs::OnServerThread);
     // 200 "ok\n" while live, else 503 with Liveness::describe() as the body.
     bool routeHealth(const Liveness &liveness, std::string path = "/healthz");
     // registry.render() with the 0.0.4 content type.

@@ -96,6 +96,13 @@ LocalEndpoints::LocalEndpoints(Playback &playback, QQuickWindow *window, Gather 
 
 LocalEndpoints::~LocalEndpoints()
 {
+    {
+        // This (the GUI) thread will not refresh any more: a /status waiting
+        // for it would hold up stop() for its whole 2 s.
+        std::lock_guard lock(m_statusMutex);
+        m_closing = true;
+        m_statusFresh.notify_all();
+    }
     m_server.stop();
 }
 
@@ -107,7 +114,7 @@ std::expected<void, std::string> LocalEndpoints::start(const std::string &listen
     refreshStatus();
     m_server.routeHealth(m_liveness);
     m_server.routeMetrics(m_metrics);
-    m_server.route("/status", [this](const endpoints::Request &) { return serveStatus(); });
+    m_server.route("/status", [this](const endpoints::Request &) { return serveStatus(); }, endpoints::Runs::OnWorker);
     if (auto started = m_server.start(listen); !started)
         return std::unexpected(started.error().message);
     return {};
@@ -155,7 +162,7 @@ endpoints::Response LocalEndpoints::serveStatus()
     std::unique_lock lock(m_statusMutex);
     const std::uint64_t seen = m_statusGeneration;
     m_statusWanted = true;
-    m_statusFresh.wait_for(lock, kStatusWait, [&] { return m_statusGeneration != seen; });
+    m_statusFresh.wait_for(lock, kStatusWait, [&] { return m_statusGeneration != seen || m_closing; });
     endpoints::Response r;
     if (m_status.isEmpty()) {
         r.status = 503;

@@ -11,7 +11,9 @@
 //    refreshed every second, process metrics;
 //  - /status: spec §5's document built from DeviceState (device_state.h) on
 //    the GUI thread. A request asks for a fresh one and waits up to 2 s for
-//    it; a hung GUI thread gets the last one (its sent_at says how old).
+//    it; a hung GUI thread gets the last one (its sent_at says how old). It
+//    waits on the server's worker thread (endpoints::Runs::OnWorker), never
+//    in the poll loop: /healthz and /metrics are answered meanwhile.
 //
 // Metrics (docs/endpoints.md): stoa_playback_items_total{kind,outcome},
 // stoa_playback_transition_seconds (histogram), stoa_playback_transitions_total,
@@ -88,6 +90,7 @@ private:
     QByteArray m_status;                 // the last §5 document; empty before the first
     std::uint64_t m_statusGeneration = 0;
     bool m_statusWanted = false;         // a request waits for a fresh document
+    bool m_closing = false;              // being destroyed: a waiting request takes what there is
 
     // Last: stopped (and joined) first, before what its handlers use.
     endpoints::LocalServer m_server;

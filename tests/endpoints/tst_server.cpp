@@ -1,6 +1,7 @@
 // tests/endpoints/tst_server.cpp — LocalServer over real loopback sockets:
 // /healthz following a Liveness, /metrics following state, the rejection
-// rules, slowloris and flood clients, listen addresses, stop().
+// rules, slowloris and flood clients, listen addresses, stop(); a page
+// held slow on the worker (Runs::OnWorker) never delays /healthz.
 #include "endpoints/liveness.h"
 #include "endpoints/metrics.h"
 #include "endpoints/server.h"
@@ -14,6 +15,9 @@
 #include <QTest>
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -100,6 +104,7 @@ private slots:
     void headHasNoBody();
     void handlerErrors();
     void slowlorisIsCutOffWhileOthersAreServed();
+    void slowPageDoesNotDelayHealthz();
     void floodIsRefusedAndServerRecovers();
     void badListenAddresses_data();
     void badListenAddresses();
@@ -307,6 +312,79 @@ void TestServer::slowlorisIsCutOffWhileOthersAreServed()
         QVERIFY2(parseReply(s->reply()).status == 408, s->reply().c_str());
     }
     QCOMPARE(get(server.port(), "/healthz").status, 200);
+}
+
+// A /status whose handler is held (it waits for the test, as the player's
+// waits for its GUI thread): /healthz answers at once meanwhile, a request
+// over maxWaiting is refused at once, and the held one is answered when let go.
+void TestServer::slowPageDoesNotDelayHealthz()
+{
+    Liveness liveness;
+    liveness.tick();
+    ServerLimits limits;
+    limits.maxWaiting = 1;
+    LocalServer server(limits);
+    server.routeHealth(liveness);
+    std::mutex m;
+    std::condition_variable cv;
+    int entered = 0;
+    bool release = false;
+    QVERIFY(server.route(
+        "/status",
+        [&](const Request &) {
+            std::unique_lock lock(m);
+            ++entered;
+            cv.notify_all();
+            cv.wait_for(lock, std::chrono::seconds(30), [&] { return release; });
+            return Response{200, "application/json", "{\"held\":true}", {}};
+        },
+        Runs::OnWorker));
+    QVERIFY(server.start("127.0.0.1:0"));
+    const std::uint16_t port = server.port();
+
+    Reply held;
+    std::thread client([&] {
+        held = roundTrip(port, "GET /status HTTP/1.1\r\nHost: x\r\n\r\n", std::chrono::seconds(40));
+    });
+    const std::function<void()> letGo = [&] {
+        std::lock_guard lock(m);
+        release = true;
+        cv.notify_all();
+    };
+    struct Joiner { // a failed check must not leave the client thread running
+        std::thread &t;
+        const std::function<void()> &letGo;
+        ~Joiner()
+        {
+            letGo();
+            if (t.joinable())
+                t.join();
+        }
+    } joiner{client, letGo};
+    {
+        std::unique_lock lock(m);
+        QVERIFY(cv.wait_for(lock, std::chrono::seconds(10), [&] { return entered == 1; }));
+    }
+
+    for (int i = 0; i < 20; ++i) {
+        liveness.tick();
+        const auto start = Clock::now();
+        const Reply health = get(port, "/healthz");
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+        QCOMPARE(health.status, 200);
+        QVERIFY2(took < std::chrono::milliseconds(500), qPrintable(QString("/healthz took %1 ms").arg(took.count())));
+    }
+    const auto start = Clock::now();
+    const Reply refused = get(port, "/status");
+    QCOMPARE(refused.status, 503);
+    QCOMPARE(refused.headers.at("retry-after"), std::string("1"));
+    QVERIFY(Clock::now() - start < std::chrono::milliseconds(500));
+
+    letGo();
+    client.join();
+    QCOMPARE(held.status, 200);
+    QCOMPARE(held.body, std::string("{\"held\":true}"));
+    QCOMPARE(get(port, "/status").status, 200); // the slot is free again
 }
 
 void TestServer::floodIsRefusedAndServerRecovers()
