@@ -215,7 +215,7 @@ HttpResponse week(Hub::Impl &impl, const HttpRequest &request, const Route &rout
         if (next <= t) // the engine promises a later instant; never loop on a broken one
             next = t.addSecs(60);
         if (!segments.empty() && segments.back().answer.source == answer.source
-            && segments.back().answer.playlists == answer.playlists)
+            && segments.back().answer.contents == answer.contents)
             segments.back().until = next; // a non-exact answer: the same again
         else
             segments.push_back({t, next, std::move(answer)});

@@ -90,25 +90,28 @@ public:
     std::int64_t minute() const { return here_.minute; }
 
     // The current answer, from the fresh entries at the top priority.
-    NowPlaying answer(const std::optional<std::string> &defaultPlaylist) const
+    NowPlaying answer(const std::optional<ContentRef> &defaultContent) const
     {
         NowPlaying a;
         if (!top_) {
-            if (defaultPlaylist) {
+            if (defaultContent) {
                 a.source = PlaySource::Default;
-                a.playlists.push_back(*defaultPlaylist);
+                add(a, defaultContent->kind, defaultContent->name);
             }
             return a;
         }
         a.source = PlaySource::Schedule;
-        // Hundreds of entries may tie: dedupe through a set, not a list scan.
-        std::unordered_set<std::string_view> seen;
+        // Hundreds of entries may tie: dedupe through sets, not a list scan.
+        std::unordered_set<std::string_view> seenPlaylists;
+        std::unordered_set<std::string_view> seenLayouts;
         for (const std::size_t i : relevant_) {
             if (!active_[i] || priority_[i] != *top_)
                 continue;
-            const std::string &name = entries_[i].playlist;
-            if (seen.insert(name).second)
-                a.playlists.push_back(name);
+            const ScheduleEntry &e = entries_[i];
+            const bool layout = !e.layout.empty();
+            const std::string &name = layout ? e.layout : e.playlist;
+            if ((layout ? seenLayouts : seenPlaylists).insert(name).second)
+                add(a, layout ? ContentKind::Layout : ContentKind::Playlist, name);
         }
         return a;
     }
@@ -138,6 +141,13 @@ public:
     }
 
 private:
+    static void add(NowPlaying &a, ContentKind kind, const std::string &name)
+    {
+        a.contents.push_back(ContentRef{kind, name});
+        if (kind == ContentKind::Playlist)
+            a.playlists.push_back(name);
+    }
+
     void refresh(std::size_t i)
     {
         if (edge_[i] > here_.minute)
@@ -196,7 +206,7 @@ private:
 
 bool sameAnswer(const NowPlaying &a, const NowPlaying &b)
 {
-    return a.source == b.source && a.playlists == b.playlists;
+    return a.source == b.source && a.contents == b.contents;
 }
 
 } // namespace
@@ -205,14 +215,15 @@ NowPlaying resolveNowPlaying(const Manifest &manifest, const QDateTime &nowUtc)
 {
     LocalTimeline timeline(zoneOf(manifest), nowUtc.toMSecsSinceEpoch());
     Sweep sweep(manifest.schedule, minuteOfLocalMs(timeline.scheduleNowLocalMs()));
-    NowPlaying result = sweep.answer(manifest.defaultPlaylist);
+    const std::optional<ContentRef> defaultContent = manifest.defaultContent();
+    NowPlaying result = sweep.answer(defaultContent);
 
     for (int step = 0; step < kMaxSweepSteps; ++step) {
         const std::int64_t boundary = sweep.nextBoundary();
         if (boundary == kNever)
             return result; // nothing that matters ever changes again
         sweep.advanceTo(skipGapMinute(timeline, boundary));
-        if (!sameAnswer(sweep.answer(manifest.defaultPlaylist), result)) {
+        if (!sameAnswer(sweep.answer(defaultContent), result)) {
             result.nextChange = utcOf(timeline.toUtc(localMsOfMinute(sweep.minute())));
             return result;
         }

@@ -13,8 +13,12 @@
 //  - daylight saving: local time runs forward only; a boundary at a local
 //    time that is skipped happens at the transition, a boundary at a local
 //    time that happens twice happens at its first occurrence (local_time.h);
-//  - ties at the top priority share the screen; playlists are listed in
-//    schedule order, each once.
+//  - ties at the top priority share the screen; what they show (playlists
+//    and v1.1 §12 layouts) is listed in schedule order, each once;
+//  - with no entry active, default_layout wins over default_playlist (v1.1
+//    §12: a 1.1 device), else default_playlist, else the idle screen.
+//  How tied contents take turns (a playlist one item, a layout the longest
+//  cycle of its regions) is timing.h's.
 //
 // Invariants: the answer holds on [now, nextChange); at nextChange it is
 // different (unless `exact` is false, see below). Cost is O(entries) per call
@@ -33,17 +37,22 @@ namespace stoa::schedule {
 
 enum class PlaySource {
     Schedule, // one or more schedule entries are active
-    Default,  // no entry active; default_playlist plays
-    Idle,     // no entry active and no default_playlist: the idle screen
+    Default,  // no entry active; default_layout or default_playlist plays
+    Idle,     // no entry active and no default: the idle screen
 };
 
 struct NowPlaying {
     PlaySource source = PlaySource::Idle;
-    // What shares the screen, in schedule order of the first active entry at
-    // the top priority naming each playlist; no duplicates. One name for a
-    // single winner or the default playlist, empty when idle.
+    // What shares the screen, playlists and layouts alike, in schedule order
+    // of the first active entry at the top priority naming each; no
+    // duplicates. One element for a single winner or the default, empty when
+    // idle.
+    std::vector<ContentRef> contents;
+    // The playlist elements of `contents`, by name and in the same order:
+    // for callers that play whole-screen playlists only (they show nothing
+    // of a layout).
     std::vector<std::string> playlists;
-    // First instant (UTC) at which source or playlists differ; nullopt when
+    // First instant (UTC) at which source or contents differ; nullopt when
     // the answer never changes again.
     std::optional<QDateTime> nextChange;
     // false when the search for the next change gave up (more than

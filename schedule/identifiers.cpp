@@ -1,6 +1,7 @@
 #include "schedule/identifiers.h"
 
 #include <QTimeZone>
+#include <QUrl>
 
 #include <algorithm>
 
@@ -33,6 +34,26 @@ bool isIanaTimeZone(const QByteArray &id)
     if (id.isEmpty() || ((id.startsWith("UTC+") || id.startsWith("UTC-")) && id.size() > 4))
         return false;
     return QTimeZone::isTimeZoneIdAvailable(id) || QTimeZone(id).isValid();
+}
+
+bool isWebPageUrl(const QString &url)
+{
+    const QUrl parsed(url, QUrl::StrictMode);
+    const QString scheme = parsed.scheme();
+    return parsed.isValid() && !parsed.host().isEmpty() &&
+           (scheme == QLatin1String("http") || scheme == QLatin1String("https"));
+}
+
+bool isStreamUrl(const QString &url)
+{
+    const QUrl parsed(url, QUrl::StrictMode);
+    if (!parsed.isValid() || parsed.host().isEmpty())
+        return false;
+    const QString scheme = parsed.scheme();
+    if (scheme == QLatin1String("rtsp") || scheme == QLatin1String("rtsps"))
+        return true;
+    return (scheme == QLatin1String("http") || scheme == QLatin1String("https")) &&
+           parsed.path().endsWith(QLatin1String(".m3u8"), Qt::CaseInsensitive);
 }
 
 } // namespace stoa::schedule

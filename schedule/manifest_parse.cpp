@@ -1,7 +1,8 @@
 // schedule/manifest_parse.cpp — see manifest_parse.h. Each reader names the
 // JSON path of the offending field in its reason, e.g.
-// `playlists.lobby.items[2]: needs exactly one of "asset" or "url"`, so an
-// operator can find the mistake in the document they published.
+// `playlists.lobby.items[2]: needs exactly one of "asset", "url", "text" or
+// "stream"`, so an operator can find the mistake in the document they
+// published.
 #include "schedule/manifest_parse.h"
 
 #include "schedule/identifiers.h"
@@ -14,9 +15,9 @@
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QTimeZone>
-#include <QUrl>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace stoa::schedule {
@@ -91,6 +92,53 @@ std::expected<void, Rejection> readAssets(const QJsonValue &v, Manifest &m)
     return {};
 }
 
+const QString kOneKind = QStringLiteral("needs exactly one of \"asset\", \"url\", \"text\" or \"stream\"");
+
+// A v1.1 rectangle object {x, y, w, h} of fractions (§12 regions, §13 crop).
+std::expected<FractionRect, Rejection> readRect(const QJsonObject &o, const QString &path)
+{
+    FractionRect rect;
+    for (const auto &[key, target] : {std::pair{"x", &rect.x}, std::pair{"y", &rect.y}, std::pair{"w", &rect.w},
+                                      std::pair{"h", &rect.h}}) {
+        const QJsonValue v = o.value(QLatin1String(key));
+        if (!v.isDouble() || !std::isfinite(v.toDouble()))
+            return bad(path + QLatin1Char('.') + QLatin1String(key), QStringLiteral("must be a number (a fraction from 0 to 1)"));
+        *target = v.toDouble();
+    }
+    if (const auto problem = rectProblem(rect)) return bad(path, *problem);
+    return rect;
+}
+
+std::expected<Rgb, Rejection> readColour(const QJsonValue &v, const QString &path)
+{
+    const auto colour = v.isString() ? parseRgb(v.toString()) : std::nullopt;
+    if (!colour) return bad(path, QStringLiteral("must be a colour \"#rrggbb\""));
+    return *colour;
+}
+
+std::expected<TextItem, Rejection> readText(const QJsonObject &o, const QString &path)
+{
+    TextItem text;
+    const QJsonValue t = o.value(QLatin1String("text"));
+    if (!t.isString() || t.toString().isEmpty()) return bad(path + QStringLiteral(".text"), QStringLiteral("must be a non-empty string"));
+    text.text = t.toString();
+    if (const QJsonValue scroll = o.value(QLatin1String("scroll")); !scroll.isUndefined()) {
+        if (!scroll.isBool()) return bad(path + QStringLiteral(".scroll"), QStringLiteral("must be true or false"));
+        text.scroll = scroll.toBool();
+    }
+    if (const QJsonValue colour = o.value(QLatin1String("color")); !colour.isUndefined()) {
+        auto c = readColour(colour, path + QStringLiteral(".color"));
+        if (!c) return Fail(c.error());
+        text.color = *c;
+    }
+    if (const QJsonValue colour = o.value(QLatin1String("background")); !colour.isUndefined()) {
+        auto c = readColour(colour, path + QStringLiteral(".background"));
+        if (!c) return Fail(c.error());
+        text.background = *c;
+    }
+    return text;
+}
+
 std::expected<PlaylistItem, Rejection> readItem(const QJsonValue &v, const QString &path)
 {
     if (!v.isObject()) return bad(path, QStringLiteral("must be an object"));
@@ -98,25 +146,35 @@ std::expected<PlaylistItem, Rejection> readItem(const QJsonValue &v, const QStri
     PlaylistItem item;
     const QJsonValue asset = o.value(QLatin1String("asset"));
     const QJsonValue url = o.value(QLatin1String("url"));
-    if (asset.isUndefined() == url.isUndefined())
-        return bad(path, QStringLiteral("needs exactly one of \"asset\" or \"url\""));
+    const QJsonValue stream = o.value(QLatin1String("stream"));
+    const int kinds = int(!asset.isUndefined()) + int(!url.isUndefined()) + int(o.contains(QLatin1String("text"))) +
+                      int(!stream.isUndefined());
+    if (kinds != 1) return bad(path, kOneKind);
     if (!asset.isUndefined()) {
         const auto ref = asset.isString() ? assetRef(asset.toString()) : std::nullopt;
         if (!ref) return bad(path + QStringLiteral(".asset"), QStringLiteral("must be \"sha256:\" and 64 lowercase hex digits"));
         item.asset = *ref;
-    } else {
-        const QUrl parsed(url.isString() ? url.toString() : QString(), QUrl::StrictMode);
-        const QString scheme = parsed.scheme();
-        if (!url.isString() || !parsed.isValid() || parsed.host().isEmpty()
-            || (scheme != QLatin1String("http") && scheme != QLatin1String("https")))
+    } else if (!url.isUndefined()) {
+        if (!url.isString() || !isWebPageUrl(url.toString()))
             return bad(path + QStringLiteral(".url"), QStringLiteral("must be an absolute http or https URL"));
         item.url = url.toString();
+    } else if (!stream.isUndefined()) {
+        if (!stream.isString() || !isStreamUrl(stream.toString()))
+            return bad(path + QStringLiteral(".stream"),
+                       QStringLiteral("must be an rtsp:// URL or an http(s) URL of an HLS playlist (…/index.m3u8)"));
+        item.stream = stream.toString();
+    } else {
+        auto text = readText(o, path);
+        if (!text) return Fail(text.error());
+        item.text = std::move(*text);
     }
     const QJsonValue duration = o.value(QLatin1String("duration_ms"));
     if (!duration.isUndefined()) {
         auto d = integerIn(duration, path + QStringLiteral(".duration_ms"), 1, std::numeric_limits<std::int64_t>::max());
         if (!d) return Fail(d.error());
         item.durationMs = *d;
+    } else if (item.stream) {
+        return bad(path + QStringLiteral(".duration_ms"), QStringLiteral("is required for a stream item"));
     }
     const QJsonValue fit = o.value(QLatin1String("fit"));
     if (!fit.isUndefined()) {
@@ -126,10 +184,38 @@ std::expected<PlaylistItem, Rejection> readItem(const QJsonValue &v, const QStri
         else if (f == QLatin1String("stretch")) item.fit = Fit::Stretch;
         else return bad(path + QStringLiteral(".fit"), QStringLiteral("must be \"contain\", \"cover\" or \"stretch\""));
     }
+    if (const QJsonValue crop = o.value(QLatin1String("crop")); !crop.isUndefined()) {
+        if (!crop.isObject()) return bad(path + QStringLiteral(".crop"), QStringLiteral("must be an object {x, y, w, h}"));
+        auto rect = readRect(crop.toObject(), path + QStringLiteral(".crop"));
+        if (!rect) return Fail(rect.error());
+        item.crop = *rect;
+    }
     const QJsonValue fade = o.value(QLatin1String("fade_ms"));
     if (fade.isDouble() && fade.toDouble() >= 0 && fade.toDouble() <= 10000)
         item.fadeMs = int(fade.toDouble());
     return item;
+}
+
+// v1.1 §13: `sync` needs every item timed, and a cycle that int64
+// milliseconds can hold (sync_slot.h does its arithmetic in them).
+std::expected<PlaylistSync, Rejection> readSync(const QJsonValue &v, const Playlist &playlist, const QString &path)
+{
+    const QString where = path + QStringLiteral(".sync");
+    if (!v.isObject()) return bad(where, QStringLiteral("must be an object {\"epoch\": \"<RFC 3339 time>\"}"));
+    const QJsonValue epoch = v.toObject().value(QLatin1String("epoch"));
+    const auto t = epoch.isString() ? parseRfc3339(epoch.toString()) : std::nullopt;
+    if (!t) return bad(where + QStringLiteral(".epoch"), QStringLiteral("must be an RFC 3339 time such as 2026-11-01T00:00:00Z"));
+    if (playlist.items.empty()) return bad(path + QStringLiteral(".items"), QStringLiteral("a synchronised playlist needs at least one item"));
+    std::int64_t cycle = 0;
+    for (std::size_t i = 0; i < playlist.items.size(); ++i) {
+        const auto &d = playlist.items[i].durationMs;
+        const QString item = path + QStringLiteral(".items[%1].duration_ms").arg(i);
+        if (!d) return bad(item, QStringLiteral("is required in a synchronised playlist (it has \"sync\")"));
+        if (*d > std::numeric_limits<std::int64_t>::max() - cycle)
+            return bad(item, QStringLiteral("the durations of a synchronised playlist add up to more than int64 milliseconds"));
+        cycle += *d;
+    }
+    return PlaylistSync{*t};
 }
 
 std::expected<void, Rejection> readPlaylists(const QJsonValue &v, Manifest &m)
@@ -150,7 +236,64 @@ std::expected<void, Rejection> readPlaylists(const QJsonValue &v, Manifest &m)
             if (!item) return Fail(item.error());
             playlist.items.push_back(std::move(*item));
         }
+        if (const QJsonValue sync = it.value().toObject().value(QLatin1String("sync")); !sync.isUndefined()) {
+            auto s = readSync(sync, playlist, path);
+            if (!s) return Fail(s.error());
+            playlist.sync = *s;
+        }
         m.playlists.emplace(it.key().toStdString(), std::move(playlist));
+    }
+    return {};
+}
+
+std::expected<Region, Rejection> readRegion(const QJsonValue &v, const QString &path)
+{
+    if (!v.isObject()) return bad(path, QStringLiteral("must be an object"));
+    const QJsonObject o = v.toObject();
+    Region region;
+    const QJsonValue id = o.value(QLatin1String("id"));
+    if (!id.isString() || id.toString().isEmpty()) return bad(path + QStringLiteral(".id"), QStringLiteral("must be a non-empty string"));
+    region.id = id.toString().toStdString();
+    auto rect = readRect(o, path);
+    if (!rect) return Fail(rect.error());
+    region.rect = *rect;
+    if (const QJsonValue z = o.value(QLatin1String("z")); !z.isUndefined()) {
+        auto n = integerIn(z, path + QStringLiteral(".z"), std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
+        if (!n) return Fail(n.error());
+        region.z = int(*n);
+    }
+    const QJsonValue playlist = o.value(QLatin1String("playlist"));
+    if (!playlist.isString()) return bad(path + QStringLiteral(".playlist"), QStringLiteral("must be a string"));
+    region.playlist = playlist.toString().toStdString();
+    return region;
+}
+
+std::expected<void, Rejection> readLayouts(const QJsonValue &v, Manifest &m)
+{
+    if (v.isUndefined()) return {};
+    if (!v.isObject()) return bad(QStringLiteral("layouts"), QStringLiteral("must be an object"));
+    const QJsonObject layouts = v.toObject();
+    for (auto it = layouts.begin(); it != layouts.end(); ++it) {
+        const QString path = QStringLiteral("layouts.") + it.key();
+        if (it.key().isEmpty()) return bad(QStringLiteral("layouts"), QStringLiteral("a layout name is empty"));
+        const QJsonValue regions = it.value().toObject().value(QLatin1String("regions"));
+        if (!it.value().isObject() || !regions.isArray() || regions.toArray().isEmpty())
+            return bad(path, QStringLiteral("must be an object with a non-empty \"regions\" array"));
+        Layout layout;
+        const QJsonArray array = regions.toArray();
+        for (qsizetype i = 0; i < array.size(); ++i) {
+            const QString where = path + QStringLiteral(".regions[%1]").arg(i);
+            auto region = readRegion(array.at(i), where);
+            if (!region) return Fail(region.error());
+            const auto same = std::find_if(layout.regions.begin(), layout.regions.end(),
+                                           [&](const Region &r) { return r.id == region->id; });
+            if (same != layout.regions.end())
+                return bad(where + QStringLiteral(".id"), QStringLiteral("region id \"%1\" is repeated (regions[%2])")
+                                                              .arg(QString::fromStdString(region->id))
+                                                              .arg(same - layout.regions.begin()));
+            layout.regions.push_back(std::move(*region));
+        }
+        m.layouts.emplace(it.key().toStdString(), std::move(layout));
     }
     return {};
 }
@@ -161,8 +304,17 @@ std::expected<ScheduleEntry, Rejection> readEntry(const QJsonValue &v, const QSt
     const QJsonObject o = v.toObject();
     ScheduleEntry e;
     const QJsonValue playlist = o.value(QLatin1String("playlist"));
-    if (!playlist.isString()) return bad(path + QStringLiteral(".playlist"), QStringLiteral("must be a string"));
-    e.playlist = playlist.toString().toStdString();
+    const QJsonValue layout = o.value(QLatin1String("layout"));
+    if (playlist.isUndefined() == layout.isUndefined())
+        return bad(path, QStringLiteral("needs exactly one of \"playlist\" or \"layout\""));
+    if (!layout.isUndefined()) {
+        if (!layout.isString() || layout.toString().isEmpty())
+            return bad(path + QStringLiteral(".layout"), QStringLiteral("must be a non-empty string"));
+        e.layout = layout.toString().toStdString();
+    } else {
+        if (!playlist.isString()) return bad(path + QStringLiteral(".playlist"), QStringLiteral("must be a string"));
+        e.playlist = playlist.toString().toStdString();
+    }
     if (const QJsonValue p = o.value(QLatin1String("priority")); !p.isUndefined()) {
         auto prio = integerIn(p, path + QStringLiteral(".priority"), std::numeric_limits<int>::min(),
                               std::numeric_limits<int>::max());
@@ -252,26 +404,40 @@ std::expected<void, Rejection> readCommands(const QJsonValue &v, Manifest &m)
 
 std::expected<void, Rejection> checkReferences(const Manifest &manifest)
 {
+    const auto missing = [](const char *kind, const std::string &name) {
+        return QStringLiteral("%1 \"%2\" does not exist").arg(QLatin1String(kind), QString::fromStdString(name));
+    };
     for (const auto &[name, playlist] : manifest.playlists) {
         for (std::size_t i = 0; i < playlist.items.size(); ++i) {
             const PlaylistItem &item = playlist.items[i];
             const QString path = QStringLiteral("playlists.%1.items[%2]").arg(QString::fromStdString(name)).arg(i);
-            if (item.asset.has_value() == item.url.has_value())
-                return bad(path, QStringLiteral("needs exactly one of \"asset\" or \"url\""));
+            if (int(item.asset.has_value()) + int(item.url.has_value()) + int(item.text.has_value()) + int(item.stream.has_value()) != 1)
+                return bad(path, kOneKind);
             if (item.asset && !manifest.assets.contains(*item.asset))
                 return bad(path + QStringLiteral(".asset"),
                            QStringLiteral("sha256:%1 is not declared in \"assets\"").arg(QString::fromStdString(item.asset->hex)));
         }
     }
+    for (const auto &[name, layout] : manifest.layouts) {
+        for (std::size_t i = 0; i < layout.regions.size(); ++i) {
+            if (!manifest.playlists.contains(layout.regions[i].playlist))
+                return bad(QStringLiteral("layouts.%1.regions[%2].playlist").arg(QString::fromStdString(name)).arg(i),
+                           missing("playlist", layout.regions[i].playlist));
+        }
+    }
     for (std::size_t i = 0; i < manifest.schedule.size(); ++i) {
-        const std::string &name = manifest.schedule[i].playlist;
-        if (!manifest.playlists.contains(name))
-            return bad(QStringLiteral("schedule[%1].playlist").arg(i),
-                       QStringLiteral("playlist \"%1\" does not exist").arg(QString::fromStdString(name)));
+        const ScheduleEntry &e = manifest.schedule[i];
+        if (e.playlist.empty() == e.layout.empty())
+            return bad(QStringLiteral("schedule[%1]").arg(i), QStringLiteral("needs exactly one of \"playlist\" or \"layout\""));
+        if (!e.layout.empty() && !manifest.layouts.contains(e.layout))
+            return bad(QStringLiteral("schedule[%1].layout").arg(i), missing("layout", e.layout));
+        if (e.layout.empty() && !manifest.playlists.contains(e.playlist))
+            return bad(QStringLiteral("schedule[%1].playlist").arg(i), missing("playlist", e.playlist));
     }
     if (manifest.defaultPlaylist && !manifest.playlists.contains(*manifest.defaultPlaylist))
-        return bad(QStringLiteral("default_playlist"),
-                   QStringLiteral("playlist \"%1\" does not exist").arg(QString::fromStdString(*manifest.defaultPlaylist)));
+        return bad(QStringLiteral("default_playlist"), missing("playlist", *manifest.defaultPlaylist));
+    if (manifest.defaultLayout && !manifest.layouts.contains(*manifest.defaultLayout))
+        return bad(QStringLiteral("default_layout"), missing("layout", *manifest.defaultLayout));
     return {};
 }
 
@@ -318,6 +484,7 @@ std::expected<Manifest, Rejection> parseManifest(QByteArrayView json)
 
     if (auto r = readAssets(o.value(QLatin1String("assets")), m); !r) return Fail(r.error());
     if (auto r = readPlaylists(o.value(QLatin1String("playlists")), m); !r) return Fail(r.error());
+    if (auto r = readLayouts(o.value(QLatin1String("layouts")), m); !r) return Fail(r.error());
 
     if (const QJsonValue schedule = o.value(QLatin1String("schedule")); !schedule.isUndefined()) {
         if (!schedule.isArray()) return bad(QStringLiteral("schedule"), QStringLiteral("must be an array"));
@@ -331,6 +498,10 @@ std::expected<Manifest, Rejection> parseManifest(QByteArrayView json)
     if (const QJsonValue d = o.value(QLatin1String("default_playlist")); !d.isUndefined() && !d.isNull()) {
         if (!d.isString()) return bad(QStringLiteral("default_playlist"), QStringLiteral("must be a string"));
         m.defaultPlaylist = d.toString().toStdString();
+    }
+    if (const QJsonValue d = o.value(QLatin1String("default_layout")); !d.isUndefined() && !d.isNull()) {
+        if (!d.isString()) return bad(QStringLiteral("default_layout"), QStringLiteral("must be a string"));
+        m.defaultLayout = d.toString().toStdString();
     }
     if (const QJsonValue d = o.value(QLatin1String("display")); !d.isUndefined()) {
         if (!d.isObject()) return bad(QStringLiteral("display"), QStringLiteral("must be an object"));

@@ -5,6 +5,8 @@
 
 #include <QTimeZone>
 
+#include <cmath>
+
 namespace stoa::schedule {
 namespace {
 
@@ -120,6 +122,44 @@ std::optional<int> parseTimeOfDay(const QString &text)
     const auto m = digits(text, pos, 2);
     if (!m || pos != text.size() || *h > 23 || *m > 59) return std::nullopt;
     return *h * 60 + *m;
+}
+
+std::optional<Rgb> parseRgb(const QString &text)
+{
+    if (text.size() != 7 || text[0] != QLatin1Char('#')) return std::nullopt;
+    std::uint32_t value = 0;
+    for (qsizetype i = 1; i < text.size(); ++i) {
+        const char16_t c = text[i].unicode();
+        const int digit = (c >= u'0' && c <= u'9') ? c - u'0'
+                        : (c >= u'a' && c <= u'f') ? c - u'a' + 10
+                        : (c >= u'A' && c <= u'F') ? c - u'A' + 10
+                                                   : -1;
+        if (digit < 0) return std::nullopt;
+        value = value << 4 | std::uint32_t(digit);
+    }
+    return Rgb{std::uint8_t(value >> 16), std::uint8_t(value >> 8), std::uint8_t(value)};
+}
+
+QString rgbText(Rgb colour)
+{
+    return QStringLiteral("#%1").arg((uint(colour.r) << 16) | (uint(colour.g) << 8) | colour.b, 6, 16, QLatin1Char('0'));
+}
+
+std::optional<QString> rectProblem(const FractionRect &rect)
+{
+    // Fractions written in decimal do not add up exactly in binary (0.7 + 0.3
+    // is 0.99999999999999989); a sum within this of 1 counts as 1.
+    constexpr double kTolerance = 1e-9;
+    const std::pair<const char *, double> sides[] = {{"x", rect.x}, {"y", rect.y}, {"w", rect.w}, {"h", rect.h}};
+    for (const auto &[name, value] : sides)
+        if (!std::isfinite(value)) return QStringLiteral("%1 must be a finite number").arg(QLatin1String(name));
+    if (rect.x < 0) return QStringLiteral("x %1 is below 0").arg(rect.x);
+    if (rect.y < 0) return QStringLiteral("y %1 is below 0").arg(rect.y);
+    if (rect.w <= 0) return QStringLiteral("w must be greater than 0");
+    if (rect.h <= 0) return QStringLiteral("h must be greater than 0");
+    if (rect.x + rect.w > 1 + kTolerance) return QStringLiteral("x + w = %1 is over 1 (out of bounds)").arg(rect.x + rect.w);
+    if (rect.y + rect.h > 1 + kTolerance) return QStringLiteral("y + h = %1 is over 1 (out of bounds)").arg(rect.y + rect.h);
+    return std::nullopt;
 }
 
 } // namespace stoa::schedule

@@ -1,11 +1,15 @@
 // schedule/payload_fields.h — typed readers for fields of signed payloads.
 //
 // Job: the value formats shared by the manifest (§3) and the keys document
-// (§4): integers, RFC 3339 times, calendar dates, HH:MM times of day.
+// (§4): integers, RFC 3339 times, calendar dates, HH:MM times of day; and
+// the v1.1 values the publisher's schedule source writes too (`#rrggbb`
+// colours, fraction rectangles), so both sides apply one rule.
 // Invariant: every reader is total: it returns nullopt for anything that is
 // not exactly the expected form, never a guess (no local-time fallback, no
 // "24:00", no two-digit years).
 #pragma once
+
+#include "schedule/manifest.h"
 
 #include <QDate>
 #include <QDateTime>
@@ -30,5 +34,14 @@ std::optional<QDate> parseIsoDate(const QString &text);
 
 // "HH:MM" with 00 <= HH <= 23, 00 <= MM <= 59, as minutes since midnight.
 std::optional<int> parseTimeOfDay(const QString &text);
+
+// "#rrggbb", hex digits in either case (v1.1 §12 colours).
+std::optional<Rgb> parseRgb(const QString &text);
+// "#rrggbb" in lowercase, as written into manifests.
+QString rgbText(Rgb colour);
+
+// What is wrong with a v1.1 §12/§13 rectangle, naming the field ("w must be
+// greater than 0", "x + w = 1.2 is over 1"); nullopt when it is valid.
+std::optional<QString> rectProblem(const FractionRect &rect);
 
 } // namespace stoa::schedule

@@ -48,19 +48,25 @@ QString when(const QDateTime &utc, const QTimeZone &zone)
                                             QString::fromUtf8(zone.id()), utc.toUTC().toString(Qt::ISODate));
 }
 
+// "lobby" for a playlist, "layout menu" for a v1.1 §12 layout.
+QString contentText(const ContentRef &c)
+{
+    return (c.kind == ContentKind::Layout ? QStringLiteral("layout ") : QString()) + QString::fromStdString(c.name);
+}
+
 QString playingText(const NowPlaying &np)
 {
     switch (np.source) {
     case PlaySource::Idle: return QStringLiteral("(idle screen)");
-    case PlaySource::Default: return QString::fromStdString(np.playlists.front()) + QStringLiteral(" (default)");
+    case PlaySource::Default: return contentText(np.contents.front()) + QStringLiteral(" (default)");
     case PlaySource::Schedule: break;
     }
     QStringList names;
-    for (const auto &p : np.playlists) names << QString::fromStdString(p);
+    for (const auto &c : np.contents) names << contentText(c);
     return names.join(QLatin1String(" + ")) + (names.size() > 1 ? QStringLiteral(" (shared)") : QStringLiteral(" (schedule)"));
 }
 
-bool samePlaying(const NowPlaying &a, const NowPlaying &b) { return a.source == b.source && a.playlists == b.playlists; }
+bool samePlaying(const NowPlaying &a, const NowPlaying &b) { return a.source == b.source && a.contents == b.contents; }
 
 // Resolve again at non-exact instants until the answer really changes.
 std::optional<std::pair<QDateTime, NowPlaying>> nextPlayingChange(const Manifest &m, const NowPlaying &current)
@@ -81,6 +87,10 @@ QString itemText(const Manifest &m, const PlaylistItem &item)
     if (item.asset) {
         const auto it = m.assets.find(*item.asset);
         s = shortRef(*item.asset) + (it != m.assets.end() ? QStringLiteral(" %1, %2").arg(QString::fromStdString(it->second.mediaType), bytes(it->second.size)) : QString());
+    } else if (item.text) {
+        s = QStringLiteral("text \"%1\"%2").arg(item.text->text, item.text->scroll ? QStringLiteral(", scrolling") : QString());
+    } else if (item.stream) {
+        s = QStringLiteral("stream ") + *item.stream;
     } else {
         s = QStringLiteral("web page ") + item.url.value_or(QString());
     }
@@ -125,10 +135,18 @@ QString describeManifest(const Manifest &m)
         for (std::size_t i = 0; i < p.items.size(); ++i)
             out << QStringLiteral("    %1. %2").arg(i + 1).arg(itemText(m, p.items[i]));
     }
+    if (!m.layouts.empty()) out << QStringLiteral("layouts: %1").arg(m.layouts.size());
+    for (const auto &[name, layout] : m.layouts) {
+        out << QStringLiteral("  %1: %2 region(s)").arg(QString::fromStdString(name)).arg(layout.regions.size());
+        for (const Region &r : layout.regions)
+            out << QStringLiteral("    %1: %2 at x %3 y %4 w %5 h %6 z %7")
+                       .arg(QString::fromStdString(r.id), QString::fromStdString(r.playlist))
+                       .arg(r.rect.x).arg(r.rect.y).arg(r.rect.w).arg(r.rect.h).arg(r.z);
+    }
     out << QStringLiteral("schedule: %1 entr%2").arg(m.schedule.size()).arg(m.schedule.size() == 1 ? "y" : "ies");
     for (std::size_t i = 0; i < m.schedule.size(); ++i) {
         const ScheduleEntry &e = m.schedule[i];
-        QStringList parts{QString::fromStdString(e.playlist), QStringLiteral("priority %1").arg(e.priority)};
+        QStringList parts{contentText(e.content()), QStringLiteral("priority %1").arg(e.priority)};
         QStringList days;
         for (auto d : e.days) days << dayName(d);
         parts << (days.isEmpty() ? QStringLiteral("every day") : days.join(u','));
@@ -140,7 +158,8 @@ QString describeManifest(const Manifest &m)
                                                   e.endDate ? e.endDate->toString(Qt::ISODate) : QString());
         out << QStringLiteral("  %1. %2").arg(i + 1).arg(parts.join(QLatin1String("  ")));
     }
-    out << QStringLiteral("default: %1").arg(m.defaultPlaylist ? QString::fromStdString(*m.defaultPlaylist) : QStringLiteral("(none: idle screen)"));
+    const auto fallback = m.defaultContent();
+    out << QStringLiteral("default: %1").arg(fallback ? contentText(*fallback) : QStringLiteral("(none: idle screen)"));
     out << QStringLiteral("display: %1").arg(m.display ? QStringLiteral("on %1, off %2").arg(hhmm(m.display->onMinute), hhmm(m.display->offMinute))
                                                         : QStringLiteral("always on"));
     QStringList settings;

@@ -1,7 +1,8 @@
 // tests/schedule/manifest_text.h — schedule entries from a compact text, for test tables.
 //
 // "breakfast p10 mon,tue 06:00-10:30 2026-11-01..2026-12-31" is the entry of
-// spec §3's example. Tokens after the playlist name, each optional, any order:
+// spec §3's example; "@menu p10 …" names the v1.1 §12 layout "menu" instead
+// of a playlist. Tokens after the name, each optional, any order:
 //   pN            priority N
 //   mon,tue,...   days
 //   HH:MM-HH:MM   from-until; either side may be empty ("18:00-", "-09:00")
@@ -54,7 +55,10 @@ inline ScheduleEntry entryOf(const QString &text)
     if (tokens.isEmpty())
         qFatal("empty schedule entry in test table");
     ScheduleEntry e;
-    e.playlist = tokens.front().toStdString();
+    if (tokens.front().startsWith(QLatin1Char('@')))
+        e.layout = tokens.front().mid(1).toStdString();
+    else
+        e.playlist = tokens.front().toStdString();
     for (qsizetype i = 1; i < tokens.size(); ++i) {
         const QString &t = tokens[i];
         if (t.size() > 1 && t[0] == QLatin1Char('p') && (t[1].isDigit() || t[1] == QLatin1Char('-'))) {
@@ -77,18 +81,35 @@ inline ScheduleEntry entryOf(const QString &text)
     return e;
 }
 
+// Adds what `ref` names: an empty playlist, or a layout of one full-screen
+// region playing the empty playlist "<layout>.main".
+inline void addContent(Manifest &m, const ContentRef &ref)
+{
+    if (ref.kind == ContentKind::Playlist) {
+        m.playlists[ref.name] = Playlist{};
+        return;
+    }
+    const std::string region = ref.name + ".main";
+    m.playlists[region] = Playlist{};
+    m.layouts[ref.name] = Layout{{Region{"main", FractionRect{}, 0, region}}};
+}
+
+// `defaultContent`: "" none, "lobby" a default playlist, "@menu" a default layout.
 inline Manifest manifestOf(const QString &timezone, const QStringList &entries,
-                           const QString &defaultPlaylist)
+                           const QString &defaultContent)
 {
     Manifest m;
     m.timezone = timezone;
     for (const QString &text : entries) {
         m.schedule.push_back(entryOf(text));
-        m.playlists[m.schedule.back().playlist] = Playlist{};
+        addContent(m, m.schedule.back().content());
     }
-    if (!defaultPlaylist.isEmpty()) {
-        m.defaultPlaylist = defaultPlaylist.toStdString();
-        m.playlists[*m.defaultPlaylist] = Playlist{};
+    if (defaultContent.startsWith(QLatin1Char('@'))) {
+        m.defaultLayout = defaultContent.mid(1).toStdString();
+        addContent(m, {ContentKind::Layout, *m.defaultLayout});
+    } else if (!defaultContent.isEmpty()) {
+        m.defaultPlaylist = defaultContent.toStdString();
+        addContent(m, {ContentKind::Playlist, *m.defaultPlaylist});
     }
     return m;
 }

@@ -14,6 +14,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QString>
+#include <QVariant>
 #include <QTest>
 
 #include <vector>
@@ -53,6 +54,37 @@ inline QJsonObject validManifest(qint64 version = 42)
         {"commands", QJsonArray{QJsonObject{{"id", "cmd-7"}, {"type", "screenshot"}}}},
     };
 }
+
+// Edits a JSON object along a path of keys / array indexes ("playlists",
+// "lobby", "items", 0) and sets (or, with Undefined, removes) the leaf.
+inline QJsonValue edited(const QJsonValue &node, QList<QVariant> path, const QJsonValue &leaf)
+{
+    const QVariant head = path.takeFirst();
+    if (head.typeId() == QMetaType::Int) {
+        QJsonArray a = node.toArray();
+        const int i = head.toInt();
+        if (path.isEmpty()) {
+            if (leaf.isUndefined()) a.removeAt(i);
+            else if (i >= a.size()) a.append(leaf);
+            else a.replace(i, leaf);
+        } else {
+            a.replace(i, edited(a.at(i), path, leaf));
+        }
+        return a;
+    }
+    QJsonObject o = node.toObject();
+    const QString key = head.toString();
+    if (path.isEmpty()) {
+        if (leaf.isUndefined()) o.remove(key);
+        else o.insert(key, leaf);
+    } else {
+        o.insert(key, edited(o.value(key), path, leaf));
+    }
+    return o;
+}
+
+// The leaf value that makes edited() remove the key or element.
+inline const QJsonValue kRemove = QJsonValue(QJsonValue::Undefined);
 
 inline QByteArray toJson(const QJsonObject &o)
 {

@@ -35,6 +35,15 @@ QStringList namesOf(const std::vector<std::string> &v)
     return out;
 }
 
+// "lobby" for a playlist, "@menu" for a layout: manifest_text.h's notation.
+QStringList contentNames(const std::vector<ContentRef> &v)
+{
+    QStringList out;
+    for (const ContentRef &c : v)
+        out << (c.kind == ContentKind::Layout ? QStringLiteral("@") : QString()) + QString::fromStdString(c.name);
+    return out;
+}
+
 const QString kOslo = QStringLiteral("Europe/Oslo");
 const QString kNewYork = QStringLiteral("America/New_York");
 
@@ -47,6 +56,9 @@ private slots:
     void resolve();
     void weekdayIndexMatchesQt();
     void skipsBoundariesThatChangeNothing();
+    void layouts_data();
+    void layouts();
+    void defaultLayoutWinsOverDefaultPlaylist();
 };
 
 void TestResolve::resolve_data()
@@ -265,6 +277,100 @@ void TestResolve::skipsBoundariesThatChangeNothing()
     // Fri 27 ends at local midnight (23:00Z) — but 00:00-00:30 of the 28th is
     // still "x" (the 00:00 entry), so the change is at 00:30 local = 23:30Z.
     QCOMPARE(r.nextChange->toUTC(), utc(QStringLiteral("2026-11-27T23:30:00Z")));
+}
+
+// v1.1 §12: layouts resolve as playlists do. 2026-11-23 is a Monday; Oslo is
+// UTC+1 (CET) then, so local 08:00 is 07:00Z.
+void TestResolve::layouts_data()
+{
+    QTest::addColumn<QStringList>("entries");
+    QTest::addColumn<QString>("defaultContent");
+    QTest::addColumn<QString>("now");
+    QTest::addColumn<QString>("source");
+    QTest::addColumn<QStringList>("contents");
+    QTest::addColumn<QString>("next"); // "" = never changes
+
+    QTest::newRow("a layout in its window")
+        << QStringList{"@menu p5 08:00-12:00"} << "lobby" << "2026-11-23T08:30:00Z" << "schedule" << QStringList{"@menu"}
+        << "2026-11-23T11:00:00Z";
+    QTest::newRow("before the layout's window: the default playlist")
+        << QStringList{"@menu p5 08:00-12:00"} << "lobby" << "2026-11-23T06:00:00Z" << "default" << QStringList{"lobby"}
+        << "2026-11-23T07:00:00Z";
+    QTest::newRow("a layout starts at its boundary instant")
+        << QStringList{"@menu p5 08:00-12:00"} << "lobby" << "2026-11-23T07:00:00Z" << "schedule" << QStringList{"@menu"}
+        << "2026-11-23T11:00:00Z";
+    QTest::newRow("and ends at its until instant")
+        << QStringList{"@menu p5 08:00-12:00"} << "lobby" << "2026-11-23T11:00:00Z" << "default" << QStringList{"lobby"}
+        << "2026-11-24T07:00:00Z";
+    QTest::newRow("a default layout")
+        << QStringList{"breakfast p5 06:00-08:00"} << "@menu" << "2026-11-23T09:00:00Z" << "default" << QStringList{"@menu"}
+        << "2026-11-24T05:00:00Z";
+    QTest::newRow("tied layout and playlist share, in schedule order")
+        << QStringList{"@menu p5 08:00-12:00", "promo p5 10:00-14:00"} << "lobby" << "2026-11-23T09:30:00Z" << "schedule"
+        << QStringList{"@menu", "promo"} << "2026-11-23T11:00:00Z";
+    QTest::newRow("schedule order decides, not the kind")
+        << QStringList{"promo p5 10:00-14:00", "@menu p5 08:00-12:00"} << "lobby" << "2026-11-23T09:30:00Z" << "schedule"
+        << QStringList{"promo", "@menu"} << "2026-11-23T11:00:00Z";
+    QTest::newRow("a layout and a playlist of the same name are two contents")
+        << QStringList{"x p5 08:00-12:00", "@x p5 08:00-12:00"} << "" << "2026-11-23T08:00:00Z" << "schedule"
+        << QStringList{"x", "@x"} << "2026-11-23T11:00:00Z";
+    QTest::newRow("playlist x then layout x is a change")
+        << QStringList{"x p5 08:00-12:00", "@x p5 12:00-16:00"} << "" << "2026-11-23T09:00:00Z" << "schedule"
+        << QStringList{"x"} << "2026-11-23T11:00:00Z";
+    QTest::newRow("a higher-priority layout wins")
+        << QStringList{"lobby p1", "@menu p9 08:00-12:00"} << "" << "2026-11-23T09:00:00Z" << "schedule"
+        << QStringList{"@menu"} << "2026-11-23T11:00:00Z";
+    QTest::newRow("a higher-priority playlist over a layout")
+        << QStringList{"@menu p1", "news p9 10:00-11:00"} << "" << "2026-11-23T09:15:00Z" << "schedule"
+        << QStringList{"news"} << "2026-11-23T10:00:00Z";
+    QTest::newRow("one layout named by two entries is listed once and does not change")
+        << QStringList{"@menu p5 08:00-12:00", "@menu p5 10:00-14:00"} << "" << "2026-11-23T09:30:00Z" << "schedule"
+        << QStringList{"@menu"} << "2026-11-23T13:00:00Z";
+}
+
+void TestResolve::layouts()
+{
+    QFETCH(QStringList, entries);
+    QFETCH(QString, defaultContent);
+    QFETCH(QString, now);
+    QFETCH(QString, source);
+    QFETCH(QStringList, contents);
+    QFETCH(QString, next);
+
+    const Manifest m = manifestOf(kOslo, entries, defaultContent);
+    const NowPlaying r = resolveNowPlaying(m, utc(now));
+    QCOMPARE(sourceName(r.source), source);
+    QCOMPARE(contentNames(r.contents), contents);
+    // `playlists` is the playlist part of `contents`, in its order.
+    QStringList playlistsOnly;
+    for (const QString &c : contents)
+        if (!c.startsWith(QLatin1Char('@')))
+            playlistsOnly << c;
+    QCOMPARE(namesOf(r.playlists), playlistsOnly);
+    QVERIFY(r.exact);
+    if (next.isEmpty()) {
+        QVERIFY(!r.nextChange);
+    } else {
+        QVERIFY(r.nextChange.has_value());
+        QCOMPARE(r.nextChange->toUTC(), utc(next));
+    }
+}
+
+// v1.1 §12: with both defaults given, default_layout plays on this device.
+void TestResolve::defaultLayoutWinsOverDefaultPlaylist()
+{
+    Manifest m = manifestOf(kOslo, {}, QStringLiteral("@menu"));
+    addContent(m, {ContentKind::Playlist, "lobby"});
+    m.defaultPlaylist = "lobby";
+    const NowPlaying both = resolveNowPlaying(m, utc(QStringLiteral("2026-11-23T12:00:00Z")));
+    QCOMPARE(sourceName(both.source), QStringLiteral("default"));
+    QCOMPARE(contentNames(both.contents), QStringList{"@menu"});
+    QVERIFY(both.playlists.empty());
+    QVERIFY(!both.nextChange);
+    m.defaultLayout.reset();
+    const NowPlaying playlistOnly = resolveNowPlaying(m, utc(QStringLiteral("2026-11-23T12:00:00Z")));
+    QCOMPARE(contentNames(playlistOnly.contents), QStringList{"lobby"});
+    QCOMPARE(namesOf(playlistOnly.playlists), QStringList{"lobby"});
 }
 
 QTEST_GUILESS_MAIN(TestResolve)
