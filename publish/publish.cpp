@@ -3,6 +3,7 @@
 
 #include "schedule/envelope.h"
 #include "schedule/manifest_parse.h"
+#include "schedule/payload_fields.h"
 #include "publish/media_type.h"
 
 #include <QDir>
@@ -34,6 +35,17 @@ QString hhmm(int minute)
 
 QString rfc3339(const QDateTime &t) { return t.toUTC().toString(Qt::ISODate); }
 
+// A sync epoch keeps its milliseconds (§13 slots are counted from it).
+QString rfc3339Ms(const QDateTime &t)
+{
+    return t.toUTC().toString(t.time().msec() != 0 ? Qt::ISODateWithMs : Qt::ISODate);
+}
+
+QJsonObject rectJson(const schedule::FractionRect &r)
+{
+    return QJsonObject{{QStringLiteral("x"), r.x}, {QStringLiteral("y"), r.y}, {QStringLiteral("w"), r.w}, {QStringLiteral("h"), r.h}};
+}
+
 QString fitName(Fit fit)
 {
     switch (fit) {
@@ -48,7 +60,15 @@ QJsonObject itemJson(const SourceItem &item, const std::map<QString, SourceAsset
 {
     QJsonObject o;
     std::optional<std::int64_t> duration = item.durationMs;
-    if (!item.url.isEmpty()) {
+    if (item.text) {
+        o.insert(QStringLiteral("text"), item.text->text);
+        if (item.text->scroll) o.insert(QStringLiteral("scroll"), true);
+        o.insert(QStringLiteral("color"), schedule::rgbText(item.text->color));
+        if (item.text->background) o.insert(QStringLiteral("background"), schedule::rgbText(*item.text->background));
+        if (!duration) duration = imageDurationMs;
+    } else if (!item.stream.isEmpty()) {
+        o.insert(QStringLiteral("stream"), item.stream);
+    } else if (!item.url.isEmpty()) {
         o.insert(QStringLiteral("url"), item.url);
     } else {
         const SourceAsset &a = assets.at(item.file);
@@ -57,14 +77,29 @@ QJsonObject itemJson(const SourceItem &item, const std::map<QString, SourceAsset
     }
     if (duration) o.insert(QStringLiteral("duration_ms"), static_cast<qint64>(*duration));
     if (item.fit) o.insert(QStringLiteral("fit"), fitName(*item.fit));
+    if (item.crop) o.insert(QStringLiteral("crop"), rectJson(*item.crop));
     return o;
+}
+
+QJsonObject layoutJson(const SourceLayout &layout)
+{
+    QJsonArray regions;
+    for (const SourceRegion &r : layout.regions) {
+        QJsonObject o = rectJson(r.rect);
+        o.insert(QStringLiteral("id"), r.id);
+        o.insert(QStringLiteral("playlist"), r.playlist);
+        if (r.z != 0) o.insert(QStringLiteral("z"), r.z);
+        regions.append(o);
+    }
+    return QJsonObject{{QStringLiteral("regions"), regions}};
 }
 
 QJsonObject windowJson(const SourceWindow &w)
 {
     static constexpr std::array<const char *, 7> kDays{"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
     QJsonObject o;
-    o.insert(QStringLiteral("playlist"), w.playlist);
+    if (w.layout.isEmpty()) o.insert(QStringLiteral("playlist"), w.playlist);
+    else o.insert(QStringLiteral("layout"), w.layout);
     if (w.priority != 0) o.insert(QStringLiteral("priority"), w.priority);
     if (!w.days.empty()) {
         QJsonArray days;
@@ -160,14 +195,22 @@ QByteArray buildManifestPayload(const SourceSchedule &source, const std::map<QSt
     for (const SourcePlaylist &p : source.playlists) {
         QJsonArray items;
         for (const SourceItem &item : p.items) items.append(itemJson(item, assets, source.imageDurationMs));
-        playlists.insert(p.name, QJsonObject{{QStringLiteral("items"), items}});
+        QJsonObject playlist{{QStringLiteral("items"), items}};
+        if (p.sync) playlist.insert(QStringLiteral("sync"), QJsonObject{{QStringLiteral("epoch"), rfc3339Ms(*p.sync)}});
+        playlists.insert(p.name, playlist);
     }
     m.insert(QStringLiteral("playlists"), playlists);
+    if (!source.layouts.empty()) {
+        QJsonObject layouts;
+        for (const SourceLayout &l : source.layouts) layouts.insert(l.name, layoutJson(l));
+        m.insert(QStringLiteral("layouts"), layouts);
+    }
 
     QJsonArray scheduleJson;
     for (const SourceWindow &w : source.windows) scheduleJson.append(windowJson(w));
     m.insert(QStringLiteral("schedule"), scheduleJson);
     if (source.defaultPlaylist) m.insert(QStringLiteral("default_playlist"), *source.defaultPlaylist);
+    if (source.defaultLayout) m.insert(QStringLiteral("default_layout"), *source.defaultLayout);
     if (source.display)
         m.insert(QStringLiteral("display"), QJsonObject{{QStringLiteral("on"), hhmm(source.display->onMinute)},
                                                         {QStringLiteral("off"), hhmm(source.display->offMinute)}});

@@ -7,9 +7,14 @@
 //
 // Invariants of a parsed SourceSchedule:
 //  - `timezone` is an IANA id known to Qt;
-//  - playlist and window names are unique, every window / `default` names an
-//    existing playlist, every playlist has at least one item;
-//  - each item has exactly one of `file` / `url`; url items have a duration;
+//  - playlist, layout and window names are unique (playlists and layouts are
+//    separate name spaces); every window names exactly one existing playlist
+//    or layout; `default` names a playlist, `default-layout` a layout; every
+//    region names a playlist; every playlist and layout is non-empty;
+//  - each item has exactly one of `file` / `url` / `stream` / `text`; url and
+//    stream items have a duration; region rectangles and crops satisfy
+//    schedule::rectProblem(); in a playlist with `sync`, every item but
+//    images and texts (which get `image-duration`) has a duration;
 //  - every error message starts with "<file>:<line>: " (or "<file>: " for
 //    whole-file problems) and names the offending key or value.
 // Media files are NOT opened here (publish does that, quoting the same line).
@@ -29,23 +34,45 @@
 namespace stoa::publish {
 
 struct SourceItem {
-    QString file;                            // media file, relative to the source dir; empty for url items
-    QString url;                             // http(s) URL; empty for file items
-    std::optional<std::int64_t> durationMs;  // absent: images get `image-duration`, videos play to their end
+    QString file;                            // media file, relative to the source dir; empty for other kinds
+    QString url;                             // http(s) web page; empty for other kinds
+    QString stream;                          // v1.1 §14 live stream (rtsp(s)://, http(s)://….m3u8); empty for other kinds
+    std::optional<schedule::TextItem> text;  // v1.1 §12 text item (`text "…" …`)
+    std::optional<std::int64_t> durationMs;  // absent: images and texts get `image-duration`, videos play to their end
     std::optional<schedule::Fit> fit;        // absent: the manifest default (contain)
+    std::optional<schedule::FractionRect> crop; // v1.1 §13 `crop=X,Y,W,H`
     int line = 0;                            // where it was written, for later error messages
 };
 
 struct SourcePlaylist {
     QString name;
-    std::vector<SourceItem> items; // at least one
+    std::vector<SourceItem> items;   // at least one
+    std::optional<QDateTime> sync;   // v1.1 §13 `sync = EPOCH` (UTC): a synchronised playlist
+    int line = 0;
+};
+
+// One region line of a [layout NAME] section (v1.1 §12).
+struct SourceRegion {
+    QString id;                  // unique in its layout
+    QString playlist;
+    schedule::FractionRect rect; // of the screen
+    int z = 0;
+    int line = 0;
+};
+
+struct SourceLayout {
+    QString name;
+    std::vector<SourceRegion> regions; // at least one, in file order
     int line = 0;
 };
 
 // One [window NAME] section: a §3 schedule entry.
 struct SourceWindow {
     QString name;                 // the section name (only for messages)
-    QString playlist;             // defaults to the window's name
+    // Exactly one is non-empty once parsed: `playlist =` or `layout =`;
+    // neither given, the playlist (or else the layout) named like the window.
+    QString playlist;
+    QString layout;
     int priority = 0;
     std::vector<schedule::Weekday> days; // empty: every day
     std::optional<int> fromMinute;       // absent with untilMinute: all day
@@ -60,10 +87,12 @@ struct SourceSchedule {
     QString timezone;                     // IANA id (required)
     std::vector<QString> devices;         // `devices =`; empty: "*"
     std::optional<QString> defaultPlaylist;
+    std::optional<QString> defaultLayout; // `default-layout =` (v1.1 §12; wins over `default` on 1.1 devices)
     std::optional<schedule::DisplayWindow> display;
     schedule::Settings settings;
     std::int64_t imageDurationMs = 10000; // `image-duration =`, for image items without one
     std::vector<SourcePlaylist> playlists; // in file order
+    std::vector<SourceLayout> layouts;     // in file order
     std::vector<SourceWindow> windows;     // in file order (= schedule order)
     std::vector<schedule::Command> commands;
 };
