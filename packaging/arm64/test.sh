@@ -32,7 +32,8 @@ labels='^(cache|schedule|sync|tools|endpoints|publish)$'
 if [ -z "${STOA_ARM64_IN_NS:-}" ]; then
   [ "$(id -u)" -eq 0 ] || { echo "test-arm64: needs root (sudo)" >&2; exit 1; }
   if [ "${1:-}" = --no-build ]; then shift; else packaging/arm64/build.sh --tests "$labels"; fi
-  STOA_ARM64_IN_NS=1 unshare --user --mount --propagation private -- "$0" "$@" &
+  # A PID namespace too: whatever a test leaves running ends with it.
+  STOA_ARM64_IN_NS=1 unshare --user --mount --propagation private --pid --fork --mount-proc -- "$0" "$@" &
   child=$!
   # Map every uid and gid to itself once the child is in its namespace.
   while [ "$(readlink /proc/$child/ns/user)" = "$(readlink /proc/self/ns/user)" ]; do sleep 0.02; done
@@ -60,9 +61,37 @@ export LD_PRELOAD="$pre/\$LIB/libstoa-qemu.so"
 "$build/tools/stoa" --version | grep -q stoa || { echo "test-arm64: arm64 binaries do not run" >&2; exit 1; }
 echo "test-arm64: arm64 executables run by exec here (qemu-aarch64-static, this namespace's binfmt_misc)"
 
+# Test functions that measure what qemu-user does not reproduce; the other
+# functions of their executables run after CTest's run of the rest.
+#  - processMetrics: qemu answers /proc/self/stat itself, with 0 in the
+#    thread count field (20), so stoa_process_threads reads 0;
+#  - instantAnswersDoNotMakeAHotLoop: allows 10 ms less than the 200 ms the
+#    listener keeps between request starts, measured at the server's end:
+#    emulated connection set-up varies by more (181-184 ms seen here).
+declare -A qemu_skip=([tst_endpoints_metrics]=processMetrics
+                      [sync_wake_listener_test]=instantAnswersDoNotMakeAHotLoop)
+skip_re="^($(IFS='|'; echo "${!qemu_skip[*]}"))\$"
+
 t0=$(date +%s)
 status=0
-ctest --test-dir "$build" -L "$labels" -j2 --output-on-failure "$@" || status=1
+# The store's crash test (200 SIGKILLs of an emulated child) runs alone,
+# after the others: beside them it did not finish in its 1,200 s here.
+if [ $# -gt 0 ]; then
+  ctest --test-dir "$build" -L "$labels" --output-on-failure "$@" || status=1
+else
+  ctest --test-dir "$build" -L "$labels" -E "$skip_re|^tst_cache_crash\$" -j2 --output-on-failure || status=1
+  ctest --test-dir "$build" -L "$labels" -R '^tst_cache_crash$' --output-on-failure || status=1
+  for t in "${!qemu_skip[@]}"; do
+    exe=$(find "$build/tests" -type f -name "$t" | head -1)
+    mapfile -t fns < <(cd "$(dirname "$exe")" && QT_QPA_PLATFORM=offscreen "$exe" -functions |
+                       sed 's/()$//' | grep -vx "${qemu_skip[$t]}")
+    if (cd "$(dirname "$exe")" && QT_QPA_PLATFORM=offscreen "$exe" "${fns[@]}" > "$build/$t.log" 2>&1); then
+      echo "test-arm64: $t: passed without ${qemu_skip[$t]} (qemu-user): $(grep '^Totals' "$build/$t.log")"
+    else
+      echo "test-arm64: FAIL: $t without ${qemu_skip[$t]}:" >&2; cat "$build/$t.log" >&2; status=1
+    fi
+  done
+fi
 t1=$(date +%s)
 echo "test-arm64: suites under qemu-user: $((t1 - t0)) s"
 
