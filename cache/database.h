@@ -29,7 +29,7 @@ class Statement;
 
 class Database {
 public:
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
     static constexpr int kBusyTimeoutMs = 10000;
 
     // Opens (creating if absent) and migrates. A file that is not a database

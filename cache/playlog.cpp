@@ -16,12 +16,13 @@ Result<std::int64_t> PlayLog::append(const PlayRecord &r)
     auto tx = Transaction::begin(m_db);
     if (!tx)
         return std::unexpected(tx.error());
-    auto ins = m_db.prepare("INSERT INTO plays(id, asset, url, playlist, started_at, duration_ms, completed, reason) "
-                            "VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING");
+    auto ins = m_db.prepare("INSERT INTO plays(id, asset, url, playlist, started_at, duration_ms, completed, reason, layout, region) "
+                            "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING");
     if (!ins)
         return std::unexpected(ins.error());
     ins->bind(1, r.id).bind(2, r.asset).bind(3, r.url).bind(4, r.playlist).bind(5, r.startedAt);
     ins->bind(6, r.durationMs).bind(7, std::int64_t{r.completed ? 1 : 0}).bind(8, r.reason);
+    ins->bind(9, r.layout).bind(10, r.region);
     if (auto ok = ins->run(); !ok)
         return std::unexpected(ok.error());
     std::int64_t seq = sqlite3_last_insert_rowid(m_db.handle());
@@ -60,7 +61,7 @@ Result<std::int64_t> PlayLog::append(const PlayRecord &r)
 
 Result<std::vector<PlayRecord>> PlayLog::batch(int limit)
 {
-    auto st = m_db.prepare("SELECT seq, id, asset, url, playlist, started_at, duration_ms, completed, reason "
+    auto st = m_db.prepare("SELECT seq, id, asset, url, playlist, started_at, duration_ms, completed, reason, layout, region "
                            "FROM plays ORDER BY seq LIMIT ?");
     if (!st)
         return std::unexpected(st.error());
@@ -80,6 +81,10 @@ Result<std::vector<PlayRecord>> PlayLog::batch(int limit)
         r.completed = row.columnInt(7) != 0;
         if (!row.columnIsNull(8))
             r.reason = row.columnText(8);
+        if (!row.columnIsNull(9))
+            r.layout = row.columnText(9);
+        if (!row.columnIsNull(10))
+            r.region = row.columnText(10);
         out.push_back(std::move(r));
     });
     if (!ok)

@@ -26,6 +26,8 @@ struct PlayRecord {
     std::int64_t durationMs = 0;
     bool completed = false;
     std::optional<std::string> reason; // why it did not complete (skipped, failed)
+    std::optional<std::string> layout; // v1.1 §12: an item of a region: its layout ...
+    std::optional<std::string> region; // ... and region id (both absent: the full screen)
 };
 
 class PlayLog {

@@ -71,7 +71,14 @@ CREATE TABLE handover (
 ) WITHOUT ROWID;
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// Version 2 (protocol v1.1 §12): a play of an item in a layout's region
+// names the layout and the region (both NULL for the full screen).
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE plays ADD COLUMN layout TEXT;
+ALTER TABLE plays ADD COLUMN region TEXT;
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 } // namespace
 

@@ -9,6 +9,7 @@ QString kindName(ItemKind kind)
     case ItemKind::Image: return QStringLiteral("image");
     case ItemKind::Video: return QStringLiteral("video");
     case ItemKind::Web: return QStringLiteral("web");
+    case ItemKind::Text: return QStringLiteral("text");
     }
     return QStringLiteral("none");
 }
@@ -44,6 +45,26 @@ QString MediaSlot::kind() const
 QString MediaSlot::fit() const
 {
     return m_item ? fitName(m_item->fit) : QStringLiteral("contain");
+}
+
+namespace {
+QString rgbName(const schedule::Rgb &c)
+{
+    return QStringLiteral("#%1%2%3")
+        .arg(c.r, 2, 16, QLatin1Char('0'))
+        .arg(c.g, 2, 16, QLatin1Char('0'))
+        .arg(c.b, 2, 16, QLatin1Char('0'));
+}
+} // namespace
+
+QString MediaSlot::textColor() const
+{
+    return m_item && m_item->text ? rgbName(m_item->text->color) : QStringLiteral("#ffffff");
+}
+
+QString MediaSlot::textBackground() const
+{
+    return m_item && m_item->text && m_item->text->background ? rgbName(*m_item->text->background) : QString();
 }
 
 void MediaSlot::load(PlannedItem item, bool timed)

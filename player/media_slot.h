@@ -32,6 +32,13 @@ class MediaSlot : public QObject {
     Q_PROPERTY(QString kind READ kind NOTIFY contentChanged)
     Q_PROPERTY(QString fit READ fit NOTIFY contentChanged)
     Q_PROPERTY(int fadeMs READ fadeMs NOTIFY contentChanged)
+    // Text items (v1.1 §12): the text, whether it scrolls, its colours
+    // ("#rrggbb"; background "" when none) and its duration (one scroll).
+    Q_PROPERTY(QString text READ text NOTIFY contentChanged)
+    Q_PROPERTY(bool textScroll READ textScroll NOTIFY contentChanged)
+    Q_PROPERTY(QString textColor READ textColor NOTIFY contentChanged)
+    Q_PROPERTY(QString textBackground READ textBackground NOTIFY contentChanged)
+    Q_PROPERTY(int durationMs READ durationMs NOTIFY contentChanged)
     Q_PROPERTY(bool shown READ shown NOTIFY shownChanged)
     Q_PROPERTY(bool playing READ playing NOTIFY playingChanged)
     Q_PROPERTY(int z READ z NOTIFY shownChanged)
@@ -49,6 +56,11 @@ public:
     QString kind() const;
     QString fit() const;
     int fadeMs() const { return m_item ? m_item->fadeMs : 0; }
+    QString text() const { return m_item && m_item->text ? m_item->text->text : QString(); }
+    bool textScroll() const { return m_item && m_item->text && m_item->text->scroll; }
+    QString textColor() const;
+    QString textBackground() const;
+    int durationMs() const { return m_item && m_item->durationMs ? int(*m_item->durationMs) : 0; }
     bool shown() const { return m_state == State::Shown; }
     bool playing() const { return m_playing; }
     int z() const { return m_z; }

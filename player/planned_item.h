@@ -2,7 +2,9 @@
 //
 // Invariants: kind Image/Video have `source` set to a local file URL of a
 // blob that was present when planned; kind Web has `url`, and `source` is
-// that URL (what QML loads); `durationMs` is set for images and web pages;
+// that URL (what QML loads); kind Text has `text` and no source;
+// `durationMs` is set for images, texts and web pages; `layout` and
+// `region` are both set (an item of a v1.1 §12 region) or both absent (full screen);
 // `key` identifies the content (asset name or URL) for the bad-item set.
 #pragma once
 
@@ -18,7 +20,7 @@
 
 namespace stoa::player {
 
-enum class ItemKind { Image, Video, Web };
+enum class ItemKind { Image, Video, Web, Text };
 
 struct PlannedItem {
     std::string playlist;                   // where it came from
@@ -26,6 +28,7 @@ struct PlannedItem {
     ItemKind kind = ItemKind::Image;
     std::optional<std::string> asset;       // "sha256:<hex>" for asset items
     std::optional<QString> url;             // web items
+    std::optional<schedule::TextItem> text; // text items (v1.1 §12)
     QUrl source;                            // file:// of the blob (asset items); the page's URL (web items)
     std::optional<std::int64_t> durationMs; // images, web: always set (default 10000); videos: absent = to the end
     schedule::Fit fit = schedule::Fit::Contain;
@@ -33,9 +36,11 @@ struct PlannedItem {
     std::vector<std::string> playlists;     // the tied playlist set it was drawn for
     std::int64_t manifestVersion = 0;
     std::string key;                        // asset name or URL: what gets marked bad
+    std::optional<std::string> layout;      // the layout in force, for an item of one of its regions
+    std::optional<std::string> region;      // that region's id
 };
 
-QString kindName(ItemKind kind);        // "image", "video", "web"
+QString kindName(ItemKind kind);        // "image", "video", "web", "text"
 QString fitName(schedule::Fit fit);     // "contain", "cover", "stretch"
 
 } // namespace stoa::player

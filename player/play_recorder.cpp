@@ -22,6 +22,8 @@ void PlayRecorder::record(const PlannedItem &item, const QDateTime &startedUtc, 
     r.durationMs = durationMs;
     r.completed = completed;
     r.reason = reason;
+    r.layout = item.layout;
+    r.region = item.region;
     if (auto ok = m_store.plays().append(r); !ok) {
         qCWarning(lcPlayer, "cannot record a play of %s: %s", item.key.c_str(), ok.error().message.c_str());
         return;

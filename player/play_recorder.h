@@ -4,7 +4,8 @@
 // PlayRecord in the store's play log, which the sync agent uploads. The
 // record's id is unique (device id + a random UUID); started_at is trusted
 // UTC time (RFC 3339 with milliseconds, "Z"); a skipped item has
-// duration_ms 0, completed false and a reason.
+// duration_ms 0, completed false and a reason; an item of a layout's region
+// carries the layout and the region id (v1.1 §12), a full-screen one neither.
 //
 // "Now playing" (kv key player.now_playing, JSON {playlist, asset, url}) is
 // what the agent's heartbeat reports (spec §5 now_playing).

@@ -2,39 +2,27 @@
 //
 // Owns the active manifest (re-read from the store when the ChangeWatcher
 // sees a new activation), asks the schedule engine what plays now and when
-// that changes (ONE schedule timer at nextChange), and drives two MediaSlots:
-// the one on screen and the hidden one holding the next item, loaded ahead
-// so the switch is a single frame. QML renders the slots and reports back.
+// that changes (ONE schedule timer at nextChange), and drives the screen's
+// RegionPlayers (player/region_player.h): the full screen, always there,
+// playing the tied playlists in force, and while a v1.1 §12 layout is in
+// force one RegionPlayer per region of it (the full screen then shows
+// nothing). Each has its own two slots, switched gaplessly; QML renders them
+// and reports back to them.
 //
-// Rules (docs/player.md has the walk-through):
-//  - gapless: a switch happens only when the incoming slot is Ready; the
-//    outgoing slot is released after the incoming one is shown (same frame,
-//    or after the fade), so at no time are both hidden while content plays;
-//  - an item ends when its duration elapses (item timer), when its video
-//    ends, or at a schedule boundary; if the next item is not ready yet the
-//    current one stays on screen until it is;
-//  - the next item is drawn from the playlists in force at the instant it
-//    will be shown: if a schedule boundary comes before the current item's
-//    end, it is taken from the boundary's playlists and shown AT the
-//    boundary (preloaded, so the boundary switch is on time);
-//  - a new manifest takes effect at the next item boundary: the hidden slot
-//    is reloaded from it, the current item finishes;
-//  - never dark: an item that cannot be played (missing blob, unsupported
-//    type, web content not built or turned off, a page that fails to load,
-//    decode error, not ready within the load timeout, a video stalled) is
-//    skipped, logged as a play with completed=false and a reason, and
-//    marked bad: passed over until its retry time (badRetry, doubling per
-//    failure up to badRetryMax; cleared by a new manifest or a good play);
-//  - what is on screen stays until a replacement is ready: when nothing
-//    else is playable (every other item bad, or a page alone whose reload
-//    failed) an item still in force that did not fail itself is held, each
-//    further turn a new play, and the bad items are tried again at their
-//    retry time; the idle screen (device id, state) is only for nothing
-//    playable AND nothing good on screen (no manifest, nothing scheduled,
-//    the item on screen failed or left the schedule), and while it shows
-//    because items failed, they are tried again at their retry time;
-//  - an item's failures are forgotten when it completes a play, not when it
-//    is shown (an item that fails on screen each time keeps backing off);
+// Rules (docs/player.md has the walk-through; the per-region rules are
+// region_player.h's):
+//  - what is in force: the first of the tied contents decides; a layout
+//    there is shown (its regions), otherwise the tied playlists take turns
+//    full-screen. Layouts tied with other contents do not take turns yet
+//    (logged);
+//  - a new manifest takes effect at each region's next item boundary: the
+//    hidden slots are reloaded from it; a layout whose regions changed is
+//    rebuilt at once;
+//  - never dark: the idle screen (device id, state) is only for nothing on
+//    screen in any region: no manifest, nothing scheduled, nothing playable;
+//  - items that failed are marked bad for every region (one BadItems), with
+//    retry times (badRetry, doubling per failure up to badRetryMax; cleared
+//    by a new manifest or a good play);
 //  - web items: a page's load timeout counts from the moment the web engine
 //    is warm (warmed up in the background when the active or staged
 //    manifest has web items), so Chromium's cold start is not the page's;
@@ -50,8 +38,10 @@
 #include "player/item_picker.h"
 #include "player/media_slot.h"
 #include "player/play_recorder.h"
+#include "player/region_player.h"
 #include "player/web_setup.h"
 #include "player/web_warm_up.h"
+#include "schedule/engine.h"
 #include "schedule/trusted_time.h"
 
 #include <QObject>
@@ -98,6 +88,10 @@ class Playback : public QObject {
     Q_PROPERTY(int rotation READ rotation NOTIFY rotationChanged)
     // The web engine's warm-up: QML keeps its hidden page (qml/WebWarmUp.qml).
     Q_PROPERTY(stoa::player::WebWarmUp *webWarmUp READ webWarmUp CONSTANT)
+    // The full screen's RegionPlayer (always there), and the regions of the
+    // layout in force (QML places each at its rectangle; empty: none).
+    Q_PROPERTY(stoa::player::RegionPlayer *fullScreen READ fullScreen CONSTANT)
+    Q_PROPERTY(QList<QObject *> regions READ regions NOTIFY regionsChanged)
 public:
     Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig config, QObject *parent = nullptr);
     ~Playback() override;
@@ -106,15 +100,22 @@ public:
     // False only when the store cannot be watched (then nothing will ever change).
     bool start();
 
-    MediaSlot *slotA() { return m_slots[0].get(); }
-    MediaSlot *slotB() { return m_slots[1].get(); }
-    bool idle() const { return m_current < 0; }
+    // The full screen's slots.
+    MediaSlot *slotA() { return m_fullScreen->slotA(); }
+    MediaSlot *slotB() { return m_fullScreen->slotB(); }
+    bool idle() const { return m_idle; }
+    RegionPlayer *fullScreen() { return m_fullScreen.get(); }
+    QList<QObject *> regions() const;
+    // The regions of the layout in force, in manifest order (empty: none).
+    std::vector<RegionPlayer *> layoutRegions() const;
+    // The layout in force, if any.
+    const std::optional<std::string> &layout() const { return m_inForce.layout; }
     QString statusLine() const { return m_statusLine; }
     QString deviceId() const { return QString::fromStdString(m_config.deviceId); }
     int rotation() const { return m_rotation; }
     WebWarmUp *webWarmUp() { return &m_webWarmUp; }
 
-    // The item on screen, if any.
+    // The item on screen full-screen, else in the first region showing one.
     const PlannedItem *current() const;
     std::int64_t transitions() const { return m_transitions; }
     // The adopted manifest's version; nullopt before any (diagnostics, /status).
@@ -132,15 +133,11 @@ public:
     // Checks the store for a new active manifest now (tests; normally the watcher does it).
     void checkForManifest();
 
-    // --- Reports from QML (qml/MediaSlot.qml), tagged with the slot's generation.
-    Q_INVOKABLE void slotReady(int slot, int generation);
-    Q_INVOKABLE void slotFailed(int slot, int generation, const QString &reason);
-    Q_INVOKABLE void slotEnded(int slot, int generation);
-
 signals:
     void idleChanged();
     void statusLineChanged();
     void rotationChanged();
+    void regionsChanged();
     // A new item is on screen (after the switch), or the idle screen came.
     void switched();
     // Something was skipped or failed: (content key, reason).
@@ -158,34 +155,39 @@ signals:
     void manifestChanged();
 
 private:
-    struct Outcome {
-        bool completed = false;
-        std::optional<std::string> reason = "interrupted";
+    // The regions share the manifest, clock, store, bad items and play log.
+    friend class RegionPlayer;
+
+    // What the schedule puts on screen: a layout, or playlists full-screen.
+    struct InForce {
+        std::optional<std::string> layout;
+        std::vector<std::string> playlists; // empty with a layout
+        bool operator==(const InForce &) const = default;
     };
 
-    MediaSlot &slot(int i) { return *m_slots[std::size_t(i)]; }
-    int hiddenIndex() const { return m_current < 0 ? 0 : 1 - m_current; }
     std::int64_t monoNow() const { return m_clocks.monotonicMs(); }
 
     void adopt(std::optional<schedule::Manifest> manifest);
     void resolveAndArm();
     void onScheduleTimer();
-    void onItemTimer();
-
-    PlannedItem plan(const Pick &pick, const std::vector<std::string> &set, std::optional<std::string> &unplayable);
-    void prepareNext();
-    void trySwitch();
-    void switchTo(int incoming);
-    void closeCurrent();
-    void goIdle();
-    // Idle because items failed: the retry timer at the first retry time.
-    void armRetry();
-    // Nothing else playable: keeps the good item on screen for another turn
-    // (true), or false when there is none to keep.
-    bool holdCurrent();
+    InForce inForce(const schedule::NowPlaying &np) const;
+    // What the RegionPlayer at `place` plays under `what` (empty: nothing).
+    std::vector<std::string> playlistsOf(const RegionPlace &place, const InForce &what) const;
+    // ... at monotonic instant `mono`, by the schedule then.
+    std::vector<std::string> playlistsAt(const RegionPlace &place, std::int64_t mono);
+    // Puts m_inForce on screen: the layout's regions built (or rebuilt when
+    // `adopted` brought other regions), the full screen given its playlists.
+    void apply(bool adopted);
+    // The region places of `layout` under the manifest (none without one).
+    std::vector<RegionPlace> placesOf(const std::optional<std::string> &layout) const;
+    // From the RegionPlayers: an item came on screen (`lateMs` -1: untimed),
+    // an item is held another turn, a region shows nothing any more.
+    void regionSwitched(const PlannedItem &item, std::int64_t lateMs);
+    void regionHeld(const PlannedItem &item);
+    void regionEmptied();
+    void updateIdle();
     // Starts or drops the web warm-up for what the active and staged manifests hold.
     void updateWebWarmUp();
-    void failItem(const PlannedItem &item, const std::string &reason, const char *outcome);
     void setStatus(const QString &line);
     void setRotation(int degrees);
     // Saves the trusted clock's floor to the store when due, or now with
@@ -199,36 +201,24 @@ private:
     schedule::TrustedClock m_clock;
     PlayRecorder m_recorder;
     std::unique_ptr<cache::ChangeWatcher> m_watcher;
-    std::unique_ptr<MediaSlot> m_slots[2];
 
     std::optional<schedule::Manifest> m_manifest;
     std::int64_t m_manifestGeneration = -1;     // store activation generation last read
-    std::vector<std::string> m_playlists;       // in force now (empty: idle by schedule)
+    InForce m_inForce;                          // on screen now by the schedule (both empty: idle by schedule)
     std::optional<std::int64_t> m_nextChangeMono; // monotonic ms of the next schedule change
-    ItemPicker m_picker;
     BadItems m_bad;                             // content failed under this manifest, and its retry times
     WebWarmUp m_webWarmUp;                      // Chromium started ahead of the first page
 
-    int m_current = -1;                         // slot on screen; -1: idle screen
-    bool m_currentFailed = false;               // the item on screen failed there (never held)
-    bool m_holding = false;                     // the item on screen is held: nothing else was playable
-    bool m_switchDue = true;                    // the current item is over (or none is shown)
-    QDateTime m_currentStartedUtc;
-    std::int64_t m_currentStartedMono = 0;
-    std::optional<std::int64_t> m_currentEndMono; // planned end (duration), if known
-    Outcome m_outcome;
+    // Declared after everything they use: destroyed first.
+    std::unique_ptr<RegionPlayer> m_fullScreen;          // always there; shows nothing under a layout
+    std::vector<std::unique_ptr<RegionPlayer>> m_layout; // the layout in force's regions, in manifest order
 
     QTimer m_scheduleTimer;                     // the one timer at the schedule's next change
-    QTimer m_itemTimer;                         // the current item's duration
-    QTimer m_fadeTimer;                         // releases the outgoing slot after a fade
     QTimer m_floorTimer;                        // saves the time floor when due (spec §7)
-    QTimer m_retryTimer;                        // idle because items failed: tries them again at their retry time
-    int m_fadingOut = -1;                       // slot kept visible under a fade-in
-    int m_z = 0;
+    bool m_idle = true;                         // nothing on screen in any region: the idle screen shows
     int m_rotation = 0;
     std::int64_t m_transitions = 0;
     QString m_statusLine;
-    bool m_firstContentLogged = false;
 };
 
 } // namespace stoa::player

@@ -20,6 +20,10 @@ QByteArray playsNdjson(const std::vector<cache::PlayRecord> &records)
         };
         if (r.reason)
             o.insert("reason", QString::fromStdString(*r.reason));
+        if (r.layout && r.region) { // v1.1 §12: an item of a layout's region
+            o.insert("layout", QString::fromStdString(*r.layout));
+            o.insert("region", QString::fromStdString(*r.region));
+        }
         out += QJsonDocument(o).toJson(QJsonDocument::Compact);
         out += '\n';
     }

@@ -1,4 +1,5 @@
-// Main.qml — the player's one window. Two media slots over the idle screen,
+// Main.qml — the player's one window. The full screen's region (two media
+// slots) and the regions of the layout in force, over the idle screen,
 // inside a stage rotated by the manifest's (or local) rotation: eglfs cannot
 // rotate Qt Quick content itself. The diagnostics overlay is inside the
 // stage too, so it turns with the content. The window background is the idle
@@ -27,19 +28,20 @@ Window {
             deviceId: window.playback.deviceId
             statusLine: window.playback.statusLine
         }
-        MediaSlot {
-            objectName: "slotA"
-            anchors.fill: parent
-            slot: window.playback.slotA
-            slotIndex: 0
-            playback: window.playback
+        Region {
+            region: window.playback.fullScreen
+            stageWidth: stage.width
+            stageHeight: stage.height
         }
-        MediaSlot {
-            objectName: "slotB"
-            anchors.fill: parent
-            slot: window.playback.slotB
-            slotIndex: 1
-            playback: window.playback
+        // A layout's regions (v1.1 §12), each at its rectangle, by its z.
+        Repeater {
+            model: window.playback.regions
+            delegate: Region {
+                required property QtObject modelData
+                region: modelData
+                stageWidth: stage.width
+                stageHeight: stage.height
+            }
         }
         // The web engine's warm-up page (WebWarmUp.qml, by URL like
         // WebContent.qml): beneath the slots, drawn at opacity 0.
@@ -57,7 +59,7 @@ Window {
                     window.playback.webWarmUp.done(false, "the warm-up view cannot be created")
             }
         }
-        // Above both slots (their z grows with each switch); playback goes on beneath.
+        // Above every region (their z is the manifest's); playback goes on beneath.
         Diagnostics {
             objectName: "diagnostics"
             anchors.fill: parent

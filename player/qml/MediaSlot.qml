@@ -1,5 +1,6 @@
-// MediaSlot.qml — renders one slot of the Playback (player/media_slot.h) and
-// reports back: ready (image decoded / first video frame), failed, ended.
+// MediaSlot.qml — renders one slot of a RegionPlayer (player/media_slot.h,
+// player/region_player.h) and reports back to it (`playback`): ready (image
+// decoded / first video frame / text laid out), failed, ended.
 // A hidden slot loads its item without being drawn; a hidden video plays to
 // its first frame and pauses there, so showing it is a single-frame switch.
 // Images are decoded at the slot's size (sourceSize): an 8000 px photo costs
@@ -122,6 +123,66 @@ Item {
         onStatusChanged: {
             if (status === Loader.Error)
                 root.playback.slotFailed(root.slotIndex, root.slot.generation, "web content cannot be created")
+        }
+    }
+
+    // Text items (v1.1 §12): the background (if any) fills the slot; a
+    // static text is centred and scaled down to fit (wrapped at word
+    // boundaries); a ticker moves right to left once per duration, from
+    // just outside the right edge until it left the slot on the left, on
+    // the render thread (XAnimator: the GUI thread's work does not stall it).
+    // Plain text only: markup in the manifest is shown as written.
+    Loader {
+        anchors.fill: parent
+        active: root.slot.kind === "text"
+        sourceComponent: Rectangle {
+            id: textContent
+            objectName: "slotText"
+            property int generation: -1
+            color: root.slot.textBackground !== "" ? root.slot.textBackground : "transparent"
+            clip: true
+
+            function reportReady() {
+                root.playback.slotReady(root.slotIndex, textContent.generation)
+            }
+
+            Text {
+                visible: !root.slot.textScroll
+                anchors.fill: parent
+                anchors.margins: Math.round(Math.min(parent.width, parent.height) * 0.05)
+                text: root.slot.text
+                textFormat: Text.PlainText
+                color: root.slot.textColor
+                horizontalAlignment: Text.AlignHCenter
+                verticalAlignment: Text.AlignVCenter
+                wrapMode: Text.Wrap
+                fontSizeMode: Text.Fit
+                minimumPixelSize: 6
+                font.pixelSize: Math.max(6, height)
+            }
+            Text {
+                id: ticker
+                visible: root.slot.textScroll
+                x: textContent.width
+                y: Math.round((textContent.height - height) / 2)
+                text: root.slot.text
+                textFormat: Text.PlainText
+                color: root.slot.textColor
+                font.pixelSize: Math.max(6, Math.round(textContent.height * 0.6))
+            }
+            XAnimator {
+                target: ticker
+                from: textContent.width
+                to: -ticker.width
+                duration: Math.max(1, root.slot.durationMs)
+                running: root.slot.textScroll && root.slot.playing
+            }
+            // Reported after this load() returned: Playback must not switch
+            // from inside the call that loads the slot.
+            Component.onCompleted: {
+                generation = root.slot.generation
+                Qt.callLater(reportReady)
+            }
         }
     }
 

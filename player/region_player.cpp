@@ -1,0 +1,458 @@
+// player/region_player.cpp — one region's slots and switching (see region_player.h).
+#include "player/region_player.h"
+
+#include "player/logging.h"
+#include "player/playback.h"
+
+#include <algorithm>
+
+namespace stoa::player {
+
+namespace {
+// QTimer takes int milliseconds.
+constexpr std::int64_t kMaxTimerMs = 24LL * 3600 * 1000;
+
+// What marks an item bad: its asset, page, text or stream.
+std::string contentKey(const schedule::PlaylistItem &item)
+{
+    if (item.asset)
+        return "sha256:" + item.asset->hex;
+    if (item.text)
+        return "text:" + item.text->text.toStdString();
+    return item.url.value_or(item.stream.value_or(QString())).toStdString();
+}
+} // namespace
+
+RegionPlayer::RegionPlayer(Playback &owner, RegionPlace place, QObject *parent)
+    : QObject(parent), m_owner(owner), m_place(std::move(place))
+{
+    for (int i = 0; i < 2; ++i) {
+        m_slots[i] = std::make_unique<MediaSlot>(i, m_owner.m_config.loadTimeout);
+        connect(m_slots[i].get(), &MediaSlot::loadTimedOut, this, [this, i](int generation) {
+            slotFailed(i, generation,
+                       QStringLiteral("not ready within %1 ms").arg(qint64(m_owner.m_config.loadTimeout.count())));
+        });
+    }
+    for (QTimer *t : {&m_itemTimer, &m_fadeTimer}) {
+        t->setSingleShot(true);
+        t->setTimerType(Qt::PreciseTimer);
+    }
+    connect(&m_itemTimer, &QTimer::timeout, this, &RegionPlayer::onItemTimer);
+    connect(&m_fadeTimer, &QTimer::timeout, this, [this] {
+        if (m_fadingOut >= 0)
+            slot(m_fadingOut).release();
+        m_fadingOut = -1;
+        prepareNext();
+        trySwitch();
+    });
+    m_retryTimer.setSingleShot(true);
+    m_retryTimer.setTimerType(Qt::PreciseTimer); // a coarse timer may fire before the retry time
+    connect(&m_retryTimer, &QTimer::timeout, this, [this] {
+        if (m_current >= 0 || !m_owner.m_manifest)
+            return;
+        qCInfo(lcPlayer, "nothing on screen%s%s: trying the failed items again", m_place.layout ? " in region " : "",
+               m_place.region.c_str());
+        m_switchDue = true;
+        trySwitch();
+        armRetry(); // still empty (they failed again): the next retry time
+    });
+}
+
+// Playback clear()s a region before dropping it (its play is logged then);
+// at shutdown nothing is logged, as for the full screen.
+RegionPlayer::~RegionPlayer() = default;
+
+const PlannedItem *RegionPlayer::current() const
+{
+    if (m_current < 0 || !m_slots[m_current]->item())
+        return nullptr;
+    return &*m_slots[m_current]->item();
+}
+
+void RegionPlayer::begin(std::vector<std::string> playlists)
+{
+    m_playlists = std::move(playlists);
+    m_switchDue = true;
+    prepareNext();
+    trySwitch();
+}
+
+void RegionPlayer::boundary(std::vector<std::string> playlists)
+{
+    if (playlists == m_playlists)
+        return;
+    m_playlists = std::move(playlists);
+    if (m_playlists.empty()) {
+        empty();
+        return;
+    }
+    if (m_current >= 0 && !m_switchDue)
+        m_outcome = {false, "schedule changed"};
+    m_switchDue = true;
+    m_itemTimer.stop();
+    if (m_fadingOut >= 0) {
+        slot(m_fadingOut).release();
+        m_fadingOut = -1;
+        m_fadeTimer.stop();
+    }
+    MediaSlot &hidden = slot(hiddenIndex());
+    if (hidden.item() && hidden.item()->playlists != m_playlists)
+        hidden.release();
+    prepareNext();
+    trySwitch();
+}
+
+void RegionPlayer::manifestAdopted(std::vector<std::string> playlists)
+{
+    m_playlists = std::move(playlists);
+    m_picker.reset();
+    // The hidden slot holds an item of the previous manifest: plan again. The
+    // item on screen finishes first (the switch is at the next item boundary).
+    if (m_fadingOut < 0) {
+        MediaSlot &hidden = slot(hiddenIndex());
+        if (hidden.state() != MediaSlot::State::Empty)
+            hidden.release();
+    }
+    if (m_current < 0)
+        m_switchDue = true;
+    prepareNext();
+    trySwitch();
+}
+
+void RegionPlayer::clear()
+{
+    m_playlists.clear();
+    empty();
+}
+
+void RegionPlayer::webWarm()
+{
+    for (auto &s : m_slots)
+        if (s->item() && s->item()->kind == ItemKind::Web)
+            s->startLoadTimer();
+}
+
+void RegionPlayer::onItemTimer()
+{
+    m_outcome = {true, std::nullopt};
+    m_switchDue = true;
+    trySwitch();
+}
+
+PlannedItem RegionPlayer::plan(const Pick &pick, const std::vector<std::string> &set,
+                               std::optional<std::string> &unplayable)
+{
+    const auto &m = *m_owner.m_manifest;
+    const PlaybackConfig &config = m_owner.m_config;
+    const schedule::PlaylistItem &source = m.playlists.at(pick.playlist).items.at(pick.index);
+    PlannedItem item;
+    item.playlist = pick.playlist;
+    item.index = pick.index;
+    item.fit = source.fit;
+    item.playlists = set;
+    item.manifestVersion = m.version;
+    item.key = contentKey(source);
+    item.fadeMs = source.fadeMs.value_or(config.fadeMs);
+    if (m_place.layout) {
+        item.layout = m_place.layout;
+        item.region = m_place.region;
+    }
+    if (source.text) {
+        item.kind = ItemKind::Text;
+        item.text = source.text;
+        item.durationMs = source.durationMs.value_or(config.defaultImageMs);
+        return item;
+    }
+    if (source.stream) {
+        // v1.1 §14 streams are not played yet (issue 20): passed over like
+        // any item this player cannot play.
+        item.durationMs = source.durationMs;
+        unplayable = "stream items are not played yet";
+        return item;
+    }
+    if (source.url) {
+        item.kind = ItemKind::Web;
+        item.url = *source.url;
+        item.source = QUrl(*source.url);
+        // Spec §3 requires duration_ms for web pages and gives a default for
+        // images only; a page without one gets the image default (docs/web.md).
+        item.durationMs = source.durationMs.value_or(config.defaultImageMs);
+        if (!kWebBuiltIn)
+            unplayable = kWebNotBuiltIn;
+        else if (!config.web)
+            unplayable = kWebTurnedOff;
+        return item;
+    }
+    item.asset = "sha256:" + source.asset->hex;
+    const auto asset = m.assets.find(*source.asset);
+    const std::string mediaType = asset != m.assets.end() ? asset->second.mediaType : std::string();
+    if (mediaType.starts_with("image/")) {
+        item.kind = ItemKind::Image;
+        item.durationMs = source.durationMs.value_or(config.defaultImageMs);
+    } else if (mediaType.starts_with("video/")) {
+        item.kind = ItemKind::Video;
+        item.durationMs = source.durationMs;
+    } else {
+        unplayable = "unsupported media type '" + mediaType + "'";
+        return item;
+    }
+    auto path = m_owner.m_store.blobs().find(source.asset->hex);
+    if (!path)
+        unplayable = "store error: " + path.error().message;
+    else if (!*path)
+        unplayable = "asset missing from the store";
+    else
+        item.source = QUrl::fromLocalFile(QString::fromStdString((*path)->string()));
+    return item;
+}
+
+void RegionPlayer::prepareNext()
+{
+    if (!m_owner.m_manifest || m_fadingOut >= 0)
+        return;
+    MediaSlot &hidden = slot(hiddenIndex());
+    if (hidden.state() != MediaSlot::State::Empty)
+        return;
+    // The playlists in force when the next item comes on: a boundary before
+    // the current item's end decides, and the item is shown at the boundary.
+    std::vector<std::string> set = m_playlists;
+    const auto nextChange = m_owner.m_nextChangeMono;
+    if (m_current >= 0 && !m_switchDue && nextChange && m_currentEndMono && *nextChange <= *m_currentEndMono)
+        set = m_owner.playlistsAt(m_place, *nextChange);
+    const auto &m = *m_owner.m_manifest;
+    std::size_t budget = 1;
+    for (const auto &name : set)
+        if (const auto it = m.playlists.find(name); it != m.playlists.end())
+            budget += it->second.items.size();
+    const auto usable = [&](const std::string &playlist, std::size_t index) {
+        return !m_owner.m_bad.isBad(contentKey(m.playlists.at(playlist).items.at(index)), m_owner.monoNow());
+    };
+    while (budget-- > 0) {
+        const auto pick = m_picker.next(m, set, usable);
+        if (!pick)
+            return;
+        std::optional<std::string> unplayable;
+        PlannedItem item = plan(*pick, set, unplayable);
+        if (unplayable) {
+            failItem(item, *unplayable, "skipped");
+            continue;
+        }
+        if (item.asset)
+            if (auto touched = m_owner.m_store.blobs().touch(item.asset->substr(7)); !touched)
+                qCDebug(lcPlayer, "cannot touch %s: %s", item.key.c_str(), touched.error().message.c_str());
+        // A page's 5 s are the page's: while Chromium starts, its timer waits.
+        const bool timed = item.kind != ItemKind::Web || m_owner.m_webWarmUp.warm();
+        hidden.load(std::move(item), timed);
+        return;
+    }
+}
+
+void RegionPlayer::trySwitch()
+{
+    if (!m_switchDue || m_fadingOut >= 0)
+        return;
+    MediaSlot &hidden = slot(hiddenIndex());
+    // A bad item still loading is dropped; a ready one has proven it loads
+    // (a one-item playlist's next copy while its twin failed on screen).
+    if (hidden.item() && hidden.state() != MediaSlot::State::Ready &&
+        m_owner.m_bad.isBad(hidden.item()->key, m_owner.monoNow()))
+        hidden.release();
+    if (hidden.state() == MediaSlot::State::Empty)
+        prepareNext();
+    switch (hidden.state()) {
+    case MediaSlot::State::Ready:
+        switchTo(hidden.index());
+        return;
+    case MediaSlot::State::Empty:
+        // Nothing else playable (or nothing scheduled): what is on screen
+        // and fine stays; an empty region only when there is no such thing.
+        if (!holdCurrent())
+            empty();
+        return;
+    case MediaSlot::State::Loading: // slotReady / slotFailed / the load timer continue
+    case MediaSlot::State::Shown:
+        return;
+    }
+}
+
+void RegionPlayer::switchTo(int incoming)
+{
+    MediaSlot &in = slot(incoming);
+    const int outgoing = m_current;
+    // How late the switch came after the outgoing item's planned end (0 when
+    // the next item was ready in time: the gapless case).
+    const std::int64_t plannedEnd = outgoing >= 0 && m_currentEndMono ? *m_currentEndMono : -1; // -1: untimed
+    closeCurrent();
+    // Incoming on top first, outgoing released after: both happen before the
+    // next frame, so no frame shows neither.
+    in.show(++m_z);
+    m_current = incoming;
+    const PlannedItem &item = *in.item();
+    m_currentStartedUtc = m_owner.m_clock.now().utc;
+    m_currentStartedMono = m_owner.monoNow();
+    m_currentEndMono.reset();
+    m_itemTimer.stop();
+    if (item.durationMs) {
+        m_currentEndMono = m_currentStartedMono + *item.durationMs;
+        m_itemTimer.start(int(std::clamp<std::int64_t>(*item.durationMs, 0, kMaxTimerMs)));
+    }
+    m_outcome = {};
+    m_switchDue = false;
+    m_currentFailed = false;
+    m_holding = false;
+    m_retryTimer.stop();
+    if (outgoing >= 0) {
+        if (item.fadeMs > 0) {
+            m_fadingOut = outgoing;
+            m_fadeTimer.start(item.fadeMs);
+        } else {
+            slot(outgoing).release();
+        }
+    }
+    qCDebug(lcPlayer, "showing %s (%s #%zu) in slot %d%s%s", item.key.c_str(), item.playlist.c_str(), item.index,
+            incoming, m_place.layout ? " of region " : "", m_place.region.c_str());
+    const std::int64_t late = plannedEnd >= 0 ? std::max<std::int64_t>(0, m_owner.monoNow() - plannedEnd) : -1;
+    m_owner.regionSwitched(item, late);
+    prepareNext();
+}
+
+void RegionPlayer::closeCurrent()
+{
+    if (m_current < 0 || !slot(m_current).item())
+        return;
+    const std::int64_t shownMs = m_owner.monoNow() - m_currentStartedMono;
+    // It played well after a fresh load: its failures are forgotten. Not
+    // while held: a held item's own reload failed, and it waits its turn.
+    if (m_outcome.completed && !m_holding)
+        m_owner.m_bad.forget(slot(m_current).item()->key);
+    m_owner.m_recorder.record(*slot(m_current).item(), m_currentStartedUtc, shownMs, m_outcome.completed,
+                              m_outcome.completed ? std::nullopt : m_outcome.reason);
+}
+
+bool RegionPlayer::holdCurrent()
+{
+    const auto &manifest = m_owner.m_manifest;
+    if (m_current < 0 || m_currentFailed || !slot(m_current).item() || !manifest)
+        return false;
+    const PlannedItem &item = *slot(m_current).item();
+    // Only content the schedule still wants: a boundary or a new manifest
+    // that dropped it is not overruled by a retry.
+    bool inForce = false;
+    for (const auto &name : m_playlists)
+        if (const auto it = manifest->playlists.find(name); it != manifest->playlists.end())
+            for (const auto &entry : it->second.items)
+                inForce = inForce || contentKey(entry) == item.key;
+    if (!inForce)
+        return false;
+    if (!m_holding) {
+        m_holding = true;
+        qCWarning(lcPlayer, "nothing else playable (%zu item(s) failed): keeping %s on screen, retrying them",
+                  m_owner.m_bad.size(), item.key.c_str());
+    }
+    // The turn that ended is a play of its own; the next one starts now.
+    closeCurrent();
+    const std::int64_t now = m_owner.monoNow();
+    m_currentStartedUtc = m_owner.m_clock.now().utc;
+    m_currentStartedMono = now;
+    m_outcome = {};
+    m_switchDue = false;
+    // A turn of its own duration; a video held on its last frame waits for
+    // the first retry (and at least a second).
+    std::int64_t turn = m_owner.m_config.defaultImageMs;
+    if (item.durationMs) {
+        turn = *item.durationMs;
+    } else if (const auto first = m_owner.m_bad.firstRetryMs(now)) {
+        turn = std::max<std::int64_t>(1000, *first - now);
+    }
+    m_currentEndMono = now + turn;
+    m_itemTimer.start(int(std::clamp<std::int64_t>(turn, 0, kMaxTimerMs)));
+    m_owner.regionHeld(item);
+    return true;
+}
+
+void RegionPlayer::armRetry()
+{
+    m_retryTimer.stop();
+    if (m_current >= 0 || !m_owner.m_manifest || m_playlists.empty())
+        return;
+    const std::int64_t now = m_owner.monoNow();
+    if (const auto first = m_owner.m_bad.firstRetryMs(now))
+        m_retryTimer.start(int(std::clamp<std::int64_t>(*first - now + 1, 1, kMaxTimerMs)));
+}
+
+void RegionPlayer::empty()
+{
+    closeCurrent();
+    m_fadeTimer.stop();
+    m_fadingOut = -1;
+    m_itemTimer.stop();
+    for (auto &s : m_slots)
+        if (s->state() != MediaSlot::State::Empty)
+            s->release();
+    m_current = -1;
+    m_switchDue = true;
+    m_currentFailed = false;
+    m_holding = false;
+    m_currentEndMono.reset();
+    armRetry();
+    m_owner.regionEmptied();
+}
+
+void RegionPlayer::failItem(const PlannedItem &item, const std::string &reason, const char *outcome)
+{
+    m_owner.m_bad.markBad(item.key, m_owner.monoNow());
+    m_owner.m_recorder.record(item, m_owner.m_clock.now().utc, 0, false, reason);
+    qCWarning(lcPlayer, "skipping %s (%s #%zu): %s", item.key.c_str(), item.playlist.c_str(), item.index,
+              reason.c_str());
+    emit m_owner.itemFailed(QString::fromStdString(item.key), QString::fromStdString(reason));
+    emit m_owner.itemOutcome(kindName(item.kind), QString::fromLatin1(outcome));
+}
+
+void RegionPlayer::slotReady(int index, int generation)
+{
+    if (index < 0 || index > 1 || slot(index).generation() != generation)
+        return;
+    slot(index).markReady();
+    if (index == hiddenIndex())
+        trySwitch();
+}
+
+void RegionPlayer::slotFailed(int index, int generation, const QString &reason)
+{
+    if (index < 0 || index > 1 || slot(index).generation() != generation || !slot(index).item())
+        return;
+    MediaSlot &failed = slot(index);
+    const PlannedItem item = *failed.item();
+    if (index == m_fadingOut)
+        return; // on its way out anyway
+    if (index == m_current) {
+        if (m_currentFailed)
+            return; // already counted (a stall, then the pipeline's error)
+        // On screen: its last frame stays until the next item is ready.
+        m_owner.m_bad.markBad(item.key, m_owner.monoNow());
+        m_currentFailed = true;
+        m_outcome = {false, reason.toStdString()};
+        qCWarning(lcPlayer, "%s failed on screen: %s", item.key.c_str(), qPrintable(reason));
+        emit m_owner.itemFailed(QString::fromStdString(item.key), reason);
+        m_itemTimer.stop();
+        m_switchDue = true;
+        trySwitch();
+        return;
+    }
+    failed.release();
+    failItem(item, reason.toStdString(), "failed");
+    prepareNext();
+    trySwitch();
+}
+
+void RegionPlayer::slotEnded(int index, int generation)
+{
+    if (index != m_current || slot(index).generation() != generation || m_switchDue)
+        return;
+    m_outcome = {true, std::nullopt};
+    m_itemTimer.stop();
+    m_switchDue = true;
+    trySwitch();
+}
+
+} // namespace stoa::player

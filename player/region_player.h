@@ -1,0 +1,144 @@
+// player/region_player.h — one rectangle of the screen and its two slots:
+// what it shows, what comes next, and the gapless switch between them.
+//
+// The full screen is one RegionPlayer (the unit rectangle, playing the tied
+// playlists in force); a v1.1 §12 layout is one RegionPlayer per region (its
+// rectangle and z, playing the region's one playlist). Playback owns them,
+// the manifest, the schedule and everything shared (trusted clock, bad
+// items, play log, web warm-up); a RegionPlayer only switches its own slots.
+//
+// Rules (docs/player.md has the walk-through):
+//  - gapless: a switch happens only when the incoming slot is Ready; the
+//    outgoing slot is released after the incoming one is shown (same frame,
+//    or after the fade), so at no time are both hidden while content plays;
+//  - an item ends when its duration elapses (item timer), when its video
+//    ends, or at a schedule boundary; if the next item is not ready yet the
+//    current one stays on screen until it is;
+//  - the next item is drawn from the playlists this region will play at the
+//    instant it is shown (Playback::playlistsAt): a boundary before the
+//    current item's end decides, and the item is shown AT the boundary;
+//  - never dark: an item that cannot be played is skipped, logged with
+//    completed=false and a reason, and marked bad until its retry time;
+//  - what is on screen stays until a replacement is ready (held when
+//    nothing else is playable); with nothing to show the region is empty:
+//    transparent in a layout, the idle screen beneath when nothing at all
+//    shows (Playback::idle);
+//  - every play goes to the play log, with the layout and region of an item
+//    of a region (spec §6 + §12).
+#pragma once
+
+#include "player/item_picker.h"
+#include "player/media_slot.h"
+#include "schedule/manifest.h"
+
+#include <QDateTime>
+#include <QObject>
+#include <QRectF>
+#include <QTimer>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stoa::player {
+
+class Playback;
+
+// Where a RegionPlayer sits: the full screen, or a region of a layout.
+struct RegionPlace {
+    std::optional<std::string> layout; // absent: the full screen
+    std::string region;                // the region's id (empty for the full screen)
+    schedule::FractionRect rect;       // of the rotated screen
+    int z = 0;                         // higher on top
+    bool operator==(const RegionPlace &) const = default;
+};
+
+class RegionPlayer : public QObject {
+    Q_OBJECT
+    Q_PROPERTY(stoa::player::MediaSlot *slotA READ slotA CONSTANT)
+    Q_PROPERTY(stoa::player::MediaSlot *slotB READ slotB CONSTANT)
+    // Fractions of the rotated screen (QML multiplies by the stage's size).
+    Q_PROPERTY(QRectF rect READ rect CONSTANT)
+    Q_PROPERTY(int z READ z CONSTANT)
+    Q_PROPERTY(QString regionId READ regionId CONSTANT)
+public:
+    RegionPlayer(Playback &owner, RegionPlace place, QObject *parent = nullptr);
+    ~RegionPlayer() override;
+
+    MediaSlot *slotA() { return m_slots[0].get(); }
+    MediaSlot *slotB() { return m_slots[1].get(); }
+    QRectF rect() const { return {m_place.rect.x, m_place.rect.y, m_place.rect.w, m_place.rect.h}; }
+    int z() const { return m_place.z; }
+    QString regionId() const { return QString::fromStdString(m_place.region); }
+    const RegionPlace &place() const { return m_place; }
+
+    // Something is on screen in this region.
+    bool showing() const { return m_current >= 0; }
+    const PlannedItem *current() const;
+    // The playlists it plays now (empty: nothing).
+    const std::vector<std::string> &playlists() const { return m_playlists; }
+
+    // Starts with `playlists` (or shows nothing with none).
+    void begin(std::vector<std::string> playlists);
+    // A schedule boundary: from now on it plays `playlists` (the current
+    // item is interrupted when they differ).
+    void boundary(std::vector<std::string> playlists);
+    // A new manifest was adopted: positions are forgotten, the hidden slot is
+    // planned again; the item on screen finishes first.
+    void manifestAdopted(std::vector<std::string> playlists);
+    // Shows nothing any more (the item on screen is logged and released).
+    void clear();
+    // The web engine is warm: pages loading now start their load timers.
+    void webWarm();
+
+    // --- Reports from QML (qml/MediaSlot.qml), tagged with the slot's generation.
+    Q_INVOKABLE void slotReady(int slot, int generation);
+    Q_INVOKABLE void slotFailed(int slot, int generation, const QString &reason);
+    Q_INVOKABLE void slotEnded(int slot, int generation);
+
+private:
+    struct Outcome {
+        bool completed = false;
+        std::optional<std::string> reason = "interrupted";
+    };
+
+    MediaSlot &slot(int i) { return *m_slots[std::size_t(i)]; }
+    int hiddenIndex() const { return m_current < 0 ? 0 : 1 - m_current; }
+
+    PlannedItem plan(const Pick &pick, const std::vector<std::string> &set, std::optional<std::string> &unplayable);
+    void onItemTimer();
+    void prepareNext();
+    void trySwitch();
+    void switchTo(int incoming);
+    void closeCurrent();
+    // Nothing to show: releases both slots (the region is transparent).
+    void empty();
+    void armRetry();
+    bool holdCurrent();
+    void failItem(const PlannedItem &item, const std::string &reason, const char *outcome);
+
+    Playback &m_owner;
+    RegionPlace m_place;
+    std::unique_ptr<MediaSlot> m_slots[2];
+    std::vector<std::string> m_playlists;       // in force now for this region (empty: nothing)
+    ItemPicker m_picker;
+
+    int m_current = -1;                         // slot on screen; -1: nothing
+    bool m_currentFailed = false;               // the item on screen failed there (never held)
+    bool m_holding = false;                     // the item on screen is held: nothing else was playable
+    bool m_switchDue = true;                    // the current item is over (or none is shown)
+    QDateTime m_currentStartedUtc;
+    std::int64_t m_currentStartedMono = 0;
+    std::optional<std::int64_t> m_currentEndMono; // planned end (duration), if known
+    Outcome m_outcome;
+
+    QTimer m_itemTimer;                         // the current item's duration
+    QTimer m_fadeTimer;                         // releases the outgoing slot after a fade
+    QTimer m_retryTimer;                        // empty because items failed: tries them again at their retry time
+    int m_fadingOut = -1;                       // slot kept visible under a fade-in
+    int m_z = 0;                                // the slots' stacking inside the region
+};
+
+} // namespace stoa::player
