@@ -239,19 +239,20 @@ void Playback::apply(bool adopted)
         current.push_back(r->place());
     if (places != current) {
         // The new regions are made before the old ones go; what the old ones
-        // showed is logged as interrupted. They are deleted later: QML drops
-        // its delegates for them first.
+        // showed is logged as interrupted. They are deleted later, after the
+        // Repeater's delegates for them (queued by regionsChanged), so no
+        // binding reads a deleted slot.
         std::vector<std::unique_ptr<RegionPlayer>> old = std::move(m_layout);
         m_layout.clear();
         for (const auto &place : places)
             m_layout.push_back(std::make_unique<RegionPlayer>(*this, place));
         if (!places.empty())
             qCInfo(lcPlayer, "layout %s: %zu regions", m_inForce.layout->c_str(), places.size());
-        for (auto &r : old) {
+        for (auto &r : old)
             r->clear();
-            r.release()->deleteLater();
-        }
         emit regionsChanged();
+        for (auto &r : old)
+            r.release()->deleteLater();
         for (auto &r : m_layout)
             r->begin(playlistsOf(r->place(), m_inForce));
     } else if (adopted) {
