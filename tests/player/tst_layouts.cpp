@@ -106,6 +106,7 @@ class LayoutTest : public QObject {
     Q_OBJECT
 private slots:
     void threeRegionsAtTheirPlaces();
+    void layoutTurnsWithTheScreen();
     void staticTextShows();
     void tickerMovesRightToLeft();
     void playsCarryLayoutAndRegion();
@@ -157,6 +158,22 @@ void LayoutTest::threeRegionsAtTheirPlaces()
                      p.reason.value_or("?").c_str());
     }
     QVERIFY(streamSkipped);
+}
+
+void LayoutTest::layoutTurnsWithTheScreen()
+{
+    // Rotation 180: the rectangles are of the rotated screen, so "left"
+    // (red/magenta) is on the window's right and the ticker at its top.
+    PlayerHarness h;
+    const Media red = h.content->solid(kRed), magenta = h.content->solid(kMagenta);
+    const Media green = h.content->solid(kGreen), yellow = h.content->solid(kYellow);
+    QJsonObject m = layoutManifest(*h.content, red, magenta, green, yellow);
+    m["settings"] = QJsonObject{{"rotation", 180}};
+    h.content->activate(m);
+    QVERIFY(h.start());
+    QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(0.75, 0.4), kRed) || near(h.pixel(0.75, 0.4), kMagenta), 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(0.2, 0.4), kGreen), 3000);
+    QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(0.98, 0.05), kBlue), 3000);
 }
 
 void LayoutTest::staticTextShows()
