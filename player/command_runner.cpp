@@ -5,6 +5,7 @@
 #include "schedule/manifest.h"
 
 #include <QDir>
+#include <QPointer>
 
 namespace stoa::player {
 
@@ -26,6 +27,8 @@ int CommandRunner::check()
     int handled = 0;
     bool restart = false;
     for (const auto &h : *pending) {
+        if (m_running.contains(h.id))
+            continue; // started by an earlier check; its outcome finishes it
         bool ok = false;
         std::string result;
         const schedule::CommandType type = schedule::commandType(h.type);
@@ -40,7 +43,10 @@ int CommandRunner::check()
             break;
         case schedule::CommandType::DisplayOn:
         case schedule::CommandType::DisplayOff:
-            ok = display(type == schedule::CommandType::DisplayOn, result);
+            if (startDisplay(h.id, h.type, type == schedule::CommandType::DisplayOn, result)) {
+                ++handled;
+                continue; // finished by displayDone
+            }
             break;
         case schedule::CommandType::Reboot:
         case schedule::CommandType::ClearCache:
@@ -48,28 +54,57 @@ int CommandRunner::check()
             result = "not a player command: " + h.type;
             break;
         }
-        if (auto done = m_store.commands().finishHandover(h.id, ok, result); !done) {
-            qCWarning(lcPlayer, "cannot finish command %s: %s", h.id.c_str(), done.error().message.c_str());
-            continue;
-        }
-        ++handled;
-        qCInfo(lcPlayer, "command %s (%s): %s%s", h.id.c_str(), h.type.c_str(), ok ? "done" : "failed: ",
-               ok ? "" : result.c_str());
+        if (finish(h.id, h.type, ok, result))
+            ++handled;
     }
-    if (restart)
-        emit restartRequested(kRestartExitCode);
+    if (restart) {
+        // Display switches on their way write their outcomes first.
+        m_restartWaiting = true;
+        if (m_running.empty())
+            emit restartRequested(kRestartExitCode);
+        else
+            qCInfo(lcPlayer, "restart waits for %d display command(s) to finish", int(m_running.size()));
+    }
     return handled;
 }
 
-bool CommandRunner::display(bool on, std::string &result)
+bool CommandRunner::startDisplay(const std::string &id, const std::string &type, bool on, std::string &result)
 {
     if (!m_displaySwitch) {
         result = "display control is not configured (display_power = none)";
         return false;
     }
-    auto switched = m_displaySwitch(on);
-    result = switched ? *switched : switched.error();
-    return switched.has_value();
+    m_running.insert(id);
+    // The runner may be gone when the outcome comes (shutdown): then it is
+    // not written, and the handover is carried out at the next start.
+    m_displaySwitch(on, [self = QPointer<CommandRunner>(this), id, type](std::expected<std::string, std::string> outcome) {
+        if (self)
+            self->displayDone(id, type, std::move(outcome));
+    });
+    return true;
+}
+
+void CommandRunner::displayDone(const std::string &id, const std::string &type,
+                                std::expected<std::string, std::string> outcome)
+{
+    if (!m_running.contains(id))
+        return; // a second outcome for one handover: it was finished already
+    (void)finish(id, type, outcome.has_value(), outcome ? *outcome : outcome.error());
+    m_running.erase(id);
+    if (m_restartWaiting && m_running.empty())
+        emit restartRequested(kRestartExitCode);
+}
+
+bool CommandRunner::finish(const std::string &id, const std::string &type, bool ok, const std::string &result)
+{
+    if (auto done = m_store.commands().finishHandover(id, ok, result); !done) {
+        qCWarning(lcPlayer, "cannot finish command %s: %s", id.c_str(), done.error().message.c_str());
+        return false;
+    }
+    qCInfo(lcPlayer, "command %s (%s): %s%s", id.c_str(), type.c_str(), ok ? "done" : "failed: ",
+           ok ? "" : result.c_str());
+    emit handoverFinished(QString::fromStdString(id), ok);
+    return true;
 }
 
 bool CommandRunner::screenshot(const std::string &id, std::string &result)

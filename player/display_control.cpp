@@ -5,6 +5,8 @@
 #include "schedule/engine.h"
 
 #include <algorithm>
+#include <exception>
+#include <utility>
 
 namespace stoa::player {
 
@@ -28,6 +30,9 @@ QString utcText(const QDateTime &t)
 DisplayControl::DisplayControl(Playback &playback, DisplayPower &power, QObject *parent)
     : QObject(parent), m_playback(playback), m_power(power)
 {
+    m_thread.setObjectName(QStringLiteral("display-power"));
+    m_worker.moveToThread(&m_thread);
+    m_thread.start();
     m_flipTimer.setSingleShot(true);
     m_flipTimer.setTimerType(Qt::PreciseTimer);
     connect(&m_flipTimer, &QTimer::timeout, this, &DisplayControl::onFlipTimer);
@@ -37,27 +42,25 @@ DisplayControl::DisplayControl(Playback &playback, DisplayPower &power, QObject 
     });
 }
 
+DisplayControl::~DisplayControl()
+{
+    // A switch in progress finishes (bounded by the method's timeout); its
+    // queued outcome is dropped with this object, and no other is sent.
+    m_thread.quit();
+    m_thread.wait();
+}
+
 void DisplayControl::start()
 {
     m_started = true;
-    qCInfo(lcPlayer, "display power: method %s", qPrintable(m_power.method()));
+    qCInfo(lcPlayer, "display power: method %s (switched on its own thread)", qPrintable(m_power.method()));
     resolve(true, "start");
 }
 
-std::expected<std::string, std::string> DisplayControl::command(bool on)
+void DisplayControl::command(bool on, CommandDone done)
 {
-    const auto report = apply(on, "command");
-    if (!report) {
-        emit stateChanged();
-        return std::unexpected(report.error());
-    }
-    m_override = on;
-    // The override holds until the window flips next (rules in the header).
-    resolve(false, "command");
-    std::string held = m_nextFlipUtc ? "held until the display window's next change at " +
-                                           utcText(*m_nextFlipUtc).toStdString()
-                                     : std::string("held until the next display command (no display window)");
-    return report->detail.toStdString() + "; " + held;
+    ask(Switch{on, "command", true, std::move(done)});
+    emit stateChanged();
 }
 
 void DisplayControl::resolve(bool force, const char *why)
@@ -69,8 +72,17 @@ void DisplayControl::resolve(bool force, const char *why)
     m_scheduledOn = window.on;
     m_nextFlipUtc = window.nextChange;
     m_wanted = m_override.value_or(m_scheduledOn);
-    if (force || m_applied != m_wanted)
-        (void)apply(m_wanted, why);
+    if (commandPending()) {
+        // The command's outcome decides whether an override holds: the
+        // schedule waits for it (onSwitched runs this resolve then).
+        m_deferred = std::pair(force || (m_deferred && m_deferred->first), why);
+    } else {
+        // Schedule switches not yet on the worker are superseded by this one.
+        while (m_switches.size() > 1 && !m_switches.back().command)
+            m_switches.pop_back();
+        if (force || lastAsked() != m_wanted)
+            ask(Switch{m_wanted, why, false, {}});
+    }
     arm(now);
     emit stateChanged();
 }
@@ -99,22 +111,93 @@ void DisplayControl::arm(const QDateTime &nowUtc)
     m_flipTimer.start(int(std::clamp<std::int64_t>(nowUtc.msecsTo(*m_nextFlipUtc), 1, kMaxTimerMs)));
 }
 
-std::expected<DisplayPowerReport, std::string> DisplayControl::apply(bool on, const char *why)
+std::optional<bool> DisplayControl::lastAsked() const
 {
-    auto report = m_power.setPower(on);
+    return m_switches.empty() ? m_applied : std::optional(m_switches.back().on);
+}
+
+bool DisplayControl::commandPending() const
+{
+    return std::ranges::any_of(m_switches, &Switch::command);
+}
+
+void DisplayControl::ask(Switch s)
+{
+    m_switches.push_back(std::move(s));
+    if (m_switches.size() == 1)
+        sendFront();
+}
+
+void DisplayControl::sendFront()
+{
+    const bool on = m_switches.front().on;
+    QMetaObject::invokeMethod(
+        &m_worker,
+        [this, on] {
+            // The worker thread: the only place setPower runs.
+            std::expected<DisplayPowerReport, std::string> report;
+            try {
+                report = m_power.setPower(on);
+            } catch (const std::exception &e) {
+                // Implementations promise not to throw; one that does must
+                // not take the worker (and every later switch) with it.
+                report = std::unexpected(std::string("display power threw: ") + e.what());
+            } catch (...) {
+                report = std::unexpected(std::string("display power threw"));
+            }
+            // Back to the GUI thread; `this` outlives the worker (the
+            // destructor joins it first), so the call is dropped, not run,
+            // if the object goes before it is delivered.
+            QMetaObject::invokeMethod(
+                this, [this, report = std::move(report)]() mutable { onSwitched(std::move(report)); },
+                Qt::QueuedConnection);
+        },
+        Qt::QueuedConnection);
+}
+
+void DisplayControl::onSwitched(std::expected<DisplayPowerReport, std::string> report)
+{
+    Switch done = std::move(m_switches.front());
+    m_switches.pop_front();
     if (!report) {
         // The screen may be in either state now: the next resolve sets it again.
         m_applied.reset();
         m_lastError = report.error();
-        qCWarning(lcPlayer, "display %s (%s) failed: %s; tried again at the next change or command", onOff(on), why,
-                  report.error().c_str());
-        return report;
+        qCWarning(lcPlayer, "display %s (%s) failed: %s; tried again at the next change or command",
+                  onOff(done.on), done.why, report.error().c_str());
+    } else {
+        m_applied = report->on;
+        m_lastReport = *report;
+        m_lastError.reset();
+        qCInfo(lcPlayer, "display %s (%s): %s", onOff(done.on), done.why, qPrintable(report->detail));
     }
-    m_applied = report->on;
-    m_lastReport = *report;
-    m_lastError.reset();
-    qCInfo(lcPlayer, "display %s (%s): %s", onOff(on), why, qPrintable(report->detail));
-    return report;
+    if (!m_switches.empty())
+        sendFront();
+
+    if (done.command) {
+        if (report)
+            m_override = done.on;
+        // The override (if any) holds until the window flips next; a resolve
+        // skipped while commands were pending runs once the last one is done.
+        std::optional<std::pair<bool, const char *>> deferred;
+        if (!commandPending())
+            deferred = std::exchange(m_deferred, std::nullopt);
+        if (report || deferred)
+            resolve(deferred && deferred->first, deferred ? deferred->second : "command");
+        if (done.done) {
+            if (!report) {
+                done.done(std::unexpected(report.error()));
+            } else {
+                const std::string held =
+                    m_nextFlipUtc ? "held until the display window's next change at " +
+                                        utcText(*m_nextFlipUtc).toStdString()
+                                  : std::string("held until the next display command (no display window)");
+                done.done(report->detail.toStdString() + "; " + held);
+            }
+        }
+    }
+    emit switched();
+    emit stateChanged();
 }
 
 } // namespace stoa::player

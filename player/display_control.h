@@ -11,7 +11,8 @@
 //    for schedule changes; a timer that fires early, or is capped at 24 h,
 //    re-arms for the rest instead of flipping).
 //  - the power is set only when the wanted state differs from what was last
-//    set successfully; at start it is always set (the state the screen was
+//    set successfully (or, while switches are on their way, from what the
+//    last one asked); at start it is always set (the state the screen was
 //    left in is unknown), and after a failure the state counts as unknown, so
 //    the next resolve (flip, manifest, command) sets it again: that is the
 //    retry.
@@ -29,9 +30,27 @@
 //  - a failing DisplayPower never stops anything: the error is logged as a
 //    warning and kept for diagnostics (lastError()); each change is logged at
 //    info with what the device answered (the report's detail).
-// DisplayPower::setPower is synchronous and runs on this (the GUI) thread,
-// bounded by the method's tool timeout (5 s by default): the "drm" switch
-// must run on the thread that owns the KMS screen.
+//
+// Threads (issue 15, "Nothing blocks the screen"): DisplayPower::setPower
+// blocks (an external tool, up to its 5 s timeout), so it never runs on the
+// GUI thread. DisplayControl owns one worker thread; every setPower runs
+// there, one at a time, in the order asked, and its outcome comes back to the
+// GUI thread by a queued call (onSwitched). Everything else (the window, the
+// timer, the state below, the accessors, the signals) lives on the GUI thread
+// only. While a switch is on its way:
+//  - isOn()/lastReport()/lastError() still say what the last finished switch
+//    did; switchesPending() counts the switches asked and not finished;
+//  - the schedule asks for a switch only when its wanted state differs from
+//    what the last switch asked will leave (not from isOn()), so a flip or a
+//    manifest arriving mid-switch neither repeats nor reorders it;
+//  - while a command's switch is pending, the schedule asks for nothing (the
+//    command's outcome decides whether an override holds); the resolve it
+//    missed runs when the command finishes, so a command that fails still
+//    hands over to the window.
+// The destructor stops the worker and waits for a switch in progress (at
+// most the method's timeout); outcomes not yet delivered are dropped with
+// the object (a command's callback is then never called: its handover stays
+// pending and the next start carries it out, as after a crash).
 #pragma once
 
 #include "player/display_power.h"
@@ -39,30 +58,46 @@
 
 #include <QDateTime>
 #include <QObject>
+#include <QThread>
 #include <QTimer>
 
+#include <cstdint>
+#include <deque>
 #include <expected>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace stoa::player {
 
 class DisplayControl : public QObject {
     Q_OBJECT
 public:
-    // `playback` and `power` must outlive the DisplayControl.
-    DisplayControl(Playback &playback, DisplayPower &power, QObject *parent = nullptr);
+    // What a display command did: the text (what the device answered and how
+    // long the state holds) or the error. Called on the GUI thread.
+    using CommandDone = std::function<void(std::expected<std::string, std::string>)>;
 
-    // Resolves the window now, sets the power and arms the flip timer. Call
-    // once (before or after Playback::start(); each adopted manifest
-    // re-resolves by itself).
+    // `playback` and `power` must outlive the DisplayControl. Starts the
+    // worker thread; nothing is switched before start().
+    DisplayControl(Playback &playback, DisplayPower &power, QObject *parent = nullptr);
+    // Stops the worker, waiting for a switch in progress (header comment).
+    ~DisplayControl() override;
+    DisplayControl(const DisplayControl &) = delete;
+    DisplayControl &operator=(const DisplayControl &) = delete;
+
+    // Resolves the window now, asks the worker to set the power and arms the
+    // flip timer; returns at once. Call once (before or after
+    // Playback::start(); each adopted manifest re-resolves by itself).
     void start();
 
-    // display_on (true) / display_off (false): sets the power now and holds
-    // it until the next scheduled flip. The text says what the device did
-    // and how long the state holds; an error leaves the schedule in charge.
+    // display_on (true) / display_off (false): asks the worker to set the
+    // power (after any switch already asked) and returns at once. When the
+    // switch is done, a success holds the state until the next scheduled flip
+    // and `done` gets what the device did and how long the state holds; an
+    // error holds nothing, leaves the schedule in charge and goes to `done`.
     // Fits CommandRunner::DisplaySwitch.
-    std::expected<std::string, std::string> command(bool on);
+    void command(bool on, CommandDone done);
 
     // --- For the diagnostics screen and /status.
     // The state last set successfully; nullopt before the first success and
@@ -79,21 +114,46 @@ public:
     // The error of the last attempt if it failed; cleared by a success.
     const std::optional<std::string> &lastError() const { return m_lastError; }
     QString method() const { return m_power.method(); }
+    // Switches asked and not finished (the one on the worker included).
+    int switchesPending() const { return int(m_switches.size()); }
 
 signals:
     // isOn / lastReport / lastError / override / next flip changed.
     void stateChanged();
+    // A setPower call finished (either way); the accessors hold its outcome.
+    void switched();
 
 private:
-    // Re-reads the window at trusted now; sets the power when `force` or when
-    // the wanted state differs from m_applied; re-arms the timer. `why` is logged.
+    // One setPower asked of the worker.
+    struct Switch {
+        bool on = false;
+        const char *why = "";    // a string literal: logged with the outcome
+        bool command = false;    // a display command's switch (its outcome decides the override)
+        CommandDone done;        // the command's callback; empty for the schedule's switches
+    };
+
+    // Re-reads the window at trusted now; asks for a switch when `force` or
+    // when the wanted state differs from what the switches asked will leave;
+    // re-arms the timer. `why` is logged. Deferred while a command is pending.
     void resolve(bool force, const char *why);
     void onFlipTimer();
     void arm(const QDateTime &nowUtc);
-    std::expected<DisplayPowerReport, std::string> apply(bool on, const char *why);
+    // Queues a switch; hands it to the worker if none is running.
+    void ask(Switch s);
+    // Hands the front of m_switches to the worker.
+    void sendFront();
+    // The worker's outcome for the front switch (GUI thread, queued).
+    void onSwitched(std::expected<DisplayPowerReport, std::string> report);
+    // The state the screen is left in once every asked switch has succeeded.
+    std::optional<bool> lastAsked() const;
+    bool commandPending() const;
 
     Playback &m_playback;
-    DisplayPower &m_power;
+    DisplayPower &m_power;                   // setPower called on m_worker's thread only
+    QThread m_thread;                        // the worker thread; started by the constructor, joined by the destructor
+    QObject m_worker;                        // lives on m_thread: the context the switches run in
+    std::deque<Switch> m_switches;           // asked, in order; the front runs on the worker (GUI thread owns the queue)
+    std::optional<std::pair<bool, const char *>> m_deferred; // a resolve skipped while a command was pending: force, why
     QTimer m_flipTimer;                      // the one timer at the next flip
     bool m_started = false;                  // start() called: manifests are followed from then on
     std::optional<QDateTime> m_nextFlipUtc;  // when the window flips next (trusted UTC)

@@ -8,6 +8,10 @@
 // then reads the connector's sysfs `dpms` to confirm. On platforms whose
 // screen ignores power states (xcb, offscreen) the call does nothing and the
 // confirmation reports the contradiction.
+//
+// Threads: the switch may be called from any thread (DisplayControl calls it
+// on its worker); setPowerState always runs on the screen's own thread, and a
+// caller on another thread waits for it at most 2 s (then an error).
 #pragma once
 
 #include "player/display_power.h"

@@ -200,7 +200,6 @@ int main(int argc, char **argv)
            qPrintable(platform::deviceIdSourceName(identity->source)), options->dataDir.c_str());
     playback.start();
     shell.diagnostics().start();
-    shell.commands().check();
 
     // Display power: the manifest's window and display_on/off commands, by
     // the configured method; "none" leaves the commands "not configured".
@@ -211,12 +210,17 @@ int main(int argc, char **argv)
         if (made) {
             displayPower = std::move(*made);
             display.emplace(playback, *displayPower);
-            shell.commands().setDisplaySwitch([&display](bool on) { return display->command(on); });
+            shell.commands().setDisplaySwitch([&display](bool on, player::CommandRunner::DisplayDone done) {
+                display->command(on, std::move(done)); // off the GUI thread; `done` gets the outcome
+            });
             display->start();
         } else {
             qCWarning(player::lcPlayer, "display power: %s", made.error().c_str());
         }
     }
+    // Commands handed over while the player was down, once the display switch
+    // is plugged in (before, a pending display_on/off failed as not configured).
+    shell.commands().check();
 
     // Endpoints: a bind failure is logged; playback never depends on them.
     player::LocalEndpoints local(playback, shell.window(), [&shell] { return shell.diagnostics().gather(); });
