@@ -154,8 +154,15 @@ void DisplayFramesTest::slowSwitchKeepsFramesComing()
           "(%lld ms); %.1f ms with it on the GUI thread (%lld ms)",
           baselineGap / 1000.0, (baselineToUs - baselineFromUs) / 1000, workerGap / 1000.0, (doneUs - askedUs) / 1000,
           guiGap / 1000.0, (blockedToUs - blockedFromUs) / 1000);
-    QVERIFY2(workerGap <= 2 * kFramePeriodUs,
-             qPrintable(QStringLiteral("a %1 ms gap between frames while the display switched").arg(workerGap / 1000.0)));
+    // Two frame periods, the bound. On a machine that cannot keep
+    // it even with no switch (a loaded CI runner, the sanitizer build: the
+    // baseline above is printed), the switch may add at most one period to
+    // the machine's own worst gap; a blocked GUI thread (5 s) fails either.
+    const qint64 limitUs = baselineGap > 2 * kFramePeriodUs ? baselineGap + kFramePeriodUs : 2 * kFramePeriodUs;
+    QVERIFY2(workerGap <= limitUs,
+             qPrintable(QStringLiteral("a %1 ms gap between frames while the display switched (limit %2 ms)")
+                            .arg(workerGap / 1000.0)
+                            .arg(limitUs / 1000.0)));
     QVERIFY2(guiGap >= (kToolSeconds * 1000 - 500) * 1000,
              qPrintable(QStringLiteral("the gap check missed a %1 ms block of the GUI thread (longest gap %2 ms)")
                             .arg((blockedToUs - blockedFromUs) / 1000)
