@@ -219,8 +219,10 @@ public:
         content = std::make_unique<ContentBuilder>(*store, QDir(m_dir.path()).filePath("media"));
     }
 
-    // Starts the player; `fakeNow` as --fake-now.
-    bool start(std::optional<QDateTime> fakeNow = std::nullopt, PlaybackConfig config = {})
+    // Makes the player and shows its window, not yet playing: for tests that
+    // attach something (a frame log) before the first item; `fakeNow` as
+    // --fake-now.
+    bool show(std::optional<QDateTime> fakeNow = std::nullopt, PlaybackConfig config = {})
     {
         if (config.deviceId.empty())
             config.deviceId = "test-screen";
@@ -229,7 +231,13 @@ public:
         if (!shell->load())
             return false;
         shell->show(false);
-        if (!QTest::qWaitForWindowExposed(shell->window()))
+        return QTest::qWaitForWindowExposed(shell->window());
+    }
+
+    // Starts the player; `fakeNow` as --fake-now.
+    bool start(std::optional<QDateTime> fakeNow = std::nullopt, PlaybackConfig config = {})
+    {
+        if (!show(fakeNow, std::move(config)))
             return false;
         playback->start();
         return true;

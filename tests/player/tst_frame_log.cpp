@@ -74,13 +74,7 @@ private slots:
         h.content->activate(h.content->manifest(
             1, {{"main", playlist({item(red, 400), item(green), item(blue, 400)})}}, "main"));
 
-        PlaybackConfig config;
-        config.deviceId = "test-screen";
-        h.playback = std::make_unique<Playback>(*h.store, playerClocks(std::nullopt), config);
-        h.shell = std::make_unique<Shell>(*h.store, *h.playback);
-        QVERIFY(h.shell->load());
-        h.shell->show(false);
-        QVERIFY(QTest::qWaitForWindowExposed(h.shell->window()));
+        QVERIFY(h.show());
         const QString path = QDir(h.m_dir.path()).filePath("frames.log");
         FrameLog log(path);
         log.attach(h.shell->window(), *h.playback);
