@@ -26,10 +26,6 @@ endif()
 set(CMAKE_SYSROOT "${STOA_ARM64_DIR}/sysroot")
 set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
 set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
-# -fcf-protection (the top-level CMakeLists.txt's hardening) is x86 only; the
-# launcher turns it into arm64's equivalent, -mbranch-protection=standard.
-set(CMAKE_C_COMPILER_LAUNCHER "${CMAKE_CURRENT_LIST_DIR}/compile.sh")
-set(CMAKE_CXX_COMPILER_LAUNCHER "${CMAKE_CURRENT_LIST_DIR}/compile.sh")
 
 # Libraries, headers and CMake packages from the sysroot only; programs
 # (pkg-config, python3, promtool, ...) from the build machine.
