@@ -5,10 +5,18 @@
 // file-system traffic) every `interval`, and only when that moved does it
 // read the activation generation. Default interval 250 ms, so a change is
 // seen well within the one second the player is allowed.
+//
+// Opened on a data directory whose Store in this process is a fallback
+// (store.h), it does not touch state.db (another process may be moving it
+// aside): it waits until that Store adopted the real one, then opens its
+// connection and emits changed() and activeManifestChanged() once, so the
+// player re-reads everything from the real store.
 #pragma once
 
 #include "cache/database.h"
 #include "cache/error.h"
+
+#include <memory>
 
 #include <QObject>
 #include <QTimer>
@@ -34,9 +42,11 @@ signals:
     void activeManifestChanged(qint64 generation);     // a different manifest became active
 
 private:
-    ChangeWatcher(Database db, std::chrono::milliseconds interval);
+    ChangeWatcher(std::optional<Database> db, std::filesystem::path dataDir, std::chrono::milliseconds interval);
 
-    Database m_db;                 // own connection: data_version only moves for others' commits
+    std::optional<Database> m_db;  // own connection: data_version only moves for others' commits;
+                                   // none while the store is a fallback
+    std::filesystem::path m_dataDir;
     QTimer m_timer;
     std::int64_t m_dataVersion = -1;
     std::int64_t m_generation = 0; // last seen activation generation

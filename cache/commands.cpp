@@ -1,6 +1,10 @@
 #include "cache/commands.h"
 
+#include "cache/state_mirror.h"
+
 #include <sqlite3.h>
+
+#include <optional>
 
 #include <chrono>
 
@@ -20,6 +24,15 @@ Result<bool> CommandLog::wasExecuted(const std::string &id)
 Result<bool> CommandLog::markExecuted(const std::string &id, const std::string &type, const std::string &result)
 {
     using namespace std::chrono;
+    // Our own transaction unless the caller has one (handToPlayer): the
+    // mirror append must happen before the id's commit, never after.
+    std::optional<Transaction> own;
+    if (m_mirror && sqlite3_get_autocommit(m_db.handle())) {
+        auto tx = Transaction::begin(m_db);
+        if (!tx)
+            return std::unexpected(tx.error());
+        own.emplace(std::move(*tx));
+    }
     auto st = m_db.prepare("INSERT INTO commands(id, type, executed_at, result) VALUES(?,?,?,?) "
                            "ON CONFLICT(id) DO NOTHING");
     if (!st)
@@ -27,7 +40,14 @@ Result<bool> CommandLog::markExecuted(const std::string &id, const std::string &
     const std::int64_t now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
     if (auto ok = st->bind(1, id).bind(2, type).bind(3, now).bind(4, result).run(); !ok)
         return std::unexpected(ok.error());
-    return sqlite3_changes(m_db.handle()) > 0;
+    const bool fresh = sqlite3_changes(m_db.handle()) > 0;
+    if (fresh && m_mirror)
+        if (auto ok = m_mirror->appendCommands({id}); !ok)
+            return std::unexpected(Error{ok.error().code, "cannot mirror command id " + id + ": " + ok.error().message});
+    if (own)
+        if (auto ok = own->commit(); !ok)
+            return std::unexpected(ok.error());
+    return fresh;
 }
 
 Result<bool> CommandLog::handToPlayer(const std::string &id, const std::string &type)

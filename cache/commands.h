@@ -1,7 +1,12 @@
 // cache/commands.h — manifest command ids already carried out (protocol §3).
 //
 // Invariant: an id, once recorded, is never forgotten, so a command runs at
-// most once per device, ever — across restarts and new manifests.
+// most once per device, ever — across restarts, new manifests and a rebuilt
+// state.db: with a StateMirror (the Store's CommandLog has one) a new id is
+// appended to state/commands and fdatasync'd inside the transaction that
+// records it, before the commit, so no committed id is missing from the
+// mirror; a failed mirror write fails the call and records nothing (the
+// command does not run). Recovery puts mirrored ids back (recovery.cpp).
 //
 // Commands the player carries out go through the handover queue: the agent
 // records the id as executed and queues it in one transaction (so a crash
@@ -16,10 +21,12 @@
 
 namespace stoa::cache {
 
+class StateMirror;
+
 class CommandLog {
 public:
     // `db` must outlive the CommandLog.
-    explicit CommandLog(Database &db) : m_db(db) {}
+    explicit CommandLog(Database &db, StateMirror *mirror = nullptr) : m_db(db), m_mirror(mirror) {}
 
     Result<bool> wasExecuted(const std::string &id);
     // Records the id; returns false if it was already recorded (someone else ran it).
@@ -39,6 +46,7 @@ public:
 
 private:
     Database &m_db;
+    StateMirror *m_mirror; // not owned; null: the database only
 };
 
 } // namespace stoa::cache

@@ -34,7 +34,11 @@ Result<void> KeyValue::set(const std::string &key, const std::string &value)
                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     if (!st)
         return std::unexpected(st.error());
-    return st->bind(1, key).bindBlob(2, std::as_bytes(std::span(value.data(), value.size()))).run();
+    if (auto ok = st->bind(1, key).bindBlob(2, std::as_bytes(std::span(value.data(), value.size()))).run(); !ok)
+        return ok;
+    if (m_mirror && isMirroredValueKey(key))
+        return m_mirror->setValue(key, value);
+    return {};
 }
 
 Result<std::optional<std::int64_t>> KeyValue::getInt(const std::string &key)
@@ -53,7 +57,11 @@ Result<void> KeyValue::setInt(const std::string &key, std::int64_t value)
                            "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     if (!st)
         return std::unexpected(st.error());
-    return st->bind(1, key).bind(2, value).run();
+    if (auto ok = st->bind(1, key).bind(2, value).run(); !ok)
+        return ok;
+    if (m_mirror && isMirroredMaxKey(key))
+        return m_mirror->raiseInt(key, value);
+    return {};
 }
 
 Result<std::int64_t> KeyValue::add(const std::string &key, std::int64_t delta)
@@ -81,6 +89,9 @@ Result<std::int64_t> KeyValue::raise(const std::string &key, std::int64_t candid
         return std::unexpected(s.error());
     const std::int64_t v = st->columnInt(0);
     st->reset();
+    if (m_mirror && isMirroredMaxKey(key))
+        if (auto ok = m_mirror->raiseInt(key, v); !ok)
+            return std::unexpected(ok.error());
     return v;
 }
 

@@ -2,10 +2,17 @@
 //
 // Values are bytes; integers are stored as SQLite integers so they can be
 // incremented in SQL without a read-modify-write race between processes.
+//
+// With a StateMirror (the Store's KeyValue has one), the keys the spec says a
+// device remembers (state_mirror.h: the time floor, the keys document) are
+// also written to the mirror after the database, before the call returns; a
+// failed mirror write is the call's error (the database is then ahead, and
+// recovery rewrites the mirror from it at the next open).
 #pragma once
 
 #include "cache/database.h"
 #include "cache/error.h"
+#include "cache/state_mirror.h"
 
 #include <cstdint>
 #include <optional>
@@ -16,7 +23,7 @@ namespace stoa::cache {
 class KeyValue {
 public:
     // `db` must outlive the KeyValue.
-    explicit KeyValue(Database &db) : m_db(db) {}
+    explicit KeyValue(Database &db, StateMirror *mirror = nullptr) : m_db(db), m_mirror(mirror) {}
 
     Result<std::optional<std::string>> get(const std::string &key);
     Result<void> set(const std::string &key, const std::string &value);
@@ -32,6 +39,7 @@ public:
 
 private:
     Database &m_db;
+    StateMirror *m_mirror; // not owned; null: no mirroring (helpers inside one transaction)
 };
 
 } // namespace stoa::cache

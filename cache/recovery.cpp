@@ -1,12 +1,15 @@
 #include "cache/recovery.h"
 
 #include "cache/durable.h"
+#include "cache/kv.h"
 #include "cache/logging.h"
 #include "cache/sha256.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <iterator>
+#include <limits>
 #include <fcntl.h>
 #include <map>
 #include <set>
@@ -29,7 +32,11 @@ std::string RecoveryReport::summary() const
          ", active manifest " + (activeVersion ? std::to_string(activeVersion) : std::string("none")) +
          (manifestRestored ? " (restored from mirror)" : "") +
          (activeAssetsMissing ? ", " + std::to_string(activeAssetsMissing) + " of its assets missing" : "") +
-         ", rollback floor " + std::to_string(floor);
+         ", rollback floor " + std::to_string(floor) +
+         (valuesRestored || commandsRestored || playsRestored
+              ? ", restored from state/: " + std::to_string(valuesRestored) + " values, " +
+                    std::to_string(commandsRestored) + " command ids, " + std::to_string(playsRestored) + " unsent plays"
+              : std::string());
     char buf[32];
     std::snprintf(buf, sizeof buf, ", %.3f s", seconds);
     return s + buf;
@@ -239,9 +246,132 @@ Result<void> reconcileManifests(BlobStore &blobs, ManifestStore &manifests, Reco
     return {};
 }
 
+Result<std::set<std::string>> column(Database &db, const char *sql)
+{
+    auto st = db.prepare(sql);
+    if (!st)
+        return std::unexpected(st.error());
+    std::set<std::string> out;
+    if (auto ok = st->each([&](Statement &row) { out.insert(row.columnText(0)); }); !ok)
+        return std::unexpected(ok.error());
+    return out;
+}
+
+Result<void> reconcileValues(Database &db, StateMirror &mirror, RecoveryReport &report)
+{
+    KeyValue kv(db); // no mirror: this decides which side to write
+    for (const char *key : kMirroredMaxKeys) {
+        auto m = mirror.readInt(key);
+        if (!m) {
+            qCWarning(lcCache, "recovery: %s", m.error().message.c_str());
+            m = std::optional<std::int64_t>();
+        }
+        auto d = kv.getInt(key);
+        if (!d)
+            return std::unexpected(d.error());
+        if (*m && (!*d || **m > **d)) {
+            if (auto ok = kv.raise(key, **m); !ok)
+                return std::unexpected(ok.error());
+            ++report.valuesRestored;
+            qCWarning(lcCache, "recovery: %s %lld put back from state/ (state.db had %s)", key,
+                      static_cast<long long>(**m), *d ? std::to_string(**d).c_str() : "none");
+        } else if (*d && (!*m || **d > **m)) {
+            if (auto ok = mirror.raiseInt(key, **d); !ok)
+                return ok;
+        }
+    }
+    for (const char *key : kMirroredValueKeys) {
+        auto m = mirror.readValue(key);
+        if (!m)
+            return std::unexpected(m.error());
+        auto d = kv.get(key);
+        if (!d)
+            return std::unexpected(d.error());
+        if (*m && !*d) {
+            if (auto ok = kv.set(key, **m); !ok)
+                return ok;
+            ++report.valuesRestored;
+            qCWarning(lcCache, "recovery: %s put back from state/", key);
+        } else if (*d && *d != *m) {
+            if (auto ok = mirror.setValue(key, **d); !ok)
+                return ok;
+        }
+    }
+    return {};
+}
+
 } // namespace
 
-Result<RecoveryReport> recover(Database &db, BlobStore &blobs, ManifestStore &manifests)
+Result<void> reconcileState(Database &db, StateMirror &mirror, PlayLog &plays, RecoveryReport &report)
+{
+    if (auto ok = reconcileValues(db, mirror, report); !ok)
+        return ok;
+    // Database first, then the mirror's lock: the order every writer uses.
+    auto tx = Transaction::begin(db);
+    if (!tx)
+        return std::unexpected(tx.error());
+    auto held = mirror.lock();
+    if (!held)
+        return std::unexpected(held.error());
+
+    auto mirroredIds = mirror.commandIds();
+    auto dbIds = column(db, "SELECT id FROM commands");
+    if (!mirroredIds || !dbIds)
+        return std::unexpected(!mirroredIds ? mirroredIds.error() : dbIds.error());
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    for (const auto &id : *mirroredIds) {
+        if (dbIds->contains(id))
+            continue;
+        auto st = db.prepare("INSERT INTO commands(id, type, executed_at, result) VALUES(?, 'unknown', ?, "
+                             "'restored from state/commands: state.db had lost it') ON CONFLICT(id) DO NOTHING");
+        if (!st)
+            return std::unexpected(st.error());
+        if (auto ok = st->bind(1, id).bind(2, now).run(); !ok)
+            return ok;
+        ++report.commandsRestored;
+    }
+    std::vector<std::string> notMirrored;
+    std::ranges::set_difference(*dbIds, *mirroredIds, std::back_inserter(notMirrored));
+    if (auto ok = mirror.appendCommands(notMirrored); !ok)
+        return ok;
+
+    auto spool = mirror.readSpool();
+    if (!spool)
+        return std::unexpected(spool.error());
+    auto dbPlays = column(db, "SELECT id FROM plays");
+    if (!dbPlays)
+        return std::unexpected(dbPlays.error());
+    std::vector<PlayRecord> missing;
+    std::set<std::string> spooled;
+    for (const auto &r : spool->live) {
+        spooled.insert(r.id);
+        if (!dbPlays->contains(r.id))
+            missing.push_back(r);
+    }
+    auto added = plays.restore(missing);
+    if (!added)
+        return std::unexpected(added.error());
+    report.playsRestored = static_cast<int>(*added);
+    const bool dbAhead = std::ranges::any_of(*dbPlays, [&](const std::string &id) { return !spooled.contains(id); });
+    if (spool->deadLines > 0 || dbAhead || *added != static_cast<std::int64_t>(missing.size())) {
+        auto all = plays.batch(std::numeric_limits<int>::max());
+        if (!all)
+            return std::unexpected(all.error());
+        if (auto ok = mirror.rewriteSpool(*all); !ok)
+            return ok;
+        if (auto ok = KeyValue(db).setInt("plays_spool.dead", 0); !ok)
+            return ok;
+    }
+    if (report.commandsRestored || report.playsRestored)
+        qCWarning(lcCache, "recovery: put back from state/: %d command ids, %d unsent plays", report.commandsRestored,
+                  report.playsRestored);
+    return tx->commit();
+}
+
+Result<RecoveryReport> recover(Database &db, BlobStore &blobs, ManifestStore &manifests, StateMirror &mirror,
+                               PlayLog &plays)
 {
     const auto start = std::chrono::steady_clock::now();
     RecoveryReport report;
@@ -250,6 +380,8 @@ Result<RecoveryReport> recover(Database &db, BlobStore &blobs, ManifestStore &ma
     if (auto ok = reconcileBlobs(db, blobs, report); !ok)
         return std::unexpected(ok.error());
     if (auto ok = reconcileManifests(blobs, manifests, report); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = reconcileState(db, mirror, plays, report); !ok)
         return std::unexpected(ok.error());
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
