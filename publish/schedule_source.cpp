@@ -28,9 +28,6 @@ using schedule::Weekday;
 
 namespace {
 
-constexpr std::array<const char *, 6> kCommandTypes{"screenshot", "restart_player", "reboot",
-                                                    "clear_cache", "display_on", "display_off"};
-
 // Drops a comment: '#' or ';' at the start or after whitespace, outside quotes
 // (so "https://x/#top" and "a;b" survive).
 QString stripComment(const QString &line)
@@ -417,11 +414,13 @@ std::expected<void, QString> Parser::commandKey(const QString &key, const QStrin
 {
     if (key != QLatin1String("type"))
         return std::unexpected(m_sectionLabel + QStringLiteral(": unknown key \"%1\" (known: type)").arg(key));
-    const bool known = std::any_of(kCommandTypes.begin(), kCommandTypes.end(),
-                                   [&](const char *t) { return value == QLatin1String(t); });
-    if (!known)
-        return std::unexpected(m_sectionLabel + QStringLiteral(": type = \"%1\": not a v1 command (screenshot, restart_player, "
-                                                               "reboot, clear_cache, display_on, display_off)").arg(value));
+    if (schedule::commandType(value.toStdString()) == schedule::CommandType::Unknown) {
+        QStringList known;
+        for (const auto &[text, type] : schedule::kCommandTypes)
+            known << QString::fromUtf8(text.data(), qsizetype(text.size()));
+        return std::unexpected(m_sectionLabel + QStringLiteral(": type = \"%1\": not a v1 command (%2)")
+                                                    .arg(value, known.join(QStringLiteral(", "))));
+    }
     m_out.commands.back().type = value.toStdString();
     return {};
 }

@@ -22,6 +22,7 @@
 #include <QDateTime>
 #include <QString>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -173,15 +174,18 @@ struct Settings {
 // Spec §3 command types (v1), the one list both processes use.
 enum class CommandType { Screenshot, RestartPlayer, Reboot, ClearCache, DisplayOn, DisplayOff, Unknown };
 
+// Each type's §3 `type` string, in the spec's order (publishers list them in
+// their messages).
+inline constexpr std::array<std::pair<std::string_view, CommandType>, 6> kCommandTypes{{
+    {"screenshot", CommandType::Screenshot}, {"restart_player", CommandType::RestartPlayer},
+    {"reboot", CommandType::Reboot},         {"clear_cache", CommandType::ClearCache},
+    {"display_on", CommandType::DisplayOn},  {"display_off", CommandType::DisplayOff},
+}};
+
 // The type a §3 `type` string names; Unknown for anything else.
 inline CommandType commandType(std::string_view name)
 {
-    static constexpr std::pair<std::string_view, CommandType> kTypes[] = {
-        {"screenshot", CommandType::Screenshot}, {"restart_player", CommandType::RestartPlayer},
-        {"reboot", CommandType::Reboot},         {"clear_cache", CommandType::ClearCache},
-        {"display_on", CommandType::DisplayOn},  {"display_off", CommandType::DisplayOff},
-    };
-    for (const auto &[text, type] : kTypes)
+    for (const auto &[text, type] : kCommandTypes)
         if (text == name)
             return type;
     return CommandType::Unknown;

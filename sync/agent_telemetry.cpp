@@ -189,7 +189,7 @@ void Agent::handleScreenshots(SteadyTime now)
     std::vector<cache::CommandLog::Handover> shots;
     if (done)
         for (auto &h : *done)
-            if (h.type == "screenshot")
+            if (schedule::commandType(h.type) == schedule::CommandType::Screenshot)
                 shots.push_back(h);
     if (shots.empty()) {
         m_screenshots.due = now + statusInterval();

@@ -146,7 +146,9 @@ type = screenshot
         QTest::newRow("sync too fast") << QByteArray("timezone = UTC\nsync-interval = 1s\n") << "schedule.ini:2: sync-interval";
         QTest::newRow("bad device") << QByteArray("timezone = UTC\ndevices = a/b\n") << "schedule.ini:2: devices: \"a/b\"";
         QTest::newRow("unknown section") << QByteArray("timezone = UTC\n[playlists a]\n") << "schedule.ini:2: unknown section kind \"playlists\"";
-        QTest::newRow("unknown command") << QByteArray("timezone = UTC\n[command c1]\ntype = dance\n") << "schedule.ini:3: [command c1]: type = \"dance\"";
+        QTest::newRow("unknown command") << QByteArray("timezone = UTC\n[command c1]\ntype = dance\n")
+                                    << "schedule.ini:3: [command c1]: type = \"dance\": not a v1 command (screenshot, restart_player, reboot, "
+                                       "clear_cache, display_on, display_off)";
         QTest::newRow("default undefined") << QByteArray("timezone = UTC\ndefault = lobby\n") << "schedule.ini:2: default = \"lobby\"";
         QTest::newRow("unterminated quote") << QByteArray("timezone = UTC\n[playlist a]\n\"x.png 8s\n") << "schedule.ini:3: [playlist a]: unterminated";
         QTest::newRow("ftp url") << QByteArray("timezone = UTC\n[playlist a]\nftp://x/y 8s\n") << "schedule.ini:3: [playlist a]: \"ftp://x/y\"";
