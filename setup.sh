@@ -30,6 +30,7 @@ PACKAGES=(
   qt6-webengine-dev qml6-module-qtwebengine
   libmicrohttpd-dev libpq-dev postgresql
   prometheus-alertmanager haproxy chromium chromium-driver python3-selenium
+  faketime
 )
 FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)
 # The arm64 cross build (packaging/arm64/): compilers, the sysroot, qemu-user.

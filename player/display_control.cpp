@@ -40,6 +40,11 @@ DisplayControl::DisplayControl(Playback &playback, DisplayPower &power, QObject 
         if (m_started)
             resolve(false, "new manifest");
     });
+    // Its flip timer was armed from trusted time, which a wall-clock set moved.
+    connect(&m_playback, &Playback::trustedTimeJumped, this, [this] {
+        if (m_started)
+            resolve(false, "clock set");
+    });
 }
 
 DisplayControl::~DisplayControl()

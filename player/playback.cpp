@@ -5,6 +5,8 @@
 #include "schedule/engine.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <utility>
 
 namespace stoa::player {
 
@@ -13,6 +15,11 @@ namespace {
 // QTimer takes int milliseconds; a change further away is re-resolved then.
 constexpr std::int64_t kMaxTimerMs = 24LL * 3600 * 1000;
 constexpr const char *kTimeFloorKey = "time_floor_ms";
+// How often trusted time is compared with the monotonic clock, and by how
+// much it may drift from it before that counts as a jump. NTP slews at most
+// 500 ppm (0.5 ms a second); a tick late under load moves both clocks alike.
+constexpr int kJumpCheckMs = 1000;
+constexpr std::int64_t kJumpToleranceMs = 1000;
 
 std::optional<std::int64_t> persistedFloor(cache::Store &store)
 {
@@ -52,6 +59,8 @@ Playback::Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig 
     });
     m_floorTimer.setSingleShot(true);
     connect(&m_floorTimer, &QTimer::timeout, this, [this] { persistTimeFloor(false); });
+    m_jumpTimer.setInterval(kJumpCheckMs);
+    connect(&m_jumpTimer, &QTimer::timeout, this, &Playback::checkTimeJump);
 }
 
 Playback::~Playback()
@@ -74,9 +83,28 @@ void Playback::persistTimeFloor(bool force)
     m_floorTimer.start(int(std::clamp<std::int64_t>(m_clock.msUntilPersistDue(), 1000, kMaxTimerMs)));
 }
 
+void Playback::checkTimeJump()
+{
+    const std::int64_t trusted = m_clock.now().utc.toMSecsSinceEpoch();
+    const std::int64_t mono = monoNow();
+    const auto last = std::exchange(m_trustedSample, std::pair(trusted, mono));
+    if (!last)
+        return;
+    const std::int64_t by = trusted - (last->first + (mono - last->second));
+    if (std::abs(by) <= kJumpToleranceMs)
+        return;
+    qCInfo(lcPlayer, "trusted time moved %+.1f s apart from the monotonic clock (the wall clock was set): "
+                     "the schedule is resolved again", double(by) / 1000.0);
+    persistTimeFloor(false); // a synchronised clock set forward raised the floor: saved at once
+    onScheduleTimer();
+    emit trustedTimeJumped();
+}
+
 bool Playback::start()
 {
     persistTimeFloor(false);
+    checkTimeJump(); // the first sample
+    m_jumpTimer.start();
     auto watcher = cache::ChangeWatcher::open(m_store.dataDir(), m_config.watchInterval);
     bool ok = true;
     if (watcher) {
@@ -182,6 +210,9 @@ void Playback::resolveAndArm()
         return;
     }
     const QDateTime now = m_clock.now().utc;
+    // A new sample: a floor raised by an adopted manifest's issued_at is
+    // resolved here already, not a jump to report.
+    m_trustedSample = std::pair(now.toMSecsSinceEpoch(), monoNow());
     const auto np = schedule::resolveNowPlaying(*m_manifest, now);
     const InForce was = m_inForce;
     m_inForce = inForce(np);

@@ -28,7 +28,13 @@
 //    manifest has web items), so Chromium's cold start is not the page's;
 //  - every play goes to the store's play log (PlayRecorder).
 // Time: schedule decisions use trusted time (TrustedClock over the injected
-// Clocks); durations and timers use the monotonic clock.
+// Clocks); durations and timers use the monotonic clock. A timer for a
+// schedule boundary is a monotonic delay computed from trusted now, right
+// only while trusted time runs with the monotonic clock: once a second
+// (m_jumpTimer) trusted time is compared with where the monotonic clock says
+// it should be, and a wall clock set forward or back (spec §7: trusted time
+// follows it forward, falls back to the floor behind it) resolves the
+// schedule again at once and tells the display window (trustedTimeJumped).
 #pragma once
 
 #include "cache/changes.h"
@@ -153,6 +159,10 @@ signals:
     void storeChanged();
     // A manifest was adopted (a new version; emitted after playback planned it).
     void manifestChanged();
+    // Trusted time moved apart from the monotonic clock (the wall clock was
+    // set): timers armed from trusted time must be armed again. The schedule
+    // of this object already was, before this is emitted.
+    void trustedTimeJumped();
 
 private:
     // The regions share the manifest, clock, store, bad items and play log.
@@ -193,6 +203,9 @@ private:
     // Saves the trusted clock's floor to the store when due, or now with
     // `force` (shutdown), and re-arms the timer.
     void persistTimeFloor(bool force);
+    // Samples trusted time against the monotonic clock; on a jump, resolves
+    // the schedule again and emits trustedTimeJumped().
+    void checkTimeJump();
     QString idleReason() const;
 
     cache::Store &m_store;
@@ -215,6 +228,10 @@ private:
 
     QTimer m_scheduleTimer;                     // the one timer at the schedule's next change
     QTimer m_floorTimer;                        // saves the time floor when due (spec §7)
+    QTimer m_jumpTimer;                         // checkTimeJump() every second (a clock set is no timer event)
+    // The last (trusted UTC ms, monotonic ms) sample: resolveAndArm() and
+    // checkTimeJump() take one; none before the first.
+    std::optional<std::pair<std::int64_t, std::int64_t>> m_trustedSample;
     bool m_idle = true;                         // nothing on screen in any region: the idle screen shows
     int m_rotation = 0;
     std::int64_t m_transitions = 0;

@@ -22,3 +22,15 @@ target_include_directories(tst_signing_recovery PRIVATE ${CMAKE_CURRENT_LIST_DIR
 target_compile_definitions(tst_signing_recovery PRIVATE STOA_BIN="$<TARGET_FILE:stoa>"
                            STOA_SYNCD="$<TARGET_FILE:stoa-syncd>" STOA_PLAYER="$<TARGET_FILE:stoa-player>")
 add_dependencies(tst_signing_recovery stoa stoa-syncd stoa-player)
+
+# The wall clock jumps under both processes (issue 15, "Clocks"): the real
+# stoa-syncd and stoa-player (offscreen) under libfaketime (Debian `faketime`,
+# installed by setup.sh; the test fails without it), the FaultServer's log
+# timing the polls and heartbeats.
+stoa_add_test(NAME tst_clock_jumps SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_clock_jumps.cpp
+              ${CMAKE_CURRENT_LIST_DIR}/agent_harness.h
+              LIBS stoa_sync stoa_tools stoa_fault_server LABELS sync e2e TIMEOUT 240)
+target_include_directories(tst_clock_jumps PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
+target_compile_definitions(tst_clock_jumps PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>"
+                           STOA_PLAYER="$<TARGET_FILE:stoa-player>")
+add_dependencies(tst_clock_jumps stoa-syncd stoa-player)
