@@ -1,6 +1,12 @@
 // stoa-player — thin main: options, store, wiring. The logic is in stoa_player;
 // the platform layer (identity, sensors, systemd) and the local endpoints
 // are plugged in here, at the edge.
+//
+// The store opens with WhenBusy::Fallback (cache/store.h): while the agent
+// recovers (maybe rebuilds a big state.db) under store.lock, the player plays
+// from the mirror at once instead of waiting; StoreAttacher retries the real
+// open on a thread of its own every half second and adopts it on the GUI
+// thread, so no retry ever blocks a frame.
 #include "cache/store.h"
 #include "endpoints/log_format.h"
 #include "platform/rpi/tool_runner.h"
@@ -29,6 +35,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <thread>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -59,6 +67,60 @@ player::HealthProvider piHealth(const std::string &dataDir)
         return h;
     };
 }
+
+// Opens the real store off the GUI thread while `store` is a fallback and
+// hands it to Store::adopt() on the GUI thread; stops once adopted.
+class StoreAttacher : public QObject {
+public:
+    StoreAttacher(cache::Store &store, cache::StoreOptions options) : m_store(store), m_options(std::move(options))
+    {
+        m_options.whenBusy = cache::WhenBusy::Fail; // a retry never waits on the lock
+        m_timer.setInterval(500);
+        connect(&m_timer, &QTimer::timeout, this, &StoreAttacher::attempt);
+        m_timer.start();
+        attempt();
+    }
+    ~StoreAttacher() override
+    {
+        if (m_worker.joinable())
+            m_worker.join(); // its result is dropped: no queued call reaches a deleted object
+    }
+
+private:
+    void attempt()
+    {
+        if (m_busy || !m_store.isFallback())
+            return;
+        if (m_worker.joinable())
+            m_worker.join(); // finished: it posted its result before we got here
+        m_busy = true;
+        m_worker = std::thread([this] {
+            auto real = std::make_shared<cache::Result<std::unique_ptr<cache::Store>>>(cache::Store::open(m_options));
+            QMetaObject::invokeMethod(this, [this, real] { attached(std::move(*real)); }, Qt::QueuedConnection);
+        });
+    }
+
+    void attached(cache::Result<std::unique_ptr<cache::Store>> real)
+    {
+        m_busy = false;
+        if (!real) {
+            if (real.error().code != cache::ErrorCode::Busy)
+                qCWarning(player::lcPlayer, "store: %s; still playing from the mirror", real.error().message.c_str());
+            return;
+        }
+        m_timer.stop();
+        if (auto ok = m_store.adopt(std::move(**real)); !ok)
+            qCCritical(player::lcPlayer, "store: attaching after the fallback: %s", ok.error().message.c_str());
+        else
+            qCInfo(player::lcPlayer, "store %s attached: the agent's recovery is done", m_options.dataDir.c_str());
+    }
+
+    cache::Store &m_store;
+    cache::StoreOptions m_options;
+    QTimer m_timer;
+    std::thread m_worker;
+    bool m_busy = false; // an open is running on m_worker
+};
 
 } // namespace
 
@@ -136,6 +198,7 @@ int main(int argc, char **argv)
 
     cache::StoreOptions storeOptions;
     storeOptions.dataDir = options->dataDir;
+    storeOptions.whenBusy = cache::WhenBusy::Fallback;
     auto store = cache::Store::open(storeOptions);
     if (!store) {
         std::fprintf(stderr, "stoa-player: store %s: %s\n", options->dataDir.c_str(), store.error().message.c_str());
@@ -200,6 +263,9 @@ int main(int argc, char **argv)
            qPrintable(platform::deviceIdSourceName(identity->source)), options->dataDir.c_str());
     playback.start();
     shell.diagnostics().start();
+    std::unique_ptr<StoreAttacher> attacher;
+    if ((*store)->isFallback())
+        attacher = std::make_unique<StoreAttacher>(**store, storeOptions);
 
     // Display power: the manifest's window and display_on/off commands, by
     // the configured method; "none" leaves the commands "not configured".

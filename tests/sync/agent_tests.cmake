@@ -29,3 +29,22 @@ stoa_add_test(NAME tst_syncd_endpoints SOURCES tst_syncd_endpoints.cpp agent_har
 target_include_directories(tst_syncd_endpoints PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
 target_compile_definitions(tst_syncd_endpoints PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>")
 add_dependencies(tst_syncd_endpoints stoa-syncd)
+
+# State that outlives its database (issue 15): the real process after
+# state.db was corrupted or deleted: no command twice, the floor, unsent plays.
+stoa_add_test(NAME tst_state_rebuild SOURCES tst_state_rebuild.cpp agent_harness.h
+              LIBS stoa_sync stoa_tools stoa_fault_server LABELS sync TIMEOUT 300)
+target_include_directories(tst_state_rebuild PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_definitions(tst_state_rebuild PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>")
+add_dependencies(tst_state_rebuild stoa-syncd)
+
+# Crash soak (issue 15; label soak, outside CI): thousands of SIGKILLs of
+# crash_soak_writer mid-write and mid-activation, the store checked after
+# each; prints the kills and the corruptions found (STOA_SOAK_KILLS).
+add_executable(crash_soak_writer ${CMAKE_CURRENT_SOURCE_DIR}/crash_soak_writer.cpp)
+target_link_libraries(crash_soak_writer PRIVATE stoa_cache)
+target_include_directories(crash_soak_writer PRIVATE ${PROJECT_SOURCE_DIR})
+stoa_warnings(crash_soak_writer)
+stoa_add_test(NAME tst_crash_soak SOURCES tst_crash_soak.cpp LIBS stoa_cache LABELS sync soak TIMEOUT 3600)
+target_compile_definitions(tst_crash_soak PRIVATE CRASH_SOAK_WRITER="$<TARGET_FILE:crash_soak_writer>")
+add_dependencies(tst_crash_soak crash_soak_writer)
