@@ -59,10 +59,14 @@ QQuickItem *findItem(QQuickItem *root, const QString &name)
     return nullptr;
 }
 
+// A field's plain content: `value` (a row's `text` is its styled label and value).
 QString itemText(PlayerHarness &h, const QString &name)
 {
     QQuickItem *item = findItem(h.shell->window()->contentItem(), name);
-    return item ? item->property("text").toString() : QString();
+    if (!item)
+        return QString();
+    const QVariant value = item->property("value");
+    return value.isValid() ? value.toString() : item->property("text").toString();
 }
 
 bool isOpen(PlayerHarness &h)
