@@ -48,3 +48,5 @@ stoa_warnings(crash_soak_writer)
 stoa_add_test(NAME tst_crash_soak SOURCES tst_crash_soak.cpp LIBS stoa_cache LABELS sync soak TIMEOUT 3600)
 target_compile_definitions(tst_crash_soak PRIVATE CRASH_SOAK_WRITER="$<TARGET_FILE:crash_soak_writer>")
 add_dependencies(tst_crash_soak crash_soak_writer)
+# QtTest stops a test function after 5 min unless told otherwise.
+set_tests_properties(tst_crash_soak PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=3500000)
