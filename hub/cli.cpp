@@ -10,6 +10,7 @@
 #include "hub/credentials.h"
 #include "hub/hub.h"
 #include "hub/logging.h"
+#include "hub/open_storage.h"
 #include "hub/passwords.h"
 #include "hub/provisioning.h"
 

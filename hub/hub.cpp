@@ -3,6 +3,7 @@
 #include "hub/credentials.h"
 #include "hub/fleet_metrics.h"
 #include "hub/logging.h"
+#include "hub/open_storage.h"
 #include "hub/hub_impl.h"
 
 #include "endpoints/process_metrics.h"

@@ -3,10 +3,9 @@
 // Invariant: a path segment that names something (a device id, a digest, a
 // console file) is checked here, so no handler sees an unchecked name.
 #include "hub/routes.h"
-#include "schedule/identifiers.h"
 
-#include "hub/hub.h"
 #include "schedule/encoding.h"
+#include "schedule/identifiers.h"
 
 #include <vector>
 

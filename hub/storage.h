@@ -218,9 +218,4 @@ public:
     virtual StorageResult<std::int64_t> applyRetention(const Retention &retention, std::int64_t nowMs) = 0;
 };
 
-// Opens the storage a `--database` URL names: empty → SQLite at
-// DATA_DIR/hub.db; "postgresql://…" or "postgres://…" → PostgreSQL.
-// Does not migrate.
-StorageResult<std::unique_ptr<Storage>> openStorage(const std::string &databaseUrl, const std::string &dataDir);
-
 } // namespace stoa::hub

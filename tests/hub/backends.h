@@ -5,6 +5,7 @@
 // on the one PostgreSQL server the binary started.
 #pragma once
 
+#include "hub/open_storage.h"
 #include "hub/storage.h"
 #include "postgres_server.h"
 

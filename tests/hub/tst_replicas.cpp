@@ -14,6 +14,7 @@
 #include "served_hub.h"
 
 #include "hub/credentials.h"
+#include "hub/open_storage.h"
 #include "hub/storage.h"
 
 #include <QElapsedTimer>
