@@ -46,7 +46,7 @@ Playback::Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig 
       m_webWarmUp(kWebBuiltIn && m_config.web && m_config.webWarmUp, m_config.webWarmUpTimeout),
       m_rotation(m_config.rotation)
 {
-    m_fullScreen = std::make_unique<RegionPlayer>(*this, RegionPlace{});
+    m_fullScreen = std::make_unique<RegionPlayer>(static_cast<RegionHost &>(*this), RegionPlace{});
     m_scheduleTimer.setSingleShot(true);
     m_scheduleTimer.setTimerType(Qt::PreciseTimer);
     connect(&m_scheduleTimer, &QTimer::timeout, this, &Playback::onScheduleTimer);
@@ -276,7 +276,7 @@ void Playback::apply(bool adopted)
         std::vector<std::unique_ptr<RegionPlayer>> old = std::move(m_layout);
         m_layout.clear();
         for (const auto &place : places)
-            m_layout.push_back(std::make_unique<RegionPlayer>(*this, place));
+            m_layout.push_back(std::make_unique<RegionPlayer>(static_cast<RegionHost &>(*this), place));
         if (!places.empty())
             qCInfo(lcPlayer, "layout %s: %zu regions", m_inForce.layout->c_str(), places.size());
         for (auto &r : old)
@@ -331,6 +331,13 @@ void Playback::regionHeld(const PlannedItem &item)
 {
     m_recorder.nowPlaying(current());
     emit itemOutcome(kindName(item.kind), QStringLiteral("played"));
+}
+
+void Playback::regionItemFailed(const PlannedItem &item, const QString &reason, const char *outcome)
+{
+    emit itemFailed(QString::fromStdString(item.key), reason);
+    if (outcome)
+        emit itemOutcome(kindName(item.kind), QString::fromLatin1(outcome));
 }
 
 void Playback::regionEmptied()

@@ -44,6 +44,7 @@
 #include "player/item_picker.h"
 #include "player/media_slot.h"
 #include "player/play_recorder.h"
+#include "player/playback_config.h"
 #include "player/region_player.h"
 #include "player/web_setup.h"
 #include "player/web_warm_up.h"
@@ -61,30 +62,7 @@
 
 namespace stoa::player {
 
-struct PlaybackConfig {
-    std::string deviceId;
-    int rotation = 0;                               // local setting; a manifest's settings win
-    int fadeMs = 0;                                 // default fade for items without fade_ms
-    std::chrono::milliseconds loadTimeout{5000};    // an item not ready by then is skipped
-    std::chrono::milliseconds badRetry{60000};      // a failed item is tried again after this, doubled per failure
-    std::chrono::milliseconds badRetryMax{1800000}; // ... up to this
-    // The web engine's warm-up (a hidden blank page) not done by then: the
-    // pages' load timers start anyway, and the failure is logged.
-    std::chrono::milliseconds webWarmUpTimeout{30000};
-    // false: no warm-up, a page's timer runs from its load (the behaviour
-    // before it: bench/web_start_bench.sh's baseline).
-    bool webWarmUp = true;
-    std::chrono::milliseconds watchInterval{250};   // ChangeWatcher poll
-    std::int64_t defaultImageMs = 10000;            // spec §3 default for images; also web pages without duration_ms
-    // Play web items (config `web`, docs/web.md). Off, or not built in: they are skipped and reported.
-    bool web = kWebBuiltIn;
-};
-
-// Why a web item is skipped without a slot: the feature is not built, or turned off.
-inline constexpr const char *kWebNotBuiltIn = "web content not built in";
-inline constexpr const char *kWebTurnedOff = "web content turned off (web = off)";
-
-class Playback : public QObject {
+class Playback : public QObject, private RegionHost {
     Q_OBJECT
     Q_PROPERTY(stoa::player::MediaSlot *slotA READ slotA CONSTANT)
     Q_PROPERTY(stoa::player::MediaSlot *slotB READ slotB CONSTANT)
@@ -134,7 +112,7 @@ public:
         return m_manifest ? std::optional(m_manifest->expiresAt) : std::nullopt;
     }
     // The adopted manifest; nullptr before any. Valid until the next manifestChanged().
-    const schedule::Manifest *manifest() const { return m_manifest ? &*m_manifest : nullptr; }
+    const schedule::Manifest *manifest() const override { return m_manifest ? &*m_manifest : nullptr; }
     schedule::TrustedClock &clock() { return m_clock; }
     // Checks the store for a new active manifest now (tests; normally the watcher does it).
     void checkForManifest();
@@ -165,9 +143,6 @@ signals:
     void trustedTimeJumped();
 
 private:
-    // The regions share the manifest, clock, store, bad items and play log.
-    friend class RegionPlayer;
-
     // What the schedule puts on screen: a layout, or playlists full-screen.
     struct InForce {
         std::optional<std::string> layout;
@@ -175,7 +150,16 @@ private:
         bool operator==(const InForce &) const = default;
     };
 
-    std::int64_t monoNow() const { return m_clocks.monotonicMs(); }
+    // RegionHost: what the regions share, and their reports.
+    const PlaybackConfig &config() const override { return m_config; }
+    cache::Store &store() override { return m_store; }
+    BadItems &badItems() override { return m_bad; }
+    PlayRecorder &recorder() override { return m_recorder; }
+    bool webWarm() const override { return m_webWarmUp.warm(); }
+    std::int64_t monoNow() const override { return m_clocks.monotonicMs(); }
+    QDateTime trustedUtcNow() override { return m_clock.now().utc; }
+    std::optional<std::int64_t> nextChangeMono() const override { return m_nextChangeMono; }
+    void regionItemFailed(const PlannedItem &item, const QString &reason, const char *outcome) override;
 
     void adopt(std::optional<schedule::Manifest> manifest);
     void resolveAndArm();
@@ -184,7 +168,7 @@ private:
     // What the RegionPlayer at `place` plays under `what` (empty: nothing).
     std::vector<std::string> playlistsOf(const RegionPlace &place, const InForce &what) const;
     // ... at monotonic instant `mono`, by the schedule then.
-    std::vector<std::string> playlistsAt(const RegionPlace &place, std::int64_t mono);
+    std::vector<std::string> playlistsAt(const RegionPlace &place, std::int64_t mono) override;
     // Puts m_inForce on screen: the layout's regions built (or rebuilt when
     // `adopted` brought other regions), the full screen given its playlists.
     void apply(bool adopted);
@@ -192,9 +176,9 @@ private:
     std::vector<RegionPlace> placesOf(const std::optional<std::string> &layout) const;
     // From the RegionPlayers: an item came on screen (`lateMs` -1: untimed),
     // an item is held another turn, a region shows nothing any more.
-    void regionSwitched(const PlannedItem &item, std::int64_t lateMs);
-    void regionHeld(const PlannedItem &item);
-    void regionEmptied();
+    void regionSwitched(const PlannedItem &item, std::int64_t lateMs) override;
+    void regionHeld(const PlannedItem &item) override;
+    void regionEmptied() override;
     void updateIdle();
     // Starts or drops the web warm-up for what the active and staged manifests hold.
     void updateWebWarmUp();

@@ -2,7 +2,6 @@
 #include "player/region_player.h"
 
 #include "player/logging.h"
-#include "player/playback.h"
 
 #include <algorithm>
 
@@ -23,14 +22,14 @@ std::string contentKey(const schedule::PlaylistItem &item)
 }
 } // namespace
 
-RegionPlayer::RegionPlayer(Playback &owner, RegionPlace place, QObject *parent)
-    : QObject(parent), m_owner(owner), m_place(std::move(place))
+RegionPlayer::RegionPlayer(RegionHost &host, RegionPlace place, QObject *parent)
+    : QObject(parent), m_host(host), m_place(std::move(place))
 {
     for (int i = 0; i < 2; ++i) {
-        m_slots[i] = std::make_unique<MediaSlot>(i, m_owner.m_config.loadTimeout);
+        m_slots[i] = std::make_unique<MediaSlot>(i, m_host.config().loadTimeout);
         connect(m_slots[i].get(), &MediaSlot::loadTimedOut, this, [this, i](int generation) {
             slotFailed(i, generation,
-                       QStringLiteral("not ready within %1 ms").arg(qint64(m_owner.m_config.loadTimeout.count())));
+                       QStringLiteral("not ready within %1 ms").arg(qint64(m_host.config().loadTimeout.count())));
         });
     }
     for (QTimer *t : {&m_itemTimer, &m_fadeTimer}) {
@@ -48,7 +47,7 @@ RegionPlayer::RegionPlayer(Playback &owner, RegionPlace place, QObject *parent)
     m_retryTimer.setSingleShot(true);
     m_retryTimer.setTimerType(Qt::PreciseTimer); // a coarse timer may fire before the retry time
     connect(&m_retryTimer, &QTimer::timeout, this, [this] {
-        if (m_current >= 0 || !m_owner.m_manifest)
+        if (m_current >= 0 || !m_host.manifest())
             return;
         qCInfo(lcPlayer, "nothing on screen%s%s: trying the failed items again", m_place.layout ? " in region " : "",
                m_place.region.c_str());
@@ -142,8 +141,8 @@ void RegionPlayer::onItemTimer()
 PlannedItem RegionPlayer::plan(const Pick &pick, const std::vector<std::string> &set,
                                std::optional<std::string> &unplayable)
 {
-    const auto &m = *m_owner.m_manifest;
-    const PlaybackConfig &config = m_owner.m_config;
+    const auto &m = *m_host.manifest();
+    const PlaybackConfig &config = m_host.config();
     const schedule::PlaylistItem &source = m.playlists.at(pick.playlist).items.at(pick.index);
     PlannedItem item;
     item.playlist = pick.playlist;
@@ -196,7 +195,7 @@ PlannedItem RegionPlayer::plan(const Pick &pick, const std::vector<std::string> 
         unplayable = "unsupported media type '" + mediaType + "'";
         return item;
     }
-    auto path = m_owner.m_store.blobs().find(source.asset->hex);
+    auto path = m_host.store().blobs().find(source.asset->hex);
     if (!path)
         unplayable = "store error: " + path.error().message;
     else if (!*path)
@@ -208,7 +207,7 @@ PlannedItem RegionPlayer::plan(const Pick &pick, const std::vector<std::string> 
 
 void RegionPlayer::prepareNext()
 {
-    if (!m_owner.m_manifest || m_fadingOut >= 0)
+    if (!m_host.manifest() || m_fadingOut >= 0)
         return;
     MediaSlot &hidden = slot(hiddenIndex());
     if (hidden.state() != MediaSlot::State::Empty)
@@ -216,16 +215,16 @@ void RegionPlayer::prepareNext()
     // The playlists in force when the next item comes on: a boundary before
     // the current item's end decides, and the item is shown at the boundary.
     std::vector<std::string> set = m_playlists;
-    const auto nextChange = m_owner.m_nextChangeMono;
+    const auto nextChange = m_host.nextChangeMono();
     if (m_current >= 0 && !m_switchDue && nextChange && m_currentEndMono && *nextChange <= *m_currentEndMono)
-        set = m_owner.playlistsAt(m_place, *nextChange);
-    const auto &m = *m_owner.m_manifest;
+        set = m_host.playlistsAt(m_place, *nextChange);
+    const auto &m = *m_host.manifest();
     std::size_t budget = 1;
     for (const auto &name : set)
         if (const auto it = m.playlists.find(name); it != m.playlists.end())
             budget += it->second.items.size();
     const auto usable = [&](const std::string &playlist, std::size_t index) {
-        return !m_owner.m_bad.isBad(contentKey(m.playlists.at(playlist).items.at(index)), m_owner.monoNow());
+        return !m_host.badItems().isBad(contentKey(m.playlists.at(playlist).items.at(index)), m_host.monoNow());
     };
     while (budget-- > 0) {
         const auto pick = m_picker.next(m, set, usable);
@@ -238,10 +237,10 @@ void RegionPlayer::prepareNext()
             continue;
         }
         if (item.asset)
-            if (auto touched = m_owner.m_store.blobs().touch(item.asset->substr(7)); !touched)
+            if (auto touched = m_host.store().blobs().touch(item.asset->substr(7)); !touched)
                 qCDebug(lcPlayer, "cannot touch %s: %s", item.key.c_str(), touched.error().message.c_str());
         // A page's 5 s are the page's: while Chromium starts, its timer waits.
-        const bool timed = item.kind != ItemKind::Web || m_owner.m_webWarmUp.warm();
+        const bool timed = item.kind != ItemKind::Web || m_host.webWarm();
         hidden.load(std::move(item), timed);
         return;
     }
@@ -255,7 +254,7 @@ void RegionPlayer::trySwitch()
     // A bad item still loading is dropped; a ready one has proven it loads
     // (a one-item playlist's next copy while its twin failed on screen).
     if (hidden.item() && hidden.state() != MediaSlot::State::Ready &&
-        m_owner.m_bad.isBad(hidden.item()->key, m_owner.monoNow()))
+        m_host.badItems().isBad(hidden.item()->key, m_host.monoNow()))
         hidden.release();
     if (hidden.state() == MediaSlot::State::Empty)
         prepareNext();
@@ -288,8 +287,8 @@ void RegionPlayer::switchTo(int incoming)
     in.show(++m_z);
     m_current = incoming;
     const PlannedItem &item = *in.item();
-    m_currentStartedUtc = m_owner.m_clock.now().utc;
-    m_currentStartedMono = m_owner.monoNow();
+    m_currentStartedUtc = m_host.trustedUtcNow();
+    m_currentStartedMono = m_host.monoNow();
     m_currentEndMono.reset();
     m_itemTimer.stop();
     if (item.durationMs) {
@@ -311,8 +310,8 @@ void RegionPlayer::switchTo(int incoming)
     }
     qCDebug(lcPlayer, "showing %s (%s #%zu) in slot %d%s%s", item.key.c_str(), item.playlist.c_str(), item.index,
             incoming, m_place.layout ? " of region " : "", m_place.region.c_str());
-    const std::int64_t late = plannedEnd >= 0 ? std::max<std::int64_t>(0, m_owner.monoNow() - plannedEnd) : -1;
-    m_owner.regionSwitched(item, late);
+    const std::int64_t late = plannedEnd >= 0 ? std::max<std::int64_t>(0, m_host.monoNow() - plannedEnd) : -1;
+    m_host.regionSwitched(item, late);
     prepareNext();
 }
 
@@ -320,18 +319,18 @@ void RegionPlayer::closeCurrent()
 {
     if (m_current < 0 || !slot(m_current).item())
         return;
-    const std::int64_t shownMs = m_owner.monoNow() - m_currentStartedMono;
+    const std::int64_t shownMs = m_host.monoNow() - m_currentStartedMono;
     // It played well after a fresh load: its failures are forgotten. Not
     // while held: a held item's own reload failed, and it waits its turn.
     if (m_outcome.completed && !m_holding)
-        m_owner.m_bad.forget(slot(m_current).item()->key);
-    m_owner.m_recorder.record(*slot(m_current).item(), m_currentStartedUtc, shownMs, m_outcome.completed,
+        m_host.badItems().forget(slot(m_current).item()->key);
+    m_host.recorder().record(*slot(m_current).item(), m_currentStartedUtc, shownMs, m_outcome.completed,
                               m_outcome.completed ? std::nullopt : m_outcome.reason);
 }
 
 bool RegionPlayer::holdCurrent()
 {
-    const auto &manifest = m_owner.m_manifest;
+    const schedule::Manifest *manifest = m_host.manifest();
     if (m_current < 0 || m_currentFailed || !slot(m_current).item() || !manifest)
         return false;
     const PlannedItem &item = *slot(m_current).item();
@@ -347,36 +346,36 @@ bool RegionPlayer::holdCurrent()
     if (!m_holding) {
         m_holding = true;
         qCWarning(lcPlayer, "nothing else playable (%zu item(s) failed): keeping %s on screen, retrying them",
-                  m_owner.m_bad.size(), item.key.c_str());
+                  m_host.badItems().size(), item.key.c_str());
     }
     // The turn that ended is a play of its own; the next one starts now.
     closeCurrent();
-    const std::int64_t now = m_owner.monoNow();
-    m_currentStartedUtc = m_owner.m_clock.now().utc;
+    const std::int64_t now = m_host.monoNow();
+    m_currentStartedUtc = m_host.trustedUtcNow();
     m_currentStartedMono = now;
     m_outcome = {};
     m_switchDue = false;
     // A turn of its own duration; a video held on its last frame waits for
     // the first retry (and at least a second).
-    std::int64_t turn = m_owner.m_config.defaultImageMs;
+    std::int64_t turn = m_host.config().defaultImageMs;
     if (item.durationMs) {
         turn = *item.durationMs;
-    } else if (const auto first = m_owner.m_bad.firstRetryMs(now)) {
+    } else if (const auto first = m_host.badItems().firstRetryMs(now)) {
         turn = std::max<std::int64_t>(1000, *first - now);
     }
     m_currentEndMono = now + turn;
     m_itemTimer.start(int(std::clamp<std::int64_t>(turn, 0, kMaxTimerMs)));
-    m_owner.regionHeld(item);
+    m_host.regionHeld(item);
     return true;
 }
 
 void RegionPlayer::armRetry()
 {
     m_retryTimer.stop();
-    if (m_current >= 0 || !m_owner.m_manifest || m_playlists.empty())
+    if (m_current >= 0 || !m_host.manifest() || m_playlists.empty())
         return;
-    const std::int64_t now = m_owner.monoNow();
-    if (const auto first = m_owner.m_bad.firstRetryMs(now))
+    const std::int64_t now = m_host.monoNow();
+    if (const auto first = m_host.badItems().firstRetryMs(now))
         m_retryTimer.start(int(std::clamp<std::int64_t>(*first - now + 1, 1, kMaxTimerMs)));
 }
 
@@ -395,17 +394,16 @@ void RegionPlayer::empty()
     m_holding = false;
     m_currentEndMono.reset();
     armRetry();
-    m_owner.regionEmptied();
+    m_host.regionEmptied();
 }
 
 void RegionPlayer::failItem(const PlannedItem &item, const std::string &reason, const char *outcome)
 {
-    m_owner.m_bad.markBad(item.key, m_owner.monoNow());
-    m_owner.m_recorder.record(item, m_owner.m_clock.now().utc, 0, false, reason);
+    m_host.badItems().markBad(item.key, m_host.monoNow());
+    m_host.recorder().record(item, m_host.trustedUtcNow(), 0, false, reason);
     qCWarning(lcPlayer, "skipping %s (%s #%zu): %s", item.key.c_str(), item.playlist.c_str(), item.index,
               reason.c_str());
-    emit m_owner.itemFailed(QString::fromStdString(item.key), QString::fromStdString(reason));
-    emit m_owner.itemOutcome(kindName(item.kind), QString::fromLatin1(outcome));
+    m_host.regionItemFailed(item, QString::fromStdString(reason), outcome);
 }
 
 void RegionPlayer::slotReady(int index, int generation)
@@ -429,11 +427,11 @@ void RegionPlayer::slotFailed(int index, int generation, const QString &reason)
         if (m_currentFailed)
             return; // already counted (a stall, then the pipeline's error)
         // On screen: its last frame stays until the next item is ready.
-        m_owner.m_bad.markBad(item.key, m_owner.monoNow());
+        m_host.badItems().markBad(item.key, m_host.monoNow());
         m_currentFailed = true;
         m_outcome = {false, reason.toStdString()};
         qCWarning(lcPlayer, "%s failed on screen: %s", item.key.c_str(), qPrintable(reason));
-        emit m_owner.itemFailed(QString::fromStdString(item.key), reason);
+        m_host.regionItemFailed(item, reason, nullptr);
         m_itemTimer.stop();
         m_switchDue = true;
         trySwitch();

@@ -15,7 +15,7 @@
 //    ends, or at a schedule boundary; if the next item is not ready yet the
 //    current one stays on screen until it is;
 //  - the next item is drawn from the playlists this region will play at the
-//    instant it is shown (Playback::playlistsAt): a boundary before the
+//    instant it is shown (RegionHost::playlistsAt): a boundary before the
 //    current item's end decides, and the item is shown AT the boundary;
 //  - never dark: an item that cannot be played is skipped, logged with
 //    completed=false and a reason, and marked bad until its retry time;
@@ -27,8 +27,12 @@
 //    of a region (spec §6 + §12).
 #pragma once
 
+#include "cache/store.h"
+#include "player/bad_items.h"
 #include "player/item_picker.h"
 #include "player/media_slot.h"
+#include "player/play_recorder.h"
+#include "player/playback_config.h"
 #include "schedule/manifest.h"
 
 #include <QDateTime>
@@ -44,8 +48,6 @@
 
 namespace stoa::player {
 
-class Playback;
-
 // Where a RegionPlayer sits: the full screen, or a region of a layout.
 struct RegionPlace {
     std::optional<std::string> layout; // absent: the full screen
@@ -53,6 +55,41 @@ struct RegionPlace {
     schedule::FractionRect rect;       // of the rotated screen
     int z = 0;                         // higher on top
     bool operator==(const RegionPlace &) const = default;
+};
+
+// What a RegionPlayer needs from the screen it belongs to (Playback, which
+// owns its regions and outlives them): the parts every region shares, the
+// schedule's answer for a later instant, and where it reports what it did.
+// All on the GUI thread.
+class RegionHost {
+public:
+    virtual const PlaybackConfig &config() const = 0;
+    // The adopted manifest; nullptr before any.
+    virtual const schedule::Manifest *manifest() const = 0;
+    virtual cache::Store &store() = 0;
+    // Shared by every region: an item bad in one is bad in all.
+    virtual BadItems &badItems() = 0;
+    virtual PlayRecorder &recorder() = 0;
+    // The web engine is warm (a page's load timer may start).
+    virtual bool webWarm() const = 0;
+    virtual std::int64_t monoNow() const = 0;
+    // Trusted now (spec §7), for play records.
+    virtual QDateTime trustedUtcNow() = 0;
+    // Monotonic ms of the schedule's next change; nullopt: none.
+    virtual std::optional<std::int64_t> nextChangeMono() const = 0;
+    // What the region at `place` plays at monotonic instant `mono`.
+    virtual std::vector<std::string> playlistsAt(const RegionPlace &place, std::int64_t mono) = 0;
+    // An item came on screen (`lateMs` -1: untimed); one is held another
+    // turn; the region shows nothing any more.
+    virtual void regionSwitched(const PlannedItem &item, std::int64_t lateMs) = 0;
+    virtual void regionHeld(const PlannedItem &item) = 0;
+    virtual void regionEmptied() = 0;
+    // An item was skipped or failed; `outcome` ("skipped", "failed") for the
+    // metrics, nullptr when it was already counted.
+    virtual void regionItemFailed(const PlannedItem &item, const QString &reason, const char *outcome) = 0;
+
+protected:
+    ~RegionHost() = default;
 };
 
 class RegionPlayer : public QObject {
@@ -64,7 +101,7 @@ class RegionPlayer : public QObject {
     Q_PROPERTY(int z READ z CONSTANT)
     Q_PROPERTY(QString regionId READ regionId CONSTANT)
 public:
-    RegionPlayer(Playback &owner, RegionPlace place, QObject *parent = nullptr);
+    RegionPlayer(RegionHost &host, RegionPlace place, QObject *parent = nullptr);
     ~RegionPlayer() override;
 
     MediaSlot *slotA() { return m_slots[0].get(); }
@@ -119,7 +156,7 @@ private:
     bool holdCurrent();
     void failItem(const PlannedItem &item, const std::string &reason, const char *outcome);
 
-    Playback &m_owner;
+    RegionHost &m_host;
     RegionPlace m_place;
     std::unique_ptr<MediaSlot> m_slots[2];
     std::vector<std::string> m_playlists;       // in force now for this region (empty: nothing)
