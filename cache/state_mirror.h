@@ -30,7 +30,7 @@
 
 #include "cache/durable.h"
 #include "cache/error.h"
-#include "cache/playlog.h"
+#include "cache/play_record.h"
 
 #include <cstdint>
 #include <filesystem>
