@@ -1,0 +1,3 @@
+// m/a.h: includes b.h, which includes it back (the cycle under test).
+#pragma once
+#include "m/b.h"

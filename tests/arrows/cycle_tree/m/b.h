@@ -1,0 +1,2 @@
+// m/b.h
+#pragma once

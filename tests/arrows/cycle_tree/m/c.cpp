@@ -1,0 +1,2 @@
+// m/c.cpp
+#include "m/c_impl.h"
