@@ -22,10 +22,9 @@
 #   comes from a precompiled header: its false -Warray-bounds on chains of
 #   std::string + temporaries then reaches our files at -O2. The three places
 #   that had such chains append instead.
-# OFF until a whole-tree build with it passes again: the option line was lost
-# in c2ae049, so the tree built without it since, and files added meanwhile
-# are unchecked against GCC 12's false -Warray-bounds (below).
-option(STOA_PCH "Precompile libstdc++ and QtCore headers once for every target" OFF)
+# -DSTOA_PCH=OFF builds without it: each file then parses its own includes,
+# which shows an include a file forgot (the header no longer supplies it).
+option(STOA_PCH "Precompile libstdc++ and QtCore headers once for every target" ON)
 
 set(_stoa_pch_headers
   <algorithm> <array> <atomic> <charconv> <chrono> <condition_variable> <cstdint>
