@@ -25,7 +25,8 @@
 //    inside the panel lies outside a field (text spilling from its box), no
 //    pixel outside the panel differs from the content beneath (text spilling
 //    from the panel), no field is elided (`truncated`);
-//  - across the pages every field is shown exactly once.
+//  - across the pages every field is shown exactly once, and left alone
+//    the pages turn by themselves.
 // Violations are collected and reported together (what fails before the fix
 // is the whole list). STOA_DIAG_SCREENSHOT_DIR=DIR saves the pages
 // (diagnostics-<w>x<h>.png, -page<n>.png; docs/player.md says how).
@@ -405,6 +406,15 @@ void DiagnosticsLegibility::sizes()
     for (const QString &p : problems)
         qWarning("%s", qPrintable(p)); // one by one: QtTest cuts long messages
     QVERIFY2(problems.isEmpty(), qPrintable(QString("%1 problem(s), listed above").arg(problems.size())));
+
+    // Left alone, the pages turn by themselves and come back to the first.
+    if (pages > 1) {
+        root->setProperty("page", 0);
+        root->setProperty("pageSeconds", 1);
+        root->setProperty("cycling", true);
+        QTRY_COMPARE_WITH_TIMEOUT(root->property("page").toInt(), 1, 5000);
+        QTRY_COMPARE_WITH_TIMEOUT(root->property("page").toInt(), 0, 5000 * pages);
+    }
 }
 
 QTEST_MAIN(DiagnosticsLegibility)
