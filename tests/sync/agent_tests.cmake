@@ -50,3 +50,6 @@ target_compile_definitions(tst_crash_soak PRIVATE CRASH_SOAK_WRITER="$<TARGET_FI
 add_dependencies(tst_crash_soak crash_soak_writer)
 # QtTest stops a test function after 5 min unless told otherwise.
 set_tests_properties(tst_crash_soak PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOUT=3500000)
+# The soak's checker, shown to fail on each damage it looks for: seconds, so in CI.
+add_test(NAME tst_crash_soak_checker COMMAND tst_crash_soak checkerSeesDamage)
+set_tests_properties(tst_crash_soak_checker PROPERTIES LABELS sync TIMEOUT 120)

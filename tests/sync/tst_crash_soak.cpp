@@ -29,7 +29,9 @@
 #include <QTest>
 
 #include <csignal>
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -130,11 +132,97 @@ std::string storeProblem(const std::filesystem::path &dataDir, std::set<std::str
     return {};
 }
 
+// Runs the writer until it has done each of `letters` (after "ready"), then kills it.
+QByteArray runWriterUntil(const std::filesystem::path &data, const QByteArray &letters)
+{
+    QProcess writer;
+    writer.start(CRASH_SOAK_WRITER, {QString::fromStdString(data.string()), QStringLiteral("7")});
+    if (!writer.waitForStarted(10000))
+        return {};
+    QByteArray out;
+    auto done = [&] {
+        const qsizetype ready = out.indexOf("ready\n");
+        if (ready < 0)
+            return false;
+        const QByteArray ops = out.mid(ready + 6);
+        return std::all_of(letters.begin(), letters.end(), [&](char c) { return ops.count(c) >= 2; });
+    };
+    QDeadlineTimer deadline(60000);
+    while (!done() && !deadline.hasExpired() && writer.state() == QProcess::Running) {
+        writer.waitForReadyRead(int(std::max<qint64>(1, deadline.remainingTime())));
+        out += writer.readAllStandardOutput();
+    }
+    ::kill(pid_t(writer.processId()), SIGKILL);
+    writer.waitForFinished(10000);
+    return done() ? out : QByteArray();
+}
+
+// The first file under blobs/ (empty: none).
+std::filesystem::path someBlob(const std::filesystem::path &data)
+{
+    for (const auto &e : std::filesystem::recursive_directory_iterator(data / "blobs" / "sha256"))
+        if (e.is_regular_file())
+            return e.path();
+    return {};
+}
+
 } // namespace
 
 class CrashSoak : public QObject {
     Q_OBJECT
 private slots:
+    // The soak's checks can fail: a store the writer filled passes them, and
+    // each kind of damage they look for, done to a copy of it, is named.
+    // (Also a CI test of its own: tst_crash_soak_checker.)
+    void checkerSeesDamage()
+    {
+        QLoggingCategory::setFilterRules(QStringLiteral("stoa.cache.info=false\nstoa.cache.warning=false"));
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const std::filesystem::path good = dir.filePath("good").toStdString();
+        QVERIFY2(!runWriterUntil(good, "bpa").isEmpty(), "the writer did not download, record and activate");
+        std::set<std::string> seen;
+        QCOMPARE(QString::fromStdString(storeProblem(good, seen)), QString());
+
+        auto damaged = [&](const char *name, const std::function<void(const std::filesystem::path &)> &damage) {
+            const std::filesystem::path copy = dir.filePath(QString::fromLatin1(name)).toStdString();
+            std::filesystem::copy(good, copy, std::filesystem::copy_options::recursive);
+            damage(copy);
+            std::set<std::string> none;
+            return storeProblem(copy, none);
+        };
+        // A blob whose bytes changed after it was indexed.
+        const std::string flipped = damaged("flipped", [](const std::filesystem::path &d) {
+            const auto blob = someBlob(d);
+            QVERIFY(!blob.empty());
+            std::filesystem::permissions(blob, std::filesystem::perms::owner_write, std::filesystem::perm_options::add);
+            QFile f(QString::fromStdString(blob.string()));
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            char c = 0;
+            QVERIFY(f.getChar(&c));
+            QVERIFY(f.seek(0));
+            QVERIFY(f.putChar(char(c ^ 0x5a)));
+        });
+        QVERIFY2(flipped.find("hash") != std::string::npos, flipped.c_str());
+        // A database with a page overwritten.
+        const std::string torn = damaged("torn", [](const std::filesystem::path &d) {
+            QFile f(QString::fromStdString((d / "state.db").string()));
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            QVERIFY(f.size() > 8192);
+            QVERIFY(f.seek(4096));
+            QVERIFY(f.write(QByteArray(4096, '\xa5')) == 4096);
+        });
+        QVERIFY2(torn.find("state.db") != std::string::npos || torn.find("integrity_check") != std::string::npos,
+                 torn.c_str());
+        // Blobs the active manifest pins gone from disk (recovery drops their rows).
+        const std::string lost = damaged("lost", [](const std::filesystem::path &d) {
+            std::filesystem::remove_all(d / "blobs" / "sha256");
+            std::filesystem::create_directories(d / "blobs" / "sha256");
+        });
+        QVERIFY2(lost.find("not indexed") != std::string::npos, lost.c_str());
+        qInfo("the checker names: %s; %s; %s", flipped.c_str(), torn.c_str(), lost.c_str());
+    }
+
     void killedWritersLeaveNoCorruption()
     {
         // Recovery's one-line summary after every kill would bury the figure.
