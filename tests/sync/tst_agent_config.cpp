@@ -62,6 +62,12 @@ private slots:
                                            << "stoa.conf:2: bad value for 'display_power'";
         QTest::newRow("bad video engine") << QByteArray("server = x\nvideo_engine = vlc\n")
                                           << "stoa.conf:2: bad value for 'video_engine'";
+        // The agent's own size parser (strtoull) took "-1" as 2^64-1 and
+        // fade_ms = 1K as 1024 ms; settings/ has one parser, and refuses both.
+        QTest::newRow("negative quota") << QByteArray("server = x\nquota = -1\n")
+                                        << "stoa.conf:2: bad value for 'quota': '-1'";
+        QTest::newRow("fade_ms takes no size suffix") << QByteArray("server = x\nfade_ms = 1K\n")
+                                                      << "stoa.conf:2: bad value for 'fade_ms': '1K'";
         QTest::newRow("cap below base") << QByteArray("server = x\nbackoff_base_s = 10\nbackoff_cap_s = 1\n")
                                         << "backoff_cap_s is below backoff_base_s";
         QTest::newRow("no server") << QByteArray("quota = 1G\n") << "no server configured";
@@ -95,6 +101,33 @@ private slots:
                              "--listen", "0.0.0.0:9700"});
         QVERIFY2(c, c ? "" : c.error().message.c_str());
         QCOMPARE(c->listen, std::string("0.0.0.0:9700")); // the flag wins
+    }
+
+    void setGoesThroughTheTable()
+    {
+        const QString conf = writeConf("server = x\n");
+        auto c = loadAgentConfig({"stoa-syncd", "--config", conf, "--set", "quota=-1"});
+        QVERIFY(!c);
+        QCOMPARE(c.error().message, std::string("bad value for 'quota': '-1'"));
+        c = loadAgentConfig({"stoa-syncd", "--config", conf, "--set", "sever=y"});
+        QVERIFY(!c);
+        QCOMPARE(c.error().message, std::string("unknown config key 'sever'"));
+        c = loadAgentConfig({"stoa-syncd", "--config", conf, "--set", "rotation=90", "--set", "plays_batch=20000"});
+        QVERIFY2(c, c ? "" : c.error().message.c_str()); // a player key is known; plays_batch is capped
+        QCOMPARE(c->playsBatch, 10000);
+    }
+
+    void defaultsAreTheTables()
+    {
+        auto c = loadAgentConfig({"stoa-syncd", "--config", writeConf("server = x\n")});
+        QVERIFY2(c, c ? "" : c.error().message.c_str());
+        const AgentConfig byHand;
+        QCOMPARE(c->minFreeBytes, std::uint64_t(64) << 20);
+        QCOMPARE(byHand.minFreeBytes, c->minFreeBytes);
+        QCOMPARE(byHand.backoff.cap.count(), 900000);
+        QCOMPARE(c->backoff.cap, byHand.backoff.cap);
+        QCOMPARE(c->receiveBufferBytes, byHand.receiveBufferBytes);
+        QCOMPARE(c->listen, byHand.listen);
     }
 
     void unknownFlagIsAnError()
