@@ -209,7 +209,7 @@ int main(int argc, char **argv)
     config.deviceId = identity->id;
     config.rotation = options->rotation;
     config.fadeMs = options->fadeMs;
-    if (options->retiredVideoEngine)
+    if (options->videoEngine == settings::VideoEngine::RetiredQt)
         qCWarning(player::lcPlayer, "video_engine = qt: Qt's MediaPlayer engine was removed; videos play with "
                                     "the pipeline engine (set video_engine = pipeline or drop the line)");
     config.web = options->web && player::kWebBuiltIn;
@@ -269,20 +269,15 @@ int main(int argc, char **argv)
 
     // Display power: the manifest's window and display_on/off commands, by
     // the configured method; "none" leaves the commands "not configured".
-    if (options->displayPower != "none") {
+    if (options->displayPower != settings::DisplayPower::None) {
         platform::DisplayPowerOptions dpo;
         dpo.drmSwitch = player::kmsPowerSwitch(shell.window() ? shell.window()->screen() : nullptr);
-        auto made = platform::makeDisplayPower(QString::fromStdString(options->displayPower), dpo, displayRunner);
-        if (made) {
-            displayPower = std::move(*made);
-            display.emplace(playback, *displayPower);
-            shell.commands().setDisplaySwitch([&display](bool on, player::CommandRunner::DisplayDone done) {
-                display->command(on, std::move(done)); // off the GUI thread; `done` gets the outcome
-            });
-            display->start();
-        } else {
-            qCWarning(player::lcPlayer, "display power: %s", made.error().c_str());
-        }
+        displayPower = platform::makeDisplayPower(options->displayPower, dpo, displayRunner);
+        display.emplace(playback, *displayPower);
+        shell.commands().setDisplaySwitch([&display](bool on, player::CommandRunner::DisplayDone done) {
+            display->command(on, std::move(done)); // off the GUI thread; `done` gets the outcome
+        });
+        display->start();
     }
     // Commands handed over while the player was down, once the display switch
     // is plugged in (before, a pending display_on/off failed as not configured).

@@ -1,124 +1,29 @@
 // player/options.cpp — command line and config file (see options.h).
 #include "player/options.h"
 
-#include <QFile>
-#include <QFileInfo>
+#include "settings/stoa_conf.h"
 
-#include <functional>
 #include <map>
-#include <vector>
+#include <string_view>
 
 namespace stoa::player {
 
 namespace {
 
-using Setter = std::function<bool(PlayerOptions &, const std::string &)>;
-
-bool parseInt(const std::string &v, int &out)
+// The player's keys from the parsed file and flags (settings/keys.h).
+void take(const settings::Settings &s, PlayerOptions &o)
 {
-    bool ok = false;
-    const int n = QString::fromStdString(v).toInt(&ok);
-    if (ok)
-        out = n;
-    return ok;
-}
-
-// The agent's size syntax (sync/config.cpp): digits with an optional K/M/G (powers of 1024).
-bool parseSize(std::string v, std::uint64_t &out)
-{
-    if (v.empty())
-        return false;
-    std::uint64_t mult = 1;
-    switch (v.back()) {
-    case 'K': case 'k': mult = 1024; break;
-    case 'M': case 'm': mult = 1024 * 1024; break;
-    case 'G': case 'g': mult = 1024ull * 1024 * 1024; break;
-    default: break;
-    }
-    if (mult != 1)
-        v.pop_back();
-    bool ok = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
-    const qulonglong n = ok ? QString::fromStdString(v).toULongLong(&ok) : 0;
-    if (ok)
-        out = n * mult;
-    return ok;
-}
-
-const std::map<std::string, Setter> &playerKeys()
-{
-    static const std::map<std::string, Setter> keys = {
-        {"data_dir", [](PlayerOptions &o, const std::string &v) { o.dataDir = v; return !v.empty(); }},
-        {"trusted_keys", [](PlayerOptions &o, const std::string &v) { o.trustedKeys = v; return true; }},
-        {"device_id", [](PlayerOptions &o, const std::string &v) { o.deviceId = v; return true; }},
-        {"player_listen", [](PlayerOptions &o, const std::string &v) { o.listen = v; return !v.empty(); }},
-        {"display_power", [](PlayerOptions &o, const std::string &v) {
-             if (v != "none" && v != "drm" && v != "vcgencmd" && v != "cec")
-                 return false;
-             o.displayPower = v;
-             return true;
-         }},
-        {"server", [](PlayerOptions &o, const std::string &v) { o.server = v; return true; }},
-        {"quota", [](PlayerOptions &o, const std::string &v) { return parseSize(v, o.quotaBytes); }},
-        {"rotation", [](PlayerOptions &o, const std::string &v) {
-             int r = 0;
-             if (!parseInt(v, r) || (r != 0 && r != 90 && r != 180 && r != 270))
-                 return false;
-             o.rotation = r;
-             return true;
-         }},
-        {"video_engine", [](PlayerOptions &o, const std::string &v) {
-             o.retiredVideoEngine = v == "qt";
-             return v == "pipeline" || v == "qt";
-         }},
-        {"web", [](PlayerOptions &o, const std::string &v) {
-             if (v != "on" && v != "off")
-                 return false;
-             o.web = v == "on";
-             return true;
-         }},
-        {"fade_ms", [](PlayerOptions &o, const std::string &v) {
-             int ms = 0;
-             if (!parseInt(v, ms) || ms < 0 || ms > 10000)
-                 return false;
-             o.fadeMs = ms;
-             return true;
-         }},
-    };
-    return keys;
-}
-
-// Applies every good line; returns what was wrong with the others (a bad
-// line must not cost the good ones: data_dir above a typo still counts).
-std::vector<std::string> readConfigFile(const QString &path, PlayerOptions &options)
-{
-    std::vector<std::string> errors;
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
-        return {path.toStdString() + ": cannot read: " + f.errorString().toStdString()};
-    int lineNo = 0;
-    while (!f.atEnd()) {
-        ++lineNo;
-        QString line = QString::fromUtf8(f.readLine());
-        if (const auto hash = line.indexOf(u'#'); hash >= 0)
-            line.truncate(hash);
-        line = line.trimmed();
-        if (line.isEmpty())
-            continue;
-        const std::string where = path.toStdString() + ":" + std::to_string(lineNo) + ": ";
-        const auto eq = line.indexOf(u'=');
-        if (eq <= 0) {
-            errors.push_back(where + "expected 'key = value'");
-            continue;
-        }
-        const std::string key = line.left(eq).trimmed().toStdString();
-        const std::string value = line.mid(eq + 1).trimmed().toStdString();
-        const auto it = playerKeys().find(key);
-        if (it == playerKeys().end())
-            continue; // the agent's key: it checks its own keys
-        if (!it->second(options, value))
-            errors.push_back(where + "bad value for '" + key + "': '" + value + "'");
-    }
-    return errors;
+    o.dataDir = s.dataDir;
+    o.trustedKeys = s.trustedKeys;
+    o.deviceId = s.deviceId;
+    o.listen = s.playerListen;
+    o.displayPower = s.displayPower;
+    o.rotation = int(s.rotation);
+    o.fadeMs = int(s.fadeMs.count());
+    o.videoEngine = s.videoEngine;
+    o.web = s.web;
+    o.server = s.server;
+    o.quotaBytes = s.quota;
 }
 
 } // namespace
@@ -132,15 +37,17 @@ std::expected<PlayerOptions, OptionsError> parsePlayerOptions(const QStringList 
             options.configFile = arguments[i + 1].toStdString();
             options.configGiven = true;
         }
-    const QString config = QString::fromStdString(options.configFile);
-    if (options.configGiven || QFileInfo::exists(config))
-        for (const auto &error : readConfigFile(config, options))
-            options.configError += (options.configError.empty() ? "" : "; ") + error;
+    settings::Settings s = settings::defaults();
+    const auto problems = settings::readFile(QString::fromStdString(options.configFile), s, settings::Mode::Lenient,
+                                             options.configGiven ? settings::IfMissing::Error : settings::IfMissing::Skip);
+    for (const auto &problem : problems)
+        options.configError += (options.configError.empty() ? "" : "; ") + problem.text();
 
-    static const std::map<QString, std::string> valued = {
-        {"--data-dir", "data_dir"}, {"--trusted-keys", "trusted_keys"},
-        {"--device-id", "device_id"}, {"--listen", "player_listen"}, {"--rotation", "rotation"},
-        {"--fade-ms", "fade_ms"}, {"--video-engine", "video_engine"}, {"--web", "web"},
+    namespace key = settings::key;
+    static const std::map<QString, std::string_view> valued = {
+        {"--data-dir", key::dataDir}, {"--trusted-keys", key::trustedKeys},
+        {"--device-id", key::deviceId}, {"--listen", key::playerListen}, {"--rotation", key::rotation},
+        {"--fade-ms", key::fadeMs}, {"--video-engine", key::videoEngine}, {"--web", key::web},
     };
     for (qsizetype i = 1; i < arguments.size(); ++i) {
         const QString &a = arguments[i];
@@ -184,10 +91,10 @@ std::expected<PlayerOptions, OptionsError> parsePlayerOptions(const QStringList 
             options.frameLogFile = value.toStdString();
             continue;
         }
-        const std::string &key = valued.at(a);
-        if (!playerKeys().at(key)(options, value.toStdString()))
+        if (!settings::setValue(s, valued.at(a), value.toStdString()))
             return std::unexpected(OptionsError{"bad value for " + a.toStdString() + ": '" + value.toStdString() + "'"});
     }
+    take(s, options);
     return options;
 }
 

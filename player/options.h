@@ -1,13 +1,12 @@
 // player/options.h — stoa-player's settings: spec §9 flags over the config file.
 //
-// The config file is the one the sync agent reads (/etc/stoa/stoa.conf,
-// `key = value` lines, `#` comments). The player reads the keys it knows
-// (data_dir trusted_keys device_id player_listen rotation fade_ms video_engine
-// display_power web, and the agent's
-// server and quota, which the diagnostics screen shows) and ignores the
-// agent's other keys, so one file serves both processes; a line
-// that is not `key = value`, or a bad value for a key the player reads, is an
-// error naming file and line. A flag wins over the file. Qt's own options
+// The config file is the one the sync agent reads (/etc/stoa/stoa.conf),
+// read by settings/ in lenient mode: every good line applies, every bad one
+// (not `key = value`, an unknown key, a bad value) is a problem naming file
+// and line that the diagnostics screen shows, and never stops the player.
+// The player takes its keys (settings/keys.h, "read by" player or both:
+// the agent's server and quota are shown on the diagnostics screen) from
+// the parsed result. A flag wins over the file. Qt's own options
 // (-platform, ...) are taken out by QGuiApplication before we parse.
 //
 // Options beyond §9, for operators and harnesses (docs/player.md):
@@ -22,6 +21,8 @@
 //                       (player/frame_log.h; bench/frames_bench.cpp)
 // `server` has no flag: the player never talks to it, it only shows it.
 #pragma once
+
+#include "settings/choices.h"
 
 #include <QDateTime>
 #include <QStringList>
@@ -40,13 +41,13 @@ struct PlayerOptions {
     std::string trustedKeys = "/etc/stoa/root.pub"; // accepted; the store only holds verified envelopes
     std::string deviceId;                 // empty: detected (machine id)
     std::string listen = "127.0.0.1:0";   // /healthz /metrics /status (config key player_listen)
-    std::string displayPower = "none";    // config display_power: none, drm, vcgencmd, cec
+    settings::DisplayPower displayPower = settings::DisplayPower::None; // config display_power
     int rotation = 0;                     // 0/90/180/270 clockwise; a manifest's settings override it
     int fadeMs = 0;                       // default cross-fade for items without fade_ms; 0: hard cut
     // config video_engine: only `pipeline` plays (video_pipeline.h); `qt`
     // (Qt's MediaPlayer, removed) is accepted so an older stoa.conf still
     // works, and main() logs that it plays with the pipeline engine.
-    bool retiredVideoEngine = false;
+    settings::VideoEngine videoEngine = settings::VideoEngine::Pipeline;
     bool web = true;                      // config web = on|off, --web: play web items (when built in; docs/web.md)
     bool demo = false;                    // build and play the bundled demo in a temporary store
     bool help = false;

@@ -127,22 +127,32 @@ private:
 
 QStringList displayPowerMethods()
 {
-    return {QStringLiteral("drm"), QStringLiteral("vcgencmd"), QStringLiteral("cec"), QStringLiteral("none")};
+    QStringList names;
+    for (std::string_view n : settings::kDisplayPowerNames)
+        names << QString::fromUtf8(n.data(), qsizetype(n.size()));
+    return names;
+}
+
+std::unique_ptr<DisplayPower> makeDisplayPower(settings::DisplayPower method, DisplayPowerOptions options,
+                                               ToolRunner &runner)
+{
+    switch (method) {
+    case settings::DisplayPower::None: break;
+    case settings::DisplayPower::Vcgencmd: return std::make_unique<VcgencmdDisplayPower>(std::move(options), runner);
+    case settings::DisplayPower::Cec: return std::make_unique<CecDisplayPower>(std::move(options), runner);
+    case settings::DisplayPower::Drm: return makeDrmDisplayPower(options);
+    }
+    return std::make_unique<NoDisplayPower>();
 }
 
 std::expected<std::unique_ptr<DisplayPower>, std::string>
 makeDisplayPower(const QString &method, DisplayPowerOptions options, ToolRunner &runner)
 {
-    if (method == QLatin1String("none"))
-        return std::make_unique<NoDisplayPower>();
-    if (method == QLatin1String("vcgencmd"))
-        return std::make_unique<VcgencmdDisplayPower>(std::move(options), runner);
-    if (method == QLatin1String("cec"))
-        return std::make_unique<CecDisplayPower>(std::move(options), runner);
-    if (method == QLatin1String("drm"))
-        return makeDrmDisplayPower(options);
-    return std::unexpected("unknown display power method '" + method.toStdString() + "' (one of: " +
-                           displayPowerMethods().join(QStringLiteral(", ")).toStdString() + ")");
+    const auto known = settings::displayPowerFromName(method.toStdString());
+    if (!known)
+        return std::unexpected("unknown display power method '" + method.toStdString() + "' (one of: " +
+                               displayPowerMethods().join(QStringLiteral(", ")).toStdString() + ")");
+    return makeDisplayPower(*known, std::move(options), runner);
 }
 
 } // namespace stoa::platform

@@ -25,6 +25,7 @@
 
 #include "platform/rpi/tool_runner.h"
 #include "player/display_power.h"
+#include "settings/choices.h"
 
 #include <QString>
 #include <QStringList>
@@ -55,11 +56,16 @@ struct DisplayPowerOptions {
     std::chrono::milliseconds timeout{5000}; // per tool invocation
 };
 
-// "drm", "vcgencmd", "cec", "none".
+// "drm", "vcgencmd", "cec", "none": stoa.conf's names (settings/choices.h).
 QStringList displayPowerMethods();
 
-// The implementation for a configured method name; an error naming the valid
-// ones for an unknown name. runner must outlive the result.
+// The implementation for the configured method (stoa.conf's display_power,
+// made an enum when the file was read). runner must outlive the result.
+std::unique_ptr<DisplayPower> makeDisplayPower(settings::DisplayPower method, DisplayPowerOptions options,
+                                               ToolRunner &runner);
+
+// The same for a method name (tests, tools): the name is looked up in the
+// settings' list; an error naming the valid ones for an unknown name.
 std::expected<std::unique_ptr<DisplayPower>, std::string>
 makeDisplayPower(const QString &method, DisplayPowerOptions options, ToolRunner &runner);
 

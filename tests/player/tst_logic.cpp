@@ -278,8 +278,10 @@ void LogicTest::configFile()
     f.close();
     auto parsed = parsePlayerOptions({"stoa-player", "--config", path, "--device-id", "flag-wins"});
     QVERIFY2(parsed, parsed ? "" : parsed.error().message.c_str());
-    QVERIFY(parsed->retiredVideoEngine); // `qt` is still read (an older stoa.conf), and plays as pipeline
-    QVERIFY(!parsePlayerOptions({"stoa-player", "--config", path, "--video-engine", "pipeline"})->retiredVideoEngine); // the flag wins
+    QCOMPARE(parsed->videoEngine, stoa::settings::VideoEngine::RetiredQt); // `qt` is still read (an older stoa.conf), and plays as pipeline
+    QCOMPARE(parsePlayerOptions({"stoa-player", "--config", path, "--video-engine", "pipeline"})->videoEngine,
+             stoa::settings::VideoEngine::Pipeline); // the flag wins
+    QCOMPARE(parsed->quotaBytes, std::uint64_t(8) << 30);
     QVERIFY(!parsePlayerOptions({"stoa-player", "--config", path, "--video-engine", "vlc"}));
     QCOMPARE(parsed->dataDir, std::string("/srv/stoa"));
     QCOMPARE(parsed->deviceId, std::string("flag-wins"));
@@ -287,7 +289,9 @@ void LogicTest::configFile()
 
     QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
     f.write("data_dir = /x\nrotation = sideways\nplayer_listen = 127.0.0.1:9641\nno equals here\n"
-            "display_power = hdmi\ndisplay_power = cec\nvideo_engine = mplayer\n");
+            "display_power = hdmi\ndisplay_power = cec\nvideo_engine = mplayer\n"
+            // The agent's size parser once took both; now one parser refuses them, in both processes.
+            "quota = -1\nfade_ms = 1K\nfade_ms = 250\n");
     f.close();
     parsed = parsePlayerOptions({"stoa-player", "--config", path});
     QVERIFY(parsed); // a bad file never keeps the screen dark
@@ -299,11 +303,17 @@ void LogicTest::configFile()
              parsed->configError.c_str());
     QVERIFY2(parsed->configError.find("stoa.conf:7: bad value for 'video_engine'") != std::string::npos,
              parsed->configError.c_str());
-    QVERIFY(!parsed->retiredVideoEngine);                 // the default stays
+    QVERIFY2(parsed->configError.find("stoa.conf:8: bad value for 'quota': '-1'") != std::string::npos,
+             parsed->configError.c_str());
+    QVERIFY2(parsed->configError.find("stoa.conf:9: bad value for 'fade_ms': '1K'") != std::string::npos,
+             parsed->configError.c_str());
+    QCOMPARE(parsed->quotaBytes, std::uint64_t(0));        // not 2^64-1
+    QCOMPARE(parsed->fadeMs, 250);                         // the good line after the bad one
+    QCOMPARE(parsed->videoEngine, stoa::settings::VideoEngine::Pipeline); // the default stays
     QCOMPARE(parsed->dataDir, std::string("/x"));          // good lines still count
     QCOMPARE(parsed->rotation, 0);                         // the bad one keeps its default
     QCOMPARE(parsed->listen, std::string("127.0.0.1:9641"));
-    QCOMPARE(parsed->displayPower, std::string("cec"));
+    QCOMPARE(parsed->displayPower, stoa::settings::DisplayPower::Cec);
 
     QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
     f.write("data_dir = /y\n");
