@@ -14,12 +14,14 @@
 // would run as a formula are prefixed with ').
 #include "hub/hub_impl.h"
 #include "hub/logging.h"
+#include "hub/schedule_json.h"
 #include "publish/media_type.h"
 #include "publish/publish.h"
 #include "publish/schedule_source.h"
 #include "schedule/engine.h"
 #include "schedule/identifiers.h"
 #include "schedule/manifest_parse.h"
+#include "schedule/payload_fields.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -63,16 +65,6 @@ const char *weekdayName(schedule::Weekday d)
 
 QString hhmm(int minute) { return QString("%1:%2").arg(minute / 60, 2, 10, QChar('0')).arg(minute % 60, 2, 10, QChar('0')); }
 
-const char *fitName(schedule::Fit f)
-{
-    switch (f) {
-    case schedule::Fit::Cover: return "cover";
-    case schedule::Fit::Stretch: return "stretch";
-    case schedule::Fit::Contain: break;
-    }
-    return "contain";
-}
-
 QJsonValue optDate(const std::optional<QDate> &d) { return d ? QJsonValue(d->toString(Qt::ISODate)) : QJsonValue(); }
 
 // A window as one comparable line: a preview lists the lines that come and go.
@@ -84,8 +76,8 @@ QString windowLine(const publish::SourceWindow &w)
     const QString time = !w.fromMinute && !w.untilMinute ? QString("all day")
                                                          : QString("%1-%2").arg(w.fromMinute ? hhmm(*w.fromMinute) : QString("00:00"),
                                                                                 w.untilMinute ? hhmm(*w.untilMinute) : QString("24:00"));
-    QString line = QString("%1: plays %2, %3, %4, priority %5")
-                       .arg(w.name, w.playlist, days.isEmpty() ? QString("every day") : days.join(','), time)
+    QString line = QString("%1: %2, %3, %4, priority %5")
+                       .arg(w.name, w.layout.isEmpty() ? "plays " + w.playlist : "shows layout " + w.layout, days.isEmpty() ? QString("every day") : days.join(','), time)
                        .arg(w.priority);
     if (w.startDate || w.endDate)
         line += QString(", dates %1..%2").arg(w.startDate ? w.startDate->toString(Qt::ISODate) : QString(),
@@ -93,11 +85,20 @@ QString windowLine(const publish::SourceWindow &w)
     return line;
 }
 
+// An item in a line for people: its file, URL, stream or text.
+QString what(const publish::SourceItem &i)
+{
+    if (i.text)
+        return QString("text \"%1\"%2 %3/%4").arg(i.text->text, i.text->scroll ? " scroll" : "", schedule::rgbText(i.text->color),
+                                                  i.text->background ? schedule::rgbText(*i.text->background) : QString("none"));
+    return !i.file.isEmpty() ? i.file : !i.stream.isEmpty() ? i.stream : i.url;
+}
+
 QString itemsLine(const publish::SourcePlaylist &p)
 {
     QStringList items;
     for (const auto &i : p.items)
-        items << QString("%1 %2 %3").arg(i.file.isEmpty() ? i.url : i.file,
+        items << QString("%1 %2 %3").arg(what(i),
                                           i.durationMs ? QString::number(*i.durationMs) + "ms" : QString("-"),
                                           i.fit ? fitName(*i.fit) : "-");
     return items.join(" | ");
@@ -151,6 +152,16 @@ const char *sourceName(schedule::PlaySource s)
     case schedule::PlaySource::Idle: break;
     }
     return "idle";
+}
+
+// The layouts on screen in an answer (NowPlaying::playlists has the rest).
+QJsonArray layoutsOf(const schedule::NowPlaying &answer)
+{
+    QJsonArray out;
+    for (const auto &c : answer.contents)
+        if (c.kind == schedule::ContentKind::Layout)
+            out.append(q(c.name));
+    return out;
 }
 
 HttpResponse week(Hub::Impl &impl, const HttpRequest &request, const Route &route)
@@ -228,7 +239,7 @@ HttpResponse week(Hub::Impl &impl, const HttpRequest &request, const Route &rout
         for (const auto &p : s.answer.playlists)
             pls.append(q(p));
         segs.append(QJsonObject{{"from", s.from.toString(Qt::ISODate)}, {"until", s.until.toString(Qt::ISODate)},
-                                {"source", sourceName(s.answer.source)}, {"playlists", pls}});
+                                {"source", sourceName(s.answer.source)}, {"playlists", pls}, {"layouts", layoutsOf(s.answer)}});
     }
     // Hour by hour, per local day: a day is 23, 24 or 25 hours long (DST),
     // each hour labelled with its local time and offset.
@@ -245,6 +256,8 @@ HttpResponse week(Hub::Impl &impl, const HttpRequest &request, const Route &rout
                 ++first;
             QJsonArray playlists;
             QJsonArray sources;
+            QJsonArray layouts;
+            std::set<QString> seenLayouts;
             std::set<std::string> seenPl;
             std::set<std::string> seenSrc;
             int parts = 0;
@@ -255,12 +268,16 @@ HttpResponse week(Hub::Impl &impl, const HttpRequest &request, const Route &rout
                 for (const auto &p : segments[i].answer.playlists)
                     if (seenPl.insert(p).second)
                         playlists.append(q(p));
+                for (const QJsonValue l : layoutsOf(segments[i].answer))
+                    if (seenLayouts.insert(l.toString()).second)
+                        layouts.append(l);
             }
             const QDateTime local = h.toTimeZone(tz);
             hours.append(QJsonObject{{"at", h.toString(Qt::ISODate)},
                                      {"local", local.time().toString("HH:mm")},
                                      {"utc_offset_s", local.offsetFromUtc()},
                                      {"playlists", playlists},
+                                     {"layouts", layouts},
                                      {"sources", sources},
                                      {"changes", parts - 1}});
         }
@@ -301,7 +318,8 @@ HttpResponse preview(Hub::Impl &impl, const HttpRequest &request, const Route &r
         if (s)
             for (const auto &p : s->playlists)
                 for (const auto &i : p.items)
-                    out.insert(i.file.isEmpty() ? i.url : i.file);
+                    if (!i.text) // a text is no asset
+                        out.insert(what(i));
         return out;
     };
     auto lines = [](const std::optional<publish::SourceSchedule> &s) {
@@ -342,7 +360,32 @@ HttpResponse preview(Hub::Impl &impl, const HttpRequest &request, const Route &r
     for (const auto &[name, items] : oldPl)
         if (!newPl.count(name))
             playlistsChanged.append(QJsonObject{{"name", name}, {"change", QString("removed")}});
-    const bool settingsChanged = !current || current->timezone != next->timezone || current->defaultPlaylist != next->defaultPlaylist;
+    // A layout as one comparable line: its regions in order.
+    auto layouts = [](const std::optional<publish::SourceSchedule> &s) {
+        std::map<QString, QString> out;
+        if (s)
+            for (const auto &l : s->layouts) {
+                QStringList regions;
+                for (const auto &r : l.regions)
+                    regions << QString("%1 %2 %3,%4 %5x%6 z%7").arg(r.id, r.playlist).arg(r.rect.x).arg(r.rect.y)
+                                   .arg(r.rect.w).arg(r.rect.h).arg(r.z);
+                out[l.name] = regions.join(" | ");
+            }
+        return out;
+    };
+    const auto oldLayouts = layouts(current);
+    const auto newLayouts = layouts(next);
+    QJsonArray layoutsChanged;
+    for (const auto &[name, regions] : newLayouts) {
+        const auto it = oldLayouts.find(name);
+        if (it == oldLayouts.end() || it->second != regions)
+            layoutsChanged.append(QJsonObject{{"name", name}, {"change", it == oldLayouts.end() ? "added" : "changed"}, {"regions", regions}});
+    }
+    for (const auto &[name, regions] : oldLayouts)
+        if (!newLayouts.count(name))
+            layoutsChanged.append(QJsonObject{{"name", name}, {"change", QString("removed")}, {"regions", regions}});
+    const bool settingsChanged = !current || current->timezone != next->timezone || current->defaultPlaylist != next->defaultPlaylist
+                                 || current->defaultLayout != next->defaultLayout;
 
     // The devices that play this schedule once it is stored.
     auto targets = impl.publisher->scheduleTargets();
@@ -364,7 +407,7 @@ HttpResponse preview(Hub::Impl &impl, const HttpRequest &request, const Route &r
     const QJsonArray assetsAdded = minus(newFiles, oldFiles);
     const QJsonArray assetsRemoved = minus(oldFiles, newFiles);
     const bool unchanged = current && entriesAdded.isEmpty() && entriesRemoved.isEmpty() && assetsAdded.isEmpty()
-                           && assetsRemoved.isEmpty() && playlistsChanged.isEmpty() && !settingsChanged;
+                           && assetsRemoved.isEmpty() && playlistsChanged.isEmpty() && layoutsChanged.isEmpty() && !settingsChanged;
     return jsonOf(200, QJsonObject{{"target", q(route.name)},
                                    {"new", !current.has_value()},
                                    {"unchanged", unchanged},
@@ -373,6 +416,7 @@ HttpResponse preview(Hub::Impl &impl, const HttpRequest &request, const Route &r
                                    {"entries_added", entriesAdded},
                                    {"entries_removed", entriesRemoved},
                                    {"playlists_changed", playlistsChanged},
+                                   {"layouts_changed", layoutsChanged},
                                    {"settings_changed", settingsChanged},
                                    {"devices", devices},
                                    {"devices_total", total},
@@ -558,18 +602,21 @@ HttpResponse scheduleAsJson(const std::string &text, const std::string &target)
     for (const auto &p : parsed->playlists) {
         QJsonArray items;
         for (const auto &i : p.items)
-            items.append(QJsonObject{{"file", i.file.isEmpty() ? QJsonValue() : QJsonValue(i.file)},
-                                     {"url", i.url.isEmpty() ? QJsonValue() : QJsonValue(i.url)},
-                                     {"duration_ms", i.durationMs ? QJsonValue(static_cast<qint64>(*i.durationMs)) : QJsonValue()},
-                                     {"fit", i.fit ? QJsonValue(fitName(*i.fit)) : QJsonValue()}});
-        playlists.append(QJsonObject{{"name", p.name}, {"items", items}});
+            items.append(itemJson(i));
+        playlists.append(QJsonObject{{"name", p.name}, {"items", items},
+                                     {"sync", p.sync ? QJsonValue(p.sync->toUTC().toString(Qt::ISODate)) : QJsonValue()}});
     }
+    QJsonArray layouts;
+    for (const auto &l : parsed->layouts)
+        layouts.append(layoutJson(l));
     QJsonArray windows;
     for (const auto &w : parsed->windows) {
         QJsonArray days;
         for (const auto d : w.days)
             days.append(weekdayName(d));
-        windows.append(QJsonObject{{"name", w.name}, {"playlist", w.playlist}, {"priority", w.priority}, {"days", days},
+        windows.append(QJsonObject{{"name", w.name}, {"playlist", w.playlist.isEmpty() ? QJsonValue() : QJsonValue(w.playlist)},
+                                   {"layout", w.layout.isEmpty() ? QJsonValue() : QJsonValue(w.layout)},
+                                   {"priority", w.priority}, {"days", days},
                                    {"from", w.fromMinute ? QJsonValue(hhmm(*w.fromMinute)) : QJsonValue()},
                                    {"until", w.untilMinute ? QJsonValue(hhmm(*w.untilMinute)) : QJsonValue()},
                                    {"start_date", optDate(w.startDate)}, {"end_date", optDate(w.endDate)}});
@@ -585,15 +632,17 @@ HttpResponse scheduleAsJson(const std::string &text, const std::string &target)
         if (t.startsWith('['))
             break;
         const QString key = t.section('=', 0, 0).trimmed().toLower();
-        if (t.contains('=') && (key == "timezone" || key == "default"))
+        if (t.contains('=') && (key == "timezone" || key == "default" || key == "default-layout"))
             continue;
         preamble << line;
     }
     return jsonOf(200, QJsonObject{{"target", q(target)},
                                    {"timezone", parsed->timezone},
                                    {"default", parsed->defaultPlaylist ? QJsonValue(*parsed->defaultPlaylist) : QJsonValue()},
+                                   {"default_layout", parsed->defaultLayout ? QJsonValue(*parsed->defaultLayout) : QJsonValue()},
                                    {"preamble", preamble.join('\n').trimmed()},
                                    {"playlists", playlists},
+                                   {"layouts", layouts},
                                    {"windows", windows},
                                    {"commands", commands}});
 }

@@ -130,6 +130,7 @@ std::variant<std::size_t, HttpResponse> Hub::Impl::admit(HttpRequest &request)
     case Route::Kind::ApiDeviceTags: return std::size_t{64 * 1024};
     case Route::Kind::ApiSchedulePut:
     case Route::Kind::ApiSchedulePreview: return std::size_t{1024 * 1024};
+    case Route::Kind::ApiLayoutPut: return std::size_t{256 * 1024};
     case Route::Kind::ApiKeysPut: return std::size_t{4 * 1024 * 1024};
     case Route::Kind::ApiMediaPut: return options.mediaLimit;
     default: return std::size_t{0};
@@ -234,6 +235,9 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
     case Route::Kind::ApiKeysPut:
     case Route::Kind::ApiDeviceGroup:
     case Route::Kind::ApiMediaDelete:
+    case Route::Kind::ApiLayoutPut:
+    case Route::Kind::ApiLayoutDelete:
+    case Route::Kind::ApiPlaylistDelete:
         publishing(std::move(request), route, *who, std::move(answer));
         return;
     default:

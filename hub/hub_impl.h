@@ -137,5 +137,11 @@ HttpResponse scheduleAsJson(const std::string &text, const std::string &target);
 void recordAudit(Hub::Impl &impl, const std::string &who, const std::string &action, const std::string &target,
                  const std::string &detail);
 std::string rfc3339(std::int64_t ms);
+// layout_api.cpp: the layouts of a stored schedule, all or one.
+HttpResponse layoutRead(Hub::Impl &impl, const Route &route);
+// layout_api.cpp: the schedule text after a layout PUT/DELETE or playlist
+// DELETE (on the worker; publish_api.cpp stores it with putSchedule), or
+// the refusal: 400 a malformed body, 404 nothing by that name, 409 in use.
+std::expected<std::string, HttpResponse> editedSchedule(Hub::Impl &impl, const HttpRequest &request, const Route &route);
 
 } // namespace stoa::hub

@@ -416,6 +416,10 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
     case Route::Kind::ApiAudit:
         return contentReport(*this, request, route, who);
 
+    case Route::Kind::ApiLayoutList:
+    case Route::Kind::ApiLayoutGet:
+        return layoutRead(*this, route);
+
     default:
         return errorJson(404, "no such route: " + request.path);
     }

@@ -46,6 +46,9 @@ const char *auditAction(Route::Kind kind)
     case Route::Kind::ApiCommandsPost: return "command.send";
     case Route::Kind::ApiDeviceGroup: return "device.group";
     case Route::Kind::ApiKeysPut: return "keys.replace";
+    case Route::Kind::ApiLayoutPut: return "layout.put";
+    case Route::Kind::ApiLayoutDelete: return "layout.delete";
+    case Route::Kind::ApiPlaylistDelete: return "playlist.delete";
     default: return "change";
     }
 }
@@ -167,6 +170,24 @@ void Hub::Impl::publishing(HttpRequest request, const Route &route, const Princi
             r = p ? jsonOf(200, publicationJson(*p)) : publishError(p.error());
             break;
         }
+        case Route::Kind::ApiLayoutPut:
+        case Route::Kind::ApiLayoutDelete:
+        case Route::Kind::ApiPlaylistDelete: {
+            if (route.name.starts_with("devices/") && !storage->deviceExists(route.name.substr(8)).value_or(false)) {
+                r = errorJson(404, "no device " + route.name.substr(8));
+                break;
+            }
+            // One section of the stored text changed; putSchedule checks the
+            // whole text (the §12 rules) and publishes it, or changes nothing.
+            auto text = editedSchedule(*this, *req, route);
+            if (!text) {
+                r = text.error();
+                break;
+            }
+            auto p = publisher->putSchedule(route.name, *text);
+            r = p ? jsonOf(200, publicationJson(*p)) : publishError(p.error());
+            break;
+        }
         case Route::Kind::ApiScheduleDelete: {
             auto p = publisher->removeSchedule(route.name);
             r = p ? jsonOf(200, publicationJson(*p)) : publishError(p.error());
@@ -236,7 +257,9 @@ void Hub::Impl::publishing(HttpRequest request, const Route &route, const Princi
         if (r.status < 300) {
             qCInfo(lcHub).noquote() << "operator" << who_.c_str() << ":" << req->method.c_str() << req->path.c_str() << "->"
                                     << r.status;
-            recordAudit(*this, who_, auditAction(route.kind), route.name.empty() ? route.deviceId : route.name,
+            const std::string part = route.part.empty() ? std::string()
+                                     : (route.kind == Route::Kind::ApiPlaylistDelete ? "/playlists/" : "/layouts/") + route.part;
+            recordAudit(*this, who_, auditAction(route.kind), (route.name.empty() ? route.deviceId : route.name) + part,
                         auditDetail(route.kind, r.body, *req));
             wake.notify();
         } else {

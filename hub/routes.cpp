@@ -142,6 +142,31 @@ Route classify(std::string_view method, std::string_view path)
             return make(Route::Kind::ApiPlaysReport, "api_plays", method, "GET, HEAD");
         if (n == 3 && p[2] == "audit")
             return make(Route::Kind::ApiAudit, "api_audit", method, "GET, HEAD");
+        // …/layouts[/NAME] and …/playlists/NAME after a schedule's target.
+        const std::size_t base = n >= 5 && p[2] == "schedules" && p[3] == "fleet" ? 4
+                                 : n >= 6 && p[2] == "schedules" && (p[3] == "devices" || p[3] == "groups")
+                                           && schedule::isDeviceId(p[4]) ? 5 : 0;
+        if (base && p[base] == "layouts" && (n == base + 1 || (n == base + 2 && schedule::isDeviceId(p[base + 1])))) {
+            Route r;
+            if (n == base + 1)
+                r = make(Route::Kind::ApiLayoutList, "api_layouts", method, "GET, HEAD");
+            else if (method == "PUT")
+                r = make(Route::Kind::ApiLayoutPut, "api_layout_put", method, "PUT");
+            else if (method == "DELETE")
+                r = make(Route::Kind::ApiLayoutDelete, "api_layout_delete", method, "DELETE");
+            else
+                r = make(Route::Kind::ApiLayoutGet, "api_layout", method, "GET, HEAD, PUT, DELETE");
+            r.name = base == 4 ? std::string("fleet") : std::string(p[3]) + "/" + std::string(p[4]);
+            if (n == base + 2)
+                r.part = std::string(p[base + 1]);
+            return r;
+        }
+        if (base && n == base + 2 && p[base] == "playlists" && schedule::isDeviceId(p[base + 1])) {
+            auto r = make(Route::Kind::ApiPlaylistDelete, "api_playlist_delete", method, "DELETE");
+            r.name = base == 4 ? std::string("fleet") : std::string(p[3]) + "/" + std::string(p[4]);
+            r.part = std::string(p[base + 1]);
+            return r;
+        }
         // …/preview and …/week after a schedule's target.
         const bool fleetSub = n == 5 && p[2] == "schedules" && p[3] == "fleet";
         const bool deviceSub = n == 6 && p[2] == "schedules" && (p[3] == "devices" || p[3] == "groups") && schedule::isDeviceId(p[4]);

@@ -24,6 +24,8 @@ struct Route {
         ApiMediaList, ApiMediaPut, ApiMediaGet, ApiMediaDelete,
         ApiScheduleGet, ApiSchedulePut, ApiScheduleDelete, // target: fleet or a device
         ApiSchedulePreview, ApiScheduleWeek,          // content_api.cpp: what a change would do; a week of the engine
+        ApiLayoutList, ApiLayoutGet, ApiLayoutPut, ApiLayoutDelete, // layout_api.cpp: one layout of a schedule (§12)
+        ApiPlaylistDelete,                            // layout_api.cpp: one playlist of a schedule
         ApiPublication, ApiPlaysReport, ApiAudit,     // content_api.cpp
         ApiCommandsGet, ApiCommandsPost,
         ApiKeysPut, ApiSigningKey,
@@ -34,6 +36,7 @@ struct Route {
     std::string hex;      // for blobs
     std::string name;     // a media name; a schedule's target ("fleet", "devices/ID", "groups/NAME");
                           // a console file's path below /console/ ("" for the page itself)
+    std::string part;     // a layout's or playlist's name inside the schedule `name`
     const char *label = "other";
     const char *allow = ""; // the Allow header of a 405
 
