@@ -4,6 +4,7 @@
 
 #include "schedule/identifiers.h"
 #include "schedule/keys.h"
+#include "settings/keys.h"
 
 #include <QByteArrayView>
 #include <QDateTime>
@@ -158,20 +159,27 @@ std::string bundleConfig(const BundleSpec &spec)
     c += "# " + (spec.etcDir / "stoa.conf").string() + ", replacing that whole file: hence the shipped defaults\n";
     c += "# at the end. Add keys before the first boot if the device needs more (rotation,\n";
     c += "# quota, ...); a bad key is refused with its line (docs/operations.md).\n\n";
-    c += "server = " + spec.serverUrl + "\n";
-    c += "device_id = " + spec.deviceId + "\n";
+    // Keys by the table's names (settings/keys.h): a key no process reads
+    // does not compile.
+    namespace key = settings::key;
+    auto line = [&c](std::string_view k, std::string_view value) {
+        c.append(k).append(" = ").append(value).append("\n");
+    };
+    line(key::server, spec.serverUrl);
+    line(key::deviceId, spec.deviceId);
     c += "# The bearer token: stoa-token beside this file, installed there (group stoa, 0640).\n";
-    c += "token_file = " + (spec.etcDir / "token").string() + "\n";
+    line(key::tokenFile, (spec.etcDir / "token").string());
     if (!spec.rootKeysPem)
         c += "# No stoa-root.pub in this bundle: the device image must hold this file.\n";
-    c += "trusted_keys = " + (spec.etcDir / "root.pub").string() + "\n\n";
+    line(key::trustedKeys, (spec.etcDir / "root.pub").string());
+    c += "\n";
     // Kept in step with packaging/stoa.conf: the file this one replaces.
     c += "# The settings of the shipped stoa.conf (packaging/stoa.conf) this file replaces.\n";
-    c += "data_dir = /var/lib/stoa\n";
-    c += "min_free = 256M\n";
-    c += "player_listen = 127.0.0.1:9641\n";
-    c += "syncd_listen = 127.0.0.1:9642\n";
-    c += "display_power = vcgencmd\n";
+    line(key::dataDir, "/var/lib/stoa");
+    line(key::minFree, "256M");
+    line(key::playerListen, "127.0.0.1:9641");
+    line(key::syncdListen, "127.0.0.1:9642");
+    line(key::displayPower, settings::nameOf(settings::DisplayPower::Vcgencmd));
     return c;
 }
 

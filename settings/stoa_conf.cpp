@@ -113,13 +113,6 @@ std::expected<void, SettingsError> checkTogether(const Settings &s)
     return {};
 }
 
-std::string confLine(std::string_view keyName, std::string_view value)
-{
-    if (!findKey(keyName))
-        std::abort(); // writing a key no process reads: a programming error
-    return std::string(keyName) + " = " + std::string(value) + "\n";
-}
-
 std::string markdownKeyTable()
 {
     std::string t = "| key | read by | type | default | meaning |\n|---|---|---|---|---|\n";

@@ -54,10 +54,6 @@ std::expected<void, SettingsError> setValue(Settings &into, std::string_view key
 // the file and the flags, in strict mode.
 std::expected<void, SettingsError> checkTogether(const Settings &settings);
 
-// Writes one line for a stoa.conf ("key = value\n"); the key must be in the
-// table (a programming error otherwise: it aborts).
-std::string confLine(std::string_view key, std::string_view value);
-
 // docs/configuration.md's key table, made from the table (tests/settings
 // compares the two, so the doc cannot drift).
 std::string markdownKeyTable();

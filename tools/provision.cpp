@@ -3,7 +3,7 @@
 
 #include "cache/durable.h"
 #include "schedule/keys.h"
-#include "sync/config.h"
+#include "settings/stoa_conf.h"
 
 #include <QFile>
 #include <QString>
@@ -34,11 +34,15 @@ struct BootFile {
 
 std::string checkConfig(const fs::path &file)
 {
-    // The agent's parser knows every key of both processes; "no server" is
-    // acceptable here (a device may be provisioned for USB or demo use).
-    auto c = sync::loadAgentConfig({"stoa-provision", "--config", QString::fromStdString(file.string()),
-                                    "--server", "unset://"});
-    return c ? std::string() : c.error().message;
+    // The one reader, strict, knows every key of both processes; "no
+    // server" is acceptable here (a device may be provisioned for USB or demo use).
+    settings::Settings s = settings::defaults();
+    const auto problems = settings::readFile(QString::fromStdString(file.string()), s, settings::Mode::Strict,
+                                             settings::IfMissing::Error);
+    if (!problems.empty())
+        return problems.front().text();
+    const auto together = settings::checkTogether(s);
+    return together ? std::string() : together.error().text();
 }
 
 std::string checkKeys(const fs::path &file)

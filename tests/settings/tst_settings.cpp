@@ -250,9 +250,8 @@ private slots:
         QVERIFY(!videoEngineFromName(""));
     }
 
-    void confLineAndKeyNames()
+    void keyNamesByReader()
     {
-        QCOMPARE(confLine(key::server, "https://h"), std::string("server = https://h\n"));
         const QStringList agent = QString::fromStdString(keyNames(Reader::Agent)).split(u' ');
         const QStringList player = QString::fromStdString(keyNames(Reader::Player)).split(u' ');
         QVERIFY(agent.contains("quota") && player.contains("quota")); // both read it
