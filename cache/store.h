@@ -79,6 +79,7 @@ public:
     static bool fallbackActive(const std::filesystem::path &dataDir);
 
     const std::filesystem::path &dataDir() const { return m_options.dataDir; }
+    std::int64_t maxPlayRecords() const { return m_options.maxPlayRecords; }
     const RecoveryReport &recoveryReport() const { return m_report; }
     std::filesystem::path databasePath() const { return m_options.dataDir / "state.db"; }
 

@@ -127,8 +127,9 @@ private:
 int main(int argc, char **argv)
 {
     // SIGTERM (systemd stopping us) and SIGINT end the event loop normally —
-    // the current play is recorded, the watchdog told — instead of killing
-    // the process. Blocked before any thread starts, so all inherit it, and
+    // the current play is recorded, the watchdog told, and `playback` going
+    // out of scope drains its store writer for up to 5 s
+    // (player/store_writer.h) — instead of killing the process. Blocked before any thread starts, so all inherit it, and
     // read from a signalfd in the event loop.
     sigset_t stopSignals;
     sigemptyset(&stopSignals);

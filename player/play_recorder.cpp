@@ -1,13 +1,18 @@
-// player/play_recorder.cpp — play log and now-playing writes (see play_recorder.h).
+// player/play_recorder.cpp — play records and now playing, handed to the
+// store writer (see play_recorder.h).
 #include "player/play_recorder.h"
-
-#include "player/logging.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QUuid>
 
 namespace stoa::player {
+
+PlayRecorder::PlayRecorder(cache::Store &store, std::string deviceId)
+    : m_deviceId(std::move(deviceId)),
+      m_writer(StoreWriter::Options{.dataDir = store.dataDir(), .maxPlayRecords = store.maxPlayRecords()})
+{
+}
 
 void PlayRecorder::record(const PlannedItem &item, const QDateTime &startedUtc, std::int64_t durationMs,
                           bool completed, const std::optional<std::string> &reason)
@@ -24,11 +29,8 @@ void PlayRecorder::record(const PlannedItem &item, const QDateTime &startedUtc, 
     r.reason = reason;
     r.layout = item.layout;
     r.region = item.region;
-    if (auto ok = m_store.plays().append(r); !ok) {
-        qCWarning(lcPlayer, "cannot record a play of %s: %s", item.key.c_str(), ok.error().message.c_str());
-        return;
-    }
-    ++m_recorded;
+    if (m_writer.play(std::move(r)))
+        ++m_recorded;
 }
 
 void PlayRecorder::nowPlaying(const PlannedItem *item)
@@ -41,9 +43,7 @@ void PlayRecorder::nowPlaying(const PlannedItem *item)
         if (item->url)
             o["url"] = *item->url;
     }
-    const std::string json = QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString();
-    if (auto ok = m_store.kv().set(kNowPlayingKey, json); !ok)
-        qCWarning(lcPlayer, "cannot write now-playing: %s", ok.error().message.c_str());
+    m_writer.nowPlaying(QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString());
 }
 
 } // namespace stoa::player

@@ -8,39 +8,57 @@
 // carries the layout and the region id (v1.1 §12), a full-screen one neither.
 //
 // "Now playing" (kv key player.now_playing, JSON {playlist, asset, url}) is
-// what the agent's heartbeat reports (spec §5 now_playing).
+// what the agent's heartbeat reports (spec §5 now_playing). The blob of the
+// next item is marked used (eviction is least recently used first).
 //
-// Store errors are logged, never thrown or fatal: losing a record must not
-// stop the screen.
+// Called on the GUI thread at every switch, so it never writes itself: the
+// records go to a StoreWriter (store_writer.h), which writes them in order
+// on its own thread and connection — an fsync on an SD card must not freeze
+// the new item's first frames (issue 15). Its header says what is kept when
+// the process dies, and what happens when the disk does not keep up.
+//
+// Store errors are logged and counted, never thrown or fatal: losing a
+// record must not stop the screen.
 #pragma once
 
 #include "cache/store.h"
 #include "player/planned_item.h"
+#include "player/store_writer.h"
 
 #include <QDateTime>
 
+#include <chrono>
 #include <optional>
 #include <string>
 
 namespace stoa::player {
 
-inline constexpr char kNowPlayingKey[] = "player.now_playing";
-
 class PlayRecorder {
 public:
-    PlayRecorder(cache::Store &store, std::string deviceId) : m_store(store), m_deviceId(std::move(deviceId)) {}
+    // `store`: the player's store (its data directory and play log cap; the
+    // writer opens its own connection).
+    PlayRecorder(cache::Store &store, std::string deviceId);
 
     void record(const PlannedItem &item, const QDateTime &startedUtc, std::int64_t durationMs, bool completed,
                 const std::optional<std::string> &reason);
     // The item now on screen; nullptr: the idle screen.
     void nowPlaying(const PlannedItem *item);
+    // The blob `hex` is about to play: the eviction order's last used
+    // (cache/blobs.h touch()), a write like the others.
+    void blobUsed(std::string hex) { m_writer.blobUsed(std::move(hex)); }
 
+    // Waits until what was recorded so far is written, at most `deadline`
+    // (tests; the destructor does it with the writer's shutdown deadline).
+    bool flush(std::chrono::milliseconds deadline) { return m_writer.drain(deadline); }
+
+    // Records accepted (queued for the writer).
     std::int64_t recorded() const { return m_recorded; }
+    const StoreWriter &writer() const { return m_writer; }
 
 private:
-    cache::Store &m_store;
     std::string m_deviceId;
     std::int64_t m_recorded = 0;
+    StoreWriter m_writer; // last: its destructor drains while the rest is alive
 };
 
 } // namespace stoa::player

@@ -102,6 +102,8 @@ public:
     // The item on screen full-screen, else in the first region showing one.
     const PlannedItem *current() const;
     std::int64_t transitions() const { return m_transitions; }
+    // The play records and now playing, written off the GUI thread (tests flush it).
+    PlayRecorder &playRecorder() { return m_recorder; }
     // The adopted manifest's version; nullopt before any (diagnostics, /status).
     std::optional<std::int64_t> manifestVersion() const
     {

@@ -236,9 +236,8 @@ void RegionPlayer::prepareNext()
             failItem(item, *unplayable, "skipped");
             continue;
         }
-        if (item.asset)
-            if (auto touched = m_host.store().blobs().touch(item.asset->substr(7)); !touched)
-                qCDebug(lcPlayer, "cannot touch %s: %s", item.key.c_str(), touched.error().message.c_str());
+        if (item.asset) // least recently used first for eviction; written off the GUI thread
+            m_host.recorder().blobUsed(item.asset->substr(7));
         // A page's 5 s are the page's: while Chromium starts, its timer waits.
         const bool timed = item.kind != ItemKind::Web || m_host.webWarm();
         hidden.load(std::move(item), timed);

@@ -250,8 +250,12 @@ public:
         return img.pixelColor(int(fx * (img.width() - 1)), int(fy * (img.height() - 1)));
     }
 
+    // The plays in the store, once the player's writer has written what it
+    // recorded so far (it writes off the GUI thread, store_writer.h).
     std::vector<cache::PlayRecord> plays()
     {
+        if (playback && !playback->playRecorder().flush(std::chrono::seconds(30)))
+            qWarning("the player's store writer did not drain in 30 s");
         auto b = store->plays().batch(100000);
         return b ? *b : std::vector<cache::PlayRecord>{};
     }
