@@ -205,24 +205,34 @@ Result<void> PlayLog::acknowledge(std::int64_t upToSeq)
 void PlayLog::compactSpoolIfDue()
 {
     // Outside the database transaction: the player's next record waits on
-    // the spool's lock only, not on the database too.
+    // the spool's lock only, not on the database too. And no database write
+    // while the spool's lock is held: every other writer takes the database
+    // first and the spool's lock inside (append, acknowledge, recovery), so
+    // a write here would wait on a writer waiting on us — up to the busy
+    // timeout (10 s), after which the reset below failed and every later
+    // acknowledgement compacted the whole spool again (issue 15).
     auto dead = KeyValue(m_db).getInt(kSpoolDeadKey);
     auto live = count();
     if (!dead || !live || dead->value_or(0) <= std::max(*live, kSpoolCompactFloor))
         return;
-    auto held = m_mirror->lock();
-    if (!held)
-        return;
-    auto spool = m_mirror->readSpool();
-    if (!spool) {
-        qCWarning(lcCache, "play spool: cannot read it to compact: %s", spool.error().message.c_str());
-        return;
+    {
+        auto held = m_mirror->lock();
+        if (!held)
+            return;
+        auto spool = m_mirror->readSpool();
+        if (!spool) {
+            qCWarning(lcCache, "play spool: cannot read it to compact: %s", spool.error().message.c_str());
+            return;
+        }
+        if (auto ok = m_mirror->rewriteSpool(spool->live); !ok) {
+            qCWarning(lcCache, "play spool: cannot compact: %s", ok.error().message.c_str());
+            return;
+        }
     }
-    if (auto ok = m_mirror->rewriteSpool(spool->live); !ok) {
-        qCWarning(lcCache, "play spool: cannot compact: %s", ok.error().message.c_str());
-        return;
-    }
-    (void)KeyValue(m_db).setInt(kSpoolDeadKey, 0);
+    // Dead lines an acknowledgement of another connection added in between
+    // are forgotten: they only wait for the next compaction.
+    if (auto ok = KeyValue(m_db).setInt(kSpoolDeadKey, 0); !ok)
+        qCWarning(lcCache, "play spool: compacted, but cannot reset its count: %s", ok.error().message.c_str());
 }
 
 Result<std::int64_t> PlayLog::count() { return m_db.queryInt("SELECT COUNT(*) FROM plays"); }

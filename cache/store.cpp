@@ -132,8 +132,11 @@ Result<void> fillFallback(Database &db, BlobStore &blobs, ManifestStore &manifes
             if (auto ok = kv.set(key, **v); !ok)
                 return ok;
     // No real generation is negative: the store adopted later always reads
-    // as a new activation, so the player re-reads what the agent has.
-    return kv.setInt("active_generation", -1);
+    // as a new activation, so the player re-reads what the agent has. Not
+    // -1 either: that is what Playback holds before its first read, so the
+    // mirrored manifest was never loaded and the player showed the idle
+    // screen until the store was attached (tst_state_player, issue 15).
+    return kv.setInt("active_generation", -2);
 }
 
 } // namespace

@@ -53,3 +53,11 @@ set_tests_properties(tst_crash_soak PROPERTIES ENVIRONMENT QTEST_FUNCTION_TIMEOU
 # The soak's checker, shown to fail on each damage it looks for: seconds, so in CI.
 add_test(NAME tst_crash_soak_checker COMMAND tst_crash_soak checkerSeesDamage)
 set_tests_properties(tst_crash_soak_checker PROPERTIES LABELS sync TIMEOUT 120)
+
+# The real stoa-player while store.lock is held exclusively (a rebuild, issue
+# 15): it serves and plays from the mirror at once, then attaches, and its
+# plays of the fallback reach state.db. Offscreen; content as the player tests make it.
+stoa_add_test(NAME tst_state_player SOURCES tst_state_player.cpp LIBS stoa_player LABELS sync player TIMEOUT 300)
+target_include_directories(tst_state_player PRIVATE ${PROJECT_SOURCE_DIR}/tests/player ${PROJECT_SOURCE_DIR}/tests/endpoints)
+target_compile_definitions(tst_state_player PRIVATE STOA_PLAYER="$<TARGET_FILE:stoa-player>")
+add_dependencies(tst_state_player stoa-player)
