@@ -1,6 +1,6 @@
 // hub/console/app.js — the console's entry point: sign-in, sign-out and
 // which view the address shows (#/fleet, #/device/ID, #/content,
-// #/schedule, #/plays, #/audit).
+// #/schedule, #/layouts, #/plays, #/audit).
 // Invariants: no view is drawn without a session (the API would answer 401
 // anyway); a session ends at its expires_at even if the tab stays open, at
 // sign-out (the hub forgets it too: POST /api/v1/logout) and at any 401.
@@ -11,6 +11,7 @@ import {renderFleet} from './fleet.js';
 import {renderDevice} from './device.js';
 import {renderContent} from './content.js';
 import {renderSchedule} from './schedule.js';
+import {renderLayouts} from './layouts.js';
 import {renderPlays} from './plays.js';
 import {renderAudit} from './audit.js';
 
@@ -56,6 +57,8 @@ function route() {
     view = renderContent(main);
   } else if (parts[0] === 'schedule') {
     view = renderSchedule(main, new URLSearchParams(qs || ''));
+  } else if (parts[0] === 'layouts') {
+    view = renderLayouts(main, new URLSearchParams(qs || ''));
   } else if (parts[0] === 'plays') {
     view = renderPlays(main, new URLSearchParams(qs || ''));
   } else if (parts[0] === 'audit') {

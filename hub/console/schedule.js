@@ -1,8 +1,9 @@
 // hub/console/schedule.js — playlists, schedule entries, publishing and the
 // week view (#/schedule?target=fleet|groups/NAME|devices/ID).
 // Job: load a target's schedule as JSON (GET /api/v1/schedules/T?format=json),
-// edit its playlists (items in order: reorder, duration, fit) and entries
-// (playlist, priority, days, from/until, date range), write it back as the
+// edit its playlists (items in order: reorder, duration, fit; media and
+// text items, v1.1 §12) and entries (a playlist or a layout, priority, days,
+// from/until, date range), write it back as the
 // schedule text the hub reads (docs/stoa-command.md), show what publishing
 // it would change (POST …/preview: assets, entries, devices affected), then
 // publish (PUT); afterwards an adoption bar, "N of M screens on vX", from the
@@ -14,7 +15,10 @@
 // failing with a message that says what to change; the hub checks again
 // and its message is shown as text; names typed by people are only ever
 // text nodes (dom.js); viewers see the schedule read-only, with no Review
-// or Publish button (the hub answers them 403 anyway).
+// or Publish button (the hub answers them 403 anyway); what this page does
+// not edit (layouts: layouts.js; streams, crops, sync) is written back as
+// it was loaded, so saving here never loses it; the §12 rules are the
+// hub's, whose message is shown.
 import * as api from './api.js';
 import * as session from './session.js';
 import {h, replace, field, toast} from './dom.js';
@@ -30,7 +34,7 @@ function targetPath(target) {
 function emptyModel() {
   let tz = 'UTC';
   try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch { /* keep UTC */ }
-  return {timezone: tz, default: null, preamble: '', playlists: [], windows: [], commands: []};
+  return {timezone: tz, default: null, default_layout: null, preamble: '', playlists: [], layouts: [], windows: [], commands: []};
 }
 
 // The problems that stop a publish, in words; [] when there are none.
@@ -45,7 +49,11 @@ export function check(model) {
     names.add(p.name);
     if (!p.items.length) problems.push(`Playlist "${p.name}" is empty: add at least one medium, or remove the playlist.`);
     p.items.forEach((it, i) => {
-      if (!it.file) problems.push(`Playlist "${p.name}", item ${i + 1}: choose a medium.`);
+      if (it.kind === 'text') {
+        if (!it.text.trim()) problems.push(`Playlist "${p.name}", item ${i + 1}: write the text to show.`);
+        else if (/["\n\r]/.test(it.text))
+          problems.push(`Playlist "${p.name}", item ${i + 1}: a text cannot hold a double quote (") or a line break.`);
+      } else if (!it.file) problems.push(`Playlist "${p.name}", item ${i + 1}: choose a medium.`);
       if (it.seconds !== '' && !(Number(it.seconds) > 0))
         problems.push(`Playlist "${p.name}", item ${i + 1}: the duration must be a number of seconds above 0, or empty.`);
     });
@@ -57,7 +65,8 @@ export function check(model) {
       problems.push(`${label}: a name may use only letters, digits, '.', '_' and '-' (1-64 characters, no spaces).`);
     else if (entryNames.has(w.name)) problems.push(`There are two entries named "${w.name}".`);
     entryNames.add(w.name);
-    if (!w.playlist || !names.has(w.playlist)) problems.push(`${label}: choose one of the playlists.`);
+    if (w.layout ? !model.layouts.some((l) => l.name === w.layout) : !w.playlist || !names.has(w.playlist))
+      problems.push(`${label}: choose one of the playlists or layouts.`);
     if (!w.allDay) {
       if (!w.from || !w.until) problems.push(`${label}: give both from and until, or tick "All day".`);
       else if (w.from === w.until)
@@ -74,21 +83,36 @@ export function check(model) {
 }
 
 // The schedule text the hub reads (docs/stoa-command.md, "The schedule source").
+// A fraction as the text writes it: enough digits for well under a pixel.
+const frac = (v) => String(Number(Number(v).toPrecision(10)));
+
 export function serialize(model) {
   const lines = [`timezone = ${model.timezone}`];
   if (model.default) lines.push(`default = ${model.default}`);
+  if (model.default_layout) lines.push(`default-layout = ${model.default_layout}`);
   if (model.preamble) lines.push(model.preamble);
   for (const p of model.playlists) {
     lines.push('', `[playlist ${p.name}]`);
+    if (p.sync) lines.push(`sync = ${p.sync}`);
     for (const it of p.items) {
-      const parts = [it.file];
+      const parts = it.kind === 'text' ? ['text', `"${it.text}"`] : [it.file];
       if (it.seconds !== '') parts.push(`${Math.round(Number(it.seconds) * 1000)}ms`);
-      if (it.fit && it.fit !== 'contain') parts.push(it.fit);
+      if (it.kind === 'text') {
+        if (it.scroll) parts.push('scroll');
+        parts.push(`color=${it.color}`);
+        if (it.background) parts.push(`background=${it.background}`);
+      } else if (it.fit && it.fit !== 'contain') parts.push(it.fit);
+      if (it.crop) parts.push(`crop=${[it.crop.x, it.crop.y, it.crop.w, it.crop.h].map(frac).join(',')}`);
       lines.push(parts.join(' '));
     }
   }
+  for (const l of model.layouts) {
+    lines.push('', `[layout ${l.name}]`);
+    for (const r of l.regions)
+      lines.push(`${r.id} ${r.playlist} ${[r.x, r.y, r.w, r.h].map(frac).join(' ')}${Number(r.z) ? ` z=${Number(r.z)}` : ''}`);
+  }
   for (const w of model.windows) {
-    lines.push('', `[window ${w.name}]`, `playlist = ${w.playlist}`);
+    lines.push('', `[window ${w.name}]`, w.layout ? `layout = ${w.layout}` : `playlist = ${w.playlist}`);
     if (w.days.length && w.days.length < 7) lines.push(`days = ${w.days.join(', ')}`);
     if (!w.allDay) lines.push(`time = ${w.from}-${w.until}`);
     if (Number(w.priority)) lines.push(`priority = ${Number(w.priority)}`);
@@ -99,13 +123,16 @@ export function serialize(model) {
 }
 
 // The hub's JSON (content_api.cpp scheduleAsJson) as the editor's model.
-function fromJson(d) {
+export function fromJson(d) {
   return {
-    timezone: d.timezone, default: d.default, preamble: d.preamble || '', commands: d.commands || [],
-    playlists: d.playlists.map((p) => ({name: p.name, items: p.items.map((i) => ({
-      file: i.file || i.url, seconds: i.duration_ms == null ? '' : String(i.duration_ms / 1000), fit: i.fit || 'contain'}))})),
+    timezone: d.timezone, default: d.default, default_layout: d.default_layout || null, preamble: d.preamble || '',
+    commands: d.commands || [], layouts: d.layouts || [],
+    playlists: d.playlists.map((p) => ({name: p.name, sync: p.sync || null, items: p.items.map((i) => ({
+      kind: i.text != null ? 'text' : 'media', file: i.file || i.url || i.stream || '', text: i.text || '',
+      scroll: !!i.scroll, color: i.color || '#ffffff', background: i.background || '', crop: i.crop || null,
+      seconds: i.duration_ms == null ? '' : String(i.duration_ms / 1000), fit: i.fit || 'contain'}))})),
     windows: d.windows.map((w) => ({
-      name: w.name, playlist: w.playlist, priority: String(w.priority), days: w.days.length ? w.days : [...DAYS],
+      name: w.name, playlist: w.playlist || '', layout: w.layout || '', priority: String(w.priority), days: w.days.length ? w.days : [...DAYS],
       allDay: w.from == null && w.until == null, from: w.from || '00:00', until: w.until || '00:00',
       start_date: w.start_date || '', end_date: w.end_date || ''})),
   };
@@ -161,6 +188,30 @@ export function renderSchedule(main, params) {
   }
 
   // ---- the editor ----
+  function newItem(kind) {
+    return {kind, file: '', text: '', scroll: false, color: '#ffffff', background: '', crop: null,
+            seconds: kind === 'text' ? '10' : '', fit: 'contain'};
+  }
+
+  // A text item (v1.1 §12): the words, a duration, scroll, colours.
+  function textRow(p, it, ii, secs, buttons) {
+    const ro = !editor;
+    const n = `Item ${ii + 1} of ${p.name}`;
+    const text = h('input', {id: id('item-text'), class: 'item-text', value: it.text, disabled: ro, maxlength: '500',
+                             'aria-label': `${n}: text to show`, oninput: () => { it.text = text.value; }});
+    const scroll = h('input', {id: id('item-scroll'), type: 'checkbox', class: 'item-scroll', checked: it.scroll, disabled: ro,
+                               onchange: () => { it.scroll = scroll.checked; }});
+    const color = h('input', {id: id('item-color'), type: 'color', class: 'item-color', value: it.color, disabled: ro,
+                              'aria-label': `${n}: text colour`, oninput: () => { it.color = color.value; }});
+    const hasBg = h('input', {id: id('item-hasbg'), type: 'checkbox', class: 'item-hasbg', checked: !!it.background, disabled: ro,
+                              onchange: () => { it.background = hasBg.checked ? bg.value : ''; bg.disabled = ro || !hasBg.checked; }});
+    const bg = h('input', {id: id('item-bg'), type: 'color', class: 'item-bg', value: it.background || '#000000', disabled: ro || !it.background,
+                           'aria-label': `${n}: background colour`, oninput: () => { it.background = bg.value; }});
+    return h('li', {class: 'item text-item'}, h('span', {class: 'pos'}, `${ii + 1}.`), h('span', {class: 'kind'}, 'Text'), text, secs,
+      h('label', {class: 'inline', for: scroll.id}, scroll, ' scroll'), color,
+      h('label', {class: 'inline', for: hasBg.id}, hasBg, ' background'), bg, buttons);
+  }
+
   function draw() {
     const ro = !editor;
     const playlistNames = model.playlists.map((p) => p.name);
@@ -169,34 +220,39 @@ export function renderSchedule(main, params) {
     const def = h('select', {id: 'schedule-default', disabled: ro, onchange: () => { model.default = def.value || null; }},
       h('option', {value: ''}, '(nothing: the idle screen)'), playlistNames.map((n) => h('option', {value: n}, n)));
     def.value = model.default || '';
+    const defLayout = h('select', {id: 'schedule-default-layout', disabled: ro, onchange: () => { model.default_layout = defLayout.value || null; }},
+      h('option', {value: ''}, '(none)'), model.layouts.map((l) => h('option', {value: l.name}, l.name)));
+    defLayout.value = model.default_layout || '';
 
     const playlists = model.playlists.map((p, pi) => {
       const rows = p.items.map((it, ii) => {
+        const move = (d) => () => { const j = ii + d; [p.items[ii], p.items[j]] = [p.items[j], p.items[ii]]; draw(); };
+        const buttons = ro ? null : [
+          h('button', {type: 'button', class: 'icon', disabled: ii === 0, 'aria-label': `Move item ${ii + 1} of ${p.name} up`, onclick: move(-1)}, '↑'),
+          h('button', {type: 'button', class: 'icon', disabled: ii === p.items.length - 1, 'aria-label': `Move item ${ii + 1} of ${p.name} down`, onclick: move(1)}, '↓'),
+          h('button', {type: 'button', class: 'icon', 'aria-label': `Remove item ${ii + 1} of ${p.name}`, onclick: () => { p.items.splice(ii, 1); draw(); }}, '✕')];
+        const secs = h('input', {id: id('item-secs'), type: 'number', min: '0.1', step: '0.1', value: it.seconds, disabled: ro,
+                                 class: 'item-secs', 'aria-label': `Item ${ii + 1} of ${p.name}: seconds (empty: images and texts 10 s, videos to their end)`,
+                                 oninput: () => { it.seconds = secs.value.trim(); }});
+        if (it.kind === 'text') return textRow(p, it, ii, secs, buttons);
         const mediaSel = h('select', {id: id('item-file'), disabled: ro, class: 'item-file', 'aria-label': `Item ${ii + 1} of ${p.name}: medium`,
                                       onchange: () => { it.file = mediaSel.value; }},
           h('option', {value: ''}, '(choose a medium)'),
           media.map((m) => h('option', {value: m.name}, m.name)),
           it.file && !media.some((m) => m.name === it.file) ? h('option', {value: it.file}, it.file) : null);
         mediaSel.value = it.file || '';
-        const secs = h('input', {id: id('item-secs'), type: 'number', min: '0.1', step: '0.1', value: it.seconds, disabled: ro,
-                                 class: 'item-secs', 'aria-label': `Item ${ii + 1} of ${p.name}: seconds (empty: images 10 s, videos to their end)`,
-                                 oninput: () => { it.seconds = secs.value.trim(); }});
         const fit = h('select', {id: id('item-fit'), disabled: ro, class: 'item-fit', 'aria-label': `Item ${ii + 1} of ${p.name}: fit`,
                                  onchange: () => { it.fit = fit.value; }},
           ['contain', 'cover', 'stretch'].map((f) => h('option', {value: f}, f)));
         fit.value = it.fit || 'contain';
-        const move = (d) => () => { const j = ii + d; [p.items[ii], p.items[j]] = [p.items[j], p.items[ii]]; draw(); };
-        return h('li', {class: 'item'}, h('span', {class: 'pos'}, `${ii + 1}.`), mediaSel, secs, fit,
-          ro ? null : [
-            h('button', {type: 'button', class: 'icon', disabled: ii === 0, 'aria-label': `Move item ${ii + 1} of ${p.name} up`, onclick: move(-1)}, '↑'),
-            h('button', {type: 'button', class: 'icon', disabled: ii === p.items.length - 1, 'aria-label': `Move item ${ii + 1} of ${p.name} down`, onclick: move(1)}, '↓'),
-            h('button', {type: 'button', class: 'icon', 'aria-label': `Remove item ${ii + 1} of ${p.name}`, onclick: () => { p.items.splice(ii, 1); draw(); }}, '✕')]);
+        return h('li', {class: 'item'}, h('span', {class: 'pos'}, `${ii + 1}.`), mediaSel, secs, fit, buttons);
       });
       return h('div', {class: 'playlist', dataset: {playlist: p.name}},
         h('h3', null, h('span', {class: 'pl-name'}, p.name), ` (${p.items.length} ${p.items.length === 1 ? 'item' : 'items'})`),
         h('ol', {class: 'items'}, rows),
         ro ? null : h('div', {class: 'row'},
-          h('button', {type: 'button', class: 'secondary add-item', onclick: () => { p.items.push({file: '', seconds: '', fit: 'contain'}); draw(); }}, 'Add item'),
+          h('button', {type: 'button', class: 'secondary add-item', onclick: () => { p.items.push(newItem('media')); draw(); }}, 'Add item'),
+          h('button', {type: 'button', class: 'secondary add-text', onclick: () => { p.items.push(newItem('text')); draw(); }}, 'Add text'),
           h('button', {type: 'button', class: 'secondary', onclick: () => { model.playlists.splice(pi, 1); draw(); }}, `Remove playlist ${p.name}`)));
     });
     const newName = h('input', {id: 'new-playlist-name', disabled: ro});
@@ -207,9 +263,17 @@ export function renderSchedule(main, params) {
       }}, 'Add playlist'));
 
     const entries = model.windows.map((w, wi) => {
-      const pl = h('select', {id: id('entry-playlist'), disabled: ro, class: 'entry-playlist', onchange: () => { w.playlist = pl.value; }},
-        h('option', {value: ''}, '(choose)'), playlistNames.map((n) => h('option', {value: n}, n)));
-      pl.value = w.playlist || '';
+      // One control for "exactly one of playlist or layout": values NAME
+      // (a playlist) or "layout:NAME" (names never hold a colon).
+      const pl = h('select', {id: id('entry-playlist'), disabled: ro, class: 'entry-playlist', onchange: () => {
+        const isLayout = pl.value.startsWith('layout:');
+        w.playlist = isLayout ? '' : pl.value;
+        w.layout = isLayout ? pl.value.slice('layout:'.length) : '';
+      }},
+        h('option', {value: ''}, '(choose)'),
+        h('optgroup', {label: 'Playlists'}, playlistNames.map((n) => h('option', {value: n}, n))),
+        model.layouts.length ? h('optgroup', {label: 'Layouts'}, model.layouts.map((l) => h('option', {value: 'layout:' + l.name}, `${l.name} (layout)`))) : null);
+      pl.value = w.layout ? 'layout:' + w.layout : w.playlist || '';
       const prio = h('input', {id: id('entry-priority'), type: 'number', step: '1', value: w.priority, disabled: ro, class: 'entry-priority',
                                oninput: () => { w.priority = prio.value; }});
       const days = h('fieldset', {class: 'days'}, h('legend', null, 'Days'), DAYS.map((d) => {
@@ -230,7 +294,7 @@ export function renderSchedule(main, params) {
       return h('div', {class: 'entry panel', dataset: {entry: w.name}},
         h('h3', null, h('span', {class: 'entry-name'}, w.name)),
         h('div', {class: 'entry-grid'},
-          field('Playlist', pl), field('Priority (highest wins)', prio), days,
+          field('Plays (playlist or layout)', pl), field('Priority (highest wins)', prio), days,
           h('div', {class: 'field inline'}, allDay, h('label', {for: allDay.id}, 'All day')),
           field('From', from), field('Until', until), field('First date', start), field('Last date', end)),
         ro ? null : h('button', {type: 'button', class: 'secondary', onclick: () => { model.windows.splice(wi, 1); draw(); }}, `Remove entry ${w.name}`));
@@ -238,14 +302,17 @@ export function renderSchedule(main, params) {
     const entryName = h('input', {id: 'new-entry-name', disabled: ro});
     const addEntry = ro ? null : h('div', {class: 'row'}, field('New entry name', entryName),
       h('button', {type: 'button', id: 'add-entry', onclick: () => {
-        model.windows.push({name: entryName.value.trim(), playlist: model.playlists[0]?.name || '', priority: '0',
+        model.windows.push({name: entryName.value.trim(), playlist: model.playlists[0]?.name || '', layout: '', priority: '0',
                             days: [...DAYS], allDay: false, from: '09:00', until: '17:00', start_date: '', end_date: ''});
         draw();
       }}, 'Add entry'));
 
     replace(editorBox,
       h('section', {class: 'panel', 'aria-labelledby': 'h-settings'}, h('h2', {id: 'h-settings'}, 'Settings'),
-        h('div', {class: 'filters'}, field('Time zone (IANA)', tz), field('Default playlist (no entry active)', def))),
+        h('div', {class: 'filters'}, field('Time zone (IANA)', tz), field('Default playlist (no entry active)', def),
+          field('Default layout (wins on 1.1 devices)', defLayout)),
+        h('p', null, h('a', {id: 'layouts-link', href: '#/layouts?target=' + encodeURIComponent(target)},
+          `Layouts of this schedule (${model.layouts.length})`))),
       h('section', {class: 'panel', 'aria-labelledby': 'h-pl', id: 'playlists'}, h('h2', {id: 'h-pl'}, 'Playlists'),
         playlists.length ? playlists : h('p', {class: 'muted'}, 'No playlists yet.'), addPlaylist),
       h('section', {class: 'panel', 'aria-labelledby': 'h-en', id: 'entries'}, h('h2', {id: 'h-en'}, 'Schedule entries'),
@@ -272,6 +339,7 @@ export function renderSchedule(main, params) {
       list('Media added', d.assets_added, 'assets-added'),
       list('Media no longer used', d.assets_removed, 'assets-removed'),
       list('Playlists', d.playlists_changed.map((p) => `${p.name}: ${p.change}`), 'playlists-changed'),
+      list('Layouts', (d.layouts_changed || []).map((l) => `${l.name}: ${l.change}`), 'layouts-changed'),
       list('Entries added or changed', d.entries_added, 'entries-added'),
       list('Entries removed or changed', d.entries_removed, 'entries-removed'),
       h('p', {id: 'review-devices'}, `Devices affected: ${d.devices_total}` +
@@ -342,14 +410,15 @@ export function renderSchedule(main, params) {
     const w = r.data;
     if (!weekStart.value) weekStart.value = w.start;
     weekNote.textContent = `Computed by the devices' schedule engine from the ${w.source} schedule, in ${w.timezone}. ` +
-      'Each hour lists every playlist on screen during it.';
+      'Each hour lists every playlist and layout on screen during it.';
     replace(weekGrid, w.days.map((d) => h('div', {class: 'week-day', dataset: {date: d.date}},
       h('h3', null, `${d.weekday} ${d.date}`, d.hours.length !== 24 ? ` (${d.hours.length} h: clocks change)` : ''),
       h('ol', {class: 'hours'}, d.hours.map((hr) => h('li', {
           class: 'hour ' + (hr.sources.includes('schedule') ? 'sched' : hr.sources.includes('default') ? 'default' : 'idle'),
           dataset: {local: hr.local, at: hr.at}},
         h('span', {class: 'hour-time'}, hr.local), ' ',
-        h('span', {class: 'hour-play'}, hr.playlists.length ? hr.playlists.join(', ') : '— idle'),
+        h('span', {class: 'hour-play'}, hr.playlists.length || (hr.layouts || []).length
+          ? [...hr.playlists, ...(hr.layouts || []).map((l) => `layout ${l}`)].join(', ') : '— idle'),
         hr.changes > 0 ? h('span', {class: 'hour-split', title: 'The schedule changes within this hour'}, ' ◐') : null))))));
   }
 
