@@ -1,10 +1,23 @@
 // sync/agent.h — the sync agent: keeps the store in line with the backend.
 //
-// The main loop is step(): a flat list of handle_*() calls, each of which
-// does its channel's work if it is due and otherwise returns at once. Every
-// channel (manifest poll, blob downloads, heartbeat, plays, screenshots) has
-// its own Pacer, so they back off independently. All scheduling uses the
-// monotonic clock; wall-clock time appears only in what is reported.
+// The agent is a set of channels, one per file, and a loop over them.
+// step() is that loop: it calls each channel's step in a fixed order; a
+// channel that is not due returns at once. Each channel owns its own state
+// (due time, Pacer, counters), so the channels back off independently; what
+// they share is passed to each explicitly, and only what it uses:
+//
+//   StatusChannel     (status_channel.h)     liveness, sensors, /metrics; the status written to the store
+//   ManifestChannel   (manifest_channel.h)   poll keys.json and the manifest, verify, stage
+//   DownloadChannel   (download_channel.h)   the staged manifest's blobs; repair of the active one's
+//   ActivationChannel (activation_channel.h) staged → active when complete; key revocation
+//   CommandChannel    (command_channel.h)    the active manifest's commands, once each
+//   HeartbeatChannel  (heartbeat_channel.h)  the status report (§5)
+//   PlaysChannel      (plays_channel.h)      proof of play (§6)
+//   ScreenshotChannel (screenshot_channel.h) the player's screenshots
+//   TimeFloorChannel  (time_floor_channel.h) the trusted clock's floor (§7)
+//
+// All scheduling uses the monotonic clock; wall-clock time appears only in
+// what is reported.
 //
 // Invariants:
 //  - nothing reaches the store that was not verified: manifests through the
@@ -18,39 +31,31 @@
 //    download window closed); it is cleared as soon as that cause is gone.
 //
 // Threading: an Agent belongs to the thread that calls step()/run(); stop()
-// may be called from any thread.
+// and wakeUp() may be called from any thread.
 #pragma once
 
 #include "cache/store.h"
 #include "cache/sync_status.h"
-#include "schedule/manifest.h"
 #include "schedule/trust_store.h"
 #include "schedule/trusted_time.h"
-#include "endpoints/liveness.h"
-#include "sync/agent_metrics.h"
-#include "sync/backoff.h"
+#include "sync/activation_channel.h"
+#include "sync/command_channel.h"
 #include "sync/config.h"
-#include "sync/documents.h"
-#include "sync/downloads.h"
+#include "sync/download_channel.h"
+#include "sync/heartbeat_channel.h"
 #include "sync/http.h"
+#include "sync/manifest_channel.h"
+#include "sync/manifest_slots.h"
+#include "sync/plays_channel.h"
+#include "sync/screenshot_channel.h"
+#include "sync/status_channel.h"
+#include "sync/time_floor_channel.h"
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
-#include <optional>
 
 namespace stoa::sync {
-
-// What the agent reports to, besides the store. None is owned; each must
-// outlive the agent. All optional: tests run agents with none.
-struct AgentObservers {
-    endpoints::Liveness *liveness = nullptr; // ticked every loop pass and while transfers move
-    AgentMetrics *metrics = nullptr;         // /metrics
-    // The platform's sensors (may run a tool for up to a few seconds): read
-    // at most every healthEvery, on the agent's thread.
-    std::function<DeviceHealth()> health;
-    std::chrono::seconds healthEvery{30};
-};
 
 class Agent {
 public:
@@ -74,74 +79,30 @@ public:
     const cache::SyncStatus &status() const { return m_status; }
 
 private:
-    struct Channel {
-        Pacer pacer;
-        SteadyTime due;
-        std::string result; // last outcome, for the status
-    };
-
-    void handleManifest(SteadyTime now);
-    void handleDownloads(SteadyTime now);
-    bool downloadRound(SteadyTime now); // true: blobs are missing but the download window is closed
-    // Sets m_status.stagedBlocked from what holds the staged manifest back now.
-    void refreshStagedBlocked(bool windowClosed);
-    bool downloadWindowOpen() const;    // by trusted local time
-    void handleActivation();
-    void handleCommands();
-    void handleHeartbeat(SteadyTime now);
-    void handlePlays(SteadyTime now);
-    void handleScreenshots(SteadyTime now);
-    void handleTimeFloor();
-    void publishStatus();
-    void handleObservers(SteadyTime now);
-
-    // Manifest channel helpers (agent.cpp).
-    bool pollKeys(const QDateTime &trustedNow, std::string &error, std::optional<Millis> &retryAfter);
-    void keySetChanged();         // after a keys document was adopted
-    bool dropStagedIfRevoked();   // true: a staged manifest the key set no longer vouches for was (or is being) dropped
-    void refreshSignerRevoked();  // v1.1 §11: does the key set still vouch for the active manifest?
-    void manifestDone(SteadyTime now, bool ok, const std::string &result, std::optional<Millis> retryAfter = {});
-    void loadManifestsFromStore();
-    Millis syncInterval() const;
-    Millis statusInterval() const;
-    // Telemetry helpers (agent_telemetry.cpp).
-    enum class Sent { Ok, Unsupported, Failed };
-    Sent send(Channel &c, SteadyTime now, Request request, Millis interval);
-    bool telemetryEnabled() const;
-
-    // --- Configuration and collaborators, fixed after construction.
+    // --- Shared by the channels; fixed after construction unless noted.
     AgentConfig m_config;
     std::string m_deviceId;
     cache::Store &m_store;
     HttpClient &m_http;
-    schedule::TrustStore m_trust;
+    schedule::TrustStore m_trust;     // changed only by the ManifestChannel (a new keys document)
     schedule::TrustedClock &m_clock;
-    Backoff::Rng m_rng;
-    DocumentFetcher m_fetcher;
-    BlobDownloads m_downloads;
+    Backoff::Rng m_rng;               // every Pacer's jitter; one sequence, drawn in loop order
     SteadyTime m_started;
+    AgentObservers m_obs;             // set before run(); channels read the metrics slot at each use
+    ManifestSlots m_manifests;        // the store's active/staged, parsed (writers: see manifest_slots.h)
+    cache::SyncStatus m_status;       // what status() returns; each channel writes its own fields
 
-    // --- Channels: when each may next act.
-    Channel m_manifest;
-    Channel m_heartbeat;
-    Channel m_plays;
-    Channel m_screenshots;
-
-    // --- What the store holds, parsed. Invariant: m_staged/m_active match
-    // the store's staged/active slots (or are empty when those are).
-    std::optional<schedule::Manifest> m_active;
-    std::optional<schedule::Manifest> m_staged;
-    std::int64_t m_commandsDoneForVersion = -1; // commands of this active version were dispatched
-    SteadyTime m_repairDue{};   // next check of the active manifest's blobs (nothing staged)
-    bool m_repairing = false;   // active blobs are missing: keep downloading until they are back
-
-    cache::SyncStatus m_status;
-    cache::SyncStatus m_published; // last written to the store
-
-    // --- Observers and the last health reading (agent thread only).
-    AgentObservers m_obs;
-    std::optional<DeviceHealth> m_health;
-    std::optional<SteadyTime> m_healthAt;
+    // --- The channels, in the order step() calls them (activation needs
+    // downloads, manifest needs activation: declared first).
+    StatusChannel m_statusChannel;
+    DownloadChannel m_downloads;
+    ActivationChannel m_activation;
+    ManifestChannel m_manifest;
+    CommandChannel m_commands;
+    HeartbeatChannel m_heartbeat;
+    PlaysChannel m_plays;
+    ScreenshotChannel m_screenshots;
+    TimeFloorChannel m_timeFloor;
 
     // --- Stop signalling, the only state shared between threads.
     std::atomic<bool> m_stop{false};

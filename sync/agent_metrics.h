@@ -61,7 +61,7 @@ public:
     void sample(cache::Store &store, const std::optional<DeviceHealth> &health,
                 std::chrono::steady_clock::time_point now, std::chrono::seconds every = std::chrono::seconds(5));
 
-    // The outcome label of a manifest poll's result text (agent.cpp's words).
+    // The outcome label of a manifest poll's result text (manifest_channel.cpp's words).
     static const char *manifestOutcome(bool ok, const std::string &result);
 
 private:
