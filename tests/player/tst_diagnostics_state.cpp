@@ -77,7 +77,7 @@ struct StagedStore {
     Media a;
 };
 
-// The agent's status for that staged v4 (as Agent::handleDownloads writes it).
+// The agent's status for that staged v4 (as DownloadChannel::step writes it).
 cache::SyncStatus stagedStatus()
 {
     cache::SyncStatus status;
