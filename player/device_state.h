@@ -78,6 +78,7 @@ struct PlayerView {
     std::vector<BadItem> badItems;             // skipped under the current manifest, oldest first
     std::int64_t transitions = 0;              // items switched to since start
     int rotation = 0;                          // degrees in force
+    std::string syncState;                     // v1.1 §13 sync.state; empty: no synchronised playlist plays
 };
 
 // Inputs that do not live in the store.

@@ -134,6 +134,7 @@ DeviceState Diagnostics::gather()
     p.playingVersion = m_playback.manifestVersion();
     p.transitions = m_playback.transitions();
     p.rotation = m_playback.rotation();
+    p.syncState = m_playback.syncState().toStdString();
     if (const PlannedItem *item = m_playback.current()) {
         p.playlist = item->playlist;
         p.asset = item->asset;

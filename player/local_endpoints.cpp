@@ -59,6 +59,7 @@ schedule::StatusReport statusReportOf(const DeviceState &s)
     r.throttled = s.health.throttled;
     r.diskFreeBytes = s.disk.freeBytes;
     r.pendingCommands = s.pendingCommands;
+    r.syncState = s.player.syncState;
     return r;
 }
 

@@ -47,6 +47,14 @@ QString MediaSlot::fit() const
     return m_item ? fitName(m_item->fit) : QStringLiteral("contain");
 }
 
+QRectF MediaSlot::crop() const
+{
+    if (!m_item || !m_item->crop)
+        return {0, 0, 1, 1};
+    const auto &c = *m_item->crop;
+    return {c.x, c.y, c.w, c.h};
+}
+
 namespace {
 QString rgbName(const schedule::Rgb &c)
 {

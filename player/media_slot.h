@@ -17,10 +17,12 @@
 #include "player/planned_item.h"
 
 #include <QObject>
+#include <QRectF>
 #include <QTimer>
 #include <QUrl>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 
 namespace stoa::player {
@@ -42,6 +44,9 @@ class MediaSlot : public QObject {
     Q_PROPERTY(bool shown READ shown NOTIFY shownChanged)
     Q_PROPERTY(bool playing READ playing NOTIFY playingChanged)
     Q_PROPERTY(int z READ z NOTIFY shownChanged)
+    // v1.1 §13 crop: the part of the source shown (fractions of it; the
+    // whole picture when the item has none), fitted by `fit`.
+    Q_PROPERTY(QRectF crop READ crop NOTIFY contentChanged)
 public:
     enum class State { Empty, Loading, Ready, Shown };
 
@@ -64,6 +69,7 @@ public:
     bool shown() const { return m_state == State::Shown; }
     bool playing() const { return m_playing; }
     int z() const { return m_z; }
+    QRectF crop() const;
 
     // Empty -> Loading: QML starts loading `item` hidden; the load timer
     // runs from now, or with `timed` false from startLoadTimer() (a page
@@ -77,6 +83,9 @@ public:
     void show(int z);
     // Back to Empty; QML drops the media.
     void release();
+    // A video shown: play on from `ms` into it (v1.1 §13, a slot joined
+    // mid-way or come late). QML seeks its pipeline.
+    void seekTo(std::int64_t ms) { emit seekRequested(qint64(ms)); }
 
 signals:
     void contentChanged();
@@ -84,6 +93,7 @@ signals:
     void playingChanged();
     // The item did not become ready within the load timeout (generation of that load).
     void loadTimedOut(int generation);
+    void seekRequested(qint64 ms);
 
 private:
     int m_index;

@@ -5,7 +5,9 @@
 // that URL (what QML loads); kind Text has `text` and no source;
 // `durationMs` is set for images, texts and web pages; `layout` and
 // `region` are both set (an item of a v1.1 §12 region) or both absent (full screen);
-// `key` identifies the content (asset name or URL) for the bad-item set.
+// `key` identifies the content (asset name or URL) for the bad-item set;
+// `sync` is set only for an item of a synchronised playlist played in step
+// (v1.1 §13, trusted clock), with slotStartMs < slotEndMs.
 #pragma once
 
 #include "schedule/manifest.h"
@@ -38,6 +40,15 @@ struct PlannedItem {
     std::string key;                        // asset name or URL: what gets marked bad
     std::optional<std::string> layout;      // the layout in force, for an item of one of its regions
     std::optional<std::string> region;      // that region's id
+    std::optional<schedule::FractionRect> crop; // v1.1 §13: only this part of the source is shown
+    // v1.1 §13: planned for this slot of a synchronised playlist (trusted
+    // UTC ms); it comes on screen at slotStartMs, not before (a video then
+    // plays from the position trusted now - slotStartMs), and goes at slotEndMs.
+    struct SyncSlot {
+        std::int64_t slotStartMs = 0;
+        std::int64_t slotEndMs = 0;
+    };
+    std::optional<SyncSlot> sync;
 };
 
 QString kindName(ItemKind kind);        // "image", "video", "web", "text"

@@ -33,7 +33,7 @@ void PlayRecorder::record(const PlannedItem &item, const QDateTime &startedUtc, 
         ++m_recorded;
 }
 
-void PlayRecorder::nowPlaying(const PlannedItem *item)
+void PlayRecorder::nowPlaying(const PlannedItem *item, std::string syncState)
 {
     QJsonObject o{{"playlist", QJsonValue::Null}, {"asset", QJsonValue::Null}, {"url", QJsonValue::Null}};
     if (item) {
@@ -43,7 +43,7 @@ void PlayRecorder::nowPlaying(const PlannedItem *item)
         if (item->url)
             o["url"] = *item->url;
     }
-    m_writer.nowPlaying(QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString());
+    m_writer.nowPlaying(QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString(), std::move(syncState));
 }
 
 } // namespace stoa::player

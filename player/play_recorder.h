@@ -8,7 +8,9 @@
 // carries the layout and the region id (v1.1 §12), a full-screen one neither.
 //
 // "Now playing" (kv key player.now_playing, JSON {playlist, asset, url}) is
-// what the agent's heartbeat reports (spec §5 now_playing). The blob of the
+// what the agent's heartbeat reports (spec §5 now_playing), and beside it
+// player.sync_state (v1.1 §13 sync.state, absent while no synchronised
+// playlist plays). The blob of the
 // next item is marked used (eviction is least recently used first).
 //
 // Called on the GUI thread at every switch, so it never writes itself: the
@@ -41,8 +43,10 @@ public:
 
     void record(const PlannedItem &item, const QDateTime &startedUtc, std::int64_t durationMs, bool completed,
                 const std::optional<std::string> &reason);
-    // The item now on screen; nullptr: the idle screen.
-    void nowPlaying(const PlannedItem *item);
+    // The item now on screen; nullptr: the idle screen. `syncState`: v1.1
+    // §13's "synchronised" / "unsynchronised", empty while no synchronised
+    // playlist plays (kv player.sync_state, the heartbeat's sync.state).
+    void nowPlaying(const PlannedItem *item, std::string syncState = {});
     // The blob `hex` is about to play: the eviction order's last used
     // (cache/blobs.h touch()), a write like the others.
     void blobUsed(std::string hex) { m_writer.blobUsed(std::move(hex)); }

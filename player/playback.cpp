@@ -85,19 +85,51 @@ void Playback::persistTimeFloor(bool force)
 
 void Playback::checkTimeJump()
 {
-    const std::int64_t trusted = m_clock.now().utc.toMSecsSinceEpoch();
+    const schedule::TrustedNow now = m_clock.now();
+    const std::int64_t trusted = now.utc.toMSecsSinceEpoch();
     const std::int64_t mono = monoNow();
     const auto last = std::exchange(m_trustedSample, std::pair(trusted, mono));
+    // v1.1 §13: a synchronised playlist plays in step only on a trusted
+    // clock; trust can change without a jump (the wall clock set back
+    // behind the floor: trusted time runs on from the floor).
+    const bool trustChanged = std::exchange(m_clockTrusted, now.trusted) != now.trusted;
+    const auto resync = [this] {
+        m_fullScreen->timeJumped();
+        for (auto &r : m_layout)
+            r->timeJumped();
+        publishNowPlaying();
+    };
     if (!last)
         return;
     const std::int64_t by = trusted - (last->first + (mono - last->second));
-    if (std::abs(by) <= kJumpToleranceMs)
+    if (std::abs(by) <= kJumpToleranceMs) {
+        if (trustChanged) {
+            qCInfo(lcPlayer, "the clock is %s now", now.trusted ? "trusted" : "not trusted");
+            resync();
+        }
         return;
+    }
     qCInfo(lcPlayer, "trusted time moved %+.1f s apart from the monotonic clock (the wall clock was set): "
                      "the schedule is resolved again", double(by) / 1000.0);
     persistTimeFloor(false); // a synchronised clock set forward raised the floor: saved at once
     onScheduleTimer();
+    resync();
     emit trustedTimeJumped();
+}
+
+QString Playback::syncState() const
+{
+    bool synced = m_fullScreen->syncPlaylist() != nullptr;
+    for (const auto &r : m_layout)
+        synced = synced || r->syncPlaylist() != nullptr;
+    if (!synced)
+        return {};
+    return m_clockTrusted ? QStringLiteral("synchronised") : QStringLiteral("unsynchronised");
+}
+
+void Playback::publishNowPlaying()
+{
+    m_recorder.nowPlaying(current(), syncState().toStdString());
 }
 
 bool Playback::start()
@@ -313,7 +345,7 @@ void Playback::onScheduleTimer()
 void Playback::regionSwitched(const PlannedItem &item, std::int64_t lateMs)
 {
     ++m_transitions;
-    m_recorder.nowPlaying(current());
+    publishNowPlaying();
     setStatus(item.layout ? QStringLiteral("playing layout %1 (manifest v%2)")
                                 .arg(QString::fromStdString(*item.layout))
                                 .arg(item.manifestVersion)
@@ -329,7 +361,7 @@ void Playback::regionSwitched(const PlannedItem &item, std::int64_t lateMs)
 
 void Playback::regionHeld(const PlannedItem &item)
 {
-    m_recorder.nowPlaying(current());
+    publishNowPlaying();
     emit itemOutcome(kindName(item.kind), QStringLiteral("played"));
 }
 
@@ -342,7 +374,7 @@ void Playback::regionItemFailed(const PlannedItem &item, const QString &reason, 
 
 void Playback::regionEmptied()
 {
-    m_recorder.nowPlaying(current());
+    publishNowPlaying();
     updateIdle();
     if (m_idle)
         setStatus(idleReason());

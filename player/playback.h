@@ -116,6 +116,10 @@ public:
     // The adopted manifest; nullptr before any. Valid until the next manifestChanged().
     const schedule::Manifest *manifest() const override { return m_manifest ? &*m_manifest : nullptr; }
     schedule::TrustedClock &clock() { return m_clock; }
+    // v1.1 §13 sync.state: "synchronised" while a region plays a
+    // synchronised playlist in step (trusted clock), "unsynchronised" while
+    // one plays it with an untrusted clock; empty while none plays one.
+    QString syncState() const;
     // Checks the store for a new active manifest now (tests; normally the watcher does it).
     void checkForManifest();
 
@@ -160,6 +164,7 @@ private:
     bool webWarm() const override { return m_webWarmUp.warm(); }
     std::int64_t monoNow() const override { return m_clocks.monotonicMs(); }
     QDateTime trustedUtcNow() override { return m_clock.now().utc; }
+    schedule::TrustedNow trustedNow() override { return m_clock.now(); }
     std::optional<std::int64_t> nextChangeMono() const override { return m_nextChangeMono; }
     void regionItemFailed(const PlannedItem &item, const QString &reason, const char *outcome) override;
 
@@ -192,6 +197,8 @@ private:
     // Samples trusted time against the monotonic clock; on a jump, resolves
     // the schedule again and emits trustedTimeJumped().
     void checkTimeJump();
+    // Now playing (and the sync state) to the store, for the heartbeat.
+    void publishNowPlaying();
     QString idleReason() const;
 
     cache::Store &m_store;
@@ -218,6 +225,7 @@ private:
     // The last (trusted UTC ms, monotonic ms) sample: resolveAndArm() and
     // checkTimeJump() take one; none before the first.
     std::optional<std::pair<std::int64_t, std::int64_t>> m_trustedSample;
+    bool m_clockTrusted = false;                // trusted at the last checkTimeJump(): a change re-plans §13 slots
     bool m_idle = true;                         // nothing on screen in any region: the idle screen shows
     int m_rotation = 0;
     std::int64_t m_transitions = 0;

@@ -2,6 +2,7 @@
 #include "player/region_player.h"
 
 #include "player/logging.h"
+#include "schedule/timing.h"
 
 #include <algorithm>
 
@@ -10,6 +11,10 @@ namespace stoa::player {
 namespace {
 // QTimer takes int milliseconds.
 constexpr std::int64_t kMaxTimerMs = 24LL * 3600 * 1000;
+// A synchronised video shown this much after its slot began is sought to
+// where the slot stands (less is a frame of 25 fps content: not worth a
+// flushing seek, which itself costs a few frames).
+constexpr std::int64_t kSeekAfterMs = 40;
 
 // What marks an item bad: its asset, page, text or stream.
 std::string contentKey(const schedule::PlaylistItem &item)
@@ -32,16 +37,18 @@ RegionPlayer::RegionPlayer(RegionHost &host, RegionPlace place, QObject *parent)
                        QStringLiteral("not ready within %1 ms").arg(qint64(m_host.config().loadTimeout.count())));
         });
     }
-    for (QTimer *t : {&m_itemTimer, &m_fadeTimer}) {
+    for (QTimer *t : {&m_itemTimer, &m_fadeTimer, &m_slotTimer}) {
         t->setSingleShot(true);
         t->setTimerType(Qt::PreciseTimer);
     }
     connect(&m_itemTimer, &QTimer::timeout, this, &RegionPlayer::onItemTimer);
+    connect(&m_slotTimer, &QTimer::timeout, this, &RegionPlayer::onSlotTimer);
     connect(&m_fadeTimer, &QTimer::timeout, this, [this] {
         if (m_fadingOut >= 0)
             slot(m_fadingOut).release();
         m_fadingOut = -1;
         prepareNext();
+        armSlotTimer();
         trySwitch();
     });
     m_retryTimer.setSingleShot(true);
@@ -115,6 +122,7 @@ void RegionPlayer::manifestAdopted(std::vector<std::string> playlists)
     if (m_current < 0)
         m_switchDue = true;
     prepareNext();
+    armSlotTimer();
     trySwitch();
 }
 
@@ -138,6 +146,113 @@ void RegionPlayer::onItemTimer()
     trySwitch();
 }
 
+const schedule::Playlist *RegionPlayer::syncPlaylistOf(const std::vector<std::string> &set) const
+{
+    // One playlist: tied playlists take turns item by item, which no slot
+    // grid can follow; a synchronised one tied with others plays unsynchronised.
+    const schedule::Manifest *m = m_host.manifest();
+    if (!m || set.size() != 1)
+        return nullptr;
+    const auto it = m->playlists.find(set.front());
+    return it != m->playlists.end() && it->second.sync ? &it->second : nullptr;
+}
+
+bool RegionPlayer::prepareSlot(const std::vector<std::string> &set, const schedule::Playlist &playlist,
+                               std::int64_t fromMs)
+{
+    // An item that cannot play gives its slot to the item on screen (held
+    // through it): the next usable slot is planned instead.
+    for (std::size_t tries = 0; tries < playlist.items.size(); ++tries) {
+        const auto at = schedule::syncSlotAt(playlist, fromMs);
+        if (!at)
+            return false;
+        if (m_host.badItems().isBad(contentKey(playlist.items.at(at->index)), m_host.monoNow())) {
+            fromMs = at->nextBoundaryMs;
+            continue;
+        }
+        std::optional<std::string> unplayable;
+        PlannedItem item = plan(Pick{set.front(), at->index}, set, unplayable);
+        if (unplayable) {
+            failItem(item, *unplayable, "skipped");
+            fromMs = at->nextBoundaryMs;
+            continue;
+        }
+        item.sync = PlannedItem::SyncSlot{at->slotStartMs, at->nextBoundaryMs};
+        if (item.asset)
+            m_host.recorder().blobUsed(item.asset->substr(7));
+        const bool timed = item.kind != ItemKind::Web || m_host.webWarm();
+        slot(hiddenIndex()).load(std::move(item), timed);
+        m_resync = false;
+        armSlotTimer();
+        return true;
+    }
+    return false;
+}
+
+std::optional<std::int64_t> RegionPlayer::slotSwitchAt() const
+{
+    const MediaSlot &hidden = *m_slots[std::size_t(hiddenIndex())];
+    if (m_fadingOut < 0 && hidden.item() && hidden.item()->sync)
+        return hidden.item()->sync->slotStartMs;
+    // The next item is not a synchronised one (a new manifest, a boundary
+    // ahead) or not planned yet: the one on screen still ends with its slot.
+    if (const PlannedItem *cur = current(); cur && cur->sync && !m_switchDue)
+        return cur->sync->slotEndMs;
+    return std::nullopt;
+}
+
+void RegionPlayer::armSlotTimer()
+{
+    m_slotTimer.stop();
+    const auto at = slotSwitchAt();
+    if (!at)
+        return;
+    // Trusted distance, waited on the monotonic clock: right while the two
+    // run together; Playback tells timeJumped() when they part.
+    const std::int64_t wait = *at - m_host.trustedNow().utc.toMSecsSinceEpoch();
+    m_slotTimer.start(int(std::clamp<std::int64_t>(wait, 0, kMaxTimerMs)));
+}
+
+void RegionPlayer::onSlotTimer()
+{
+    const PlannedItem *cur = current();
+    // An unsynchronised item on screen (of the playlist before a boundary,
+    // or played while the clock was untrusted) ends by its own timer.
+    if (m_current >= 0 && (!cur || !cur->sync))
+        return;
+    MediaSlot &hidden = slot(hiddenIndex());
+    if (const auto at = slotSwitchAt(); at && *at > m_host.trustedNow().utc.toMSecsSinceEpoch()) {
+        armSlotTimer(); // a millisecond early by the two clocks' rounding
+        return;
+    }
+    if (m_current >= 0 && !m_switchDue)
+        m_outcome = {true, std::nullopt};
+    m_switchDue = true;
+    m_slotMissed = hidden.state() != MediaSlot::State::Ready;
+    trySwitch();
+}
+
+void RegionPlayer::timeJumped()
+{
+    if (!syncPlaylist() || !m_host.manifest())
+        return;
+    // The hidden item was planned for slots (or a trust) of before: plan
+    // again from now; the item on screen gives way to the slot's.
+    m_slotTimer.stop();
+    if (m_fadingOut < 0) {
+        MediaSlot &hidden = slot(hiddenIndex());
+        if (hidden.state() != MediaSlot::State::Empty)
+            hidden.release();
+    }
+    if (m_current >= 0 && !m_switchDue)
+        m_outcome = {false, "trusted time moved"};
+    m_itemTimer.stop();
+    m_switchDue = true;
+    m_resync = true;
+    prepareNext();
+    trySwitch();
+}
+
 PlannedItem RegionPlayer::plan(const Pick &pick, const std::vector<std::string> &set,
                                std::optional<std::string> &unplayable)
 {
@@ -152,6 +267,7 @@ PlannedItem RegionPlayer::plan(const Pick &pick, const std::vector<std::string> 
     item.manifestVersion = m.version;
     item.key = contentKey(source);
     item.fadeMs = source.fadeMs.value_or(config.fadeMs);
+    item.crop = source.crop;
     if (m_place.layout) {
         item.layout = m_place.layout;
         item.region = m_place.region;
@@ -216,8 +332,31 @@ void RegionPlayer::prepareNext()
     // the current item's end decides, and the item is shown at the boundary.
     std::vector<std::string> set = m_playlists;
     const auto nextChange = m_host.nextChangeMono();
-    if (m_current >= 0 && !m_switchDue && nextChange && m_currentEndMono && *nextChange <= *m_currentEndMono)
+    std::optional<std::int64_t> showMono; // when the next item comes on (nullopt: once ready)
+    if (m_current >= 0 && !m_switchDue)
+        showMono = m_currentEndMono;
+    const bool boundaryDecides =
+        m_current >= 0 && !m_switchDue && nextChange && m_currentEndMono && *nextChange <= *m_currentEndMono;
+    if (boundaryDecides) {
         set = m_host.playlistsAt(m_place, *nextChange);
+        showMono = nextChange;
+    }
+    if (const schedule::Playlist *synced = syncPlaylistOf(set)) {
+        if (const schedule::TrustedNow now = m_host.trustedNow(); now.trusted) {
+            // The slot at the instant the next item comes on: the one after
+            // the synchronised item on screen (exactly its slot's end), else
+            // the end of the item on screen or the boundary, else now (a join).
+            const std::int64_t nowMs = now.utc.toMSecsSinceEpoch();
+            std::int64_t from = nowMs;
+            const PlannedItem *cur = current();
+            if (cur && cur->sync && cur->playlists == set && !boundaryDecides && !m_resync)
+                from = std::max(nowMs, cur->sync->slotEndMs);
+            else if (showMono)
+                from = std::max(nowMs, nowMs + (*showMono - m_host.monoNow()));
+            if (prepareSlot(set, *synced, from))
+                return;
+        }
+    }
     const auto &m = *m_host.manifest();
     std::size_t budget = 1;
     for (const auto &name : set)
@@ -259,6 +398,14 @@ void RegionPlayer::trySwitch()
         prepareNext();
     switch (hidden.state()) {
     case MediaSlot::State::Ready:
+        // v1.1 §13: not before its slot (a video on screen ended early, a
+        // failure): the slot timer switches at the instant. With nothing
+        // on screen it comes at once (never dark).
+        if (m_current >= 0 && hidden.item()->sync &&
+            hidden.item()->sync->slotStartMs > m_host.trustedNow().utc.toMSecsSinceEpoch()) {
+            armSlotTimer();
+            return;
+        }
         switchTo(hidden.index());
         return;
     case MediaSlot::State::Empty:
@@ -290,10 +437,22 @@ void RegionPlayer::switchTo(int incoming)
     m_currentStartedMono = m_host.monoNow();
     m_currentEndMono.reset();
     m_itemTimer.stop();
-    if (item.durationMs) {
+    if (item.sync) {
+        // It ends at its slot's end, by the slot timer of the next item
+        // (armed when that one is planned), not by a timer of its own.
+        const std::int64_t nowMs = m_host.trustedNow().utc.toMSecsSinceEpoch();
+        m_currentEndMono = m_currentStartedMono + std::max<std::int64_t>(0, item.sync->slotEndMs - nowMs);
+        const std::int64_t into = nowMs - item.sync->slotStartMs;
+        if (m_slotMissed && into > 0)
+            qCWarning(lcPlayer, "%s came %lld ms after its slot began (not ready at the instant)", item.key.c_str(),
+                      static_cast<long long>(into));
+        if (item.kind == ItemKind::Video && into >= kSeekAfterMs)
+            in.seekTo(into); // joined mid-slot, or late: where the other devices are
+    } else if (item.durationMs) {
         m_currentEndMono = m_currentStartedMono + *item.durationMs;
         m_itemTimer.start(int(std::clamp<std::int64_t>(*item.durationMs, 0, kMaxTimerMs)));
     }
+    m_slotMissed = false;
     m_outcome = {};
     m_switchDue = false;
     m_currentFailed = false;
@@ -312,6 +471,7 @@ void RegionPlayer::switchTo(int incoming)
     const std::int64_t late = plannedEnd >= 0 ? std::max<std::int64_t>(0, m_host.monoNow() - plannedEnd) : -1;
     m_host.regionSwitched(item, late);
     prepareNext();
+    armSlotTimer(); // the next slot's start; or, while fading or nothing is planned, this one's end
 }
 
 void RegionPlayer::closeCurrent()
@@ -382,6 +542,7 @@ void RegionPlayer::empty()
 {
     closeCurrent();
     m_fadeTimer.stop();
+    m_slotTimer.stop();
     m_fadingOut = -1;
     m_itemTimer.stop();
     for (auto &s : m_slots)

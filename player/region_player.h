@@ -24,7 +24,19 @@
 //    transparent in a layout, the idle screen beneath when nothing at all
 //    shows (Playback::idle);
 //  - every play goes to the play log, with the layout and region of an item
-//    of a region (spec §6 + §12).
+//    of a region (spec §6 + §12);
+//  - v1.1 §13: a region whose playlist in force is one synchronised
+//    playlist and whose clock is trusted plays it in step: the item is the
+//    one schedule::syncSlotAt() gives for trusted now (not the picker's),
+//    the next slot's item is loaded ahead into the hidden slot, and the
+//    switch happens AT that slot's start (m_slotTimer, armed from the
+//    trusted distance to it on the monotonic clock, re-armed by
+//    timeJumped()); never before it, whatever the item on screen does (a
+//    video ending early holds its last frame); the gapless rule still
+//    holds: an item not Ready at its instant comes the moment it is, and
+//    the lateness is logged. A video shown after its slot began (joining
+//    mid-slot, or late) is sought to trusted now - slot start. With an
+//    untrusted clock the playlist plays as an ordinary one (unsynchronised).
 #pragma once
 
 #include "cache/store.h"
@@ -34,6 +46,7 @@
 #include "player/play_recorder.h"
 #include "player/playback_config.h"
 #include "schedule/manifest.h"
+#include "schedule/trusted_time.h"
 
 #include <QDateTime>
 #include <QObject>
@@ -75,6 +88,8 @@ public:
     virtual std::int64_t monoNow() const = 0;
     // Trusted now (spec §7), for play records.
     virtual QDateTime trustedUtcNow() = 0;
+    // Trusted now and whether it is trusted (v1.1 §13 plays in step only then).
+    virtual schedule::TrustedNow trustedNow() = 0;
     // Monotonic ms of the schedule's next change; nullopt: none.
     virtual std::optional<std::int64_t> nextChangeMono() const = 0;
     // What the region at `place` plays at monotonic instant `mono`.
@@ -129,6 +144,13 @@ public:
     void clear();
     // The web engine is warm: pages loading now start their load timers.
     void webWarm();
+    // Trusted time moved apart from the monotonic clock, or its trust
+    // changed: a synchronised playlist's slots are found again (the item on
+    // screen is replaced by the one of the slot now, in step or not).
+    void timeJumped();
+    // v1.1 §13: the synchronised playlist this region plays (the one
+    // playlist in force carrying `sync`); nullptr: none.
+    const schedule::Playlist *syncPlaylist() const { return syncPlaylistOf(m_playlists); }
 
     // --- Reports from QML (qml/MediaSlot.qml), tagged with the slot's generation.
     Q_INVOKABLE void slotReady(int slot, int generation);
@@ -144,6 +166,18 @@ private:
     MediaSlot &slot(int i) { return *m_slots[std::size_t(i)]; }
     int hiddenIndex() const { return m_current < 0 ? 0 : 1 - m_current; }
 
+    const schedule::Playlist *syncPlaylistOf(const std::vector<std::string> &set) const;
+    // Loads the hidden slot with the synchronised playlist's item for the
+    // slot at trusted instant `fromMs` (the next usable one after it when
+    // that item cannot play). False: nothing of it can play.
+    bool prepareSlot(const std::vector<std::string> &set, const schedule::Playlist &playlist, std::int64_t fromMs);
+    // When the next switch is due by the slot grid: the hidden item's slot
+    // start, else the synchronised item on screen's slot end; nullopt: not
+    // by the grid (trusted UTC ms).
+    std::optional<std::int64_t> slotSwitchAt() const;
+    // Arms m_slotTimer for slotSwitchAt() (stops it when none).
+    void armSlotTimer();
+    void onSlotTimer();
     PlannedItem plan(const Pick &pick, const std::vector<std::string> &set, std::optional<std::string> &unplayable);
     void onItemTimer();
     void prepareNext();
@@ -174,6 +208,9 @@ private:
     QTimer m_itemTimer;                         // the current item's duration
     QTimer m_fadeTimer;                         // releases the outgoing slot after a fade
     QTimer m_retryTimer;                        // empty because items failed: tries them again at their retry time
+    QTimer m_slotTimer;                         // v1.1 §13: the hidden item's slot start (the switch instant)
+    bool m_slotMissed = false;                  // the slot began before its item was Ready: log the lateness
+    bool m_resync = false;                      // timeJumped(): the next slot is found from now
     int m_fadingOut = -1;                       // slot kept visible under a fade-in
     int m_z = 0;                                // the slots' stacking inside the region
 };

@@ -58,14 +58,14 @@ bool StoreWriter::play(cache::PlayRecord record)
     return true;
 }
 
-void StoreWriter::nowPlaying(std::string json)
+void StoreWriter::nowPlaying(std::string json, std::string syncState)
 {
     {
         std::lock_guard lock(m_mutex);
         if (!m_queue.empty() && std::holds_alternative<NowPlaying>(m_queue.back()))
-            std::get<NowPlaying>(m_queue.back()).json = std::move(json); // only the last one matters
+            std::get<NowPlaying>(m_queue.back()) = {std::move(json), std::move(syncState)}; // only the last one matters
         else
-            m_queue.emplace_back(NowPlaying{std::move(json)});
+            m_queue.emplace_back(NowPlaying{std::move(json), std::move(syncState)});
     }
     m_wake.notify_one();
 }
@@ -130,7 +130,7 @@ void StoreWriter::perform(Op &op)
     if (auto *r = std::get_if<cache::PlayRecord>(&op)) {
         writePlay(*r);
     } else if (auto *np = std::get_if<NowPlaying>(&op)) {
-        writeNowPlaying(np->json);
+        writeNowPlaying(*np);
     } else if (attached()) {
         const std::string &hex = std::get<BlobUsed>(op).hex;
         if (auto ok = m_blobs->touch(hex); !ok)
@@ -168,8 +168,8 @@ bool StoreWriter::attached()
             m_keptPlays.clear();
         }
     }
-    if (auto json = std::exchange(m_keptNowPlaying, std::nullopt))
-        writeNowPlaying(*json);
+    if (auto np = std::exchange(m_keptNowPlaying, std::nullopt))
+        writeNowPlaying(*np);
     return true;
 }
 
@@ -204,13 +204,16 @@ void StoreWriter::writePlay(const cache::PlayRecord &r)
     m_keptPlays.push_back(r);
 }
 
-void StoreWriter::writeNowPlaying(const std::string &json)
+void StoreWriter::writeNowPlaying(const NowPlaying &np)
 {
     if (!attached()) {
-        m_keptNowPlaying = json;
+        m_keptNowPlaying = np;
         return;
     }
-    if (auto ok = m_kv->set(kNowPlayingKey, json); ok) {
+    auto ok = m_kv->set(kNowPlayingKey, np.json);
+    if (ok)
+        ok = np.syncState.empty() ? m_kv->remove(kSyncStateKey) : m_kv->set(kSyncStateKey, np.syncState);
+    if (ok) {
         ++m_written;
     } else {
         ++m_failures;

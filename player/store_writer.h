@@ -74,6 +74,9 @@ namespace stoa::player {
 // kv key of "now playing" (JSON {playlist, asset, url}), which the agent's
 // heartbeat reports (spec §5 now_playing).
 inline constexpr char kNowPlayingKey[] = "player.now_playing";
+// kv key of the v1.1 §13 sync state ("synchronised" / "unsynchronised"),
+// absent while no synchronised playlist plays; the heartbeat's sync.state.
+inline constexpr char kSyncStateKey[] = "player.sync_state";
 
 class StoreWriter {
 public:
@@ -95,7 +98,8 @@ public:
     // GUI thread (any thread but the writer's). Never waits on the disk.
     // False: the queue is full and the record was dropped (see above).
     bool play(cache::PlayRecord record);
-    void nowPlaying(std::string json);
+    // `syncState`: kSyncStateKey's value, empty: removed (written together).
+    void nowPlaying(std::string json, std::string syncState = {});
     // BlobStore::touch(hex): dropped during the fallback (the order of
     // eviction is a hint; the private database is thrown away anyway).
     void blobUsed(std::string hex);
@@ -110,6 +114,7 @@ public:
 private:
     struct NowPlaying {
         std::string json;
+        std::string syncState;
     };
     struct BlobUsed {
         std::string hex;
@@ -119,7 +124,7 @@ private:
     void run();
     void perform(Op &op);
     void writePlay(const cache::PlayRecord &r);
-    void writeNowPlaying(const std::string &json);
+    void writeNowPlaying(const NowPlaying &np);
     // Opens state.db once the Store is no fallback, and writes what was kept
     // meanwhile. True when attached.
     bool attached();
@@ -134,7 +139,7 @@ private:
     std::optional<cache::KeyValue> m_kv;   // over *m_db
     std::optional<cache::BlobStore> m_blobs; // over *m_db
     std::vector<cache::PlayRecord> m_keptPlays;   // spooled during the fallback, not yet in state.db
-    std::optional<std::string> m_keptNowPlaying;  // the latest now-playing during the fallback
+    std::optional<NowPlaying> m_keptNowPlaying;   // the latest now-playing during the fallback
     bool m_openFailedLogged = false;
 
     // --- Shared: the counters are atomics; the rest is guarded by m_mutex.

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <utility>
 
 namespace stoa::player {
 
@@ -345,6 +346,24 @@ void VideoPipeline::deliverFrame()
         present(frame);
     else
         m_held = frame;
+    if (m_pendingSeekMs >= 0)
+        seek(std::exchange(m_pendingSeekMs, -1));
+}
+
+void VideoPipeline::seek(qint64 ms)
+{
+    if (!m_pipeline || m_finished || ms < 0)
+        return;
+    if (m_delivered == 0 && !m_held.isValid()) {
+        m_pendingSeekMs = ms; // not prerolled yet
+        return;
+    }
+    // ACCURATE: from the frame at `ms`, not the keyframe before it (a
+    // synchronised wall must show the same frame on every screen).
+    if (!gst_element_seek_simple(m_pipeline, GST_FORMAT_TIME,
+                                 GstSeekFlags(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE), gint64(ms) * GST_MSECOND))
+        qCInfo(lcPlayer, "video pipeline for %s refused a seek to %lld ms", qPrintable(m_source.toString()),
+               static_cast<long long>(ms));
 }
 
 void VideoPipeline::present(const QVideoFrame &frame)

@@ -68,6 +68,12 @@ public:
     int startTimeoutMs() const { return m_startDeadline.interval(); }
     void setStartTimeoutMs(int ms); // default 10000; the player's slots time out first (5 s)
 
+    // Plays on from `ms` into the video (a flushing, accurate seek; v1.1 §13
+    // a synchronised slot joined mid-way). Before the first frame the seek
+    // waits for it (GStreamer seeks a prerolled pipeline); after an end or
+    // a failure it does nothing.
+    Q_INVOKABLE void seek(qint64 ms);
+
     // Frames handed to the sink so far (the preroll frame included).
     qint64 framesDelivered() const { return m_delivered; }
 
@@ -102,6 +108,7 @@ private:
     bool m_complete = false; // QML set every initial property (componentComplete)
     bool m_finished = false; // failed() or ended() was emitted
     qint64 m_delivered = 0;
+    qint64 m_pendingSeekMs = -1; // seek() before the first frame: done at it
     QTimer m_startDeadline; // runs from start() to the first frame
     // A frame that came before the sink was set (the preroll frame, usually):
     // delivered when the sink arrives. Invariant: null while m_sink is set.

@@ -28,6 +28,13 @@ QJsonObject statusReportObject(const StatusReport &in)
     QJsonArray pending;
     for (const auto &id : in.pendingCommands)
         pending.append(QString::fromStdString(id));
+    QJsonObject sync{{"last_success_at", orNull(in.lastSuccessAt)},
+                     {"last_error", orNull(in.lastError)},
+                     {"consecutive_failures", in.consecutiveFailures},
+                     {"staged_blocked", in.stagedBlocked ? QJsonValue(stagedBlockedObject(*in.stagedBlocked))
+                                                         : QJsonValue()}};
+    if (!in.syncState.empty())
+        sync.insert("state", QString::fromStdString(in.syncState));
     return QJsonObject{
         {"device_id", QString::fromStdString(in.deviceId)},
         {"software_version", QString::fromStdString(in.softwareVersion)},
@@ -41,11 +48,7 @@ QJsonObject statusReportObject(const StatusReport &in)
                                                                                          : QJsonValue()}})
                                         : QJsonValue()},
         {"now_playing", nowPlaying},
-        {"sync", QJsonObject{{"last_success_at", orNull(in.lastSuccessAt)},
-                             {"last_error", orNull(in.lastError)},
-                             {"consecutive_failures", in.consecutiveFailures},
-                             {"staged_blocked", in.stagedBlocked ? QJsonValue(stagedBlockedObject(*in.stagedBlocked))
-                                                                 : QJsonValue()}}},
+        {"sync", sync},
         {"cache", QJsonObject{{"bytes_used", qint64(in.bytesUsed)},
                               {"bytes_limit", qint64(in.bytesLimit)},
                               {"assets", qint64(in.assets)}}},

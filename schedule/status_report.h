@@ -5,7 +5,8 @@
 // (spec §8). Pure: plain data in, bytes out.
 //
 // Beyond the letter of §5 (docs/protocol.md, "Status heartbeat: fields
-// added"): sync.staged_blocked.
+// added"): sync.staged_blocked. v1.1 §13's sync.state is written only while
+// a synchronised playlist plays (the spec gives no value for "none").
 //
 // Invariants: every §5 key is always present (unknown values are JSON
 // null, never left out), times are RFC 3339 UTC with a 'Z' and whole seconds.
@@ -45,6 +46,7 @@ struct StatusReport {
     std::string lastError;               // empty: null
     int consecutiveFailures = 0;
     std::optional<StagedBlocked> stagedBlocked; // nullopt: null (nothing staged, or nothing holds it back)
+    std::string syncState;               // v1.1 §13 sync.state: "synchronised" / "unsynchronised"; empty: key absent
     std::uint64_t bytesUsed = 0, bytesLimit = 0, assets = 0;
     bool clockTrusted = false;
     std::string clockSource;             // "ntp", "system", "floor"

@@ -5,6 +5,11 @@
 // its first frame and pauses there, so showing it is a single-frame switch.
 // Images are decoded at the slot's size (sourceSize): an 8000 px photo costs
 // a screen's worth of memory, not its own.
+// v1.1 §13 crop: images and videos alike sit in a clipping window, scaled so
+// the crop rectangle (fractions of the source picture) is fitted by `fit`
+// (cropGeometry). Done here, not with GStreamer's videocrop, because images
+// need it too and the scene graph scales a texture for free, where a crop in
+// the pipeline is one more copy of every frame on a Pi's CPU.
 import QtQuick
 import QtMultimedia
 import Stoa.Player
@@ -27,23 +32,62 @@ Item {
         return fit === "cover" ? VideoOutput.PreserveAspectCrop : fit === "stretch" ? VideoOutput.Stretch : VideoOutput.PreserveAspectFit
     }
 
-    Image {
-        id: image
-        objectName: "slotImage" // tests check its decoded size
-        anchors.fill: parent
-        asynchronous: true
-        cache: false
-        smooth: true
-        sourceSize: Qt.size(root.width, root.height)
-        fillMode: root.imageFill(root.slot.fit)
-        source: root.slot.kind === "image" && root.width > 0 ? root.slot.source : ""
-        onStatusChanged: {
-            if (root.slot.kind !== "image" || source == "")
-                return
-            if (status === Image.Ready)
-                root.playback.slotReady(root.slotIndex, root.slot.generation)
-            else if (status === Image.Error)
-                root.playback.slotFailed(root.slotIndex, root.slot.generation, "cannot decode the image")
+    readonly property rect crop: slot.crop
+    readonly property bool cropped: crop.x > 0 || crop.y > 0 || crop.width < 1 || crop.height < 1
+    // Where a source picture of srcW x srcH goes so that its crop rectangle
+    // is fitted by `fit` in the slot: the window (w*, clipped: the crop only)
+    // and the whole picture inside it (p*, stretched to that size). Without
+    // a crop (or before the picture's size is known) both are the slot, and
+    // the fill mode fits the picture as always.
+    function cropGeometry(srcW, srcH) {
+        const w = root.width, h = root.height
+        if (!root.cropped || srcW <= 0 || srcH <= 0)
+            return { wx: 0, wy: 0, ww: w, wh: h, px: 0, py: 0, pw: w, ph: h }
+        const c = root.crop
+        const cw = c.width * srcW, ch = c.height * srcH
+        let sx = w / cw, sy = h / ch
+        if (root.slot.fit === "cover")
+            sx = sy = Math.max(sx, sy)
+        else if (root.slot.fit !== "stretch")
+            sx = sy = Math.min(sx, sy)
+        const fx = (w - cw * sx) / 2, fy = (h - ch * sy) / 2
+        const wx = Math.max(0, fx), wy = Math.max(0, fy)
+        return { wx: wx, wy: wy, ww: Math.min(w, cw * sx), wh: Math.min(h, ch * sy),
+                 px: fx - c.x * srcW * sx - wx, py: fy - c.y * srcH * sy - wy, pw: srcW * sx, ph: srcH * sy }
+    }
+
+    Item {
+        id: imageWindow
+        readonly property var g: root.cropGeometry(image.implicitWidth, image.implicitHeight)
+        x: g.wx
+        y: g.wy
+        width: g.ww
+        height: g.wh
+        clip: root.cropped
+        Image {
+            id: image
+            objectName: "slotImage" // tests check its decoded size
+            x: imageWindow.g.px
+            y: imageWindow.g.py
+            width: imageWindow.g.pw
+            height: imageWindow.g.ph
+            asynchronous: true
+            cache: false
+            smooth: true
+            // Cropped: decoded so the crop, not the whole picture, has the slot's size (within 4096 px).
+            sourceSize: root.cropped ? Qt.size(Math.min(4096, root.width / root.crop.width),
+                                               Math.min(4096, root.height / root.crop.height))
+                                     : Qt.size(root.width, root.height)
+            fillMode: root.cropped ? Image.Stretch : root.imageFill(root.slot.fit)
+            source: root.slot.kind === "image" && root.width > 0 ? root.slot.source : ""
+            onStatusChanged: {
+                if (root.slot.kind !== "image" || source == "")
+                    return
+                if (status === Image.Ready)
+                    root.playback.slotReady(root.slotIndex, root.slot.generation)
+                else if (status === Image.Error)
+                    root.playback.slotFailed(root.slotIndex, root.slot.generation, "cannot decode the image")
+            }
         }
     }
 
@@ -54,11 +98,23 @@ Item {
     // GUI thread ~30 ms right at the switch); only the pipeline and its
     // watch come and go with the item, and the pipeline clears the output's
     // frame when it goes.
-    VideoOutput {
-        id: pipedOutput
-        anchors.fill: parent
+    Item {
+        id: videoWindow
+        readonly property var g: root.cropGeometry(pipedOutput.sourceRect.width, pipedOutput.sourceRect.height)
+        x: g.wx
+        y: g.wy
+        width: g.ww
+        height: g.wh
+        clip: root.cropped
         visible: root.slot.kind === "video"
-        fillMode: root.videoFill(root.slot.fit)
+        VideoOutput {
+            id: pipedOutput
+            x: videoWindow.g.px
+            y: videoWindow.g.py
+            width: videoWindow.g.pw
+            height: videoWindow.g.ph
+            fillMode: root.cropped ? VideoOutput.Stretch : root.videoFill(root.slot.fit)
+        }
     }
     Loader {
         active: root.slot.kind === "video"
@@ -97,6 +153,12 @@ Item {
                     root.playback.slotReady(root.slotIndex, piped.generation)
                 }
                 onStalled: piped.fail("stalled for 5 s")
+            }
+            // v1.1 §13: a synchronised video shown after its slot began plays
+            // on from where the slot stands (RegionPlayer::switchTo).
+            Connections {
+                target: root.slot
+                function onSeekRequested(ms) { pipeline.seek(ms) }
             }
             Component.onCompleted: {
                 generation = root.slot.generation
