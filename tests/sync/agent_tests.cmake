@@ -38,6 +38,21 @@ target_include_directories(tst_state_rebuild PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}
 target_compile_definitions(tst_state_rebuild PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>")
 add_dependencies(tst_state_rebuild stoa-syncd)
 
+# The same with both real processes (issue 15): stoa-syncd and stoa-player
+# (offscreen) SIGKILLed, state.db corrupted or deleted, both restarted: the
+# player's screenshot and the agent's reboot do not run again, the floor
+# holds, the player's unsent plays are sent, it plays again. QtGui: the
+# test draws its PNGs with QImage.
+find_package(Qt6 REQUIRED COMPONENTS Gui)
+stoa_add_test(NAME tst_state_rebuild_player SOURCES tst_state_rebuild_player.cpp agent_harness.h
+              LIBS stoa_sync stoa_tools stoa_fault_server Qt6::Gui LABELS sync player TIMEOUT 400)
+target_include_directories(tst_state_rebuild_player PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
+target_compile_definitions(tst_state_rebuild_player PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>"
+                           STOA_PLAYER="$<TARGET_FILE:stoa-player>")
+add_dependencies(tst_state_rebuild_player stoa-syncd stoa-player)
+# QtTest stops a test function after 5 min unless told otherwise (two rows, a loaded machine).
+set_tests_properties(tst_state_rebuild_player PROPERTIES ENVIRONMENT "QT_QPA_PLATFORM=offscreen;QTEST_FUNCTION_TIMEOUT=390000")
+
 # Crash soak (issue 15; label soak, outside CI): thousands of SIGKILLs of
 # crash_soak_writer mid-write and mid-activation, the store checked after
 # each; prints the kills and the corruptions found (STOA_SOAK_KILLS).
