@@ -38,6 +38,9 @@ void HeartbeatChannel::step(SteadyTime now)
     }
     if (auto np = m_store.kv().get("player.now_playing"); np && *np)
         in.nowPlaying = QJsonDocument::fromJson(QByteArray::fromStdString(**np)).object();
+    // v1.1 §13: what the player says of its synchronised playlist (absent: none plays).
+    if (auto st = m_store.kv().get("player.sync_state"); st && *st)
+        in.syncState = **st;
     if (m_status.lastSuccessAtMs)
         in.lastSuccessAt = QDateTime::fromMSecsSinceEpoch(m_status.lastSuccessAtMs, Qt::UTC);
     in.lastError = m_status.lastError;

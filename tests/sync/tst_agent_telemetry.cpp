@@ -134,6 +134,21 @@ void AgentTelemetry::heartbeat()
     }
     const auto [lo, hi] = std::minmax_element(gaps.begin(), gaps.end());
     QVERIFY2(*hi - *lo > 5, ("no jitter: " + describe(gaps)).c_str());
+
+    // v1.1 §13: no synchronised playlist, no sync.state; once the player
+    // says it plays one unsynchronised (kv player.sync_state), the next
+    // heartbeat says so.
+    auto syncState = [](const std::string &body) {
+        return QJsonDocument::fromJson(QByteArray::fromStdString(body)).object().value("sync").toObject().value("state");
+    };
+    for (const auto &p : posts)
+        QVERIFY2(syncState(p.body).isUndefined(), p.body.c_str());
+    QVERIFY(rig.store().kv().set("player.sync_state", "unsynchronised"));
+    server.clearLog();
+    QVERIFY(rig.stepUntil([&] {
+        const auto now = server.requestsTo(kStatus);
+        return !now.empty() && syncState(now.back().body).toString() == QLatin1String("unsynchronised");
+    }, 15s));
 }
 
 void AgentTelemetry::unsupportedIsAskedRarely_data()
