@@ -126,6 +126,8 @@ void StatePlayerTest::playsFromTheMirrorWhileTheRebuildIsHeld()
     QProcess player;
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert("QT_QPA_PLATFORM", "offscreen");
+    // Under ASan: the player's media stack keeps allocations until exit (as in tests/player).
+    env.insert("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1");
     player.setProcessEnvironment(env);
     player.setProcessChannelMode(QProcess::MergedChannels);
     const QString logFile = QDir(work.path()).filePath("player.log");

@@ -271,6 +271,8 @@ void StateRebuildPlayer::bothProcessesAfterARebuild()
                  env);
     QProcessEnvironment playerEnv = env;
     playerEnv.insert("QT_QPA_PLATFORM", "offscreen");
+    // Under ASan: the player's media stack keeps allocations until exit (as in tests/player).
+    playerEnv.insert("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1");
     Daemon player(STOA_PLAYER,
                   {"--windowed", "--listen", "127.0.0.1:0", "--config", site.path("empty.conf"), "--data-dir", data,
                    "--device-id", "dev-1", "--no-auto-diagnostics"},
