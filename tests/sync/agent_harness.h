@@ -81,6 +81,8 @@ struct PublishExtras {
     QDateTime now;                          // issued_at; invalid: now
     std::int64_t expiresInMs = publish::kDefaultManifestLifetimeMs;
     QStringList screenshotCommands;         // ids of `screenshot` commands
+    QStringList rebootCommands;             // ids of `reboot` commands (after the screenshots)
+    int itemSeconds = 5;                    // each item's duration in the playlist
 
     // Chained setters (designated initializers trip -Wmissing-field-initializers).
     static PublishExtras version(std::int64_t v)
@@ -92,6 +94,8 @@ struct PublishExtras {
     PublishExtras &forDevices(QStringList ids) { devices = std::move(ids); return *this; }
     PublishExtras &issuedAt(QDateTime t, std::int64_t lifetimeMs) { now = std::move(t); expiresInMs = lifetimeMs; return *this; }
     PublishExtras &screenshots(QStringList ids) { screenshotCommands = std::move(ids); return *this; }
+    PublishExtras &reboots(QStringList ids) { rebootCommands = std::move(ids); return *this; }
+    PublishExtras &itemsLast(int seconds) { itemSeconds = seconds; return *this; }
 };
 
 // A root key and directories to publish into.
@@ -130,10 +134,12 @@ public:
             QFile f(src + "/" + m.name);
             if (!f.open(QIODevice::WriteOnly) || f.write(m.bytes) != m.bytes.size())
                 return std::unexpected("cannot write " + m.name.toStdString());
-            ini += m.name.toUtf8() + " 5s\n";
+            ini += m.name.toUtf8() + " " + QByteArray::number(extras.itemSeconds) + "s\n";
         }
         for (const auto &id : extras.screenshotCommands)
             ini += "\n[command " + id.toUtf8() + "]\ntype = screenshot\n";
+        for (const auto &id : extras.rebootCommands)
+            ini += "\n[command " + id.toUtf8() + "]\ntype = reboot\n";
         QFile f(src + "/schedule.ini");
         if (!f.open(QIODevice::WriteOnly) || f.write(ini) != ini.size())
             return std::unexpected(std::string("cannot write schedule.ini"));

@@ -45,34 +45,6 @@ int lineCount(const QString &file)
     return int(f.readAll().count('\n'));
 }
 
-// Publishes `media` with a `reboot` command `commandId` into `site`.
-std::expected<publish::PublishResult, std::string> publishWithReboot(TestSite &t, const std::vector<Media> &media,
-                                                                     const QString &commandId, std::int64_t version)
-{
-    const QString src = t.path("src-" + commandId);
-    QDir().mkpath(src);
-    QByteArray ini = "timezone = Europe/Oslo\ndefault = main\n\n[playlist main]\n";
-    for (const auto &m : media) {
-        QFile f(src + "/" + m.name);
-        if (!f.open(QIODevice::WriteOnly) || f.write(m.bytes) != m.bytes.size())
-            return std::unexpected("cannot write media");
-        ini += m.name.toUtf8() + " 5s\n";
-    }
-    ini += "\n[command " + commandId.toUtf8() + "]\ntype = reboot\n";
-    QFile f(src + "/schedule.ini");
-    if (!f.open(QIODevice::WriteOnly) || f.write(ini) != ini.size())
-        return std::unexpected("cannot write schedule.ini");
-    f.close();
-    publish::PublishOptions o;
-    o.source = src;
-    o.site = t.site();
-    o.minVersion = version;
-    auto r = publish::publishSite(o, t.key());
-    if (!r)
-        return std::unexpected("publish: " + r.error().message.toStdString());
-    return *r;
-}
-
 cache::PlayRecord play(int i)
 {
     cache::PlayRecord p;
@@ -116,7 +88,7 @@ void StateRebuild::rememberedStateSurvivesARebuild()
     TestSite site;
     QVERIFY2(site.error().empty(), site.error().c_str());
     const std::vector<Media> media{{"a.png", randomBytes(30000, 1)}};
-    QVERIFY(publishWithReboot(site, media, "cmd-reboot-1", 10));
+    QVERIFY(site.publish(media, PublishExtras::version(10).reboots({"cmd-reboot-1"})));
     FaultServer server;
     server.setDocumentRoot(site.site().toStdString());
     server.setResponse("POST", kStatus, 204);
@@ -181,7 +153,7 @@ void StateRebuild::rememberedStateSurvivesARebuild()
     QVERIFY2(allSent, (std::to_string(arrived.size()) + " of 7 plays sent; " + agent.readAll().toStdString()).c_str());
 
     // The next manifest's command runs; the first one did not run again.
-    QVERIFY(publishWithReboot(site, media, "cmd-reboot-2", 20));
+    QVERIFY(site.publish(media, PublishExtras::version(20).reboots({"cmd-reboot-2"})));
     QVERIFY2(waitUntil([&] { return lineCount(rebootLog) >= 2; }, 60s), agent.readAll().constData());
     {
         auto store = openStore(data);

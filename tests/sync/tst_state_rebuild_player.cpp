@@ -81,36 +81,6 @@ QByteArray solidPng(QColor colour)
     return bytes;
 }
 
-// Publishes three 1 s images and the commands `screenshotId`, `rebootId`.
-std::expected<publish::PublishResult, std::string> publishWithCommands(TestSite &t, const std::vector<Media> &media,
-                                                                       const QString &screenshotId,
-                                                                       const QString &rebootId, std::int64_t version)
-{
-    const QString src = t.path("src-" + screenshotId);
-    QDir().mkpath(src);
-    QByteArray ini = "timezone = Europe/Oslo\ndefault = main\n\n[playlist main]\n";
-    for (const auto &m : media) {
-        QFile f(src + "/" + m.name);
-        if (!f.open(QIODevice::WriteOnly) || f.write(m.bytes) != m.bytes.size())
-            return std::unexpected("cannot write media");
-        ini += m.name.toUtf8() + " 1s\n";
-    }
-    ini += "\n[command " + screenshotId.toUtf8() + "]\ntype = screenshot\n";
-    ini += "\n[command " + rebootId.toUtf8() + "]\ntype = reboot\n";
-    QFile f(src + "/schedule.ini");
-    if (!f.open(QIODevice::WriteOnly) || f.write(ini) != ini.size())
-        return std::unexpected("cannot write schedule.ini");
-    f.close();
-    publish::PublishOptions o;
-    o.source = src;
-    o.site = t.site();
-    o.minVersion = version;
-    auto r = publish::publishSite(o, t.key());
-    if (!r)
-        return std::unexpected("publish: " + r.error().message.toStdString());
-    return *r;
-}
-
 // The first column of `sql` over state.db, opened read-only (the test never
 // writes what the processes share); empty when it cannot be read.
 std::vector<std::string> column(const QString &dataDir, const char *sql)
@@ -237,7 +207,7 @@ void StateRebuildPlayer::bothProcessesAfterARebuild()
     std::set<QString> assets;
     for (const auto &m : media)
         assets.insert(QString::fromStdString("sha256:" + m.hex()));
-    auto v1 = publishWithCommands(site, media, "shot-1", "reboot-1", 10);
+    auto v1 = site.publish(media, PublishExtras::version(10).screenshots({"shot-1"}).reboots({"reboot-1"}).itemsLast(1));
     QVERIFY2(v1, v1 ? "" : v1.error().c_str());
 
     const QString data = site.path("data");
@@ -424,7 +394,7 @@ void StateRebuildPlayer::bothProcessesAfterARebuild()
     }
 
     // 6. Control: the next manifest's commands each run once.
-    auto v2 = publishWithCommands(site, media, "shot-2", "reboot-2", 20);
+    auto v2 = site.publish(media, PublishExtras::version(20).screenshots({"shot-2"}).reboots({"reboot-2"}).itemsLast(1));
     QVERIFY2(v2, v2 ? "" : v2.error().c_str());
     // shot-2 taken and every handed-over screenshot uploaded (a shot-1
     // handed over again would be ahead of it: created earlier, sent first).
