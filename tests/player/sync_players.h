@@ -114,12 +114,15 @@ private:
 };
 
 struct PresentedSwitch {
-    qint64 us = 0; // CLOCK_MONOTONIC microseconds of the first frame showing it
-    QString key;   // content key (sha256:...)
+    qint64 us = 0;      // CLOCK_MONOTONIC microseconds of the first frame showing it
+    qint64 sceneUs = 0; // ... of the switch line: when the player put it in the scene
+    QString key;        // content key (sha256:...)
 };
 
 // The switches of a frame log with their presented instants; a switch with
-// no frame after it (the player quit first) is left out.
+// no frame after it (the player quit first), or replaced by the next switch
+// before a frame could show it (a join whose first load overran its slot), is
+// left out: no frame presented it.
 inline std::vector<PresentedSwitch> presentedSwitches(const QString &path)
 {
     static const QRegularExpression re(QStringLiteral("^(\\d+) (sync|frame|switch \\S+ (\\S+))$"));
@@ -140,13 +143,18 @@ inline std::vector<PresentedSwitch> presentedSwitches(const QString &path)
     for (std::size_t i = 0; i < evs.size(); ++i) {
         if (evs[i].what != 'w' || evs[i].key == "idle")
             continue;
+        // The first sync after the switch copies it to the render side (a
+        // switch before that sync replaces it); the first frame after that
+        // sync presents it.
         std::size_t j = i + 1;
-        while (j < evs.size() && evs[j].what != 's')
+        while (j < evs.size() && evs[j].what == 'f')
             ++j;
+        if (j >= evs.size() || evs[j].what != 's')
+            continue;
         while (j < evs.size() && evs[j].what != 'f')
             ++j;
         if (j < evs.size())
-            out.push_back({evs[j].us, evs[i].key});
+            out.push_back({evs[j].us, evs[i].us, evs[i].key});
     }
     return out;
 }
