@@ -134,9 +134,10 @@ public:
     // connections get them while the open ones finish with the old pair.
     // On any failure the previous pair keeps serving and the message says why.
     std::optional<std::string> reloadTls(std::string certPem, std::string keyPem);
-    // Graceful stop, in three steps: stop accepting; (the owner answers what
-    // it holds); wait until every dispatched request's answer went out in
-    // full, or the timeout; stop() closes what is left.
+    // Graceful stop, in three steps: quiesce(): every request from now on
+    // is answered 503 + Retry-After and its connection closed; (the owner
+    // answers what it holds); waitIdle(): until every dispatched request's
+    // answer went out in full, or the timeout; stop() closes what is left.
     void quiesce();
     bool waitIdle(std::chrono::milliseconds timeout);
     void stop();

@@ -98,8 +98,8 @@ std::optional<std::string> Hub::start()
 
 void Hub::stop()
 {
-    // No new connections; then everything accepted is finished and
-    // answered, and the answers flushed, before the server closes.
+    // New requests are refused (503, Retry-After); then everything accepted
+    // is finished and answered, and the answers flushed, before the server closes.
     if (d->server)
         d->server->quiesce();
     d->stopRetention();
