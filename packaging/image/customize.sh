@@ -1,0 +1,78 @@
+#!/bin/bash
+# packaging/image/customize.sh ROOT ARCH DISK_ID — mmdebstrap's last
+# customize hook for build.sh: turns the installed root (stoa already in it)
+# into the device layout build.sh describes. Runs on the build machine with
+# ROOT the image's root; chroot only for what must run inside.
+#
+# Leaves ROOT/boot/firmware with the boot partition's files and
+# ROOT/.stoa-data with the data partition's first contents (build.sh moves
+# both out into their own file systems).
+set -euo pipefail
+root=${1:?usage: customize.sh ROOT ARCH DISK_ID}
+arch=${2:?}
+disk_id=${3:?}
+here=$(cd "$(dirname "$0")" && pwd)
+
+cp -a "$here/files/." "$root/"
+
+cat >"$root/etc/fstab" <<EOF
+# Stoa device image (packaging/image/build.sh). The root is read-only; all
+# that is written lives on the data partition (/data) or on tmpfs.
+PARTUUID=${disk_id}-02  /                 ext4   ro,noatime                            0 0
+PARTUUID=${disk_id}-01  /boot/firmware    vfat   rw,noatime,fmask=0022,dmask=0022,flush 0 0
+PARTUUID=${disk_id}-03  /data             ext4   rw,noatime,nodev,nosuid,errors=remount-ro 0 2
+/data/stoa              /var/lib/stoa     none   bind,x-systemd.requires-mounts-for=/data 0 0
+/data/etc-stoa          /etc/stoa         none   bind,x-systemd.requires-mounts-for=/data 0 0
+/data/systemd           /var/lib/systemd  none   bind,x-systemd.requires-mounts-for=/data 0 0
+tmpfs                   /var/log          tmpfs  nodev,nosuid,mode=0755,size=32M       0 0
+/data/journal           /var/log/journal  none   bind,x-systemd.requires-mounts-for=/data 0 0
+tmpfs                   /tmp              tmpfs  nodev,nosuid,mode=1777,size=64M       0 0
+tmpfs                   /var/tmp          tmpfs  nodev,nosuid,mode=1777,size=16M       0 0
+EOF
+mkdir -p "$root/data" "$root/boot/firmware"
+
+echo stoa >"$root/etc/hostname"
+printf '127.0.0.1\tlocalhost\n127.0.1.1\tstoa\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$root/etc/hosts"
+# An empty machine-id: systemd makes one per boot on a tmpfs (read-only root).
+# Set device_id in stoa.conf for a stable identity where there is no board
+# serial (x86).
+: >"$root/etc/machine-id"
+rm -f "$root/var/lib/dbus/machine-id"
+ln -sf /run/systemd/resolve/stub-resolv.conf "$root/etc/resolv.conf"
+# Host keys are made on the device (ssh-provision), never shared by images.
+rm -f "$root"/etc/ssh/ssh_host_*
+
+sc() { systemctl --root="$root" --quiet "$@"; }
+sc enable systemd-networkd.service systemd-resolved.service systemd-timesyncd.service \
+  stoa-grow-data.service ssh.service
+# No login on any console: the player owns tty1; SSH is the only way in.
+sc mask getty@.service serial-getty@.service console-getty.service autovt@.service
+# Units that write to the root or need what the image does not have.
+sc mask apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service 2>/dev/null || true
+
+# The data partition's first contents, with their owners and modes.
+data=$root/.stoa-data
+mkdir -p "$data"
+cp -a "$root/var/lib/stoa" "$data/stoa"
+cp -a "$root/etc/stoa" "$data/etc-stoa"
+cp -a "$root/var/lib/systemd" "$data/systemd"
+install -d -m 2755 -g "$(chroot "$root" getent group systemd-journal | cut -d: -f3)" "$data/journal"
+
+if [ "$arch" = amd64 ]; then
+  # syslinux (installed on the FAT partition by build.sh) boots these.
+  kernel=$(ls "$root"/boot/vmlinuz-* | sort -V | tail -1)
+  initrd=$root/boot/initrd.img-${kernel##*/vmlinuz-}
+  [ -f "$initrd" ] || { echo "customize: no $initrd" >&2; exit 1; }
+  mv "$kernel" "$root/boot/firmware/vmlinuz"
+  mv "$initrd" "$root/boot/firmware/initrd.img"
+  cat >"$root/boot/firmware/syslinux.cfg" <<EOF
+# Stoa device image: boots straight into the player (no menu).
+DEFAULT stoa
+PROMPT 0
+TIMEOUT 0
+LABEL stoa
+  LINUX /vmlinuz
+  INITRD /initrd.img
+  APPEND root=PARTUUID=${disk_id}-02 ro quiet loglevel=3 console=tty1 console=ttyS0,115200 vt.global_cursor_default=0 panic=10
+EOF
+fi
