@@ -23,7 +23,8 @@ PACKAGES=(
   qt6-base-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
   qt6-declarative-dev qt6-declarative-dev-tools qt6-multimedia-dev qt6-image-formats-plugins
   qml6-module-qtquick qml6-module-qtquick-window qml6-module-qtqml-workerscript qml6-module-qtmultimedia
-  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
+  gstreamer1.0-plugins-ugly libgstrtspserver-1.0-dev
   openssl sqlite3 coreutils curl nginx xvfb xauth ffmpeg
   libqrencode-dev libsystemd-dev prometheus dpkg-dev lintian systemd qt6-base-private-dev
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev

@@ -1,6 +1,8 @@
 // player/media_slot.cpp — slot state for QML (see media_slot.h).
 #include "player/media_slot.h"
 
+#include <algorithm>
+
 namespace stoa::player {
 
 QString kindName(ItemKind kind)
@@ -10,6 +12,7 @@ QString kindName(ItemKind kind)
     case ItemKind::Video: return QStringLiteral("video");
     case ItemKind::Web: return QStringLiteral("web");
     case ItemKind::Text: return QStringLiteral("text");
+    case ItemKind::Stream: return QStringLiteral("stream");
     }
     return QStringLiteral("none");
 }
@@ -25,7 +28,7 @@ QString fitName(schedule::Fit fit)
 }
 
 MediaSlot::MediaSlot(int index, std::chrono::milliseconds loadTimeout, QObject *parent)
-    : QObject(parent), m_index(index)
+    : QObject(parent), m_index(index), m_loadTimeout(loadTimeout)
 {
     m_timeout.setSingleShot(true);
     m_timeout.setInterval(loadTimeout);
@@ -82,6 +85,10 @@ void MediaSlot::load(PlannedItem item, bool timed)
     m_item = std::move(item);
     m_state = State::Loading;
     ++m_generation;
+    // v1.1 §14: a stream with no picture within 5 s is skipped, whatever
+    // the player's load timeout for other items.
+    m_timeout.setInterval(m_item->kind == ItemKind::Stream ? std::min(m_loadTimeout, kStreamStartTimeout)
+                                                           : m_loadTimeout);
     if (timed)
         m_timeout.start();
     emit contentChanged();

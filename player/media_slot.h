@@ -27,6 +27,14 @@
 
 namespace stoa::player {
 
+// v1.1 §14: a stream whose first picture has not arrived this long after
+// its load began is skipped (a shorter player load timeout wins).
+inline constexpr std::chrono::milliseconds kStreamStartTimeout{5000};
+// v1.1 §14: a stream must be replaced within 5 s of its last frame. No new
+// frame for this long is a stall (qml/MediaSlot.qml's VideoWatch); the
+// rest of the 5 s is for the switch (the next item is usually Ready).
+inline constexpr int kStreamStallMs = 3000;
+
 class MediaSlot : public QObject {
     Q_OBJECT
     Q_PROPERTY(int generation READ generation NOTIFY contentChanged)
@@ -47,6 +55,8 @@ class MediaSlot : public QObject {
     // v1.1 §13 crop: the part of the source shown (fractions of it; the
     // whole picture when the item has none), fitted by `fit`.
     Q_PROPERTY(QRectF crop READ crop NOTIFY contentChanged)
+    // v1.1 §14: no frame for this long is a stall of a stream (constant).
+    Q_PROPERTY(int streamStallMs READ streamStallMs CONSTANT)
 public:
     enum class State { Empty, Loading, Ready, Shown };
 
@@ -70,9 +80,10 @@ public:
     bool playing() const { return m_playing; }
     int z() const { return m_z; }
     QRectF crop() const;
+    int streamStallMs() const { return kStreamStallMs; }
 
     // Empty -> Loading: QML starts loading `item` hidden; the load timer
-    // runs from now, or with `timed` false from startLoadTimer() (a page
+    // (the player's, at most kStreamStartTimeout for a stream) runs from now, or with `timed` false from startLoadTimer() (a page
     // loading while the web engine is still starting).
     void load(PlannedItem item, bool timed = true);
     // Loading and not timed yet: the load timer runs from now.
@@ -102,6 +113,7 @@ private:
     int m_generation = 0;
     bool m_playing = false;
     int m_z = 0;
+    std::chrono::milliseconds m_loadTimeout;
     QTimer m_timeout;
 };
 

@@ -2,8 +2,10 @@
 //
 // Invariants: kind Image/Video have `source` set to a local file URL of a
 // blob that was present when planned; kind Web has `url`, and `source` is
-// that URL (what QML loads); kind Text has `text` and no source;
-// `durationMs` is set for images, texts and web pages; `layout` and
+// that URL (what QML loads); kind Text has `text` and no source; kind
+// Stream (v1.1 §14) has `url` (the stream's rtsp:// or HLS URL, what play
+// records and now playing report, as for a page) and `source` that URL;
+// `durationMs` is set for images, texts, web pages and streams; `layout` and
 // `region` are both set (an item of a v1.1 §12 region) or both absent (full screen);
 // `key` identifies the content (asset name or URL) for the bad-item set;
 // `sync` is set only for an item of a synchronised playlist played in step
@@ -22,17 +24,20 @@
 
 namespace stoa::player {
 
-enum class ItemKind { Image, Video, Web, Text };
+// Stream: a live stream (v1.1 §14), played by the video engine
+// (video_pipeline.h) as a live source: no preroll, no seeking, ended by its
+// duration only.
+enum class ItemKind { Image, Video, Web, Text, Stream };
 
 struct PlannedItem {
     std::string playlist;                   // where it came from
     std::size_t index = 0;                  // position in that playlist
     ItemKind kind = ItemKind::Image;
     std::optional<std::string> asset;       // "sha256:<hex>" for asset items
-    std::optional<QString> url;             // web items
+    std::optional<QString> url;             // web and stream items: the page's / stream's URL
     std::optional<schedule::TextItem> text; // text items (v1.1 §12)
-    QUrl source;                            // file:// of the blob (asset items); the page's URL (web items)
-    std::optional<std::int64_t> durationMs; // images, web: always set (default 10000); videos: absent = to the end
+    QUrl source;                            // file:// of the blob (asset items); the page's / stream's URL
+    std::optional<std::int64_t> durationMs; // images, web, streams: always set (default 10000); videos: absent = to the end
     schedule::Fit fit = schedule::Fit::Contain;
     int fadeMs = 0;                         // cross-fade in; 0: a cut on one frame
     std::vector<std::string> playlists;     // the tied playlist set it was drawn for
@@ -51,7 +56,7 @@ struct PlannedItem {
     std::optional<SyncSlot> sync;
 };
 
-QString kindName(ItemKind kind);        // "image", "video", "web", "text"
+QString kindName(ItemKind kind);        // "image", "video", "web", "text", "stream"
 QString fitName(schedule::Fit fit);     // "contain", "cover", "stretch"
 
 } // namespace stoa::player

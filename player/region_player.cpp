@@ -279,10 +279,12 @@ PlannedItem RegionPlayer::plan(const Pick &pick, const std::vector<std::string> 
         return item;
     }
     if (source.stream) {
-        // v1.1 §14 streams are not played yet (issue 20): passed over like
-        // any item this player cannot play.
-        item.durationMs = source.durationMs;
-        unplayable = "stream items are not played yet";
+        // v1.1 §14: played live by the video engine; the parser requires
+        // duration_ms (a live stream has no end of its own).
+        item.kind = ItemKind::Stream;
+        item.url = *source.stream;
+        item.source = QUrl(*source.stream);
+        item.durationMs = source.durationMs.value_or(config.defaultImageMs);
         return item;
     }
     if (source.url) {

@@ -32,6 +32,19 @@ constexpr guint kPlayFlagDeinterlace = 0x200;
 // passes buffers through untouched.
 constexpr const char *kFrameCaps = "video/x-raw,format=(string){I420,NV12}";
 
+// rtspsrc for a screen (video_pipeline.h): jitter buffer in ms, and how
+// long without UDP packets before it tries TCP (µs).
+constexpr guint kRtspLatencyMs = 200;
+constexpr guint64 kRtspUdpTimeoutUs = 2'000'000;
+
+// playbin's source-setup (GStreamer's thread): tunes rtspsrc for a live picture.
+void onSourceSetup(GstElement *, GstElement *source, gpointer)
+{
+    GstElementFactory *factory = gst_element_get_factory(source);
+    if (factory && std::strcmp(GST_OBJECT_NAME(factory), "rtspsrc") == 0)
+        g_object_set(source, "latency", kRtspLatencyMs, "timeout", kRtspUdpTimeoutUs, nullptr);
+}
+
 QVideoFrame toVideoFrame(GstSample *sample)
 {
     GstCaps *caps = gst_sample_get_caps(sample);
@@ -258,6 +271,14 @@ void VideoPipeline::setStartTimeoutMs(int ms)
     emit startTimeoutMsChanged();
 }
 
+void VideoPipeline::setLive(bool live)
+{
+    if (live == m_live || m_pipeline)
+        return;
+    m_live = live;
+    emit liveChanged();
+}
+
 void VideoPipeline::componentComplete()
 {
     m_complete = true;
@@ -310,11 +331,14 @@ void VideoPipeline::start()
     const QByteArray uri = m_source.toEncoded();
     g_object_set(playbin, "uri", uri.constData(), "video-sink", videoBin, "mute", gboolean(m_muted), "flags",
                  kPlayFlagVideo | kPlayFlagAudio | kPlayFlagSoftVolume | kPlayFlagDeinterlace, nullptr);
+    if (m_live)
+        g_signal_connect(playbin, "source-setup", G_CALLBACK(&onSourceSetup), nullptr);
     GstBus *bus = gst_element_get_bus(playbin);
     gst_bus_set_sync_handler(bus, &Bridge::onMessage, shareBridge(m_bridge), &releaseBridge);
     gst_object_unref(bus);
 
     m_pipeline = GST_ELEMENT(gst_object_ref_sink(playbin));
+    qCDebug(lcPlayer, "video pipeline for %s%s", qPrintable(m_source.toString()), m_live ? " (live)" : "");
     m_startDeadline.start();
     applyState();
 }
@@ -324,8 +348,9 @@ void VideoPipeline::applyState()
     if (!m_pipeline || m_finished)
         return;
     // PAUSED prerolls (the first frame reaches the sink); both changes finish
-    // on the streaming threads, so this returns at once.
-    if (gst_element_set_state(m_pipeline, m_playing ? GST_STATE_PLAYING : GST_STATE_PAUSED) ==
+    // on the streaming threads, so this returns at once. A live source has
+    // no preroll: it plays from the start, hidden or not.
+    if (gst_element_set_state(m_pipeline, m_playing || m_live ? GST_STATE_PLAYING : GST_STATE_PAUSED) ==
         GST_STATE_CHANGE_FAILURE)
         qCInfo(lcPlayer, "video pipeline for %s refused a state change (its error follows)",
                qPrintable(m_source.toString()));
@@ -352,7 +377,7 @@ void VideoPipeline::deliverFrame()
 
 void VideoPipeline::seek(qint64 ms)
 {
-    if (!m_pipeline || m_finished || ms < 0)
+    if (!m_pipeline || m_finished || ms < 0 || m_live)
         return;
     if (m_delivered == 0 && !m_held.isValid()) {
         m_pendingSeekMs = ms; // not prerolled yet
@@ -384,6 +409,10 @@ void VideoPipeline::onError(const QString &reason)
 
 void VideoPipeline::onEnd()
 {
+    if (m_live) { // the source went away (an HLS list closed, the camera's session ended)
+        onError(QStringLiteral("the stream ended"));
+        return;
+    }
     if (m_finished)
         return;
     m_finished = true;

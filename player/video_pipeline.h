@@ -24,6 +24,17 @@
 // still bringing the demuxer up: a cut mp4 header then gives no error, no
 // frame and no end; tests/player/tst_video_pipeline.cpp hit it.)
 //
+// Live streams (v1.1 §14, `live: true`): rtsp:// (rtspsrc) and HLS
+// (hlsdemux) through the same playbin. A live source produces nothing in
+// PAUSED, so a live pipeline goes straight to PLAYING whatever `playing`
+// says (a hidden stream plays muted: its first frame makes it Ready, and
+// it stays at the live edge, not where it stood when it was loaded);
+// seek() does nothing; EOS is a failure ("the stream ended"), not an end:
+// a live stream has no end of its own. rtspsrc is tuned for a screen, not
+// a recorder: 200 ms jitter buffer (its 2 s default delays the first
+// picture by as much) and TCP after 2 s without UDP packets (so a
+// firewalled camera still starts within the 5 s the spec allows).
+//
 // Threads: frames and bus messages arrive on GStreamer's streaming threads
 // and are handed to the GUI thread through `Bridge` (below); the sink is
 // only ever touched on the GUI thread, where its lifetime is known.
@@ -51,6 +62,8 @@ class VideoPipeline : public QObject, public QQmlParserStatus {
     Q_PROPERTY(bool playing READ playing WRITE setPlaying NOTIFY playingChanged)
     Q_PROPERTY(bool muted READ muted WRITE setMuted NOTIFY mutedChanged)
     Q_PROPERTY(int startTimeoutMs READ startTimeoutMs WRITE setStartTimeoutMs NOTIFY startTimeoutMsChanged)
+    // A live stream (set before the source; see above).
+    Q_PROPERTY(bool live READ live WRITE setLive NOTIFY liveChanged)
 public:
     explicit VideoPipeline(QObject *parent = nullptr);
     // Hands the pipeline to GStreamer's thread pool for its way to NULL; no
@@ -67,6 +80,8 @@ public:
     void setMuted(bool muted);
     int startTimeoutMs() const { return m_startDeadline.interval(); }
     void setStartTimeoutMs(int ms); // default 10000; the player's slots time out first (5 s)
+    bool live() const { return m_live; }
+    void setLive(bool live); // before the pipeline starts; later changes are ignored
 
     // Plays on from `ms` into the video (a flushing, accurate seek; v1.1 §13
     // a synchronised slot joined mid-way). Before the first frame the seek
@@ -89,6 +104,7 @@ signals:
     void playingChanged();
     void mutedChanged();
     void startTimeoutMsChanged();
+    void liveChanged();
     void failed(const QString &reason);
     void ended();
 
@@ -105,6 +121,7 @@ private:
     QPointer<QVideoSink> m_sink;
     bool m_playing = false;
     bool m_muted = false;
+    bool m_live = false;
     bool m_complete = false; // QML set every initial property (componentComplete)
     bool m_finished = false; // failed() or ended() was emitted
     qint64 m_delivered = 0;

@@ -32,6 +32,10 @@ Item {
         return fit === "cover" ? VideoOutput.PreserveAspectCrop : fit === "stretch" ? VideoOutput.Stretch : VideoOutput.PreserveAspectFit
     }
 
+    // v1.1 §14: a live stream plays through the video path (a live pipeline).
+    readonly property bool isVideo: slot.kind === "video" || slot.kind === "stream"
+    readonly property bool isStream: slot.kind === "stream"
+
     readonly property rect crop: slot.crop
     readonly property bool cropped: crop.x > 0 || crop.y > 0 || crop.width < 1 || crop.height < 1
     // Where a source picture of srcW x srcH goes so that its crop rectangle
@@ -106,9 +110,10 @@ Item {
         width: g.ww
         height: g.wh
         clip: root.cropped
-        visible: root.slot.kind === "video"
+        visible: root.isVideo
         VideoOutput {
             id: pipedOutput
+            objectName: "slotVideo" // tests read the frame it shows
             x: videoWindow.g.px
             y: videoWindow.g.py
             width: videoWindow.g.pw
@@ -116,12 +121,21 @@ Item {
             fillMode: root.cropped ? VideoOutput.Stretch : root.videoFill(root.slot.fit)
         }
     }
+    // A stream (v1.1 §14) is the same pipeline, live: it plays while hidden
+    // (muted) so its first frame makes it Ready and it stays at the live
+    // edge; it is watched for stalls from that first frame on, shown or
+    // not, with a shorter window (MediaSlot::streamStallMs) so that it is
+    // replaced within the spec's 5 s; its end is a failure. Nothing of a
+    // failure is drawn: the player reports it and shows the next item.
     Loader {
-        active: root.slot.kind === "video"
+        active: root.isVideo
         sourceComponent: Item {
             id: piped
             property int generation: -1
             property bool ended: false // at its end, holding the last frame: not a stall
+            // Read from the slot itself, not root.isStream: the Loader may
+            // create this while that binding still holds the previous kind.
+            readonly property bool live: root.slot.kind === "stream"
 
             function fail(reason) {
                 root.playback.slotFailed(root.slotIndex, piped.generation, reason)
@@ -129,6 +143,7 @@ Item {
 
             VideoPipeline {
                 id: pipeline
+                live: piped.live
                 sink: pipedOutput.videoSink
                 playing: root.slot.playing
                 muted: !root.slot.shown
@@ -146,13 +161,13 @@ Item {
                 id: pipedWatch
                 property int frames: 0
                 sink: pipedOutput.videoSink
-                active: root.slot.playing && !piped.ended
-                stallMs: 5000
+                active: piped.live || (root.slot.playing && !piped.ended)
+                stallMs: piped.live ? root.slot.streamStallMs : 5000
                 onFirstFrame: {
                     frames = 1
                     root.playback.slotReady(root.slotIndex, piped.generation)
                 }
-                onStalled: piped.fail("stalled for 5 s")
+                onStalled: piped.fail(piped.live ? "the stream stalled (no frame for " + stallMs + " ms)" : "stalled for 5 s")
             }
             // v1.1 §13: a synchronised video shown after its slot began plays
             // on from where the slot stands (RegionPlayer::switchTo).
