@@ -428,12 +428,17 @@ MHD_Daemon *HttpServer::Impl::launch(int listenFd)
         return nullptr;
     }
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    const bool tls = !options.tlsCertPem.empty();
+    // epoll for plain HTTP (thousands of held connections). With TLS, poll():
+    // a certificate reload quiesces the daemon to hand its socket over, and
+    // on an epoll daemon MHD_quiesce_daemon() races the event loop into an
+    // abort (quiesce() below); on a poll() daemon it signals the threads
+    // instead. Fleets past a few thousand devices terminate TLS in HAProxy
+    // or nginx (packaging/hub/) and keep epoll.
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    flags |= tls ? MHD_USE_POLL | MHD_USE_ITC | MHD_USE_TLS : MHD_USE_EPOLL;
     if (v6)
         flags |= MHD_USE_IPv6;
-    const bool tls = !options.tlsCertPem.empty();
-    if (tls)
-        flags |= MHD_USE_TLS;
 
     const unsigned threads = options.threads ? options.threads : 1;
     std::vector<MHD_OptionItem> opts = {
@@ -487,11 +492,8 @@ std::optional<std::string> HttpServer::reloadTls(std::string certPem, std::strin
         return "TLS: " + *bad + "; still serving the previous certificate";
     // The old daemon stops accepting and hands its listening socket to the
     // new one: no connection is refused meanwhile, and the ones it holds
-    // (requests in progress, held wake-ups) finish there. Known risk: this
-    // MHD_quiesce_daemon() can meet libmicrohttpd's epoll race (quiesce()
-    // below) and abort the hub, rarely, under load; systemd restarts it.
-    // Serving the new pair through MHD_OPTION_HTTPS_CERT_CALLBACK instead
-    // would need no second daemon.
+    // (requests in progress, held wake-ups) finish there. A TLS daemon
+    // polls with poll(), where this quiesce is safe (launch()).
     const MHD_socket fd = MHD_quiesce_daemon(d->daemon);
     if (fd == MHD_INVALID_SOCKET)
         return std::string("cannot hand the listening socket over; still serving the previous certificate");

@@ -11,9 +11,14 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QScopeGuard>
 #include <QtTest>
 
+#include <atomic>
 #include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 using namespace stoa;
 using namespace stoa::hub;
@@ -179,6 +184,68 @@ private slots:
         const auto answered = held.get();
         QVERIFY2(answered.has_value(), answered ? "" : answered.error().message.c_str());
         QCOMPARE(answered->status, 200L);
+    }
+
+    // Reloads while devices keep connecting: the hub outlives every one (an
+    // epoll daemon's quiesce raced its event loop into an abort, about one
+    // reload in 200 under load) and no request fails meanwhile.
+    void reloadsUnderLoadNeverAbort()
+    {
+        HubHarness h;
+        HubOptions options;
+        options.http.tlsCertPem = readText(first.cert);
+        options.http.tlsKeyPem = readText(first.key);
+        const auto e = h.start(backends, options);
+        QVERIFY2(e.empty(), e.c_str());
+        const std::string url = "https://127.0.0.1:" + std::to_string(h.hub->port()) + "/healthz";
+        // Either certificate is trusted: the clients do not care which one answers.
+        const QString bothCas = pkiDir.filePath("both-ca.pem");
+        {
+            QFile f(bothCas);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray::fromStdString(readText(first.ca) + readText(second.ca)));
+        }
+        std::atomic<bool> stop{false};
+        std::atomic<int> ok{0}, failed{0};
+        std::string firstFailure;
+        std::mutex failureMutex;
+        std::vector<std::thread> clients;
+        const auto joinClients = qScopeGuard([&] {
+            stop.store(true);
+            for (auto &t : clients)
+                t.join();
+        });
+        for (int c = 0; c < 4; ++c)
+            clients.emplace_back([&] {
+                while (!stop.load()) {
+                    const auto r = deviceGet(url, bothCas, {});
+                    if (r && r->status == 200) {
+                        ++ok;
+                        continue;
+                    }
+                    ++failed;
+                    std::lock_guard lock(failureMutex);
+                    if (firstFailure.empty())
+                        firstFailure = r ? "status " + std::to_string(r->status) : r.error().message;
+                }
+            });
+        const std::string pairs[2][2] = {{readText(first.cert), readText(first.key)},
+                                         {readText(second.cert), readText(second.key)}};
+        constexpr int kReloads = 150;
+        for (int i = 0; i < kReloads; ++i) {
+            // Requests in flight at every reload: wait for the next answers.
+            const int before = ok.load();
+            QTRY_VERIFY_WITH_TIMEOUT(ok.load() >= before + 2, 20000);
+            const auto &pair = pairs[(i + 1) % 2];
+            const auto r = h.hub->reloadTls(pair[0], pair[1]);
+            QVERIFY2(!r, r ? r->c_str() : "");
+        }
+        stop.store(true);
+        for (auto &t : clients)
+            t.join();
+        clients.clear();
+        qInfo("%d reloads, %d requests answered, %d failed", kReloads, ok.load(), failed.load());
+        QVERIFY2(failed.load() == 0, firstFailure.c_str());
     }
 
     void startRefusesABadPair()
