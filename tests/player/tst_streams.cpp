@@ -11,13 +11,17 @@
 //    accepts and never answers): skipped within 5 s (+ margin) of its load,
 //    the item before stays on screen meanwhile, nothing dark, the failure
 //    recorded and reported, playback goes on;
-//  - a stall (the RTSP server or the HLS ffmpeg SIGKILLed while the stream
-//    is on screen): the next item is on screen within 5 s (+ margin) of the
+//  - a stall (the RTSP server or the HLS ffmpeg SIGKILLed, or the RTSP
+//    server SIGSTOPped: no error, just no frames, while the stream is on
+//    screen): the next item is on screen within 5 s (+ margin) of the
 //    stream's last frame, and the play record says it did not complete.
 // Offscreen: frames still reach the VideoOutput's sink (the player's own
 // pipeline sets them there), which is what is read; no pixels are grabbed.
 #include "fixtures.h"
 #include "nginx_server.h" // tests/sync
+#include "player/diagnostics.h"
+#include "player/diagnostics_text.h"
+#include "player/local_endpoints.h"
 
 #include <QQuickItem>
 #include <QQuickWindow>
@@ -155,10 +159,12 @@ public:
         ::kill(pid_t(m_server.processId()), SIGKILL);
         m_server.waitForFinished(5000);
     }
+    // A camera that hangs: its sockets stay open, nothing comes, no error.
+    void freeze() { ::kill(pid_t(m_server.processId()), SIGSTOP); }
     ~RtspSource()
     {
         if (m_server.state() != QProcess::NotRunning)
-            kill();
+            kill(); // SIGKILL ends a stopped process too
     }
 
 private:
@@ -288,6 +294,26 @@ private:
         QVERIFY(h.playback->current() && h.playback->current()->kind == ItemKind::Stream);
         QTRY_VERIFY_WITH_TIMEOUT(sink->videoFrame().isValid() && sink->videoFrame().startTime() > first.startTime(),
                                  2000);
+        // What /status and the diagnostics screen say now: the stream's URL.
+        {
+            Diagnostics diagnostics(*h.store, *h.playback, DiagnosticsConfig{});
+            const DeviceState state = diagnostics.gather();
+            const QJsonObject np = statusReportOf(state).nowPlaying;
+            QCOMPARE(np.value("url").toString(), url);
+            QVERIFY(np.value("asset").isNull());
+            QCOMPARE(np.value("playlist").toString(), QStringLiteral("main"));
+            const DiagnosticsText text = describeDeviceState(state);
+            bool found = false;
+            for (const auto &sections : {text.left, text.right})
+                for (const auto &section : sections)
+                    for (const auto &row : section.rows)
+                        if (row.key == QLatin1String("now_playing")) {
+                            found = true;
+                            QVERIFY2(row.value.contains(QLatin1String("stream")) && row.value.contains(url),
+                                     qPrintable(row.value));
+                        }
+            QVERIFY(found);
+        }
 
         // Then the green image, 4 s after it came (its timer ran from its picture).
         const std::string greenKey = "sha256:" + green.hex;
@@ -346,8 +372,8 @@ private:
     // [stream 30 s, green image 2 s]: `kill` stops the stream's source once it
     // has been on screen a second; green comes within 5 s (+ margin) of the
     // stream's last frame, and within `killBoundMs` of the kill.
-    template <typename Source>
-    void stallReplaced(Source &source, qint64 killBoundMs)
+    template <typename Source, typename Stop>
+    void stallReplaced(Source &source, Stop stop, qint64 killBoundMs, const char *reasonPart = nullptr)
     {
         PlayerHarness h;
         const Media green = h.content->solid(Qt::green);
@@ -371,7 +397,7 @@ private:
         QVERIFY(lastFrame >= 0);
         QVERIFY(!t.everShown(greenKey));
         const qint64 killedAt = t.clock.elapsed();
-        source.kill();
+        stop(source);
         QTRY_VERIFY_WITH_TIMEOUT(t.everShown(greenKey), 20000);
         const qint64 afterLastFrame = t.shownAt(greenKey) - lastFrame;
         const qint64 afterKill = t.shownAt(greenKey) - killedAt;
@@ -387,6 +413,8 @@ private:
         QVERIFY(!record->completed);
         QVERIFY(record->reason && !record->reason->empty());
         qInfo("stream record: %lld ms, %s", static_cast<long long>(record->durationMs), record->reason->c_str());
+        if (reasonPart)
+            QVERIFY2(record->reason->find(reasonPart) != std::string::npos, record->reason->c_str());
     }
 
 private slots:
@@ -420,7 +448,16 @@ private slots:
         RtspSource rtsp(QStringLiteral("0x0000ff"));
         QVERIFY(rtsp.start());
         // Frames stop at the kill (a 200 ms jitter buffer): 5 s + 1 s margin.
-        stallReplaced(rtsp, 6000);
+        stallReplaced(rtsp, [](RtspSource &s) { s.kill(); }, 6000);
+    }
+
+    // The server hangs (SIGSTOP): no error, no end, only no frames. The
+    // player's own stall window catches it.
+    void rtspFrozenReplaced()
+    {
+        RtspSource rtsp(QStringLiteral("0x0000ff"));
+        QVERIFY(rtsp.start());
+        stallReplaced(rtsp, [](RtspSource &s) { s.freeze(); }, 6000, "stalled");
     }
 
     void hlsStallReplaced()
@@ -431,7 +468,7 @@ private slots:
         // those segments are still served after ffmpeg dies: the picture goes
         // on up to 3 s (+ the segment being fetched) past the kill, then the
         // spec's 5 s, + 1 s for a loaded machine.
-        stallReplaced(hls, 5000 + 4000 + 1000);
+        stallReplaced(hls, [](HlsSource &s) { s.kill(); }, 5000 + 4000 + 1000);
     }
 };
 
