@@ -12,6 +12,7 @@
 #   ./setup.sh package  build the .deb, lintian, install test on THIS machine (CI)
 #   ./setup.sh package-arm64  cross-build build/arm64/stoa_<version>_arm64.deb, lintian
 #   ./setup.sh test-arm64     the arm64 build's non-GUI tests and player under qemu-user
+#   ./setup.sh image  build the amd64 device image and boot-test it under qemu (label image)
 #
 # Works as root and as a user with sudo. Only Debian packages are installed.
 set -euo pipefail
@@ -36,6 +37,12 @@ PACKAGES=(
 FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)
 # The arm64 cross build (packaging/arm64/): compilers, the sysroot, qemu-user.
 ARM64_PACKAGES=(crossbuild-essential-arm64 mmdebstrap qemu-user-static)
+# The device image (packaging/image/) and its boot test (tests/image/):
+# mmdebstrap, the partitions' file systems, syslinux, qemu, mtools to
+# provision the boot partition, ssh into the booted image; arch-test lets
+# mmdebstrap build the arm64 image (under qemu-user-static, ARM64_PACKAGES).
+IMAGE_PACKAGES=(mmdebstrap dosfstools mtools syslinux syslinux-common fdisk e2fsprogs
+  qemu-system-x86 openssh-client python3 arch-test)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -80,7 +87,9 @@ case "${1:-}" in
     # that fails at random teaches people to ignore it: soaks run outside CI.
     # So do the end-to-end alerting tests (label alerting: Prometheus,
     # Alertmanager and real processes for minutes; ./setup.sh alerting).
-    ctest --preset default -j2 -LE 'soak|alerting'
+    # The device image boot test (label image: root, minutes under TCG) too:
+    # ./setup.sh image.
+    ctest --preset default -j2 -LE 'soak|alerting|image'
     ;;
   soak)
     install_missing "${PACKAGES[@]}"
@@ -100,7 +109,7 @@ case "${1:-}" in
     build asan
     # The soak's thousands of transitions are for the optimised build; the
     # alerting tests are outside CI in both builds.
-    ctest --preset asan -j2 -LE 'soak|alerting'
+    ctest --preset asan -j2 -LE 'soak|alerting|image'
     ;;
   package)
     # The .deb (cpack) from the default build, lintian, then an install test
@@ -122,12 +131,21 @@ case "${1:-}" in
     install_missing "${PACKAGES[@]}" "${ARM64_PACKAGES[@]}"
     as_root packaging/arm64/test.sh
     ;;
+  image)
+    # The amd64 device image from build/default's .deb, booted under qemu
+    # (TCG): provisioning, units, screen, layout, watchdog (tests/image/).
+    # Needs root (mmdebstrap); downloads are cached in /var/cache/stoa-image.
+    # The image stays at build/default/tests/image/work/stoa-amd64.img.
+    install_missing "${PACKAGES[@]}" "${IMAGE_PACKAGES[@]}"
+    build default
+    as_root ctest --preset default -L image
+    ;;
   fuzz)
     install_missing "${PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
     exec tests/fuzz/run-fuzz.sh "${2:-60}"
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
