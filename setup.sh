@@ -61,8 +61,11 @@ install_missing() {
 }
 
 build() {
+  local t0=$SECONDS
   cmake --preset "$1" >/dev/null
   cmake --build --preset "$1" -j"$(nproc)"
+  # CI's budget is mostly builds: say what this one took.
+  echo "setup: the $1 build took $((SECONDS - t0)) s"
 }
 
 case "${1:-}" in

@@ -6,45 +6,59 @@
 # time to other work on the machine) and wall seconds side by side.
 #
 #   bench/build_time_bench.sh [--preset default|asan] [--targets "T1 T2 …"] [--dir DIR]
+#                             [--vary pch|debuginfo]
+#
+# --vary debuginfo instead compares, both with the header, full debug
+# information (-g, the baseline: CMake's own flags for the build type) with
+# the presets' line tables only (-g1; CMakePresets.json).
 #
 # Without --targets it builds everything (`all`). Each variant gets a fresh
 # build directory under DIR (default /tmp/stoa-build-time), deleted at the
 # end. Needs GNU time (/usr/bin/time, Debian `time`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-preset=default targets=all dir=/tmp/stoa-build-time
+preset=default targets=all dir=/tmp/stoa-build-time vary=pch
 while [ $# -gt 0 ]; do
   case "$1" in
     --preset) preset=$2; shift 2 ;;
     --targets) targets=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
+    --vary) vary=$2; shift 2 ;;
     *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 case "$preset" in
-  default) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
-  asan) flags=(-DCMAKE_BUILD_TYPE=Debug -DSTOA_SANITIZE=ON -DSTOA_BENCH=OFF) ;;
+  default) flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) g1=(-O2 -g1 -DNDEBUG) type=RELWITHDEBINFO ;;
+  asan) flags=(-DCMAKE_BUILD_TYPE=Debug -DSTOA_SANITIZE=ON -DSTOA_BENCH=OFF) g1=(-g1) type=DEBUG ;;
   *) echo "build_time_bench: --preset default or asan" >&2; exit 2 ;;
+esac
+# Two variants, A the baseline: their names and extra configure arguments.
+case "$vary" in
+  pch) names=("STOA_PCH=OFF" "STOA_PCH=ON") a_args=(-DSTOA_PCH=OFF) b_args=(-DSTOA_PCH=ON) ;;
+  debuginfo) names=("-g" "-g1") a_args=(-DSTOA_PCH=ON)
+    b_args=(-DSTOA_PCH=ON "-DCMAKE_CXX_FLAGS_$type=${g1[*]}" "-DCMAKE_C_FLAGS_$type=${g1[*]}") ;;
+  *) echo "build_time_bench: --vary pch or debuginfo" >&2; exit 2 ;;
 esac
 [ -x /usr/bin/time ] || { echo "build_time_bench: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
 declare -A result
-for pch in OFF ON; do
-  b="$dir/pch-$pch"
+for v in A B; do
+  b="$dir/variant-$v"
   rm -rf "$b"
-  cmake -S "$root" -B "$b" -G Ninja "${flags[@]}" -DSTOA_PCH=$pch >/dev/null
+  if [ "$v" = A ]; then args=("${a_args[@]}"); else args=("${b_args[@]}"); fi
+  cmake -S "$root" -B "$b" -G Ninja "${flags[@]}" "${args[@]}" >/dev/null
   # shellcheck disable=SC2086 # targets is a word list
   /usr/bin/time -o "$b.time" -f "%U %S %e" cmake --build "$b" -j"$(nproc)" --target $targets >/dev/null
   read -r user sys wall <"$b.time"
   cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", u + s }')
-  result[$pch]="$cpu ${wall%.*}"
+  result[$v]="$cpu ${wall%.*}"
   rm -rf "$b" "$b.time"
 done
-read -r off_cpu off_wall <<<"${result[OFF]}"
-read -r on_cpu on_wall <<<"${result[ON]}"
+read -r a_cpu a_wall <<<"${result[A]}"
+read -r b_cpu b_wall <<<"${result[B]}"
 echo "build_time_bench: preset $preset, targets: $targets, $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-22s %10s %10s\n' "" "cpu s" "wall s"
-printf '%-22s %10s %10s\n' "STOA_PCH=OFF (baseline)" "$off_cpu" "$off_wall"
-printf '%-22s %10s %10s\n' "STOA_PCH=ON" "$on_cpu" "$on_wall"
-awk -v a="$off_cpu" -v b="$on_cpu" -v c="$off_wall" -v d="$on_wall" \
-  'BEGIN { printf "%-22s %9.2fx %9.2fx\n", "ON / OFF", b / a, d / c }'
+printf '%-22s %10s %10s\n' "${names[0]} (baseline)" "$a_cpu" "$a_wall"
+printf '%-22s %10s %10s\n' "${names[1]}" "$b_cpu" "$b_wall"
+awk -v a="$a_cpu" -v b="$b_cpu" -v c="$a_wall" -v d="$b_wall" -v n="${names[1]} / ${names[0]}" \
+  'BEGIN { printf "%-22s %9.2fx %9.2fx\n", n, b / a, d / c }'
