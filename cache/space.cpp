@@ -1,3 +1,4 @@
+// cache/space.cpp — see space.h.
 #include "cache/space.h"
 
 #include "cache/logging.h"
@@ -8,13 +9,13 @@
 
 namespace stoa::cache {
 
-Result<std::pair<std::uint64_t, std::uint64_t>> diskSpace(const std::filesystem::path &path)
+Result<DiskSpace> diskSpace(const std::filesystem::path &path)
 {
     struct statvfs st {};
     if (::statvfs(path.c_str(), &st) != 0)
         return std::unexpected(osError("statvfs " + path.string(), errno));
-    return std::pair<std::uint64_t, std::uint64_t>{static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize,
-                                                   static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize};
+    return DiskSpace{static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize,
+                     static_cast<std::uint64_t>(st.f_blocks) * st.f_frsize};
 }
 
 Result<Usage> SpacePolicy::usage()
@@ -34,8 +35,8 @@ Result<Usage> SpacePolicy::usage()
     auto disk = diskSpace(m_blobs.dataDir());
     if (!disk)
         return std::unexpected(disk.error());
-    u.diskFreeBytes = disk->first;
-    u.diskTotalBytes = disk->second;
+    u.diskFreeBytes = disk->freeBytes;
+    u.diskTotalBytes = disk->totalBytes;
     return u;
 }
 
@@ -63,8 +64,8 @@ Result<SpacePolicy::Need> SpacePolicy::shortfall(std::uint64_t bytes, const std:
             need.overQuota = total - m_limits.quotaBytes;
     }
     const std::uint64_t wanted = m_limits.minFreeBytes + othersPromised + bytes;
-    if (disk->first < wanted)
-        need.underFloor = wanted - disk->first;
+    if (disk->freeBytes < wanted)
+        need.underFloor = wanted - disk->freeBytes;
     return need;
 }
 

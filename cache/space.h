@@ -1,9 +1,15 @@
-// cache/space.h — the byte quota and the free-disk floor.
+// cache/space.h — the byte quota, the free-disk floor, and the one reading
+// of the data directory's free space.
 //
 // Job: before bytes are written, make room for them (evicting least recently
 // used, unpinned blobs) or refuse with ErrorCode::NoSpace and a message that
 // says which limit and by how much. Partial downloads count at the size they
 // will have when complete, so parallel downloads cannot together overshoot.
+//
+// diskSpace() is the device's only free-disk reading: the space policy, the
+// store's usage, the heartbeat's and /status's health.disk_free_bytes, the
+// agent's stoa_device_disk_free_bytes and the diagnostics screen all take it
+// from here (the hub, which never links cache, checks its own directory).
 #pragma once
 
 #include "cache/blobs.h"
@@ -53,7 +59,14 @@ private:
     SpaceLimits m_limits;
 };
 
-// Free and total bytes of the file system holding `path` (statvfs).
-Result<std::pair<std::uint64_t, std::uint64_t>> diskSpace(const std::filesystem::path &path);
+// The file system holding a path, as statvfs tells it.
+struct DiskSpace {
+    std::uint64_t freeBytes = 0;  // available to unprivileged users (f_bavail × f_frsize): what the store may fill
+    std::uint64_t totalBytes = 0; // the file system's size (f_blocks × f_frsize)
+};
+
+// Free and total bytes of the file system holding `path`; an error naming
+// the path when statvfs fails (it does not exist, no permission).
+Result<DiskSpace> diskSpace(const std::filesystem::path &path);
 
 } // namespace stoa::cache

@@ -298,6 +298,9 @@ void Hub::Impl::count(const Route &route, int status, double seconds)
 
 const char *Hub::Impl::dataDirProblem() const
 {
+    // Its own statvfs, not cache::diskSpace: the hub never links cache (the
+    // device's store; tests/arrows), and it asks other questions (read-only,
+    // nothing left at all) of its own directory.
     struct statvfs fs{};
     if (::statvfs(options.dataDir.c_str(), &fs) != 0)
         return "not reachable";

@@ -143,9 +143,15 @@ DeviceState gatherDeviceState(cache::Store &store, const GatherInputs &in)
         s.cache.quotaBytes = in.quotaBytes;
         s.storeErrors.push_back("cannot read the cache usage: " + usage.error().message);
     }
+
+    // The sensors, then free disk from the store (whatever the provider said).
+    if (in.health)
+        s.health = in.health();
+    s.health.diskFreeBytes.reset();
+    s.health.diskTotalBytes.reset();
     if (auto disk = cache::diskSpace(store.dataDir())) {
-        s.disk.freeBytes = disk->first;
-        s.disk.totalBytes = disk->second;
+        s.health.diskFreeBytes = disk->freeBytes;
+        s.health.diskTotalBytes = disk->totalBytes;
     } else {
         s.storeErrors.push_back("cannot read the free disk space: " + disk.error().message);
     }
@@ -163,8 +169,6 @@ DeviceState gatherDeviceState(cache::Store &store, const GatherInputs &in)
         s.storeErrors.push_back("cannot read the time floor: " + floor.error().message);
     }
 
-    if (in.health)
-        s.health = in.health();
     return s;
 }
 

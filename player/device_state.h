@@ -13,13 +13,16 @@
 //    `storeErrors`; no agent status yet is `sync == nullopt`;
 //  - times are UTC; "now" is the player's trusted now (spec §7), so relative
 //    times ("12 s ago") agree with what the schedule uses;
-//  - health sensors come through an injected HealthProvider (the platform
-//    layer plugs in the Pi's); without one every health field is unknown.
+//  - health is the one schedule::DeviceHealth: its sensor fields come
+//    through an injected HealthProvider (the platform layer plugs in the
+//    Pi's; without one they are unknown), its disk fields from the store's
+//    cache::diskSpace, filled here.
 #pragma once
 
 #include "cache/space.h"
 #include "cache/sync_status.h"
 #include "player/network_info.h"
+#include "schedule/device_health.h"
 #include "schedule/trusted_time.h"
 
 #include <QDateTime>
@@ -36,17 +39,10 @@ class Store;
 
 namespace stoa::player {
 
-// Sensor readings; each field nullopt/empty when the platform cannot tell.
-struct HealthReading {
-    std::optional<double> cpuTempC;         // §5 health.cpu_temp_c
-    std::optional<bool> throttled;          // any throttling condition NOW (§5 health.throttled)
-    std::optional<bool> underVoltage;       // supply under-voltage now
-    std::optional<bool> problemSinceBoot;   // any throttling/under-voltage since boot
-    std::vector<std::string> conditions;    // named flags set, e.g. "under-voltage-occurred"
-};
-
-// Called on the GUI thread at each refresh; must be quick (reads a few sysfs files).
-using HealthProvider = std::function<HealthReading()>;
+// The sensors, called on the GUI thread at each refresh; must be quick (reads
+// a few sysfs files). Its disk fields are not used (gatherDeviceState reads
+// the store's).
+using HealthProvider = std::function<schedule::DeviceHealth()>;
 
 // An adopted or staged manifest as the store holds it.
 struct ManifestInfo {
@@ -115,11 +111,6 @@ struct ClockInfo {
     std::int64_t systemBehindMs = 0;         // trusted now - system clock (> 0: the system clock is behind)
 };
 
-struct DiskInfo {
-    std::optional<std::uint64_t> freeBytes;  // §5 health.disk_free_bytes (statvfs of the data dir)
-    std::optional<std::uint64_t> totalBytes;
-};
-
 struct DeviceState {
     // Identity.
     std::string deviceId;                    // §5 device_id
@@ -148,8 +139,7 @@ struct DeviceState {
 
     CacheInfo cache;
     ClockInfo clock;
-    DiskInfo disk;
-    HealthReading health;                    // §5 health.cpu_temp_c, health.throttled
+    schedule::DeviceHealth health;           // §5 health.* (and what /status leaves out: diagnostics)
 
     // The display's power as the player last set it ("on (vcgencmd: display_power=1)",
     // "off until 07:00 UTC (command)", "failed: ..."); empty: not managed (display_power = none).

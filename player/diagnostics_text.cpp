@@ -190,7 +190,7 @@ DiagSection deviceSection(const DeviceState &s)
                          .arg(formatDuration(std::llabs(*c.sinceFloorMs) / 1000));
     }
     sec.rows.push_back({QStringLiteral("clock_floor"), QStringLiteral("Last trusted time"), floor, QString()});
-    const HealthReading &h = s.health;
+    const schedule::DeviceHealth &h = s.health;
     QString cpu = h.cpuTempC ? QStringLiteral("%1 °C").arg(*h.cpuTempC, 0, 'f', 1) : QStringLiteral("n/a");
     cpu += QStringLiteral(" · ");
     if (!h.throttled)
@@ -204,8 +204,8 @@ DiagSection deviceSection(const DeviceState &s)
     const bool hot = (h.throttled && *h.throttled) || (h.underVoltage && *h.underVoltage);
     sec.rows.push_back({QStringLiteral("cpu"), QStringLiteral("CPU"), cpu, hot ? QStringLiteral("bad") : QString()});
     QString disk = QStringLiteral("n/a");
-    if (s.disk.freeBytes)
-        disk = formatBytes(*s.disk.freeBytes) + QStringLiteral(" free of ") + formatBytes(s.disk.totalBytes.value_or(0));
+    if (h.diskFreeBytes)
+        disk = formatBytes(*h.diskFreeBytes) + QStringLiteral(" free of ") + formatBytes(h.diskTotalBytes.value_or(0));
     sec.rows.push_back({QStringLiteral("disk"), QStringLiteral("Disk"), disk, QString()});
     QString up = s.systemUptimeS >= 0 ? QStringLiteral("device ") + formatDuration(s.systemUptimeS) : QStringLiteral("device n/a");
     up += s.processUptimeS >= 0 ? QStringLiteral(", player ") + formatDuration(s.processUptimeS) : QString();

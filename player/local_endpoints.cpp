@@ -55,9 +55,7 @@ schedule::StatusReport statusReportOf(const DeviceState &s)
     r.assets = s.cache.blobCount;
     r.clockTrusted = s.clock.trusted;
     r.clockSource = s.clock.source;
-    r.cpuTempC = s.health.cpuTempC;
-    r.throttled = s.health.throttled;
-    r.diskFreeBytes = s.disk.freeBytes;
+    r.health = s.health;
     r.pendingCommands = s.pendingCommands;
     r.syncState = s.player.syncState;
     return r;

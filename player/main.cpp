@@ -53,19 +53,7 @@ player::HealthProvider piHealth(const std::string &dataDir)
     platform::PiHealthOptions o;
     o.dataDir = QString::fromStdString(dataDir);
     auto source = std::make_shared<platform::PiHealthSource>(o, *runner);
-    return [runner, source] {
-        const platform::HealthReading r = source->read();
-        player::HealthReading h;
-        h.cpuTempC = r.cpuTempC;
-        if (r.throttle) {
-            h.throttled = r.throttle->throttled || r.throttle->frequencyCapped;
-            h.underVoltage = r.throttle->underVoltage;
-            h.problemSinceBoot = r.throttle->anySinceBoot();
-            for (const QString &n : r.throttle->names())
-                h.conditions.push_back(n.toStdString());
-        }
-        return h;
-    };
+    return [runner, source] { return source->read(); };
 }
 
 // Opens the real store off the GUI thread while `store` is a fallback and

@@ -9,6 +9,13 @@ namespace stoa::schedule {
 namespace {
 QJsonValue orNull(const QDateTime &t) { return t.isValid() ? QJsonValue(rfc3339Utc(t)) : QJsonValue(); }
 QJsonValue orNull(const std::string &s) { return s.empty() ? QJsonValue() : QJsonValue(QString::fromStdString(s)); }
+// §5 health: exactly its three keys, whatever else the reading holds.
+QJsonObject healthObject(const DeviceHealth &h)
+{
+    return QJsonObject{{"cpu_temp_c", h.cpuTempC ? QJsonValue(*h.cpuTempC) : QJsonValue()},
+                       {"throttled", h.throttled ? QJsonValue(*h.throttled) : QJsonValue()},
+                       {"disk_free_bytes", h.diskFreeBytes ? QJsonValue(qint64(*h.diskFreeBytes)) : QJsonValue()}};
+}
 QJsonObject stagedBlockedObject(const StatusReport::StagedBlocked &b)
 {
     return QJsonObject{{"version", qint64(b.version)},
@@ -53,10 +60,7 @@ QJsonObject statusReportObject(const StatusReport &in)
                               {"bytes_limit", qint64(in.bytesLimit)},
                               {"assets", qint64(in.assets)}}},
         {"clock", QJsonObject{{"trusted", in.clockTrusted}, {"source", QString::fromStdString(in.clockSource)}}},
-        {"health", QJsonObject{{"cpu_temp_c", in.cpuTempC ? QJsonValue(*in.cpuTempC) : QJsonValue()},
-                               {"throttled", in.throttled ? QJsonValue(*in.throttled) : QJsonValue()},
-                               {"disk_free_bytes", in.diskFreeBytes ? QJsonValue(qint64(*in.diskFreeBytes))
-                                                                    : QJsonValue()}}},
+        {"health", healthObject(in.health)},
         {"pending_commands", pending},
     };
 }

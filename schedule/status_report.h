@@ -8,9 +8,16 @@
 // added"): sync.staged_blocked. v1.1 §13's sync.state is written only while
 // a synchronised playlist plays (the spec gives no value for "none").
 //
+// health is the device's one health type (schedule/device_health.h) as it
+// is: §5 carries three of its fields (cpu_temp_c, throttled,
+// disk_free_bytes); the others are for /metrics and the diagnostics screen
+// and never reach this document.
+//
 // Invariants: every §5 key is always present (unknown values are JSON
 // null, never left out), times are RFC 3339 UTC with a 'Z' and whole seconds.
 #pragma once
+
+#include "schedule/device_health.h"
 
 #include <QByteArray>
 #include <QDateTime>
@@ -50,9 +57,7 @@ struct StatusReport {
     std::uint64_t bytesUsed = 0, bytesLimit = 0, assets = 0;
     bool clockTrusted = false;
     std::string clockSource;             // "ntp", "system", "floor"
-    std::optional<double> cpuTempC;
-    std::optional<bool> throttled;
-    std::optional<std::uint64_t> diskFreeBytes;
+    DeviceHealth health;                 // §5 health.{cpu_temp_c, throttled, disk_free_bytes}; unknown: null
     std::vector<std::string> pendingCommands;
 };
 

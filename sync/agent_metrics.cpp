@@ -81,7 +81,7 @@ void AgentMetrics::status(const cache::SyncStatus &s)
     m_blockedSince.set(s.stagedBlocked ? double(s.stagedBlocked->sinceMs) / 1000.0 : 0);
 }
 
-void AgentMetrics::sample(cache::Store &store, const std::optional<DeviceHealth> &health,
+void AgentMetrics::sample(cache::Store &store, const std::optional<schedule::DeviceHealth> &health,
                           std::chrono::steady_clock::time_point now, std::chrono::seconds every)
 {
     if (m_lastSample && now - *m_lastSample < every)
@@ -91,8 +91,10 @@ void AgentMetrics::sample(cache::Store &store, const std::optional<DeviceHealth>
         m_bytesUsed.set(double(u->blobBytes));
         m_blobs.set(double(u->blobCount));
         m_quota.set(double(u->quotaBytes));
-        m_diskFree.set(double(u->diskFreeBytes));
     }
+    // Apart from usage(): the disk can be read while SQLite cannot.
+    if (auto disk = cache::diskSpace(store.dataDir()))
+        m_diskFree.set(double(disk->freeBytes));
     if (auto n = store.kv().getInt("evictions"); n && *n)
         m_evictions.setTotal(double(**n));
     if (auto n = store.kv().getInt("scrub_failures"); n && *n)
@@ -112,8 +114,6 @@ void AgentMetrics::sample(cache::Store &store, const std::optional<DeviceHealth>
     if (health->readOnly)
         setDevice(m_readOnly, "stoa_device_read_only", "1 when the data directory's file system is read-only",
                   *health->readOnly ? 1 : 0);
-    if (health->diskFreeBytes)
-        m_diskFree.set(double(*health->diskFreeBytes));
 }
 
 } // namespace stoa::sync

@@ -24,11 +24,14 @@
 //   stoa_store_pending_plays
 //   stoa_device_cpu_temperature_celsius, stoa_device_throttled,
 //   stoa_device_under_voltage, stoa_device_disk_free_bytes, stoa_device_read_only
+//   (schedule::DeviceHealth's fields of the same meaning; free disk from
+//   cache::diskSpace of the store's data directory)
 #pragma once
 
 #include "cache/store.h"
 #include "cache/sync_status.h"
 #include "endpoints/metrics.h"
+#include "schedule/device_health.h"
 
 #include <chrono>
 #include <optional>
@@ -36,16 +39,6 @@
 #include <vector>
 
 namespace stoa::sync {
-
-// The device's health as the platform layer reads it (platform/rpi at the
-// edge fills it; the agent only passes it on). Unknown fields stay empty.
-struct DeviceHealth {
-    std::optional<double> cpuTempC;
-    std::optional<bool> throttled;    // throttled or frequency-capped now
-    std::optional<bool> underVoltage; // under-voltage now
-    std::optional<std::uint64_t> diskFreeBytes;
-    std::optional<bool> readOnly;     // the data directory's file system
-};
 
 class AgentMetrics {
 public:
@@ -58,7 +51,9 @@ public:
     // Mirrors of the agent's status; cheap, called every loop pass.
     void status(const cache::SyncStatus &s);
     // Store and device figures: reads SQLite, so at most every `every`.
-    void sample(cache::Store &store, const std::optional<DeviceHealth> &health,
+    // `health`: the sensors' last reading (its disk fields are not read: free
+    // disk comes from the store, cache::diskSpace, like the heartbeat's).
+    void sample(cache::Store &store, const std::optional<schedule::DeviceHealth> &health,
                 std::chrono::steady_clock::time_point now, std::chrono::seconds every = std::chrono::seconds(5));
 
     // The outcome label of a manifest poll's result text (manifest_channel.cpp's words).

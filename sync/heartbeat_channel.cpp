@@ -52,13 +52,16 @@ void HeartbeatChannel::step(SteadyTime now)
         in.bytesUsed = usage->blobBytes;
         in.bytesLimit = usage->quotaBytes;
         in.assets = usage->blobCount;
-        in.diskFreeBytes = usage->diskFreeBytes;
     }
-    if (m_health) {
-        in.cpuTempC = m_health->cpuTempC;
-        in.throttled = m_health->throttled;
-        if (m_health->diskFreeBytes)
-            in.diskFreeBytes = m_health->diskFreeBytes;
+    if (m_health)
+        in.health = *m_health;
+    // Free disk is the store's, read now (apart from usage(): the disk can be
+    // read while SQLite cannot); unknown (null) when statvfs fails.
+    in.health.diskFreeBytes.reset();
+    in.health.diskTotalBytes.reset();
+    if (auto disk = cache::diskSpace(m_store.dataDir())) {
+        in.health.diskFreeBytes = disk->freeBytes;
+        in.health.diskTotalBytes = disk->totalBytes;
     }
     in.clockTrusted = trusted.trusted;
     in.clockSource = schedule::timeSourceName(trusted.source).toStdString();

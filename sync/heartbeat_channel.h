@@ -12,6 +12,7 @@
 
 #include "cache/store.h"
 #include "cache/sync_status.h"
+#include "schedule/device_health.h"
 #include "schedule/trusted_time.h"
 #include "sync/manifest_slots.h"
 #include "sync/uploader.h"
@@ -23,10 +24,11 @@ namespace stoa::sync {
 class HeartbeatChannel {
 public:
     // Everything passed by reference must outlive the channel. `health`: the
-    // last reading of the device's sensors (the StatusChannel's).
+    // last reading of the device's sensors (the StatusChannel's), sent as it
+    // is but for free disk, read from the store at each report.
     HeartbeatChannel(const AgentConfig &config, const std::string &deviceId, cache::Store &store, HttpClient &http,
                      Backoff::Rng &rng, schedule::TrustedClock &clock, const ManifestSlots &manifests,
-                     cache::SyncStatus &status, const std::optional<DeviceHealth> &health,
+                     cache::SyncStatus &status, const std::optional<schedule::DeviceHealth> &health,
                      AgentMetrics *const &metrics)
         : m_deviceId(deviceId), m_store(store), m_clock(clock), m_manifests(manifests), m_status(status),
           m_health(health), m_upload("status", config, deviceId, http, rng, manifests, metrics) {}
@@ -42,7 +44,7 @@ private:
     schedule::TrustedClock &m_clock;
     const ManifestSlots &m_manifests;
     cache::SyncStatus &m_status; // reads the sync state; writes heartbeat
-    const std::optional<DeviceHealth> &m_health;
+    const std::optional<schedule::DeviceHealth> &m_health;
     Uploader m_upload;
     SteadyTime m_started{}; // for the report's uptime
 };

@@ -135,18 +135,7 @@ int main(int argc, char **argv)
     sync::AgentObservers observers;
     observers.liveness = &liveness;
     observers.metrics = &agentMetrics;
-    observers.health = [&healthSource] {
-        const platform::HealthReading r = healthSource.read();
-        sync::DeviceHealth h;
-        h.cpuTempC = r.cpuTempC;
-        if (r.throttle) {
-            h.throttled = r.throttle->throttled || r.throttle->frequencyCapped;
-            h.underVoltage = r.throttle->underVoltage;
-        }
-        h.diskFreeBytes = r.diskFreeBytes;
-        h.readOnly = r.readOnly;
-        return h;
-    };
+    observers.health = [&healthSource] { return healthSource.read(); };
     agent.setObservers(observers);
     qCInfo(sync::lcSync, "stoa-syncd %s: device %s (%s), server %s, store %s", STOA_VERSION, deviceId.c_str(),
            qPrintable(platform::deviceIdSourceName(identity->source)), config->server.c_str(),

@@ -35,8 +35,9 @@ struct AgentObservers {
     endpoints::Liveness *liveness = nullptr; // ticked every loop pass and while transfers move
     AgentMetrics *metrics = nullptr;         // /metrics
     // The platform's sensors (may run a tool for up to a few seconds): read
-    // at most every healthEvery, on the agent's thread.
-    std::function<DeviceHealth()> health;
+    // at most every healthEvery, on the agent's thread. Its disk fields are
+    // not used: free disk is read from the store when reported.
+    std::function<schedule::DeviceHealth()> health;
     std::chrono::seconds healthEvery{30};
 };
 
@@ -53,7 +54,7 @@ public:
     // End of a pass: the state settled, the status written if it changed.
     void publish();
     // The last sensor reading; nothing before the first or without sensors.
-    const std::optional<DeviceHealth> &health() const { return m_health; }
+    const std::optional<schedule::DeviceHealth> &health() const { return m_health; }
 
 private:
     cache::Store &m_store;
@@ -62,7 +63,7 @@ private:
     const AgentObservers &m_obs;
 
     cache::SyncStatus m_published;         // last written to the store
-    std::optional<DeviceHealth> m_health;  // last sensor reading
+    std::optional<schedule::DeviceHealth> m_health; // last sensor reading
     std::optional<SteadyTime> m_healthAt;  // when it was taken
 };
 

@@ -55,14 +55,16 @@ bool covers(const QString &mountPoint, const QString &path)
     return path == mountPoint || path.startsWith(mountPoint + QLatin1Char('/'));
 }
 
-std::optional<struct statvfs> statData(const QString &dataDir)
+// The data dir's mount flags (statvfs f_flag): only for ST_RDONLY. Free
+// space is read by cache::diskSpace, never here.
+std::optional<unsigned long> mountFlags(const QString &dataDir)
 {
     if (dataDir.isEmpty())
         return std::nullopt;
     struct statvfs st {};
     if (::statvfs(QFile::encodeName(dataDir).constData(), &st) != 0)
         return std::nullopt;
-    return st;
+    return st.f_flag;
 }
 
 } // namespace
@@ -100,9 +102,27 @@ PiHealthSource::PiHealthSource(PiHealthOptions options, ToolRunner &runner)
 {
 }
 
-HealthReading PiHealthSource::read()
+void applyThrottle(const ThrottleFlags &flags, schedule::DeviceHealth &health)
 {
-    return HealthReading{cpuTemperature(), throttle(), diskFree(), readOnly()};
+    // §5 throttled is "the ARM runs slower now": the firmware throttling or
+    // capping its frequency. Under-voltage (which usually causes it) and the
+    // soft temperature limit have their own fields and names.
+    health.throttled = flags.throttled || flags.frequencyCapped;
+    health.underVoltage = flags.underVoltage;
+    health.problemSinceBoot = flags.anySinceBoot();
+    health.conditions.clear();
+    for (const QString &name : flags.names())
+        health.conditions.push_back(name.toStdString());
+}
+
+schedule::DeviceHealth PiHealthSource::read()
+{
+    schedule::DeviceHealth health;
+    health.cpuTempC = cpuTemperature();
+    if (const auto flags = throttle())
+        applyThrottle(*flags, health);
+    health.readOnly = readOnly();
+    return health;
 }
 
 std::optional<double> PiHealthSource::cpuTemperature() const
@@ -137,18 +157,10 @@ std::optional<ThrottleFlags> PiHealthSource::throttle()
     return decodeThrottled(*raw);
 }
 
-std::optional<std::uint64_t> PiHealthSource::diskFree() const
-{
-    const auto st = statData(m_options.dataDir);
-    if (!st)
-        return std::nullopt;
-    return static_cast<std::uint64_t>(st->f_bavail) * static_cast<std::uint64_t>(st->f_frsize);
-}
-
 std::optional<bool> PiHealthSource::readOnly() const
 {
-    const auto st = statData(m_options.dataDir);
-    if (st && (st->f_flag & ST_RDONLY))
+    const auto flags = mountFlags(m_options.dataDir);
+    if (flags && (*flags & ST_RDONLY))
         return true;
     std::optional<bool> fromMounts;
     if (!m_options.dataDir.isEmpty()) {
@@ -159,7 +171,7 @@ std::optional<bool> PiHealthSource::readOnly() const
     }
     if (fromMounts)
         return fromMounts;
-    if (st)
+    if (flags)
         return false;
     return std::nullopt;
 }

@@ -31,7 +31,8 @@ struct ThrottleFlags {
     bool throttledOccurred = false;
     bool softTemperatureLimitOccurred = false;
 
-    // Any of the "now" conditions: the heartbeat's health.throttled (§5).
+    // Any of the "now" conditions. Not §5 health.throttled, which is
+    // throttled || frequencyCapped (health.cpp's applyThrottle).
     bool anyNow() const { return underVoltage || frequencyCapped || throttled || softTemperatureLimit; }
     // Any condition since boot (includes now: the firmware sets both).
     bool anySinceBoot() const

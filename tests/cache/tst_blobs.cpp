@@ -1,5 +1,6 @@
 // Blob import, resumable writes, visibility, quota, eviction and full disks.
 #include "cache/blob_writer.h"
+#include "cache/space.h"
 #include "cache/store.h"
 #include "fixtures.h"
 
@@ -9,6 +10,7 @@
 #include <QTest>
 
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 using namespace stoa::cache;
@@ -239,6 +241,28 @@ private slots:
         QVERIFY2(ok.error().message.find("free") != std::string::npos, ok.error().message.c_str());
         QCOMPARE(filesIn(dir() / "data/tmp"), 0);
         QCOMPARE(filesIn(dir() / "data/blobs"), 0);
+    }
+
+    // The device's one free-disk reading (heartbeat, /status, /metrics,
+    // the space policy): what statvfs says for the data dir, or an error
+    // naming the path.
+    void diskSpaceOfTheDataDir()
+    {
+        auto store = openStore();
+        auto disk = diskSpace(store->dataDir());
+        QVERIFY2(disk, disk ? "" : disk.error().message.c_str());
+        struct statvfs st {};
+        QCOMPARE(::statvfs(store->dataDir().c_str(), &st), 0);
+        QVERIFY(disk->freeBytes > 0);
+        QVERIFY(disk->freeBytes <= disk->totalBytes);
+        QCOMPARE(disk->totalBytes, std::uint64_t(st.f_blocks) * st.f_frsize);
+        auto usage = store->space().usage();
+        QVERIFY(usage);
+        QCOMPARE(usage->diskTotalBytes, disk->totalBytes);
+
+        auto missing = diskSpace(dir() / "no/such/dir");
+        QVERIFY(!missing);
+        QVERIFY2(missing.error().message.find("no/such/dir") != std::string::npos, missing.error().message.c_str());
     }
 
     // A real ENOSPC from a real, small file system (tmpfs; needs root).

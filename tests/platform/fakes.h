@@ -66,12 +66,12 @@ private:
 
 class FakeHealthSource final : public HealthSource {
 public:
-    HealthReading read() override
+    stoa::schedule::DeviceHealth read() override
     {
         ++reads;
         return reading;
     }
-    HealthReading reading; // what read() returns
+    stoa::schedule::DeviceHealth reading; // what read() returns
     int reads = 0;
 };
 

@@ -1,6 +1,8 @@
-// tests/platform/tst_health.cpp — sensors: the parsing tables, then
-// PiHealthSource on a fake /sys + /proc tree, with a fake vcgencmd for the
-// get_throttled fallback and the real statvfs of a temp data dir.
+// tests/platform/tst_health.cpp — sensors: the parsing tables, the firmware
+// flags' mapping onto schedule::DeviceHealth, then PiHealthSource on a fake
+// /sys + /proc tree, with a fake vcgencmd for the get_throttled fallback and
+// the real statvfs of a temp data dir (read-only state; free disk is the
+// cache's, tests/cache).
 #include "platform/rpi/tool_runner.h"
 #include "platform/rpi/health.h"
 #include "platform/rpi/throttle.h"
@@ -8,8 +10,6 @@
 #include "fake_root.h"
 
 #include <QTest>
-
-#include <sys/statvfs.h>
 
 using namespace stoa::platform;
 using namespace std::chrono_literals;
@@ -29,7 +29,6 @@ private slots:
     void vcgencmdFallback_data();
     void vcgencmdFallback();
     void pcTreeIsUnknownNotError();
-    void diskFreeOfRealDir();
     void readOnlyFromMounts_data();
     void readOnlyFromMounts();
 };
@@ -88,24 +87,30 @@ void TestHealth::throttleBits_data()
     QTest::addColumn<QStringList>("names");
     QTest::addColumn<bool>("anyNow");
     QTest::addColumn<bool>("anySinceBoot");
-    QTest::newRow("healthy") << 0x0u << QStringList{} << false << false;
+    QTest::addColumn<bool>("throttled");    // DeviceHealth::throttled (§5): throttled or frequency capped now
+    QTest::addColumn<bool>("underVoltage"); // DeviceHealth::underVoltage
+    QTest::newRow("healthy") << 0x0u << QStringList{} << false << false << false << false;
     QTest::newRow("under-voltage now and since boot, throttled now and since")
         << 0x50005u << QStringList{"under-voltage", "throttled", "under-voltage-occurred", "throttled-occurred"}
-        << true << true;
+        << true << true << true << true;
     QTest::newRow("was under-voltage, fine now") << 0x50000u
                                                  << QStringList{"under-voltage-occurred", "throttled-occurred"}
-                                                 << false << true;
+                                                 << false << true << false << false;
     QTest::newRow("hot: capped and soft limit")
         << 0xA000Au << QStringList{"frequency-capped", "soft-temperature-limit", "frequency-capped-occurred",
                                     "soft-temperature-limit-occurred"}
-        << true << true;
+        << true << true << true << false;
+    QTest::newRow("under-voltage alone is not throttled")
+        << 0x1u << QStringList{"under-voltage"} << true << true << false << true;
+    QTest::newRow("soft limit alone is not throttled")
+        << 0x8u << QStringList{"soft-temperature-limit"} << true << true << false << false;
     QTest::newRow("all eight") << 0xF000Fu
                                << QStringList{"under-voltage", "frequency-capped", "throttled",
                                               "soft-temperature-limit", "under-voltage-occurred",
                                               "frequency-capped-occurred", "throttled-occurred",
                                               "soft-temperature-limit-occurred"}
-                               << true << true;
-    QTest::newRow("unknown bits only") << 0x00F0FFF0u << QStringList{} << false << false;
+                               << true << true << true << true;
+    QTest::newRow("unknown bits only") << 0x00F0FFF0u << QStringList{} << false << false << false << false;
 }
 
 void TestHealth::throttleBits()
@@ -119,6 +124,23 @@ void TestHealth::throttleBits()
     QCOMPARE(f.names(), names);
     QCOMPARE(f.anyNow(), anyNow);
     QCOMPARE(f.anySinceBoot(), anySinceBoot);
+
+    // Onto the one health type: the flags' fields, nothing else touched.
+    QFETCH(bool, throttled);
+    QFETCH(bool, underVoltage);
+    stoa::schedule::DeviceHealth h;
+    h.cpuTempC = 40.0;
+    h.conditions = {"stale"};
+    applyThrottle(f, h);
+    QCOMPARE(h.throttled, std::optional<bool>(throttled));
+    QCOMPARE(h.underVoltage, std::optional<bool>(underVoltage));
+    QCOMPARE(h.problemSinceBoot, std::optional<bool>(anySinceBoot));
+    QStringList got;
+    for (const auto &c : h.conditions)
+        got << QString::fromStdString(c);
+    QCOMPARE(got, names);
+    QCOMPARE(h.cpuTempC, std::optional<double>(40.0));
+    QVERIFY(!h.diskFreeBytes && !h.readOnly);
 }
 
 void TestHealth::mounts_data()
@@ -167,15 +189,15 @@ void TestHealth::piTree()
     const QString vcgencmd = root.tool("vcgencmd", "echo 'throttled=0x0'");
     ProcessRunner runner;
     PiHealthSource source({root.path(), root.path(), vcgencmd, 2s}, runner);
-    const HealthReading r = source.read();
+    const stoa::schedule::DeviceHealth r = source.read();
     QVERIFY(r.cpuTempC);
     QCOMPARE(*r.cpuTempC, 62.3);
-    QVERIFY(r.throttle);
-    QCOMPARE(r.throttle->raw, 0x50005u);
-    QVERIFY(r.throttle->underVoltage);
-    QVERIFY(r.throttle->anyNow());
+    QCOMPARE(r.throttled, std::optional<bool>(true));
+    QCOMPARE(r.underVoltage, std::optional<bool>(true));
+    QCOMPARE(r.problemSinceBoot, std::optional<bool>(true));
+    QCOMPARE(r.conditions.size(), std::size_t(4));
     QVERIFY(FakeRoot::argvOf(vcgencmd).isEmpty());
-    QVERIFY(r.diskFreeBytes);
+    QVERIFY(!r.diskFreeBytes && !r.diskTotalBytes); // the store holder's (cache::diskSpace), not a sensor
     QCOMPARE(r.readOnly, std::optional<bool>(false)); // no /proc/mounts in the tree: statvfs says rw
 }
 
@@ -210,25 +232,12 @@ void TestHealth::pcTreeIsUnknownNotError()
     FakeRoot root; // nothing of a Pi; no vcgencmd configured
     ProcessRunner runner;
     PiHealthSource source({root.path(), root.file("/no/such/data/dir"), {}, 2s}, runner);
-    const HealthReading r = source.read();
+    const stoa::schedule::DeviceHealth r = source.read();
     QVERIFY(!r.cpuTempC);
-    QVERIFY(!r.throttle);
+    QVERIFY(!r.throttled && !r.underVoltage && !r.problemSinceBoot);
+    QVERIFY(r.conditions.empty());
     QVERIFY(!r.diskFreeBytes);
     QVERIFY(!r.readOnly);
-}
-
-void TestHealth::diskFreeOfRealDir()
-{
-    QTemporaryDir data;
-    ProcessRunner runner;
-    PiHealthSource source({QStringLiteral("/"), data.path(), {}, 2s}, runner);
-    const auto free = source.diskFree();
-    QVERIFY(free);
-    struct statvfs st {};
-    QCOMPARE(::statvfs(QFile::encodeName(data.path()).constData(), &st), 0);
-    // Within what the file system holds; available is what we report.
-    QVERIFY(*free <= std::uint64_t(st.f_blocks) * st.f_frsize);
-    QVERIFY(*free > 0);
 }
 
 void TestHealth::readOnlyFromMounts_data()

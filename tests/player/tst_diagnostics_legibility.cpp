@@ -228,7 +228,7 @@ void DiagnosticsLegibility::sizes()
     config.configuredServer = kServer;
     config.quotaBytes = 8ull << 30;
     config.health = [] {
-        HealthReading r;
+        schedule::DeviceHealth r;
         r.cpuTempC = 84.7;
         r.throttled = true;
         r.underVoltage = true;

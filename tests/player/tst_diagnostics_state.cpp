@@ -147,7 +147,18 @@ void DiagnosticsState::gatherFromRealStoreAndAgent()
     in.player.asset = red.name.toStdString();
     in.player.kind = "image";
     in.player.badItems = {{"sha256:00ff", "asset missing from the store"}};
-    in.health = [] { return HealthReading{51.5, false, false, true, {"under-voltage-occurred"}}; };
+    // The sensors; a disk figure from them is not the store's and must not win.
+    in.health = [] {
+        schedule::DeviceHealth h;
+        h.cpuTempC = 51.5;
+        h.throttled = false;
+        h.underVoltage = false;
+        h.problemSinceBoot = true;
+        h.conditions = {"under-voltage-occurred"};
+        h.diskFreeBytes = 1;
+        h.diskTotalBytes = 1;
+        return h;
+    };
     const DeviceState s = gatherDeviceState(*store, in);
 
     // The agent's state, as it wrote it.
@@ -179,7 +190,7 @@ void DiagnosticsState::gatherFromRealStoreAndAgent()
     QCOMPARE(s.cache.blobCount, std::uint64_t(1));
     QCOMPARE(s.cache.bytesUsed, std::uint64_t(red.size));
     QCOMPARE(s.cache.quotaBytes, std::uint64_t(1u << 30));
-    QVERIFY(s.disk.freeBytes && *s.disk.freeBytes > 0 && s.disk.totalBytes >= s.disk.freeBytes);
+    QVERIFY(s.health.diskFreeBytes && *s.health.diskFreeBytes > 1 && s.health.diskTotalBytes >= s.health.diskFreeBytes);
     QVERIFY(s.storeErrors.empty());
     // The clock: the offset is measured from the persisted floor.
     QCOMPARE(s.clock.floorUtcMs.value_or(0), floorMs);
@@ -191,6 +202,11 @@ void DiagnosticsState::gatherFromRealStoreAndAgent()
     QCOMPARE(s.deviceId, std::string("diag-01"));
     QCOMPARE(s.softwareVersion, std::string(STOA_VERSION));
     QCOMPARE(s.health.cpuTempC.value_or(0), 51.5);
+    // /status (§5 health): the one reading, each field under its spec name.
+    const QJsonObject health = schedule::statusReportObject(statusReportOf(s)).value("health").toObject();
+    QCOMPARE(health.value("cpu_temp_c").toDouble(), 51.5);
+    QCOMPARE(health.value("throttled"), QJsonValue(false));
+    QCOMPARE(health.value("disk_free_bytes").toInteger(), qint64(*s.health.diskFreeBytes));
 
     // In words.
     const DiagnosticsText t = describeDeviceState(s);
@@ -222,6 +238,10 @@ void DiagnosticsState::emptyStoreWithoutAgent()
     QVERIFY(!s.active);
     QVERIFY(!s.serverConfigured);
     QVERIFY(!s.health.cpuTempC && !s.health.throttled);
+    QVERIFY(s.health.diskFreeBytes); // the store's, sensors or not
+    const QJsonObject health = schedule::statusReportObject(statusReportOf(s)).value("health").toObject();
+    QVERIFY(health.value("cpu_temp_c").isNull() && health.value("throttled").isNull());
+    QCOMPARE(health.value("disk_free_bytes").toInteger(), qint64(*s.health.diskFreeBytes));
     const DiagnosticsText t = describeDeviceState(s);
     QCOMPARE(findRow(t, "sync_state")->value, QString("no agent state yet"));
     QCOMPARE(findRow(t, "active_manifest")->value, QString("none yet"));

@@ -114,6 +114,19 @@ void AgentTelemetry::heartbeat()
     RigOptions opts;
     AgentRig rig(site.path("data"), server.baseUrl(), site.rootPub(), opts);
     QVERIFY2(rig.error().empty(), rig.error().c_str());
+    // The sensors as the platform reads them (one schedule::DeviceHealth, no
+    // adapter); a disk figure from them is not the store's and must not win.
+    sync::AgentObservers observers;
+    observers.health = [] {
+        schedule::DeviceHealth h;
+        h.cpuTempC = 61.5;
+        h.throttled = true;
+        h.underVoltage = true;
+        h.readOnly = false;
+        h.diskFreeBytes = 7;
+        return h;
+    };
+    rig.agent().setObservers(observers);
     QVERIFY(rig.stepUntil([&] { return rig.activeVersion() == v1->version; }, 15s));
     server.clearLog();
     QVERIFY(rig.stepUntil([&] { return server.requestsTo(kStatus).size() >= 7; }, 15s));
@@ -125,6 +138,13 @@ void AgentTelemetry::heartbeat()
         QVERIFY(p.header("user-agent").find("dev-1") != std::string::npos);
         const QString problem = heartbeatProblem(QByteArray::fromStdString(p.body), v1->version, 2);
         QVERIFY2(problem.isEmpty(), qPrintable(problem));
+        // §5 health: each sensor field under its spec name; free disk the store's (cache::diskSpace).
+        const QJsonObject health =
+            QJsonDocument::fromJson(QByteArray::fromStdString(p.body)).object().value("health").toObject();
+        QCOMPARE(health.value("cpu_temp_c").toDouble(), 61.5);
+        QCOMPARE(health.value("throttled"), QJsonValue(true));
+        QVERIFY2(health.value("disk_free_bytes").toInteger() > 4096, p.body.c_str());
+        QCOMPARE(health.size(), 3);
     }
     const auto gaps = gapsMs(posts);
     const double interval = double(opts.statusInterval.count());
