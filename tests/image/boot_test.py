@@ -166,7 +166,8 @@ class Fat:
 
     def names(self):
         out = subprocess.run(["mdir", "-b", "-i", self.spec, "::/"], check=True, capture_output=True, text=True).stdout
-        return {line.strip().lstrip("/").removeprefix(":").lstrip("/") for line in out.splitlines() if line.strip()}
+        # mdir -b prints one "::/NAME" per line.
+        return {line.strip().rsplit("/", 1)[-1] for line in out.splitlines() if line.strip()}
 
 
 def main():
