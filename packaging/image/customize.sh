@@ -76,3 +76,22 @@ LABEL stoa
   APPEND root=PARTUUID=${disk_id}-02 ro quiet loglevel=3 console=tty1 console=ttyS0,115200 vt.global_cursor_default=0 panic=10
 EOF
 fi
+
+if [ "$arch" = arm64 ]; then
+  # Debian's Pi support: raspi-firmware's kernel hook writes the firmware,
+  # config.txt, cmdline.txt, the DTBs, the kernel and the initrd into
+  # /boot/firmware from /etc/default/raspi-firmware. The root is named by
+  # PARTUUID (the hook's default is a RASPIROOT label); the hook's "rw" on
+  # the command line is undone by fstab (systemd-remount-fs mounts / ro).
+  kver=$(ls "$root"/boot/vmlinuz-* | sort -V | tail -1)
+  kver=${kver##*/vmlinuz-}
+  sed -i -e 's|^#\?ROOTPART=.*|ROOTPART=PARTUUID='"${disk_id}"'-02|' \
+         -e 's|^#\?CONSOLES=.*|CONSOLES="tty1"|' "$root/etc/default/raspi-firmware"
+  grep -q "^ROOTPART=PARTUUID=${disk_id}-02" "$root/etc/default/raspi-firmware" ||
+    echo "ROOTPART=PARTUUID=${disk_id}-02" >>"$root/etc/default/raspi-firmware"
+  chroot "$root" /etc/kernel/postinst.d/z50-raspi-firmware "$kver"
+  for f in config.txt cmdline.txt start4.elf fixup4.dat bcm2711-rpi-4-b.dtb; do
+    [ -f "$root/boot/firmware/$f" ] || { echo "customize: no /boot/firmware/$f from raspi-firmware" >&2; exit 1; }
+  done
+  rm -f "$root"/boot/vmlinuz-* "$root"/boot/initrd.img-*
+fi
