@@ -10,7 +10,7 @@
 #include "postgres_server.h"
 
 #include <QTemporaryDir>
-#include <QtTest>
+#include <QTest>
 
 #include <optional>
 

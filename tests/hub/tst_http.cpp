@@ -13,7 +13,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QScopeGuard>
-#include <QtTest>
+#include <QTest>
 
 #include <sqlite3.h>
 

@@ -18,8 +18,9 @@
 #include "hub/storage.h"
 
 #include <QElapsedTimer>
+#include <QStandardPaths>
 #include <QTemporaryDir>
-#include <QtTest>
+#include <QTest>
 
 #include <arpa/inet.h>
 #include <signal.h>

@@ -6,7 +6,7 @@
 #include "hub/storage.h"
 
 #include <QTemporaryDir>
-#include <QtTest>
+#include <QTest>
 
 #include <thread>
 

@@ -12,7 +12,7 @@
 #include <QJsonObject>
 #include <QProcess>
 #include <QScopeGuard>
-#include <QtTest>
+#include <QTest>
 
 #include <atomic>
 #include <future>

@@ -6,7 +6,7 @@
 #include "sync/wake_listener.h"
 
 #include <QElapsedTimer>
-#include <QtTest>
+#include <QTest>
 
 #include <atomic>
 
