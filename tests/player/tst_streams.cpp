@@ -18,6 +18,7 @@
 // Offscreen: frames still reach the VideoOutput's sink (the player's own
 // pipeline sets them there), which is what is read; no pixels are grabbed.
 #include "fixtures.h"
+#include "http_server.h"  // tests/web: a dead port, a silent server
 #include "nginx_server.h" // tests/sync
 #include "player/diagnostics.h"
 #include "player/diagnostics_text.h"
@@ -29,10 +30,7 @@
 #include <QVideoFrame>
 #include <QVideoSink>
 
-#include <arpa/inet.h>
 #include <csignal>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 using namespace stoa::player;
@@ -42,49 +40,6 @@ namespace {
 
 // Y of a BT.601 limited-range solid colour: what a decoded frame's centre holds.
 constexpr int kRedY = 81, kGreenY = 145, kBlueY = 41;
-
-// A free loopback port nobody listens on (bound, then closed).
-quint16 closedPort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-// A loopback server that accepts connections (the kernel completes them
-// from the backlog) and never answers: a stream server that hangs.
-struct SilentServer {
-    int fd = -1;
-    quint16 port = 0;
-    SilentServer()
-    {
-        fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        if (::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 || ::listen(fd, 16) != 0)
-            qFatal("silent server: cannot listen");
-        ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len);
-        port = ntohs(a.sin_port);
-    }
-    ~SilentServer() { ::close(fd); }
-    // A client connected (waiting in the backlog).
-    bool contacted() const
-    {
-        fd_set set;
-        FD_ZERO(&set);
-        FD_SET(fd, &set);
-        timeval zero{};
-        return ::select(fd + 1, &set, nullptr, nullptr, &zero) > 0;
-    }
-};
 
 // ffmpeg writing a live HLS stream of one colour, served by a real nginx.
 class HlsSource {
@@ -432,15 +387,22 @@ private slots:
         playsFor(rtsp.url(), kGreenY);
     }
 
-    void rtspClosedPortSkipped() { skipped(QStringLiteral("rtsp://127.0.0.1:%1/cam").arg(closedPort())); }
+    void rtspClosedPortSkipped()
+    {
+        skipped(QStringLiteral("rtsp://127.0.0.1:%1/cam").arg(stoa::testing::TinyHttpServer::deadPort()));
+    }
 
-    void hlsClosedPortSkipped() { skipped(QStringLiteral("http://127.0.0.1:%1/live/index.m3u8").arg(closedPort())); }
+    void hlsClosedPortSkipped()
+    {
+        skipped(QStringLiteral("http://127.0.0.1:%1/live/index.m3u8").arg(stoa::testing::TinyHttpServer::deadPort()));
+    }
 
     void hlsSilentServerSkipped()
     {
-        SilentServer silent;
-        skipped(QStringLiteral("http://127.0.0.1:%1/live/index.m3u8").arg(silent.port));
-        QVERIFY(silent.contacted()); // the player did ask: the 5 s rule skipped it, not a refusal
+        // Accepts, reads the request, never answers (a server that hangs).
+        stoa::testing::TinyHttpServer silent(true);
+        skipped(silent.url("/live/index.m3u8"));
+        QVERIFY(silent.requests("/live/index.m3u8") > 0); // the player did ask: the 5 s rule skipped it, not a refusal
     }
 
     void rtspStallReplaced()
