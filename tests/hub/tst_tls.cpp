@@ -83,6 +83,15 @@ class TlsTest : public QObject {
     QTemporaryDir pkiDir;
     Pki first, second;
 
+    // A hub serving `cert`'s certificate with `key`'s key.
+    static HubOptions tls(const Pki &cert, const Pki &key)
+    {
+        HubOptions options;
+        options.http.tlsCertPem = readText(cert.cert);
+        options.http.tlsKeyPem = readText(key.key);
+        return options;
+    }
+
     sync::TransferResult deviceGet(const std::string &url, const QString &caFile, const std::string &token)
     {
         sync::HttpOptions o;
@@ -108,10 +117,7 @@ private slots:
     void deviceReachesTheHubOverHttps()
     {
         HubHarness h;
-        HubOptions options;
-        options.http.tlsCertPem = readText(first.cert);
-        options.http.tlsKeyPem = readText(first.key);
-        const auto e = h.start(backends, options);
+        const auto e = h.start(backends, tls(first, first));
         QVERIFY2(e.empty(), e.c_str());
         const std::string base = "https://127.0.0.1:" + std::to_string(h.hub->port());
 
@@ -146,9 +152,7 @@ private slots:
     void reloadSwapsTheCertificate()
     {
         HubHarness h;
-        HubOptions options;
-        options.http.tlsCertPem = readText(first.cert);
-        options.http.tlsKeyPem = readText(first.key);
+        HubOptions options = tls(first, first);
         options.wakeHoldMs = 20000;
         const auto e = h.start(backends, options);
         QVERIFY2(e.empty(), e.c_str());
@@ -192,10 +196,7 @@ private slots:
     void reloadsUnderLoadNeverAbort()
     {
         HubHarness h;
-        HubOptions options;
-        options.http.tlsCertPem = readText(first.cert);
-        options.http.tlsKeyPem = readText(first.key);
-        const auto e = h.start(backends, options);
+        const auto e = h.start(backends, tls(first, first));
         QVERIFY2(e.empty(), e.c_str());
         const std::string url = "https://127.0.0.1:" + std::to_string(h.hub->port()) + "/healthz";
         // Either certificate is trusted: the clients do not care which one answers.
@@ -251,10 +252,7 @@ private slots:
     void startRefusesABadPair()
     {
         HubHarness h;
-        HubOptions options;
-        options.http.tlsCertPem = readText(first.cert);
-        options.http.tlsKeyPem = readText(second.key);
-        const auto e = h.start(backends, options);
+        const auto e = h.start(backends, tls(first, second));
         QVERIFY2(e.find("does not belong") != std::string::npos, e.c_str());
     }
 };
