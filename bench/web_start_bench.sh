@@ -5,7 +5,7 @@
 #
 #   bench/web_start_bench.sh [BUILD_DIR=build/default] [ROUNDS=3]
 #
-# Each round runs tests/web's player_web_test `firstPage` in a fresh process
+# Each round runs tests/player's player_web_test `firstPage` in a fresh process
 # under a private Xvfb, for {warm-up off, on} x {cold: the page cache dropped
 # first (needs root); warm: the same run again at once} x {idle machine;
 # busy: two busy loops hold both cores, as the test suite's -j2 does}. It
@@ -17,7 +17,7 @@ set -eu
 build=${1:-build/default}
 rounds=${2:-3}
 here=$(cd "$(dirname "$0")/.." && pwd)
-exe=$build/tests/web/player_web_test
+exe=$build/tests/player/player_web_test
 [ -x "$exe" ] || { echo "web_start_bench: $exe not built (a build with STOA_WEBENGINE)" >&2; exit 2; }
 cold_ok=no
 if sync && (echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then cold_ok=yes; fi

@@ -94,7 +94,7 @@ void LogicTest::badItemsRetryDoubling()
 // active manifest has pages, never when disabled; its deadline makes it
 // warm (and says so) when the page never reports; a warm-up dropped before
 // it painted misses no deadline. The staged slot's part runs in
-// tests/web (stagedPagesWarmUpTheEngine), with a real engine.
+// tst_web.cpp (stagedPagesWarmUpTheEngine), with a real engine.
 void LogicTest::webWarmUpFollowsTheManifests()
 {
     using std::chrono::milliseconds;

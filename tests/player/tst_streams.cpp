@@ -18,7 +18,7 @@
 // Offscreen: frames still reach the VideoOutput's sink (the player's own
 // pipeline sets them there), which is what is read; no pixels are grabbed.
 #include "fixtures.h"
-#include "http_server.h"  // tests/web: a dead port, a silent server
+#include "http_server.h"  // a dead port, a silent server
 #include "nginx_server.h" // tests/sync
 #include "player/diagnostics.h"
 #include "player/diagnostics_text.h"

@@ -1,4 +1,4 @@
-// tests/web/http_server.h — a small HTTP/1.1 server on a real loopback
+// tests/player/http_server.h — a small HTTP/1.1 server on a real loopback
 // socket (QTcpServer), for the web item tests.
 //
 // Job: serve fixed pages by path (anything else: 404), count the requests

@@ -1,4 +1,4 @@
-// tests/web/tst_web_options.cpp — the player's `web` key and --web flag
+// tests/player/tst_web_options.cpp — the player's `web` key and --web flag
 // (player/options.h), offscreen: values from a real config file and the
 // command line, the flag winning, a bad value reported with file and line.
 #include "player/options.h"

@@ -1,18 +1,19 @@
-# Web items (docs/web.md): the real player showing pages from a real HTTP
-# server on loopback, under Xvfb like the other pixel tests. Only in a build
-# with web items (STOA_WEBENGINE: player/CMakeLists.txt); the `web` option's
-# parsing is tested in every build.
-set(CMAKE_AUTOMOC ON)
+# Web items (docs/web.md), included by tests/player/CMakeLists.txt: the real
+# player showing pages from a real HTTP server on loopback (http_server.h),
+# under Xvfb like the other pixel tests. Only in a build with web items
+# (STOA_WEBENGINE: player/CMakeLists.txt); the `web` option's parsing is
+# tested in every build.
 stoa_add_test(NAME player_web_options_test SOURCES tst_web_options.cpp LIBS stoa_player LABELS "player;web")
 
+# return() in an included file ends this file only, not tests/player's.
 if(NOT STOA_WEB_ENABLED)
   return()
 endif()
 find_package(Qt6 REQUIRED COMPONENTS Network)
 
-# Built and registered like tests/player's pixel tests (run-xvfb.sh), with
+# Built and registered like this folder's other pixel tests (run-xvfb.sh), with
 # Qt Network for the test's HTTP server.
-# ASAN_OPTIONS: as for tests/player's pixel tests, Mesa, Chromium's host side
+# ASAN_OPTIONS: as for the other pixel tests, Mesa, Chromium's host side
 # and D-Bus keep allocations until exit that LeakSanitizer reports against no
 # code of ours. new_delete_type_mismatch=0: Debian's libQt6WebEngineCore
 # (Chromium) frees an 88-byte object through a 24-byte type when a page's
@@ -23,13 +24,13 @@ find_package(Qt6 REQUIRED COMPONENTS Network)
 # first boot (issue 13).
 function(web_xvfb_test test target labels timeout)
   add_test(NAME ${test} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cold-start.sh
-           ${PROJECT_SOURCE_DIR}/tests/player/run-xvfb.sh $<TARGET_FILE:${target}> ${ARGN})
+           ${CMAKE_CURRENT_SOURCE_DIR}/run-xvfb.sh $<TARGET_FILE:${target}> ${ARGN})
   set_tests_properties(${test} PROPERTIES LABELS "${labels}" TIMEOUT ${timeout})
   set_property(TEST ${test} APPEND PROPERTY ENVIRONMENT
                "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:new_delete_type_mismatch=0")
 endfunction()
 function(web_pixel_test name source labels timeout)
-  add_executable(${name} ${source} http_server.h ../player/fixtures.h)
+  add_executable(${name} ${source} http_server.h fixtures.h)
   target_link_libraries(${name} PRIVATE Qt6::Test Qt6::Network stoa_player)
   stoa_warnings(${name})
   web_xvfb_test(${name} ${name} "${labels}" ${timeout})

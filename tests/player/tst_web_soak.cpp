@@ -1,4 +1,4 @@
-// tests/web/tst_web_soak.cpp — many web items in a row: memory must not grow
+// tests/player/tst_web_soak.cpp — many web items in a row: memory must not grow
 // with the number of pages played.
 //
 // The playlist alternates a page from a loopback HTTP server (its own
@@ -10,7 +10,7 @@
 // play must be logged completed.
 //
 // STOA_WEB_SOAK_TRANSITIONS sets the count (default 400; CTest runs 200).
-#include "../player/fixtures.h"
+#include "fixtures.h"
 #include "http_server.h"
 #include "player/web_setup.h"
 

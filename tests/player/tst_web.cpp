@@ -1,10 +1,10 @@
-// tests/web/tst_web.cpp — web items in the real player (under Xvfb, run-xvfb.sh).
+// tests/player/tst_web.cpp — web items in the real player (under Xvfb, run-xvfb.sh).
 //
 // The real Playback + QML scene with QtWebEngine, pages served over real
 // loopback sockets (http_server.h), solid-colour pages between solid-colour
 // images; the window is grabbed and its pixels say what the viewer saw. The
 // main initialises QtWebEngine before QGuiApplication, as stoa-player does.
-#include "../player/fixtures.h"
+#include "fixtures.h"
 #include "http_server.h"
 
 #include "player/web_setup.h"
