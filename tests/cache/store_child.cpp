@@ -10,7 +10,7 @@
 // a partial it left behind and the parent can check contents.
 #include "cache/blob_writer.h"
 #include "cache/store.h"
-#include "fixtures.h"
+#include "store_fixtures.h"
 
 #include <QCoreApplication>
 #include <QLoggingCategory>

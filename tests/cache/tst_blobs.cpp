@@ -2,7 +2,7 @@
 #include "cache/blob_writer.h"
 #include "cache/space.h"
 #include "cache/store.h"
-#include "fixtures.h"
+#include "store_fixtures.h"
 
 #include <QProcess>
 #include <future>

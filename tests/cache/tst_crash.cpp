@@ -4,7 +4,7 @@
 // STOA_CRASH_KILLS sets the number of kills (default 200; use thousands for a
 // soak), STOA_CRASH_SEED the random seed (printed, so a failure can be replayed).
 #include "cache/store.h"
-#include "fixtures.h"
+#include "store_fixtures.h"
 
 #include <QElapsedTimer>
 #include <QProcess>

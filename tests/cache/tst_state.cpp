@@ -3,7 +3,7 @@
 #include "cache/blob_writer.h"
 #include "cache/changes.h"
 #include "cache/store.h"
-#include "fixtures.h"
+#include "store_fixtures.h"
 
 #include <QProcess>
 #include <QSignalSpy>

@@ -7,7 +7,7 @@
 #include "cache/changes.h"
 #include "cache/state_mirror.h"
 #include "cache/store.h"
-#include "fixtures.h"
+#include "store_fixtures.h"
 
 #include <QSignalSpy>
 #include <QTemporaryDir>

@@ -1,4 +1,4 @@
-// tests/cache/fixtures.h — small helpers the cache tests share: random bytes,
+// tests/cache/store_fixtures.h — the cache tests' helpers: random bytes and
 // their SHA-256 (computed independently of the store, by Qt), files, and
 // opening a store / putting a blob in it.
 #pragma once
