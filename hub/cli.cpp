@@ -41,7 +41,8 @@ const char kUsage[] =
     "                 [--sendmail PATH] [--hub-name NAME] [--notify-hold-s N] [--notify-check-s N]\n"
     "                 [--notify-alive-s N] [--notify-digest-hour H|off]   (docs/operations.md)\n"
     "  stoa-hub device add ID --data-dir DIR [--database URL]\n"
-    "                  [--provision BUNDLE --public-url URL [--root-key FILE] [--etc DIR] [--force]]\n"
+    "                  [--provision BUNDLE --public-url URL [--root-key FILE] [--ca-file FILE]\n"
+    "                   [--etc DIR] [--force]]\n"
     "  stoa-hub device revoke ID --data-dir DIR [--database URL]\n"
     "  stoa-hub operator add NAME --role admin|editor|viewer --data-dir DIR [--database URL]\n"
     "  stoa-hub operator passwd NAME --data-dir DIR [--database URL]   (the password on stdin)\n"
@@ -60,7 +61,9 @@ const char kUsage[] =
     "last line of stdout, once: the hub keeps only their hash.\n"
     "--provision also writes the files `stoa provision` takes over from a device's boot\n"
     "partition into BUNDLE (an existing directory): stoa.conf (server = --public-url,\n"
-    "device_id, token_file), stoa-token (0600) and, with --root-key, stoa-root.pub;\n"
+    "device_id, token_file), stoa-token (0600), with --root-key stoa-root.pub, and with\n"
+    "--ca-file (the CA the hub's TLS certificate chains to, when it is not one the\n"
+    "device's system store trusts) stoa-ca.pem, named by the device's ca_file;\n"
     "--etc is the device's configuration directory (default /etc/stoa); an existing\n"
     "bundle is replaced only with --force.\n";
 
@@ -376,6 +379,18 @@ std::optional<BundleSpec> bundleSpec(Parsed &p, const std::string &id, int &exit
         }
         spec.rootKeysPem = std::move(pem);
     }
+    if (p.flags.count("--ca-file")) {
+        std::string pem;
+        if (!readFile(p.flags["--ca-file"], pem)) {
+            std::fprintf(stderr, "stoa-hub: cannot read %s\n", p.flags["--ca-file"].c_str());
+            exitCode = 2;
+            return std::nullopt;
+        }
+        spec.caPem = std::move(pem);
+    } else if (url->url.starts_with("https://")) {
+        std::fprintf(stderr, "stoa-hub: note: no --ca-file: the device must trust %s's certificate through its system "
+                             "store\n", url->url.c_str());
+    }
     return spec;
 }
 
@@ -397,7 +412,7 @@ int exitFor(const BundleError &e)
 int deviceAdd(Parsed &p, const std::string &id)
 {
     const bool provisioning = p.flags.count("--provision") > 0;
-    for (const char *flag : {"--public-url", "--root-key", "--etc", "--force"})
+    for (const char *flag : {"--public-url", "--root-key", "--ca-file", "--etc", "--force"})
         if (!provisioning && p.flags.count(flag))
             return usageError(std::string(flag) + " goes with --provision DIR");
     if (!p.flags.count("--data-dir"))
@@ -456,7 +471,8 @@ int deviceAdd(Parsed &p, const std::string &id)
 
 int device(const std::vector<std::string> &args)
 {
-    auto p = parse(args, {"--data-dir", "--database", "--provision", "--public-url", "--root-key", "--etc"}, {"--force"});
+    auto p = parse(args, {"--data-dir", "--database", "--provision", "--public-url", "--root-key", "--ca-file", "--etc"},
+                   {"--force"});
     if (!p.error.empty())
         return usageError(p.error);
     if (p.positional.size() != 2 || (p.positional[0] != "add" && p.positional[0] != "revoke"))
@@ -466,7 +482,7 @@ int device(const std::vector<std::string> &args)
         return usageError("a device id is 1-64 characters of [A-Za-z0-9._-], not " + id);
     if (p.positional[0] == "add")
         return deviceAdd(p, id);
-    for (const char *flag : {"--provision", "--public-url", "--root-key", "--etc", "--force"})
+    for (const char *flag : {"--provision", "--public-url", "--root-key", "--ca-file", "--etc", "--force"})
         if (p.flags.count(flag))
             return usageError(std::string(flag) + " goes with device add");
     int code = 0;

@@ -28,6 +28,7 @@ namespace {
 constexpr const char *kConf = "stoa.conf";
 constexpr const char *kToken = "stoa-token";
 constexpr const char *kRootKey = "stoa-root.pub";
+constexpr const char *kCa = "stoa-ca.pem";
 constexpr long kFatMagic = 0x4d44; // MSDOS_SUPER_MAGIC: vfat/msdos, what boot partitions are
 
 BundleError invalid(std::string message) { return {BundleError::Code::Invalid, std::move(message)}; }
@@ -172,6 +173,10 @@ std::string bundleConfig(const BundleSpec &spec)
     if (!spec.rootKeysPem)
         c += "# No stoa-root.pub in this bundle: the device image must hold this file.\n";
     line(key::trustedKeys, (spec.etcDir / "root.pub").string());
+    if (spec.caPem) {
+        c += "# The hub's TLS certificate is checked against stoa-ca.pem, installed there.\n";
+        line(key::caFile, (spec.etcDir / "ca.pem").string());
+    }
     c += "\n";
     // Kept in step with packaging/stoa.conf: the file this one replaces.
     c += "# The settings of the shipped stoa.conf (packaging/stoa.conf) this file replaces.\n";
@@ -205,6 +210,11 @@ std::expected<BundleWriter, BundleError> BundleWriter::stage(const fs::path &dir
         if (keys->empty())
             return std::unexpected(invalid("the root key file holds no public key"));
     }
+    if (spec.caPem) {
+        auto certs = schedule::countCertificatesPem(QByteArrayView(spec.caPem->data(), static_cast<qsizetype>(spec.caPem->size())));
+        if (!certs)
+            return std::unexpected(invalid("the CA file: " + certs.error().reason.toStdString()));
+    }
 
     std::error_code ec;
     const auto status = fs::status(dir, ec);
@@ -213,13 +223,17 @@ std::expected<BundleWriter, BundleError> BundleWriter::stage(const fs::path &dir
     if (!fs::is_directory(status))
         return std::unexpected(io(dir.string() + " is not a directory"));
     if (!force)
-        for (const char *name : {kConf, kToken, kRootKey})
+        for (const char *name : {kConf, kToken, kRootKey, kCa})
             if (fs::exists(fs::symlink_status(dir / name, ec)))
                 return std::unexpected(BundleError{BundleError::Code::Exists,
                                                    dir.string() + " already holds a provisioning bundle (" + name
                                                        + "); --force replaces it"});
 
-    BundleWriter writer(dir, force, spec.rootKeysPem.has_value());
+    BundleWriter writer(dir, force);
+    if (!spec.rootKeysPem)
+        writer.stale_.push_back(kRootKey);
+    if (!spec.caPem)
+        writer.stale_.push_back(kCa);
     auto add = [&](const char *name, std::string_view content, mode_t mode) -> std::optional<BundleError> {
         auto temporary = writeTemporary(dir, name, content, mode, warnings);
         if (!temporary)
@@ -233,6 +247,9 @@ std::expected<BundleWriter, BundleError> BundleWriter::stage(const fs::path &dir
     if (spec.rootKeysPem)
         if (auto e = add(kRootKey, *spec.rootKeysPem, 0644))
             return std::unexpected(*e);
+    if (spec.caPem)
+        if (auto e = add(kCa, *spec.caPem, 0644))
+            return std::unexpected(*e);
     if (auto e = add(kConf, bundleConfig(spec), 0644)) // last: its presence means the bundle is complete
         return std::unexpected(*e);
     return writer;
@@ -241,10 +258,12 @@ std::expected<BundleWriter, BundleError> BundleWriter::stage(const fs::path &dir
 std::expected<std::vector<std::string>, BundleError> BundleWriter::commit()
 {
     std::vector<std::string> written;
-    // A root key left from an earlier bundle would be taken over with this
-    // one's configuration: the bundle is what this command wrote, nothing more.
-    if (force_ && !withRootKey_ && ::unlink((dir_ / kRootKey).c_str()) != 0 && errno != ENOENT)
-        return std::unexpected(io("cannot remove the earlier " + (dir_ / kRootKey).string() + ": " + errnoText()));
+    // A root key or CA left from an earlier bundle would be taken over with
+    // this one's configuration: the bundle is what this command wrote, nothing more.
+    if (force_)
+        for (const auto &name : stale_)
+            if (::unlink((dir_ / name).c_str()) != 0 && errno != ENOENT)
+                return std::unexpected(io("cannot remove the earlier " + (dir_ / name).string() + ": " + errnoText()));
     while (!staged_.empty()) {
         const Staged &s = staged_.front();
         const fs::path target = dir_ / s.name;
@@ -275,13 +294,10 @@ std::expected<std::vector<std::string>, BundleError> BundleWriter::commit()
     return written;
 }
 
-BundleWriter::BundleWriter(fs::path dir, bool force, bool withRootKey)
-    : dir_(std::move(dir)), force_(force), withRootKey_(withRootKey)
-{
-}
+BundleWriter::BundleWriter(fs::path dir, bool force) : dir_(std::move(dir)), force_(force) {}
 
 BundleWriter::BundleWriter(BundleWriter &&other) noexcept
-    : dir_(std::move(other.dir_)), force_(other.force_), withRootKey_(other.withRootKey_), staged_(std::move(other.staged_))
+    : dir_(std::move(other.dir_)), force_(other.force_), stale_(std::move(other.stale_)), staged_(std::move(other.staged_))
 {
     other.staged_.clear();
 }

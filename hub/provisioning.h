@@ -5,8 +5,10 @@
 //   in DIR          installed by `stoa provision` as   holds
 //   stoa-token      ETC/token                          the device's bearer token (mode 0600 here)
 //   stoa-root.pub   ETC/root.pub                       the trusted root key(s), when given
+//   stoa-ca.pem     ETC/ca.pem                         the CA certificate(s) of the hub's TLS
+//                                                      certificate, when given (a private CA)
 //   stoa.conf       ETC/stoa.conf (the whole file)     server, device_id, token_file, trusted_keys,
-//                                                      and the shipped defaults it replaces
+//                                                      [ca_file], and the shipped defaults it replaces
 //
 // Job: check what goes into the bundle, write every file beside its final
 // name first (stage), and only then, after the device is registered, move
@@ -58,6 +60,7 @@ struct BundleSpec {
     std::string token;                      // the device's bearer token, one line
     std::filesystem::path etcDir = "/etc/stoa"; // where `stoa provision --etc` installs on the device; absolute
     std::optional<std::string> rootKeysPem; // checked PEM Ed25519 public key(s) for stoa-root.pub
+    std::optional<std::string> caPem;       // checked PEM certificate(s) for stoa-ca.pem: the device's ca_file
 };
 
 // The stoa.conf text for `spec` (no I/O).
@@ -73,8 +76,9 @@ public:
                                                           bool force, std::vector<std::string> &warnings);
 
     // Moves the temporaries into place (stoa.conf last), fsyncs DIR, and
-    // with `force` and no root key removes a stoa-root.pub left from an
-    // earlier bundle. Answers the files now in DIR. At most once.
+    // with `force` removes a stoa-root.pub or stoa-ca.pem left from an
+    // earlier bundle that this one does not have. Answers the files now in
+    // DIR. At most once.
     std::expected<std::vector<std::string>, BundleError> commit();
 
     BundleWriter(BundleWriter &&other) noexcept;
@@ -88,11 +92,11 @@ private:
         std::filesystem::path temporary;
         std::string name; // final name in dir
     };
-    BundleWriter(std::filesystem::path dir, bool force, bool withRootKey);
+    BundleWriter(std::filesystem::path dir, bool force);
 
     std::filesystem::path dir_;
     bool force_ = false;
-    bool withRootKey_ = false;
+    std::vector<std::string> stale_; // optional files this bundle lacks: removed with force
     std::vector<Staged> staged_; // in commit order
 };
 

@@ -204,6 +204,32 @@ std::expected<std::vector<PublicKey>, Rejection> loadPublicKeysPem(QByteArrayVie
     return keys;
 }
 
+std::expected<int, Rejection> countCertificatesPem(QByteArrayView pem)
+{
+    auto bio = memBio(pem);
+    if (!bio) return std::unexpected(badKey(QStringLiteral("out of memory reading PEM")));
+    int count = 0;
+    while (true) {
+        auto next = nextPemBlock(bio.get());
+        if (!next) return std::unexpected(next.error());
+        if (!next->has_value()) break;
+        const PemBlock *block = &**next;
+        if (block->name != QLatin1String("CERTIFICATE"))
+            return std::unexpected(badKey(QStringLiteral("PEM block \"%1\" found where only \"CERTIFICATE\" blocks belong")
+                                              .arg(block->name)));
+        const auto *p = reinterpret_cast<const unsigned char *>(block->der.constData());
+        X509 *cert = d2i_X509(nullptr, &p, long(block->der.size()));
+        const bool whole = cert && p == reinterpret_cast<const unsigned char *>(block->der.constData()) + block->der.size();
+        X509_free(cert);
+        if (!whole)
+            return std::unexpected(badKey(QStringLiteral("CERTIFICATE block %1 is not a valid X.509 certificate").arg(count + 1)));
+        ++count;
+    }
+    if (count == 0)
+        return std::unexpected(badKey(QStringLiteral("no \"CERTIFICATE\" PEM block found")));
+    return count;
+}
+
 std::expected<std::vector<PublicKey>, Rejection> loadPublicKeysPemFile(const QString &path)
 {
     auto bytes = readFile(path);

@@ -69,6 +69,12 @@ private:
 std::expected<std::vector<PublicKey>, Rejection> loadPublicKeysPem(QByteArrayView pem);
 std::expected<std::vector<PublicKey>, Rejection> loadPublicKeysPemFile(const QString &path);
 
+// The number of "CERTIFICATE" blocks in `pem` (a TLS CA bundle: a device's
+// `ca_file`, which libcurl reads). Fails when there is none, or when any
+// block is not a whole X.509 certificate: a device given a broken CA bundle could never reach its hub, so the
+// bundle is refused where it is written and where it is installed.
+std::expected<int, Rejection> countCertificatesPem(QByteArrayView pem);
+
 // The single "PRIVATE KEY" (PKCS#8, unencrypted) block in `pem`.
 std::expected<PrivateKey, Rejection> loadPrivateKeyPem(QByteArrayView pem);
 std::expected<PrivateKey, Rejection> loadPrivateKeyPemFile(const QString &path);

@@ -66,10 +66,23 @@ std::string checkToken(const fs::path &file)
     return {};
 }
 
+std::string checkCa(const fs::path &file)
+{
+    auto bytes = cache::readWholeFile(file, 1 << 20);
+    if (!bytes)
+        return bytes.error().message;
+    auto certs = schedule::countCertificatesPem(QByteArrayView(bytes->data(), static_cast<qsizetype>(bytes->size())));
+    return certs ? std::string() : certs.error().reason.toStdString();
+}
+
+// stoa.conf last: an agent started meanwhile finds the trust files its
+// configuration names already there (a CA missing would fail every TLS
+// handshake until the next restart).
 constexpr BootFile kFiles[] = {
-    {"stoa.conf", "stoa.conf", 0644, false, checkConfig},
     {"stoa-root.pub", "root.pub", 0644, false, checkKeys},
     {"stoa-token", "token", 0640, true, checkToken},
+    {"stoa-ca.pem", "ca.pem", 0644, false, checkCa},
+    {"stoa.conf", "stoa.conf", 0644, false, checkConfig},
 };
 
 void writeNote(const fs::path &p, const std::string &text)

@@ -13,7 +13,9 @@
 //   stoa.conf        /etc/stoa/stoa.conf     the agent's config parser (keys, values)
 //   stoa-root.pub    /etc/stoa/root.pub      PEM Ed25519 public keys
 //   stoa-token       /etc/stoa/token         non-empty single line; mode 0640, group stoa
+//   stoa-ca.pem      /etc/stoa/ca.pem        PEM X.509 certificates (the hub's TLS CA, ca_file)
 //
+// stoa.conf is installed last: the files it names are in place before it is.
 // Invariants: /etc/stoa never holds a half-written file (temp + fsync +
 // rename); a replaced stoa.conf is kept as stoa.conf.old; nothing is taken
 // from the boot partition that failed its check.

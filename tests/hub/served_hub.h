@@ -118,12 +118,13 @@ public:
         process_.start(kHubBin, withDatabase(QStringList{"serve", "--listen", listen} + extra, dataDir_, database_));
         if (!process_.waitForStarted(kServingTimeoutMs))
             return "stoa-hub serve did not start: " + process_.errorString();
-        static const QRegularExpression serving(QStringLiteral(R"(serving http://127\.0\.0\.1:(\d+))"));
+        static const QRegularExpression serving(QStringLiteral(R"(serving (https?)://127\.0\.0\.1:(\d+))"));
         const QDeadlineTimer deadline(kServingTimeoutMs);
         for (;;) {
             const auto m = serving.match(output());
             if (m.hasMatch()) {
-                port_ = m.captured(1).toUShort();
+                scheme_ = m.captured(1).toStdString(); // https with --tls-cert/--tls-key
+                port_ = m.captured(2).toUShort();
                 if (port_ == 0)
                     return "the hub says it serves on port 0:\n" + output();
                 return {};
@@ -131,7 +132,7 @@ public:
             if (process_.state() == QProcess::NotRunning)
                 return QStringLiteral("stoa-hub serve exited (%1) before serving:\n").arg(process_.exitCode()) + output();
             if (deadline.hasExpired())
-                return "no 'serving http://127.0.0.1:PORT' line within the deadline:\n" + output();
+                return "no 'serving http(s)://127.0.0.1:PORT' line within the deadline:\n" + output();
             process_.waitForFinished(10); // the poll's pace; returns at once if it exits
         }
     }
@@ -139,7 +140,8 @@ public:
     // More environment for the next start() (e.g. systemd's NOTIFY_SOCKET).
     void addEnvironment(const QString &name, const QString &value) { extraEnv_.insert(name, value); }
 
-    std::string base() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string base() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_); }
+    quint16 port() const { return port_; }
     qint64 pid() const { return process_.processId(); }
     bool running() const { return process_.state() != QProcess::NotRunning; }
     QProcess &process() { return process_; }
@@ -164,6 +166,7 @@ private:
     QString logPath_;
     qint64 offset_ = 0;
     quint16 port_ = 0;
+    std::string scheme_ = "http";
     QProcessEnvironment extraEnv_;
     QProcess process_;
 };

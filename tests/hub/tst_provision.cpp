@@ -12,9 +12,11 @@
 #include "backends.h"
 #include "http_client.h"
 #include "served_hub.h"
+#include "test_pki.h"
 
 #include "schedule/keys.h"
 #include "sync/config.h"
+#include "sync/http.h"
 
 #include <QDateTime>
 #include <QDeadlineTimer>
@@ -175,6 +177,85 @@ private slots:
         QCOMPARE(stranger.post("/v1/devices/lobby-01/status", heartbeat("lobby-01", 4)).status, 401L);
     }
 
+    // A hub serving HTTPS with a certificate from a private CA: --ca-file
+    // puts the CA into the bundle, `stoa provision` installs it before the
+    // stoa.conf that names it, and the device's own transport, configured
+    // by that file alone, reaches the hub. Re-provisioned with --force and
+    // no --ca-file, the earlier stoa-ca.pem does not stay in the bundle.
+    void caFileTravelsWithTheBundle()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString data = dir.filePath("hub"), boot = dir.filePath("boot"), etc = dir.filePath("etc");
+        QVERIFY(QDir().mkpath(boot));
+        const Pki pki = makePki(dir.path(), "prov");
+        const std::string db = backends.freshUrl();
+        ServedHub served(data, db, dir.filePath("hub.log"));
+        const QString started = served.start(QStringLiteral("127.0.0.1:0"), {"--tls-cert", pki.cert, "--tls-key", pki.key});
+        QVERIFY2(started.isEmpty(), qPrintable(started));
+        const QString base = QString::fromStdString(served.base());
+        QVERIFY2(base.startsWith("https://"), qPrintable(base));
+
+        const Run added = hub({"device", "add", "tls-01", "--provision", boot, "--public-url", base, "--ca-file", pki.ca,
+                               "--etc", etc},
+                              data, db);
+        QVERIFY2(added.exitCode == 0, added.describe());
+        QCOMPARE(entries(boot), (QStringList{"stoa-ca.pem", "stoa-token", "stoa.conf"}));
+        QCOMPARE(readAll(boot + "/stoa-ca.pem"), readAll(pki.ca));
+        QCOMPARE(modeOf(boot + "/stoa-ca.pem"), 0644);
+        const QString token = added.lastLine();
+
+        const Run provisioned = run(kStoaBin, {"provision", "--boot", boot, "--etc", etc});
+        QVERIFY2(provisioned.exitCode == 0, provisioned.describe());
+        // The CA is in place before the configuration that names it.
+        const qsizetype caAt = provisioned.out.indexOf("applied stoa-ca.pem -> "),
+                        confAt = provisioned.out.indexOf("applied stoa.conf -> ");
+        QVERIFY2(caAt >= 0 && confAt > caAt, provisioned.describe());
+        QCOMPARE(readAll(etc + "/ca.pem"), readAll(pki.ca));
+
+        const auto config = stoa::sync::loadAgentConfig({"stoa-syncd", "--config", etc + "/stoa.conf"});
+        QVERIFY2(config.has_value(), config ? "" : config.error().message.c_str());
+        QCOMPARE(QString::fromStdString(config->caFile), etc + "/ca.pem");
+        QCOMPARE(QString::fromStdString(config->server), base);
+        const Run checked = run(kSyncdBin, {"--config", etc + "/stoa.conf", "--check-config"});
+        QVERIFY2(checked.exitCode == 0, checked.describe());
+
+        // The device's transport as stoa-syncd builds it from the file.
+        stoa::sync::HttpOptions o;
+        o.caFile = config->caFile;
+        o.bearerToken = readAll(QString::fromStdString(config->tokenFile)).trimmed().toStdString();
+        QCOMPARE(QString::fromStdString(o.bearerToken), token);
+        stoa::sync::HttpClient device(o);
+        stoa::sync::Request status;
+        status.url = config->server + "/v1/devices/tls-01/status";
+        status.method = "POST";
+        status.contentType = "application/json";
+        status.body = heartbeat("tls-01", 2);
+        const auto posted = device.perform(status);
+        QVERIFY2(posted.has_value(), posted ? "" : posted.error().message.c_str());
+        QCOMPARE(posted->status, 204L);
+        // Without the CA the same request is refused by TLS: the CA is what made it work.
+        o.caFile.clear();
+        stoa::sync::HttpClient untrusting(o);
+        const auto refused = untrusting.perform(status);
+        QVERIFY(!refused.has_value());
+        QCOMPARE(refused.error().kind, stoa::sync::TransferError::Tls);
+
+        // A second bundle for another device over the first one, --force,
+        // no --ca-file: no stoa-ca.pem of the first device stays behind.
+        const QString boot2 = dir.filePath("boot2");
+        QVERIFY(QDir().mkpath(boot2));
+        QVERIFY(QFile::copy(pki.ca, boot2 + "/stoa-ca.pem"));
+        const Run refusedOver = hub({"device", "add", "tls-02", "--provision", boot2, "--public-url", base}, data, db);
+        QVERIFY2(refusedOver.exitCode == 1, refusedOver.describe()); // an existing bundle file, no --force
+        QVERIFY2(refusedOver.err.contains("stoa-ca.pem"), refusedOver.describe());
+        const Run forced = hub({"device", "add", "tls-02", "--provision", boot2, "--public-url", base, "--force"}, data, db);
+        QVERIFY2(forced.exitCode == 0, forced.describe());
+        QVERIFY2(forced.err.contains("no --ca-file"), forced.describe());
+        QCOMPARE(entries(boot2), (QStringList{"stoa-token", "stoa.conf"}));
+        QVERIFY(!readAll(boot2 + "/stoa.conf").contains("ca_file"));
+    }
+
     void refusesToReplaceABundleWithoutForce()
     {
         QTemporaryDir dir;
@@ -275,6 +356,14 @@ private slots:
                                      dir.filePath("missing.pub")}, 2, "cannot read"},
             {"root key that is no key", {"device", "add", "pi-x", "--provision", boot, "--public-url", url, "--root-key",
                                          notAKey.fileName()}, 2, "root key"},
+            {"unreadable CA file", {"device", "add", "pi-x", "--provision", boot, "--public-url", url, "--ca-file",
+                                    dir.filePath("missing.pem")}, 2, "cannot read"},
+            {"CA file holding a key", {"device", "add", "pi-x", "--provision", boot, "--public-url", url, "--ca-file",
+                                       notAKey.fileName()}, 2, "the CA file: PEM block \"PUBLIC KEY\""},
+            {"empty CA file", {"device", "add", "pi-x", "--provision", boot, "--public-url", url, "--ca-file",
+                               plainFile.fileName()}, 2, "the CA file: no \"CERTIFICATE\""},
+            {"--ca-file without --provision", {"device", "add", "pi-x", "--ca-file", notAKey.fileName()}, 2,
+             "goes with --provision"},
             {"missing bundle directory", {"device", "add", "pi-x", "--provision", dir.filePath("unmounted"), "--public-url",
                                           url}, 3, "does not exist"},
             {"bundle directory that is a file", {"device", "add", "pi-x", "--provision", plainFile.fileName(),

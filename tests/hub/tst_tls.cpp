@@ -3,6 +3,7 @@
 // CA is refused, and a certificate reload (SIGHUP in `serve`) gives new
 // connections the new certificate while held requests finish on the old.
 #include "hub_harness.h"
+#include "test_pki.h"
 
 #include "sync/http.h"
 
@@ -23,59 +24,6 @@
 using namespace stoa;
 using namespace stoa::hub;
 using namespace stoa::hub::test;
-
-namespace {
-
-// openssl(1) as a test tool: a CA and a server certificate for 127.0.0.1.
-bool run(const QStringList &args, const QString &dir)
-{
-    QProcess p;
-    p.setWorkingDirectory(dir);
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start("openssl", args);
-    if (!p.waitForFinished(60000) || p.exitCode() != 0) {
-        qWarning("openssl %s: %s", qPrintable(args.join(' ')), p.readAll().constData());
-        return false;
-    }
-    return true;
-}
-
-struct Pki {
-    QString dir;
-    QString ca, cert, key;
-};
-
-Pki makePki(const QString &dir, const QString &name)
-{
-    Pki p{dir, dir + "/" + name + "-ca.pem", dir + "/" + name + "-cert.pem", dir + "/" + name + "-key.pem"};
-    const QString caKey = dir + "/" + name + "-ca.key", csr = dir + "/" + name + ".csr", ext = dir + "/" + name + ".ext";
-    QFile e(ext);
-    e.open(QIODevice::WriteOnly);
-    e.write("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\n"
-            "extendedKeyUsage=serverAuth\n");
-    e.close();
-    const bool ok = run({"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", caKey,
-                         "-out", p.ca, "-days", "2", "-subj", "/CN=Stoa test CA " + name},
-                        dir)
-                    && run({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", p.key,
-                            "-out", csr, "-subj", "/CN=127.0.0.1"},
-                           dir)
-                    && run({"x509", "-req", "-in", csr, "-CA", p.ca, "-CAkey", caKey, "-CAcreateserial", "-out", p.cert,
-                            "-days", "2", "-extfile", ext},
-                           dir);
-    if (!ok)
-        qFatal("could not make the test PKI");
-    return p;
-}
-
-std::string readText(const QString &path)
-{
-    QFile f(path);
-    f.open(QIODevice::ReadOnly);
-    return f.readAll().toStdString();
-}
-
-} // namespace
 
 class TlsTest : public QObject {
     Q_OBJECT

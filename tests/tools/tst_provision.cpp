@@ -84,6 +84,41 @@ private slots:
         QVERIFY(!QFile::exists(etc() + "/token"));
     }
 
+    // stoa-ca.pem (the hub's private TLS CA) is installed as ETC/ca.pem when
+    // every block is a certificate; a key, garbage or nothing is rejected
+    // with the reason and ETC/ca.pem stays as it was.
+    void takesACaBundleAndRejectsOneThatIsNot()
+    {
+        QProcess openssl;
+        openssl.setProcessChannelMode(QProcess::MergedChannels);
+        openssl.start("openssl", {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                  "-keyout", m_tmp.path() + "/ca.key", "-out", m_tmp.path() + "/ca.pem", "-days", "2",
+                                  "-subj", "/CN=Stoa provision test CA"});
+        QVERIFY2(openssl.waitForFinished(60000) && openssl.exitCode() == 0, openssl.readAll().constData());
+        const QByteArray ca = read(m_tmp.path() + "/ca.pem");
+        QVERIFY(writeBytes(boot() + "/stoa-ca.pem", ca + ca)); // a bundle of two
+        StoaRun r = provision();
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QCOMPARE(read(etc() + "/ca.pem"), ca + ca);
+        QVERIFY(QFile::exists(boot() + "/stoa-ca.pem.applied"));
+
+        const QList<QPair<QByteArray, QByteArray>> bad = {
+            {read(m_tmp.path() + "/ca.key"), "only \"CERTIFICATE\" blocks belong"},
+            {"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n", "not a valid X.509 certificate"},
+            {"", "no \"CERTIFICATE\" PEM block"},
+        };
+        for (const auto &[bytes, why] : bad) {
+            init();
+            QVERIFY(writeBytes(etc() + "/ca.pem", ca));
+            QVERIFY(writeBytes(boot() + "/stoa-ca.pem", bytes));
+            r = provision();
+            QCOMPARE(r.exitCode, 1);
+            QVERIFY2(r.err.contains("rejected stoa-ca.pem") && r.err.contains(why), qPrintable(r.err));
+            QVERIFY(read(boot() + "/stoa-ca.pem.rejected.txt").contains(why));
+            QCOMPARE(read(etc() + "/ca.pem"), ca); // what was installed stays
+        }
+    }
+
     void aBootFileWithoutServerIsStillTaken()
     {
         QVERIFY(writeBytes(boot() + "/stoa.conf", "rotation = 180\n"));
