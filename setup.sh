@@ -31,7 +31,7 @@ PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   qt6-webengine-dev qml6-module-qtwebengine
   libmicrohttpd-dev libpq-dev postgresql
-  prometheus-alertmanager haproxy chromium chromium-driver python3-selenium
+  prometheus-alertmanager haproxy chromium chromium-driver python3-selenium firefox-esr
   faketime
 )
 FUZZ_PACKAGES=(clang-16 libclang-rt-16-dev)

@@ -5,7 +5,10 @@ Job: make a data directory, operators with passwords through the hub's own
 command line (`operator add`, `operator passwd`, docs/hub.md), start
 `stoa-hub serve` (SQLite) on a free port, register devices and send their
 heartbeats and screenshots over the device API with their own tokens, and
-drive Chromium through chromedriver.
+drive a browser through Selenium: headless Chromium through chromedriver,
+or, with STOA_CONSOLE_BROWSER=firefox, headless Firefox through its own
+Marionette protocol (marionette.py: Debian has no geckodriver), so the same
+test flows run in both.
 Invariants: every wait is a WebDriverWait on a condition (or a bounded poll
 of the hub's own answer), never a sleep; the hub and the browser are
 stopped, and the data directory removed, whatever the test did.
@@ -27,6 +30,7 @@ SKIP = 77  # CTest SKIP_RETURN_CODE: no Chromium/chromedriver/selenium here
 try:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.remote.file_detector import UselessFileDetector
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
     from selenium.common.exceptions import StaleElementReferenceException
@@ -138,8 +142,15 @@ class Hub:
             raise RuntimeError(f"heartbeat {device}: {status} {data!r}")
 
 
+BROWSER = os.environ.get("STOA_CONSOLE_BROWSER", "chromium")
+
+
 def browser(width, height):
-    """Headless Chromium through Debian's chromedriver."""
+    """The browser STOA_CONSOLE_BROWSER names (chromium, the default, or firefox), headless."""
+    if BROWSER == "firefox":
+        return firefox(width, height)
+    if BROWSER != "chromium":
+        raise RuntimeError(f"STOA_CONSOLE_BROWSER={BROWSER}: chromium or firefox")
     driver_bin = shutil.which("chromedriver") or "/usr/bin/chromedriver"
     if not os.path.exists(driver_bin) or not (shutil.which("chromium") or os.path.exists("/usr/bin/chromium")):
         print("skipped: chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)")
@@ -151,6 +162,47 @@ def browser(width, height):
         options.add_argument(a)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(driver_bin), options=options)
+
+
+class FirefoxDriver(webdriver.Remote):
+    """Selenium's remote driver on marionette.Firefox's WebDriver endpoint;
+    quit() stops Firefox. set_window_size() sizes the page's viewport, as
+    it is in headless Chromium (Firefox's window keeps its toolbars)."""
+
+    def __init__(self, firefox_process):
+        self.firefox = firefox_process
+        # Firefox runs here: a file input takes local paths as they are
+        # (else Selenium would zip them to the remote end's /se/file).
+        super().__init__(command_executor=firefox_process.url, options=webdriver.FirefoxOptions(),
+                         file_detector=UselessFileDetector())
+
+    def set_window_size(self, width, height, windowHandle="current"):
+        outer = self.execute_script("return [outerWidth - innerWidth, outerHeight - innerHeight]")
+        super().set_window_size(width + outer[0], height + outer[1], windowHandle)
+
+    def quit(self):
+        # Not super().quit(): Marionette quits Firefox only within the session.
+        try:
+            self.firefox.quit()
+        finally:
+            self.command_executor.close()
+
+
+def firefox(width, height):
+    """Headless Firefox ESR (Debian's firefox-esr) through marionette.py."""
+    binary = shutil.which("firefox-esr") or shutil.which("firefox")
+    if not binary:
+        print("skipped: firefox-esr is not installed (apt-get install firefox-esr)")
+        sys.exit(SKIP)
+    import marionette
+    process = marionette.Firefox(width, height, binary)
+    try:
+        driver = FirefoxDriver(process)
+    except BaseException:
+        process.quit()
+        raise
+    driver.set_window_size(width, height)
+    return driver
 
 
 def wait(driver, condition, timeout=15, message=""):
@@ -181,7 +233,12 @@ def jpeg(driver, text, colour):
 
 
 def console_errors(driver):
-    """Severe messages in the browser's console (a CSP violation is one)."""
+    """Severe messages in the browser's console (a CSP violation is one),
+    as Chromium's log entries: {"level": "SEVERE", "message": …}. Firefox's
+    come from its console service (marionette.py): script errors, promise
+    rejections, CSP violations; it logs no failed fetch."""
+    if isinstance(driver, FirefoxDriver):
+        return [{"level": "SEVERE", "message": m} for m in driver.firefox.errors()]
     return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
 
 
