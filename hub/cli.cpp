@@ -41,7 +41,7 @@ const char kUsage[] =
     "                 [--sendmail PATH] [--hub-name NAME] [--notify-hold-s N] [--notify-check-s N]\n"
     "                 [--notify-alive-s N] [--notify-digest-hour H|off]   (docs/operations.md)\n"
     "  stoa-hub device add ID --data-dir DIR [--database URL]\n"
-    "                  [--provision BUNDLE --public-url URL [--root-key FILE] [--ca-file FILE]\n"
+    "                  [--provision BUNDLE [--public-url URL] [--root-key FILE] [--ca-file FILE]\n"
     "                   [--etc DIR] [--force]]\n"
     "  stoa-hub device revoke ID --data-dir DIR [--database URL]\n"
     "  stoa-hub operator add NAME --role admin|editor|viewer --data-dir DIR [--database URL]\n"
@@ -61,6 +61,7 @@ const char kUsage[] =
     "last line of stdout, once: the hub keeps only their hash.\n"
     "--provision also writes the files `stoa provision` takes over from a device's boot\n"
     "partition into BUNDLE (an existing directory): stoa.conf (server = --public-url,\n"
+    "by default the one `serve --public-url` recorded in DIR,\n"
     "device_id, token_file), stoa-token (0600), with --root-key stoa-root.pub, and with\n"
     "--ca-file (the CA the hub's TLS certificate chains to, when it is not one the\n"
     "device's system store trusts) stoa-ca.pem, named by the device's ca_file;\n"
@@ -207,7 +208,12 @@ int serve(const std::vector<std::string> &args, const ServeHooks &hooks)
     HubOptions options;
     options.dataDir = p.flags["--data-dir"];
     options.databaseUrl = p.flags["--database"];
-    options.publicUrl = p.flags["--public-url"];
+    if (p.flags.count("--public-url")) {
+        const auto url = checkServerUrl(p.flags["--public-url"]);
+        if (!url)
+            return usageError("--public-url: " + url.error().message);
+        options.publicUrl = url->url;
+    }
     options.consoleDir = p.flags.count("--console-dir") ? p.flags["--console-dir"] : defaultConsoleDir();
     const std::string listen = p.flags.count("--listen") ? p.flags["--listen"] : "127.0.0.1:8080";
     const auto colon = listen.rfind(':');
@@ -301,6 +307,10 @@ int serve(const std::vector<std::string> &args, const ServeHooks &hooks)
         std::fprintf(stderr, "stoa-hub: %s\n", e->c_str());
         return 3;
     }
+    if (!options.publicUrl.empty())
+        if (auto recorded = recordPublicUrl(options.dataDir, *checkServerUrl(options.publicUrl)); !recorded)
+            qCWarning(lcHub).noquote() << "cannot record the public URL for `device add --provision`:"
+                                       << recorded.error().message.c_str();
     const bool tls = !options.http.tlsCertPem.empty();
     const std::string shown = (address.find(':') != std::string::npos ? "[" + address + "]" : address) + ":"
                               + std::to_string((*hub)->port());
@@ -355,11 +365,19 @@ std::optional<BundleSpec> bundleSpec(Parsed &p, const std::string &id, int &exit
 {
     BundleSpec spec;
     spec.deviceId = id;
-    if (!p.flags.count("--public-url")) {
-        exitCode = usageError("--provision needs --public-url URL: the hub's URL as the device reaches it (its `server`)");
+    std::string given;
+    if (p.flags.count("--public-url")) {
+        given = p.flags["--public-url"];
+    } else if (auto recorded = recordedPublicUrl(p.flags["--data-dir"])) {
+        given = recorded->url;
+        std::fprintf(stderr, "stoa-hub: the device's server is %s, the URL `stoa-hub serve --public-url` recorded in %s\n",
+                     recorded->url.c_str(), p.flags["--data-dir"].c_str());
+    } else {
+        exitCode = usageError("--provision needs --public-url URL: the hub's URL as the device reaches it (its `server`); "
+                              "or serve once with --public-url and this data directory, which records it");
         return std::nullopt;
     }
-    const auto url = checkServerUrl(p.flags["--public-url"]);
+    const auto url = checkServerUrl(given);
     if (!url) {
         exitCode = usageError(url.error().message);
         return std::nullopt;

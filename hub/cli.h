@@ -3,7 +3,7 @@
 //
 //   stoa-hub serve --data-dir DIR --listen ADDR:PORT [--database URL] [--public-url URL]
 //   stoa-hub device add ID --data-dir DIR [--database URL]     token alone on the last line
-//            [--provision BUNDLE --public-url URL [--root-key FILE] [--etc DIR] [--force]]
+//            [--provision BUNDLE [--public-url URL] [--root-key FILE] [--ca-file FILE] [--etc DIR] [--force]]
 //                                      and the files `stoa provision` takes over (provisioning.h)
 //   stoa-hub device revoke ID --data-dir DIR [--database URL]
 //   stoa-hub operator add NAME --role admin|editor|viewer --data-dir DIR [--database URL]

@@ -29,6 +29,7 @@ constexpr const char *kConf = "stoa.conf";
 constexpr const char *kToken = "stoa-token";
 constexpr const char *kRootKey = "stoa-root.pub";
 constexpr const char *kCa = "stoa-ca.pem";
+constexpr const char *kPublicUrl = "public-url"; // in the hub's data directory
 constexpr long kFatMagic = 0x4d44; // MSDOS_SUPER_MAGIC: vfat/msdos, what boot partitions are
 
 BundleError invalid(std::string message) { return {BundleError::Code::Invalid, std::move(message)}; }
@@ -149,6 +150,37 @@ std::expected<ServerUrl, BundleError> checkServerUrl(std::string_view text)
         out.url.pop_back(); // "https://hub/" + "/v1/…" would ask for //v1/…
     out.cleartextOffHost = scheme == QLatin1String("http") && !isLoopbackHost(url.host());
     return out;
+}
+
+std::expected<void, BundleError> recordPublicUrl(const fs::path &dataDir, const ServerUrl &url)
+{
+    std::vector<std::string> warnings; // the data directory is not FAT
+    auto temporary = writeTemporary(dataDir, kPublicUrl, url.url + "\n", 0644, warnings);
+    if (!temporary)
+        return std::unexpected(temporary.error());
+    if (::rename(temporary->c_str(), (dataDir / kPublicUrl).c_str()) != 0) {
+        const std::string why = errnoText();
+        ::unlink(temporary->c_str());
+        return std::unexpected(io("cannot write " + (dataDir / kPublicUrl).string() + ": " + why));
+    }
+    return {};
+}
+
+std::optional<ServerUrl> recordedPublicUrl(const fs::path &dataDir)
+{
+    std::FILE *f = std::fopen((dataDir / kPublicUrl).c_str(), "rb");
+    if (!f)
+        return std::nullopt;
+    char line[2048] = {};
+    const bool read = std::fgets(line, sizeof line, f) != nullptr;
+    std::fclose(f);
+    if (!read)
+        return std::nullopt;
+    std::string_view text(line);
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+        text.remove_suffix(1);
+    auto url = checkServerUrl(text);
+    return url ? std::optional<ServerUrl>(*url) : std::nullopt;
 }
 
 std::string bundleConfig(const BundleSpec &spec)

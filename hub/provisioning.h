@@ -54,6 +54,14 @@ struct ServerUrl {
 };
 std::expected<ServerUrl, BundleError> checkServerUrl(std::string_view url);
 
+// `serve --public-url` is kept in DATA/public-url (one line, replaced
+// atomically) so that `device add --provision`, run later with the same
+// data directory, can default to it instead of asking again.
+std::expected<void, BundleError> recordPublicUrl(const std::filesystem::path &dataDir, const ServerUrl &url);
+// The recorded URL, checked again; nullopt when none was recorded or the
+// file no longer holds a URL checkServerUrl accepts.
+std::optional<ServerUrl> recordedPublicUrl(const std::filesystem::path &dataDir);
+
 struct BundleSpec {
     std::string deviceId;                   // schedule::isDeviceId
     std::string serverUrl;                  // from checkServerUrl

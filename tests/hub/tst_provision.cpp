@@ -256,6 +256,43 @@ private slots:
         QVERIFY(!readAll(boot2 + "/stoa.conf").contains("ca_file"));
     }
 
+    // `serve --public-url` records the URL in the data directory; a later
+    // `device add --provision` there without --public-url uses it (and
+    // says so), an explicit --public-url still wins, and a bad URL stops
+    // `serve` before it starts.
+    void servedPublicUrlIsTheDefault()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        const QString data = dir.filePath("hub"), boot = dir.filePath("boot"), boot2 = dir.filePath("boot2");
+        QVERIFY(QDir().mkpath(boot));
+        QVERIFY(QDir().mkpath(boot2));
+        const std::string db = backends.freshUrl();
+
+        const Run badServe = hub({"serve", "--listen", "127.0.0.1:0", "--public-url", "ftp://hub"}, data, db);
+        QVERIFY2(badServe.exitCode == 2, badServe.describe());
+        QVERIFY2(badServe.err.contains("--public-url"), badServe.describe());
+
+        ServedHub served(data, db, dir.filePath("hub.log"));
+        const QString started = served.start(QStringLiteral("127.0.0.1:0"), {"--public-url", "https://hub.example.com/stoa/"});
+        QVERIFY2(started.isEmpty(), qPrintable(started));
+        QCOMPARE(readAll(data + "/public-url"), QByteArray("https://hub.example.com/stoa\n"));
+
+        const Run added = hub({"device", "add", "pi-z", "--provision", boot}, data, db);
+        QVERIFY2(added.exitCode == 0, added.describe());
+        QVERIFY2(added.err.contains("https://hub.example.com/stoa, the URL `stoa-hub serve --public-url` recorded"),
+                 added.describe());
+        QVERIFY2(readAll(boot + "/stoa.conf").contains("\nserver = https://hub.example.com/stoa\n"),
+                 readAll(boot + "/stoa.conf").constData());
+
+        const Run explicitUrl = hub({"device", "add", "pi-w", "--provision", boot2, "--public-url", "https://other.example.com"},
+                                    data, db);
+        QVERIFY2(explicitUrl.exitCode == 0, explicitUrl.describe());
+        QVERIFY2(!explicitUrl.err.contains("recorded"), explicitUrl.describe());
+        QVERIFY2(readAll(boot2 + "/stoa.conf").contains("\nserver = https://other.example.com\n"),
+                 readAll(boot2 + "/stoa.conf").constData());
+    }
+
     void refusesToReplaceABundleWithoutForce()
     {
         QTemporaryDir dir;
