@@ -9,7 +9,9 @@
 // on the worker); a preview parses and checks a schedule exactly as
 // putSchedule does, so a preview that passes is a change that publishes;
 // the week view never re-implements the schedule rules: it asks
-// resolveNowPlaying() at each instant the answer changes; text from devices
+// resolveNowPlaying() at each instant the answer changes; media digests come
+// from the library's store (media_digests.h), so neither reads a medium's
+// bytes (multi-GB videos) on an HTTP thread; text from devices
 // and operators goes into JSON or CSV as data (CSV cells that a spreadsheet
 // would run as a formula are prefixed with ').
 #include "hub/hub_impl.h"
@@ -123,12 +125,12 @@ HttpResponse invalidSchedule(const publish::Error &e) { return errorJson(400, e.
 // The manifest the publisher would build from `text`, parsed by the device's
 // own parser: what the engine of a device receiving it would evaluate.
 std::expected<schedule::Manifest, HttpResponse> manifestOf(const std::string &text, const std::string &label,
-                                                           const std::string &library)
+                                                           const std::string &library, const publish::DigestSource &digests)
 {
     auto parsed = publish::parseScheduleSource(QByteArrayView(text.data(), static_cast<qsizetype>(text.size())), q(label));
     if (!parsed)
         return std::unexpected(invalidSchedule(parsed.error()));
-    auto assets = publish::collectAssets(*parsed, q(library));
+    auto assets = publish::collectAssets(*parsed, q(library), digests);
     if (!assets)
         return std::unexpected(errorJson(400, assets.error().message.toStdString() + " (upload it to the media library first)"));
     const QDateTime now = QDateTime::currentDateTimeUtc();
@@ -191,7 +193,7 @@ HttpResponse week(Hub::Impl &impl, const HttpRequest &request, const Route &rout
     const auto text = impl.publisher->schedule(*source);
     if (!text)
         return errorJson(404, "no schedule for " + *source);
-    auto manifest = manifestOf(*text, *source + ".ini", impl.publisher->libraryDir());
+    auto manifest = manifestOf(*text, *source + ".ini", impl.publisher->libraryDir(), impl.publisher->digestSource());
     if (!manifest)
         return manifest.error();
     const QTimeZone tz(manifest->timezone.toUtf8());
@@ -304,8 +306,9 @@ HttpResponse preview(Hub::Impl &impl, const HttpRequest &request, const Route &r
     if (!parsedNext)
         return invalidSchedule(parsedNext.error());
     const std::optional<publish::SourceSchedule> next = std::move(*parsedNext);
-    // The same check putSchedule makes: every medium in the library.
-    if (auto assets = publish::collectAssets(*next, q(impl.publisher->libraryDir())); !assets)
+    // The same check putSchedule makes: every medium in the library (its
+    // digest as stored at upload: a preview never re-reads the media).
+    if (auto assets = publish::collectAssets(*next, q(impl.publisher->libraryDir()), impl.publisher->digestSource()); !assets)
         return errorJson(400, assets.error().message.toStdString() + " (upload it to the media library first)");
     std::optional<publish::SourceSchedule> current;
     if (const auto text = impl.publisher->schedule(route.name)) {
@@ -450,6 +453,53 @@ HttpResponse mediaBytes(Hub::Impl &impl, const HttpRequest &request, const Route
     }
     const auto type = publish::mediaTypeForFile(q(route.name));
     r.contentType = type ? type->mime.toStdString() : "application/octet-stream";
+    r.fd = fd;
+    r.fileLength = static_cast<std::uint64_t>(st.st_size);
+    return r;
+}
+
+// A video's thumbnail (thumbnails.h): 200 the JPEG, 202 while it is being
+// made, 404 for an image (its own bytes are its thumbnail) or a video the
+// hub cannot decode (the reason; the console keeps its icon).
+HttpResponse mediaThumbnail(Hub::Impl &impl, const HttpRequest &request, const Route &route)
+{
+    const auto file = impl.publisher->mediaFile(route.name);
+    if (!file)
+        return errorJson(404, "no medium " + route.name);
+    const auto type = publish::mediaTypeForFile(q(route.name));
+    if (!type || type->kind != publish::MediaKind::Video)
+        return errorJson(404, route.name + " is an image: it is its own thumbnail (GET /api/v1/media/" + route.name + ")");
+    const auto digest = impl.publisher->digestSource()(q(*file)); // stored at upload: no re-read
+    if (!digest)
+        return errorJson(404, "no medium " + route.name);
+    const auto t = impl.thumbnails.get(digest->hex, *file);
+    if (t.state == Thumbnails::State::Pending) {
+        auto r = jsonOf(202, QJsonObject{{"state", "pending"}});
+        r.headers.emplace_back("Retry-After", "1");
+        return r;
+    }
+    if (t.state == Thumbnails::State::Failed) {
+        auto r = jsonOf(404, QJsonObject{{"error", q("the hub cannot make a thumbnail of " + route.name + ": " + t.reason)},
+                                         {"state", "failed"}});
+        return r;
+    }
+    const std::string etag = "\"" + digest->hex + "\"";
+    HttpResponse r;
+    r.headers.emplace_back("ETag", etag);
+    r.headers.emplace_back("Cache-Control", "private, no-cache");
+    if (const auto inm = request.headers.find("if-none-match"); inm != request.headers.end() && inm->second == etag) {
+        r.status = 304;
+        r.contentType.clear();
+        return r;
+    }
+    const int fd = ::open(t.file.c_str(), O_RDONLY | O_CLOEXEC);
+    struct stat st{};
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+        if (fd >= 0)
+            ::close(fd);
+        return errorJson(404, "no thumbnail of " + route.name);
+    }
+    r.contentType = "image/jpeg";
     r.fd = fd;
     r.fileLength = static_cast<std::uint64_t>(st.st_size);
     return r;
@@ -651,6 +701,7 @@ HttpResponse contentReport(Hub::Impl &impl, const HttpRequest &request, const Ro
 {
     switch (route.kind) {
     case Route::Kind::ApiMediaGet: return mediaBytes(impl, request, route);
+    case Route::Kind::ApiMediaThumbnail: return mediaThumbnail(impl, request, route);
     case Route::Kind::ApiSchedulePreview: return preview(impl, request, route, who);
     case Route::Kind::ApiScheduleWeek: return week(impl, request, route);
     case Route::Kind::ApiPublication:

@@ -133,6 +133,9 @@ std::variant<std::size_t, HttpResponse> Hub::Impl::admit(HttpRequest &request)
     case Route::Kind::ApiLayoutPut: return std::size_t{256 * 1024};
     case Route::Kind::ApiKeysPut: return std::size_t{4 * 1024 * 1024};
     case Route::Kind::ApiMediaPut: return options.mediaLimit;
+    case Route::Kind::ApiUploadCreate:
+    case Route::Kind::ApiUploadComplete: return std::size_t{4096};
+    case Route::Kind::ApiUploadChunk: return options.uploads.chunkBytes;
     default: return std::size_t{0};
     }
 }
@@ -228,6 +231,16 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
                   [shared](HttpResponse r) { shared->send(std::move(r)); });
         return;
     }
+    case Route::Kind::ApiMediaThumbnail:
+        answer.send(contentReport(*this, request, route, *who));
+        return;
+    case Route::Kind::ApiUploadCreate:
+    case Route::Kind::ApiUploadGet:
+    case Route::Kind::ApiUploadChunk:
+    case Route::Kind::ApiUploadComplete:
+    case Route::Kind::ApiUploadDelete:
+        upload(std::move(request), route, *who, std::move(answer));
+        return;
     case Route::Kind::ApiMediaPut:
     case Route::Kind::ApiSchedulePut:
     case Route::Kind::ApiScheduleDelete:

@@ -369,6 +369,7 @@ void Hub::Impl::startRetention()
         std::unique_lock held(retentionMutex);
         while (!retentionStop) {
             held.unlock();
+            uploads.sweep(nowMs()); // abandoned partial uploads
             if (auto removed = storage->applyRetention(options.retention, nowMs()); !removed) {
                 m.dbErrors.inc();
                 qCWarning(lcHub).noquote() << "retention:" << removed.error().message.c_str();

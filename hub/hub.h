@@ -21,6 +21,7 @@
 #include "hub/ingest.h"
 #include "hub/notifier.h"
 #include "hub/storage.h"
+#include "hub/upload_store.h"
 #include "schedule/keys.h"
 
 #include <QByteArray>
@@ -43,6 +44,7 @@ struct HubOptions {
     std::size_t playsLimit = 4 * 1024 * 1024;
     std::size_t screenshotLimit = 8 * 1024 * 1024;
     std::size_t mediaLimit = std::size_t{256} << 20; // one uploaded medium, buffered whole
+    UploadLimits uploads;     // resumable uploads (upload_store.h): sizes, chunks, quota, expiry
     int screenshotsPerDevice = 20;
     int screenshotFileGraceS = 300; // a screenshot file younger than this is never removed (see device_routes.cpp)
     // Root public keys an uploaded keys document must be signed by; empty:

@@ -9,6 +9,8 @@
 #include "hub/publisher.h"
 #include "hub/routes.h"
 #include "hub/status_board.h"
+#include "hub/thumbnails.h"
+#include "hub/upload_store.h"
 #include "hub/wake.h"
 
 #include "endpoints/metrics.h"
@@ -38,6 +40,8 @@ struct Hub::Impl {
     IngestQueue ingest;                  // over `storage`
     DeviceTokens tokens;                 // over `storage`; started by Hub::start()
     std::unique_ptr<Publisher> publisher; // thread-safe (publisher.h)
+    UploadStore uploads{options.dataDir + "/uploads", options.uploads}; // thread-safe (upload_store.h)
+    Thumbnails thumbnails{Thumbnails::Options{.dir = options.dataDir + "/thumbnails"}}; // videos' frames, its own worker
     WakeWaiters wake;                    // over `publisher`
     Notifier notifier;                   // over `storage`; started by Hub::start() when configured
     StatusBoard statusBoard;             // GET /status-page; samples the parts below every 5 s
@@ -121,6 +125,8 @@ struct Hub::Impl {
     HttpResponse api(const HttpRequest &request, const Route &route, const Principal &who);
     // publish_api.cpp: the routes that change content, answered from the worker.
     void publishing(HttpRequest request, const Route &route, const Principal &who, Answer answer);
+    // upload_api.cpp: resumable uploads; completion is hashed and stored on the worker.
+    void upload(HttpRequest request, const Route &route, const Principal &who, Answer answer);
 };
 
 HttpResponse errorJson(int status, const std::string &message);

@@ -19,7 +19,10 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <set>
 
 namespace stoa::hub {
@@ -95,13 +98,16 @@ bool Publisher::validMediaName(const std::string &name)
     return schedule::isProtocolName(name, 128) && name.front() != '.';
 }
 
-Publisher::Publisher(Options options, schedule::PrivateKey key) : options_(std::move(options)), key_(std::move(key)) {}
+Publisher::Publisher(Options options, schedule::PrivateKey key)
+    : options_(std::move(options)), key_(std::move(key)), digests_(options_.dataDir + "/digests")
+{
+}
 
 std::string Publisher::path(const std::string &relative) const { return options_.dataDir + "/" + relative; }
 
 std::expected<std::unique_ptr<Publisher>, Error> Publisher::open(Options options)
 {
-    for (const char *sub : {"library", "sources/devices", "sources/groups", "sources/commands", "keys", "site/v1"})
+    for (const char *sub : {"library", "digests", "sources/devices", "sources/groups", "sources/commands", "keys", "site/v1"})
         if (!QDir().mkpath(QString::fromStdString(options.dataDir + "/" + sub)))
             return std::unexpected(publish::ioError(QString("cannot create %1/%2").arg(QString::fromStdString(options.dataDir), sub)));
     const QString keyPath = QString::fromStdString(options.dataDir + "/keys/signing.pem");
@@ -143,6 +149,7 @@ std::expected<MediaInfo, Error> Publisher::putMedia(const std::string &name, con
     auto digest = publish::digestFile(file);
     if (!digest)
         return std::unexpected(digest.error());
+    digests_.store(file, *digest);
     // A schedule that names it plays the new bytes from the next version on.
     bool used = false;
     for (const char *dirName : {"sources", "sources/devices", "sources/groups"}) {
@@ -172,7 +179,7 @@ std::expected<std::vector<MediaInfo>, Error> Publisher::media() const
     for (const QString &name : dir.entryList(QDir::Files, QDir::Name)) {
         if (name.startsWith('.'))
             continue; // a temporary of writeFileAtomically
-        auto digest = publish::digestFile(dir.filePath(name));
+        auto digest = digests_.digest(dir.filePath(name));
         if (!digest)
             return std::unexpected(digest.error());
         out.push_back({name.toStdString(), digest->hex, static_cast<std::int64_t>(digest->size)});
@@ -232,7 +239,26 @@ std::expected<void, Error> Publisher::removeMedia(const std::string &name)
     // Blobs in the site stay: devices still on an older manifest may need them.
     if (!QFile::remove(file))
         return std::unexpected(publish::ioError(QString("cannot remove %1").arg(file)));
+    digests_.forget(name);
     return {};
+}
+
+std::expected<MediaInfo, Error> Publisher::adoptMedia(const std::string &name, const std::string &file,
+                                                     const publish::FileDigest &digest)
+{
+    if (!validMediaName(name) || !publish::mediaTypeForFile(QString::fromStdString(name)))
+        return std::unexpected(publish::usage(QString("%1 is not a media name devices can play").arg(QString::fromStdString(name))));
+    std::lock_guard lock(mutex_);
+    const QString target = QString::fromStdString(path("library/" + name));
+    if (::rename(file.c_str(), target.toLocal8Bit().constData()) != 0)
+        return std::unexpected(publish::ioError(QString("cannot move %1 to %2: %3")
+                                                    .arg(QString::fromStdString(file), target, QString::fromLocal8Bit(std::strerror(errno)))));
+    digests_.store(target, digest);
+    if (mediaUsesLocked().contains(name)) {
+        if (auto r = republishLocked(nowMs()); !r)
+            return std::unexpected(r.error());
+    }
+    return MediaInfo{name, digest.hex, static_cast<std::int64_t>(digest.size)};
 }
 
 std::optional<std::string> Publisher::mediaFile(const std::string &name) const
@@ -289,7 +315,7 @@ std::expected<Publication, Error> Publisher::putSchedule(const std::string &targ
         return std::unexpected(parsed.error());
     std::lock_guard lock(mutex_);
     // Every medium must be in the library now (collectAssets says which line).
-    if (auto assets = publish::collectAssets(*parsed, QString::fromStdString(path("library"))); !assets)
+    if (auto assets = publish::collectAssets(*parsed, QString::fromStdString(path("library")), digests_.source()); !assets)
         return std::unexpected(publish::invalid(assets.error().message + " (upload it to the media library first)"));
     const QString dest = QString::fromStdString(path(*relative));
     const auto previous = readAll(dest);

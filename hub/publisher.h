@@ -12,6 +12,7 @@
 //   sources/devices/ID.ini       a device's own schedule
 //   sources/groups/NAME.ini      a group's schedule (its members without one of their own)
 //   sources/commands/ID.json     a device's pending commands
+//   digests/NAME                 a medium's SHA-256, taken when it was stored (media_digests.h)
 //   keys/signing.pem (0600)      the hub's online signing key; .pub beside it
 // Invariants:
 //  - a schedule is stored only if it parses and every medium it names is in
@@ -28,6 +29,7 @@
 //    cursor are lock-free snapshots).
 #pragma once
 
+#include "hub/media_digests.h"
 #include "publish/error.h"
 #include "schedule/keys.h"
 
@@ -86,6 +88,13 @@ public:
     const schedule::PublicKey &signingKey() const;
 
     std::expected<MediaInfo, publish::Error> putMedia(const std::string &name, const std::string &bytes);
+    // An upload's finished file (upload_store.h), already hashed: moved into
+    // the library by rename (same filesystem, under DATA) with its digest
+    // recorded; a schedule that names it is republished.
+    std::expected<MediaInfo, publish::Error> adoptMedia(const std::string &name, const std::string &file,
+                                                        const publish::FileDigest &digest);
+    // The library's stored digests, for publish::collectAssets.
+    publish::DigestSource digestSource() const { return digests_.source(); }
     std::expected<std::vector<MediaInfo>, publish::Error> media() const;
     // Where each medium is named: medium -> uses, over every stored schedule.
     std::map<std::string, std::vector<MediaUse>> mediaUses() const;
@@ -138,6 +147,7 @@ private:
 
     const Options options_;
     const schedule::PrivateKey key_;
+    const MediaDigests digests_;             // DATA/digests
     mutable std::mutex mutex_;               // guards the files under DATA and the maps below
     std::map<std::string, std::int64_t> deviceVersions_; // site manifest versions per device
     std::int64_t fleetVersion_ = 0;

@@ -4,6 +4,8 @@
 // console file) is checked here, so no handler sees an unchecked name.
 #include "hub/routes.h"
 
+#include "hub/upload_store.h"
+
 #include "schedule/encoding.h"
 #include "schedule/identifiers.h"
 
@@ -133,6 +135,28 @@ Route classify(std::string_view method, std::string_view path)
                 r = make(Route::Kind::ApiMediaDelete, "api_media_delete", method, "DELETE");
             else
                 r = make(Route::Kind::ApiMediaGet, "api_media_get", method, "GET, HEAD, PUT, DELETE");
+            r.name = std::string(p[3]);
+            return r;
+        }
+        if (n == 5 && p[2] == "media" && !p[3].empty() && p[4] == "thumbnail") {
+            auto r = make(Route::Kind::ApiMediaThumbnail, "api_media_thumbnail", method, "GET, HEAD");
+            r.name = std::string(p[3]);
+            return r;
+        }
+        if (n == 3 && p[2] == "uploads")
+            return make(Route::Kind::ApiUploadCreate, "api_upload_create", method, "POST");
+        if (n >= 4 && n <= 5 && p[2] == "uploads" && isUploadId(p[3])) {
+            Route r;
+            if (n == 5 && p[4] == "complete")
+                r = make(Route::Kind::ApiUploadComplete, "api_upload_complete", method, "POST");
+            else if (n == 5)
+                return Route{};
+            else if (method == "PUT")
+                r = make(Route::Kind::ApiUploadChunk, "api_upload_chunk", method, "PUT");
+            else if (method == "DELETE")
+                r = make(Route::Kind::ApiUploadDelete, "api_upload_delete", method, "DELETE");
+            else
+                r = make(Route::Kind::ApiUploadGet, "api_upload", method, "GET, HEAD, PUT, DELETE");
             r.name = std::string(p[3]);
             return r;
         }

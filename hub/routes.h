@@ -22,6 +22,8 @@ struct Route {
         ApiWhoami, ApiLogout, ApiDevices, ApiDeviceAdd, ApiDevice, ApiDeviceRevoke, ApiDeviceToken,
         ApiDevicePlays, ApiDeviceHistory, ApiDeviceGroup, ApiDeviceTags, ApiDeviceScreenshot,
         ApiMediaList, ApiMediaPut, ApiMediaGet, ApiMediaDelete,
+        ApiMediaThumbnail,                            // content_api.cpp: a video's frame (thumbnails.h)
+        ApiUploadCreate, ApiUploadGet, ApiUploadChunk, ApiUploadComplete, ApiUploadDelete, // upload_api.cpp: resumable uploads
         ApiScheduleGet, ApiSchedulePut, ApiScheduleDelete, // target: fleet or a device
         ApiSchedulePreview, ApiScheduleWeek,          // content_api.cpp: what a change would do; a week of the engine
         ApiLayoutList, ApiLayoutGet, ApiLayoutPut, ApiLayoutDelete, // layout_api.cpp: one layout of a schedule (§12)

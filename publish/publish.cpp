@@ -145,7 +145,8 @@ std::expected<void, Error> validatePayload(const QByteArray &payload, const QStr
 
 } // namespace
 
-std::expected<std::map<QString, SourceAsset>, Error> collectAssets(const SourceSchedule &source, const QString &sourceDir)
+std::expected<std::map<QString, SourceAsset>, Error> collectAssets(const SourceSchedule &source, const QString &sourceDir,
+                                                                   const DigestSource &digestOf)
 {
     std::map<QString, SourceAsset> assets;
     const QDir dir(sourceDir);
@@ -160,7 +161,7 @@ std::expected<std::map<QString, SourceAsset>, Error> collectAssets(const SourceS
             const QString path = dir.absoluteFilePath(item.file);
             if (!QFileInfo(path).isFile())
                 return std::unexpected(ioError(at + QStringLiteral("media file \"%1\" not found (looked for %2)").arg(item.file, path)));
-            auto digest = digestFile(path);
+            auto digest = digestOf ? digestOf(path) : digestFile(path);
             if (!digest) return std::unexpected(ioError(at + digest.error().message));
             if (digest->size == 0)
                 return std::unexpected(invalid(at + QStringLiteral("media file \"%1\" is empty").arg(item.file)));

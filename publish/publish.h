@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -62,10 +63,15 @@ struct SourceAsset {
     bool image = false;   // images get a duration when the source gives none
 };
 
+// Where a medium's digest comes from: digestFile (the default), or a store
+// of digests taken once (the hub's library, hashed when uploaded).
+using DigestSource = std::function<std::expected<FileDigest, Error>(const QString &path)>;
+
 // Hashes every file the source names (relative to `sourceDir`); messages
 // quote the source line of the first use of a missing or unknown file.
 std::expected<std::map<QString, SourceAsset>, Error> collectAssets(const SourceSchedule &source,
-                                                                       const QString &sourceDir);
+                                                                       const QString &sourceDir,
+                                                                       const DigestSource &digest = {});
 
 // The §3 payload JSON for `devices`, not yet validated.
 QByteArray buildManifestPayload(const SourceSchedule &source, const std::map<QString, SourceAsset> &assets,

@@ -1,16 +1,20 @@
 // hub/console/content.js — the media library (#/content): upload several
-// files at once (a file picker or drag and drop), a progress bar per file
-// and a Retry for any that failed (an upload restarts from the beginning:
-// PUT /api/v1/media/NAME replaces the whole file), thumbnails, size, type,
-// where each medium is used, and delete (refused by the hub, 409 with the
-// reason, while a schedule names it).
+// files at once (a file picker or drag and drop), a progress bar per file,
+// thumbnails, size, type, where each medium is used, and delete (refused by
+// the hub, 409 with the reason, while a schedule names it).
+// Uploads are resumable (docs/hub-api.md, "Uploads"): a file goes in chunks
+// of a few MiB; when one fails (the network, a restarted hub) the page asks
+// the hub which offset it holds and continues from there, retrying with a
+// growing pause, and offers Resume once it gives up; the hub checks the
+// size and, when the browser could hash the file, its SHA-256.
 // Invariants: a file of a type the devices cannot play is refused here,
 // before any byte is sent, with the list of known types (the hub refuses it
 // too); thumbnails are fetched with the session's token and shown from blob
-// URLs, revoked when the list is redrawn or the page goes; videos show an
-// icon, not a frame: the hub has no video decoder, and the browser would
-// have to download the whole video to draw one; controls that change
-// content are drawn only for editors and admins.
+// URLs, revoked when the list is redrawn or the page goes; an image is its
+// own thumbnail, a video's is a frame the hub grabs (GET
+// /api/v1/media/NAME/thumbnail: 202 while it is made, asked again a few
+// times; a video the hub cannot decode keeps the icon); controls that
+// change content are drawn only for editors and admins.
 import * as api from './api.js';
 import * as session from './session.js';
 import {h, replace, toast} from './dom.js';
@@ -90,22 +94,93 @@ export function renderContent(main) {
     const status = h('span', {class: 'upload-status'}, 'Starting…');
     row.classList.remove('failed', 'done');
     replace(row, h('span', {class: 'upload-name'}, name), bar, status);
-    const r = await api.upload('/api/v1/media/' + encodeURIComponent(name), file, (sent, total) => {
-      bar.value = Math.round((sent / total) * 100);
-      status.textContent = `${fmt.bytes(sent)} of ${fmt.bytes(total)}`;
-    });
+    const r = await sendChunks(file, name, row, bar, status);
     if (stopped) return;
     if (!r.ok) {
       row.classList.add('failed');
+      // Resume: the same upload from the offset the hub holds (a new one
+      // when the hub no longer has it).
       replace(row, h('span', {class: 'upload-name'}, name), bar,
         h('span', {class: 'error', role: 'alert'}, `Failed: ${r.error}`),
-        h('button', {type: 'button', class: 'retry', onclick: () => send(file, name, row)}, 'Retry'));
+        h('button', {type: 'button', class: 'retry', onclick: () => send(file, name, row)}, r.id ? 'Resume' : 'Retry'));
       return;
     }
     bar.value = 100;
     row.classList.add('done');
     status.textContent = `Uploaded (${fmt.bytes(r.data.bytes)})`;
     load();
+  }
+
+  // One file through an upload session: {ok, data} (the medium) or {ok:
+  // false, error, id} (id: the upload, kept by the hub for a Resume).
+  async function sendChunks(file, name, row, bar, status) {
+    const show = (held) => {
+      bar.value = Math.floor((held / file.size) * 100);
+      status.textContent = `${fmt.bytes(held)} of ${fmt.bytes(file.size)}`;
+    };
+    let id = row.dataset.upload || '';
+    let offset = 0;
+    if (id) {
+      const q = await api.get(`/api/v1/uploads/${id}`);
+      if (q.ok) offset = q.data.offset; else id = '';
+    }
+    if (!id) {
+      const c = await api.post('/api/v1/uploads', {name, size: file.size, type: file.type || ''});
+      if (!c.ok) return {ok: false, error: c.error};
+      id = c.data.id;
+      row.dataset.upload = id;
+    }
+    // The digest the hub checks at the end, computed while the bytes go
+    // (SubtleCrypto needs the whole file in memory: only up to 256 MiB,
+    // and only in a secure context; the hub hashes it either way).
+    const digest = window.crypto && crypto.subtle && file.size <= 256 * 1024 * 1024
+      ? file.arrayBuffer().then((b) => crypto.subtle.digest('SHA-256', b))
+        .then((d) => Array.from(new Uint8Array(d), (x) => x.toString(16).padStart(2, '0')).join('')).catch(() => null)
+      : Promise.resolve(null);
+    const chunk = 4 * 1024 * 1024;
+    let failures = 0;
+    let sent = Number(row.dataset.sent || 0); // bytes put on the wire, retries included
+    show(offset);
+    while (offset < file.size) {
+      const end = Math.min(file.size, offset + chunk);
+      let wire = 0;
+      const r = await api.upload(`/api/v1/uploads/${id}?offset=${offset}`, file.slice(offset, end), (loaded) => {
+        wire = loaded;
+        show(offset + loaded);
+      });
+      if (stopped) return {ok: false, error: 'the page was left', id};
+      sent += r.ok ? end - offset : wire;
+      row.dataset.sent = String(sent);
+      if (r.ok) {
+        offset = r.data.offset;
+        failures = 0;
+        continue;
+      }
+      if (r.status === 404) { delete row.dataset.upload; return {ok: false, error: r.error}; }
+      if ([400, 401, 403, 413].includes(r.status)) return {ok: false, error: r.error, id};
+      // The network, a restarted or busy hub, a wrong offset: ask where
+      // the hub is and go on from there, pausing a little longer each time.
+      if (++failures > 8) return {ok: false, error: `${r.error} (gave up after ${failures - 1} tries)`, id};
+      status.textContent = `Interrupted: resuming (try ${failures})…`;
+      await new Promise((done) => setTimeout(done, Math.min(8000, 500 * 2 ** (failures - 1))));
+      if (stopped) return {ok: false, error: 'the page was left', id};
+      const q = await api.get(`/api/v1/uploads/${id}`);
+      if (q.ok) { offset = q.data.offset; show(offset); } else if (q.status === 404) {
+        delete row.dataset.upload;
+        return {ok: false, error: q.error};
+      }
+    }
+    status.textContent = 'Checking…';
+    const sha256 = await digest;
+    for (let tries = 1; ; ++tries) {
+      const done = await api.post(`/api/v1/uploads/${id}/complete`, sha256 ? {sha256} : {});
+      if (done.ok) { delete row.dataset.upload; return done; }
+      if (done.status !== 0 && done.status !== 503 || tries >= 5) {
+        if (done.status === 400 || done.status === 404) delete row.dataset.upload; // discarded by the hub
+        return {ok: false, error: done.error, id: row.dataset.upload};
+      }
+      await new Promise((wake) => setTimeout(wake, 1000 * tries));
+    }
   }
 
   async function remove(m, button) {
@@ -130,11 +205,23 @@ export function renderContent(main) {
   }
 
   async function thumbnail(m, cell) {
+    const path = '/api/v1/media/' + encodeURIComponent(m.name) + (m.kind === 'image' ? '' : '/thumbnail');
+    let r;
     if (m.kind !== 'image') {
-      replace(cell, h('span', {class: 'thumb-icon', role: 'img', 'aria-label': 'Video (no preview)'}, '▶'));
-      return;
+      replace(cell, h('span', {class: 'thumb-icon', role: 'img', 'aria-label': 'Video (no preview yet)'}, '▶'));
+      for (let tries = 0; tries < 20; ++tries) {
+        r = await api.call('GET', path, undefined, {raw: true});
+        if (stopped || !r.ok || r.status !== 202) break;
+        await new Promise((wake) => setTimeout(wake, 1500));
+      }
+      if (stopped || !r.ok || r.status !== 200) {
+        // Not decodable by the hub (or not yet): the icon stays, saying so.
+        if (!stopped) cell.firstChild.setAttribute('aria-label', 'Video (no preview)');
+        return;
+      }
+    } else {
+      r = await api.call('GET', path, undefined, {raw: true});
     }
-    const r = await api.call('GET', '/api/v1/media/' + encodeURIComponent(m.name), undefined, {raw: true});
     if (stopped || !r.ok) return;
     const url = URL.createObjectURL(await r.response.blob());
     if (stopped) { URL.revokeObjectURL(url); return; }

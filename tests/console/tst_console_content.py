@@ -6,7 +6,7 @@ label `browser`).
 What it proves, against a real `stoa-hub serve` (SQLite) and headless
 Chromium: an editor uploads two images and a video (made with ffmpeg now)
 through the file picker and one more by drag and drop, each with its
-progress bar; images get thumbnails, the video an icon; an unsupported
+progress bar; images get thumbnails, the video a frame from the hub; an unsupported
 file is refused before upload with a message; a playlist and a schedule
 entry are built in the page; bad input (a name with HTML, an empty
 playlist, an entry whose until equals from) is refused with a clear
@@ -191,12 +191,13 @@ class Content(unittest.TestCase):
         # The hub refuses it too, whatever a client checks.
         status, _, _ = self.hub.request("PUT", "/api/v1/media/notes.txt", self.admin, b"text", "text/plain")
         self.assertEqual(status, 400)
-        # Thumbnails: images drawn from their bytes; the video an icon.
+        # Thumbnails: images drawn from their bytes; the video a frame the
+        # hub grabbed (GStreamer), 320 px wide as well.
         wait(d, lambda _: len([i for i in d.find_elements(By.CSS_SELECTOR, "#media img.thumb")
-                               if d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", i) == 320]) == 3,
-             message="3 image thumbnails loaded")
+                               if d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", i) == 320]) == 4,
+             timeout=30, message="3 image thumbnails and the video's frame loaded")
         row = d.find_element(By.CSS_SELECTOR, '#media tr[data-name="clip.mp4"]')
-        self.assertTrue(row.find_elements(By.CSS_SELECTOR, ".thumb-icon"))
+        self.assertTrue(row.find_elements(By.CSS_SELECTOR, 'img.thumb[alt="Preview of clip.mp4"]'))
         self.assertIn("Video (video/mp4)", row.text)
         self.assertIn("not used", row.text)
         red = d.find_element(By.CSS_SELECTOR, '#media tr[data-name="red.png"]')
