@@ -150,7 +150,14 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         // separated by commas), version (a manifest version, or "none"),
         // q (a part of the id, any case).
         const std::string *group = q("group"), *tag = q("tag"), *state = q("state"), *version = q("version"),
-                          *search = q("q");
+                          *search = q("q"), *scope = q("fleet");
+        // fleet=active: revoked devices are no part of the answer at all,
+        // neither the list nor `fleet`, the counts and the facets. A revoked
+        // device never adopts anything again, so the console's adoption bar
+        // ("N of M screens on vX") asks for this scope.
+        if (scope && *scope != "all" && *scope != "active")
+            return errorJson(400, "fleet must be all or active");
+        const bool activeOnly = scope && *scope == "active";
         std::vector<std::string> states;
         if (state) {
             for (const auto &part : QString::fromStdString(*state).split(',', Qt::SkipEmptyParts))
@@ -198,8 +205,11 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         std::int64_t counts[4] = {0, 0, 0, 0};
         std::map<std::string, std::int64_t> groups, tags;
         std::map<std::int64_t, std::int64_t> versions;
-        std::int64_t noVersion = 0;
+        std::int64_t noVersion = 0, fleetSize = 0;
         for (const auto &dev : *list) {
+            if (activeOnly && dev.revoked)
+                continue;
+            ++fleetSize;
             const DeviceState st = deviceState(dev, now, options);
             ++counts[static_cast<int>(st)];
             if (dev.group)
@@ -271,7 +281,7 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
             {"total", static_cast<qint64>(rows.size())},
             {"offset", static_cast<qint64>(*offset)},
             {"limit", static_cast<qint64>(*limit)},
-            {"fleet", static_cast<qint64>(list->size())},
+            {"fleet", static_cast<qint64>(fleetSize)},
             {"counts", QJsonObject{{"online", static_cast<qint64>(counts[0])}, {"stale", static_cast<qint64>(counts[1])},
                                    {"offline", static_cast<qint64>(counts[2])}, {"never", static_cast<qint64>(counts[3])}}},
             {"groups", facetGroups},
@@ -400,6 +410,57 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
                                    {"manifest_version", optInt(s.manifestVersion)},
                                    {"status", QJsonDocument::fromJson(QByteArray::fromStdString(s.body)).object()}});
         return jsonOf(200, out);
+    }
+
+    case Route::Kind::ApiDeviceOnline: {
+        // The online timeline over the last `days` days, by the fleet's
+        // rule (deviceState()): online from each heartbeat's receipt for
+        // onlineMs. Before the oldest heartbeat kept there is no record
+        // (retention keeps a device's newest statusesPerDevice, ~33 h at
+        // the default 60 s interval), which is not the same as offline.
+        int days = 1;
+        if (auto it = request.query.find("days"); it != request.query.end()) {
+            bool ok = false;
+            days = QString::fromStdString(it->second).toInt(&ok);
+            if (!ok || days < 1 || days > 30)
+                return errorJson(400, "days must be 1-30");
+        }
+        auto exists = storage->deviceExists(route.deviceId);
+        if (!exists)
+            return failed(exists.error());
+        if (!*exists)
+            return errorJson(404, "no device " + route.deviceId);
+        const std::int64_t until = nowMs(), from = until - std::int64_t{days} * 86400 * 1000;
+        auto times = storage->heartbeatTimes(route.deviceId, from);
+        if (!times)
+            return failed(times.error());
+        QJsonArray spans;
+        std::int64_t spanFrom = 0, spanTo = -1;
+        const auto close = [&] {
+            if (spanTo > spanFrom)
+                spans.append(QJsonObject{{"from", QString::fromStdString(rfc3339(spanFrom))},
+                                         {"until", QString::fromStdString(rfc3339(spanTo))}});
+        };
+        for (const std::int64_t t : *times) {
+            const std::int64_t a = std::max(t, from), b = std::min(t + options.onlineMs, until);
+            if (b <= a)
+                continue;
+            if (spanTo >= a) {
+                spanTo = std::max(spanTo, b);
+                continue;
+            }
+            close();
+            spanFrom = a;
+            spanTo = b;
+        }
+        close();
+        return jsonOf(200, QJsonObject{
+            {"from", QString::fromStdString(rfc3339(from))},
+            {"until", QString::fromStdString(rfc3339(until))},
+            {"online_within_s", static_cast<qint64>(options.onlineMs / 1000)},
+            {"recorded_from", times->empty() ? QJsonValue(QJsonValue::Null)
+                                             : QJsonValue(QString::fromStdString(rfc3339(std::max(times->front(), from))))},
+            {"spans", spans}});
     }
 
     case Route::Kind::ApiMediaList:

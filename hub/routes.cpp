@@ -113,6 +113,8 @@ Route classify(std::string_view method, std::string_view path)
                 return make(Route::Kind::ApiDevicePlays, "api_device_plays", method, "GET, HEAD", p[3]);
             if (n == 5 && p[4] == "history")
                 return make(Route::Kind::ApiDeviceHistory, "api_device_history", method, "GET, HEAD", p[3]);
+            if (n == 5 && p[4] == "online")
+                return make(Route::Kind::ApiDeviceOnline, "api_device_online", method, "GET, HEAD", p[3]);
             if (n == 5 && p[4] == "group")
                 return make(Route::Kind::ApiDeviceGroup, "api_device_group", method, "PUT", p[3]);
             if (n == 5 && p[4] == "tags")

@@ -20,7 +20,7 @@ struct Route {
         Wake,                                         // v1.1 §10
         ApiLogin,                                     // no credential: it makes one
         ApiWhoami, ApiLogout, ApiDevices, ApiDeviceAdd, ApiDevice, ApiDeviceRevoke, ApiDeviceToken,
-        ApiDevicePlays, ApiDeviceHistory, ApiDeviceGroup, ApiDeviceTags, ApiDeviceScreenshot,
+        ApiDevicePlays, ApiDeviceHistory, ApiDeviceOnline, ApiDeviceGroup, ApiDeviceTags, ApiDeviceScreenshot,
         ApiMediaList, ApiMediaPut, ApiMediaGet, ApiMediaDelete,
         ApiMediaThumbnail,                            // content_api.cpp: a video's frame (thumbnails.h)
         ApiUploadCreate, ApiUploadGet, ApiUploadChunk, ApiUploadComplete, ApiUploadDelete, // upload_api.cpp: resumable uploads

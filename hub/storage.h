@@ -179,6 +179,11 @@ public:
     virtual StorageResult<std::optional<StatusReport>> latestStatus(const std::string &id) = 0;
     // Heartbeats received, newest first, at most `limit`.
     virtual StorageResult<std::vector<StatusReport>> statusHistory(const std::string &id, int limit) = 0;
+    // When a device's heartbeats were received (hub clock, ms), oldest
+    // first: those at or after `sinceMs`, preceded by the latest one before
+    // it if one is kept (it may cover the start of the window, and it says
+    // that the record reaches back that far). The online timelines.
+    virtual StorageResult<std::vector<std::int64_t>> heartbeatTimes(const std::string &id, std::int64_t sinceMs) = 0;
     // Play records of a device, oldest first by receipt, at most `limit`.
     virtual StorageResult<std::vector<PlayRecord>> plays(const std::string &id, int limit) = 0;
 

@@ -1,12 +1,16 @@
 // hub/console/device.js — one device: its latest screenshot (and a button
 // that asks for a new one), its latest heartbeat, when it was online over
-// the last 24 hours, its sync errors in plain words and the commands sent.
+// the last 24 hours and the last 7 days, its sync errors in plain words,
+// buttons that restart its player, reboot it or turn its display on or
+// off, and the commands sent with their outcome.
 // Invariants: the screenshot is fetched with the session's token and shown
 // from a blob URL (an <img src> cannot carry the token), and the URL is
 // revoked when replaced or when the page goes; after "Take screenshot" the
 // page polls until the device's last_screenshot_at moves, so the new picture
-// appears by itself; the button is drawn only for roles that may send
-// commands (the hub answers 403 to the others anyway).
+// appears by itself; command buttons are drawn only for roles that may send
+// commands (the hub answers 403 to the others anyway), and a reboot is sent
+// only after a second, confirming click; the timelines are the hub's
+// (GET …/online: the fleet's online rule, one place), never recomputed here.
 import * as api from './api.js';
 import * as session from './session.js';
 import {h, replace, toast} from './dom.js';
@@ -14,6 +18,14 @@ import * as fmt from './format.js';
 import {stateBadge, failing} from './fleet.js';
 
 const DAY_MS = 24 * 3600 * 1000;
+// The device controls (protocol §3 command types) and what each says.
+const CONTROLS = [
+  {type: 'restart_player', label: 'Restart player', sent: 'Player restart requested'},
+  {type: 'reboot', label: 'Reboot', sent: 'Reboot requested',
+   confirm: (id) => `Really reboot ${id}? Its screen is dark until it is back`},
+  {type: 'display_on', label: 'Display on', sent: 'Display on requested'},
+  {type: 'display_off', label: 'Display off', sent: 'Display off requested'},
+];
 const REFRESH_MS = 30000;
 const WAITING_POLL_MS = 2000;
 const WAIT_LIMIT_MS = 10 * 60 * 1000;
@@ -38,6 +50,14 @@ export function renderDevice(main, id) {
     ? h('button', {type: 'button', id: 'take-screenshot', onclick: takeScreenshot}, 'Take screenshot') : null;
   const heartbeat = h('dl', {class: 'facts', id: 'heartbeat'});
   const timeline = h('div', {id: 'timeline-box'});
+  const timelineWeek = h('div', {id: 'timeline-7d-box'});
+  const controlStatus = h('p', {id: 'control-status', role: 'status', 'aria-live': 'polite'});
+  const controls = session.can('command') ? h('section', {'aria-labelledby': 'h-ctl', class: 'panel', id: 'controls'},
+    h('h2', {id: 'h-ctl'}, 'Control'),
+    h('div', {class: 'buttons'}, CONTROLS.map((c) => h('button', {
+      type: 'button', id: 'cmd-' + c.type.replace('_', '-'), dataset: {command: c.type},
+      onclick: (e) => sendControl(c, e.currentTarget)}, c.label))),
+    controlStatus) : null;
   const errors = h('div', {id: 'sync-errors'});
   const commands = h('div', {id: 'commands'});
   const error = h('p', {class: 'error', role: 'alert'});
@@ -52,15 +72,18 @@ export function renderDevice(main, id) {
         button, shotStatus),
       h('section', {'aria-labelledby': 'h-hb', class: 'panel'},
         h('h2', {id: 'h-hb'}, 'Latest heartbeat'), heartbeat)),
+    controls,
     h('section', {'aria-labelledby': 'h-tl', class: 'panel'}, h('h2', {id: 'h-tl'}, 'Online, last 24 hours'), timeline),
+    h('section', {'aria-labelledby': 'h-tl7', class: 'panel'}, h('h2', {id: 'h-tl7'}, 'Online, last 7 days'), timelineWeek),
     h('section', {'aria-labelledby': 'h-err', class: 'panel'}, h('h2', {id: 'h-err'}, 'Sync errors, last 24 hours'), errors),
     h('section', {'aria-labelledby': 'h-cmd', class: 'panel'}, h('h2', {id: 'h-cmd'}, 'Commands sent'), commands));
   title.focus();
 
   async function load() {
     clearTimeout(timer);
-    const [dev, history, sent] = await Promise.all([
-      api.get(base), api.get(base + '/history?limit=2000'), api.get(base + '/commands')]);
+    const [dev, history, sent, day, week] = await Promise.all([
+      api.get(base), api.get(base + '/history?limit=2000'), api.get(base + '/commands'),
+      api.get(base + '/online?days=1'), api.get(base + '/online?days=7')]);
     if (stopped) return;
     if (!dev.ok) {
       error.textContent = dev.status === 404 ? `There is no device "${id}".` : 'The device could not be loaded: ' + dev.error;
@@ -86,7 +109,10 @@ export function renderDevice(main, id) {
         : `The last ${summary.consecutive_failures} sync attempts failed.`) : null);
     drawHeartbeat(hb);
     const beats = history.ok ? history.data : [];
-    drawTimeline(beats, d.online_within_s ?? 180);
+    drawTimeline(timeline, 'timeline', day, 'the last 24 hours', ['24 h ago', '12 h ago', 'now'],
+      (ms) => new Date(ms).toLocaleTimeString(undefined, {hour: '2-digit', minute: '2-digit'}));
+    drawTimeline(timelineWeek, 'timeline-7d', week, 'the last 7 days', ['7 days ago', '3½ days ago', 'now'],
+      (ms) => new Date(ms).toLocaleString(undefined, {dateStyle: 'short', timeStyle: 'short'}));
     drawErrors(beats);
     drawCommands(sent.ok ? sent.data : [], hb, d.last_seen_at, d.last_screenshot_at);
     await drawScreenshot(d.last_screenshot_at);
@@ -157,6 +183,40 @@ export function renderDevice(main, id) {
     timer = setTimeout(load, WAITING_POLL_MS);
   }
 
+  // A reboot takes two clicks: the first turns the button into the
+  // question (and offers Cancel), the second sends it.
+  async function sendControl(c, btn) {
+    if (c.confirm && btn.dataset.confirm !== 'yes') {
+      btn.dataset.confirm = 'yes';
+      btn.textContent = c.confirm(id);
+      const cancel = h('button', {type: 'button', id: 'cmd-cancel', class: 'secondary', onclick: () => {
+        btn.dataset.confirm = '';
+        btn.textContent = c.label;
+        cancel.remove();
+        btn.focus();
+      }}, 'Cancel');
+      btn.after(cancel);
+      return;
+    }
+    if (c.confirm) {
+      btn.dataset.confirm = '';
+      btn.textContent = c.label;
+      document.getElementById('cmd-cancel')?.remove();
+    }
+    btn.disabled = true;
+    controlStatus.textContent = 'Sending…';
+    const r = await api.post(base + '/commands', {type: c.type});
+    if (stopped) return;
+    btn.disabled = false;
+    if (!r.ok) {
+      controlStatus.textContent = r.status === 403 ? 'Your role may not send commands.' : 'Not sent: ' + r.error;
+      return;
+    }
+    controlStatus.textContent = `${c.sent}: the device carries it out when it next syncs (it is woken at once).`;
+    toast(c.sent);
+    load(); // the commands list shows it at once
+  }
+
   function drawHeartbeat(hb) {
     if (!hb) {
       replace(heartbeat, fact('Heartbeat', 'none received yet'));
@@ -174,48 +234,49 @@ export function renderDevice(main, id) {
       fact('Uptime', hb.uptime_s !== undefined && hb.uptime_s !== null ? fmt.duration(hb.uptime_s * 1000) : '—'));
   }
 
-  // Online where a heartbeat came within `onlineS` before; the rest of the
-  // 24 h is "no heartbeat". Drawn as proportional segments with words (a
-  // summary and each segment's title), not colour alone.
-  function drawTimeline(beats, onlineS) {
-    const now = Date.now();
-    const start = now - DAY_MS;
-    const times = beats.map((b) => Date.parse(b.received_at)).filter((t) => t >= start - onlineS * 1000).sort((a, b) => a - b);
-    const spans = [];
-    for (const t of times) {
-      const from = Math.max(t, start);
-      const to = Math.min(t + onlineS * 1000, now);
-      if (to <= from) continue;
-      const last = spans[spans.length - 1];
-      if (last && from <= last.to) last.to = Math.max(last.to, to);
-      else spans.push({from, to});
+  // The hub's spans (online for online_within_s after each heartbeat, the
+  // fleet's rule) as proportional segments: online, no heartbeat, and "no
+  // record" before the oldest heartbeat the hub keeps (not the same as
+  // offline). With words (a summary and each segment's title), not colour
+  // alone.
+  function drawTimeline(box, idBase, r, span, axis, time) {
+    if (!r.ok) {
+      replace(box, h('p', {class: 'error'}, 'The timeline could not be loaded: ' + r.error));
+      return;
     }
+    const from = Date.parse(r.data.from), until = Date.parse(r.data.until), total = until - from;
+    const recorded = r.data.recorded_from ? Date.parse(r.data.recorded_from) : until;
     const segments = [];
-    let cursor = start;
-    for (const s of spans) {
-      if (s.from > cursor) segments.push({on: false, from: cursor, to: s.from});
-      segments.push({on: true, from: s.from, to: s.to});
-      cursor = s.to;
+    if (recorded > from) segments.push({kind: 'none', from, to: recorded});
+    let cursor = recorded;
+    for (const s of r.data.spans) {
+      const a = Date.parse(s.from), b = Date.parse(s.until);
+      if (a > cursor) segments.push({kind: 'off', from: cursor, to: a});
+      segments.push({kind: 'on', from: a, to: b});
+      cursor = Math.max(cursor, b);
     }
-    if (cursor < now) segments.push({on: false, from: cursor, to: now});
-    const onMs = spans.reduce((a, s) => a + s.to - s.from, 0);
-    const gaps = segments.filter((s) => !s.on);
+    if (cursor < until) segments.push({kind: 'off', from: cursor, to: until});
+    const onMs = segments.filter((s) => s.kind === 'on').reduce((a, s) => a + s.to - s.from, 0);
+    const gaps = segments.filter((s) => s.kind === 'off');
     const longest = gaps.reduce((a, s) => Math.max(a, s.to - s.from), 0);
-    const words = `Online ${Math.round((100 * onMs) / DAY_MS)} % of the last 24 hours` +
-      (gaps.length ? `; ${gaps.length} period${gaps.length > 1 ? 's' : ''} without heartbeats, the longest ${fmt.duration(longest)}.` : '.');
-    const time = (ms) => new Date(ms).toLocaleTimeString(undefined, {hour: '2-digit', minute: '2-digit'});
-    replace(timeline,
-      h('p', {id: 'timeline-summary'}, words),
-      h('div', {class: 'timeline', id: 'timeline', role: 'img', 'aria-label': words},
+    const words = !r.data.recorded_from ? `No heartbeat in ${span}.`
+      : `Online ${Math.round((100 * onMs) / total)} % of ${span}` +
+        (gaps.length ? `; ${gaps.length} period${gaps.length > 1 ? 's' : ''} without heartbeats, the longest ${fmt.duration(longest)}` : '') +
+        (recorded > from ? `; no record before ${time(recorded)}.` : '.');
+    const name = {on: 'Online', off: 'No heartbeat', none: 'No record'};
+    replace(box,
+      h('p', {id: idBase + '-summary'}, words),
+      h('div', {class: 'timeline', id: idBase, role: 'img', 'aria-label': words},
         segments.map((s) => h('span', {
-          class: s.on ? 'seg on' : 'seg off',
-          title: `${s.on ? 'Online' : 'No heartbeat'} ${time(s.from)}–${time(s.to)}`,
-          dataset: {width: ((100 * (s.to - s.from)) / DAY_MS).toFixed(3)},
+          class: 'seg ' + s.kind,
+          title: `${name[s.kind]} ${time(s.from)}–${time(s.to)}`,
+          dataset: {width: ((100 * (s.to - s.from)) / total).toFixed(3), from: new Date(s.from).toISOString(),
+                    until: new Date(s.to).toISOString()},
         }))),
-      h('div', {class: 'axis', 'aria-hidden': 'true'}, h('span', {}, '24 h ago'), h('span', {}, '12 h ago'), h('span', {}, 'now')));
+      h('div', {class: 'axis', 'aria-hidden': 'true'}, axis.map((a) => h('span', {}, a))));
     // Widths through the CSSOM: allowed by the CSP (style attributes in
     // markup are not, style-src has no 'unsafe-inline').
-    for (const seg of timeline.querySelectorAll('.seg')) seg.style.flexBasis = seg.dataset.width + '%';
+    for (const seg of box.querySelectorAll('.seg')) seg.style.flexBasis = seg.dataset.width + '%';
   }
 
   function drawErrors(beats) {
@@ -247,8 +308,13 @@ export function renderDevice(main, id) {
       return;
     }
     const pending = new Set(hb?.pending_commands || []);
+    // Booted after the command: the heartbeat's uptime (the sync agent's,
+    // which a reboot restarts) began after it was sent.
+    const bootedAt = hb?.sent_at && hb.uptime_s != null ? Date.parse(hb.sent_at) - hb.uptime_s * 1000 : null;
     const outcome = (c) => {
       if (c.type === 'screenshot' && lastShot && lastShot >= c.created_at) return 'done: a screenshot arrived';
+      if (c.type === 'reboot' && bootedAt && bootedAt > Date.parse(c.created_at) && !pending.has(c.id))
+        return 'done: the device has restarted since';
       if (pending.has(c.id)) return 'received, waiting to be carried out';
       if (!lastSeen || lastSeen < c.created_at) return 'not picked up yet';
       return 'picked up';

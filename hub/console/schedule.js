@@ -7,7 +7,8 @@
 // schedule text the hub reads (docs/stoa-command.md), show what publishing
 // it would change (POST …/preview: assets, entries, devices affected), then
 // publish (PUT); afterwards an adoption bar, "N of M screens on vX", from the
-// devices' heartbeats, refreshed every few seconds. Below, the week view of
+// devices' heartbeats, refreshed every few seconds (M: the devices not
+// revoked, which are all that can ever adopt it). Below, the week view of
 // a group: the hub evaluates the devices' own schedule engine hour by hour
 // (GET …/week), DST days included; nothing here re-implements the rules.
 // Invariants: nothing is sent before the checks below pass (names,
@@ -366,7 +367,7 @@ export function renderSchedule(main, params) {
   async function adoptionTick() {
     clearTimeout(adoptionTimer);
     const [pub, devs] = await Promise.all([api.get('/api/v1/publication'),
-      api.get('/api/v1/devices?limit=1000&sort=version&order=asc')]);
+      api.get('/api/v1/devices?limit=1000&sort=version&order=asc&fleet=active')]);
     if (stopped) return;
     if (pub.ok && devs.ok) {
       const v = pub.data.version;

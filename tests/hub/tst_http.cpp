@@ -262,6 +262,83 @@ private slots:
         QCOMPARE((*h->hub->storage().latestStatus("pi-3"))->manifestVersion, std::optional<std::int64_t>(3));
     }
 
+    // The device page's timelines: online for onlineMs from each heartbeat's
+    // receipt (the fleet's rule), merged, clipped to the window; before the
+    // oldest heartbeat kept there is no record. Old heartbeats go straight
+    // into the storage (the API stamps receipt with the hub's clock).
+    void onlineTimelineFollowsTheFleetRule()
+    {
+        const std::int64_t now = QDateTime::currentMSecsSinceEpoch(), day = 86400000, minute = 60000;
+        IngestBatch old;
+        for (std::int64_t t : {now - 6 * day, now - 6 * day + minute, now - 6 * day + 2 * minute, now - 2 * day})
+            old.statuses.push_back(StatusReport{"pi-1", t, 1, heartbeat("pi-1", 1)});
+        QVERIFY(h->hub->storage().ingest(old).has_value());
+        QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 2)).status, 204L);
+
+        auto viewer = h->client(h->viewer);
+        const auto ms = [](const QJsonValue &v) { return QDateTime::fromString(v.toString(), Qt::ISODate).toMSecsSinceEpoch(); };
+        const auto week = viewer->get("/api/v1/devices/pi-1/online?days=7");
+        QCOMPARE(week.status, 200L);
+        const auto w = object(week);
+        QCOMPARE(w.value("online_within_s").toInt(), 180);
+        QVERIFY(qAbs(ms(w.value("until")) - now) < 60000);
+        QCOMPARE(ms(w.value("until")) - ms(w.value("from")), 7 * day);
+        QVERIFY(qAbs(ms(w.value("recorded_from")) - (now - 6 * day)) < 2000);
+        const auto spans = w.value("spans").toArray();
+        QCOMPARE(spans.size(), 3);
+        // Three heartbeats a minute apart: one span, to the last one + 3 min.
+        QVERIFY(qAbs(ms(spans[0].toObject().value("from")) - (now - 6 * day)) < 2000);
+        QVERIFY(qAbs(ms(spans[0].toObject().value("until")) - (now - 6 * day + 5 * minute)) < 2000);
+        QVERIFY(qAbs(ms(spans[1].toObject().value("until")) - ms(spans[1].toObject().value("from")) - 3 * minute) < 2000);
+        QCOMPARE(spans[2].toObject().value("until"), w.value("until")); // the live one, clipped at now
+
+        // A day: the heartbeat two days ago is the latest before the window,
+        // so the record covers all of it.
+        const auto today = object(viewer->get("/api/v1/devices/pi-1/online"));
+        QCOMPARE(today.value("recorded_from"), today.value("from"));
+        QCOMPARE(today.value("spans").toArray().size(), 1);
+        const auto never = object(viewer->get("/api/v1/devices/pi-2/online?days=7"));
+        QVERIFY(never.value("recorded_from").isNull());
+        QVERIFY(never.value("spans").toArray().isEmpty());
+        QCOMPARE(viewer->get("/api/v1/devices/pi-1/online?days=0").status, 400L);
+        QCOMPARE(viewer->get("/api/v1/devices/pi-1/online?days=31").status, 400L);
+        QCOMPARE(viewer->get("/api/v1/devices/pi-9/online").status, 404L);
+    }
+
+    // The adoption bar's "N of M screens" (fleet=active): a revoked device
+    // is neither in M nor among the devices not on the version, whatever
+    // version its last heartbeat reported; the default scope still lists it.
+    void revokedDevicesAreOutOfTheActiveFleet()
+    {
+        auto op = h->client(h->admin);
+        const auto added = op->post("/api/v1/devices", R"({"id":"pi-3"})");
+        QCOMPARE(added.status, 201L);
+        auto gone = h->client(object(added).value("token").toString().toStdString());
+        QCOMPARE(gone->post("/v1/devices/pi-3/status", heartbeat("pi-3", 1)).status, 204L);
+        QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 2)).status, 204L);
+        QCOMPARE(op->post("/api/v1/devices/pi-3/revoke", "").status, 204L);
+
+        auto viewer = h->client(h->viewer);
+        const auto active = viewer->get("/api/v1/devices?limit=50&sort=version&order=asc&fleet=active");
+        QCOMPARE(active.status, 200L);
+        const auto a = object(active);
+        QCOMPARE(a.value("fleet").toInt(), 2);
+        QCOMPARE(a.value("total").toInt(), 2);
+        const auto versions = a.value("versions").toObject();
+        QCOMPARE(versions.value("2").toInt(), 1);
+        QCOMPARE(versions.value("none").toInt(), 1);
+        QVERIFY2(!versions.contains("1"), "the revoked device's version is counted");
+        QCOMPARE(a.value("counts").toObject().value("online").toInt(), 1);
+        QVERIFY(deviceIn(a.value("devices").toArray(), "pi-3").isEmpty());
+        QCOMPARE(a.value("devices").toArray().size(), 2);
+        QCOMPARE(array(viewer->get("/api/v1/devices?fleet=active")).size(), 2);
+
+        const auto all = object(viewer->get("/api/v1/devices?limit=50"));
+        QCOMPARE(all.value("fleet").toInt(), 3);
+        QCOMPARE(all.value("versions").toObject().value("1").toInt(), 1);
+        QVERIFY(deviceIn(all.value("devices").toArray(), "pi-3").value("revoked").toBool());
+        QCOMPARE(viewer->get("/api/v1/devices?limit=50&fleet=some").status, 400L);
+    }
     void playsAreDeduplicated()
     {
         auto dev = h->client(h->dev1);
