@@ -194,6 +194,11 @@ class Console(unittest.TestCase):
         self.assertIn('<img src=x onerror="window.__stoaXss=1">', xss.text)
         self.assertEqual(xss.find_elements(By.TAG_NAME, "img"), [])
         self.assertIsNone(d.execute_script("return window.__stoaXss"))
+        # The rows fit 1280 px: a long word from a device wraps in its cell (Firefox breaks no
+        # line between "> and <script>, where Chromium does).
+        self.assertLessEqual(d.execute_script(
+            "const w = document.querySelector('.table-wrap'); return w.scrollWidth - w.clientWidth"), 0,
+            "no sideways scrolling of the fleet list at 1280 px")
         self.assertEqual(self.unlabelled_controls(), [])
         harness.screenshot(d, SHOTS, "fleet-desktop")
 
