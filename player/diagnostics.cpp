@@ -83,9 +83,25 @@ QString Diagnostics::deviceId() const
     return m_playback.deviceId();
 }
 
+QString qrText(const std::string &consoleUrl, const QString &deviceId)
+{
+    if (consoleUrl.empty())
+        return deviceId;
+    QUrl url(QString::fromStdString(consoleUrl));
+    // The console's files are under a directory (/console/): a link to it
+    // without the slash would resolve its modules one level up. A page's
+    // own name (…/index.html) stays as given.
+    QString path = url.path();
+    if (!path.endsWith('/') && !path.section('/', -1).contains('.'))
+        url.setPath(path + '/');
+    url.setFragment(QStringLiteral("/device/") + deviceId); // ids are [A-Za-z0-9._-]: nothing to escape
+    return url.toString(QUrl::FullyEncoded);
+}
+
 QString Diagnostics::qrSource() const
 {
-    return QStringLiteral("image://stoa-qr/") + QString::fromUtf8(QUrl::toPercentEncoding(m_playback.deviceId()));
+    return QStringLiteral("image://stoa-qr/")
+           + QString::fromUtf8(QUrl::toPercentEncoding(qrText(m_config.consoleUrl, m_playback.deviceId())));
 }
 
 QVariantList Diagnostics::leftSections() const

@@ -42,9 +42,16 @@ namespace stoa::player {
 
 class Playback;
 
+// What the diagnostics QR code holds: with the hub console's address
+// (`hub_console_url`), the address of this device's page there
+// (CONSOLE/#/device/ID, the console's own route, which it keeps through
+// sign-in), so an installer's phone opens it; without, the device id.
+QString qrText(const std::string &consoleUrl, const QString &deviceId);
+
 struct DiagnosticsConfig {
     std::string configuredServer;                    // the config file's `server`
     std::uint64_t quotaBytes = 0;                    // the config file's `quota`
+    std::string consoleUrl;                          // `hub_console_url`; empty: the QR code holds the device id
     HealthProvider health;                           // sensors; empty: "n/a"
     std::vector<std::string> startupProblems;        // e.g. a refused stoa.conf line: shown, and opens the screen
     std::function<std::string()> display;            // display power in words (DisplayControl); empty: none

@@ -228,6 +228,7 @@ int main(int argc, char **argv)
     };
     diagnostics.configuredServer = options->server;
     diagnostics.quotaBytes = options->quotaBytes;
+    diagnostics.consoleUrl = options->consoleUrl;
     diagnostics.openAtStart = options->diagnostics;
     diagnostics.autoOpen = options->autoDiagnostics;
     diagnostics.health = piHealth(options->dataDir);

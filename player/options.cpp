@@ -24,6 +24,7 @@ void take(const settings::Settings &s, PlayerOptions &o)
     o.web = s.web;
     o.server = s.server;
     o.quotaBytes = s.quota;
+    o.consoleUrl = s.hubConsoleUrl;
 }
 
 } // namespace

@@ -59,6 +59,7 @@ struct PlayerOptions {
     std::string frameLogFile;             // --frame-log: empty = no frame log
     std::string server;                   // config `server` (the agent's): shown, "none" opens diagnostics
     std::uint64_t quotaBytes = 0;         // config `quota` (the agent's, K/M/G suffixes): cache usage against it
+    std::string consoleUrl;               // config `hub_console_url`: the diagnostics QR code links this device's page
     bool diagnostics = false;             // --diagnostics
     bool autoDiagnostics = true;          // --no-auto-diagnostics turns it off
     // A config FILE that could not be used ("stoa.conf:3: bad value for

@@ -52,6 +52,7 @@ const std::array kTable = {
     Key{key::displayPower, Reader::Player, Type::Enum, "none", "how the screen is switched off and on (docs/platform.md); none: not configured", &S::displayPower, 0, 0, 1, kDisplayPowerNames},
     Key{key::videoEngine, Reader::Player, Type::Enum, "pipeline", "the player's GStreamer pipelines; qt (retired) plays as pipeline", &S::videoEngine, 0, 0, 1, kVideoEngineNames},
     Key{key::web, Reader::Player, Type::Bool, "on", "play web items (when built with QtWebEngine; docs/web.md)", &S::web},
+    Key{key::hubConsoleUrl, Reader::Player, Type::Url, "", "the hub console's address (https://hub.example/console/): the diagnostics QR code opens this device's page there; empty: the QR code holds the device id", &S::hubConsoleUrl},
 };
 // clang-format on
 

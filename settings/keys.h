@@ -61,6 +61,7 @@ inline constexpr std::string_view fadeMs = "fade_ms";
 inline constexpr std::string_view displayPower = "display_power";
 inline constexpr std::string_view videoEngine = "video_engine";
 inline constexpr std::string_view web = "web";
+inline constexpr std::string_view hubConsoleUrl = "hub_console_url";
 } // namespace key
 
 using Millis = std::chrono::milliseconds;
@@ -71,6 +72,7 @@ using Window = std::pair<int, int>; // local minutes [from, until); may wrap mid
 struct Settings {
     std::string server, dataDir, trustedKeys, deviceId, syncdListen, playerListen;
     std::string caFile, tokenFile, rebootCommand;
+    std::string hubConsoleUrl; // the hub console's address: the diagnostics QR code opens this device's page there
     Millis syncInterval{}, statusInterval{}, unsupportedRetry{}, repairInterval{};
     Millis backoffBase{}, backoffCap{}, fadeMs{};
     std::int64_t parallelDownloads = 0, lowSpeedTime = 0, playsBatch = 0, maxPlayRecords = 0, rotation = 0;

@@ -9,6 +9,9 @@
 //    the centre does not, a manually opened screen closes after its idle
 //    timeout (shortened), --diagnostics opens it at start and pins it, it
 //    opens by itself without a manifest and closes when content arrives;
+//  - with `hub_console_url` set, the QR code on screen is, module for
+//    module, the code of this device's page on the hub's console
+//    (CONSOLE/#/device/ID); unset, the device id as before;
 //  - screenshot(): the screen at 1920x1080 with the demo content and an
 //    agent failing to reach its server; STOA_DIAG_SCREENSHOT=FILE saves it
 //    (docs/diagnostics.png, docs/player.md says how).
@@ -16,6 +19,7 @@
 #include "fixtures.h"
 
 #include "player/demo_store.h"
+#include "player/diagnostics.h"
 #include "player/options.h"
 #include "player/qr_image.h"
 
@@ -93,6 +97,7 @@ private slots:
     void idleTimeoutCloses();
     void flagOpensAtStartAndStays();
     void autoOpensWithoutManifest();
+    void qrLinksTheDevicePage();
     void screenshot();
 };
 
@@ -152,6 +157,53 @@ void DiagnosticsScreen::rendersAbovePlayback()
     QVERIFY(!h.playback->idle());
     QVERIFY(h.playback->current() && h.playback->current()->playlist == "main");
     agent.stop();
+}
+
+void DiagnosticsScreen::qrLinksTheDevicePage()
+{
+    // The link: the console's route for a device page, under its directory.
+    const QString link("https://hub.example:8443/console/#/device/test-screen");
+    QCOMPARE(qrText("https://hub.example:8443/console", "test-screen"), link);
+    QCOMPARE(qrText("https://hub.example:8443/console/", "test-screen"), link);
+    QCOMPARE(qrText("https://hub.example/console/index.html", "lobby-01"),
+             QString("https://hub.example/console/index.html#/device/lobby-01"));
+    QCOMPARE(qrText("", "test-screen"), QString("test-screen"));
+
+    PlayerHarness h;
+    redContent(h);
+    DiagnosticsConfig config;
+    config.consoleUrl = "https://hub.example:8443/console";
+    QVERIFY(startWith(h, config));
+    h.shell->diagnostics().openManually();
+    auto *qr = findItem(h.shell->window()->contentItem(), "diag_qr");
+    QVERIFY(qr);
+    QTRY_COMPARE_WITH_TIMEOUT(qr->property("status").toInt(), 1 /* Image.Ready */, 5000);
+    const int modules = qrModuleCount(link);
+    QVERIFY(modules > qrModuleCount("test-screen")); // a longer text: a bigger symbol
+    const int side = int(qr->implicitWidth());
+    const int grid = modules + 2 * kQrQuietZone;
+    QCOMPARE(side % grid, 0);
+    const int scale = side / grid;
+    QVERIFY(scale >= 2);
+
+    // What is on screen, module by module, is the code of the link (the
+    // encoder is deterministic: the same text gives the same modules).
+    const QImage want = qrImage(link, side);
+    QCOMPARE(want.width(), side);
+    QImage img;
+    QTRY_VERIFY_WITH_TIMEOUT((img = h.grab(), !near(img.pixelColor(img.width() / 2, img.height() / 2), kRed)), 5000);
+    const QPointF topLeft = qr->mapToScene(QPointF(0, 0));
+    int dark = 0;
+    for (int r = 0; r < grid; ++r)
+        for (int c = 0; c < grid; ++c) {
+            const QPoint centre(c * scale + scale / 2, r * scale + scale / 2);
+            const bool wantDark = want.pixelColor(centre).lightness() < 128;
+            const bool isDark = img.pixelColor((topLeft + QPointF(centre)).toPoint()).lightness() < 128;
+            dark += isDark;
+            if (wantDark != isDark)
+                QFAIL(qPrintable(QString("module %1,%2 differs from the code of %3").arg(r).arg(c).arg(link)));
+        }
+    QVERIFY(dark > modules); // not a blank square
 }
 
 void DiagnosticsScreen::keysToggle_data()

@@ -395,12 +395,14 @@ void DiagnosticsState::options()
     QTemporaryDir dir;
     QFile conf(dir.filePath("stoa.conf"));
     QVERIFY(conf.open(QIODevice::WriteOnly));
-    conf.write("server = https://user:secret@signage.example/base\nquota = 2G\nbackoff_cap_s = 60\n");
+    conf.write("server = https://user:secret@signage.example/base\nquota = 2G\nbackoff_cap_s = 60\n"
+               "hub_console_url = https://hub.example/console/\n");
     conf.close();
     auto o = parsePlayerOptions({"stoa-player", "--config", dir.filePath("stoa.conf"), "--diagnostics"});
     QVERIFY2(o, o ? "" : o.error().message.c_str());
     QCOMPARE(o->server, std::string("https://user:secret@signage.example/base"));
     QCOMPARE(o->quotaBytes, std::uint64_t(2) << 30);
+    QCOMPARE(o->consoleUrl, std::string("https://hub.example/console/")); // the diagnostics QR code's link
     QVERIFY(o->diagnostics);
     QVERIFY(o->autoDiagnostics);
     auto off = parsePlayerOptions({"stoa-player", "--config", "/dev/null", "--no-auto-diagnostics"});
