@@ -29,6 +29,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QQuickItem>
 #include <QTemporaryDir>
 #include <QTest>
 #include <QTimer>
@@ -278,6 +279,20 @@ public:
     std::unique_ptr<Playback> playback;
     std::unique_ptr<Shell> shell;
 };
+
+// The item named `name` (its objectName) in the scene below `root`, depth
+// first; null when there is none.
+inline QQuickItem *findItem(QQuickItem *root, const QString &name)
+{
+    if (!root)
+        return nullptr;
+    if (root->objectName() == name)
+        return root;
+    for (QQuickItem *child : root->childItems())
+        if (QQuickItem *found = findItem(child, name))
+            return found;
+    return nullptr;
+}
 
 // Every switch: which content came on, when (monotonic ms), and which slot
 // was shown after it (0 or 1; -1: neither).

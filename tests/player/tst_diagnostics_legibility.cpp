@@ -56,18 +56,6 @@ const QColor kContent(128, 128, 128); // what plays beneath the panel
 const char *const kDeviceId = "lobby-screen-ground-floor-east-wing-main-entrance-left-side-0042";
 const char *const kServer = "https://signage-hub.customer-network.example.internal:8443/stoa/fleet-eu";
 
-QQuickItem *findItem(QQuickItem *root, const QString &name)
-{
-    if (!root)
-        return nullptr;
-    if (root->objectName() == name)
-        return root;
-    for (QQuickItem *child : root->childItems())
-        if (QQuickItem *found = findItem(child, name))
-            return found;
-    return nullptr;
-}
-
 void textItems(QQuickItem *root, std::vector<QQuickItem *> &out)
 {
     if (root->inherits("QQuickText"))

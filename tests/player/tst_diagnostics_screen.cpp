@@ -51,18 +51,6 @@ bool startWith(PlayerHarness &h, DiagnosticsConfig config, const std::string &de
     return true;
 }
 
-QQuickItem *findItem(QQuickItem *root, const QString &name)
-{
-    if (!root)
-        return nullptr;
-    if (root->objectName() == name)
-        return root;
-    for (QQuickItem *child : root->childItems())
-        if (QQuickItem *found = findItem(child, name))
-            return found;
-    return nullptr;
-}
-
 // A field's plain content: `value` (a row's `text` is its styled label and value).
 QString itemText(PlayerHarness &h, const QString &name)
 {

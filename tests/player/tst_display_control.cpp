@@ -192,6 +192,29 @@ struct ReleaseAtEnd {
     ~ReleaseAtEnd() { fake.release(); }
 };
 
+// For display commands that meet a switch on its way: a Rig in the
+// 07:00-22:00 window over `fake`. Members in this order: the fake outlives
+// the Rig (its destructor joins a worker that may be inside the fake), and
+// the releaser dies first, so that worker is never left blocked.
+struct HeldRig {
+    FakeDisplayPower fake;
+    Rig rig;
+    ReleaseAtEnd releaser{fake};
+
+    // Starts at Oslo time `now`, lets the first switch finish, then holds the
+    // fake (setPower blocks, as vcgencmd may for up to 5 s); false when the
+    // first switch did not finish.
+    bool startThenHold(const QString &now)
+    {
+        rig.activate(1, "07:00", "22:00");
+        rig.start(oslo(now), fake);
+        if (!rig.settle())
+            return false;
+        fake.hold();
+        return true;
+    }
+};
+
 } // namespace
 
 class DisplayControlTest : public QObject {
@@ -486,13 +509,9 @@ void DisplayControlTest::switchRunsOffTheGuiThread()
 
 void DisplayControlTest::commandFinishesWhenTheSwitchDoes()
 {
-    FakeDisplayPower fake;
-    Rig rig;
-    ReleaseAtEnd releaser{fake}; // destroyed before the Rig joins the worker
-    rig.activate(1, "07:00", "22:00");
-    rig.start(oslo("12:00:00"), fake);
-    QVERIFY(rig.settle());
-    fake.hold();
+    HeldRig held;
+    QVERIFY(held.startThenHold("12:00:00"));
+    auto &[fake, rig, releaser] = held;
     QSignalSpy finished(rig.runner.get(), &CommandRunner::handoverFinished);
     QVERIFY(rig.handOver("off-1", "display_off"));
     QTRY_COMPARE(fake.calls(), (Calls{true, false}));
@@ -523,13 +542,9 @@ void DisplayControlTest::commandFinishesWhenTheSwitchDoes()
 
 void DisplayControlTest::commandsKeepTheirOrder()
 {
-    FakeDisplayPower fake;
-    Rig rig;
-    ReleaseAtEnd releaser{fake}; // destroyed before the Rig joins the worker
-    rig.activate(1, "07:00", "22:00");
-    rig.start(oslo("12:00:00"), fake);
-    QVERIFY(rig.settle());
-    fake.hold();
+    HeldRig held;
+    QVERIFY(held.startThenHold("12:00:00"));
+    auto &[fake, rig, releaser] = held;
     // The store gives handovers by (created_at, id), created_at in seconds:
     // ids that sort in hand-over order keep this test off a second boundary.
     QVERIFY(*rig.store->commands().handToPlayer("c1-off", "display_off"));
@@ -549,13 +564,9 @@ void DisplayControlTest::commandsKeepTheirOrder()
 
 void DisplayControlTest::restartWaitsForDisplayCommands()
 {
-    FakeDisplayPower fake;
-    Rig rig;
-    ReleaseAtEnd releaser{fake}; // destroyed before the Rig joins the worker
-    rig.activate(1, "07:00", "22:00");
-    rig.start(oslo("12:00:00"), fake);
-    QVERIFY(rig.settle());
-    fake.hold();
+    HeldRig held;
+    QVERIFY(held.startThenHold("12:00:00"));
+    auto &[fake, rig, releaser] = held;
     QSignalSpy restart(rig.runner.get(), &CommandRunner::restartRequested);
     QVERIFY(*rig.store->commands().handToPlayer("off-1", "display_off"));
     QVERIFY(*rig.store->commands().handToPlayer("restart-1", "restart_player"));
@@ -575,14 +586,10 @@ void DisplayControlTest::manifestDuringACommand()
     // A manifest that drops the window arrives while display_off runs: the
     // schedule does not switch on behind the command's back; the override
     // (no window: held until the next command) is in force when it ends.
-    FakeDisplayPower fake;
-    Rig rig;
-    ReleaseAtEnd releaser{fake}; // destroyed before the Rig joins the worker
-    rig.activate(1, "07:00", "22:00");
-    rig.start(oslo("23:00:00"), fake);
-    QVERIFY(rig.settle());
+    HeldRig held;
+    QVERIFY(held.startThenHold("23:00:00"));
+    auto &[fake, rig, releaser] = held;
     QCOMPARE(fake.calls(), Calls{false});
-    fake.hold();
     QVERIFY(rig.handOver("off-1", "display_off"));
     QTRY_COMPARE(fake.calls().size(), std::size_t(2));
     rig.activate(2); // no window: the schedule alone would want "on"

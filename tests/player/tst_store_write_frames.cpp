@@ -21,9 +21,9 @@
 // Then every switch's play is in the store (nothing was lost to the queue)
 // and the shim delayed syncs (it really was in the path).
 #include "fixtures.h"
+#include "frame_gaps.h"
 #include "player/frame_log.h"
 
-#include <QRegularExpression>
 
 #include <algorithm>
 #include <dlfcn.h>
@@ -34,34 +34,9 @@ using namespace stoa::player::testing;
 
 namespace {
 
-constexpr qint64 kFramePeriodUs = 40'000; // the test videos' 25 fps
 constexpr int kSlowMs = 250;              // one sync on the emulated SD card
 constexpr int kSwitches = 6;              // per phase
 constexpr qint64 kAroundUs = 400'000;     // a switch's span: the writes happen right around it
-
-// The presented frames' timestamps in the log at `path`, in order.
-std::vector<qint64> framesOf(const QString &path)
-{
-    static const QRegularExpression re(QStringLiteral("^(\\d+) frame$"));
-    std::vector<qint64> out;
-    for (const QByteArray &line : readAll(path).split('\n')) {
-        const auto m = re.match(QString::fromUtf8(line));
-        if (m.hasMatch())
-            out.push_back(m.captured(1).toLongLong());
-    }
-    return out;
-}
-
-// The longest time without a presented frame reaching into [from, to] (a
-// freeze that starts before `from` or lasts past `to` counts whole).
-qint64 longestGap(const std::vector<qint64> &frames, qint64 from, qint64 to)
-{
-    qint64 longest = 0;
-    for (std::size_t i = 1; i < frames.size(); ++i)
-        if (frames[i] >= from && frames[i - 1] <= to)
-            longest = std::max(longest, frames[i] - frames[i - 1]);
-    return longest;
-}
 
 // The longest gap around any of `switches` (monotonic us).
 qint64 longestAround(const std::vector<qint64> &frames, const std::vector<qint64> &switches)
@@ -145,7 +120,7 @@ void StoreWriteFramesTest::slowDiskDoesNotFreezeSwitches()
           "(%ld syncs delayed); %.1f ms with one play written on the GUI thread (%lld ms)",
           baselineGap / 1000.0, slowGap / 1000.0, kSlowMs, delayed, controlGap / 1000.0,
           (blockedToUs - blockedFromUs) / 1000);
-    const qint64 limitUs = baselineGap > 2 * kFramePeriodUs ? baselineGap + kFramePeriodUs : 2 * kFramePeriodUs;
+    const qint64 limitUs = frameGapLimitUs(baselineGap);
     QVERIFY2(slowGap <= limitUs, qPrintable(QStringLiteral("a %1 ms gap between frames at a switch with a slow "
                                                            "disk (limit %2 ms, baseline %3 ms)")
                                                 .arg(slowGap / 1000.0)
