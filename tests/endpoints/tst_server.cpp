@@ -6,7 +6,7 @@
 #include "endpoints/metrics.h"
 #include "endpoints/server.h"
 
-#include "http_client.h"
+#include "raw_http_client.h"
 #include "process_probe.h"
 
 #include <QFile>

@@ -3,6 +3,8 @@
 // both use it.
 #include "postgres_server.h"
 
+#include "loopback_port.h"
+
 #include <libpq-fe.h>
 
 #include <arpa/inet.h>
@@ -98,26 +100,6 @@ std::expected<RunAs, std::string> runAs()
         return std::unexpected(std::string("running as root, and there is no `postgres` user to run the "
                                            "server as (PostgreSQL refuses root)"));
     return RunAs{true, pw->pw_uid, pw->pw_gid};
-}
-
-// A loopback port nobody listens on right now. The postmaster binds it a
-// moment later; if another process took it meanwhile, start() sees the
-// bind failure in the log and tries another.
-int freeLoopbackPort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return 0;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    int port = 0;
-    if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0)
-        port = ntohs(addr.sin_port);
-    ::close(fd);
-    return port;
 }
 
 std::string tail(const fs::path &file, int lines)
@@ -471,7 +453,9 @@ std::expected<PostgresServer, std::string> PostgresServer::start(std::chrono::mi
 
     std::string lastError;
     for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
-        state->port = freeLoopbackPort();
+        // If another process takes the port before the postmaster binds it,
+        // the bind failure shows in the log and the loop tries another.
+        state->port = stoa::testing::freeLoopbackPort();
         if (state->port == 0)
             return std::unexpected(std::string("no free loopback port: ") + std::strerror(errno));
         bool portTaken = false;

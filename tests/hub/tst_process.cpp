@@ -8,7 +8,7 @@
 #include "backends.h"
 #include "http_client.h"
 #include "served_hub.h"
-#include "tests/endpoints/process_probe.h"
+#include "process_probe.h"
 
 #include <QDateTime>
 #include <QDeadlineTimer>

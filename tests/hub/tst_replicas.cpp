@@ -10,6 +10,7 @@
 // device's retry pacing after a failed request, as a device would.
 #include "backends.h"
 #include "http_client.h"
+#include "loopback_port.h"
 #include "postgres_server.h"
 #include "served_hub.h"
 
@@ -35,25 +36,13 @@
 
 using namespace stoa::hub;
 using namespace stoa::hub::test;
+using stoa::testing::freeLoopbackPort;
 
 namespace {
 
 constexpr int kDevices = 24;
 constexpr int kThreads = 6;
 constexpr int kRecordsPerBatch = 5;
-
-quint16 freePort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
-    ::close(fd);
-    return ntohs(addr.sin_port);
-}
 
 // HAProxy as a child, with a CSV stats page to read the servers' states.
 class Haproxy {
@@ -253,7 +242,7 @@ private slots:
             }
         }
 
-        const std::vector<quint16> ports{freePort(), freePort()};
+        const std::vector<quint16> ports{freeLoopbackPort(), freeLoopbackPort()};
         std::vector<std::unique_ptr<ServedHub>> hubs;
         for (int i = 0; i < 2; ++i) {
             hubs.push_back(std::make_unique<ServedHub>(data, url, dir.filePath(QStringLiteral("hub%1.log").arg(i + 1))));
@@ -262,7 +251,7 @@ private slots:
         }
         Haproxy haproxy;
         {
-            const auto e = haproxy.start(dir.path(), freePort(), freePort(), ports);
+            const auto e = haproxy.start(dir.path(), freeLoopbackPort(), freeLoopbackPort(), ports);
             QVERIFY2(e.isEmpty(), qPrintable(e));
         }
         QVERIFY2(waitFor([&] { return haproxy.status("hub1") == "UP" && haproxy.status("hub2") == "UP"; }, 20000),

@@ -7,6 +7,8 @@
 // polls for. Backoff is shortened with --set so failures come quickly.
 #pragma once
 
+#include "loopback_port.h"
+
 #include "cache/store.h"
 #include "cache/sync_status.h"
 #include "schedule/keys.h"
@@ -23,28 +25,11 @@
 
 namespace stoa::player::testing {
 
-// A loopback TCP port that was free when asked (bound, read, closed).
-inline int freeLoopbackPort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = 0;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        ::close(fd);
-    return port;
-}
-
 class DeadServerAgent {
 public:
     // `workDir` receives the agent's empty config and root key.
     DeadServerAgent(const QString &dataDir, const QString &workDir, const QString &deviceId)
-        : server(QStringLiteral("http://127.0.0.1:%1").arg(freeLoopbackPort()))
+        : server(QStringLiteral("http://127.0.0.1:%1").arg(stoa::testing::freeLoopbackPort()))
     {
         QFile(QDir(workDir).filePath("agent.conf")).open(QIODevice::WriteOnly);
         auto key = schedule::PrivateKey::generate();

@@ -40,17 +40,6 @@ public:
     void setSilent(bool silent) { m_silent = silent; }
     int connections() const { return m_connections; }
 
-    // A loopback port with nothing listening (taken, then closed at once).
-    static quint16 deadPort()
-    {
-        QTcpServer probe;
-        if (!probe.listen(QHostAddress::LocalHost))
-            qFatal("cannot listen");
-        const quint16 port = probe.serverPort();
-        probe.close();
-        return port;
-    }
-
 private:
     void onData(QTcpSocket *s)
     {

@@ -10,7 +10,7 @@
 //  - badConfigStillShowsTheScreen: a config file with a bad line: the player
 //    starts anyway, logs the line and key, and /status answers.
 // Waits are conditions with deadlines.
-#include "http_client.h"
+#include "raw_http_client.h"
 #include "process_probe.h"
 
 #include <QJsonArray>

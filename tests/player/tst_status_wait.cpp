@@ -9,7 +9,7 @@
 // 500 ms (before the fix they waited for /status's whole 2 s). Then the
 // document is let go and /status answers with it.
 #include "fixtures.h"
-#include "http_client.h"
+#include "raw_http_client.h"
 
 #include "player/device_state.h"
 #include "player/local_endpoints.h"

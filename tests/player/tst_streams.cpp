@@ -18,7 +18,8 @@
 // Offscreen: frames still reach the VideoOutput's sink (the player's own
 // pipeline sets them there), which is what is read; no pixels are grabbed.
 #include "fixtures.h"
-#include "http_server.h"  // a dead port, a silent server
+#include "http_server.h"  // a silent server
+#include "loopback_port.h" // a dead port
 #include "nginx_server.h" // tests/sync
 #include "player/diagnostics.h"
 #include "player/diagnostics_text.h"
@@ -389,12 +390,12 @@ private slots:
 
     void rtspClosedPortSkipped()
     {
-        skipped(QStringLiteral("rtsp://127.0.0.1:%1/cam").arg(stoa::testing::TinyHttpServer::deadPort()));
+        skipped(QStringLiteral("rtsp://127.0.0.1:%1/cam").arg(stoa::testing::freeLoopbackPort()));
     }
 
     void hlsClosedPortSkipped()
     {
-        skipped(QStringLiteral("http://127.0.0.1:%1/live/index.m3u8").arg(stoa::testing::TinyHttpServer::deadPort()));
+        skipped(QStringLiteral("http://127.0.0.1:%1/live/index.m3u8").arg(stoa::testing::freeLoopbackPort()));
     }
 
     void hlsSilentServerSkipped()

@@ -21,8 +21,9 @@
 //    "unsynchronised" and clock.trusted false in /status.
 // RUN_SERIAL: the <1 frame bound is between two render loops sharing the
 // machine's two cores.
-#include "http_client.h"
+#include "raw_http_client.h"
 #include "sync_players.h"
+#include "wait_until.h"
 
 #include "schedule/timing.h"
 
@@ -34,20 +35,10 @@
 
 using namespace stoa;
 using namespace stoa::player::testing;
+using stoa::testing::waitUntil;
 using namespace std::chrono_literals;
 
 namespace {
-
-bool waitUntil(const std::function<bool()> &cond, std::chrono::milliseconds timeout)
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!cond()) {
-        if (std::chrono::steady_clock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
-}
 
 QJsonObject status(std::uint16_t port)
 {
@@ -91,7 +82,7 @@ void SyncPlayersTest::twoPlayersSwitchTogether()
              qPrintable(QJsonDocument(status(portA)).toJson()));
 
     // B is started in the middle of a slot.
-    QVERIFY(waitUntil([] { return std::abs(QDateTime::currentMSecsSinceEpoch() % kSyncSlotMs - 500) < 50; }, 5s));
+    QVERIFY(waitUntil([] { return std::abs(QDateTime::currentMSecsSinceEpoch() % kSyncSlotMs - 500) < 50; }, 5s, 20ms));
     XvfbPlayer b(w.filePath("b"), w.filePath("b.frames"), w.filePath("b.log"), bRunMs);
     QVERIFY(b.started());
     QVERIFY2(b.finished(bRunMs + 60000), b.tail().constData());

@@ -6,6 +6,7 @@
 // main initialises QtWebEngine before QGuiApplication, as stoa-player does.
 #include "fixtures.h"
 #include "http_server.h"
+#include "loopback_port.h"
 
 #include "player/web_setup.h"
 
@@ -18,6 +19,7 @@
 using namespace stoa;
 using namespace stoa::player;
 using namespace stoa::player::testing;
+using stoa::testing::freeLoopbackPort;
 using stoa::testing::TinyHttpServer;
 
 namespace {
@@ -194,7 +196,7 @@ void WebTest::noNetworkIsSkipped()
 {
     PlayerHarness h;
     const Media g = h.content->solid(kGreen);
-    const QString url = QStringLiteral("http://127.0.0.1:%1/menu").arg(TinyHttpServer::deadPort());
+    const QString url = QStringLiteral("http://127.0.0.1:%1/menu").arg(freeLoopbackPort());
     h.content->activate(h.content->manifest(1, {{"main", playlist({webItem(url, 1000), item(g, 1000)})}}, "main"));
     QElapsedTimer since;
     since.start();

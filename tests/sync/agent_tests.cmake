@@ -11,7 +11,7 @@ endforeach()
 # reads the metrics.
 stoa_add_test(NAME tst_agent_blocked SOURCES tst_agent_blocked.cpp agent_harness.h
               LIBS stoa_sync stoa_tools stoa_fault_server LABELS sync TIMEOUT 300)
-target_include_directories(tst_agent_blocked PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
+target_include_directories(tst_agent_blocked PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 
 # The real process: SIGKILLs mid-download, the bandwidth cap.
 stoa_add_test(NAME tst_agent_kill SOURCES tst_agent_kill.cpp agent_harness.h
@@ -26,7 +26,7 @@ stoa_add_test(NAME tst_agent_config SOURCES tst_agent_config.cpp LIBS stoa_sync 
 # The real process as systemd and Prometheus see it: /healthz, /metrics, sd_notify.
 stoa_add_test(NAME tst_syncd_endpoints SOURCES tst_syncd_endpoints.cpp agent_harness.h
               LIBS stoa_sync stoa_tools stoa_fault_server CURL::libcurl LABELS sync TIMEOUT 300)
-target_include_directories(tst_syncd_endpoints PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
+target_include_directories(tst_syncd_endpoints PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(tst_syncd_endpoints PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>")
 add_dependencies(tst_syncd_endpoints stoa-syncd)
 
@@ -46,7 +46,7 @@ add_dependencies(tst_state_rebuild stoa-syncd)
 find_package(Qt6 REQUIRED COMPONENTS Gui)
 stoa_add_test(NAME tst_state_rebuild_player SOURCES tst_state_rebuild_player.cpp agent_harness.h
               LIBS stoa_sync stoa_tools stoa_fault_server Qt6::Gui LABELS sync player TIMEOUT 400)
-target_include_directories(tst_state_rebuild_player PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
+target_include_directories(tst_state_rebuild_player PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(tst_state_rebuild_player PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>"
                            STOA_PLAYER="$<TARGET_FILE:stoa-player>")
 add_dependencies(tst_state_rebuild_player stoa-syncd stoa-player)
@@ -73,6 +73,6 @@ set_tests_properties(tst_crash_soak_checker PROPERTIES LABELS sync TIMEOUT 120)
 # 15): it serves and plays from the mirror at once, then attaches, and its
 # plays of the fallback reach state.db. Offscreen; content as the player tests make it.
 stoa_add_test(NAME tst_state_player SOURCES tst_state_player.cpp LIBS stoa_player LABELS sync player TIMEOUT 300)
-target_include_directories(tst_state_player PRIVATE ${PROJECT_SOURCE_DIR}/tests/player ${PROJECT_SOURCE_DIR}/tests/endpoints)
+target_include_directories(tst_state_player PRIVATE ${PROJECT_SOURCE_DIR}/tests/player)
 target_compile_definitions(tst_state_player PRIVATE STOA_PLAYER="$<TARGET_FILE:stoa-player>")
 add_dependencies(tst_state_player stoa-player)

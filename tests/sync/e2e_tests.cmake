@@ -3,7 +3,7 @@
 # stoa_nginx: the nginx runner shared with bench/sync_bench.
 add_library(stoa_nginx STATIC ${CMAKE_CURRENT_LIST_DIR}/nginx_server.cpp ${CMAKE_CURRENT_LIST_DIR}/nginx_server.h)
 target_include_directories(stoa_nginx PUBLIC ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(stoa_nginx PUBLIC Qt6::Core)
+target_link_libraries(stoa_nginx PUBLIC Qt6::Core PRIVATE stoa_test_harness)
 stoa_warnings(stoa_nginx)
 
 stoa_add_test(NAME tst_e2e_nginx SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_e2e_nginx.cpp
@@ -18,7 +18,7 @@ add_dependencies(tst_e2e_nginx stoa stoa-syncd)
 stoa_add_test(NAME tst_signing_recovery SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_signing_recovery.cpp
               ${CMAKE_CURRENT_LIST_DIR}/agent_harness.h
               LIBS stoa_sync stoa_tools stoa_fault_server LABELS sync e2e TIMEOUT 300)
-target_include_directories(tst_signing_recovery PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
+target_include_directories(tst_signing_recovery PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 target_compile_definitions(tst_signing_recovery PRIVATE STOA_BIN="$<TARGET_FILE:stoa>"
                            STOA_SYNCD="$<TARGET_FILE:stoa-syncd>" STOA_PLAYER="$<TARGET_FILE:stoa-player>")
 add_dependencies(tst_signing_recovery stoa stoa-syncd stoa-player)
@@ -30,7 +30,7 @@ add_dependencies(tst_signing_recovery stoa stoa-syncd stoa-player)
 stoa_add_test(NAME tst_clock_jumps SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_clock_jumps.cpp
               ${CMAKE_CURRENT_LIST_DIR}/agent_harness.h
               LIBS stoa_sync stoa_tools stoa_fault_server LABELS sync e2e TIMEOUT 240)
-target_include_directories(tst_clock_jumps PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${PROJECT_SOURCE_DIR}/tests/endpoints)
+target_include_directories(tst_clock_jumps PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 target_compile_definitions(tst_clock_jumps PRIVATE STOA_SYNCD="$<TARGET_FILE:stoa-syncd>"
                            STOA_PLAYER="$<TARGET_FILE:stoa-player>")
 add_dependencies(tst_clock_jumps stoa-syncd stoa-player)

@@ -11,6 +11,7 @@
 // Waits are conditions with deadlines (the server log, files appearing);
 // only the moment of each kill is random.
 #include "agent_harness.h"
+#include "wait_until.h"
 
 #include <QProcess>
 #include <QTest>
@@ -81,17 +82,6 @@ std::filesystem::path visiblePath(const QString &dataDir, const std::string &hex
     return std::filesystem::path(dataDir.toStdString()) / "blobs" / "sha256" / hex.substr(0, 2) / hex;
 }
 
-bool waitUntil(const std::function<bool()> &cond, std::chrono::milliseconds timeout)
-{
-    const auto deadline = SteadyClock::now() + timeout;
-    while (!cond()) {
-        if (SteadyClock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(10ms);
-    }
-    return true;
-}
-
 } // namespace
 
 class AgentKill : public QObject {
@@ -128,7 +118,8 @@ void AgentKill::sigkillDuringDownloads()
         const std::size_t before = blobRequests().size();
         QVERIFY(syncd.start());
         // Kill while blobs are in flight: after this run's first blob request.
-        const bool downloading = waitUntil([&] { return blobRequests().size() > before || !syncd.running(); }, 20s);
+        const bool downloading =
+            waitUntil([&] { return blobRequests().size() > before || !syncd.running(); }, 20s, 10ms);
         QVERIFY2(downloading && syncd.running(), syncd.output().constData());
         std::this_thread::sleep_for(std::chrono::milliseconds(delayMs(rng)));
         syncd.kill();

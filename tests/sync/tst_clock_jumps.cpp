@@ -27,8 +27,10 @@
 // Waits are conditions with deadlines; pace checks read the server's log of
 // arrival times (steady clock), never a timing of the test's own.
 #include "agent_harness.h"
-#include "http_client.h"
+#include "daemon.h"
 #include "process_probe.h"
+#include "raw_http_client.h"
+#include "wait_until.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -52,17 +54,6 @@ constexpr auto kWindow = 8s;                 // the window a pace is measured ov
 // A cold, loaded 2-core machine may start a poll late; a stall from a
 // wall-clock wait is an hour or a day.
 constexpr double kGapSlackMs = 2500;
-
-bool waitUntil(const std::function<bool()> &cond, std::chrono::milliseconds timeout)
-{
-    const auto deadline = SteadyClock::now() + timeout;
-    while (!cond()) {
-        if (SteadyClock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(50ms);
-    }
-    return true;
-}
 
 // libfaketime's preload library, wherever the Debian package put it for this
 // architecture; empty when it is not installed.
@@ -105,55 +96,6 @@ bool writeOffset(const QString &rcFile, const char *offset)
     return f.open(QIODevice::WriteOnly) && f.write(line) == line.size() && f.flush() &&
            (f.close(), std::rename(qPrintable(rcFile + ".new"), qPrintable(rcFile)) == 0);
 }
-
-// A long-running program, its output in a file (a pipe nobody reads while
-// the test waits would fill and stall it).
-class Daemon {
-public:
-    Daemon(QString program, QStringList args, QString logFile, QProcessEnvironment env)
-        : m_program(std::move(program)), m_args(std::move(args)), m_logFile(std::move(logFile))
-    {
-        m_process.setProcessEnvironment(env);
-        m_process.setProcessChannelMode(QProcess::MergedChannels);
-        m_process.setStandardOutputFile(m_logFile, QIODevice::Append);
-    }
-    ~Daemon()
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
-            m_process.waitForFinished(10000);
-        }
-    }
-    bool start()
-    {
-        m_process.start(m_program, m_args);
-        return m_process.waitForStarted(10000);
-    }
-    bool terminate()
-    {
-        m_process.terminate();
-        return m_process.waitForFinished(30000) && m_process.exitStatus() == QProcess::NormalExit &&
-               m_process.exitCode() == 0;
-    }
-    QByteArray log() const
-    {
-        QFile f(m_logFile);
-        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-    }
-    // The end of the log, for a failure message (QTest cuts long ones short).
-    const char *tail() const
-    {
-        m_tail = log().right(1500);
-        return m_tail.constData();
-    }
-
-private:
-    QString m_program;
-    QStringList m_args;
-    QString m_logFile;
-    QProcess m_process;
-    mutable QByteArray m_tail;
-};
 
 // kv "time_floor_ms" read straight from the store's database (read-only, so
 // the test never writes what the processes share); 0 when not saved yet.
@@ -259,18 +201,16 @@ void ClockJumps::wallClockJumpsChangeNothingButTrustedTime()
                   "--set", "backoff_base_s=0.2", "--set", "backoff_cap_s=2", "--set", "sync_interval_s=" + interval,
                   "--set", "status_interval_s=" + interval, "--set", "min_free=0"},
                  work + "/syncd.log", env);
-    QProcessEnvironment playerEnv = env;
-    playerEnv.insert("QT_QPA_PLATFORM", "offscreen");
     Daemon player(STOA_PLAYER,
                   {"--windowed", "--listen", "127.0.0.1:0", "--config", site.path("empty.conf"), "--data-dir", data,
                    "--device-id", "dev-1", "--no-auto-diagnostics"},
-                  work + "/player.log", playerEnv);
+                  work + "/player.log", playerEnvironment(env));
 
     QVERIFY(syncd.start());
     QVERIFY(waitUntil([&] { return QFileInfo(data + "/state.db").exists(); }, 30s)); // one creates the store
     QVERIFY(player.start());
     std::uint16_t port = 0;
-    QVERIFY2(waitUntil([&] { return (port = std::uint16_t(endpoints::testing::servingPort(player.log()))) != 0; },
+    QVERIFY2(waitUntil([&] { return (port = player.servingPort()) != 0; },
                        60s),
              player.tail());
     auto status = [&] {

@@ -22,8 +22,10 @@
 // Waits are conditions with deadlines (the server's log, the processes'
 // output, /status answers).
 #include "agent_harness.h"
-#include "http_client.h"
+#include "daemon.h"
 #include "process_probe.h"
+#include "raw_http_client.h"
+#include "wait_until.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -37,18 +39,6 @@ namespace {
 
 constexpr std::int64_t kHuge = std::int64_t(1) << 62;
 const std::string kStatusPath = "/v1/devices/dev-1/status";
-
-bool waitUntil(const std::function<bool()> &cond, std::chrono::milliseconds timeout,
-               std::chrono::milliseconds every = 50ms)
-{
-    const auto deadline = SteadyClock::now() + timeout;
-    while (!cond()) {
-        if (SteadyClock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(every);
-    }
-    return true;
-}
 
 // The real `stoa` command, run to its end in `dir`.
 struct StoaRun {
@@ -68,61 +58,6 @@ StoaRun stoaCommand(const QString &dir, const QStringList &args)
     r.output = p.readAll();
     return r;
 }
-
-// A long-running program whose output goes to a file (a pipe nobody reads
-// while the test waits on the server would fill and stall it), which the
-// test then searches.
-class Daemon {
-public:
-    Daemon(QString program, QStringList args, QString logFile,
-           QProcessEnvironment env = QProcessEnvironment::systemEnvironment())
-        : m_program(std::move(program)), m_args(std::move(args)), m_logFile(std::move(logFile))
-    {
-        m_process.setProcessEnvironment(env);
-        m_process.setProcessChannelMode(QProcess::MergedChannels);
-        m_process.setStandardOutputFile(m_logFile, QIODevice::Append);
-    }
-    ~Daemon() { kill(); }
-    // log() then shows this run's output only.
-    bool start()
-    {
-        m_from = QFileInfo(m_logFile).size();
-        m_process.start(m_program, m_args);
-        return m_process.waitForStarted(10000);
-    }
-    void kill()
-    {
-        if (m_process.state() == QProcess::NotRunning)
-            return;
-        m_process.kill(); // SIGKILL
-        m_process.waitForFinished(10000);
-    }
-    bool terminate()
-    {
-        m_process.terminate();
-        return m_process.waitForFinished(20000) && m_process.exitStatus() == QProcess::NormalExit &&
-               m_process.exitCode() == 0;
-    }
-    QByteArray log() const
-    {
-        QFile f(m_logFile);
-        if (!f.open(QIODevice::ReadOnly) || !f.seek(m_from))
-            return {};
-        return f.readAll();
-    }
-    bool waitForLog(const QByteArray &needle, std::chrono::milliseconds timeout)
-    {
-        return waitUntil([&] { return log().contains(needle) || m_process.state() != QProcess::Running; }, timeout) &&
-               log().contains(needle);
-    }
-
-private:
-    QString m_program;
-    QStringList m_args;
-    QString m_logFile;
-    QProcess m_process;
-    qint64 m_from = 0;
-};
 
 // The end of a log, for a failure message (QTest cuts long ones short).
 const char *tail(const QByteArray &log)
@@ -222,13 +157,9 @@ void SigningRecovery::fastForwardRecovery()
                               "--device-id", "dev-1", "--set", "backoff_base_s=0.1", "--set", "backoff_cap_s=0.5",
                               "--set", "sync_interval_s=0.3", "--set", "status_interval_s=0.3", "--set", "min_free=0"},
                  work + "/syncd.log");
-    QProcessEnvironment playerEnv = QProcessEnvironment::systemEnvironment();
-    playerEnv.insert("QT_QPA_PLATFORM", "offscreen");
-    // Under ASan: the player's media stack keeps allocations until exit (as in tests/player).
-    playerEnv.insert("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1");
     Daemon player(STOA_PLAYER, {"--windowed", "--listen", "127.0.0.1:0", "--config", work + "/empty.conf", "--data-dir",
                                 data, "--device-id", "dev-1", "--no-auto-diagnostics"},
-                  work + "/player.log", playerEnv);
+                  work + "/player.log", playerEnvironment());
     auto heartbeat = [&](const std::function<bool(const QJsonObject &)> &pred) {
         return server.waitFor([&](const std::vector<RecordedRequest> &log) { return pred(newestHeartbeat(log)); }, 30s);
     };
@@ -236,7 +167,7 @@ void SigningRecovery::fastForwardRecovery()
     std::uint16_t playerPort = 0;
     auto startPlayer = [&] {
         return player.start() && player.waitForLog("serving http://", 30s) &&
-               (playerPort = std::uint16_t(endpoints::testing::servingPort(player.log()))) != 0;
+               (playerPort = player.servingPort()) != 0;
     };
     // The player's GET /status, until `pred` holds for it.
     auto status = [&](const std::function<bool(const QJsonObject &)> &pred) {

@@ -18,9 +18,10 @@
 //  - SIGTERM: it exits 0 and every play it spooled is in state.db.
 // Before commit 0de4183 the player opened its store with a blocking LOCK_SH
 // and served nothing until the lock was released: the first check fails.
-#include "http_client.h"
+#include "raw_http_client.h"
 #include "process_probe.h"
 #include "fixtures.h"
+#include "wait_until.h"
 
 #include "cache/database.h"
 #include "cache/state_mirror.h"
@@ -39,21 +40,11 @@
 
 using namespace stoa;
 using namespace stoa::player::testing;
+using stoa::testing::waitUntil;
 using namespace std::chrono_literals;
 using endpoints::testing::get;
 
 namespace {
-
-bool waitUntil(const std::function<bool()> &cond, std::chrono::milliseconds timeout)
-{
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!cond()) {
-        if (std::chrono::steady_clock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(50ms);
-    }
-    return true;
-}
 
 // The play ids in state.db's play log.
 std::set<std::string> playsInDatabase(const std::filesystem::path &dataDir)

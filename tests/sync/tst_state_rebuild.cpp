@@ -14,6 +14,7 @@
 //  - every unsent play reaches the backend once it accepts them.
 // Waits are conditions with deadlines (the server log, files, the store).
 #include "agent_harness.h"
+#include "wait_until.h"
 
 #include <QProcess>
 #include <QTest>
@@ -25,17 +26,6 @@ namespace {
 
 const std::string kPlays = "/v1/devices/dev-1/plays";
 const std::string kStatus = "/v1/devices/dev-1/status";
-
-bool waitUntil(const std::function<bool()> &cond, std::chrono::milliseconds timeout)
-{
-    const auto deadline = SteadyClock::now() + timeout;
-    while (!cond()) {
-        if (SteadyClock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
-}
 
 int lineCount(const QString &file)
 {

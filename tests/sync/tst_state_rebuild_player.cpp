@@ -26,8 +26,10 @@
 // fails: the handover and the reboot happen again.
 // Waits are conditions with deadlines (the server log, files, /status).
 #include "agent_harness.h"
-#include "http_client.h"
+#include "daemon.h"
 #include "process_probe.h"
+#include "raw_http_client.h"
+#include "wait_until.h"
 
 #include "cache/state_mirror.h"
 
@@ -50,17 +52,6 @@ const std::string kManifestPath = "/v1/manifest.json";
 const std::string kStatus = "/v1/devices/dev-1/status";
 const std::string kPlays = "/v1/devices/dev-1/plays";
 const std::string kShot = "/v1/devices/dev-1/screenshot";
-
-bool waitUntil(const std::function<bool()> &cond, std::chrono::milliseconds timeout)
-{
-    const auto deadline = SteadyClock::now() + timeout;
-    while (!cond()) {
-        if (SteadyClock::now() >= deadline)
-            return false;
-        std::this_thread::sleep_for(50ms);
-    }
-    return true;
-}
 
 int lineCount(const QString &file)
 {
@@ -132,57 +123,6 @@ std::set<std::string> playIds(const std::string &body)
 
 QDateTime parsedTime(const QJsonValue &v) { return QDateTime::fromString(v.toString(), Qt::ISODateWithMs); }
 
-// A long-running program, its output in a file (a pipe nobody reads while
-// the test waits would fill and stall it).
-class Daemon {
-public:
-    Daemon(QString program, QStringList args, QProcessEnvironment env)
-        : m_program(std::move(program)), m_args(std::move(args))
-    {
-        m_process.setProcessEnvironment(env);
-        m_process.setProcessChannelMode(QProcess::MergedChannels);
-    }
-    ~Daemon() { kill(); }
-    bool start(const QString &logFile)
-    {
-        m_logFile = logFile;
-        m_process.setStandardOutputFile(m_logFile, QIODevice::Append);
-        m_process.start(m_program, m_args);
-        return m_process.waitForStarted(10000);
-    }
-    bool kill()
-    {
-        if (m_process.state() == QProcess::NotRunning)
-            return true;
-        m_process.kill(); // SIGKILL
-        return m_process.waitForFinished(10000);
-    }
-    bool terminate()
-    {
-        m_process.terminate();
-        return m_process.waitForFinished(30000) && m_process.exitStatus() == QProcess::NormalExit &&
-               m_process.exitCode() == 0;
-    }
-    bool running() const { return m_process.state() == QProcess::Running; }
-    QByteArray log() const
-    {
-        QFile f(m_logFile);
-        return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-    }
-    const char *tail() const
-    {
-        m_tail = log().right(1500);
-        return m_tail.constData();
-    }
-
-private:
-    QString m_program;
-    QStringList m_args;
-    QString m_logFile;
-    QProcess m_process;
-    mutable QByteArray m_tail;
-};
-
 } // namespace
 
 class StateRebuildPlayer : public QObject {
@@ -238,15 +178,12 @@ void StateRebuildPlayer::bothProcessesAfterARebuild()
                   "--set", "backoff_base_s=0.1", "--set", "backoff_cap_s=0.5", "--set", "sync_interval_s=0.3",
                   "--set", "status_interval_s=0.3", "--set", "min_free=0", "--set",
                   "reboot_command=echo reboot >> '" + rebootLog + "'"},
-                 env);
-    QProcessEnvironment playerEnv = env;
-    playerEnv.insert("QT_QPA_PLATFORM", "offscreen");
-    // Under ASan: the player's media stack keeps allocations until exit (as in tests/player).
-    playerEnv.insert("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1");
+                 {}, env);
+    // Log files named at each start: one per run.
     Daemon player(STOA_PLAYER,
                   {"--windowed", "--listen", "127.0.0.1:0", "--config", site.path("empty.conf"), "--data-dir", data,
                    "--device-id", "dev-1", "--no-auto-diagnostics"},
-                  playerEnv);
+                  {}, playerEnvironment(env));
 
     // The player's /status on the port its current log names.
     std::uint16_t port = 0;
@@ -266,7 +203,7 @@ void StateRebuildPlayer::bothProcessesAfterARebuild()
     //    runs once, the player's plays are refused.
     QVERIFY(syncd.start(site.path("syncd-1.log")));
     QVERIFY(player.start(site.path("player-1.log")));
-    QVERIFY2(waitUntil([&] { return (port = std::uint16_t(endpoints::testing::servingPort(player.log()))) != 0; },
+    QVERIFY2(waitUntil([&] { return (port = player.servingPort()) != 0; },
                        60s),
              player.tail());
     QVERIFY2(waitUntil(playsAnAsset, 60s), player.tail());
@@ -312,7 +249,7 @@ void StateRebuildPlayer::bothProcessesAfterARebuild()
     QVERIFY(syncd.start(site.path("syncd-2.log")));
     QVERIFY(player.start(site.path("player-2.log")));
     port = 0;
-    QVERIFY2(waitUntil([&] { return (port = std::uint16_t(endpoints::testing::servingPort(player.log()))) != 0; },
+    QVERIFY2(waitUntil([&] { return (port = player.servingPort()) != 0; },
                        60s),
              player.tail());
     // Whichever opened the store first recovered it.

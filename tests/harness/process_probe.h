@@ -1,4 +1,4 @@
-// tests/endpoints/process_probe.h — looking at a real stoa process the way
+// tests/harness/process_probe.h — looking at a real stoa process the way
 // systemd and Prometheus do, for the sync and player process tests:
 // a datagram socket standing in for $NOTIFY_SOCKET, one sample read out of a
 // /metrics body, the endpoint port read out of the process's log.

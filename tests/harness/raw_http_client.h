@@ -1,5 +1,6 @@
-// tests/endpoints/http_client.h — a deliberately dumb HTTP client over raw
-// POSIX sockets for the endpoint tests: it sends exactly the bytes a test
+// tests/harness/raw_http_client.h — a deliberately dumb HTTP client over raw
+// POSIX sockets for the endpoint tests and the tests that ask a real
+// stoa-syncd or stoa-player over HTTP: it sends exactly the bytes a test
 // gives it (garbage included) and reads the answer until the server closes.
 // Blocking calls with poll() deadlines, so a misbehaving server fails a test
 // instead of hanging it.
