@@ -209,6 +209,13 @@ std::string bundleConfig(const BundleSpec &spec)
         c += "# The hub's TLS certificate is checked against stoa-ca.pem, installed there.\n";
         line(key::caFile, (spec.etcDir / "ca.pem").string());
     }
+    // The hub serves its console beside the device routes: the same
+    // address, so the diagnostics QR code can open this device's page.
+    c += "# The diagnostics screen's QR code opens this device's page on the hub's console.\n";
+    std::string console = spec.serverUrl;
+    while (console.ends_with('/'))
+        console.pop_back();
+    line(key::hubConsoleUrl, console + "/console/");
     c += "\n";
     // Kept in step with packaging/stoa.conf: the file this one replaces.
     c += "# The settings of the shipped stoa.conf (packaging/stoa.conf) this file replaces.\n";

@@ -15,6 +15,7 @@
 #include "test_pki.h"
 
 #include "schedule/keys.h"
+#include "settings/stoa_conf.h"
 #include "sync/config.h"
 #include "sync/http.h"
 
@@ -157,6 +158,11 @@ private slots:
         QCOMPARE(config->caFile, std::string());
         QCOMPARE(config->listen, std::string("127.0.0.1:9642"));
         QCOMPARE(config->dataDir, std::string("/var/lib/stoa"));
+        // The player's key: its QR code opens this device's page on the same hub's console.
+        stoa::settings::Settings player = stoa::settings::defaults();
+        QVERIFY(stoa::settings::readFile(etc + "/stoa.conf", player, stoa::settings::Mode::Strict,
+                                         stoa::settings::IfMissing::Error).empty());
+        QCOMPARE(QString::fromStdString(player.hubConsoleUrl), base + "/console/");
         const QByteArray installedToken = readAll(QString::fromStdString(config->tokenFile)).trimmed(); // as stoa-syncd reads it
         QCOMPARE(QString::fromUtf8(installedToken), token);
         const auto roots = stoa::schedule::loadPublicKeysPemFile(QString::fromStdString(config->trustedKeys));
