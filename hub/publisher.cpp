@@ -471,6 +471,7 @@ std::expected<Publication, Error> Publisher::republishLocked(std::int64_t now)
     publish::ManifestOptions mo;
     mo.site = site;
     mo.expiresInMs = options_.manifestLifetimeMs;
+    mo.digests = digests_.source(); // a republish reads no medium whose blob is in the site already
     auto result = publish::publishManifests(targets, mo, key_);
     if (!result)
         return std::unexpected(result.error());

@@ -243,7 +243,7 @@ std::expected<PublishResult, Error> publishManifests(const std::vector<ManifestT
     // Every medium of every source, hashed once per source directory.
     std::vector<std::map<QString, SourceAsset>> assets;
     for (const auto &t : targets) {
-        auto a = collectAssets(*t.source, t.sourceDir);
+        auto a = collectAssets(*t.source, t.sourceDir, options.digests);
         if (!a) return std::unexpected(a.error());
         assets.push_back(std::move(*a));
     }
@@ -343,7 +343,7 @@ std::expected<PublishResult, Error> publishSite(const PublishOptions &options, c
         for (const QString &id : options.devices)
             targets.push_back({&*source, sourceDir, QStringList{id}, siteDeviceManifestPath(options.site, id)});
     }
-    return publishManifests(targets, {options.site, options.expiresInMs, options.minVersion, options.prune, options.now}, key);
+    return publishManifests(targets, {options.site, options.expiresInMs, options.minVersion, options.prune, options.now, {}}, key);
 }
 
 } // namespace stoa::publish

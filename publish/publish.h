@@ -96,6 +96,9 @@ struct ManifestOptions {
     std::optional<std::int64_t> minVersion;
     bool prune = false;
     QDateTime now;
+    // Where the media's digests come from (collectAssets); a new blob's
+    // copy still checks the bytes against it (storeBlob).
+    DigestSource digests;
 };
 
 // Several manifests at one new version, all-or-nothing as publishSite():

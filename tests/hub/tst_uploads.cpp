@@ -292,6 +292,14 @@ private slots:
         const qint64 read = bytesRead() - before;
         qInfo("preview + week view + media list read %lld bytes (the video: %zu)", read, size);
         QVERIFY2(read < qint64(size / 8), qPrintable(QString("read %1 bytes").arg(read)));
+        // A republication (a command: every manifest at a new version)
+        // reads no medium whose blob the site already has.
+        const qint64 beforeCommand = bytesRead();
+        r = ed->post("/api/v1/devices/pi-1/commands", R"({"type": "screenshot"})");
+        QVERIFY2(r.status == 202, r.body.c_str());
+        const qint64 readByCommand = bytesRead() - beforeCommand;
+        qInfo("a republication read %lld bytes (the video: %zu)", readByCommand, size);
+        QVERIFY2(readByCommand < qint64(size / 8), qPrintable(QString("read %1 bytes").arg(readByCommand)));
 
         // A file changed behind the hub's back is hashed again, not trusted.
         QFile f(h->dir.path() + "/library/big.mp4");
