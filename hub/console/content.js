@@ -175,6 +175,12 @@ export function renderContent(main) {
     for (let tries = 1; ; ++tries) {
       const done = await api.post(`/api/v1/uploads/${id}/complete`, sha256 ? {sha256} : {});
       if (done.ok) { delete row.dataset.upload; return done; }
+      if (done.status === 404 && tries > 1) {
+        // The first try's answer was lost, not its work: the medium may be in.
+        const list = await api.get('/api/v1/media');
+        const m = list.ok && list.data.find((x) => x.name === name && x.bytes === file.size);
+        if (m) { delete row.dataset.upload; return {ok: true, data: m}; }
+      }
       if (done.status !== 0 && done.status !== 503 || tries >= 5) {
         if (done.status === 400 || done.status === 404) delete row.dataset.upload; // discarded by the hub
         return {ok: false, error: done.error, id: row.dataset.upload};
