@@ -123,6 +123,18 @@ class Hub:
         conn.close()
         return tokens
 
+    def publish_image(self, token, data, name="logo.jpg"):
+        """Uploads one image and publishes a fleet schedule that plays it:
+        a command travels in the device's manifest, so one must exist."""
+        status, _, body = self.request("PUT", f"/api/v1/media/{name}", token, data, content_type="image/jpeg")
+        if status != 200:
+            raise RuntimeError(f"media {name}: {status} {body!r}")
+        status, _, body = self.request("PUT", "/api/v1/schedules/fleet", token,
+                                       f"timezone = UTC\ndefault = main\n\n[playlist main]\n{name} 8s\n",
+                                       content_type="text/plain")
+        if status != 200:
+            raise RuntimeError(f"schedule: {status} {body!r}")
+
     def heartbeat(self, device, token, **fields):
         body = {
             "device_id": device, "software_version": "0.1.0", "sent_at": "2026-01-01T00:00:00Z", "uptime_s": 3600,

@@ -50,14 +50,7 @@ class Console(unittest.TestCase):
             status, _, data = h.request("PUT", f"/api/v1/devices/{dev}/group", cls.admin, {"group": "lobby"})
             assert status == 200, (status, data)
         cls.driver = harness.browser(1280, 720)
-        # A command travels in the device's manifest: publish a schedule first.
-        status, _, data = h.request("PUT", "/api/v1/media/logo.jpg", cls.admin,
-                                    harness.jpeg(cls.driver, "logo", "#7c3aed"), content_type="image/jpeg")
-        assert status == 200, (status, data)
-        status, _, data = h.request("PUT", "/api/v1/schedules/fleet", cls.admin,
-                                    "timezone = UTC\ndefault = main\n\n[playlist main]\nlogo.jpg 8s\n",
-                                    content_type="text/plain")
-        assert status == 200, (status, data)
+        h.publish_image(cls.admin, harness.jpeg(cls.driver, "logo", "#7c3aed"))
 
     @classmethod
     def tearDownClass(cls):

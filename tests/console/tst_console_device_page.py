@@ -58,14 +58,7 @@ class DevicePage(unittest.TestCase):
         h.start()
         cls.tokens = h.add_devices(cls.admin, ["kiosk-01", "spare-01", "gone-01"])
         cls.driver = harness.browser(1280, 720)
-        # Commands travel in the device's manifest: publish something first.
-        status, _, data = h.request("PUT", "/api/v1/media/logo.jpg", cls.admin,
-                                    harness.jpeg(cls.driver, "logo", "#7c3aed"), content_type="image/jpeg")
-        assert status == 200, (status, data)
-        status, _, data = h.request("PUT", "/api/v1/schedules/fleet", cls.admin,
-                                    "timezone = UTC\ndefault = main\n\n[playlist main]\nlogo.jpg 8s\n",
-                                    content_type="text/plain")
-        assert status == 200, (status, data)
+        h.publish_image(cls.admin, harness.jpeg(cls.driver, "logo", "#7c3aed"))
 
         # kiosk-01's week: two hours of heartbeats a minute apart starting
         # 6 days 10 hours ago, one alone 3 days ago, and one now.
