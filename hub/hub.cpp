@@ -370,6 +370,12 @@ void Hub::Impl::startRetention()
         while (!retentionStop) {
             held.unlock();
             uploads.sweep(nowMs()); // abandoned partial uploads
+            if (auto media = publisher->media()) { // stored digests: no file is read
+                std::set<std::string> keep;
+                for (const auto &medium : *media)
+                    keep.insert(medium.sha256);
+                thumbnails.prune(keep);
+            }
             if (auto removed = storage->applyRetention(options.retention, nowMs()); !removed) {
                 m.dbErrors.inc();
                 qCWarning(lcHub).noquote() << "retention:" << removed.error().message.c_str();

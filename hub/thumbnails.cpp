@@ -9,6 +9,8 @@
 #include "publish/site.h"
 
 #include <QByteArrayView>
+#include <QDateTime>
+#include <QDir>
 #include <QFileInfo>
 #include <QUrl>
 
@@ -174,6 +176,28 @@ void Thumbnails::request(const std::string &hex, const std::string &path)
     if (!worker_.joinable())
         worker_ = std::thread([this] { run(); });
     wake_.notify_one();
+}
+
+int Thumbnails::prune(const std::set<std::string> &keep, std::int64_t graceMs)
+{
+    int removed = 0;
+    const QDir dir(QString::fromStdString(options_.dir));
+    const QDateTime now = QDateTime::currentDateTimeUtc();
+    for (const QFileInfo &f : dir.entryInfoList({"*.jpg", "*.failed"}, QDir::Files)) {
+        const std::string hex = f.completeBaseName().toStdString();
+        if (hex.size() != 64 || keep.contains(hex) || f.lastModified().msecsTo(now) < graceMs)
+            continue;
+        {
+            std::lock_guard lock(mutex_);
+            if (queued_.contains(hex))
+                continue;
+        }
+        if (QFile::remove(f.filePath()))
+            ++removed;
+    }
+    if (removed)
+        qCInfo(lcHub) << "thumbnails: removed" << removed << "file(s) of videos no longer in the library";
+    return removed;
 }
 
 void Thumbnails::run()

@@ -15,11 +15,14 @@
 //    is logged once with the reason and recorded as HEX.failed, so the
 //    console keeps its icon and the hub does not try again (until the
 //    video's bytes, and so its digest, change);
+//  - disk use follows the library: the hub's retention pass prunes the
+//    files of videos replaced or removed (prune());
 //  - images have no thumbnail file: the console shows the image itself.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstddef>
 #include <deque>
 #include <mutex>
@@ -54,6 +57,10 @@ public:
     Lookup get(const std::string &hex, const std::string &path);
     // Asks for one ahead of the first look-up (a finished upload).
     void request(const std::string &hex, const std::string &path);
+    // Removes the thumbnails (and failure records) of videos no longer in
+    // the library (`keep`: the library's digests), older than `graceMs` (a
+    // video being stored now may be missing from `keep`); how many.
+    int prune(const std::set<std::string> &keep, std::int64_t graceMs = 10 * 60 * 1000);
 
 private:
     void run();

@@ -2,11 +2,16 @@
 // made with ffmpeg now (H.264 in MP4 and VP8 in WebM, one solid colour)
 // get a JPEG frame whose pixels are that colour; a corrupt video gets no
 // thumbnail, a 404 saying why, and a logged error; an image has none (it
-// is its own). Storage-agnostic: SQLite only.
+// is its own); the files of a video gone from the library are pruned.
+// Storage-agnostic: SQLite only.
 #include "hub_harness.h"
 
+#include "hub/thumbnails.h"
+
 #include <QDeadlineTimer>
+#include <QDir>
 #include <QImage>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QMutex>
@@ -140,6 +145,27 @@ private slots:
         QCOMPARE(ed->get("/api/v1/media/broken.mp4/thumbnail").status, 404L); // not tried again
         lock.relock();
         QCOMPARE(warnings.filter("thumbnails: cannot decode").size(), 1);
+    }
+
+    // What the retention pass does: files of videos gone from the library
+    // go, the library's stay (run on the hub's own directory).
+    void pruneFollowsTheLibrary()
+    {
+        auto ed = h->client(editor);
+        QCOMPARE(ed->request("DELETE", "/api/v1/media/blue.webm", "", {}).status, 204L);
+        std::set<std::string> keep;
+        for (const auto &m : QJsonDocument::fromJson(QByteArray::fromStdString(ed->get("/api/v1/media").body)).array())
+            keep.insert(m.toObject().value("sha256").toString().toStdString());
+        QCOMPARE(keep.size(), std::size_t{2}); // blue.mp4, broken.mp4
+        const QDir dir(h->dir.path() + "/thumbnails");
+        QCOMPARE(dir.entryList(QDir::Files).size(), 3); // two JPEGs, one failure record
+        Thumbnails t(Thumbnails::Options{.dir = dir.path().toStdString()});
+        QCOMPARE(t.prune(keep), 0); // younger than the grace period
+        QCOMPARE(t.prune(keep, 0), 1);
+        const QStringList left = dir.entryList(QDir::Files);
+        QCOMPARE(left.size(), 2);
+        for (const QString &f : left)
+            QVERIFY2(keep.contains(f.section('.', 0, 0).toStdString()), qPrintable(f));
     }
 };
 
