@@ -20,7 +20,7 @@ cd "$(dirname "$0")"
 
 # What building and testing needs; nothing else.
 PACKAGES=(
-  g++ cmake ninja-build pkg-config git
+  g++ cmake ninja-build pkg-config git lld
   qt6-base-dev libsqlite3-dev libssl-dev libcurl4-openssl-dev
   qt6-declarative-dev qt6-declarative-dev-tools qt6-multimedia-dev qt6-image-formats-plugins
   qml6-module-qtquick qml6-module-qtquick-window qml6-module-qtqml-workerscript qml6-module-qtmultimedia

@@ -6,11 +6,15 @@
 # time to other work on the machine) and wall seconds side by side.
 #
 #   bench/build_time_bench.sh [--preset default|asan] [--targets "T1 T2 …"] [--dir DIR]
-#                             [--vary pch|debuginfo]
+#                             [--vary pch|debuginfo|linker]
 #
 # --vary debuginfo instead compares, both with the header, full debug
 # information (-g, the baseline: CMake's own flags for the build type) with
 # the presets' line tables only (-g1; CMakePresets.json).
+# --vary linker compares the links alone: one tree is built (not timed),
+# its executables are deleted and linked again with GNU ld (the baseline,
+# STOA_LINKER=bfd), then the tree is reconfigured with STOA_LINKER=lld,
+# which changes every link line and nothing else, and linked again.
 #
 # Without --targets it builds everything (`all`). Each variant gets a fresh
 # build directory under DIR (default /tmp/stoa-build-time), deleted at the
@@ -24,7 +28,7 @@ while [ $# -gt 0 ]; do
     --targets) targets=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
     --vary) vary=$2; shift 2 ;;
-    *) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 case "$preset" in
@@ -37,22 +41,43 @@ case "$vary" in
   pch) names=("STOA_PCH=OFF" "STOA_PCH=ON") a_args=(-DSTOA_PCH=OFF) b_args=(-DSTOA_PCH=ON) ;;
   debuginfo) names=("-g" "-g1") a_args=(-DSTOA_PCH=ON)
     b_args=(-DSTOA_PCH=ON "-DCMAKE_CXX_FLAGS_$type=${g1[*]}" "-DCMAKE_C_FLAGS_$type=${g1[*]}") ;;
-  *) echo "build_time_bench: --vary pch or debuginfo" >&2; exit 2 ;;
+  linker) names=("GNU ld" "lld") a_args=(-DSTOA_LINKER=bfd) b_args=(-DSTOA_LINKER=lld) ;;
+  *) echo "build_time_bench: --vary pch, debuginfo or linker" >&2; exit 2 ;;
 esac
 [ -x /usr/bin/time ] || { echo "build_time_bench: needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 
 declare -A result
+# `timed DIR V`: builds the targets in DIR under GNU time into result[V].
+timed() {
+  # shellcheck disable=SC2086 # targets is a word list
+  /usr/bin/time -o "$1.time" -f "%U %S %e" cmake --build "$1" -j"$(nproc)" --target $targets >/dev/null
+  read -r user sys wall <"$1.time"
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", u + s }')
+  result[$2]="$cpu ${wall%.*}"
+  rm -f "$1.time"
+}
+if [ "$vary" = linker ]; then
+  b="$dir/variant-linker"
+  rm -rf "$b"
+  cmake -S "$root" -B "$b" -G Ninja "${flags[@]}" "${a_args[@]}" >/dev/null
+  # shellcheck disable=SC2086
+  cmake --build "$b" -j"$(nproc)" --target $targets >/dev/null
+  # Every output a link rule makes (executables, shared objects), deleted.
+  ninja -C "$b" -t targets all | awk -F': ' '$2 ~ /_(EXECUTABLE|SHARED_LIBRARY|MODULE)_LINKER/ { print $1 }' |
+    (cd "$b" && xargs -r rm -f)
+  timed "$b" A
+  cmake -S "$root" -B "$b" "${b_args[@]}" >/dev/null
+  timed "$b" B
+  rm -rf "$b"
+fi
 for v in A B; do
+  [ "$vary" = linker ] && break
   b="$dir/variant-$v"
   rm -rf "$b"
   if [ "$v" = A ]; then args=("${a_args[@]}"); else args=("${b_args[@]}"); fi
   cmake -S "$root" -B "$b" -G Ninja "${flags[@]}" "${args[@]}" >/dev/null
-  # shellcheck disable=SC2086 # targets is a word list
-  /usr/bin/time -o "$b.time" -f "%U %S %e" cmake --build "$b" -j"$(nproc)" --target $targets >/dev/null
-  read -r user sys wall <"$b.time"
-  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.0f", u + s }')
-  result[$v]="$cpu ${wall%.*}"
-  rm -rf "$b" "$b.time"
+  timed "$b" "$v"
+  rm -rf "$b"
 done
 read -r a_cpu a_wall <<<"${result[A]}"
 read -r b_cpu b_wall <<<"${result[B]}"
