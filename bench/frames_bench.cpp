@@ -43,7 +43,7 @@
 //   build-fr/bench/frames_bench [--transitions N=40] [--loops N=12]
 //       [--size 1280x720] [--keep DIR]
 // Needs xvfb-run and ffmpeg; does not need a display of its own.
-#include "tests/player/fixtures.h"
+#include "tests/player/player_harness.h"
 
 #include <QCoreApplication>
 #include <QGuiApplication>

@@ -10,7 +10,7 @@
 //     steady and the drift after a 10 s warm-up.
 // Needs a display: run under Xvfb, e.g.
 //   xvfb-run -a -s "-screen 0 1920x1080x24" build-h/bench/player_bench [--only startup|cpu|rss] [--rss-seconds N]
-#include "tests/player/fixtures.h"
+#include "tests/player/player_harness.h"
 
 #include <QCoreApplication>
 #include <QElapsedTimer>

@@ -15,7 +15,7 @@
 // across players by item (content key) and nearest instant.
 #pragma once
 
-#include "fixtures.h"
+#include "player_harness.h"
 #include "process_probe.h"
 
 #include "schedule/manifest.h"

@@ -6,7 +6,7 @@
 //    middle, bars above and below that show none of the rest of the picture;
 //  - cover: the blue quadrant covers the window.
 // Fails without the crop (the whole picture: red, blue and yellow show).
-#include "fixtures.h"
+#include "player_harness.h"
 
 using namespace stoa;
 using namespace stoa::player;

@@ -31,7 +31,7 @@
 // is the whole list). STOA_DIAG_SCREENSHOT_DIR=DIR saves the pages
 // (diagnostics-<w>x<h>.png, -page<n>.png; docs/player.md says how).
 // The Xvfb screen must hold 3840x2160: CMakeLists sets STOA_XVFB_SCREEN.
-#include "fixtures.h"
+#include "player_harness.h"
 
 #include "cache/sync_status.h"
 #include "player/qr_image.h"

@@ -16,7 +16,7 @@
 //    agent failing to reach its server; STOA_DIAG_SCREENSHOT=FILE saves it
 //    (docs/diagnostics.png, docs/player.md says how).
 #include "agent_run.h"
-#include "fixtures.h"
+#include "player_harness.h"
 
 #include "player/demo_store.h"
 #include "player/diagnostics.h"

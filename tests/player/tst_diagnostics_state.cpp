@@ -11,7 +11,7 @@
 //  - wording tables (bytes, durations, plain error words), network
 //    interfaces (loopback excluded, sysfs link state), the new options.
 #include "agent_run.h"
-#include "fixtures.h"
+#include "player_harness.h"
 
 #include "player/device_state.h"
 #include "player/diagnostics_text.h"

@@ -13,7 +13,7 @@
 // observed for real through the one monotonic timer.
 #include "fake_display_power.h"
 #include "fake_root.h"
-#include "fixtures.h"
+#include "player_harness.h"
 #include "platform/rpi/display_power.h"
 #include "player/command_runner.h"
 #include "player/display_control.h"
@@ -80,21 +80,7 @@ private:
 
 // A real store, content builder and Playback (no scene: the manifests have no
 // items, so the player sits on its idle screen state).
-struct Rig {
-    Rig()
-    {
-        if (!dir.isValid())
-            qFatal("no temp dir");
-        cache::StoreOptions so;
-        so.dataDir = QDir(dir.path()).filePath("store").toStdString();
-        auto s = cache::Store::open(so);
-        if (!s)
-            qFatal("store: %s", s.error().message.c_str());
-        store = std::move(*s);
-        QDir(dir.path()).mkpath("media");
-        content = std::make_unique<ContentBuilder>(*store, QDir(dir.path()).filePath("media"));
-    }
-
+struct Rig : ContentStore {
     // Activates an item-less manifest in Europe/Oslo with the given window
     // (no `display` when on is empty).
     void activate(qint64 version, const QString &on = {}, const QString &off = {})
@@ -175,9 +161,6 @@ struct Rig {
         display.reset();
     }
 
-    QTemporaryDir dir;
-    std::unique_ptr<cache::Store> store;
-    std::unique_ptr<ContentBuilder> content;
     std::unique_ptr<Playback> playback;
     std::unique_ptr<DisplayControl> display;
     std::unique_ptr<CommandRunner> runner;

@@ -15,7 +15,7 @@
 // there and expects the log to show the 5 s freeze, so the gap check is
 // shown to catch what it is meant to catch, on every run.
 #include "fake_root.h"
-#include "fixtures.h"
+#include "player_harness.h"
 #include "frame_gaps.h"
 #include "platform/rpi/display_power.h"
 #include "player/command_runner.h"

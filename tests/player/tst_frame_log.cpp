@@ -10,7 +10,7 @@
 //    wiring writes the file at exit, switches and frames in it.
 //  - unwritablePath: write() reports the path and the reason.
 //  - option: --frame-log is parsed, and needs a value.
-#include "fixtures.h"
+#include "player_harness.h"
 #include "player/frame_log.h"
 #include "player/options.h"
 

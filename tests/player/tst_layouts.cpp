@@ -4,7 +4,7 @@
 // Real store, real signed manifests, solid-colour images and text items;
 // the window is grabbed and each region's rectangle is checked at its place
 // by its colour. The proof-of-play records are read back from the store.
-#include "fixtures.h"
+#include "player_harness.h"
 
 #include <QJsonArray>
 #include <QJsonObject>

@@ -4,7 +4,7 @@
 // the window is grabbed and its pixels say what is on screen. Timing bounds
 // are behavioural (an item of 400 ms must not switch at 50 ms or at 2 s),
 // generous enough for a loaded machine.
-#include "fixtures.h"
+#include "player_harness.h"
 
 #include <QElapsedTimer>
 #include <QQuickItem>

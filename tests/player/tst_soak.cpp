@@ -12,7 +12,7 @@
 //
 // STOA_SOAK_TRANSITIONS sets the count (default 5000). CTest runs fewer
 // (tests/player/CMakeLists.txt); docs/player.md says which and why.
-#include "fixtures.h"
+#include "player_harness.h"
 
 #include <QGuiApplication>
 

@@ -8,7 +8,7 @@
 // document, the prober asks /healthz and /metrics: each must answer within
 // 500 ms (before the fix they waited for /status's whole 2 s). Then the
 // document is let go and /status answers with it.
-#include "fixtures.h"
+#include "player_harness.h"
 #include "raw_http_client.h"
 
 #include "player/device_state.h"

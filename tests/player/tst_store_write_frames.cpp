@@ -20,7 +20,7 @@
 //     the check catches what it is meant to catch, on every run.
 // Then every switch's play is in the store (nothing was lost to the queue)
 // and the shim delayed syncs (it really was in the path).
-#include "fixtures.h"
+#include "player_harness.h"
 #include "frame_gaps.h"
 #include "player/frame_log.h"
 

@@ -17,7 +17,7 @@
 //    stream's last frame, and the play record says it did not complete.
 // Offscreen: frames still reach the VideoOutput's sink (the player's own
 // pipeline sets them there), which is what is read; no pixels are grabbed.
-#include "fixtures.h"
+#include "player_harness.h"
 #include "http_server.h"  // a silent server
 #include "loopback_port.h" // a dead port
 #include "nginx_server.h" // tests/sync

@@ -156,7 +156,7 @@ class VideoPipelineTest : public QObject {
     QTemporaryDir m_dir;
     int m_counter = 0;
 
-    // A video of one solid colour, H.264 in MP4 (as tests/player/fixtures.h
+    // A video of one solid colour, H.264 in MP4 (as tests/player/player_harness.h
     // makes them), with a 440 Hz AAC track if `audio`.
     QString video(const QString &colour, double seconds, QSize size = {320, 180}, bool audio = false)
     {

@@ -4,7 +4,7 @@
 // loopback sockets (http_server.h), solid-colour pages between solid-colour
 // images; the window is grabbed and its pixels say what the viewer saw. The
 // main initialises QtWebEngine before QGuiApplication, as stoa-player does.
-#include "fixtures.h"
+#include "player_harness.h"
 #include "http_server.h"
 #include "loopback_port.h"
 

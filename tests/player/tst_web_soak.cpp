@@ -10,7 +10,7 @@
 // play must be logged completed.
 //
 // STOA_WEB_SOAK_TRANSITIONS sets the count (default 400; CTest runs 200).
-#include "fixtures.h"
+#include "player_harness.h"
 #include "http_server.h"
 #include "player/web_setup.h"
 

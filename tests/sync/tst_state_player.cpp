@@ -3,7 +3,7 @@
 // must not wait on the agent's database rebuild).
 //
 // The test makes a store (real SQLite, real blobs, a signed manifest as the
-// agent leaves it: tests/player/fixtures.h), closes it, and takes
+// agent leaves it: tests/player/player_harness.h), closes it, and takes
 // <data>/store.lock exclusively (flock LOCK_EX), as stoa-syncd does while it
 // recovers or rebuilds state.db. Then it starts the real stoa-player
 // (offscreen) and, with the lock still held:
@@ -20,7 +20,7 @@
 // and served nothing until the lock was released: the first check fails.
 #include "raw_http_client.h"
 #include "process_probe.h"
-#include "fixtures.h"
+#include "player_harness.h"
 #include "wait_until.h"
 
 #include "cache/database.h"

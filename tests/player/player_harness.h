@@ -1,4 +1,4 @@
-// tests/player/fixtures.h — content and a running player for the player tests.
+// tests/player/player_harness.h — content and a running player for the player tests.
 //
 // ContentBuilder makes real media (solid-colour PNGs with QImage, colour
 // videos with the ffmpeg command line), imports them into a real store and
@@ -203,10 +203,12 @@ inline bool near(const QColor &a, const QColor &b, int tolerance = 40)
 
 inline const QColor kIdleColour(0x16, 0x20, 0x2b); // qml/Main.qml window colour
 
-// The real player (Playback + Shell) on a temporary store.
-class PlayerHarness {
-public:
-    PlayerHarness()
+// A real store in a temporary directory (store/) and a ContentBuilder
+// writing its media beside it (media/): what a player under test plays from.
+// Whatever holds the store (a Playback) is declared after these members, in
+// a class that derives from this one, so it is destroyed before the store.
+struct ContentStore {
+    ContentStore()
     {
         if (!m_dir.isValid())
             qFatal("no temp dir");
@@ -219,6 +221,15 @@ public:
         QDir(m_dir.path()).mkpath("media");
         content = std::make_unique<ContentBuilder>(*store, QDir(m_dir.path()).filePath("media"));
     }
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<cache::Store> store;
+    std::unique_ptr<ContentBuilder> content;
+};
+
+// The real player (Playback + Shell) on a temporary store.
+class PlayerHarness : public ContentStore {
+public:
 
     // Makes the player and shows its window, not yet playing: for tests that
     // attach something (a frame log) before the first item; `fakeNow` as
@@ -273,9 +284,6 @@ public:
 
     QString dataDir() const { return QString::fromStdString(store->dataDir().string()); }
 
-    QTemporaryDir m_dir;
-    std::unique_ptr<cache::Store> store;
-    std::unique_ptr<ContentBuilder> content;
     std::unique_ptr<Playback> playback;
     std::unique_ptr<Shell> shell;
 };
