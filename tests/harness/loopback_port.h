@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <fstream>
+#include <random>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -31,6 +33,40 @@ inline std::uint16_t freeLoopbackPort()
         port = ntohs(addr.sin_port);
     ::close(fd);
     return port;
+}
+
+// A free loopback port below the kernel's ephemeral range
+// (/proc/sys/net/ipv4/ip_local_port_range), for a server that is stopped
+// and started again on the same port (the PostgreSQL runner's restart()).
+// A port from bind(0) lies inside that range: while its server is down any
+// outgoing connection may be given it as its local port, and a client
+// retrying 127.0.0.1:PORT meanwhile (the hub reconnecting to its database)
+// can even connect to itself on it (TCP simultaneous open), so the server
+// cannot bind it again. Below the range neither can happen. 0 when none of
+// the tries was free.
+inline std::uint16_t freeLoopbackPortBelowEphemeral()
+{
+    int low = 32768;
+    if (std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range"); range)
+        range >> low;
+    if (low <= 10000)
+        return freeLoopbackPort(); // an unusual range: no room below it
+    std::mt19937 rng(std::random_device{}());
+    std::uniform_int_distribution<int> pick(10000, low - 1);
+    for (int attempt = 0; attempt < 64; ++attempt) {
+        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return 0;
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(static_cast<std::uint16_t>(pick(rng)));
+        const bool free = ::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
+        ::close(fd);
+        if (free)
+            return ntohs(addr.sin_port);
+    }
+    return 0;
 }
 
 } // namespace stoa::testing

@@ -455,7 +455,9 @@ std::expected<PostgresServer, std::string> PostgresServer::start(std::chrono::mi
     for (int attempt = 0; attempt < kPortAttempts; ++attempt) {
         // If another process takes the port before the postmaster binds it,
         // the bind failure shows in the log and the loop tries another.
-        state->port = stoa::testing::freeLoopbackPort();
+        // Below the ephemeral range, so that restart() finds it free again
+        // (loopback_port.h).
+        state->port = stoa::testing::freeLoopbackPortBelowEphemeral();
         if (state->port == 0)
             return std::unexpected(std::string("no free loopback port: ") + std::strerror(errno));
         bool portTaken = false;

@@ -657,7 +657,8 @@ private slots:
             const auto down = h->client()->get("/status-page").body;
             QVERIFY(down.find("Some parts are not up") != std::string::npos);
             QVERIFY(down.find("<td>Database</td><td class=\"down\">down") != std::string::npos);
-            QVERIFY(backends.server()->restart().has_value());
+            const auto restarted = backends.server()->restart();
+            QVERIFY2(restarted.has_value(), restarted ? "" : restarted.error().c_str());
             QTRY_VERIFY_WITH_TIMEOUT(h->client()->get("/status-page").body.find("All systems up") != std::string::npos, 30000);
             const auto after = h->client()->get("/status-page").body;
             QVERIFY(after.find("ongoing") == std::string::npos);

@@ -242,7 +242,10 @@ private slots:
             }
         }
 
-        const std::vector<quint16> ports{freeLoopbackPort(), freeLoopbackPort()};
+        // Below the ephemeral range: replica 1 comes back on its port while
+        // HAProxy's checks keep connecting to it (loopback_port.h).
+        const std::vector<quint16> ports{stoa::testing::freeLoopbackPortBelowEphemeral(),
+                                         stoa::testing::freeLoopbackPortBelowEphemeral()};
         std::vector<std::unique_ptr<ServedHub>> hubs;
         for (int i = 0; i < 2; ++i) {
             hubs.push_back(std::make_unique<ServedHub>(data, url, dir.filePath(QStringLiteral("hub%1.log").arg(i + 1))));
