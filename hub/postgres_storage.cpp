@@ -1032,25 +1032,6 @@ StorageResult<std::vector<StatusReport>> PostgresStorage::statusHistory(const st
     });
 }
 
-StorageResult<std::vector<std::int64_t>> PostgresStorage::heartbeatTimes(const std::string &id, std::int64_t sinceMs)
-{
-    return pool_->run(true, [&](Session &s) -> StorageResult<std::vector<std::int64_t>> {
-        auto r = s.exec("reading heartbeat times",
-                        "SELECT received_at_ms FROM statuses WHERE device_id = $1 AND received_at_ms >= coalesce("
-                        "(SELECT max(received_at_ms) FROM statuses WHERE device_id = $1 AND received_at_ms < $2::bigint), "
-                        "$2::bigint) ORDER BY received_at_ms",
-                        Params().add(id).add(sinceMs));
-        if (!r)
-            return std::unexpected(r.error());
-        const PGresult *res = r->get();
-        std::vector<std::int64_t> out;
-        out.reserve(static_cast<std::size_t>(PQntuples(res)));
-        for (int i = 0; i < PQntuples(res); ++i)
-            out.push_back(integer(res, i, 0));
-        return out;
-    });
-}
-
 StorageResult<OnlineRecord> PostgresStorage::onlineStretches(const std::string &id, std::int64_t sinceMs)
 {
     return pool_->run(true, [&](Session &s) -> StorageResult<OnlineRecord> {

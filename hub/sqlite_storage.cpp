@@ -723,27 +723,6 @@ StorageResult<std::vector<StatusReport>> SqliteStorage::statusHistory(const std:
     return out;
 }
 
-StorageResult<std::vector<std::int64_t>> SqliteStorage::heartbeatTimes(const std::string &id, std::int64_t sinceMs)
-{
-    auto lease = d->reader();
-    if (!lease)
-        return std::unexpected(lease.error());
-    // Both halves are ranges of statuses_by_device (device_id, received_at_ms).
-    Stmt s(lease->db(), "SELECT received_at_ms FROM statuses WHERE device_id = ?1 AND received_at_ms >= coalesce("
-                        "(SELECT max(received_at_ms) FROM statuses WHERE device_id = ?1 AND received_at_ms < ?2), ?2) "
-                        "ORDER BY received_at_ms");
-    if (!s)
-        return dbFail(lease->db(), "reading heartbeat times");
-    s.bind(1, id).bind(2, sinceMs);
-    std::vector<std::int64_t> out;
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW)
-        out.push_back(s.integer(0));
-    if (rc != SQLITE_DONE)
-        return dbFail(lease->db(), "reading heartbeat times");
-    return out;
-}
-
 StorageResult<OnlineRecord> SqliteStorage::onlineStretches(const std::string &id, std::int64_t sinceMs)
 {
     auto lease = d->reader();

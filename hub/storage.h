@@ -205,11 +205,6 @@ public:
     virtual StorageResult<std::optional<StatusReport>> latestStatus(const std::string &id) = 0;
     // Heartbeats received, newest first, at most `limit`.
     virtual StorageResult<std::vector<StatusReport>> statusHistory(const std::string &id, int limit) = 0;
-    // When a device's heartbeats were received (hub clock, ms), oldest
-    // first: those at or after `sinceMs`, preceded by the latest one before
-    // it if one is kept (it may cover the start of the window, and it says
-    // that the record reaches back that far). The online timelines.
-    virtual StorageResult<std::vector<std::int64_t>> heartbeatTimes(const std::string &id, std::int64_t sinceMs) = 0;
     // The device's online stretches ending at or after `sinceMs`, oldest
     // first, and where its record starts (OnlineRecord). ingest() keeps
     // them: a heartbeat within onlineWindowMs() of a stretch extends it,

@@ -320,25 +320,6 @@ private slots:
         QVERIFY(!db->latestStatus("pi-2")->has_value());
     }
 
-    // The online timelines' query: times from the window on, oldest first,
-    // after the latest heartbeat before it; another device's stay apart.
-    void heartbeatTimesReachIntoTheWindow()
-    {
-        QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
-        QVERIFY(db->addDevice("pi-2", "h2", 0).has_value());
-        IngestBatch b;
-        b.statuses = {status("pi-1", 1000, 1), status("pi-1", 5000, 1), status("pi-2", 6000, 1),
-                      status("pi-1", 2000, 1), status("pi-1", 9000, 1)};
-        QVERIFY(db->ingest(b).has_value());
-        QCOMPARE(*db->heartbeatTimes("pi-1", 4000), (std::vector<std::int64_t>{2000, 5000, 9000}));
-        QCOMPARE(*db->heartbeatTimes("pi-1", 5000), (std::vector<std::int64_t>{2000, 5000, 9000}));
-        QCOMPARE(*db->heartbeatTimes("pi-1", 1000), (std::vector<std::int64_t>{1000, 2000, 5000, 9000})); // none before
-        QCOMPARE(*db->heartbeatTimes("pi-1", 0), (std::vector<std::int64_t>{1000, 2000, 5000, 9000}));
-        QCOMPARE(*db->heartbeatTimes("pi-1", 10000), (std::vector<std::int64_t>{9000}));
-        QCOMPARE(*db->heartbeatTimes("pi-2", 0), (std::vector<std::int64_t>{6000}));
-        QVERIFY(db->heartbeatTimes("pi-3", 0)->empty());
-    }
-
     // The online stretches ingest keeps (the fleet's rule, window 3 min):
     // a heartbeat within the window of the stretch extends it (the bound
     // included, as deviceState() counts it online), a longer gap starts a
