@@ -61,6 +61,8 @@ std::expected<std::unique_ptr<Hub>, std::string> Hub::open(HubOptions options)
         return std::unexpected("database: " + storage.error().message);
     if (auto m = (*storage)->migrate(); !m)
         return std::unexpected("database schema: " + m.error().message);
+    // Ingest keeps the online stretches by the fleet's rule.
+    (*storage)->setOnlineWindow(options.onlineMs);
     Publisher::Options po;
     po.dataDir = options.dataDir;
     po.roots = options.roots;

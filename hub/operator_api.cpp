@@ -415,9 +415,10 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
     case Route::Kind::ApiDeviceOnline: {
         // The online timeline over the last `days` days, by the fleet's
         // rule (deviceState()): online from each heartbeat's receipt for
-        // onlineMs. Before the oldest heartbeat kept there is no record
-        // (retention keeps a device's newest statusesPerDevice, ~33 h at
-        // the default 60 s interval), which is not the same as offline.
+        // onlineMs. Read from the online stretches ingest keeps (storage.h
+        // OnlineStretch; kept 35 days, not bounded by count like the
+        // heartbeats). Before the device's first stretch there is no
+        // record, which is not the same as offline.
         int days = 1;
         if (auto it = request.query.find("days"); it != request.query.end()) {
             bool ok = false;
@@ -431,9 +432,10 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         if (!*exists)
             return errorJson(404, "no device " + route.deviceId);
         const std::int64_t until = nowMs(), from = until - std::int64_t{days} * 86400 * 1000;
-        auto times = storage->heartbeatTimes(route.deviceId, from);
-        if (!times)
-            return failed(times.error());
+        // A stretch that ended up to onlineMs before the window still covers its start.
+        auto record = storage->onlineStretches(route.deviceId, from - options.onlineMs);
+        if (!record)
+            return failed(record.error());
         QJsonArray spans;
         std::int64_t spanFrom = 0, spanTo = -1;
         const auto close = [&] {
@@ -441,8 +443,9 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
                 spans.append(QJsonObject{{"from", QString::fromStdString(rfc3339(spanFrom))},
                                          {"until", QString::fromStdString(rfc3339(spanTo))}});
         };
-        for (const std::int64_t t : *times) {
-            const std::int64_t a = std::max(t, from), b = std::min(t + options.onlineMs, until);
+        // By start; stretches may overlap (storage.h), so they are merged.
+        for (const OnlineStretch &stretch : record->stretches) {
+            const std::int64_t a = std::max(stretch.fromMs, from), b = std::min(stretch.toMs + options.onlineMs, until);
             if (b <= a)
                 continue;
             if (spanTo >= a) {
@@ -458,8 +461,9 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
             {"from", QString::fromStdString(rfc3339(from))},
             {"until", QString::fromStdString(rfc3339(until))},
             {"online_within_s", static_cast<qint64>(options.onlineMs / 1000)},
-            {"recorded_from", times->empty() ? QJsonValue(QJsonValue::Null)
-                                             : QJsonValue(QString::fromStdString(rfc3339(std::max(times->front(), from))))},
+            {"recorded_from", !record->recordedFromMs
+                                  ? QJsonValue(QJsonValue::Null)
+                                  : QJsonValue(QString::fromStdString(rfc3339(std::min(std::max(*record->recordedFromMs, from), until))))},
             {"spans", spans}});
     }
 

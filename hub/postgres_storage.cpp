@@ -22,7 +22,7 @@ namespace {
 
 using Code = StorageError::Code;
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 // Advisory lock keys, one per kind of work replicas must not do together.
 // Arbitrary but fixed: every hub replica must use the same ones.
 constexpr std::int64_t kMigrationLock = 0x53746f6148756201; // "StoaHub" 1
@@ -97,6 +97,55 @@ const char *const kLockDevices = R"sql(
 SELECT count(*) FROM (
   SELECT 1 FROM devices WHERE id = ANY ($1::text[]) ORDER BY id FOR NO KEY UPDATE
 ) AS locked)sql";
+
+// Version 6: when each device was online (storage.h OnlineStretch), kept
+// by age apart from the heartbeats, seeded from the heartbeats kept with
+// the default online window (3 minutes), and the function ingest calls to
+// keep them (kExtendOnline).
+const char *const kSchemaV6[] = {
+    R"sql(CREATE TABLE online_stretches (
+  device_id text COLLATE "C" NOT NULL,
+  from_ms bigint NOT NULL,
+  to_ms bigint NOT NULL
+))sql",
+    "CREATE INDEX online_stretches_by_device ON online_stretches (device_id, to_ms)",
+    R"sql(INSERT INTO online_stretches (device_id, from_ms, to_ms)
+  SELECT device_id, min(t_ms), max(t_ms) FROM (
+    SELECT device_id, t_ms, sum(brk) OVER (PARTITION BY device_id ORDER BY t_ms ROWS UNBOUNDED PRECEDING) AS island
+    FROM (SELECT device_id, received_at_ms AS t_ms,
+                 CASE WHEN received_at_ms - lag(received_at_ms) OVER (PARTITION BY device_id ORDER BY received_at_ms)
+                           <= 180000 THEN 0 ELSE 1 END AS brk
+          FROM statuses) AS b) AS g
+  GROUP BY device_id, island)sql",
+    // The batch's heartbeats in order: each extends a stretch of its device
+    // whose window it falls in, or starts one. A loop because a batch may
+    // hold several heartbeats of one device, each seeing the one before.
+    R"sql(CREATE FUNCTION stoa_extend_online(ids text[], ats bigint[], win bigint) RETURNS bigint
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  started bigint := 0;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
+    UPDATE online_stretches SET from_ms = least(from_ms, ats[i]), to_ms = greatest(to_ms, ats[i])
+      WHERE device_id = ids[i] AND to_ms >= ats[i] - win AND from_ms <= ats[i] + win;
+    IF NOT FOUND THEN
+      INSERT INTO online_stretches (device_id, from_ms, to_ms) VALUES (ids[i], ats[i], ats[i]);
+      started := started + 1;
+    END IF;
+  END LOOP;
+  RETURN started;
+END
+$fn$)sql",
+    "INSERT INTO hub_schema (version) VALUES (6)",
+};
+
+// The online stretches of a batch's heartbeats (storage.h OnlineStretch):
+// one statement per batch, in the batch's pipeline and so in its implicit
+// transaction, after kLockDevices: batches of two writers or two replicas
+// that share a device queue on its devices row, so no two extend the same
+// device's stretches at once (no read-modify-write race), and the UPDATE
+// (greatest/least) is atomic on its row anyway.
+const char *const kExtendOnline = "SELECT stoa_extend_online($1::text[], $2::bigint[], $3::bigint)";
 
 // The whole batch in one statement. Statuses keep batch order (ordinality)
 // so seq, and with it "newest first" among equal received_at_ms, follows it.
@@ -738,6 +787,11 @@ StorageResult<void> PostgresStorage::migrate()
                 if (auto r = s.exec("upgrading the schema to version 5", sql); !r)
                     return std::unexpected(r.error());
         }
+        if (current < 6) {
+            for (const char *sql : kSchemaV6)
+                if (auto r = s.exec("upgrading the schema to version 6", sql); !r)
+                    return std::unexpected(r.error());
+        }
         return s.commit();
     });
 }
@@ -978,21 +1032,24 @@ StorageResult<std::vector<StatusReport>> PostgresStorage::statusHistory(const st
     });
 }
 
-StorageResult<std::vector<std::int64_t>> PostgresStorage::heartbeatTimes(const std::string &id, std::int64_t sinceMs)
+StorageResult<OnlineRecord> PostgresStorage::onlineStretches(const std::string &id, std::int64_t sinceMs)
 {
-    return pool_->run(true, [&](Session &s) -> StorageResult<std::vector<std::int64_t>> {
-        auto r = s.exec("reading heartbeat times",
-                        "SELECT received_at_ms FROM statuses WHERE device_id = $1 AND received_at_ms >= coalesce("
-                        "(SELECT max(received_at_ms) FROM statuses WHERE device_id = $1 AND received_at_ms < $2::bigint), "
-                        "$2::bigint) ORDER BY received_at_ms",
+    return pool_->run(true, [&](Session &s) -> StorageResult<OnlineRecord> {
+        auto r = s.exec("reading online stretches",
+                        "SELECT from_ms, to_ms, (SELECT min(from_ms) FROM online_stretches WHERE device_id = $1) "
+                        "FROM (SELECT 1) AS one LEFT JOIN online_stretches ON device_id = $1 AND to_ms >= $2::bigint "
+                        "ORDER BY from_ms, to_ms",
                         Params().add(id).add(sinceMs));
         if (!r)
             return std::unexpected(r.error());
         const PGresult *res = r->get();
-        std::vector<std::int64_t> out;
-        out.reserve(static_cast<std::size_t>(PQntuples(res)));
-        for (int i = 0; i < PQntuples(res); ++i)
-            out.push_back(integer(res, i, 0));
+        OnlineRecord out;
+        for (int i = 0; i < PQntuples(res); ++i) {
+            if (i == 0 && !PQgetisnull(res, 0, 2))
+                out.recordedFromMs = integer(res, 0, 2);
+            if (!PQgetisnull(res, i, 0))
+                out.stretches.push_back(OnlineStretch{integer(res, i, 0), integer(res, i, 1)});
+        }
         return out;
     });
 }
@@ -1217,8 +1274,14 @@ StorageResult<IngestCounts> PostgresStorage::ingest(const IngestBatch &batch)
         .add(intArray(sh, [](const ScreenshotRecord &s) -> std::optional<std::int64_t> { return s.bytes; }))
         .add(intArray(sh, [](const ScreenshotRecord &s) -> std::optional<std::int64_t> { return s.receivedAtMs; }));
 
+    Params online;
+    online.add(textArray(st, [](const StatusReport &s) -> std::string_view { return s.deviceId; }))
+        .add(intArray(st, [](const StatusReport &s) -> std::optional<std::int64_t> { return s.receivedAtMs; }))
+        .add(onlineWindowMs());
+
     return pool_->run(false, [&](Session &s) -> StorageResult<IngestCounts> {
-        auto r = s.pipeline("ingesting a batch", {{kLockDevices, &lock}, {kIngest, &rows}});
+        auto r = st.empty() ? s.pipeline("ingesting a batch", {{kLockDevices, &lock}, {kIngest, &rows}})
+                            : s.pipeline("ingesting a batch", {{kLockDevices, &lock}, {kIngest, &rows}, {kExtendOnline, &online}});
         if (!r)
             return std::unexpected(r.error());
         const PGresult *res = (*r)[1].get();
@@ -1296,6 +1359,20 @@ StorageResult<std::int64_t> PostgresStorage::applyRetention(const Retention &ret
         if (!shots)
             return std::unexpected(shots.error());
         removed += affected(shots->get());
+        // Each device's newest stretch before the cutoff stays: the record
+        // still reaches back that far (storage.h Retention).
+        std::int64_t stretchCutoff = 0;
+        if (__builtin_sub_overflow(nowMs, retention.stretchesMaxAgeMs, &stretchCutoff))
+            stretchCutoff = std::numeric_limits<std::int64_t>::min();
+        auto stretches = s.exec("trimming online stretches",
+                                "DELETE FROM online_stretches AS s WHERE to_ms < $1::bigint AND EXISTS ("
+                                "SELECT 1 FROM online_stretches n WHERE n.device_id = s.device_id "
+                                "AND n.to_ms < $1::bigint "
+                                "AND (n.to_ms > s.to_ms OR (n.to_ms = s.to_ms AND n.from_ms > s.from_ms)))",
+                                Params().add(stretchCutoff));
+        if (!stretches)
+            return std::unexpected(stretches.error());
+        removed += affected(stretches->get());
         if (auto r = s.commit(); !r)
             return std::unexpected(r.error());
         return removed;

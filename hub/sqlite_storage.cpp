@@ -14,7 +14,7 @@
 namespace stoa::hub {
 namespace {
 
-constexpr int kSchemaVersion = 5;
+constexpr int kSchemaVersion = 6;
 constexpr int kReaders = 4;
 constexpr int kBusyTimeoutMs = 10000;
 // Page caches: the writer's holds the devices rows and index pages a batch
@@ -124,6 +124,28 @@ CREATE TABLE audit (
   detail TEXT NOT NULL
 );
 CREATE INDEX plays_by_time ON plays(received_at_ms);
+)sql";
+
+// Version 6: when each device was online (storage.h OnlineStretch), kept
+// by age apart from the heartbeats (whose history is bounded by count), so
+// the 7-day timeline has a record. Seeded from the heartbeats kept, with
+// the default online window (3 minutes). Ingest reads the device's recent
+// stretches by (device_id, to_ms).
+const char *const kSchemaV6 = R"sql(
+CREATE TABLE online_stretches (
+  device_id TEXT NOT NULL,
+  from_ms INTEGER NOT NULL,
+  to_ms INTEGER NOT NULL
+);
+CREATE INDEX online_stretches_by_device ON online_stretches(device_id, to_ms);
+INSERT INTO online_stretches(device_id, from_ms, to_ms)
+  SELECT device_id, min(t_ms), max(t_ms) FROM (
+    SELECT device_id, t_ms, sum(brk) OVER (PARTITION BY device_id ORDER BY t_ms ROWS UNBOUNDED PRECEDING) AS island
+    FROM (SELECT device_id, received_at_ms AS t_ms,
+                 CASE WHEN received_at_ms - lag(received_at_ms) OVER (PARTITION BY device_id ORDER BY received_at_ms)
+                           <= 180000 THEN 0 ELSE 1 END AS brk
+          FROM statuses) AS b) AS g
+  GROUP BY device_id, island;
 )sql";
 
 std::vector<std::string> splitTags(const std::string &joined)
@@ -478,6 +500,10 @@ StorageResult<void> SqliteStorage::migrate()
         if (auto r = exec(*d->writer, kSchemaV5); !r)
             return r;
     }
+    if (current < 6) {
+        if (auto r = exec(*d->writer, kSchemaV6); !r)
+            return r;
+    }
     if (auto r = exec(*d->writer, ("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str()); !r)
         return r;
     return tx.commit();
@@ -697,24 +723,28 @@ StorageResult<std::vector<StatusReport>> SqliteStorage::statusHistory(const std:
     return out;
 }
 
-StorageResult<std::vector<std::int64_t>> SqliteStorage::heartbeatTimes(const std::string &id, std::int64_t sinceMs)
+StorageResult<OnlineRecord> SqliteStorage::onlineStretches(const std::string &id, std::int64_t sinceMs)
 {
     auto lease = d->reader();
     if (!lease)
         return std::unexpected(lease.error());
-    // Both halves are ranges of statuses_by_device (device_id, received_at_ms).
-    Stmt s(lease->db(), "SELECT received_at_ms FROM statuses WHERE device_id = ?1 AND received_at_ms >= coalesce("
-                        "(SELECT max(received_at_ms) FROM statuses WHERE device_id = ?1 AND received_at_ms < ?2), ?2) "
-                        "ORDER BY received_at_ms");
-    if (!s)
-        return dbFail(lease->db(), "reading heartbeat times");
+    Stmt first(lease->db(), "SELECT min(from_ms) FROM online_stretches WHERE device_id = ?1");
+    Stmt s(lease->db(), "SELECT from_ms, to_ms FROM online_stretches WHERE device_id = ?1 AND to_ms >= ?2 "
+                        "ORDER BY from_ms, to_ms");
+    if (!first || !s)
+        return dbFail(lease->db(), "reading online stretches");
+    OnlineRecord out;
+    first.bind(1, id);
+    if (first.step() != SQLITE_ROW)
+        return dbFail(lease->db(), "reading online stretches");
+    out.recordedFromMs = first.optInteger(0);
+    first.reset();
     s.bind(1, id).bind(2, sinceMs);
-    std::vector<std::int64_t> out;
     int rc;
     while ((rc = s.step()) == SQLITE_ROW)
-        out.push_back(s.integer(0));
+        out.stretches.push_back(OnlineStretch{s.integer(0), s.integer(1)});
     if (rc != SQLITE_DONE)
-        return dbFail(lease->db(), "reading heartbeat times");
+        return dbFail(lease->db(), "reading online stretches");
     return out;
 }
 
@@ -922,13 +952,20 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
     Stmt addStatus(db, "INSERT INTO statuses(device_id, received_at_ms, manifest_version, body) VALUES(?1, ?2, ?3, ?4)");
     Stmt latest(db, "UPDATE devices SET last_seen_at_ms = ?2, manifest_version = ?3, last_status_rowid = ?4 "
                     "WHERE id = ?1 AND (last_seen_at_ms IS NULL OR last_seen_at_ms <= ?2)");
+    // A heartbeat within the window of a stretch extends it; else it starts
+    // one (the insert runs only then: one statement per heartbeat but for
+    // the first of a stretch). One writer, in this transaction: no race.
+    Stmt extend(db, "UPDATE online_stretches SET from_ms = min(from_ms, ?2), to_ms = max(to_ms, ?2) "
+                    "WHERE device_id = ?1 AND to_ms >= ?2 - ?3 AND from_ms <= ?2 + ?3");
+    Stmt startStretch(db, "INSERT INTO online_stretches(device_id, from_ms, to_ms) VALUES(?1, ?2, ?2)");
     Stmt addPlay(db, "INSERT OR IGNORE INTO plays(device_id, id, received_at_ms, line) VALUES(?1, ?2, ?3, ?4)");
     Stmt countPlay(db, "UPDATE devices SET plays = plays + 1 WHERE id = ?1");
     Stmt addShot(db, "INSERT INTO screenshots(device_id, sha256, bytes, received_at_ms) VALUES(?1, ?2, ?3, ?4)");
     Stmt lastShot(db, "UPDATE devices SET last_screenshot_at_ms = max(coalesce(last_screenshot_at_ms, 0), ?2) "
                       "WHERE id = ?1");
-    if (!addStatus || !latest || !addPlay || !countPlay || !addShot || !lastShot)
+    if (!addStatus || !latest || !extend || !startStretch || !addPlay || !countPlay || !addShot || !lastShot)
         return dbFail(db, "preparing the ingest");
+    const std::int64_t window = onlineWindowMs();
 
     for (const auto &st : batch.statuses) {
         addStatus.bind(1, st.deviceId).bind(2, st.receivedAtMs).bind(3, st.manifestVersion).bind(4, st.body);
@@ -940,6 +977,16 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
             return dbFail(db, "storing a status");
         addStatus.reset();
         latest.reset();
+        extend.bind(1, st.deviceId).bind(2, st.receivedAtMs).bind(3, window);
+        if (extend.step() != SQLITE_DONE)
+            return dbFail(db, "storing an online stretch");
+        extend.reset();
+        if (sqlite3_changes(db) == 0) {
+            startStretch.bind(1, st.deviceId).bind(2, st.receivedAtMs);
+            if (startStretch.step() != SQLITE_DONE)
+                return dbFail(db, "storing an online stretch");
+            startStretch.reset();
+        }
     }
     for (const auto &play : batch.plays) {
         addPlay.bind(1, play.deviceId).bind(2, play.id).bind(3, play.receivedAtMs).bind(4, play.line);
@@ -1023,8 +1070,17 @@ StorageResult<std::int64_t> SqliteStorage::applyRetention(const Retention &reten
                     "WHERE n > max(?1, 1))");
     Stmt oldPlays(db, "DELETE FROM plays WHERE received_at_ms < ?1");
     Stmt oldShots(db, "DELETE FROM screenshots WHERE received_at_ms < ?1");
-    if (!old || !excess || !oldPlays || !oldShots)
+    // Each device's newest stretch before the cutoff stays: the record
+    // still reaches back that far (storage.h Retention).
+    Stmt oldStretches(db, "DELETE FROM online_stretches AS s WHERE to_ms < ?1 AND EXISTS ("
+                          "SELECT 1 FROM online_stretches n WHERE n.device_id = s.device_id AND n.to_ms < ?1 "
+                          "AND (n.to_ms > s.to_ms OR (n.to_ms = s.to_ms AND n.from_ms > s.from_ms)))");
+    if (!old || !excess || !oldPlays || !oldShots || !oldStretches)
         return dbFail(db, "preparing retention");
+    oldStretches.bind(1, nowMs - retention.stretchesMaxAgeMs);
+    if (oldStretches.step() != SQLITE_DONE)
+        return dbFail(db, "applying retention");
+    removed += sqlite3_changes(db);
     for (Stmt *s : {&old, &oldPlays, &oldShots}) {
         s->bind(1, cutoff);
         if (s->step() != SQLITE_DONE)

@@ -38,7 +38,7 @@ public:
     StorageResult<std::int64_t> deviceCount() override;
     StorageResult<std::optional<StatusReport>> latestStatus(const std::string &id) override;
     StorageResult<std::vector<StatusReport>> statusHistory(const std::string &id, int limit) override;
-    StorageResult<std::vector<std::int64_t>> heartbeatTimes(const std::string &id, std::int64_t sinceMs) override;
+    StorageResult<OnlineRecord> onlineStretches(const std::string &id, std::int64_t sinceMs) override;
     StorageResult<std::vector<PlayRecord>> plays(const std::string &id, int limit) override;
     StorageResult<std::vector<PlayRecord>> playsReceivedBetween(std::int64_t fromMs, std::int64_t untilMs,
                                                                 int limit) override;

@@ -4,7 +4,8 @@
 // against both.
 //
 // Job: devices and their hashed tokens, operators and their hashed tokens,
-// the latest status of every device and a bounded history of it, proof-of-
+// the latest status of every device and a bounded history of it, when each
+// device was online (stretches, kept by age, not count), proof-of-
 // play records de-duplicated by (device, id), screenshot records (the bytes
 // are on disk, content-addressed, screenshots.h), and the summary the
 // operator API lists.
@@ -32,6 +33,7 @@
 // Errors are values: StorageError says which kind, with a message for logs.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <expected>
 #include <memory>
@@ -133,15 +135,39 @@ struct AuditEntry {
     std::string detail;        // one line for people ("version 7: …")
 };
 
+// A time a device was online, by the fleet's rule (online for the window
+// after each heartbeat received): the first and the last heartbeat of a run
+// of heartbeats each within the window of the one before. The timeline
+// shows [fromMs, toMs + window]. Kept apart from the heartbeats (whose
+// history is bounded by count, ~33 h) so the 7- and 30-day timelines have
+// a record; stretches may overlap (a reader merges them).
+struct OnlineStretch {
+    std::int64_t fromMs = 0; // hub's clock
+    std::int64_t toMs = 0;
+};
+
+// What onlineStretches() answers.
+struct OnlineRecord {
+    // The start of the oldest stretch kept for the device (retention keeps
+    // one older than its cutoff, so the record's start survives it);
+    // nullopt: none ever. Before it the hub has no record.
+    std::optional<std::int64_t> recordedFromMs;
+    std::vector<OnlineStretch> stretches; // ending at or after the asked time, by fromMs
+};
+
 // How much history is kept. applyRetention() deletes status rows, play
 // rows and screenshot rows received before now - maxAgeMs, and status rows
 // beyond the newest statusesPerDevice of each device; but each device's
 // newest status row stays, whatever its age (latestStatus() and the
 // history keep it). DeviceSummary::plays counts every record ever stored,
-// so retention never lowers it.
+// so retention never lowers it. Online stretches that ended before
+// now - stretchesMaxAgeMs go, but each device's newest of those stays (it
+// says that the record reaches back past the cutoff: the timelines, at most
+// 30 days, then never show kept time as "no record").
 struct Retention {
     std::int64_t maxAgeMs = std::int64_t{30} * 86400 * 1000;
     std::int64_t statusesPerDevice = 2000;
+    std::int64_t stretchesMaxAgeMs = std::int64_t{35} * 86400 * 1000;
 };
 
 class Storage {
@@ -179,11 +205,15 @@ public:
     virtual StorageResult<std::optional<StatusReport>> latestStatus(const std::string &id) = 0;
     // Heartbeats received, newest first, at most `limit`.
     virtual StorageResult<std::vector<StatusReport>> statusHistory(const std::string &id, int limit) = 0;
-    // When a device's heartbeats were received (hub clock, ms), oldest
-    // first: those at or after `sinceMs`, preceded by the latest one before
-    // it if one is kept (it may cover the start of the window, and it says
-    // that the record reaches back that far). The online timelines.
-    virtual StorageResult<std::vector<std::int64_t>> heartbeatTimes(const std::string &id, std::int64_t sinceMs) = 0;
+    // The device's online stretches ending at or after `sinceMs`, oldest
+    // first, and where its record starts (OnlineRecord). ingest() keeps
+    // them: a heartbeat within onlineWindowMs() of a stretch extends it,
+    // another starts a new one.
+    virtual StorageResult<OnlineRecord> onlineStretches(const std::string &id, std::int64_t sinceMs) = 0;
+    // The fleet's online window (Hub options' onlineMs), set before the
+    // first ingest(); the default is the hub's.
+    void setOnlineWindow(std::int64_t ms) { onlineWindowMs_.store(ms, std::memory_order_relaxed); }
+    std::int64_t onlineWindowMs() const { return onlineWindowMs_.load(std::memory_order_relaxed); }
     // Play records of a device, oldest first by receipt, at most `limit`.
     virtual StorageResult<std::vector<PlayRecord>> plays(const std::string &id, int limit) = 0;
 
@@ -221,6 +251,9 @@ public:
 
     // Drops history older than the retention allows; returns rows removed.
     virtual StorageResult<std::int64_t> applyRetention(const Retention &retention, std::int64_t nowMs) = 0;
+
+private:
+    std::atomic<std::int64_t> onlineWindowMs_{3 * 60 * 1000};
 };
 
 } // namespace stoa::hub

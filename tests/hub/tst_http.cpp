@@ -305,6 +305,49 @@ private slots:
         QCOMPARE(viewer->get("/api/v1/devices/pi-9/online").status, 404L);
     }
 
+    // The week's timeline outlives the heartbeat history: retention keeps
+    // a device's newest heartbeats by count (~33 h at 60 s), the online
+    // stretches by age, and the route answers from those. Heartbeats over
+    // 7 days go straight into the storage, then retention leaves one.
+    void onlineTimelineOutlivesTheHeartbeatHistory()
+    {
+        const std::int64_t now = QDateTime::currentMSecsSinceEpoch(), day = 86400000, hour = 3600000,
+                           minute = 60000;
+        IngestBatch old;
+        for (std::int64_t t : {now - 7 * day + hour, now - 6 * day, now - 6 * day + minute, now - 6 * day + 2 * minute,
+                               now - 2 * day})
+            old.statuses.push_back(StatusReport{"pi-1", t, 1, heartbeat("pi-1", 1)});
+        QVERIFY(h->hub->storage().ingest(old).has_value());
+        QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 2)).status, 204L);
+        Retention keepOne;
+        keepOne.statusesPerDevice = 1;
+        QVERIFY(h->hub->storage().applyRetention(keepOne, QDateTime::currentMSecsSinceEpoch()).has_value());
+        QCOMPARE(h->hub->storage().statusHistory("pi-1", 100)->size(), std::size_t{1});
+
+        auto viewer = h->client(h->viewer);
+        const auto ms = [](const QJsonValue &v) { return QDateTime::fromString(v.toString(), Qt::ISODate).toMSecsSinceEpoch(); };
+        const auto week = viewer->get("/api/v1/devices/pi-1/online?days=7");
+        QCOMPARE(week.status, 200L);
+        const auto w = object(week);
+        QVERIFY2(qAbs(ms(w.value("recorded_from")) - (now - 7 * day + hour)) < 2000,
+                 qPrintable(w.value("recorded_from").toString()));
+        const auto spans = w.value("spans").toArray();
+        QCOMPARE(spans.size(), 4);
+        const auto span = [&](int i, std::int64_t from, std::int64_t until) {
+            return qAbs(ms(spans[i].toObject().value("from")) - from) < 2000
+                && qAbs(ms(spans[i].toObject().value("until")) - until) < 2000;
+        };
+        QVERIFY(span(0, now - 7 * day + hour, now - 7 * day + hour + 3 * minute));
+        QVERIFY(span(1, now - 6 * day, now - 6 * day + 5 * minute)); // three heartbeats a minute apart
+        QVERIFY(span(2, now - 2 * day, now - 2 * day + 3 * minute));
+        QCOMPARE(spans[3].toObject().value("until"), w.value("until")); // the live one, clipped at now
+
+        // 30 days: the record starts at the first stretch, not at `from`.
+        const auto month = object(viewer->get("/api/v1/devices/pi-1/online?days=30"));
+        QCOMPARE(month.value("recorded_from"), w.value("recorded_from"));
+        QCOMPARE(month.value("spans").toArray().size(), 4);
+    }
+
     // The adoption bar's "N of M screens" (fleet=active): a revoked device
     // is neither in M nor among the devices not on the version, whatever
     // version its last heartbeat reported; the default scope still lists it.

@@ -8,6 +8,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <libpq-fe.h>
+#include <sqlite3.h>
+
 #include <thread>
 
 using namespace stoa::hub;
@@ -63,6 +66,64 @@ private slots:
         QVERIFY(db->migrate().has_value());
         QVERIFY(db->ping().has_value());
         QCOMPARE(*db->deviceCount(), 0);
+    }
+
+    // Schema version 6 seeds the online stretches from the heartbeats a
+    // version 5 database keeps (the default window, 3 min), once. The
+    // database is taken back to version 5 with the backend's own client.
+    void upgradeToVersion6SeedsOnlineStretches()
+    {
+        db.reset();
+        const std::string url = backends.freshUrl(), path = dir->path().toStdString();
+        const auto open = [&] {
+            auto storage = openStorage(url, path);
+            if (!storage)
+                qFatal("openStorage: %s", storage.error().message.c_str());
+            return std::move(*storage);
+        };
+        db = open();
+        QVERIFY(db->migrate().has_value());
+        const std::int64_t t = 1'000'000'000, minute = 60000;
+        IngestBatch b;
+        b.statuses = {status("pi-1", t, 1), status("pi-1", t + minute, 1), status("pi-1", t + 10 * minute, 1),
+                      status("pi-2", t, 1)};
+        QVERIFY(db->ingest(b).has_value());
+        db.reset();
+
+        if (Backends::postgres()) {
+            PGconn *conn = PQconnectdb(url.c_str());
+            QCOMPARE(PQstatus(conn), CONNECTION_OK);
+            PGresult *r = PQexec(conn, "DROP TABLE online_stretches; "
+                                       "DROP FUNCTION stoa_extend_online(text[], bigint[], bigint); "
+                                       "DELETE FROM hub_schema WHERE version = 6");
+            const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+            PQclear(r);
+            PQfinish(conn);
+            QVERIFY(ok);
+        } else {
+            sqlite3 *conn = nullptr;
+            QCOMPARE(sqlite3_open((path + "/hub.db").c_str(), &conn), SQLITE_OK);
+            const int rc = sqlite3_exec(conn, "DROP TABLE online_stretches; PRAGMA user_version=5", nullptr, nullptr, nullptr);
+            sqlite3_close(conn);
+            QCOMPARE(rc, SQLITE_OK);
+        }
+
+        db = open();
+        QVERIFY(db->migrate().has_value());
+        QVERIFY(db->migrate().has_value());
+        const auto one = *db->onlineStretches("pi-1", 0);
+        QCOMPARE(one.recordedFromMs, std::optional<std::int64_t>(t));
+        QCOMPARE(one.stretches.size(), std::size_t{2});
+        QCOMPARE(one.stretches[0].fromMs, t);
+        QCOMPARE(one.stretches[0].toMs, t + minute);
+        QCOMPARE(one.stretches[1].fromMs, t + 10 * minute);
+        QCOMPARE(one.stretches[1].toMs, t + 10 * minute);
+        QCOMPARE(db->onlineStretches("pi-2", 0)->stretches.size(), std::size_t{1});
+        // And ingest keeps them from there.
+        IngestBatch next;
+        next.statuses = {status("pi-1", t + 12 * minute, 1)};
+        QVERIFY(db->ingest(next).has_value());
+        QCOMPARE(db->onlineStretches("pi-1", 0)->stretches[1].toMs, t + 12 * minute);
     }
 
     void devicesAndTokens()
@@ -259,23 +320,94 @@ private slots:
         QVERIFY(!db->latestStatus("pi-2")->has_value());
     }
 
-    // The online timelines' query: times from the window on, oldest first,
-    // after the latest heartbeat before it; another device's stay apart.
-    void heartbeatTimesReachIntoTheWindow()
+    // The online stretches ingest keeps (the fleet's rule, window 3 min):
+    // a heartbeat within the window of the stretch extends it (the bound
+    // included, as deviceState() counts it online), a longer gap starts a
+    // new one; several heartbeats of one device in one batch each see the
+    // one before; devices stay apart.
+    void onlineStretchesFollowTheWindow()
     {
         QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
         QVERIFY(db->addDevice("pi-2", "h2", 0).has_value());
-        IngestBatch b;
-        b.statuses = {status("pi-1", 1000, 1), status("pi-1", 5000, 1), status("pi-2", 6000, 1),
-                      status("pi-1", 2000, 1), status("pi-1", 9000, 1)};
-        QVERIFY(db->ingest(b).has_value());
-        QCOMPARE(*db->heartbeatTimes("pi-1", 4000), (std::vector<std::int64_t>{2000, 5000, 9000}));
-        QCOMPARE(*db->heartbeatTimes("pi-1", 5000), (std::vector<std::int64_t>{2000, 5000, 9000}));
-        QCOMPARE(*db->heartbeatTimes("pi-1", 1000), (std::vector<std::int64_t>{1000, 2000, 5000, 9000})); // none before
-        QCOMPARE(*db->heartbeatTimes("pi-1", 0), (std::vector<std::int64_t>{1000, 2000, 5000, 9000}));
-        QCOMPARE(*db->heartbeatTimes("pi-1", 10000), (std::vector<std::int64_t>{9000}));
-        QCOMPARE(*db->heartbeatTimes("pi-2", 0), (std::vector<std::int64_t>{6000}));
-        QVERIFY(db->heartbeatTimes("pi-3", 0)->empty());
+        QCOMPARE(db->onlineWindowMs(), std::int64_t{180000});
+        const std::int64_t t = 1'000'000'000, minute = 60000;
+        IngestBatch first;
+        first.statuses = {status("pi-1", t, 1), status("pi-2", t + minute, 1), status("pi-1", t + minute, 1),
+                          status("pi-1", t + 2 * minute, 1)};
+        QVERIFY(db->ingest(first).has_value());
+        for (std::int64_t at : {t + 5 * minute, t + 20 * minute, t + 20 * minute + 181000}) {
+            IngestBatch one;
+            one.statuses = {status("pi-1", at, 1)};
+            QVERIFY(db->ingest(one).has_value());
+        }
+        const auto all = db->onlineStretches("pi-1", 0);
+        QVERIFY(all.has_value());
+        QCOMPARE(all->recordedFromMs, std::optional<std::int64_t>(t));
+        QCOMPARE(all->stretches.size(), std::size_t{3});
+        QCOMPARE(all->stretches[0].fromMs, t);
+        QCOMPARE(all->stretches[0].toMs, t + 5 * minute); // 3 min after t + 2 min: still within
+        QCOMPARE(all->stretches[1].fromMs, t + 20 * minute);
+        QCOMPARE(all->stretches[1].toMs, t + 20 * minute);
+        QCOMPARE(all->stretches[2].fromMs, t + 20 * minute + 181000); // 1 s too late: a new one
+        QCOMPARE(all->stretches[2].toMs, t + 20 * minute + 181000);
+
+        // Only those ending at or after the time asked; the start stays.
+        const auto late = *db->onlineStretches("pi-1", t + 6 * minute);
+        QCOMPARE(late.recordedFromMs, std::optional<std::int64_t>(t));
+        QCOMPARE(late.stretches.size(), std::size_t{2});
+        QCOMPARE(late.stretches[0].fromMs, t + 20 * minute);
+        const auto other = *db->onlineStretches("pi-2", 0);
+        QCOMPARE(other.stretches.size(), std::size_t{1});
+        QCOMPARE(other.stretches[0].fromMs, t + minute);
+        QCOMPARE(other.stretches[0].toMs, t + minute);
+        const auto none = *db->onlineStretches("pi-3", 0);
+        QVERIFY(!none.recordedFromMs);
+        QVERIFY(none.stretches.empty());
+
+        // A wider window (the hub's option) joins what the default would not.
+        db->setOnlineWindow(10 * minute);
+        IngestBatch wide;
+        wide.statuses = {status("pi-1", t + 30 * minute, 1)};
+        QVERIFY(db->ingest(wide).has_value());
+        const auto joined = *db->onlineStretches("pi-1", 0);
+        QCOMPARE(joined.stretches.size(), std::size_t{3});
+        QCOMPARE(joined.stretches[2].toMs, t + 30 * minute);
+    }
+
+    // Stretches go by age (35 days by default), apart from the heartbeats'
+    // count; each device's newest one before the cutoff stays, so the
+    // record's start still says how far back it reaches.
+    void onlineStretchesRetention()
+    {
+        QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
+        QVERIFY(db->addDevice("pi-2", "h2", 0).has_value());
+        const std::int64_t day = 86400000, now = 200 * day;
+        for (std::int64_t at : {now - 50 * day, now - 40 * day, now - 36 * day, now - 34 * day, now - day}) {
+            IngestBatch b;
+            b.statuses = {status("pi-1", at, 1)};
+            QVERIFY(db->ingest(b).has_value());
+        }
+        IngestBatch lone;
+        lone.statuses = {status("pi-2", now - 60 * day, 1)};
+        QVERIFY(db->ingest(lone).has_value());
+        QCOMPARE(db->onlineStretches("pi-1", 0)->stretches.size(), std::size_t{5});
+
+        Retention r;
+        QCOMPARE(r.stretchesMaxAgeMs, 35 * day);
+        r.statusesPerDevice = 1;
+        QVERIFY(db->applyRetention(r, now).has_value());
+        const auto kept = *db->onlineStretches("pi-1", 0);
+        QCOMPARE(kept.recordedFromMs, std::optional<std::int64_t>(now - 36 * day));
+        QCOMPARE(kept.stretches.size(), std::size_t{3});
+        QCOMPARE(kept.stretches[0].fromMs, now - 36 * day);
+        QCOMPARE(kept.stretches[1].fromMs, now - 34 * day);
+        QCOMPARE(kept.stretches[2].fromMs, now - day);
+        // The heartbeats' count does not bound them: one status is left.
+        QCOMPARE(db->statusHistory("pi-1", 100)->size(), std::size_t{1});
+        QCOMPARE(db->onlineStretches("pi-2", 0)->recordedFromMs, std::optional<std::int64_t>(now - 60 * day));
+        // Again: nothing more goes.
+        QVERIFY(db->applyRetention(r, now).has_value());
+        QCOMPARE(db->onlineStretches("pi-1", 0)->stretches.size(), std::size_t{3});
     }
 
     void playsAreStoredOnce()
