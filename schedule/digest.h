@@ -62,6 +62,8 @@ public:
 
     void update(std::span<const std::byte> bytes);
     void update(QByteArrayView bytes);
+    // QByteArrayView converts from a span of bytes too: pick the span.
+    void update(std::span<std::byte> bytes) { update(std::span<const std::byte>(bytes)); }
     Digest finish();
 
 private:

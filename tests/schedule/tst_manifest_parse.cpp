@@ -114,7 +114,7 @@ private slots:
         QCOMPARE(image.mediaType, std::string("image/jpeg"));
         const Playlist &lobby = m->playlists.at("lobby");
         QCOMPARE(lobby.items.size(), std::size_t(3));
-        QCOMPARE(lobby.items[0].asset->hex, std::string(64, 'a'));
+        QCOMPARE(lobby.items[0].asset->hex(), std::string(64, 'a'));
         QCOMPARE(lobby.items[0].durationMs, std::optional<std::int64_t>(8000));
         QVERIFY(!lobby.items[1].durationMs.has_value());
         QVERIFY(lobby.items[1].fit == Fit::Contain);
