@@ -160,21 +160,33 @@ std::expected<void, Error> writeFileAtomically(const QString &path, QByteArrayVi
     return commitTemp(**tmp, path);
 }
 
+namespace {
+// Reads `in` (named `name` in messages) to its end in kChunk pieces, hashing
+// each and handing it to `also` (an error there stops the read): the digest
+// and size of the bytes read, whatever the file says its size is.
+template <class Also>
+std::expected<FileDigest, Error> hashWhileReading(QFile &in, const QString &name, Also also)
+{
+    schedule::Sha256 hash;
+    std::uint64_t size = 0;
+    while (!in.atEnd()) {
+        const QByteArray chunk = in.read(kChunk);
+        if (chunk.isEmpty() && in.error() != QFileDevice::NoError)
+            return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(name, in.errorString())));
+        if (std::expected<void, Error> ok = also(chunk); !ok) return std::unexpected(ok.error());
+        hash.update(chunk);
+        size += static_cast<std::uint64_t>(chunk.size());
+    }
+    return FileDigest{hash.finish(), size};
+}
+} // namespace
+
 std::expected<FileDigest, Error> digestFile(const QString &path)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(path, f.errorString())));
-    schedule::Sha256 hash;
-    std::uint64_t size = 0;
-    while (!f.atEnd()) {
-        const QByteArray chunk = f.read(kChunk);
-        if (chunk.isEmpty() && f.error() != QFileDevice::NoError)
-            return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(path, f.errorString())));
-        hash.update(chunk);
-        size += static_cast<std::uint64_t>(chunk.size());
-    }
-    return FileDigest{hash.finish(), size};
+    return hashWhileReading(f, path, [](const QByteArray &) { return std::expected<void, Error>(); });
 }
 
 std::expected<bool, Error> storeBlob(const QString &site, const QString &sourceFile, const FileDigest &expected)
@@ -190,21 +202,16 @@ std::expected<bool, Error> storeBlob(const QString &site, const QString &sourceF
         return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(sourceFile, in.errorString())));
     auto tmp = openTemp(target);
     if (!tmp) return std::unexpected(tmp.error());
-    schedule::Sha256 hash;
-    std::uint64_t copied = 0;
-    while (!in.atEnd()) {
-        const QByteArray chunk = in.read(kChunk);
-        if (chunk.isEmpty() && in.error() != QFileDevice::NoError)
-            return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(sourceFile, in.errorString())));
+    auto copied = hashWhileReading(in, sourceFile, [&](const QByteArray &chunk) -> std::expected<void, Error> {
         if ((*tmp)->write(chunk) != chunk.size())
             return std::unexpected(ioError(QStringLiteral("cannot write %1: %2").arg(target, (*tmp)->errorString())));
-        hash.update(chunk);
-        copied += static_cast<std::uint64_t>(chunk.size());
-    }
-    if (hash.finish() != expected.sha256 || copied != expected.size)
+        return {};
+    });
+    if (!copied) return std::unexpected(copied.error());
+    if (*copied != expected)
         return std::unexpected(ioError(QStringLiteral("%1 changed while it was being published; run again").arg(sourceFile)));
     if (auto ok = commitTemp(**tmp, target); !ok) return std::unexpected(ok.error());
-    qCDebug(lcSite) << "wrote blob" << target << copied << "bytes";
+    qCDebug(lcSite) << "wrote blob" << target << copied->size << "bytes";
     return true;
 }
 

@@ -59,6 +59,7 @@ std::expected<void, Error> writeFileAtomically(const QString &path, QByteArrayVi
 struct FileDigest {
     schedule::Digest sha256; // of the file's bytes
     std::uint64_t size = 0;
+    bool operator==(const FileDigest &) const = default;
 };
 
 // SHA-256 and size of a file, streamed.
