@@ -139,7 +139,7 @@ public:
         stored.envelope = env->toStdString();
         const QJsonObject assets = payload.value("assets").toObject();
         for (auto it = assets.begin(); it != assets.end(); ++it)
-            stored.assets.push_back(it.key().mid(7).toStdString());
+            stored.assets.push_back(*schedule::Digest::fromRef(it.key().toStdString()));
         return stored;
     }
 
@@ -168,7 +168,7 @@ private:
         if (!info)
             qFatal("import failed: %s", info.error().message.c_str());
         Media m{QString::fromStdString(info->digest.ref()), info->digest, qint64(info->size), mediaType};
-        m_media[m.name] = m;
+        m_media.insert_or_assign(m.name, m);
         return m;
     }
 

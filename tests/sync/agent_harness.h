@@ -16,7 +16,7 @@
 //  - storeProblem() never changes the store: it reads files and the index.
 #pragma once
 
-#include "cache/sha256.h"
+#include "cache/file_hash.h"
 #include "cache/store.h"
 #include "fault_server.h"
 #include "schedule/keys.h"

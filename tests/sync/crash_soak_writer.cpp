@@ -14,7 +14,7 @@
 // (unbuffered), so the test knows what a kill interrupted. Deterministic
 // from SEED, so a corruption found can be replayed.
 #include "cache/blob_writer.h"
-#include "cache/sha256.h"
+#include "cache/file_hash.h"
 #include "cache/store.h"
 
 #include <QCryptographicHash>

@@ -20,7 +20,7 @@
 // STOA_SOAK_KILLS (default 2000) and STOA_SOAK_SEED (default: from the
 // clock, printed) change the run. Outside CI (label soak): minutes.
 #include "cache/manifests.h"
-#include "cache/sha256.h"
+#include "cache/file_hash.h"
 #include "cache/store.h"
 
 #include <QLoggingCategory>
