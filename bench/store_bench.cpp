@@ -141,10 +141,11 @@ int main(int argc, char **argv)
             for (int k = 0; k < 64; ++k)
                 hex[k] = "0123456789abcdef"[gen.bounded(16)];
             hex[64] = 0;
-            const fs::path p = (*s)->blobs().pathFor(hex);
+            const auto digest = *stoa::schedule::Digest::fromHex(std::string_view(hex, 64));
+            const fs::path p = (*s)->blobs().pathFor(digest);
             fs::create_directories(p.parent_path());
             std::ofstream(p, std::ios::binary) << "x";
-            (void)(*s)->blobs().index(BlobInfo{hex, 1}, true);
+            (void)(*s)->blobs().index(BlobInfo{digest, 1}, true);
         }
         (void)tx->commit();
     }

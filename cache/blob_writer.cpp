@@ -40,7 +40,7 @@ void startWriteback(int fd, std::uint64_t from, std::uint64_t to)
 
 // Feeds bytes [from, from + length) of fd into `hash` through `buf`; fails if
 // they are not there.
-Result<void> hashPrefixFrom(int fd, std::uint64_t from, std::uint64_t length, Sha256 &hash,
+Result<void> hashPrefixFrom(int fd, std::uint64_t from, std::uint64_t length, schedule::Sha256 &hash,
                             const std::filesystem::path &path, std::vector<std::byte> &buf)
 {
     std::uint64_t done = 0;
@@ -65,7 +65,7 @@ Result<void> hashPrefixFrom(int fd, std::uint64_t from, std::uint64_t length, Sh
 // file systems allow it, and the hash reads the freshly written pages back
 // from the page cache: so the name is computed from the bytes we stored, not
 // from a source that might change under us.
-Result<std::uint64_t> copyAndHash(int in, int out, Sha256 &hash, const std::filesystem::path &source,
+Result<std::uint64_t> copyAndHash(int in, int out, schedule::Sha256 &hash, const std::filesystem::path &source,
                                   const std::filesystem::path &tmp)
 {
     std::vector<std::byte> buf(kChunk);
@@ -114,7 +114,7 @@ Result<BlobInfo> publish(BlobStore &blobs, int fd, const std::filesystem::path &
 {
     if (!synced && ::fsync(fd) != 0)
         return std::unexpected(osError("fsync " + tmp.string(), errno));
-    const auto target = blobs.pathFor(info.hex);
+    const auto target = blobs.pathFor(info.digest);
     if (auto ok = ensureDirectory(target.parent_path()); !ok)
         return std::unexpected(ok.error());
     if (::rename(tmp.c_str(), target.c_str()) != 0)
@@ -156,12 +156,12 @@ public:
         m_wake.notify_one();
     }
     // Hashes what is still missing, stops the thread; returns the digest.
-    Result<std::string> finish()
+    Result<schedule::Digest> finish()
     {
         stop(false);
         if (m_error)
             return std::unexpected(*m_error);
-        return m_hash.finishHex();
+        return m_hash.finish();
     }
     // Stops the thread without waiting for the rest.
     void cancel() { stop(true); }
@@ -205,7 +205,7 @@ private:
 
     const int m_fd;                    // the owner's descriptor; only pread here
     const std::filesystem::path m_path; // for messages
-    Sha256 m_hash;                     // fed [0, m_hashed); the thread's until joined
+    schedule::Sha256 m_hash;                     // fed [0, m_hashed); the thread's until joined
     std::optional<Error> m_error;      // a read failed; set by the thread before it exits
     std::mutex m_mutex;                // guards the four below
     std::condition_variable m_wake;
@@ -219,25 +219,24 @@ private:
 BlobWriter::BlobWriter(BlobWriter &&) noexcept = default;
 BlobWriter &BlobWriter::operator=(BlobWriter &&) noexcept = default;
 
-BlobWriter::BlobWriter(BlobStore &blobs, std::string hex, std::uint64_t expected, std::filesystem::path partial,
-                       UniqueFd fd)
-    : m_blobs(&blobs), m_hex(std::move(hex)), m_expected(expected), m_partial(std::move(partial)), m_fd(std::move(fd))
+BlobWriter::BlobWriter(BlobStore &blobs, schedule::Digest digest, std::uint64_t expected,
+                       std::filesystem::path partial, UniqueFd fd)
+    : m_blobs(&blobs), m_digest(std::move(digest)), m_expected(expected), m_partial(std::move(partial)), m_fd(std::move(fd))
 {
 }
 
-Result<BlobWriter> BlobWriter::open(BlobStore &blobs, SpacePolicy &space, std::string hex, std::uint64_t expectedSize)
+Result<BlobWriter> BlobWriter::open(BlobStore &blobs, SpacePolicy &space, schedule::Digest digest,
+                                    std::uint64_t expectedSize)
 {
-    if (!isSha256Hex(hex))
-        return fail(ErrorCode::InvalidArgument, "not a SHA-256 hex name: " + hex);
     if (auto ok = ensureDirectory(blobs.tmpDir()); !ok)
         return std::unexpected(ok.error());
-    auto partial = blobs.partialPathFor(hex, expectedSize);
+    auto partial = blobs.partialPathFor(digest, expectedSize);
     UniqueFd fd(::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (!fd.valid())
         return std::unexpected(osError("open " + partial.string(), errno));
     if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK)
-            return fail(ErrorCode::Busy, "another writer is downloading " + hex);
+            return fail(ErrorCode::Busy, "another writer is downloading " + digest.hex());
         return std::unexpected(osError("flock " + partial.string(), errno));
     }
     struct stat st {};
@@ -255,9 +254,9 @@ Result<BlobWriter> BlobWriter::open(BlobStore &blobs, SpacePolicy &space, std::s
             ::unlink(partial.c_str());
         return std::unexpected(ok.error());
     }
-    BlobWriter w(blobs, std::move(hex), expectedSize, std::move(partial), std::move(fd));
+    BlobWriter w(blobs, std::move(digest), expectedSize, std::move(partial), std::move(fd));
     if (existing > 0)
-        qCInfo(lcCache, "resuming %s at %llu of %llu bytes", w.m_hex.c_str(), static_cast<unsigned long long>(existing),
+        qCInfo(lcCache, "resuming %s at %llu of %llu bytes", w.m_digest.hex().c_str(), static_cast<unsigned long long>(existing),
                static_cast<unsigned long long>(expectedSize));
     w.m_offset = existing;
     w.m_flushed = existing;
@@ -311,9 +310,9 @@ Result<void> BlobWriter::flush()
 Result<void> BlobWriter::write(std::span<const std::byte> bytes)
 {
     if (!m_fd.valid() || m_sealed || m_broken)
-        return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
+        return fail(ErrorCode::InvalidArgument, "writer for " + m_digest.hex() + " is closed");
     if (bytes.size() > m_expected - m_offset)
-        return fail(ErrorCode::SizeMismatch, "blob " + m_hex + " is longer than its declared " +
+        return fail(ErrorCode::SizeMismatch, "blob " + m_digest.hex() + " is longer than its declared " +
                                                  std::to_string(m_expected) + " bytes");
     m_offset += bytes.size();
     // libcurl hands bodies over in pieces of whatever recv() got (16 KiB
@@ -340,24 +339,24 @@ Result<void> BlobWriter::seal()
     if (m_sealed)
         return {};
     if (!m_fd.valid() || m_broken)
-        return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
+        return fail(ErrorCode::InvalidArgument, "writer for " + m_digest.hex() + " is closed");
     if (auto ok = flush(); !ok)
         return ok;
     if (m_offset != m_expected)
-        return fail(ErrorCode::SizeMismatch, "blob " + m_hex + " has " + std::to_string(m_offset) + " of " +
+        return fail(ErrorCode::SizeMismatch, "blob " + m_digest.hex() + " has " + std::to_string(m_offset) + " of " +
                                                  std::to_string(m_expected) + " bytes");
     if (!m_hasher)
-        return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
+        return fail(ErrorCode::InvalidArgument, "writer for " + m_digest.hex() + " is closed");
     auto digest = m_hasher->finish();
     m_hasher.reset();
     if (!digest) {
         m_broken = true; // the hash missed bytes: only a fresh writer can check this partial
         return std::unexpected(digest.error());
     }
-    const std::string &actual = *digest;
-    if (actual != m_hex) {
+    if (*digest != m_digest) {
         discard();
-        return fail(ErrorCode::HashMismatch, "blob " + m_hex + " hashes to " + actual + "; discarded");
+        return fail(ErrorCode::HashMismatch,
+                    "blob " + m_digest.hex() + " hashes to " + digest->hex() + "; discarded");
     }
     if (::fsync(m_fd.get()) != 0)
         return std::unexpected(osError("fsync " + m_partial.string(), errno));
@@ -369,7 +368,7 @@ Result<BlobInfo> BlobWriter::commit()
 {
     if (auto ok = seal(); !ok)
         return std::unexpected(ok.error());
-    auto done = publish(*m_blobs, m_fd.get(), m_partial, BlobInfo{m_hex, m_expected}, true);
+    auto done = publish(*m_blobs, m_fd.get(), m_partial, BlobInfo{m_digest, m_expected}, true);
     m_fd.reset();
     return done;
 }
@@ -386,7 +385,7 @@ void BlobWriter::discard()
 Result<void> BlobWriter::restart()
 {
     if (!m_fd.valid())
-        return fail(ErrorCode::InvalidArgument, "writer for " + m_hex + " is closed");
+        return fail(ErrorCode::InvalidArgument, "writer for " + m_digest.hex() + " is closed");
     m_hasher.reset(); // joined before the file shrinks under it
     if (::ftruncate(m_fd.get(), 0) != 0 || ::lseek(m_fd.get(), 0, SEEK_SET) < 0)
         return std::unexpected(osError("truncate " + m_partial.string(), errno));
@@ -427,14 +426,14 @@ Result<BlobInfo> importFile(BlobStore &blobs, SpacePolicy &space, const std::fil
     };
 
     ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-    Sha256 hash;
+    schedule::Sha256 hash;
     auto copied = copyAndHash(in.get(), out.get(), hash, source, tmp);
     if (!copied)
         return cleanup(copied.error());
     const std::uint64_t total = *copied;
     if (total != size)
         return cleanup(Error{ErrorCode::SizeMismatch, source.string() + " changed size while being imported"});
-    const BlobInfo info{hash.finishHex(), total};
+    const BlobInfo info{hash.finish(), total};
     auto done = publish(blobs, out.get(), tmp, info);
     if (!done)
         return cleanup(done.error());

@@ -24,8 +24,8 @@
 #include "cache/blobs.h"
 #include "cache/durable.h"
 #include "cache/error.h"
-#include "cache/sha256.h"
 #include "cache/space.h"
+#include "schedule/digest.h"
 
 #include <chrono>
 #include <cstdint>
@@ -39,17 +39,17 @@ namespace stoa::cache {
 
 class BlobWriter {
 public:
-    // Opens or resumes the partial for `hex` of `expectedSize` bytes, after
-    // reserving space for what is still missing. Fails with Busy when another
-    // writer holds it.
-    static Result<BlobWriter> open(BlobStore &blobs, SpacePolicy &space, std::string hex,
+    // Opens or resumes the partial for `digest` of `expectedSize` bytes,
+    // after reserving space for what is still missing. Fails with Busy when
+    // another writer holds it.
+    static Result<BlobWriter> open(BlobStore &blobs, SpacePolicy &space, schedule::Digest digest,
                                    std::uint64_t expectedSize);
 
     BlobWriter(BlobWriter &&) noexcept;
     BlobWriter &operator=(BlobWriter &&) noexcept;
     ~BlobWriter(); // flushes gathered bytes, keeping them for a resume; stops the hashing
 
-    const std::string &hex() const { return m_hex; }
+    const schedule::Digest &digest() const { return m_digest; }
     std::uint64_t expectedSize() const { return m_expected; }
     // Bytes accepted so far; right after open(), the bytes already in the
     // partial: where a resumed download continues (HTTP Range).
@@ -77,11 +77,11 @@ private:
     class Hasher;
     Result<void> flush();
     Result<void> writeOut(std::span<const std::byte> bytes);
-    BlobWriter(BlobStore &blobs, std::string hex, std::uint64_t expected, std::filesystem::path partial,
+    BlobWriter(BlobStore &blobs, schedule::Digest digest, std::uint64_t expected, std::filesystem::path partial,
                UniqueFd fd);
 
     BlobStore *m_blobs;              // not owned; outlives the writer
-    std::string m_hex;               // the name the bytes must hash to
+    schedule::Digest m_digest;       // the name the bytes must hash to
     std::uint64_t m_expected = 0;    // declared size
     std::filesystem::path m_partial; // tmp/<hex>.<size>.part
     // Hashes [0, m_flushed) of the partial on its own thread. Declared before

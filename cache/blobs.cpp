@@ -3,7 +3,6 @@
 #include "cache/kv.h"
 
 #include "cache/logging.h"
-#include "cache/sha256.h"
 
 #include <cerrno>
 #include <charconv>
@@ -19,18 +18,28 @@ std::int64_t nowMs()
     using namespace std::chrono;
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
+
+// A blobs row's name. Only index() writes rows, from a Digest, so a row that
+// is not one means state.db was damaged: logged, and skipped by the caller.
+std::optional<schedule::Digest> rowDigest(const std::string &text)
+{
+    auto d = schedule::Digest::fromHex(text);
+    if (!d)
+        qCWarning(lcCache, "state.db: blob row \"%s\" is not a SHA-256 name; ignored", text.c_str());
+    return d;
+}
 } // namespace
 
 BlobStore::BlobStore(std::filesystem::path dataDir, Database &db) : m_dataDir(std::move(dataDir)), m_db(db) {}
 
-std::filesystem::path BlobStore::pathFor(const std::string &hex) const
+std::filesystem::path BlobStore::pathFor(const schedule::Digest &digest) const
 {
-    return blobsRoot() / hex.substr(0, 2) / hex;
+    return blobsRoot() / digest.hex().substr(0, 2) / digest.hex();
 }
 
-std::filesystem::path BlobStore::partialPathFor(const std::string &hex, std::uint64_t size) const
+std::filesystem::path BlobStore::partialPathFor(const schedule::Digest &digest, std::uint64_t size) const
 {
-    return tmpDir() / (hex + "." + std::to_string(size) + ".part");
+    return tmpDir() / (digest.hex() + "." + std::to_string(size) + ".part");
 }
 
 std::optional<PartialFile> BlobStore::parsePartialName(const std::filesystem::path &path)
@@ -39,51 +48,49 @@ std::optional<PartialFile> BlobStore::parsePartialName(const std::filesystem::pa
     // <64 hex>.<decimal size>.part
     if (name.size() < 64 + 1 + 1 + 5 || !name.ends_with(".part") || name[64] != '.')
         return std::nullopt;
-    const std::string hex = name.substr(0, 64);
-    if (!isSha256Hex(hex))
+    auto digest = schedule::Digest::fromHex(std::string_view(name).substr(0, 64));
+    if (!digest)
         return std::nullopt;
     const std::string sizeText = name.substr(65, name.size() - 65 - 5);
     std::uint64_t size = 0;
     auto [ptr, ec] = std::from_chars(sizeText.data(), sizeText.data() + sizeText.size(), size);
     if (ec != std::errc() || ptr != sizeText.data() + sizeText.size() || sizeText.empty())
         return std::nullopt;
-    return PartialFile{path, hex, size, 0};
+    return PartialFile{path, std::move(*digest), size, 0};
 }
 
-Result<bool> BlobStore::contains(const std::string &hex)
+Result<bool> BlobStore::contains(const schedule::Digest &digest)
 {
-    auto found = find(hex);
+    auto found = find(digest);
     if (!found)
         return std::unexpected(found.error());
     return found->has_value();
 }
 
-Result<std::optional<std::filesystem::path>> BlobStore::find(const std::string &hex)
+Result<std::optional<std::filesystem::path>> BlobStore::find(const schedule::Digest &digest)
 {
-    if (!isSha256Hex(hex))
-        return fail(ErrorCode::InvalidArgument, "not a SHA-256 hex name: " + hex);
     auto st = m_db.prepare("SELECT 1 FROM blobs WHERE hex = ?");
     if (!st)
         return std::unexpected(st.error());
-    st->bind(1, hex);
+    st->bind(1, digest.hex());
     auto s = st->step();
     if (!s)
         return std::unexpected(s.error());
     if (*s != Statement::Step::Row)
         return std::optional<std::filesystem::path>();
-    auto path = pathFor(hex);
+    auto path = pathFor(digest);
     if (::access(path.c_str(), R_OK) != 0)
         return std::optional<std::filesystem::path>();
     return std::optional(path);
 }
 
-Result<void> BlobStore::touch(const std::string &hex)
+Result<void> BlobStore::touch(const schedule::Digest &digest)
 {
     auto st = m_db.prepare(
         "UPDATE blobs SET last_used = (SELECT COALESCE(MAX(last_used), 0) + 1 FROM blobs) WHERE hex = ?");
     if (!st)
         return std::unexpected(st.error());
-    return st->bind(1, hex).run();
+    return st->bind(1, digest.hex()).run();
 }
 
 Result<std::vector<BlobInfo>> BlobStore::list()
@@ -93,7 +100,8 @@ Result<std::vector<BlobInfo>> BlobStore::list()
         return std::unexpected(st.error());
     std::vector<BlobInfo> out;
     if (auto ok = st->each([&](Statement &row) {
-            out.push_back({row.columnText(0), static_cast<std::uint64_t>(row.columnInt(1))});
+            if (auto digest = rowDigest(row.columnText(0)))
+                out.push_back({std::move(*digest), static_cast<std::uint64_t>(row.columnInt(1))});
         });
         !ok)
         return std::unexpected(ok.error());
@@ -109,19 +117,19 @@ Result<void> BlobStore::index(const BlobInfo &blob, bool verified)
         "ON CONFLICT(hex) DO UPDATE SET size = excluded.size, verify_seq = excluded.verify_seq");
     if (!st)
         return std::unexpected(st.error());
-    st->bind(1, blob.hex).bind(2, static_cast<std::int64_t>(blob.size)).bind(3, nowMs());
+    st->bind(1, blob.digest.hex()).bind(2, static_cast<std::int64_t>(blob.size)).bind(3, nowMs());
     st->bind(4, std::int64_t{verified ? 1 : 0});
     return st->run();
 }
 
-Result<void> BlobStore::remove(const std::string &hex)
+Result<void> BlobStore::remove(const schedule::Digest &digest)
 {
     auto st = m_db.prepare("DELETE FROM blobs WHERE hex = ?");
     if (!st)
         return std::unexpected(st.error());
-    if (auto ok = st->bind(1, hex).run(); !ok)
+    if (auto ok = st->bind(1, digest.hex()).run(); !ok)
         return ok;
-    const auto path = pathFor(hex);
+    const auto path = pathFor(digest);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
         return std::unexpected(osError("unlink " + path.string(), errno));
     return {};
@@ -145,7 +153,10 @@ Result<std::uint64_t> BlobStore::evict(std::uint64_t bytes)
                 return std::unexpected(s.error());
             if (*s == Statement::Step::Done)
                 break;
-            victims.push_back({st->columnText(0), static_cast<std::uint64_t>(st->columnInt(1))});
+            auto digest = rowDigest(st->columnText(0));
+            if (!digest)
+                continue; // recovery drops the row; its name cannot be a file to unlink
+            victims.push_back({std::move(*digest), static_cast<std::uint64_t>(st->columnInt(1))});
             freed += victims.back().size;
         }
         st->reset();
@@ -153,7 +164,7 @@ Result<std::uint64_t> BlobStore::evict(std::uint64_t bytes)
         if (!del)
             return std::unexpected(del.error());
         for (const auto &v : victims)
-            if (auto ok = del->bind(1, v.hex).run(); !ok)
+            if (auto ok = del->bind(1, v.digest.hex()).run(); !ok)
                 return std::unexpected(ok.error());
         if (auto ok = tx->commit(); !ok)
             return std::unexpected(ok.error());
@@ -165,11 +176,11 @@ Result<std::uint64_t> BlobStore::evict(std::uint64_t bytes)
     // re-indexes, never a row pointing at nothing.
     std::uint64_t freed = 0;
     for (const auto &v : victims) {
-        const auto path = pathFor(v.hex);
+        const auto path = pathFor(v.digest);
         if (::unlink(path.c_str()) != 0 && errno != ENOENT)
             qCWarning(lcCache, "evict: unlink %s: %s", path.c_str(), std::strerror(errno));
         freed += v.size;
-        qCInfo(lcCache, "evicted blob %s (%llu bytes)", v.hex.c_str(), static_cast<unsigned long long>(v.size));
+        qCInfo(lcCache, "evicted blob %s (%llu bytes)", v.digest.hex().c_str(), static_cast<unsigned long long>(v.size));
     }
     return freed;
 }

@@ -17,6 +17,7 @@
 
 #include "cache/database.h"
 #include "cache/error.h"
+#include "schedule/digest.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -27,14 +28,14 @@
 namespace stoa::cache {
 
 struct BlobInfo {
-    std::string hex;
+    schedule::Digest digest; // the blob's name: the SHA-256 of its bytes
     std::uint64_t size = 0;
 };
 
 // Where partial files are and what they will become, parsed from their names.
 struct PartialFile {
     std::filesystem::path path;
-    std::string hex;
+    schedule::Digest digest; // what the bytes will hash to once complete
     std::uint64_t expectedSize = 0;
     std::uint64_t currentSize = 0;
 };
@@ -47,22 +48,25 @@ public:
     const std::filesystem::path &dataDir() const { return m_dataDir; }
     std::filesystem::path blobsRoot() const { return m_dataDir / "blobs" / "sha256"; }
     std::filesystem::path tmpDir() const { return m_dataDir / "tmp"; }
-    std::filesystem::path pathFor(const std::string &hex) const;
-    std::filesystem::path partialPathFor(const std::string &hex, std::uint64_t size) const;
+    std::filesystem::path pathFor(const schedule::Digest &digest) const;
+    std::filesystem::path partialPathFor(const schedule::Digest &digest, std::uint64_t size) const;
+    // nullopt unless the name is <64 hex>.<decimal size>.part with a valid digest.
     static std::optional<PartialFile> parsePartialName(const std::filesystem::path &path);
 
     // True when the blob is indexed and its file exists.
-    Result<bool> contains(const std::string &hex);
+    Result<bool> contains(const schedule::Digest &digest);
     // The file to open for playback, if the blob is present.
-    Result<std::optional<std::filesystem::path>> find(const std::string &hex);
+    Result<std::optional<std::filesystem::path>> find(const schedule::Digest &digest);
     // Marks the blob as most recently used (LRU order is a counter, not a clock).
-    Result<void> touch(const std::string &hex);
+    Result<void> touch(const schedule::Digest &digest);
+    // Every indexed blob; a row whose name is not a digest (a damaged
+    // state.db) is logged and left out (recovery drops it).
     Result<std::vector<BlobInfo>> list();
 
     // Records a blob whose file is already in place (after rename).
     Result<void> index(const BlobInfo &blob, bool verified);
     // Removes row and file. Used for corrupt blobs; ignores pins.
-    Result<void> remove(const std::string &hex);
+    Result<void> remove(const schedule::Digest &digest);
 
     // Removes least recently used, unpinned blobs until at least `bytes` are
     // freed or nothing evictable is left. Returns the bytes freed.

@@ -3,7 +3,6 @@
 #include "cache/durable.h"
 #include "cache/kv.h"
 #include "cache/logging.h"
-#include "cache/sha256.h"
 
 #include <QByteArray>
 #include <QJsonArray>
@@ -52,17 +51,23 @@ Result<std::optional<StoredManifest>> ManifestStore::get(Slot slot)
     if (!pins)
         return std::unexpected(pins.error());
     pins->bind(1, std::string_view(slotName(slot)));
-    if (auto ok = pins->each([&](Statement &row) { m.assets.push_back(row.columnText(0)); }); !ok)
+    std::optional<std::string> badPin;
+    if (auto ok = pins->each([&](Statement &row) {
+            if (auto digest = schedule::Digest::fromHex(row.columnText(0)))
+                m.assets.push_back(std::move(*digest));
+            else
+                badPin = row.columnText(0);
+        });
+        !ok)
         return std::unexpected(ok.error());
+    // Only putSlot() writes pins, from Digests: anything else is a damaged state.db.
+    if (badPin)
+        return fail(ErrorCode::Corrupt, "state.db: a pin of a stored manifest is not a SHA-256 name: " + *badPin);
     return std::optional(std::move(m));
 }
 
 Result<void> ManifestStore::putSlot(Slot slot, const StoredManifest &m)
 {
-    for (const auto &hex : m.assets)
-        if (!isSha256Hex(hex))
-            return fail(ErrorCode::InvalidArgument, "manifest " + std::to_string(m.version) +
-                                                        " names an asset that is not a SHA-256 hex: " + hex);
     const std::string_view name = slotName(slot);
     auto put = m_db.prepare("INSERT OR REPLACE INTO manifests(slot, version, envelope, stored_at) VALUES(?,?,?,?)");
     if (!put)
@@ -82,8 +87,8 @@ Result<void> ManifestStore::putSlot(Slot slot, const StoredManifest &m)
     auto pin = m_db.prepare("INSERT OR IGNORE INTO pins(owner, hex) VALUES(?, ?)");
     if (!pin)
         return std::unexpected(pin.error());
-    for (const auto &hex : m.assets)
-        if (auto ok = pin->bind(1, name).bind(2, hex).run(); !ok)
+    for (const auto &digest : m.assets)
+        if (auto ok = pin->bind(1, name).bind(2, digest.hex()).run(); !ok)
             return ok;
     return {};
 }
@@ -99,19 +104,19 @@ Result<void> ManifestStore::checkAboveFloor(std::int64_t version)
     return {};
 }
 
-Result<void> ManifestStore::checkAssetsPresent(const std::vector<std::string> &assets)
+Result<void> ManifestStore::checkAssetsPresent(const std::vector<schedule::Digest> &assets)
 {
     auto st = m_db.prepare("SELECT 1 FROM blobs WHERE hex = ?");
     if (!st)
         return std::unexpected(st.error());
-    for (const auto &hex : assets) {
-        auto s = st->bind(1, hex).step();
+    for (const auto &digest : assets) {
+        auto s = st->bind(1, digest.hex()).step();
         if (!s)
             return std::unexpected(s.error());
         const bool present = *s == Statement::Step::Row;
         st->reset();
         if (!present)
-            return fail(ErrorCode::NotFound, "asset sha256:" + hex + " is not in the store");
+            return fail(ErrorCode::NotFound, "asset " + digest.ref() + " is not in the store");
     }
     return {};
 }
@@ -288,8 +293,8 @@ Result<void> ManifestStore::writeMirror()
     if (!*active)
         return {};
     QJsonArray assets;
-    for (const auto &hex : (*active)->assets)
-        assets.append(QString::fromStdString(hex));
+    for (const auto &digest : (*active)->assets)
+        assets.append(QString::fromStdString(digest.hex()));
     const QJsonObject obj{
         {"version", static_cast<qint64>((*active)->version)},
         {"assets", assets},
@@ -318,10 +323,10 @@ Result<std::optional<StoredManifest>> ManifestStore::readMirror(const std::files
     StoredManifest m;
     m.version = obj.value("version").toInteger();
     for (const auto &a : obj.value("assets").toArray()) {
-        const std::string hex = a.toString().toStdString();
-        if (!isSha256Hex(hex))
+        auto digest = schedule::Digest::fromHex(a.toString().toStdString());
+        if (!digest)
             return fail(ErrorCode::Corrupt, "manifests/active.json names a bad asset");
-        m.assets.push_back(hex);
+        m.assets.push_back(std::move(*digest));
     }
     const auto decoded = QByteArray::fromBase64Encoding(obj.value("envelope_base64").toString().toLatin1(),
                                                         QByteArray::AbortOnBase64DecodingErrors);

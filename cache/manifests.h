@@ -21,6 +21,7 @@
 
 #include "cache/database.h"
 #include "cache/error.h"
+#include "schedule/digest.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -33,7 +34,7 @@ namespace stoa::cache {
 struct StoredManifest {
     std::int64_t version = 0;
     std::string envelope;            // raw envelope bytes as fetched and verified
-    std::vector<std::string> assets; // hex names of every blob the manifest needs
+    std::vector<schedule::Digest> assets; // every blob the manifest needs (its pins)
 };
 
 enum class Slot { Active, Staged };
@@ -91,7 +92,7 @@ private:
     Result<void> putSlot(Slot slot, const StoredManifest &m);
     Result<void> raiseFloor(std::int64_t version);
     Result<void> checkAboveFloor(std::int64_t version);
-    Result<void> checkAssetsPresent(const std::vector<std::string> &assets);
+    Result<void> checkAssetsPresent(const std::vector<schedule::Digest> &assets);
 
     std::filesystem::path m_dataDir;
     Database &m_db;

@@ -3,7 +3,6 @@
 #include "cache/durable.h"
 #include "cache/kv.h"
 #include "cache/logging.h"
-#include "cache/sha256.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -53,26 +52,31 @@ bool removeIfUnlocked(const fs::path &path)
     return ::unlink(path.c_str()) == 0;
 }
 
-Result<std::set<std::string>> pinnedHexes(Database &db)
+// A pin that is not a digest pins nothing a partial could become.
+Result<std::set<schedule::Digest>> pinnedDigests(Database &db)
 {
     auto st = db.prepare("SELECT DISTINCT hex FROM pins");
     if (!st)
         return std::unexpected(st.error());
-    std::set<std::string> out;
-    if (auto ok = st->each([&](Statement &row) { out.insert(row.columnText(0)); }); !ok)
+    std::set<schedule::Digest> out;
+    if (auto ok = st->each([&](Statement &row) {
+            if (auto digest = schedule::Digest::fromHex(row.columnText(0)))
+                out.insert(std::move(*digest));
+        });
+        !ok)
         return std::unexpected(ok.error());
     return out;
 }
 
 Result<void> cleanTemps(Database &db, BlobStore &blobs, RecoveryReport &report)
 {
-    auto pinned = pinnedHexes(db);
+    auto pinned = pinnedDigests(db);
     if (!pinned)
         return std::unexpected(pinned.error());
     // Of several partials for one blob (declared with different sizes by
     // different manifests), only the one with the most bytes is worth keeping.
-    std::map<std::string, fs::path> best;
-    std::map<std::string, std::uint64_t> bestBytes;
+    std::map<schedule::Digest, fs::path> best;
+    std::map<schedule::Digest, std::uint64_t> bestBytes;
     std::vector<fs::path> drop;
     std::error_code ec;
     for (const auto &entry : fs::directory_iterator(blobs.tmpDir(), ec)) {
@@ -80,8 +84,8 @@ Result<void> cleanTemps(Database &db, BlobStore &blobs, RecoveryReport &report)
         std::error_code sec;
         const auto size = entry.file_size(sec);
         bool keep = false;
-        if (partial && pinned->contains(partial->hex) && !sec && size <= partial->expectedSize) {
-            auto present = blobs.contains(partial->hex);
+        if (partial && pinned->contains(partial->digest) && !sec && size <= partial->expectedSize) {
+            auto present = blobs.contains(partial->digest);
             if (!present)
                 return std::unexpected(present.error());
             keep = !*present;
@@ -90,14 +94,14 @@ Result<void> cleanTemps(Database &db, BlobStore &blobs, RecoveryReport &report)
             drop.push_back(entry.path());
             continue;
         }
-        auto it = best.find(partial->hex);
+        auto it = best.find(partial->digest);
         if (it == best.end()) {
-            best.emplace(partial->hex, entry.path());
-            bestBytes[partial->hex] = size;
-        } else if (size > bestBytes[partial->hex]) {
+            best.emplace(partial->digest, entry.path());
+            bestBytes[partial->digest] = size;
+        } else if (size > bestBytes[partial->digest]) {
             drop.push_back(it->second);
             it->second = entry.path();
-            bestBytes[partial->hex] = size;
+            bestBytes[partial->digest] = size;
         } else {
             drop.push_back(entry.path());
         }
@@ -114,13 +118,19 @@ Result<void> cleanTemps(Database &db, BlobStore &blobs, RecoveryReport &report)
 
 Result<void> reconcileBlobs(Database &db, BlobStore &blobs, RecoveryReport &report)
 {
+    // The rows as state.db spells them (not through BlobStore::list(), which
+    // leaves out a row that is not a digest): such a row has no file and is
+    // dropped below like any other.
     std::map<std::string, std::uint64_t> rows;
     {
-        auto all = blobs.list();
-        if (!all)
-            return std::unexpected(all.error());
-        for (const auto &b : *all)
-            rows.emplace(b.hex, b.size);
+        auto st = db.prepare("SELECT hex, size FROM blobs");
+        if (!st)
+            return std::unexpected(st.error());
+        if (auto ok = st->each([&](Statement &row) {
+                rows.emplace(row.columnText(0), static_cast<std::uint64_t>(row.columnInt(1)));
+            });
+            !ok)
+            return std::unexpected(ok.error());
     }
     auto tx = Transaction::begin(db);
     if (!tx)
@@ -139,7 +149,8 @@ Result<void> reconcileBlobs(Database &db, BlobStore &blobs, RecoveryReport &repo
             const std::string name = entry.path().filename().string();
             std::error_code sec;
             const bool regular = entry.is_regular_file(sec);
-            if (!regular || !isSha256Hex(name) || name.substr(0, 2) != shardName) {
+            auto digest = schedule::Digest::fromHex(name);
+            if (!regular || !digest || name.substr(0, 2) != shardName) {
                 fs::remove_all(entry.path(), sec);
                 ++report.badBlobsRemoved;
                 qCWarning(lcCache, "recovery: removed stray %s", entry.path().c_str());
@@ -148,13 +159,13 @@ Result<void> reconcileBlobs(Database &db, BlobStore &blobs, RecoveryReport &repo
             const std::uint64_t size = entry.file_size(sec);
             const auto row = rows.find(name);
             if (row == rows.end()) {
-                if (auto ok = blobs.index(BlobInfo{name, size}, false); !ok)
+                if (auto ok = blobs.index(BlobInfo{*digest, size}, false); !ok)
                     return ok;
                 ++report.orphansIndexed;
             } else if (row->second != size) {
                 qCWarning(lcCache, "recovery: blob %s is %llu bytes, index says %llu: removed", name.c_str(),
                           static_cast<unsigned long long>(size), static_cast<unsigned long long>(row->second));
-                if (auto ok = blobs.remove(name); !ok)
+                if (auto ok = blobs.remove(*digest); !ok)
                     return ok;
                 ++report.badBlobsRemoved;
                 continue;
@@ -235,8 +246,8 @@ Result<void> reconcileManifests(BlobStore &blobs, ManifestStore &manifests, Reco
     report.floor = floor->floor;
     if (*active) {
         report.activeVersion = (*active)->version;
-        for (const auto &hex : (*active)->assets) {
-            auto present = blobs.contains(hex);
+        for (const auto &digest : (*active)->assets) {
+            auto present = blobs.contains(digest);
             if (!present)
                 return std::unexpected(present.error());
             if (!*present)

@@ -3,7 +3,6 @@
 #include "cache/durable.h"
 #include "cache/kv.h"
 #include "cache/logging.h"
-#include "cache/sha256.h"
 
 #include <cerrno>
 #include <cstring>
@@ -60,7 +59,7 @@ bool Scrubber::waitFor(std::chrono::steady_clock::duration d)
     return !m_wake.wait_for(lock, m_stop, d, [&] { return m_stop.stop_requested(); });
 }
 
-Result<bool> Scrubber::hashMatches(const std::string &hex, const std::filesystem::path &path)
+Result<bool> Scrubber::hashMatches(const schedule::Digest &digest, const std::filesystem::path &path)
 {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
@@ -69,7 +68,7 @@ Result<bool> Scrubber::hashMatches(const std::string &hex, const std::filesystem
         return std::unexpected(osError("open " + path.string(), errno));
     }
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-    Sha256 hash;
+    schedule::Sha256 hash;
     std::vector<std::byte> buf(256 * 1024);
     bool stopped = false;
     auto read = readChunks(fd.get(), buf, [&](std::span<const std::byte> c) {
@@ -95,7 +94,7 @@ Result<bool> Scrubber::hashMatches(const std::string &hex, const std::filesystem
     }
     // Do not let the scrub push playback's working set out of the page cache.
     ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
-    return hash.finishHex() == hex;
+    return hash.finish() == digest;
 }
 
 Result<std::optional<ScrubOutcome>> Scrubber::scrubNext()
@@ -105,9 +104,20 @@ Result<std::optional<ScrubOutcome>> Scrubber::scrubNext()
         return std::unexpected(next.error());
     if (!*next)
         return std::optional<ScrubOutcome>();
-    const std::string hex = **next;
+    const auto digest = schedule::Digest::fromHex(**next);
+    if (!digest) {
+        // Only BlobStore::index() writes rows, from a Digest: a damaged
+        // state.db. The row names no file we could check; drop it and go on.
+        qCCritical(lcCache, "scrub: blob row \"%s\" is not a SHA-256 name: dropped", (*next)->c_str());
+        auto del = m_db.prepare("DELETE FROM blobs WHERE hex = ?");
+        if (!del)
+            return std::unexpected(del.error());
+        if (auto ok = del->bind(1, **next).run(); !ok)
+            return std::unexpected(ok.error());
+        return scrubNext();
+    }
 
-    auto matches = hashMatches(hex, m_blobs.pathFor(hex));
+    auto matches = hashMatches(*digest, m_blobs.pathFor(*digest));
     if (!matches)
         return std::unexpected(matches.error());
     ++m_checked;
@@ -116,18 +126,18 @@ Result<std::optional<ScrubOutcome>> Scrubber::scrubNext()
             "UPDATE blobs SET verify_seq = (SELECT COALESCE(MAX(verify_seq), 0) + 1 FROM blobs) WHERE hex = ?");
         if (!upd)
             return std::unexpected(upd.error());
-        if (auto ok = upd->bind(1, hex).run(); !ok)
+        if (auto ok = upd->bind(1, digest->hex()).run(); !ok)
             return std::unexpected(ok.error());
-        return std::optional(ScrubOutcome{hex, true});
+        return std::optional(ScrubOutcome{*digest, true});
     }
     ++m_failures;
     qCCritical(lcCache, "scrub: blob %s does not match its hash any more: removed, it will be fetched again",
-               hex.c_str());
-    if (auto ok = m_blobs.remove(hex); !ok)
+               digest->hex().c_str());
+    if (auto ok = m_blobs.remove(*digest); !ok)
         return std::unexpected(ok.error());
     if (auto ok = KeyValue(m_db).add("scrub_failures", 1); !ok)
         return std::unexpected(ok.error());
-    return std::optional(ScrubOutcome{hex, false});
+    return std::optional(ScrubOutcome{*digest, false});
 }
 
 void Scrubber::run(std::stop_token stop)

@@ -27,7 +27,7 @@
 namespace stoa::cache {
 
 struct ScrubOutcome {
-    std::string hex;
+    schedule::Digest digest;
     bool ok = false; // false: the blob was corrupt and has been removed
 };
 
@@ -56,7 +56,7 @@ private:
     Scrubber(std::filesystem::path dataDir, Options options, Database db);
     // Waits until `d` passed or stop was requested; false when stopping.
     bool waitFor(std::chrono::steady_clock::duration d);
-    Result<bool> hashMatches(const std::string &hex, const std::filesystem::path &path);
+    Result<bool> hashMatches(const schedule::Digest &digest, const std::filesystem::path &path);
     void run(std::stop_token stop);
 
     Options m_options;

@@ -1,7 +1,6 @@
 #include "cache/store.h"
 
 #include "cache/logging.h"
-#include "cache/sha256.h"
 
 #include <QDateTime>
 
@@ -106,10 +105,11 @@ Result<void> fillFallback(Database &db, BlobStore &blobs, ManifestStore &manifes
                 const std::string name = entry.path().filename().string();
                 std::error_code sec;
                 const auto size = entry.file_size(sec);
-                if (sec || !entry.is_regular_file(sec) || !isSha256Hex(name) ||
+                auto digest = schedule::Digest::fromHex(name);
+                if (sec || !entry.is_regular_file(sec) || !digest ||
                     name.substr(0, 2) != shard.path().filename().string())
                     continue;
-                if (auto ok = blobs.index(BlobInfo{name, size}, false); !ok)
+                if (auto ok = blobs.index(BlobInfo{std::move(*digest), size}, false); !ok)
                     return ok;
             }
         }

@@ -472,7 +472,7 @@ HttpResponse mediaThumbnail(Hub::Impl &impl, const HttpRequest &request, const R
     const auto digest = impl.publisher->digestSource()(q(*file)); // stored at upload: no re-read
     if (!digest)
         return errorJson(404, "no medium " + route.name);
-    const auto t = impl.thumbnails.get(digest->hex, *file);
+    const auto t = impl.thumbnails.get(digest->sha256.hex(), *file);
     if (t.state == Thumbnails::State::Pending) {
         auto r = jsonOf(202, QJsonObject{{"state", "pending"}});
         r.headers.emplace_back("Retry-After", "1");
@@ -483,7 +483,7 @@ HttpResponse mediaThumbnail(Hub::Impl &impl, const HttpRequest &request, const R
                                          {"state", "failed"}});
         return r;
     }
-    const std::string etag = "\"" + digest->hex + "\"";
+    const std::string etag = "\"" + digest->sha256.hex() + "\"";
     HttpResponse r;
     r.headers.emplace_back("ETag", etag);
     r.headers.emplace_back("Cache-Control", "private, no-cache");

@@ -1,6 +1,6 @@
 #include "hub/credentials.h"
 
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 
 #include <openssl/rand.h>
 
@@ -50,7 +50,7 @@ std::optional<std::string> newToken(TokenKind kind)
 
 std::string tokenHash(std::string_view token)
 {
-    return schedule::sha256Hex(QByteArrayView(token.data(), static_cast<qsizetype>(token.size())));
+    return schedule::sha256(QByteArrayView(token.data(), static_cast<qsizetype>(token.size()))).hex();
 }
 
 bool looksLike(std::string_view token, TokenKind kind)

@@ -5,7 +5,7 @@
 #include "hub/site_files.h"
 
 #include "publish/site.h"
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 
 #include <QDateTime>
 #include <QFile>
@@ -69,7 +69,7 @@ HttpResponse Hub::Impl::siteFile(const HttpRequest &request, const Route &route)
     case Route::Kind::DeviceManifest:
         path = publish::siteDeviceManifestPath(site, QString::fromStdString(route.deviceId));
         break;
-    case Route::Kind::Blob: path = publish::siteBlobPath(site, route.hex); break;
+    case Route::Kind::Blob: path = publish::siteBlobPath(site, *route.digest); break;
     default: return errorJson(404, "not found");
     }
     return serveFile(request, path.toStdString(), route.kind == Route::Kind::Blob);
@@ -207,7 +207,7 @@ void Hub::Impl::screenshot(HttpRequest request, const Principal &who, Answer ans
         answer.send(errorJson(400, "a screenshot must be a JPEG"));
         return;
     }
-    const std::string hex = schedule::sha256Hex(view(jpeg));
+    const std::string hex = schedule::sha256(view(jpeg)).hex();
     const QString path = QString::fromStdString(options.dataDir + "/screenshots/" + hex + ".jpg");
     if (auto w = publish::writeFileAtomically(path, view(jpeg)); !w) {
         qCWarning(lcHub).noquote() << "screenshot from" << who.device.c_str() << "not kept:" << w.error().message;

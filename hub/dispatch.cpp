@@ -11,7 +11,7 @@
 #include "hub/logging.h"
 
 #include "endpoints/exposition.h"
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 
 #include <QDateTime>
 #include <QJsonDocument>
@@ -152,9 +152,9 @@ void Hub::Impl::Answer::send(HttpResponse response)
     if (route_.operatorRoute() || route_.kind == Route::Kind::ApiLogin)
         addApiBrowserHeaders(response);
     // A stored screenshot becomes the device's latest only once committed
-    // (screenshot_index.h); handle() put its digest in route_.hex.
-    if (route_.kind == Route::Kind::Screenshot && response.status / 100 == 2 && !route_.hex.empty())
-        recordLatestScreenshot(impl_.options.dataDir, route_.deviceId, route_.hex);
+    // (screenshot_index.h); handle() put its digest in route_.digest.
+    if (route_.kind == Route::Kind::Screenshot && response.status / 100 == 2 && route_.digest)
+        recordLatestScreenshot(impl_.options.dataDir, route_.deviceId, route_.digest->hex());
     reply_.send(std::move(response));
 }
 
@@ -162,7 +162,7 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
 {
     Route route = classify(request.method, request.path);
     if (route.kind == Route::Kind::Screenshot)
-        route.hex = schedule::sha256Hex(QByteArrayView(request.body.data(), static_cast<qsizetype>(request.body.size())));
+        route.digest = schedule::sha256(QByteArrayView(request.body.data(), static_cast<qsizetype>(request.body.size())));
     Answer answer(*this, route, std::move(reply));
     const auto who = std::static_pointer_cast<const Principal>(request.context);
     switch (route.kind) {

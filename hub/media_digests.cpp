@@ -4,7 +4,7 @@
 #include "hub/media_digests.h"
 
 #include "hub/logging.h"
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 
 #include <QFile>
 #include <QFileInfo>
@@ -37,8 +37,9 @@ std::expected<publish::FileDigest, publish::Error> MediaDigests::digest(const QS
         if (f.open(QIODevice::ReadOnly)) {
             const QByteArray line = f.read(256).trimmed();
             const qsizetype space = line.indexOf(' ');
-            if (space == 64 && schedule::isLowerHex64(line.left(64)) && line.mid(65).toStdString() == *id)
-                return publish::FileDigest{line.left(64).toStdString(), std::stoull(*id)};
+            if (space == 64 && line.mid(65).toStdString() == *id)
+                if (auto recorded = schedule::Digest::fromHex(line.left(64).toStdString()))
+                    return publish::FileDigest{std::move(*recorded), std::stoull(*id)};
         }
     }
     auto hashed = publish::digestFile(path);
@@ -54,7 +55,7 @@ void MediaDigests::store(const QString &path, const publish::FileDigest &digest)
     const auto id = identity(path);
     if (!id)
         return;
-    const std::string line = digest.hex + " " + *id + "\n";
+    const std::string line = digest.sha256.hex() + " " + *id + "\n";
     const QString record = QString::fromStdString(dir_) + "/" + QFileInfo(path).fileName();
     if (auto w = publish::writeFileAtomically(record, QByteArrayView(line.data(), static_cast<qsizetype>(line.size()))); !w)
         qCWarning(lcHub).noquote() << "media: cannot record the digest of" << path << ":" << w.error().message

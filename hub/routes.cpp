@@ -6,7 +6,7 @@
 
 #include "hub/upload_store.h"
 
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 #include "schedule/identifiers.h"
 
 #include <vector>
@@ -70,11 +70,12 @@ Route classify(std::string_view method, std::string_view path)
             return make(Route::Kind::Keys, "keys", method, "GET, HEAD");
         if (n == 2 && p[1] == "manifest.json")
             return make(Route::Kind::FleetManifest, "fleet_manifest", method, "GET, HEAD");
-        if (n == 4 && p[1] == "blobs" && p[2] == "sha256"
-            && schedule::isLowerHex64(QByteArrayView(p[3].data(), static_cast<qsizetype>(p[3].size())))) {
-            auto r = make(Route::Kind::Blob, "blob", method, "GET, HEAD");
-            r.hex = std::string(p[3]);
-            return r;
+        if (n == 4 && p[1] == "blobs" && p[2] == "sha256") {
+            if (auto digest = schedule::Digest::fromHex(p[3])) {
+                auto r = make(Route::Kind::Blob, "blob", method, "GET, HEAD");
+                r.digest = std::move(digest);
+                return r;
+            }
         }
         if (n == 4 && p[1] == "devices" && schedule::isDeviceId(p[2])) {
             if (p[3] == "manifest.json")

@@ -6,6 +6,9 @@
 // whatever the fleet size.
 #pragma once
 
+#include "schedule/digest.h"
+
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,7 +38,7 @@ struct Route {
     };
     Kind kind = Kind::NotFound;
     std::string deviceId; // for /v1/devices/{id}/… and /api/v1/devices/{id}…
-    std::string hex;      // for blobs
+    std::optional<schedule::Digest> digest; // a blob's name; a screenshot's body (dispatch.cpp)
     std::string name;     // a media name; a schedule's target ("fleet", "devices/ID", "groups/NAME");
                           // a console file's path below /console/ ("" for the page itself)
     std::string part;     // a layout's or playlist's name inside the schedule `name`

@@ -1,7 +1,7 @@
 // hub/screenshot_index.cpp — the latest screenshot per device (screenshot_index.h).
 #include "hub/screenshot_index.h"
 
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 
 #include <QByteArray>
 
@@ -33,7 +33,7 @@ std::optional<std::string> latestScreenshot(const std::string &dataDir, const st
 {
     std::ifstream in(std::filesystem::path(dataDir) / "screenshots" / "latest" / deviceId);
     std::string hex;
-    if (!(in >> hex) || !schedule::isLowerHex64(QByteArrayView(hex.data(), static_cast<qsizetype>(hex.size()))))
+    if (!(in >> hex) || !schedule::Digest::fromHex(hex))
         return std::nullopt;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(std::filesystem::path(dataDir) / "screenshots" / (hex + ".jpg"), ec))

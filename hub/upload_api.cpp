@@ -13,7 +13,7 @@
 #include "hub/logging.h"
 #include "publish/media_type.h"
 #include "publish/site.h"
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -114,8 +114,9 @@ void Hub::Impl::upload(HttpRequest request, const Route &route, const Principal 
     }
     case Route::Kind::ApiUploadComplete: {
         const auto body = QJsonDocument::fromJson(QByteArray::fromStdString(request.body)).object();
-        const std::string expected = body.value("sha256").toString().toStdString();
-        if (!expected.empty() && !schedule::isLowerHex64(QByteArrayView(expected.data(), static_cast<qsizetype>(expected.size())))) {
+        const std::string declared = body.value("sha256").toString().toStdString();
+        const auto expected = schedule::Digest::fromHex(declared);
+        if (!declared.empty() && !expected) {
             answer.send(errorJson(400, "\"sha256\" must be 64 lowercase hex characters (or absent)"));
             return;
         }
@@ -141,8 +142,8 @@ void Hub::Impl::upload(HttpRequest request, const Route &route, const Principal 
             HttpResponse r;
             if (!digest) {
                 r = errorJson(500, "cannot read the upload: " + digest.error().message.toStdString());
-            } else if (!expected.empty() && digest->hex != expected) {
-                r = errorJson(400, "the upload's SHA-256 is " + digest->hex + ", not " + expected
+            } else if (expected && digest->sha256 != *expected) {
+                r = errorJson(400, "the upload's SHA-256 is " + digest->sha256.hex() + ", not " + expected->hex()
                                        + " as declared: the bytes differ from the file; upload it again");
             } else {
                 auto put = publisher->adoptMedia(name, held->partFile, *digest);
@@ -154,13 +155,13 @@ void Hub::Impl::upload(HttpRequest request, const Route &route, const Principal 
             uploads.release(*held); // done or refused: either way the partial goes
             if (r.status == 200) {
                 qCInfo(lcHub).noquote() << "uploads:" << owner.c_str() << "finished" << id.c_str() << "->" << name.c_str()
-                                        << "(" << digest->size << "bytes, sha256" << digest->hex.substr(0, 12).c_str() << ")";
+                                        << "(" << digest->size << "bytes, sha256" << digest->sha256.hex().substr(0, 12).c_str() << ")";
                 const auto type = publish::mediaTypeForFile(QString::fromStdString(name));
                 if (type && type->kind == publish::MediaKind::Video)
                     if (const auto file = publisher->mediaFile(name))
-                        thumbnails.request(digest->hex, *file); // ready by the time the console asks, usually
+                        thumbnails.request(digest->sha256.hex(), *file); // ready by the time the console asks, usually
                 recordAudit(*this, owner, "media.upload", name,
-                            std::to_string(digest->size) + " bytes, sha256 " + digest->hex.substr(0, 12));
+                            std::to_string(digest->size) + " bytes, sha256 " + digest->sha256.hex().substr(0, 12));
                 wake.notify();
             } else {
                 qCWarning(lcHub).noquote() << "uploads:" << owner.c_str() << ":" << id.c_str() << "(" << name.c_str()

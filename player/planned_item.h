@@ -33,7 +33,7 @@ struct PlannedItem {
     std::string playlist;                   // where it came from
     std::size_t index = 0;                  // position in that playlist
     ItemKind kind = ItemKind::Image;
-    std::optional<std::string> asset;       // "sha256:<hex>" for asset items
+    std::optional<std::string> asset;       // asset items: the digest's ref(), the §5/§6 "asset" the status and diagnostics show
     std::optional<QString> url;             // web and stream items: the page's / stream's URL
     std::optional<schedule::TextItem> text; // text items (v1.1 §12)
     QUrl source;                            // file:// of the blob (asset items); the page's / stream's URL

@@ -49,7 +49,7 @@ public:
     void nowPlaying(const PlannedItem *item, std::string syncState = {});
     // The blob `hex` is about to play: the eviction order's last used
     // (cache/blobs.h touch()), a write like the others.
-    void blobUsed(std::string hex) { m_writer.blobUsed(std::move(hex)); }
+    void blobUsed(schedule::Digest digest) { m_writer.blobUsed(std::move(digest)); }
 
     // Waits until what was recorded so far is written, at most `deadline`
     // (tests; the destructor does it with the writer's shutdown deadline).

@@ -20,7 +20,7 @@ constexpr std::int64_t kSeekAfterMs = 40;
 std::string contentKey(const schedule::PlaylistItem &item)
 {
     if (item.asset)
-        return "sha256:" + item.asset->hex;
+        return item.asset->ref();
     if (item.text)
         return "text:" + item.text->text.toStdString();
     return item.url.value_or(item.stream.value_or(QString())).toStdString();
@@ -178,8 +178,6 @@ bool RegionPlayer::prepareSlot(const std::vector<std::string> &set, const schedu
             continue;
         }
         item.sync = PlannedItem::SyncSlot{at->slotStartMs, at->nextBoundaryMs};
-        if (item.asset)
-            m_host.recorder().blobUsed(item.asset->substr(7));
         const bool timed = item.kind != ItemKind::Web || m_host.webWarm();
         slot(hiddenIndex()).load(std::move(item), timed);
         m_resync = false;
@@ -300,7 +298,7 @@ PlannedItem RegionPlayer::plan(const Pick &pick, const std::vector<std::string> 
             unplayable = kWebTurnedOff;
         return item;
     }
-    item.asset = "sha256:" + source.asset->hex;
+    item.asset = source.asset->ref();
     const auto asset = m.assets.find(*source.asset);
     const std::string mediaType = asset != m.assets.end() ? asset->second.mediaType : std::string();
     if (mediaType.starts_with("image/")) {
@@ -313,13 +311,17 @@ PlannedItem RegionPlayer::plan(const Pick &pick, const std::vector<std::string> 
         unplayable = "unsupported media type '" + mediaType + "'";
         return item;
     }
-    auto path = m_host.store().blobs().find(source.asset->hex);
-    if (!path)
+    auto path = m_host.store().blobs().find(*source.asset);
+    if (!path) {
         unplayable = "store error: " + path.error().message;
-    else if (!*path)
+    } else if (!*path) {
         unplayable = "asset missing from the store";
-    else
+    } else {
         item.source = QUrl::fromLocalFile(QString::fromStdString((*path)->string()));
+        // Planned to play: least recently used first for eviction (written
+        // off the GUI thread).
+        m_host.recorder().blobUsed(*source.asset);
+    }
     return item;
 }
 
@@ -377,8 +379,6 @@ void RegionPlayer::prepareNext()
             failItem(item, *unplayable, "skipped");
             continue;
         }
-        if (item.asset) // least recently used first for eviction; written off the GUI thread
-            m_host.recorder().blobUsed(item.asset->substr(7));
         // A page's 5 s are the page's: while Chromium starts, its timer waits.
         const bool timed = item.kind != ItemKind::Web || m_host.webWarm();
         hidden.load(std::move(item), timed);

@@ -70,13 +70,13 @@ void StoreWriter::nowPlaying(std::string json, std::string syncState)
     m_wake.notify_one();
 }
 
-void StoreWriter::blobUsed(std::string hex)
+void StoreWriter::blobUsed(schedule::Digest digest)
 {
     {
         std::lock_guard lock(m_mutex);
         if (m_queuedUses >= kMaxQueuedPlays)
             return;
-        m_queue.emplace_back(BlobUsed{std::move(hex)});
+        m_queue.emplace_back(BlobUsed{std::move(digest)});
         ++m_queuedUses;
     }
     m_wake.notify_one();
@@ -132,9 +132,9 @@ void StoreWriter::perform(Op &op)
     } else if (auto *np = std::get_if<NowPlaying>(&op)) {
         writeNowPlaying(*np);
     } else if (attached()) {
-        const std::string &hex = std::get<BlobUsed>(op).hex;
-        if (auto ok = m_blobs->touch(hex); !ok)
-            qCDebug(lcPlayer, "cannot touch %s: %s", hex.c_str(), ok.error().message.c_str());
+        const schedule::Digest &digest = std::get<BlobUsed>(op).digest;
+        if (auto ok = m_blobs->touch(digest); !ok)
+            qCDebug(lcPlayer, "cannot touch %s: %s", digest.hex().c_str(), ok.error().message.c_str());
     }
 }
 

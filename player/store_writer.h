@@ -55,6 +55,7 @@
 #include "cache/play_record.h"
 #include "cache/playlog.h"
 #include "cache/state_mirror.h"
+#include "schedule/digest.h"
 
 #include <atomic>
 #include <chrono>
@@ -100,9 +101,9 @@ public:
     bool play(cache::PlayRecord record);
     // `syncState`: kSyncStateKey's value, empty: removed (written together).
     void nowPlaying(std::string json, std::string syncState = {});
-    // BlobStore::touch(hex): dropped during the fallback (the order of
+    // BlobStore::touch(digest): dropped during the fallback (the order of
     // eviction is a hint; the private database is thrown away anyway).
-    void blobUsed(std::string hex);
+    void blobUsed(schedule::Digest digest);
     // Waits until everything queued so far is written (or failed), at most
     // `deadline`; true when the queue is empty. Not from the writer thread.
     bool drain(std::chrono::milliseconds deadline);
@@ -117,7 +118,7 @@ private:
         std::string syncState;
     };
     struct BlobUsed {
-        std::string hex;
+        schedule::Digest digest;
     };
     using Op = std::variant<cache::PlayRecord, NowPlaying, BlobUsed>;
 

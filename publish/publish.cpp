@@ -72,7 +72,7 @@ QJsonObject itemJson(const SourceItem &item, const std::map<QString, SourceAsset
         o.insert(QStringLiteral("url"), item.url);
     } else {
         const SourceAsset &a = assets.at(item.file);
-        o.insert(QStringLiteral("asset"), QStringLiteral("sha256:") + QString::fromStdString(a.digest.hex));
+        o.insert(QStringLiteral("asset"), QString::fromStdString(a.digest.sha256.ref()));
         if (!duration && a.image) duration = imageDurationMs;
     }
     if (duration) o.insert(QStringLiteral("duration_ms"), static_cast<qint64>(*duration));
@@ -188,7 +188,7 @@ QByteArray buildManifestPayload(const SourceSchedule &source, const std::map<QSt
         QJsonObject o;
         o.insert(QStringLiteral("size"), static_cast<qint64>(a.digest.size));
         o.insert(QStringLiteral("media_type"), a.mediaType);
-        assetsJson.insert(QStringLiteral("sha256:") + QString::fromStdString(a.digest.hex), o);
+        assetsJson.insert(QString::fromStdString(a.digest.sha256.ref()), o);
     }
     m.insert(QStringLiteral("assets"), assetsJson);
 
@@ -278,10 +278,10 @@ std::expected<PublishResult, Error> publishManifests(const std::vector<ManifestT
     }
 
     // Blobs first, manifests last: a reader never sees a manifest whose blobs are missing.
-    std::set<std::string> stored;
+    std::set<schedule::Digest> stored;
     for (const auto &perSource : assets) {
         for (const auto &[name, asset] : perSource) {
-            if (!stored.insert(asset.digest.hex).second) continue;
+            if (!stored.insert(asset.digest.sha256).second) continue;
             auto wrote = storeBlob(options.site, asset.path, asset.digest);
             if (!wrote) return std::unexpected(wrote.error());
             ++(*wrote ? result.blobsWritten : result.blobsReused);

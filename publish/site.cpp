@@ -1,13 +1,12 @@
 // publish/site.cpp — see site.h.
 #include "publish/site.h"
 
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 #include "schedule/envelope.h"
 #include "schedule/manifest_parse.h"
 #include "schedule/payload_fields.h"
 #include "schedule/strict_json.h"
 
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -96,9 +95,9 @@ QString siteDeviceManifestPath(const QString &site, const QString &deviceId)
 }
 QString siteKeysPath(const QString &site) { return v1(site) + QStringLiteral("/keys.json"); }
 QString siteBlobsDir(const QString &site) { return v1(site) + QStringLiteral("/blobs/sha256"); }
-QString siteBlobPath(const QString &site, const std::string &hex)
+QString siteBlobPath(const QString &site, const schedule::Digest &digest)
 {
-    return siteBlobsDir(site) + u'/' + QString::fromStdString(hex);
+    return siteBlobsDir(site) + u'/' + QString::fromStdString(digest.hex());
 }
 
 QStringList siteManifestPaths(const QString &site)
@@ -161,20 +160,38 @@ std::expected<void, Error> writeFileAtomically(const QString &path, QByteArrayVi
     return commitTemp(**tmp, path);
 }
 
+namespace {
+// Reads `in` (named `name` in messages) to its end in kChunk pieces, hashing
+// each and handing it to `also` (an error there stops the read): the digest
+// and size of the bytes read, whatever the file says its size is.
+template <class Also>
+std::expected<FileDigest, Error> hashWhileReading(QFile &in, const QString &name, Also also)
+{
+    schedule::Sha256 hash;
+    std::uint64_t size = 0;
+    while (!in.atEnd()) {
+        const QByteArray chunk = in.read(kChunk);
+        if (chunk.isEmpty() && in.error() != QFileDevice::NoError)
+            return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(name, in.errorString())));
+        if (std::expected<void, Error> ok = also(chunk); !ok) return std::unexpected(ok.error());
+        hash.update(chunk);
+        size += static_cast<std::uint64_t>(chunk.size());
+    }
+    return FileDigest{hash.finish(), size};
+}
+} // namespace
+
 std::expected<FileDigest, Error> digestFile(const QString &path)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(path, f.errorString())));
-    QCryptographicHash hash(QCryptographicHash::Sha256);
-    if (!hash.addData(&f))
-        return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(path, f.errorString())));
-    return FileDigest{schedule::toHex(hash.result()), static_cast<std::uint64_t>(f.size())};
+    return hashWhileReading(f, path, [](const QByteArray &) { return std::expected<void, Error>(); });
 }
 
 std::expected<bool, Error> storeBlob(const QString &site, const QString &sourceFile, const FileDigest &expected)
 {
-    const QString target = siteBlobPath(site, expected.hex);
+    const QString target = siteBlobPath(site, expected.sha256);
     const QFileInfo existing(target);
     if (existing.exists() && static_cast<std::uint64_t>(existing.size()) == expected.size) {
         qCDebug(lcSite) << "reusing blob" << target;
@@ -185,27 +202,22 @@ std::expected<bool, Error> storeBlob(const QString &site, const QString &sourceF
         return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(sourceFile, in.errorString())));
     auto tmp = openTemp(target);
     if (!tmp) return std::unexpected(tmp.error());
-    QCryptographicHash hash(QCryptographicHash::Sha256);
-    std::uint64_t copied = 0;
-    while (!in.atEnd()) {
-        const QByteArray chunk = in.read(kChunk);
-        if (chunk.isEmpty() && in.error() != QFileDevice::NoError)
-            return std::unexpected(ioError(QStringLiteral("cannot read %1: %2").arg(sourceFile, in.errorString())));
+    auto copied = hashWhileReading(in, sourceFile, [&](const QByteArray &chunk) -> std::expected<void, Error> {
         if ((*tmp)->write(chunk) != chunk.size())
             return std::unexpected(ioError(QStringLiteral("cannot write %1: %2").arg(target, (*tmp)->errorString())));
-        hash.addData(chunk);
-        copied += static_cast<std::uint64_t>(chunk.size());
-    }
-    if (schedule::toHex(hash.result()) != expected.hex || copied != expected.size)
+        return {};
+    });
+    if (!copied) return std::unexpected(copied.error());
+    if (*copied != expected)
         return std::unexpected(ioError(QStringLiteral("%1 changed while it was being published; run again").arg(sourceFile)));
     if (auto ok = commitTemp(**tmp, target); !ok) return std::unexpected(ok.error());
-    qCDebug(lcSite) << "wrote blob" << target << copied << "bytes";
+    qCDebug(lcSite) << "wrote blob" << target << copied->size << "bytes";
     return true;
 }
 
-std::expected<std::set<std::string>, Error> referencedBlobs(const QString &site)
+std::expected<std::set<schedule::Digest>, Error> referencedBlobs(const QString &site)
 {
-    std::set<std::string> keep;
+    std::set<schedule::Digest> keep;
     for (const QString &path : siteManifestPaths(site)) {
         auto bytes = readEnvelopeFile(path);
         if (!bytes) return std::unexpected(bytes.error());
@@ -215,19 +227,19 @@ std::expected<std::set<std::string>, Error> referencedBlobs(const QString &site)
         if (!manifest)
             return std::unexpected(invalid(QStringLiteral("cannot tell which blobs %1 needs (%2); not pruning")
                                                .arg(path, manifest.error().reason)));
-        for (const auto &[ref, asset] : manifest->assets) keep.insert(ref.hex);
+        for (const auto &[digest, asset] : manifest->assets) keep.insert(digest);
     }
     return keep;
 }
 
-std::expected<QStringList, Error> pruneBlobs(const QString &site, const std::set<std::string> &keep)
+std::expected<QStringList, Error> pruneBlobs(const QString &site, const std::set<schedule::Digest> &keep)
 {
     QStringList removed;
     const QDir dir(siteBlobsDir(site));
     for (const QString &name : dir.entryList(QDir::Files | QDir::Hidden, QDir::Name)) {
-        const bool blob = schedule::isLowerHex64(name.toLatin1());
+        const auto blob = schedule::Digest::fromHex(name.toStdString());
         const bool staleTemp = name.startsWith(QLatin1String(kTempPrefix));
-        if ((!blob && !staleTemp) || (blob && keep.contains(name.toStdString()))) continue;
+        if ((!blob && !staleTemp) || (blob && keep.contains(*blob))) continue;
         if (!QFile::remove(dir.filePath(name)))
             return std::unexpected(ioError(QStringLiteral("cannot remove %1").arg(dir.filePath(name))));
         removed << name;

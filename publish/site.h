@@ -17,6 +17,7 @@
 #pragma once
 
 #include "publish/error.h"
+#include "schedule/digest.h"
 
 #include <QByteArray>
 #include <QByteArrayView>
@@ -35,7 +36,7 @@ QString siteManifestPath(const QString &site);
 QString siteDeviceManifestPath(const QString &site, const QString &deviceId);
 QString siteKeysPath(const QString &site);
 QString siteBlobsDir(const QString &site);
-QString siteBlobPath(const QString &site, const std::string &hex);
+QString siteBlobPath(const QString &site, const schedule::Digest &digest);
 
 // Every manifest envelope file present: the fleet one first, then devices/*
 // in name order.
@@ -56,8 +57,9 @@ std::expected<std::optional<std::int64_t>, Error> highestManifestVersion(const Q
 std::expected<void, Error> writeFileAtomically(const QString &path, QByteArrayView bytes);
 
 struct FileDigest {
-    std::string hex;      // lowercase SHA-256
+    schedule::Digest sha256; // of the file's bytes
     std::uint64_t size = 0;
+    bool operator==(const FileDigest &) const = default;
 };
 
 // SHA-256 and size of a file, streamed.
@@ -67,13 +69,14 @@ std::expected<FileDigest, Error> digestFile(const QString &path);
 // true when it wrote the blob, false when an existing blob was reused.
 std::expected<bool, Error> storeBlob(const QString &site, const QString &sourceFile, const FileDigest &expected);
 
-// Asset hexes referenced by every manifest in the site (signatures unchecked;
+// Asset digests referenced by every manifest in the site (signatures unchecked;
 // a manifest that does not parse makes this fail, as pruning would then be a
 // guess).
-std::expected<std::set<std::string>, Error> referencedBlobs(const QString &site);
+std::expected<std::set<schedule::Digest>, Error> referencedBlobs(const QString &site);
 
 // Removes blob files (and stale temporaries) not in `keep`; returns the
-// removed file names.
-std::expected<QStringList, Error> pruneBlobs(const QString &site, const std::set<std::string> &keep);
+// removed file names. A file whose name is not a digest is not a blob and
+// is left alone.
+std::expected<QStringList, Error> pruneBlobs(const QString &site, const std::set<schedule::Digest> &keep);
 
 } // namespace stoa::publish

@@ -3,10 +3,6 @@
 // part of the protocol and must not depend on a library's leniency.
 #include "schedule/encoding.h"
 
-#include <openssl/evp.h>
-
-#include <array>
-
 namespace stoa::schedule {
 namespace {
 
@@ -87,38 +83,6 @@ std::optional<QByteArray> decodeBase64(QByteArrayView text)
     // Leftover bits of a partial group must be zero (canonical encoding).
     if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
     return out;
-}
-
-std::string toHex(QByteArrayView bytes)
-{
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(std::size_t(bytes.size()) * 2);
-    for (const char c : bytes) {
-        const auto b = static_cast<unsigned char>(c);
-        out.push_back(digits[b >> 4]);
-        out.push_back(digits[b & 15]);
-    }
-    return out;
-}
-
-bool isLowerHex64(QByteArrayView text)
-{
-    if (text.size() != 64) return false;
-    for (const char c : text) {
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-    }
-    return true;
-}
-
-std::string sha256Hex(QByteArrayView bytes)
-{
-    std::array<unsigned char, 32> digest{};
-    unsigned int len = 0;
-    // EVP_Digest with SHA-256 cannot fail short of memory exhaustion; an
-    // all-zero digest would then simply match nothing.
-    EVP_Digest(bytes.data(), std::size_t(bytes.size()), digest.data(), &len, EVP_sha256(), nullptr);
-    return toHex(QByteArrayView(reinterpret_cast<const char *>(digest.data()), qsizetype(digest.size())));
 }
 
 QByteArray pae(QByteArrayView payloadType, QByteArrayView body)

@@ -1,4 +1,5 @@
-// schedule/encoding.h — byte encodings of protocol-v1 §2: base64, hex, PAE.
+// schedule/encoding.h — byte encodings of protocol-v1 §2: base64 and PAE.
+// (Hex digests and SHA-256: schedule/digest.h.)
 //
 // Job: the exact byte-level rules the envelope depends on, in one place so
 // that signing and verifying can never disagree.
@@ -15,7 +16,6 @@
 #include <QByteArrayView>
 
 #include <optional>
-#include <string>
 
 namespace stoa::schedule {
 
@@ -25,15 +25,6 @@ QByteArray encodeBase64(QByteArrayView bytes);
 // Lenient-in-alphabet, strict-in-shape decoder (see invariants). nullopt when
 // the text is not base64 under those rules.
 std::optional<QByteArray> decodeBase64(QByteArrayView text);
-
-// Lowercase hex of arbitrary bytes.
-std::string toHex(QByteArrayView bytes);
-
-// True when `text` is exactly 64 lowercase hex digits (a SHA-256 / keyid).
-bool isLowerHex64(QByteArrayView text);
-
-// Lowercase hex SHA-256 of `bytes`.
-std::string sha256Hex(QByteArrayView bytes);
 
 // DSSE pre-authentication encoding: the exact bytes that are signed.
 QByteArray pae(QByteArrayView payloadType, QByteArrayView body);

@@ -4,7 +4,7 @@
 // never surfaces as a mysterious error in unrelated code later.
 #include "schedule/keys.h"
 
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 
 #include <QFile>
 #include <QFileDevice>
@@ -110,7 +110,7 @@ std::expected<PublicKey, Rejection> PublicKey::fromRaw(QByteArrayView raw32)
     PublicKey pub;
     pub.m_key = own(key);
     pub.m_raw = raw32.toByteArray();
-    pub.m_keyId = sha256Hex(raw32);
+    pub.m_keyId = sha256(raw32).hex();
     return pub;
 }
 

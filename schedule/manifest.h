@@ -18,6 +18,8 @@
 // Nothing here depends on the store, the network or the GUI.
 #pragma once
 
+#include "schedule/digest.h"
+
 #include <QDate>
 #include <QDateTime>
 #include <QString>
@@ -32,12 +34,6 @@
 #include <vector>
 
 namespace stoa::schedule {
-
-// An asset reference as written in the manifest: "sha256:<64 lowercase hex>".
-struct AssetRef {
-    std::string hex; // the 64 lowercase hex digits, without the "sha256:" prefix
-    auto operator<=>(const AssetRef &) const = default;
-};
 
 struct Asset {
     std::uint64_t size = 0;  // exact byte size the device must download
@@ -85,7 +81,7 @@ inline constexpr std::int64_t kDefaultItemMs = 10000;
 
 struct PlaylistItem {
     // Exactly one of asset / url / text / stream (kind() says which).
-    std::optional<AssetRef> asset;
+    std::optional<Digest> asset;     // the manifest's "sha256:<hex>", checked at parse
     std::optional<QString> url;
     std::optional<TextItem> text;     // v1.1 §12
     std::optional<QString> stream;   // v1.1 §14: rtsp(s)://…, or http(s)://….m3u8 (HLS)
@@ -211,7 +207,7 @@ struct Manifest {
     QDateTime expiresAt; // UTC
     std::vector<std::string> devices; // {"*"} or device ids
     QString timezone;                 // IANA id
-    std::map<AssetRef, Asset> assets;
+    std::map<Digest, Asset> assets;   // keyed by the asset's digest
     std::map<std::string, Playlist> playlists;
     std::map<std::string, Layout> layouts; // v1.1 §12
     std::vector<ScheduleEntry> schedule;

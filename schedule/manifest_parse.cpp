@@ -7,7 +7,6 @@
 
 #include "schedule/identifiers.h"
 
-#include "schedule/encoding.h"
 #include "schedule/envelope.h"
 #include "schedule/payload_fields.h"
 #include "schedule/strict_json.h"
@@ -31,14 +30,8 @@ Fail bad(const QString &path, const QString &what)
                           QStringLiteral("malformed manifest: %1: %2").arg(path, what)});
 }
 
-std::optional<AssetRef> assetRef(const QString &name)
-{
-    static constexpr QLatin1StringView prefix("sha256:");
-    if (!name.startsWith(prefix)) return std::nullopt;
-    const QByteArray hex = name.sliced(prefix.size()).toLatin1();
-    if (!isLowerHex64(hex)) return std::nullopt;
-    return AssetRef{hex.toStdString()};
-}
+// The one place an asset reference of the manifest becomes a Digest.
+std::optional<Digest> assetRef(const QString &name) { return Digest::fromRef(name.toStdString()); }
 
 // An integer field in [min, max]; absent fields are the caller's business.
 std::expected<std::int64_t, Rejection> integerIn(const QJsonValue &v, const QString &path, std::int64_t min,
@@ -415,7 +408,7 @@ std::expected<void, Rejection> checkReferences(const Manifest &manifest)
                 return bad(path, kOneKind);
             if (item.asset && !manifest.assets.contains(*item.asset))
                 return bad(path + QStringLiteral(".asset"),
-                           QStringLiteral("sha256:%1 is not declared in \"assets\"").arg(QString::fromStdString(item.asset->hex)));
+                           QStringLiteral("%1 is not declared in \"assets\"").arg(QString::fromStdString(item.asset->ref())));
         }
     }
     for (const auto &[name, layout] : manifest.layouts) {

@@ -78,10 +78,10 @@ bool DownloadChannel::downloadRound(SteadyTime now)
         return false;
     std::vector<BlobWant> missing;
     for (const auto &[ref, asset] : target->assets) {
-        auto present = m_store.blobs().contains(ref.hex);
+        auto present = m_store.blobs().contains(ref);
         if (present && *present)
             continue;
-        missing.push_back({ref.hex, asset.size});
+        missing.push_back({ref, asset.size});
         m_status.stagedBytesMissing += asset.size;
     }
     m_status.stagedBlobsMissing = int(missing.size());
@@ -95,7 +95,7 @@ bool DownloadChannel::downloadRound(SteadyTime now)
     if (!windowOpen())
         return true;
     if (missing.size() > std::size_t(m_config.parallelDownloads * kBlobsPerRoundFactor))
-        missing.resize(std::size_t(m_config.parallelDownloads * kBlobsPerRoundFactor));
+        missing.erase(missing.begin() + std::ptrdiff_t(m_config.parallelDownloads * kBlobsPerRoundFactor), missing.end());
     const DownloadRound round = m_downloads.run(m_config.server, missing, m_config.parallelDownloads, now);
     if (m_metrics) {
         for (int i = 0; i < round.completed; ++i)
@@ -109,7 +109,7 @@ bool DownloadChannel::downloadRound(SteadyTime now)
         m_status.stagedBlobsMissing -= round.completed;
         m_status.stagedBytesMissing = 0;
         for (const auto &[ref, asset] : target->assets)
-            if (auto present = m_store.blobs().contains(ref.hex); present && !*present)
+            if (auto present = m_store.blobs().contains(ref); present && !*present)
                 m_status.stagedBytesMissing += asset.size;
     }
     return false;

@@ -14,6 +14,7 @@ namespace {
 
 // What one transfer's sink knows about its blob.
 struct Slot {
+    explicit Slot(BlobWant w) : want(std::move(w)) {}
     BlobWant want;
     std::optional<cache::BlobWriter> writer;
     bool resumed = false;   // asked for a Range
@@ -44,9 +45,9 @@ Blocker blockerOf(const cache::Error &e)
 
 // A blob's failure in plain words; `why` is the detail (the store's or the
 // transfer's own message).
-std::string sentence(Blocker b, const std::string &hex, const std::string &why)
+std::string sentence(Blocker b, const schedule::Digest &digest, const std::string &why)
 {
-    const std::string blob = "blob " + hex.substr(0, 12) + "…";
+    const std::string blob = "blob " + digest.hex().substr(0, 12) + "…";
     switch (b) {
     case Blocker::NoSpace:
         return "No room in the store for " + blob + ": " + why;
@@ -84,21 +85,21 @@ const char *blockerCode(Blocker b)
     return "store_error";
 }
 
-void BlobDownloads::failed(const std::string &hex, SteadyTime now, Blocker blocker, const std::string &why,
+void BlobDownloads::failed(const schedule::Digest &digest, SteadyTime now, Blocker blocker, const std::string &why,
                            std::optional<Millis> retryAfter)
 {
     // The wait counts from the answer, not from the start of the round: a
     // Retry-After is relative to when it was said, and an answer that came
     // late in a long round must not find its wait already over.
     const SteadyTime answered = std::max(now, std::chrono::steady_clock::now());
-    auto it = m_channels.try_emplace(hex, Channel{Pacer(Millis(0), m_policy), answered, blocker, {}, 0}).first;
+    auto it = m_channels.try_emplace(digest, Channel{Pacer(Millis(0), m_policy), answered, blocker, {}, 0}).first;
     const Millis wait = it->second.pacer.afterFailure(m_rng, retryAfter);
     it->second.due = answered + wait;
     if (it->second.sinceMs == 0 || it->second.blocker != blocker)
         it->second.sinceMs = QDateTime::currentMSecsSinceEpoch();
     it->second.blocker = blocker;
-    it->second.message = sentence(blocker, hex, why);
-    m_lastError = "blob " + hex.substr(0, 12) + "…: " + why;
+    it->second.message = sentence(blocker, digest, why);
+    m_lastError = "blob " + digest.hex().substr(0, 12) + "…: " + why;
     qCWarning(lcSync, "%s; retry in %.1f s (failure %d in a row)", m_lastError.c_str(), double(wait.count()) / 1000.0,
               it->second.pacer.backoff().consecutiveFailures());
 }
@@ -110,17 +111,17 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
     std::vector<Slot> pending;
     pending.reserve(wanted.size());
     for (const auto &w : wanted) {
-        auto present = m_store.blobs().contains(w.hex);
+        auto present = m_store.blobs().contains(w.digest);
         if (present && *present)
             continue;
-        if (auto c = m_channels.find(w.hex); c != m_channels.end() && c->second.due > now)
+        if (auto c = m_channels.find(w.digest); c != m_channels.end() && c->second.due > now)
             continue;
-        auto writer = cache::BlobWriter::open(m_store.blobs(), m_store.space(), w.hex, w.size);
+        auto writer = cache::BlobWriter::open(m_store.blobs(), m_store.space(), w.digest, w.size);
         if (!writer) {
             // Busy (another process writes this partial) backs off too:
             // skipping it without a due time made the agent spin.
             const bool busy = writer.error().code == cache::ErrorCode::Busy;
-            failed(w.hex, now, busy ? Blocker::StoreError : blockerOf(writer.error()),
+            failed(w.digest, now, busy ? Blocker::StoreError : blockerOf(writer.error()),
                    busy ? "its partial is held by another writer" : writer.error().message);
             continue;
         }
@@ -129,14 +130,13 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
             // asking for "bytes=SIZE-" would only earn a 416 and a refetch.
             if (auto committed = writer->commit(); committed) {
                 ++round.completed;
-                m_channels.erase(w.hex);
+                m_channels.erase(w.digest);
             } else {
-                failed(w.hex, now, blockerOf(committed.error()), committed.error().message); // commit() deleted the bad partial
+                failed(w.digest, now, blockerOf(committed.error()), committed.error().message); // commit() deleted the bad partial
             }
             continue;
         }
-        Slot s;
-        s.want = w;
+        Slot s(w);
         s.resumed = writer->offset() > 0;
         s.isFile = baseUrl.rfind("file://", 0) == 0;
         s.writer.emplace(std::move(*writer));
@@ -149,7 +149,7 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
     requests.reserve(pending.size());
     for (auto &s : pending) {
         Request r;
-        r.url = baseUrl + "/v1/blobs/sha256/" + s.want.hex;
+        r.url = baseUrl + "/v1/blobs/sha256/" + s.want.digest.hex();
         r.rangeFrom = s.writer->offset();
         r.maxBytes = s.want.size + 1; // the writer enforces the exact size; +1 lets it see "too long"
         r.sink = [&s](long status, std::span<const std::byte> bytes) {
@@ -178,25 +178,25 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
     m_http.performAll(requests, parallel, [&](std::size_t i, TransferResult result) {
         Slot &s = pending[i];
         ++round.attempted;
-        const std::string &hex = s.want.hex;
+        const schedule::Digest &digest = s.want.digest;
         // Counted also when the transfer failed: a cut-off download's bytes
         // were received and stay in the partial for the resume.
         round.bytes += s.received;
         if (s.tooLong) {
             s.writer->discard();
             ++round.failed;
-            return failed(hex, now, Blocker::BlobTooLarge, "longer than its declared " + std::to_string(s.want.size) + " bytes; discarded");
+            return failed(digest, now, Blocker::BlobTooLarge, "longer than its declared " + std::to_string(s.want.size) + " bytes; discarded");
         }
         if (!s.writeError.empty()) {
             ++round.failed;
-            return failed(hex, now, s.writeBlocker, s.writeError);
+            return failed(digest, now, s.writeBlocker, s.writeError);
         }
         if (!result) {
             ++round.failed;
             const bool tooLarge = result.error().kind == TransferError::TooLarge;
             if (tooLarge)
                 s.writer->discard();
-            return failed(hex, now, tooLarge ? Blocker::BlobTooLarge : Blocker::BlobUnreachable,
+            return failed(digest, now, tooLarge ? Blocker::BlobTooLarge : Blocker::BlobUnreachable,
                           result.error().message);
         }
         if (!result->ok()) {
@@ -204,7 +204,7 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
             if (result->status == 416)
                 s.writer->discard(); // our partial does not fit what the server has
             const auto f = failureOf(result, requests[i].url);
-            return failed(hex, now, Blocker::BlobUnreachable, f.message, f.retryAfter);
+            return failed(digest, now, Blocker::BlobUnreachable, f.message, f.retryAfter);
         }
         cache::BlobWriter *writer = &*s.writer;
         s.sealing = std::async(std::launch::async, [writer] { return writer->seal(); });
@@ -214,17 +214,17 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
     for (auto &s : pending) {
         if (!s.sealing.valid())
             continue;
-        const std::string &hex = s.want.hex;
+        const schedule::Digest &digest = s.want.digest;
         auto sealed = s.sealing.get();
         auto committed = sealed ? s.writer->commit() : std::unexpected(sealed.error());
         if (!committed) {
             ++round.failed;
-            failed(hex, now, blockerOf(committed.error()), committed.error().message);
+            failed(digest, now, blockerOf(committed.error()), committed.error().message);
             continue;
         }
         ++round.completed;
-        m_channels.erase(hex);
-        qCInfo(lcSync, "blob %s verified and stored (%llu bytes)", hex.c_str(),
+        m_channels.erase(digest);
+        qCInfo(lcSync, "blob %s verified and stored (%llu bytes)", digest.hex().c_str(),
                static_cast<unsigned long long>(s.want.size));
     }
     m_totalBytes += round.bytes;
@@ -234,7 +234,7 @@ DownloadRound BlobDownloads::run(const std::string &baseUrl, const std::vector<B
 std::optional<SteadyTime> BlobDownloads::nextDue() const
 {
     std::optional<SteadyTime> due;
-    for (const auto &[hex, c] : m_channels)
+    for (const auto &[digest, c] : m_channels)
         if (!due || c.due < *due)
             due = c.due;
     return due;
@@ -243,16 +243,16 @@ std::optional<SteadyTime> BlobDownloads::nextDue() const
 std::optional<BlobProblem> BlobDownloads::longestFailing() const
 {
     std::optional<BlobProblem> oldest;
-    for (const auto &[hex, c] : m_channels)
+    for (const auto &[digest, c] : m_channels)
         if (!oldest || c.sinceMs < oldest->sinceMs)
-            oldest = BlobProblem{hex, c.blocker, c.message, c.sinceMs};
+            oldest = BlobProblem{digest, c.blocker, c.message, c.sinceMs};
     return oldest;
 }
 
 void BlobDownloads::retain(const std::vector<BlobWant> &wanted)
 {
     std::erase_if(m_channels, [&](const auto &entry) {
-        return std::none_of(wanted.begin(), wanted.end(), [&](const BlobWant &w) { return w.hex == entry.first; });
+        return std::none_of(wanted.begin(), wanted.end(), [&](const BlobWant &w) { return w.digest == entry.first; });
     });
 }
 

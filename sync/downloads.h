@@ -20,6 +20,7 @@
 #pragma once
 
 #include "cache/store.h"
+#include "schedule/digest.h"
 #include "sync/backoff.h"
 #include "sync/http.h"
 
@@ -51,15 +52,15 @@ const char *blockerCode(Blocker b);
 
 // The failure a wanted blob is backing off from.
 struct BlobProblem {
-    std::string hex;
+    schedule::Digest digest;
     Blocker blocker = Blocker::BlobUnreachable;
     std::string message;      // one sentence in plain words, naming the blob
     std::int64_t sinceMs = 0; // wall clock of its first failure of this kind in a row
 };
 
 struct BlobWant {
-    std::string hex;
-    std::uint64_t size = 0;
+    schedule::Digest digest;
+    std::uint64_t size = 0; // as the manifest declares it
 };
 
 struct DownloadRound {
@@ -96,14 +97,14 @@ private:
         std::string message;                         // the last failure in plain words
         std::int64_t sinceMs = 0;                    // first failure of this kind in a row (wall clock)
     };
-    void failed(const std::string &hex, SteadyTime now, Blocker blocker, const std::string &why,
+    void failed(const schedule::Digest &digest, SteadyTime now, Blocker blocker, const std::string &why,
                 std::optional<Millis> retryAfter = {});
 
     HttpClient &m_http;
     cache::Store &m_store;
     BackoffPolicy m_policy;
     Backoff::Rng &m_rng;
-    std::map<std::string, Channel> m_channels; // blobs that failed at least once since their last success
+    std::map<schedule::Digest, Channel> m_channels; // blobs that failed at least once since their last success
     std::uint64_t m_totalBytes = 0;
     std::string m_lastError;
 };

@@ -166,7 +166,7 @@ void ManifestChannel::step(SteadyTime now)
     stored.version = accepted->manifest.version;
     stored.envelope = bytes;
     for (const auto &[ref, asset] : accepted->manifest.assets)
-        stored.assets.push_back(ref.hex);
+        stored.assets.push_back(ref);
     if (auto ok = m_store.manifests().stage(stored); !ok)
         return done(now, false, "cannot stage manifest: " + ok.error().message);
     m_fetcher.remember(*fetched);

@@ -1,7 +1,7 @@
 // tools/cli_keys.cpp — `stoa keys`: options -> writeKeysDocument() (keys_document.h).
 #include "tools/cli.h"
 
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 #include "publish/keys_document.h"
 
 #include <QFileInfo>
@@ -68,7 +68,7 @@ int runKeys(const QStringList &args)
         options.add.insert(options.add.end(), keys->begin(), keys->end());
     }
     for (const QString &value : p.values(QStringLiteral("revoke"))) {
-        if (schedule::isLowerHex64(value.toLatin1())) {
+        if (schedule::Digest::fromHex(value.toStdString())) {
             options.revoke.push_back(value.toStdString());
             continue;
         }

@@ -27,7 +27,7 @@ QString hhmm(int minute)
     return QStringLiteral("%1:%2").arg(minute / 60, 2, 10, QLatin1Char('0')).arg(minute % 60, 2, 10, QLatin1Char('0'));
 }
 
-QString shortRef(const AssetRef &ref) { return QStringLiteral("sha256:") + QString::fromStdString(ref.hex.substr(0, 12)) + QStringLiteral("…"); }
+QString shortRef(const Digest &digest) { return QString::fromStdString(digest.ref().substr(0, Digest::kPrefix.size() + 12)) + QStringLiteral("…"); }
 
 QString dayName(Weekday d)
 {
@@ -128,7 +128,7 @@ QString describeManifest(const Manifest &m)
     for (const auto &[ref, a] : m.assets) total += a.size;
     out << QStringLiteral("assets: %1 (%2)").arg(m.assets.size()).arg(bytes(total));
     for (const auto &[ref, a] : m.assets)
-        out << QStringLiteral("  sha256:%1  %2  %3").arg(QString::fromStdString(ref.hex), QString::fromStdString(a.mediaType), bytes(a.size));
+        out << QStringLiteral("  %1  %2  %3").arg(QString::fromStdString(ref.ref()), QString::fromStdString(a.mediaType), bytes(a.size));
     out << QStringLiteral("playlists: %1").arg(m.playlists.size());
     for (const auto &[name, p] : m.playlists) {
         out << QStringLiteral("  %1: %2 item(s)").arg(QString::fromStdString(name)).arg(p.items.size());

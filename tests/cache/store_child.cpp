@@ -39,10 +39,10 @@ QByteArray contentFor(quint32 seed, std::int64_t version)
 // Writes the blob in 64 KiB steps, resuming a partial if one is there.
 void putBlob(Store &s, const QByteArray &bytes)
 {
-    const std::string hex = sha256Hex(bytes);
-    if (*s.blobs().contains(hex))
+    const stoa::schedule::Digest digest = digestOf(bytes);
+    if (*s.blobs().contains(digest))
         return;
-    auto w = BlobWriter::open(s.blobs(), s.space(), hex, std::uint64_t(bytes.size()));
+    auto w = BlobWriter::open(s.blobs(), s.space(), digest, std::uint64_t(bytes.size()));
     if (!w)
         die("open writer", w.error());
     for (qsizetype off = qsizetype(w->offset()); off < bytes.size(); off += 65536)
@@ -58,7 +58,7 @@ void activateVersion(Store &s, quint32 seed, std::int64_t v)
     m.version = v;
     m.envelope = "envelope-" + std::to_string(v);
     for (std::int64_t k = std::max<std::int64_t>(1, v - 2); k <= v; ++k)
-        m.assets.push_back(sha256Hex(contentFor(seed, k)));
+        m.assets.push_back(digestOf(contentFor(seed, k)));
     // Pin first (staged), then download: a kill mid-download leaves a
     // partial that recovery keeps and the next run resumes.
     if (auto ok = s.manifests().stage(m); !ok)

@@ -1,5 +1,5 @@
 // tests/cache/store_fixtures.h — the cache tests' helpers: random bytes and
-// their SHA-256 (computed independently of the store, by Qt), files, and
+// their digest (computed independently of the store, by Qt), files, and
 // opening a store / putting a blob in it.
 #pragma once
 
@@ -27,9 +27,9 @@ inline QByteArray randomBytes(qsizetype n, quint32 seed)
 }
 
 // Qt's hash, not the store's: the test's oracle must not share the code under test.
-inline std::string sha256Hex(const QByteArray &bytes)
+inline schedule::Digest digestOf(const QByteArray &bytes)
 {
-    return QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex().toStdString();
+    return *schedule::Digest::fromHex(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex().toStdString());
 }
 
 inline void writeFile(const std::filesystem::path &path, const QByteArray &bytes)
@@ -71,7 +71,7 @@ inline std::unique_ptr<cache::Store> openStoreOrDie(const std::filesystem::path 
 // Writes `bytes` as a blob through a BlobWriter, the way a download does.
 inline cache::Result<cache::BlobInfo> putBlob(cache::Store &s, const QByteArray &bytes)
 {
-    auto w = cache::BlobWriter::open(s.blobs(), s.space(), sha256Hex(bytes), std::uint64_t(bytes.size()));
+    auto w = cache::BlobWriter::open(s.blobs(), s.space(), digestOf(bytes), std::uint64_t(bytes.size()));
     if (!w)
         return std::unexpected(w.error());
     if (auto ok = w->write(bytesOf(bytes)); !ok)

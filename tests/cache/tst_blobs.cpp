@@ -52,11 +52,11 @@ private slots:
         writeFile(dir() / "in.bin", content);
         auto info = importFile(store->blobs(), store->space(), dir() / "in.bin");
         QVERIFY2(info, info ? "" : info.error().message.c_str());
-        QCOMPARE(info->hex, sha256Hex(content));
+        QCOMPARE(info->digest, digestOf(content));
         QCOMPARE(info->size, std::uint64_t(content.size()));
-        const fs::path expected = dir() / "data/blobs/sha256" / info->hex.substr(0, 2) / info->hex;
+        const fs::path expected = dir() / "data/blobs/sha256" / info->digest.hex().substr(0, 2) / info->digest.hex();
         QCOMPARE(readFile(expected), content);
-        auto found = store->blobs().find(info->hex);
+        auto found = store->blobs().find(info->digest);
         QVERIFY(found && *found);
         QCOMPARE(**found, expected);
         QCOMPARE(filesIn(dir() / "data/tmp"), 0); // the temp went away by rename
@@ -68,7 +68,7 @@ private slots:
         const QByteArray content = randomBytes(100000, 2);
         auto info = put(*store, content);
         QVERIFY2(info, info ? "" : info.error().message.c_str());
-        QVERIFY(*store->blobs().contains(sha256Hex(content)));
+        QVERIFY(*store->blobs().contains(digestOf(content)));
     }
 
     void hashMismatchIsRejectedAndNothingVisible()
@@ -77,15 +77,15 @@ private slots:
         const QByteArray content = randomBytes(5000, 3);
         QByteArray wrong = content;
         wrong[100] = static_cast<char>(wrong[100] ^ 0x01);
-        const std::string hex = sha256Hex(content);
-        auto w = BlobWriter::open(store->blobs(), store->space(), hex, 5000);
+        const stoa::schedule::Digest digest = digestOf(content);
+        auto w = BlobWriter::open(store->blobs(), store->space(), digest, 5000);
         QVERIFY(w);
         QVERIFY(w->write(bytesOf(wrong)));
         auto done = w->commit();
         QVERIFY(!done);
         QCOMPARE(done.error().code, ErrorCode::HashMismatch);
-        QVERIFY(!*store->blobs().contains(hex));
-        QVERIFY(!fs::exists(store->blobs().pathFor(hex)));
+        QVERIFY(!*store->blobs().contains(digest));
+        QVERIFY(!fs::exists(store->blobs().pathFor(digest)));
         QCOMPARE(filesIn(dir() / "data/tmp"), 0); // wrong bytes are not kept for resuming
     }
 
@@ -93,7 +93,7 @@ private slots:
     {
         auto store = openStore();
         const QByteArray content = randomBytes(4096, 4);
-        auto w = BlobWriter::open(store->blobs(), store->space(), sha256Hex(content), 4000);
+        auto w = BlobWriter::open(store->blobs(), store->space(), digestOf(content), 4000);
         QVERIFY(w);
         auto ok = w->write(bytesOf(content));
         QVERIFY(!ok);
@@ -108,53 +108,53 @@ private slots:
     {
         auto store = openStore();
         const QByteArray content = randomBytes(4096, 5);
-        auto w = BlobWriter::open(store->blobs(), store->space(), sha256Hex(content), 4096);
+        auto w = BlobWriter::open(store->blobs(), store->space(), digestOf(content), 4096);
         QVERIFY(w->write(bytesOf(content.left(4000))));
         auto done = w->commit();
         QVERIFY(!done);
         QCOMPARE(done.error().code, ErrorCode::SizeMismatch);
-        QVERIFY(!*store->blobs().contains(sha256Hex(content)));
+        QVERIFY(!*store->blobs().contains(digestOf(content)));
     }
 
     void interruptedWriteResumesWhereItStopped()
     {
         auto store = openStore();
         const QByteArray content = randomBytes(2 * 1024 * 1024, 6);
-        const std::string hex = sha256Hex(content);
+        const stoa::schedule::Digest digest = digestOf(content);
         const qsizetype cut = content.size() * 9 / 10;
         {
-            auto w = BlobWriter::open(store->blobs(), store->space(), hex, std::uint64_t(content.size()));
+            auto w = BlobWriter::open(store->blobs(), store->space(), digest, std::uint64_t(content.size()));
             QVERIFY(w);
             QVERIFY(w->write(bytesOf(content.left(cut))));
             // destroyed without commit: the download was interrupted
         }
-        QVERIFY(!*store->blobs().contains(hex));
-        auto w = BlobWriter::open(store->blobs(), store->space(), hex, std::uint64_t(content.size()));
+        QVERIFY(!*store->blobs().contains(digest));
+        auto w = BlobWriter::open(store->blobs(), store->space(), digest, std::uint64_t(content.size()));
         QVERIFY(w);
         QCOMPARE(w->offset(), std::uint64_t(cut));
         QVERIFY(w->write(bytesOf(content.mid(cut))));
         auto done = w->commit();
         QVERIFY2(done, done ? "" : done.error().message.c_str());
-        QCOMPARE(readFile(store->blobs().pathFor(hex)), content);
+        QCOMPARE(readFile(store->blobs().pathFor(digest)), content);
     }
 
     void sealOnAnotherThreadThenCommit()
     {
         auto store = openStore();
         const QByteArray content = randomBytes(3 * 1024 * 1024, 8);
-        auto w = BlobWriter::open(store->blobs(), store->space(), sha256Hex(content), std::uint64_t(content.size()));
+        auto w = BlobWriter::open(store->blobs(), store->space(), digestOf(content), std::uint64_t(content.size()));
         QVERIFY(w && w->write(bytesOf(content)));
         // The expensive part (hash check + fsync) off the owner's thread.
         auto sealed = std::async(std::launch::async, [&] { return w->seal(); }).get();
         QVERIFY2(sealed, sealed ? "" : sealed.error().message.c_str());
-        QVERIFY(!*store->blobs().contains(sha256Hex(content))); // sealed is not yet visible
+        QVERIFY(!*store->blobs().contains(digestOf(content))); // sealed is not yet visible
         QCOMPARE(w->write(bytesOf(content.left(1))).error().code, ErrorCode::InvalidArgument);
         auto done = w->commit();
         QVERIFY2(done, done ? "" : done.error().message.c_str());
-        QCOMPARE(readFile(store->blobs().pathFor(sha256Hex(content))), content);
+        QCOMPARE(readFile(store->blobs().pathFor(digestOf(content))), content);
 
         const QByteArray other = randomBytes(1000, 9);
-        auto bad = BlobWriter::open(store->blobs(), store->space(), sha256Hex(other), 1000);
+        auto bad = BlobWriter::open(store->blobs(), store->space(), digestOf(other), 1000);
         QVERIFY(bad && bad->write(bytesOf(randomBytes(1000, 10))));
         QCOMPARE(bad->seal().error().code, ErrorCode::HashMismatch);
         QCOMPARE(filesIn(dir() / "data/tmp"), 0);
@@ -164,19 +164,26 @@ private slots:
     {
         auto store = openStore();
         const QByteArray content = randomBytes(1000, 7);
-        auto a = BlobWriter::open(store->blobs(), store->space(), sha256Hex(content), 1000);
+        auto a = BlobWriter::open(store->blobs(), store->space(), digestOf(content), 1000);
         QVERIFY(a);
-        auto b = BlobWriter::open(store->blobs(), store->space(), sha256Hex(content), 1000);
+        auto b = BlobWriter::open(store->blobs(), store->space(), digestOf(content), 1000);
         QVERIFY(!b);
         QCOMPARE(b.error().code, ErrorCode::Busy);
     }
 
-    void badHexIsInvalidArgument()
+    // A writer is opened for a Digest, so a name like "../../etc/passwd" never
+    // reaches a path; what the store reads back as text (a partial's file
+    // name) is a blob's only when it is one.
+    void partialNamesMustBeDigests()
     {
-        auto store = openStore();
-        auto w = BlobWriter::open(store->blobs(), store->space(), "../../etc/passwd", 10);
-        QVERIFY(!w);
-        QCOMPARE(w.error().code, ErrorCode::InvalidArgument);
+        const std::string hex(64, 'a');
+        const auto good = BlobStore::parsePartialName("/x/tmp/" + hex + ".10.part");
+        QVERIFY(good);
+        QCOMPARE(good->digest.hex(), hex);
+        QCOMPARE(good->expectedSize, std::uint64_t(10));
+        QVERIFY(!BlobStore::parsePartialName("/x/tmp/" + std::string(63, 'a') + "A.10.part"));
+        QVERIFY(!BlobStore::parsePartialName("/x/tmp/" + std::string(63, 'a') + "g.10.part"));
+        QVERIFY(!BlobStore::parsePartialName("/x/tmp/../../etc/passwd.10.part"));
     }
 
     void quotaEvictsLeastRecentlyUsedUnpinned()
@@ -187,16 +194,16 @@ private slots:
         QVERIFY(put(*store, b));
         QVERIFY(put(*store, c));
         // a is pinned by the active manifest, b was used recently: c is the LRU unpinned one.
-        QVERIFY(store->manifests().activate(StoredManifest{1, "env", {sha256Hex(a)}}));
-        QVERIFY(store->blobs().touch(sha256Hex(b)));
+        QVERIFY(store->manifests().activate(StoredManifest{1, "env", {digestOf(a)}}));
+        QVERIFY(store->blobs().touch(digestOf(b)));
         const QByteArray d = randomBytes(10000, 13);
         auto ok = put(*store, d);
         QVERIFY2(ok, ok ? "" : ok.error().message.c_str());
-        QVERIFY(*store->blobs().contains(sha256Hex(a)));
-        QVERIFY(*store->blobs().contains(sha256Hex(b)));
-        QVERIFY(!*store->blobs().contains(sha256Hex(c)));
-        QVERIFY(!fs::exists(store->blobs().pathFor(sha256Hex(c))));
-        QVERIFY(*store->blobs().contains(sha256Hex(d)));
+        QVERIFY(*store->blobs().contains(digestOf(a)));
+        QVERIFY(*store->blobs().contains(digestOf(b)));
+        QVERIFY(!*store->blobs().contains(digestOf(c)));
+        QVERIFY(!fs::exists(store->blobs().pathFor(digestOf(c))));
+        QVERIFY(*store->blobs().contains(digestOf(d)));
         auto usage = store->space().usage();
         QVERIFY(usage);
         QCOMPARE(usage->blobBytes, std::uint64_t(30000));
@@ -209,25 +216,25 @@ private slots:
         const QByteArray a = randomBytes(10000, 20), b = randomBytes(10000, 21);
         QVERIFY(put(*store, a));
         QVERIFY(put(*store, b));
-        QVERIFY(store->manifests().activate(StoredManifest{1, "env", {sha256Hex(a)}}));
-        QVERIFY(store->manifests().stage(StoredManifest{2, "env2", {sha256Hex(b)}}));
+        QVERIFY(store->manifests().activate(StoredManifest{1, "env", {digestOf(a)}}));
+        QVERIFY(store->manifests().stage(StoredManifest{2, "env2", {digestOf(b)}}));
         auto ok = put(*store, randomBytes(10000, 22));
         QVERIFY(!ok);
         QCOMPARE(ok.error().code, ErrorCode::NoSpace);
         QVERIFY2(ok.error().message.find("quota") != std::string::npos, ok.error().message.c_str());
-        QVERIFY(*store->blobs().contains(sha256Hex(a)));
-        QVERIFY(*store->blobs().contains(sha256Hex(b)));
+        QVERIFY(*store->blobs().contains(digestOf(a)));
+        QVERIFY(*store->blobs().contains(digestOf(b)));
     }
 
     void parallelPartialsCountAtTheirFinalSize()
     {
         auto store = openStore(SpaceLimits{25000, 0});
         const QByteArray a = randomBytes(10000, 30), b = randomBytes(10000, 31), c = randomBytes(10000, 32);
-        auto wa = BlobWriter::open(store->blobs(), store->space(), sha256Hex(a), 10000);
-        auto wb = BlobWriter::open(store->blobs(), store->space(), sha256Hex(b), 10000);
+        auto wa = BlobWriter::open(store->blobs(), store->space(), digestOf(a), 10000);
+        auto wb = BlobWriter::open(store->blobs(), store->space(), digestOf(b), 10000);
         QVERIFY(wa && wb);
         // Neither has written a byte yet, but together with c they would not fit.
-        auto wc = BlobWriter::open(store->blobs(), store->space(), sha256Hex(c), 10000);
+        auto wc = BlobWriter::open(store->blobs(), store->space(), digestOf(c), 10000);
         QVERIFY(!wc);
         QCOMPARE(wc.error().code, ErrorCode::NoSpace);
     }
@@ -288,7 +295,7 @@ private slots:
 
         // The reservation passes; then something else on the device eats the
         // disk (a log, another program), and the write itself hits ENOSPC.
-        auto w = BlobWriter::open((*store)->blobs(), (*store)->space(), sha256Hex(big), std::uint64_t(big.size()));
+        auto w = BlobWriter::open((*store)->blobs(), (*store)->space(), digestOf(big), std::uint64_t(big.size()));
         QVERIFY2(w, w ? "" : w.error().message.c_str());
         QFile filler(QString::fromStdString((mnt / "filler").string()));
         QVERIFY(filler.open(QIODevice::WriteOnly));
@@ -302,8 +309,8 @@ private slots:
         QVERIFY2(wrote.error().message.find("No space") != std::string::npos, wrote.error().message.c_str());
         QCOMPARE(w->offset(), std::uint64_t(0));
         w->discard();
-        QVERIFY(!*(*store)->blobs().contains(sha256Hex(big)));
-        QVERIFY(!fs::exists((*store)->blobs().pathFor(sha256Hex(big))));
+        QVERIFY(!*(*store)->blobs().contains(digestOf(big)));
+        QVERIFY(!fs::exists((*store)->blobs().pathFor(digestOf(big))));
 
         // With the disk full, an import is refused up front with a clear reason.
         auto imported = importFile((*store)->blobs(), (*store)->space(), dir() / "big.bin");

@@ -108,8 +108,8 @@ private slots:
             QCOMPARE(*s.manifests().rollbackFloor(), v);
             if (v > 0) {
                 QCOMPARE((*active)->envelope, "envelope-" + std::to_string(v));
-                for (const auto &hex : (*active)->assets)
-                    QVERIFY2(*s.blobs().contains(hex), "an active manifest's blob is missing");
+                for (const auto &digest : (*active)->assets)
+                    QVERIFY2(*s.blobs().contains(digest), "an active manifest's blob is missing");
             }
             auto counter = s.kv().getInt("counter");
             QVERIFY(counter);
@@ -127,12 +127,12 @@ private slots:
             for (const auto &e : fs::recursive_directory_iterator(data / "blobs", ec)) {
                 if (!e.is_regular_file())
                     continue;
-                QCOMPARE(sha256Hex(readFile(e.path())), e.path().filename().string());
+                QCOMPARE(digestOf(readFile(e.path())).hex(), e.path().filename().string());
             }
             auto listed = s.blobs().list();
             QVERIFY(listed);
             for (const auto &b : *listed)
-                QVERIFY(fs::exists(s.blobs().pathFor(b.hex)));
+                QVERIFY(fs::exists(s.blobs().pathFor(b.digest)));
 
             // Temp files stay bounded: at most the partials of one staged
             // manifest (3 blobs of at most 1.5 MiB), never an accumulation.

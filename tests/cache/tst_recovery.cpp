@@ -23,26 +23,26 @@ class TestRecovery : public QObject {
 
     std::unique_ptr<Store> openStore() { return openStoreOrDie(data()); }
 
-    std::string put(Store &s, const QByteArray &bytes)
+    stoa::schedule::Digest put(Store &s, const QByteArray &bytes)
     {
         if (!putBlob(s, bytes))
             qFatal("put failed");
-        return sha256Hex(bytes);
+        return digestOf(bytes);
     }
 
     // Three blobs, an active manifest (version 3) needing two of them.
-    std::vector<std::string> populate()
+    std::vector<stoa::schedule::Digest> populate()
     {
         auto s = openStore();
-        std::vector<std::string> hexes;
+        std::vector<stoa::schedule::Digest> digests;
         for (quint32 i = 0; i < 3; ++i)
-            hexes.push_back(put(*s, randomBytes(50000 + i, 100 + i)));
-        if (!s->manifests().activate(StoredManifest{3, "signed-envelope-v3", {hexes[0], hexes[1]}}))
+            digests.push_back(put(*s, randomBytes(50000 + i, 100 + i)));
+        if (!s->manifests().activate(StoredManifest{3, "signed-envelope-v3", {digests[0], digests[1]}}))
             qFatal("activate failed");
-        return hexes;
+        return digests;
     }
 
-    fs::path blobPath(const std::string &hex) const { return data() / "blobs/sha256" / hex.substr(0, 2) / hex; }
+    fs::path blobPath(const stoa::schedule::Digest &digest) const { return data() / "blobs/sha256" / digest.hex().substr(0, 2) / digest.hex(); }
 
     void checkManifestV3(Store &s)
     {
@@ -70,31 +70,31 @@ private slots:
 
     void truncatedBlobIsRemoved()
     {
-        const auto hexes = populate();
-        fs::resize_file(blobPath(hexes[2]), 1000);
+        const auto digests = populate();
+        fs::resize_file(blobPath(digests[2]), 1000);
         auto s = openStore();
         QCOMPARE(s->recoveryReport().badBlobsRemoved, 1);
-        QVERIFY(!*s->blobs().contains(hexes[2]));
-        QVERIFY(!fs::exists(blobPath(hexes[2])));
-        QVERIFY(*s->blobs().contains(hexes[0]));
+        QVERIFY(!*s->blobs().contains(digests[2]));
+        QVERIFY(!fs::exists(blobPath(digests[2])));
+        QVERIFY(*s->blobs().contains(digests[0]));
     }
 
     void deletedBlobLosesItsRowAndIsReportedMissing()
     {
-        const auto hexes = populate();
-        fs::remove(blobPath(hexes[0]));
+        const auto digests = populate();
+        fs::remove(blobPath(digests[0]));
         auto s = openStore();
         QCOMPARE(s->recoveryReport().rowsDropped, 1);
         QCOMPARE(s->recoveryReport().activeAssetsMissing, 1);
-        QVERIFY(!*s->blobs().contains(hexes[0]));
+        QVERIFY(!*s->blobs().contains(digests[0]));
         checkManifestV3(*s); // the manifest stays: the agent fetches the blob again
     }
 
     void flippedByteIsCaughtByTheScrubber()
     {
-        const auto hexes = populate();
+        const auto digests = populate();
         {
-            QFile f(QString::fromStdString(blobPath(hexes[1]).string()));
+            QFile f(QString::fromStdString(blobPath(digests[1]).string()));
             QVERIFY(f.open(QIODevice::ReadWrite));
             f.seek(20000);
             char c;
@@ -103,7 +103,7 @@ private slots:
             QVERIFY(f.putChar(static_cast<char>(c ^ 0x40)));
         }
         auto s = openStore();
-        QVERIFY(*s->blobs().contains(hexes[1])); // same size: start-up cannot tell
+        QVERIFY(*s->blobs().contains(digests[1])); // same size: start-up cannot tell
         auto scrub = Scrubber::open(data(), {0, std::chrono::milliseconds(0)});
         QVERIFY(scrub);
         int bad = 0;
@@ -113,40 +113,40 @@ private slots:
             QVERIFY(*out);
             if (!(*out)->ok) {
                 ++bad;
-                QCOMPARE((*out)->hex, hexes[1]);
+                QCOMPARE((*out)->digest, digests[1]);
             }
         }
         QCOMPARE(bad, 1);
         QCOMPARE((*scrub)->failures(), std::uint64_t(1));
-        QVERIFY(!*s->blobs().contains(hexes[1]));
-        QVERIFY(!fs::exists(blobPath(hexes[1])));
+        QVERIFY(!*s->blobs().contains(digests[1]));
+        QVERIFY(!fs::exists(blobPath(digests[1])));
         QCOMPARE(**s->kv().getInt("scrub_failures"), std::int64_t(1));
         // The good ones were re-verified and stay.
-        QVERIFY(*s->blobs().contains(hexes[0]));
-        QVERIFY(*s->blobs().contains(hexes[2]));
+        QVERIFY(*s->blobs().contains(digests[0]));
+        QVERIFY(*s->blobs().contains(digests[2]));
     }
 
     void scrubberHashesNeverVerifiedBlobsFirst()
     {
-        const auto hexes = populate();
+        const auto digests = populate();
         // A blob file without a row (as after a crash between rename and insert).
         const QByteArray orphan = randomBytes(3000, 200);
-        const std::string hex = sha256Hex(orphan);
-        fs::create_directories(blobPath(hex).parent_path());
-        writeFile(blobPath(hex), orphan);
+        const stoa::schedule::Digest digest = digestOf(orphan);
+        fs::create_directories(blobPath(digest).parent_path());
+        writeFile(blobPath(digest), orphan);
         auto s = openStore();
         QCOMPARE(s->recoveryReport().orphansIndexed, 1);
-        QVERIFY(*s->blobs().contains(hex));
+        QVERIFY(*s->blobs().contains(digest));
         auto scrub = Scrubber::open(data(), {0, std::chrono::milliseconds(0)});
         auto first = (*scrub)->scrubNext();
         QVERIFY(first && *first);
-        QCOMPARE((*first)->hex, hex);
+        QCOMPARE((*first)->digest, digest);
         QVERIFY((*first)->ok);
     }
 
     void scrubberThreadVerifiesEverythingAndStops()
     {
-        const auto hexes = populate();
+        const auto digests = populate();
         auto scrub = Scrubber::open(data(), {64u << 20, std::chrono::minutes(10)});
         QVERIFY(scrub);
         (*scrub)->start();
@@ -158,15 +158,15 @@ private slots:
 
     void strayFilesUnderBlobsAreRemoved()
     {
-        const auto hexes = populate();
+        const auto digests = populate();
         fs::create_directories(data() / "blobs/sha256/ab");
         writeFile(data() / "blobs/sha256/ab/not-a-hash", "x");
-        const std::string wrongShardName = "ff" + hexes[0].substr(2);
-        writeFile(data() / "blobs/sha256" / hexes[0].substr(0, 2) / wrongShardName, "x"); // hex of another shard
+        const std::string wrongShardName = "ff" + digests[0].hex().substr(2);
+        writeFile(data() / "blobs/sha256" / digests[0].hex().substr(0, 2) / wrongShardName, "x"); // hex of another shard
         auto s = openStore();
         QCOMPARE(s->recoveryReport().badBlobsRemoved, 2);
         QVERIFY(!fs::exists(data() / "blobs/sha256/ab/not-a-hash"));
-        QVERIFY(!fs::exists(data() / "blobs/sha256" / hexes[0].substr(0, 2) / wrongShardName));
+        QVERIFY(!fs::exists(data() / "blobs/sha256" / digests[0].hex().substr(0, 2) / wrongShardName));
     }
 
     void tempsAreCleanedButNeededPartialsKept()
@@ -178,8 +178,8 @@ private slots:
         std::optional<BlobWriter> live;
         {
             auto s = openStore();
-            QVERIFY(s->manifests().stage(StoredManifest{4, "v4", {sha256Hex(wanted), sha256Hex(busy)}}));
-            auto w = BlobWriter::open(s->blobs(), s->space(), sha256Hex(wanted), 10000);
+            QVERIFY(s->manifests().stage(StoredManifest{4, "v4", {digestOf(wanted), digestOf(busy)}}));
+            auto w = BlobWriter::open(s->blobs(), s->space(), digestOf(wanted), 10000);
             QVERIFY(w->write(bytesOf(wanted.left(5000))));
         }
         // A writer in "another process" is mid-download of a pinned blob:
@@ -189,31 +189,31 @@ private slots:
         o.dataDir = data();
         auto other = Store::open(o);
         QVERIFY(other);
-        live.emplace(*BlobWriter::open((*other)->blobs(), (*other)->space(), sha256Hex(busy), 10000));
+        live.emplace(*BlobWriter::open((*other)->blobs(), (*other)->space(), digestOf(busy), 10000));
         QVERIFY(live->write(bytesOf(busy.left(100))));
 
         const fs::path tmp = data() / "tmp";
         writeFile(tmp / "import-abc123", "half an import");
-        writeFile(tmp / (sha256Hex(unwanted) + ".10000.part"), unwanted.left(3000)); // nobody pins it
-        writeFile(tmp / (sha256Hex(wanted) + ".9999.part"), wanted.left(20));        // a shorter twin
+        writeFile(tmp / (digestOf(unwanted).hex() + ".10000.part"), unwanted.left(3000)); // nobody pins it
+        writeFile(tmp / (digestOf(wanted).hex() + ".9999.part"), wanted.left(20));        // a shorter twin
         writeFile(tmp / "garbage", "?");
 
         auto s = openStore();
         const auto &r = s->recoveryReport();
         QCOMPARE(r.partialsKept, 2);   // the resumable one and the live one
         QCOMPARE(r.tempsRemoved, 4);
-        QVERIFY(fs::exists(tmp / (sha256Hex(wanted) + ".10000.part")));
-        QVERIFY(fs::exists(tmp / (sha256Hex(busy) + ".10000.part")));
+        QVERIFY(fs::exists(tmp / (digestOf(wanted).hex() + ".10000.part")));
+        QVERIFY(fs::exists(tmp / (digestOf(busy).hex() + ".10000.part")));
         QVERIFY(!fs::exists(tmp / "import-abc123"));
         QVERIFY(!fs::exists(tmp / "garbage"));
-        auto resumed = BlobWriter::open(s->blobs(), s->space(), sha256Hex(wanted), 10000);
+        auto resumed = BlobWriter::open(s->blobs(), s->space(), digestOf(wanted), 10000);
         QVERIFY(resumed);
         QCOMPARE(resumed->offset(), std::uint64_t(5000));
     }
 
     void garbageDatabaseIsMovedAsideAndRebuilt()
     {
-        const auto hexes = populate();
+        const auto digests = populate();
         for (const char *f : {"state.db-wal", "state.db-shm"})
             fs::remove(data() / f);
         writeFile(data() / "state.db", randomBytes(64 * 1024, 400));
@@ -225,8 +225,8 @@ private slots:
         QCOMPARE(r.orphansIndexed, 3);
         QVERIFY(r.manifestRestored);
         checkManifestV3(*s);
-        for (const auto &hex : hexes)
-            QVERIFY(*s->blobs().contains(hex));
+        for (const auto &digest : digests)
+            QVERIFY(*s->blobs().contains(digest));
         QCOMPARE(*s->db().integrityCheck(), std::string("ok"));
         // And the rollback floor still holds after the rebuild.
         QCOMPARE(s->manifests().stage(StoredManifest{2, "old", {}}).error().code, ErrorCode::Rollback);
@@ -235,7 +235,7 @@ private slots:
     void corruptPagesFailIntegrityCheckAndAreRebuilt()
     {
         {
-            const auto hexes = populate();
+            const auto digests = populate();
             auto s = openStore();
             for (int i = 0; i < 2000; ++i) {
                 PlayRecord p;
@@ -265,7 +265,7 @@ private slots:
 
     void deletedDatabaseIsRebuiltFromDisk()
     {
-        const auto hexes = populate();
+        const auto digests = populate();
         for (const char *f : {"state.db", "state.db-wal", "state.db-shm"})
             fs::remove(data() / f);
         auto s = openStore();

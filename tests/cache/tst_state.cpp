@@ -30,11 +30,11 @@ class TestState : public QObject {
         return openStoreOrDie(o);
     }
 
-    std::string put(Store &s, const QByteArray &bytes)
+    stoa::schedule::Digest put(Store &s, const QByteArray &bytes)
     {
         if (!putBlob(s, bytes))
             qFatal("put failed");
-        return sha256Hex(bytes);
+        return digestOf(bytes);
     }
 
     std::string pragma(Database &db, const char *sql)
@@ -82,8 +82,8 @@ private slots:
     void stageThenActivateIsAllOrNothing()
     {
         auto s = openStore();
-        const std::string a = put(*s, randomBytes(100, 1));
-        const std::string missing = sha256Hex(randomBytes(100, 2));
+        const auto a = put(*s, randomBytes(100, 1));
+        const auto missing = digestOf(randomBytes(100, 2));
         QVERIFY(s->manifests().stage(StoredManifest{5, "v5", {a, missing}}));
         auto act = s->manifests().activateStaged();
         QVERIFY(!act);
@@ -105,9 +105,9 @@ private slots:
     void oldPlaysOnWhileNewIsStaged()
     {
         auto s = openStore();
-        const std::string a = put(*s, randomBytes(100, 3));
+        const auto a = put(*s, randomBytes(100, 3));
         QVERIFY(s->manifests().activate(StoredManifest{1, "v1", {a}}));
-        QVERIFY(s->manifests().stage(StoredManifest{2, "v2", {sha256Hex(randomBytes(100, 4))}}));
+        QVERIFY(s->manifests().stage(StoredManifest{2, "v2", {digestOf(randomBytes(100, 4))}}));
         QCOMPARE((*s->manifests().get(Slot::Active))->version, std::int64_t(1));
         QCOMPARE((*s->manifests().get(Slot::Staged))->version, std::int64_t(2));
     }
@@ -134,7 +134,7 @@ private slots:
     {
         {
             auto s = openStore();
-            const std::string a = put(*s, randomBytes(100, 5));
+            const auto a = put(*s, randomBytes(100, 5));
             QVERIFY(s->manifests().activate(StoredManifest{7, "v7", {a}}));
         }
         fs::remove_all(data() / "blobs");
@@ -249,8 +249,8 @@ private slots:
                 QCOMPARE((*active)->envelope, "envelope-" + std::to_string((*active)->version));
                 QVERIFY((*active)->version >= lastSeen);
                 lastSeen = (*active)->version;
-                for (const auto &hex : (*active)->assets)
-                    QVERIFY(*s->blobs().contains(hex));
+                for (const auto &digest : (*active)->assets)
+                    QVERIFY(*s->blobs().contains(digest));
             }
             child.waitForFinished(5);
         }

@@ -237,11 +237,11 @@ private slots:
     void fallbackPlaysFromTheMirrorWhileTheLockIsHeld()
     {
         const QByteArray bytes = randomBytes(40000, 11);
-        const std::string hex = sha256Hex(bytes);
+        const stoa::schedule::Digest digest = digestOf(bytes);
         {
             auto s = openStore();
             QVERIFY(putBlob(*s, bytes));
-            QVERIFY(s->manifests().activate(StoredManifest{9, "envelope-v9", {hex}}));
+            QVERIFY(s->manifests().activate(StoredManifest{9, "envelope-v9", {digest}}));
             QVERIFY(s->kv().raise("time_floor_ms", 4'000));
             QVERIFY(s->plays().append(play("before")));
         }
@@ -266,7 +266,7 @@ private slots:
         QVERIFY(active && *active);
         QCOMPARE((*active)->version, std::int64_t(9));
         QCOMPARE((*active)->envelope, std::string("envelope-v9"));
-        auto path = store.blobs().find(hex);
+        auto path = store.blobs().find(digest);
         QVERIFY(path && *path);
         QCOMPARE(readFile(**path), bytes);
         QCOMPARE(**store.kv().getInt("time_floor_ms"), std::int64_t(4'000));

@@ -4,7 +4,7 @@
 #include "hub_harness.h"
 
 #include "hub/passwords.h"
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 
 #include <QDir>
 #include <QFile>
@@ -532,7 +532,7 @@ private slots:
         QCOMPARE(dev->put("/v1/devices/pi-1/screenshot", "not a jpeg").status, 400L);
         const std::string shot = jpeg(7);
         QCOMPARE(dev->put("/v1/devices/pi-1/screenshot", shot).status, 204L);
-        const auto hex = stoa::schedule::sha256Hex(QByteArray::fromStdString(shot));
+        const auto hex = stoa::schedule::sha256(QByteArray::fromStdString(shot)).hex();
         QFile f(h->dir.filePath(QString::fromStdString("screenshots/" + hex + ".jpg")));
         QVERIFY(f.open(QIODevice::ReadOnly));
         QCOMPARE(f.readAll().toStdString(), shot);
@@ -552,7 +552,7 @@ private slots:
             QCOMPARE(dev->put("/v1/devices/pi-1/screenshot", jpeg(100 + i)).status, 204L);
         // The oldest record and its file go (no grace: see HubOptions).
         QTRY_COMPARE_WITH_TIMEOUT(QDir(h->dir.filePath("screenshots")).entryList(QDir::Files).size(), 2, 10000);
-        const auto oldest = stoa::schedule::sha256Hex(QByteArray::fromStdString(jpeg(100)));
+        const auto oldest = stoa::schedule::sha256(QByteArray::fromStdString(jpeg(100))).hex();
         QVERIFY(!QFile::exists(h->dir.filePath(QString::fromStdString("screenshots/" + oldest + ".jpg"))));
     }
 
@@ -562,7 +562,7 @@ private slots:
         QVERIFY(QDir().mkpath(site + "/devices/pi-1"));
         QVERIFY(QDir().mkpath(site + "/blobs/sha256"));
         const QByteArray blob = "0123456789abcdef";
-        const auto hex = QString::fromStdString(stoa::schedule::sha256Hex(blob));
+        const auto hex = QString::fromStdString(stoa::schedule::sha256(blob).hex());
         auto write = [](const QString &path, const QByteArray &bytes) {
             QFile f(path);
             return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();

@@ -6,7 +6,7 @@
 
 #include "publish/keys_document.h"
 #include "publish/site.h"
-#include "schedule/encoding.h"
+#include "schedule/digest.h"
 #include "schedule/envelope.h"
 #include "schedule/manifest_parse.h"
 
@@ -105,7 +105,7 @@ private slots:
         const auto media = ed->put("/api/v1/media/logo.png", kPng, "image/png");
         QCOMPARE(media.status, 200L);
         const std::string hex = object(media).value("sha256").toString().toStdString();
-        QCOMPARE(hex, schedule::sha256Hex(QByteArray::fromStdString(kPng)));
+        QCOMPARE(hex, schedule::sha256(QByteArray::fromStdString(kPng)).hex());
 
         const auto published = ed->put("/api/v1/schedules/fleet", kFleet, "text/plain");
         QCOMPARE(published.status, 200L);
@@ -251,7 +251,7 @@ private slots:
         QCOMPARE(h->client(editor)->put("/api/v1/media/logo.png", other, "image/png").status, 200L);
         const auto after = fetchManifest(h->dev1, "/v1/manifest.json");
         QVERIFY(after->version > before->version);
-        QVERIFY(after->playlists.at("main").items.front().asset->hex != before->playlists.at("main").items.front().asset->hex);
+        QVERIFY(after->playlists.at("main").items.front().asset != before->playlists.at("main").items.front().asset);
     }
 
     void mediaInUseCannotBeDeleted()

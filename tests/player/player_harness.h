@@ -45,8 +45,8 @@
 namespace stoa::player::testing {
 
 struct Media {
-    QString name;      // "sha256:<hex>"
-    std::string hex;
+    QString name;      // digest.ref(): "sha256:<hex>"
+    schedule::Digest digest;
     qint64 size = 0;
     QString mediaType;
 };
@@ -111,7 +111,7 @@ public:
 
     QByteArray fileOf(const Media &m)
     {
-        auto path = m_store.blobs().find(m.hex);
+        auto path = m_store.blobs().find(m.digest);
         return path && *path ? readAll(QString::fromStdString((*path)->string())) : QByteArray();
     }
 
@@ -139,7 +139,7 @@ public:
         stored.envelope = env->toStdString();
         const QJsonObject assets = payload.value("assets").toObject();
         for (auto it = assets.begin(); it != assets.end(); ++it)
-            stored.assets.push_back(it.key().mid(7).toStdString());
+            stored.assets.push_back(*schedule::Digest::fromRef(it.key().toStdString()));
         return stored;
     }
 
@@ -167,8 +167,8 @@ private:
         auto info = cache::importFile(m_store.blobs(), m_store.space(), path.toStdString());
         if (!info)
             qFatal("import failed: %s", info.error().message.c_str());
-        Media m{QStringLiteral("sha256:") + QString::fromStdString(info->hex), info->hex, qint64(info->size), mediaType};
-        m_media[m.name] = m;
+        Media m{QString::fromStdString(info->digest.ref()), info->digest, qint64(info->size), mediaType};
+        m_media.insert_or_assign(m.name, m);
         return m;
     }
 

@@ -51,11 +51,9 @@ GatherInputs inputsNow(const std::string &deviceId)
 // A store with v3 active and v4 staged, v4 declaring a second asset of 1000
 // bytes the store does not have.
 struct StagedStore {
-    StagedStore() : store(openStore(dir.filePath("store")))
+    StagedStore()
+        : store(openStore(dir.filePath("store"))), content(makeContent()), a(content->solid(QColor(1, 2, 3)))
     {
-        QDir(dir.path()).mkpath("media");
-        content = std::make_unique<ContentBuilder>(*store, dir.filePath("media"));
-        a = content->solid(QColor(1, 2, 3));
         content->activate(content->manifest(3, {{"main", playlist({item(a, 1000)})}}, "main"));
         QJsonObject v4 = content->manifest(4, {{"main", playlist({item(a, 1000)})}}, "main");
         QJsonObject assets = v4["assets"].toObject();
@@ -67,8 +65,14 @@ struct StagedStore {
         std::vector<schedule::PrivateKey> keys{*key};
         auto env = schedule::signEnvelope(schedule::kManifestPayloadType,
                                           QJsonDocument(v4).toJson(QJsonDocument::Compact), keys);
-        if (!env || !store->manifests().stage({4, env->toStdString(), {a.hex, std::string(64, 'a')}}))
+        if (!env || !store->manifests().stage({4, env->toStdString(), {a.digest, *schedule::Digest::fromHex(std::string(64, 'a'))}}))
             qFatal("cannot stage v4");
+    }
+
+    std::unique_ptr<ContentBuilder> makeContent()
+    {
+        QDir(dir.path()).mkpath("media");
+        return std::make_unique<ContentBuilder>(*store, dir.filePath("media"));
     }
 
     QTemporaryDir dir;

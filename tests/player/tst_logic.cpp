@@ -24,7 +24,7 @@ schedule::Manifest manifestWith(std::map<std::string, int> playlists)
     for (const auto &[name, count] : playlists)
         for (int i = 0; i < count; ++i) {
             schedule::PlaylistItem item;
-            item.asset = schedule::AssetRef{std::string(63, 'a') + char('a' + (n++ % 6))};
+            item.asset = schedule::Digest::fromHex(std::string(63, 'a') + char('a' + (n++ % 6)));
             m.playlists[name].items.push_back(item);
         }
     return m;

@@ -230,7 +230,7 @@ void PlaybackTest::faultsAreSkippedAndReported()
     assets.remove(whole.name);
     payload["assets"] = assets;
     h.content->activate(payload);
-    QVERIFY(h.store->blobs().remove(missing.hex).has_value());
+    QVERIFY(h.store->blobs().remove(missing.digest).has_value());
 
     PlaybackConfig config;
     config.web = false; // the skip path
@@ -348,7 +348,7 @@ void PlaybackTest::idleScreenRetriesFailedItems()
     const Media g = h.content->solid(kGreen);
     const QByteArray bytes = h.content->fileOf(g);
     h.content->activate(h.content->manifest(1, {{"main", playlist({item(g, 1000)})}}, "main"));
-    QVERIFY(h.store->blobs().remove(g.hex).has_value()); // gone after activation (a card error)
+    QVERIFY(h.store->blobs().remove(g.digest).has_value()); // gone after activation (a card error)
     PlaybackConfig config;
     config.badRetry = std::chrono::milliseconds(500);
     QVERIFY(h.start(std::nullopt, config));
@@ -363,7 +363,7 @@ void PlaybackTest::idleScreenRetriesFailedItems()
     // Retried at 0.5 s, then 1 s later: still missing, reported each time.
     QTRY_VERIFY_WITH_TIMEOUT(failures() >= 3, 10000);
     QVERIFY(h.playback->idle());
-    QCOMPARE(h.content->bytes(bytes, "image/png").hex, g.hex); // back in the store
+    QCOMPARE(h.content->bytes(bytes, "image/png").digest, g.digest); // back in the store
     // The next retry (at most 2 s away now) plays it.
     QTRY_VERIFY_WITH_TIMEOUT(!h.playback->idle(), 10000);
     QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(), kGreen), 5000);
@@ -396,8 +396,8 @@ void PlaybackTest::lastGoodItemHeldWhenTheRestFails()
         return n;
     };
 
-    QVERIFY(h.store->blobs().remove(r.hex).has_value());
-    QVERIFY(h.store->blobs().remove(b.hex).has_value());
+    QVERIFY(h.store->blobs().remove(r.digest).has_value());
+    QVERIFY(h.store->blobs().remove(b.digest).has_value());
     // The item preloaded before the removal may still come on; then nothing can.
     QTRY_VERIFY_WITH_TIMEOUT(failures[r.name.toStdString()] >= 1 && failures[b.name.toStdString()] >= 1, 5000);
     QVERIFY(h.playback->current());
@@ -418,8 +418,8 @@ void PlaybackTest::lastGoodItemHeldWhenTheRestFails()
         QVERIFY2(p.completed || p.reason == std::string("asset missing from the store"), p.reason.value_or("").c_str());
 
     // Back in the store: the next retry plays them again, in turn.
-    QCOMPARE(h.content->bytes(redBytes, "image/png").hex, r.hex);
-    QCOMPARE(h.content->bytes(blueBytes, "image/png").hex, b.hex);
+    QCOMPARE(h.content->bytes(redBytes, "image/png").digest, r.digest);
+    QCOMPARE(h.content->bytes(blueBytes, "image/png").digest, b.digest);
     QTRY_VERIFY_WITH_TIMEOUT(h.playback->transitions() >= transitions + 4, 20000);
     QCOMPARE(dark.darkMoments, 0);
     QCOMPARE(idleChanges.count(), 0);

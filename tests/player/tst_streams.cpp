@@ -272,7 +272,7 @@ private:
         }
 
         // Then the green image, 4 s after it came (its timer ran from its picture).
-        const std::string greenKey = "sha256:" + green.hex;
+        const std::string greenKey = green.digest.ref();
         QTRY_VERIFY_WITH_TIMEOUT(t.shownAt(greenKey, t.shownAt(key)) >= 0, 10000);
         const qint64 onScreen = t.shownAt(greenKey, t.shownAt(key)) - t.shownAt(key);
         QVERIFY2(onScreen >= 3950 && onScreen <= 4500, qPrintable(QString::number(onScreen)));
@@ -301,7 +301,7 @@ private:
         DarkWatch dark(*h.playback);
         h.playback->start();
 
-        const std::string blueKey = "sha256:" + blue.hex, greenKey = "sha256:" + green.hex;
+        const std::string blueKey = blue.digest.ref(), greenKey = green.digest.ref();
         QTRY_VERIFY_WITH_TIMEOUT(t.everShown(blueKey), 10000);
         const qint64 loadStart = t.shownAt(blueKey); // the stream was planned into the hidden slot then
         QTRY_VERIFY_WITH_TIMEOUT(t.failedAt(url) >= 0, 8000);
@@ -340,7 +340,7 @@ private:
         Timeline t(*h.playback);
         DarkWatch dark(*h.playback);
         h.playback->start();
-        const std::string key = url.toStdString(), greenKey = "sha256:" + green.hex;
+        const std::string key = url.toStdString(), greenKey = green.digest.ref();
         QTRY_VERIFY_WITH_TIMEOUT(t.everShown(key), 20000);
         QVideoSink *sink = shownSink(h);
         QVERIFY(sink);

@@ -109,12 +109,12 @@ private slots:
         QCOMPARE(m->devices, std::vector<std::string>{"*"});
         QCOMPARE(m->timezone, QStringLiteral("Europe/Oslo"));
         QCOMPARE(m->assets.size(), std::size_t(2));
-        const Asset &image = m->assets.at(AssetRef{std::string(64, 'a')});
+        const Asset &image = m->assets.at(*Digest::fromHex(std::string(64, 'a')));
         QCOMPARE(image.size, std::uint64_t(183422));
         QCOMPARE(image.mediaType, std::string("image/jpeg"));
         const Playlist &lobby = m->playlists.at("lobby");
         QCOMPARE(lobby.items.size(), std::size_t(3));
-        QCOMPARE(lobby.items[0].asset->hex, std::string(64, 'a'));
+        QCOMPARE(lobby.items[0].asset->hex(), std::string(64, 'a'));
         QCOMPARE(lobby.items[0].durationMs, std::optional<std::int64_t>(8000));
         QVERIFY(!lobby.items[1].durationMs.has_value());
         QVERIFY(lobby.items[1].fit == Fit::Contain);
@@ -282,7 +282,7 @@ private slots:
         QVERIFY(m.has_value());
         QVERIFY(checkReferences(*m).has_value());
         Manifest broken = *m;
-        broken.assets.erase(AssetRef{std::string(64, 'b')});
+        broken.assets.erase(*Digest::fromHex(std::string(64, 'b')));
         QCOMPARE(outcome(checkReferences(broken)), QStringLiteral("MalformedPayload"));
         broken = *m;
         broken.defaultPlaylist = "gone";

@@ -15,10 +15,10 @@ using namespace stoa::schedule;
 
 namespace {
 
-const AssetRef kImage{std::string(64, 'a')};
-const AssetRef kVideo{std::string(64, 'b')};
+const Digest kImage = *Digest::fromHex(std::string(64, 'a'));
+const Digest kVideo = *Digest::fromHex(std::string(64, 'b'));
 
-PlaylistItem assetItem(const AssetRef &ref, std::optional<std::int64_t> durationMs = std::nullopt)
+PlaylistItem assetItem(const Digest &ref, std::optional<std::int64_t> durationMs = std::nullopt)
 {
     PlaylistItem item;
     item.asset = ref;

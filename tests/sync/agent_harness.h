@@ -16,7 +16,7 @@
 //  - storeProblem() never changes the store: it reads files and the index.
 #pragma once
 
-#include "cache/sha256.h"
+#include "cache/file_hash.h"
 #include "cache/store.h"
 #include "fault_server.h"
 #include "schedule/keys.h"
@@ -72,6 +72,7 @@ struct Media {
     QString name;     // e.g. "a.png"; the extension decides the media type
     QByteArray bytes;
     std::string hex() const { return sha256Hex(bytes); }
+    schedule::Digest digest() const { return *schedule::Digest::fromHex(hex()); }
 };
 
 // What a publish may change besides the media.
@@ -258,7 +259,7 @@ public:
     }
     bool hasBlob(const std::string &hex)
     {
-        auto c = m_store->blobs().contains(hex);
+        auto c = m_store->blobs().contains(*schedule::Digest::fromHex(hex));
         return c && *c;
     }
 
@@ -336,11 +337,11 @@ inline std::string blobsProblem(const std::filesystem::path &dataDir, VisibleBlo
         const std::string name = it->path().filename().string();
         if (seen.verified.contains(name))
             continue;
-        auto hex = cache::sha256File(it->path());
-        if (!hex)
+        auto digest = cache::sha256File(it->path());
+        if (!digest)
             continue; // removed while we looked (eviction, recovery)
-        if (*hex != name)
-            return "visible blob " + name + " hashes to " + *hex;
+        if (digest->hex() != name)
+            return "visible blob " + name + " hashes to " + digest->hex();
         seen.verified.insert(name);
     }
     return {};

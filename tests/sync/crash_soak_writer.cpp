@@ -14,7 +14,7 @@
 // (unbuffered), so the test knows what a kill interrupted. Deterministic
 // from SEED, so a corruption found can be replayed.
 #include "cache/blob_writer.h"
-#include "cache/sha256.h"
+#include "cache/file_hash.h"
 #include "cache/store.h"
 
 #include <QCryptographicHash>
@@ -50,9 +50,11 @@ std::string randomBytes(std::mt19937_64 &rng, std::size_t n)
     return s;
 }
 
-std::string hexOf(const std::string &bytes)
+// Qt's hash, not the store's: the check must not share the code it checks.
+stoa::schedule::Digest digestOf(const std::string &bytes)
 {
-    return QCryptographicHash::hash(QByteArray::fromStdString(bytes), QCryptographicHash::Sha256).toHex().toStdString();
+    return *stoa::schedule::Digest::fromHex(
+        QCryptographicHash::hash(QByteArray::fromStdString(bytes), QCryptographicHash::Sha256).toHex().toStdString());
 }
 
 } // namespace
@@ -80,8 +82,7 @@ int main(int argc, char **argv)
             // A blob: sizes from a few bytes to 1 MiB, several writes each.
             mark('b');
             const std::string bytes = randomBytes(rng, std::size_t(1) << (4 + rng() % 17));
-            const std::string hex = hexOf(bytes);
-            auto w = cache::BlobWriter::open(store.blobs(), store.space(), hex, bytes.size());
+            auto w = cache::BlobWriter::open(store.blobs(), store.space(), digestOf(bytes), bytes.size());
             if (!w)
                 continue; // Busy: impossible here (one writer), or no space; the check finds any harm
             std::size_t at = w->offset();
@@ -99,7 +100,7 @@ int main(int argc, char **argv)
             for (int i = 0; i < n; ++i) {
                 cache::PlayRecord r;
                 r.id = "soak-" + std::string(argv[2]) + "-" + std::to_string(++playSerial);
-                r.asset = "sha256:" + hexOf(std::to_string(playSerial));
+                r.asset = digestOf(std::to_string(playSerial)).ref();
                 r.playlist = "main";
                 r.startedAt = "2026-11-23T10:00:00Z";
                 r.durationMs = 8000;
@@ -124,7 +125,7 @@ int main(int argc, char **argv)
             cache::StoredManifest m;
             m.version = std::max(*active ? (*active)->version : std::int64_t{0}, *floor) + 1;
             for (int i = 0; i < 3; ++i)
-                m.assets.push_back((*blobs)[rng() % blobs->size()].hex);
+                m.assets.push_back((*blobs)[rng() % blobs->size()].digest);
             std::sort(m.assets.begin(), m.assets.end());
             m.assets.erase(std::unique(m.assets.begin(), m.assets.end()), m.assets.end());
             // Not a real envelope: the store keeps bytes, it does not parse them.

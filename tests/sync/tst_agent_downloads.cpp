@@ -332,7 +332,7 @@ void AgentDownloads::busyPartialDoesNotSpin()
     so.limits.minFreeBytes = 0;
     auto other = cache::Store::open(so);
     QVERIFY(other);
-    auto opened = cache::BlobWriter::open((*other)->blobs(), (*other)->space(), a.hex(), std::uint64_t(a.bytes.size()));
+    auto opened = cache::BlobWriter::open((*other)->blobs(), (*other)->space(), a.digest(), std::uint64_t(a.bytes.size()));
     QVERIFY(opened);
     std::optional<cache::BlobWriter> writer(std::move(*opened));
 
@@ -378,7 +378,7 @@ void AgentDownloads::completePartialIsNotFetchedAgain()
         so.limits.minFreeBytes = 0;
         auto other = cache::Store::open(so);
         QVERIFY(other);
-        auto w = cache::BlobWriter::open((*other)->blobs(), (*other)->space(), a.hex(), std::uint64_t(a.bytes.size()));
+        auto w = cache::BlobWriter::open((*other)->blobs(), (*other)->space(), a.digest(), std::uint64_t(a.bytes.size()));
         QVERIFY(w);
         QVERIFY(w->write(std::as_bytes(std::span(a.bytes.constData(), std::size_t(a.bytes.size())))));
     } // no commit: the partial stays, as after a SIGKILL
@@ -411,7 +411,7 @@ void AgentDownloads::scrubbedActiveBlobIsFetchedAgain()
     QCOMPARE(server.requestsTo(blobPath(b.hex())).size(), std::size_t(1));
 
     // Rot: one byte of b's file flips; the scrubber finds and removes it.
-    const auto file = rig.store().blobs().pathFor(b.hex());
+    const auto file = rig.store().blobs().pathFor(b.digest());
     QFile f(QString::fromStdString(file.string()));
     QVERIFY2(f.open(QIODevice::ReadWrite), file.c_str());
     f.seek(1000);

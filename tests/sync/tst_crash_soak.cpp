@@ -20,7 +20,7 @@
 // STOA_SOAK_KILLS (default 2000) and STOA_SOAK_SEED (default: from the
 // clock, printed) change the run. Outside CI (label soak): minutes.
 #include "cache/manifests.h"
-#include "cache/sha256.h"
+#include "cache/file_hash.h"
 #include "cache/store.h"
 
 #include <QLoggingCategory>
@@ -60,11 +60,11 @@ std::string visibleBlobsProblem(const std::filesystem::path &dataDir, std::set<s
         const std::string name = it->path().filename().string();
         if (seen.contains(name))
             continue;
-        auto hex = cache::sha256File(it->path());
-        if (!hex)
-            return "cannot hash visible blob " + name + ": " + hex.error().message;
-        if (*hex != name)
-            return "visible blob " + name + " hashes to " + *hex;
+        auto digest = cache::sha256File(it->path());
+        if (!digest)
+            return "cannot hash visible blob " + name + ": " + digest.error().message;
+        if (digest->hex() != name)
+            return "visible blob " + name + " hashes to " + digest->hex();
         seen.insert(name);
     }
     return {};
@@ -98,15 +98,16 @@ std::string storeProblem(const std::filesystem::path &dataDir, std::set<std::str
         return "blob index: " + indexed.error().message;
     std::set<std::string> names;
     for (const auto &b : *indexed) {
-        names.insert(b.hex);
-        auto path = store.blobs().find(b.hex);
+        const std::string &name = b.digest.hex();
+        names.insert(name);
+        auto path = store.blobs().find(b.digest);
         if (!path || !*path)
-            return "indexed blob " + b.hex + " has no file";
-        if (!seen.contains(b.hex)) {
-            auto hex = cache::sha256File(**path);
-            if (!hex || *hex != b.hex)
-                return "indexed blob " + b.hex + " does not hash to its name";
-            seen.insert(b.hex);
+            return "indexed blob " + name + " has no file";
+        if (!seen.contains(name)) {
+            auto digest = cache::sha256File(**path);
+            if (!digest || *digest != b.digest)
+                return "indexed blob " + name + " does not hash to its name";
+            seen.insert(name);
         }
     }
     auto active = store.manifests().get(cache::Slot::Active);
@@ -121,9 +122,9 @@ std::string storeProblem(const std::filesystem::path &dataDir, std::set<std::str
         const auto &a = **active, &m = **mirror;
         if (a.version != m.version || a.envelope != m.envelope || a.assets != m.assets)
             return "mirror holds version " + std::to_string(m.version) + ", state.db " + std::to_string(a.version);
-        for (const auto &hex : a.assets)
-            if (!names.contains(hex))
-                return "active version " + std::to_string(a.version) + " pins " + hex + ", not indexed";
+        for (const auto &digest : a.assets)
+            if (!names.contains(digest.hex()))
+                return "active version " + std::to_string(a.version) + " pins " + digest.hex() + ", not indexed";
     }
     if (auto n = store.plays().count(); !n)
         return "play log: " + n.error().message;

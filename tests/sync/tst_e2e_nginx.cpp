@@ -262,8 +262,8 @@ void E2eNginx::verifyActiveMatches(const QStringList &media)
     auto m = m_store->manifests().get(stoa::cache::Slot::Active);
     QVERIFY(m && *m);
     QStringList pinned;
-    for (const auto &hex : (*m)->assets)
-        pinned << QString::fromStdString(hex);
+    for (const auto &digest : (*m)->assets)
+        pinned << QString::fromStdString(digest.hex());
     QStringList expected;
     for (const QString &name : media)
         expected << sha256Hex(readAll(m_source + "/" + name));
@@ -271,7 +271,7 @@ void E2eNginx::verifyActiveMatches(const QStringList &media)
     expected.sort();
     QCOMPARE(pinned, expected);
     for (const QString &hex : expected) {
-        auto path = m_store->blobs().find(hex.toStdString());
+        auto path = m_store->blobs().find(*stoa::schedule::Digest::fromHex(hex.toStdString()));
         QVERIFY2(path && *path, qPrintable("blob not in the store: " + hex));
         QCOMPARE(sha256Hex(readAll(QString::fromStdString((*path)->string()))), hex);
     }

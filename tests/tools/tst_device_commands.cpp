@@ -28,11 +28,11 @@ private slots:
         QVERIFY(active && *active);
         QCOMPARE((*active)->version, std::int64_t(1));
         QCOMPARE((*active)->assets.size(), std::size_t(3));
-        for (const auto &hex : (*active)->assets) {
-            auto path = (*store)->blobs().find(hex);
+        for (const auto &digest : (*active)->assets) {
+            auto path = (*store)->blobs().find(digest);
             QVERIFY(path && *path);
             QCOMPARE(readBytes(QString::fromStdString((*path)->string())),
-                     readBytes(tmp.path() + "/site/v1/blobs/sha256/" + QString::fromStdString(hex)));
+                     readBytes(tmp.path() + "/site/v1/blobs/sha256/" + QString::fromStdString(digest.hex())));
         }
     }
 

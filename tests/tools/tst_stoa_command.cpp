@@ -218,8 +218,8 @@ private slots:
         QVERIFY(checkReferences(*manifest));
         std::set<QString> declared;
         for (const auto &[ref, asset] : manifest->assets) {
-            declared.insert(QString::fromStdString(ref.hex));
-            QCOMPARE(static_cast<qint64>(asset.size), QFileInfo(site + "/v1/blobs/sha256/" + QString::fromStdString(ref.hex)).size());
+            declared.insert(QString::fromStdString(ref.hex()));
+            QCOMPARE(static_cast<qint64>(asset.size), QFileInfo(site + "/v1/blobs/sha256/" + QString::fromStdString(ref.hex())).size());
         }
         QCOMPARE(declared, blobs);
         QCOMPARE(blobs.size(), std::size_t{4});
