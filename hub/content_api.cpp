@@ -550,7 +550,7 @@ HttpResponse playsReport(Hub::Impl &impl, const HttpRequest &request)
     std::map<QString, QStringList> names;
     if (auto media = impl.publisher->media())
         for (const auto &m : *media)
-            names["sha256:" + q(m.sha256)] << q(m.name);
+            names[q(m.sha256.ref())] << q(m.name);
 
     struct Sum {
         std::int64_t plays = 0;

@@ -375,7 +375,7 @@ void Hub::Impl::startRetention()
             if (auto media = publisher->media()) { // stored digests: no file is read
                 std::set<std::string> keep;
                 for (const auto &medium : *media)
-                    keep.insert(medium.sha256);
+                    keep.insert(medium.sha256.hex());
                 thumbnails.prune(keep);
             }
             if (auto removed = storage->applyRetention(options.retention, nowMs()); !removed) {

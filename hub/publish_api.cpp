@@ -101,7 +101,7 @@ HttpResponse publishedContent(Hub::Impl &impl, const HttpRequest &request, const
                                               {"playlist", QString::fromStdString(u.playlist)}});
             const auto type = publish::mediaTypeForFile(QString::fromStdString(m.name));
             out.append(QJsonObject{{"name", QString::fromStdString(m.name)},
-                                   {"sha256", QString::fromStdString(m.sha256)},
+                                   {"sha256", QString::fromStdString(m.sha256.hex())},
                                    {"bytes", static_cast<qint64>(m.bytes)},
                                    {"type", type ? type->mime : QString()},
                                    {"kind", !type ? QString() : type->kind == publish::MediaKind::Video ? "video" : "image"},
@@ -156,7 +156,7 @@ void Hub::Impl::publishing(HttpRequest request, const Route &route, const Princi
         case Route::Kind::ApiMediaPut: {
             auto put = publisher->putMedia(route.name, req->body);
             r = put ? jsonOf(200, QJsonObject{{"name", QString::fromStdString(put->name)},
-                                              {"sha256", QString::fromStdString(put->sha256)},
+                                              {"sha256", QString::fromStdString(put->sha256.hex())},
                                               {"bytes", static_cast<qint64>(put->bytes)}})
                     : publishError(put.error());
             break;

@@ -168,7 +168,7 @@ std::expected<MediaInfo, Error> Publisher::putMedia(const std::string &name, con
         if (auto r = republishLocked(nowMs()); !r)
             return std::unexpected(r.error());
     }
-    return MediaInfo{name, digest->sha256.hex(), static_cast<std::int64_t>(digest->size)};
+    return MediaInfo{name, digest->sha256, static_cast<std::int64_t>(digest->size)};
 }
 
 std::expected<std::vector<MediaInfo>, Error> Publisher::media() const
@@ -182,7 +182,7 @@ std::expected<std::vector<MediaInfo>, Error> Publisher::media() const
         auto digest = digests_.digest(dir.filePath(name));
         if (!digest)
             return std::unexpected(digest.error());
-        out.push_back({name.toStdString(), digest->sha256.hex(), static_cast<std::int64_t>(digest->size)});
+        out.push_back({name.toStdString(), digest->sha256, static_cast<std::int64_t>(digest->size)});
     }
     return out;
 }
@@ -258,7 +258,7 @@ std::expected<MediaInfo, Error> Publisher::adoptMedia(const std::string &name, c
         if (auto r = republishLocked(nowMs()); !r)
             return std::unexpected(r.error());
     }
-    return MediaInfo{name, digest.sha256.hex(), static_cast<std::int64_t>(digest.size)};
+    return MediaInfo{name, digest.sha256, static_cast<std::int64_t>(digest.size)};
 }
 
 std::optional<std::string> Publisher::mediaFile(const std::string &name) const

@@ -31,6 +31,7 @@
 
 #include "hub/media_digests.h"
 #include "publish/error.h"
+#include "schedule/digest.h"
 #include "schedule/keys.h"
 
 #include <atomic>
@@ -48,7 +49,7 @@ namespace stoa::hub {
 
 struct MediaInfo {
     std::string name;
-    std::string sha256;
+    schedule::Digest sha256; // what the manifests name it by
     std::int64_t bytes = 0;
 };
 

@@ -148,7 +148,7 @@ void Hub::Impl::upload(HttpRequest request, const Route &route, const Principal 
             } else {
                 auto put = publisher->adoptMedia(name, held->partFile, *digest);
                 r = put ? jsonOf(200, QJsonObject{{"name", QString::fromStdString(put->name)},
-                                                  {"sha256", QString::fromStdString(put->sha256)},
+                                                  {"sha256", QString::fromStdString(put->sha256.hex())},
                                                   {"bytes", static_cast<qint64>(put->bytes)}})
                         : errorJson(put.error().kind == publish::ErrorKind::Io ? 500 : 400, put.error().message.toStdString());
             }
