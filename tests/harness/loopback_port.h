@@ -17,8 +17,9 @@
 
 namespace stoa::testing {
 
-// 0 when no socket could be bound.
-inline std::uint16_t freeLoopbackPort()
+// Binds a TCP socket to 127.0.0.1:`port` (0: one the kernel picks) and
+// closes it again: the port it had, or 0 when it could not be bound.
+inline std::uint16_t probeLoopbackPort(std::uint16_t port)
 {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -26,14 +27,18 @@ inline std::uint16_t freeLoopbackPort()
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
     socklen_t len = sizeof addr;
-    std::uint16_t port = 0;
+    std::uint16_t bound = 0;
     if (::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
         ::getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0)
-        port = ntohs(addr.sin_port);
+        bound = ntohs(addr.sin_port);
     ::close(fd);
-    return port;
+    return bound;
 }
+
+// 0 when no socket could be bound.
+inline std::uint16_t freeLoopbackPort() { return probeLoopbackPort(0); }
 
 // A free loopback port below the kernel's ephemeral range
 // (/proc/sys/net/ipv4/ip_local_port_range), for a server that is stopped
@@ -53,19 +58,9 @@ inline std::uint16_t freeLoopbackPortBelowEphemeral()
         return freeLoopbackPort(); // an unusual range: no room below it
     std::mt19937 rng(std::random_device{}());
     std::uniform_int_distribution<int> pick(10000, low - 1);
-    for (int attempt = 0; attempt < 64; ++attempt) {
-        const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-            return 0;
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(static_cast<std::uint16_t>(pick(rng)));
-        const bool free = ::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0;
-        ::close(fd);
-        if (free)
-            return ntohs(addr.sin_port);
-    }
+    for (int attempt = 0; attempt < 64; ++attempt)
+        if (const std::uint16_t port = probeLoopbackPort(static_cast<std::uint16_t>(pick(rng))))
+            return port;
     return 0;
 }
 
