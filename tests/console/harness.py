@@ -173,13 +173,38 @@ def browser(width, height):
               f"--window-size={width},{height}", "--force-device-scale-factor=1", "--lang=en-GB"):
         options.add_argument(a)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(driver_bin), options=options)
+    driver = ChromiumDriver(service=Service(driver_bin), options=options)
+    driver.set_window_size(width, height)
+    return driver
 
 
-class FirefoxDriver(webdriver.Remote):
+class ViewportSized:
+    """set_window_size() sizes the page's viewport, whatever the browser
+    keeps around it (headless Chromium's window is 143 px taller than its
+    page, Firefox's has its toolbars): 1280x720 and 390x844 are what the
+    page gets, in layout and in the saved screenshots. The window is asked
+    again by what the page measured, not by outer - inner: Chromium keeps
+    its window 500 px wide at least while the page may be narrower, so that
+    difference is no border."""
+
+    def set_window_size(self, width, height, windowHandle="current"):
+        asked = [width, height]
+        for _ in range(3):
+            super().set_window_size(asked[0], asked[1], windowHandle)
+            inner = self.execute_script("return [innerWidth, innerHeight]")
+            if inner == [width, height]:
+                return
+            asked = [asked[0] + width - inner[0], asked[1] + height - inner[1]]
+        raise RuntimeError(f"the page is {inner[0]}x{inner[1]}, not {width}x{height}, after three tries")
+
+
+class ChromiumDriver(ViewportSized, webdriver.Chrome):
+    pass
+
+
+class FirefoxDriver(ViewportSized, webdriver.Remote):
     """Selenium's remote driver on marionette.Firefox's WebDriver endpoint;
-    quit() stops Firefox. set_window_size() sizes the page's viewport, as
-    it is in headless Chromium (Firefox's window keeps its toolbars)."""
+    quit() stops Firefox."""
 
     def __init__(self, firefox_process):
         self.firefox = firefox_process
@@ -187,10 +212,6 @@ class FirefoxDriver(webdriver.Remote):
         # (else Selenium would zip them to the remote end's /se/file).
         super().__init__(command_executor=firefox_process.url, options=webdriver.FirefoxOptions(),
                          file_detector=UselessFileDetector())
-
-    def set_window_size(self, width, height, windowHandle="current"):
-        outer = self.execute_script("return [outerWidth - innerWidth, outerHeight - innerHeight]")
-        super().set_window_size(width + outer[0], height + outer[1], windowHandle)
 
     def quit(self):
         # Not super().quit(): Marionette quits Firefox only within the session.
