@@ -8,6 +8,10 @@
 //  - a staged manifest the agent says is held back (issue 15): on the
 //    screen (staged row, error list, headline) and in the player's /status
 //    document, and gone once the agent no longer says so;
+//  - a layout in force (issue 20): the "Now playing" row names it, one row
+//    per region in manifest order says what it shows; the /status
+//    document's now_playing carries layout and regions, and neither key
+//    under a full-screen playlist;
 //  - wording tables (bytes, durations, plain error words), network
 //    interfaces (loopback excluded, sysfs link state), the new options.
 #include "agent_run.h"
@@ -118,6 +122,7 @@ private slots:
     void emptyStoreWithoutAgent();
     void stagedProgress();
     void stagedHeldBack();
+    void layoutRegions();
     void formatting_data();
     void formatting();
     void plainWords_data();
@@ -327,6 +332,68 @@ void DiagnosticsState::stagedHeldBack()
     sync = schedule::statusReportObject(statusReportOf(s)).value("sync").toObject();
     QVERIFY(sync.contains("staged_blocked"));
     QVERIFY(sync.value("staged_blocked").isNull());
+}
+
+void DiagnosticsState::layoutRegions()
+{
+    QTemporaryDir dir;
+    auto store = openStore(dir.filePath("store"));
+    const std::string a = "sha256:" + std::string(64, 'a'), b = "sha256:" + std::string(64, 'b');
+    GatherInputs in = inputsNow("d");
+    PlayerView &p = in.player;
+    p.idle = false;
+    p.playlist = "lobby";
+    p.asset = a;
+    p.kind = "image";
+    p.layout = "menu";
+    p.regions = {{"main", "lobby", a, std::nullopt, "image"},
+                 {"side", "promo", std::nullopt, "https://example.com/promo", "web"},
+                 {"ticker", "news", std::nullopt, std::nullopt, "text"},
+                 {"cam", "cams", std::nullopt, std::nullopt, ""}};
+    DeviceState s = gatherDeviceState(*store, in);
+    DiagnosticsText t = describeDeviceState(s);
+    QCOMPARE(findRow(t, "now_playing")->value, QString("layout menu, 4 region(s)"));
+    QCOMPARE(findRow(t, "region_main")->value, QString("lobby: image sha256:aaaaaaaaaaaa…"));
+    QCOMPARE(findRow(t, "region_main")->label, QString("Region main"));
+    QCOMPARE(findRow(t, "region_side")->value, QString("promo: web https://example.com/promo"));
+    QCOMPARE(findRow(t, "region_ticker")->value, QString("news: text"));
+    QCOMPARE(findRow(t, "region_cam")->value, QString("cams: nothing on screen"));
+    QCOMPARE(findRow(t, "region_cam")->level, QString("warn"));
+    // In manifest order, right after "Now playing".
+    QStringList keys;
+    for (const auto &sec : t.right)
+        for (const auto &r : sec.rows)
+            keys << r.key;
+    const qsizetype at = keys.indexOf("now_playing");
+    QCOMPARE(keys.mid(at, 5), (QStringList{"now_playing", "region_main", "region_side", "region_ticker", "region_cam"}));
+
+    // /status: §5's fields as they were, and the layout with every region.
+    QJsonObject np = schedule::statusReportObject(statusReportOf(s)).value("now_playing").toObject();
+    QCOMPARE(np.value("playlist").toString(), QString("lobby"));
+    QCOMPARE(np.value("asset").toString(), QString::fromStdString(a));
+    QVERIFY(np.value("url").isNull());
+    QCOMPARE(np.value("layout").toString(), QString("menu"));
+    const QJsonArray regions = np.value("regions").toArray();
+    QCOMPARE(regions.size(), 4);
+    QCOMPARE(regions[0].toObject(), (QJsonObject{{"id", "main"}, {"playlist", "lobby"},
+                                                 {"asset", QString::fromStdString(a)}, {"url", QJsonValue()}}));
+    QCOMPARE(regions[1].toObject(), (QJsonObject{{"id", "side"}, {"playlist", "promo"}, {"asset", QJsonValue()},
+                                                 {"url", "https://example.com/promo"}}));
+    QCOMPARE(regions[3].toObject(), (QJsonObject{{"id", "cam"}, {"playlist", "cams"}, {"asset", QJsonValue()},
+                                                 {"url", QJsonValue()}}));
+    // The kv value the heartbeat carries is the same object.
+    QCOMPARE(nowPlayingObject(s.player), np);
+
+    // Full screen: no region rows, and §5's three keys only.
+    p.layout.reset();
+    p.regions.clear();
+    p.asset = b;
+    s = gatherDeviceState(*store, in);
+    t = describeDeviceState(s);
+    QCOMPARE(findRow(t, "now_playing")->value, QString("lobby: image sha256:bbbbbbbbbbbb…"));
+    QVERIFY(!findRow(t, "region_main"));
+    np = schedule::statusReportObject(statusReportOf(s)).value("now_playing").toObject();
+    QCOMPARE(np.keys(), (QStringList{"asset", "playlist", "url"}));
 }
 
 void DiagnosticsState::formatting_data()
