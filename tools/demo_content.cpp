@@ -176,7 +176,7 @@ bool encodeVideo(const QString &path)
     const QByteArray description =
         QStringLiteral("appsrc name=src format=time is-live=false block=true "
                        "caps=video/x-raw,format=BGRx,width=%1,height=%2,framerate=%3/1 "
-                       "! videoconvert ! vp8enc deadline=1 cpu-used=4 target-bitrate=1500000 "
+                       "! videoconvert ! vp8enc deadline=1 cpu-used=4 target-bitrate=600000 "
                        "keyframe-max-dist=50 threads=1 ! webmmux ! filesink name=sink")
             .arg(kVideoW).arg(kVideoH).arg(kVideoFps).toUtf8();
     GstElement *pipeline = gst_parse_launch(description.constData(), &error);
@@ -329,9 +329,9 @@ bool checkPublishes(const QDir &out, const QByteArray &schedule)
 
 int main(int argc, char **argv)
 {
-    // Text needs fonts, and fonts need a QGuiApplication; no display at build time.
-    if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
-        qputenv("QT_QPA_PLATFORM", "offscreen");
+    // Text needs fonts, and fonts need a QGuiApplication; never a display
+    // (a builder's DISPLAY may be set, or dead).
+    qputenv("QT_QPA_PLATFORM", "offscreen");
     QGuiApplication app(argc, argv);
     gst_init(&argc, &argv);
     if (argc != 2) {

@@ -14,7 +14,8 @@ stoa_warnings(stoa_tools)
 # schedule template; the generator publishes it once with a throw-away key,
 # so content that would not publish fails the build. Embedded below as Qt
 # resources (:/stoa/demo), so `stoa demo` and `stoa-player --demo` need no
-# file beside them. Cross builds run it through CMAKE_CROSSCOMPILING_EMULATOR.
+# file beside them. COMMAND names the target, so cross builds run it through
+# CMAKE_CROSSCOMPILING_EMULATOR (the arm64 toolchain's qemu; not tried yet).
 find_package(Qt6 REQUIRED COMPONENTS Gui)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(STOA_DEMO_GST REQUIRED IMPORTED_TARGET gstreamer-1.0 gstreamer-app-1.0)
@@ -27,7 +28,7 @@ set(STOA_DEMO_CONTENT_DIR ${CMAKE_CURRENT_BINARY_DIR}/demo_content)
 set(STOA_DEMO_CONTENT_FILES 1-stoa.png 2-signed.png 3-diagnostics.png 4-publish.png loop.webm schedule.ini)
 list(TRANSFORM STOA_DEMO_CONTENT_FILES PREPEND ${STOA_DEMO_CONTENT_DIR}/ OUTPUT_VARIABLE _stoa_demo_outputs)
 add_custom_command(OUTPUT ${_stoa_demo_outputs}
-  COMMAND ${CMAKE_COMMAND} -E env QT_QPA_PLATFORM=offscreen $<TARGET_FILE:stoa-demo-content> ${STOA_DEMO_CONTENT_DIR}
+  COMMAND stoa-demo-content ${STOA_DEMO_CONTENT_DIR}
   DEPENDS stoa-demo-content
   COMMENT "Making the demo content (slides, a VP8 clip, the schedule) with stoa-demo-content"
   VERBATIM)
