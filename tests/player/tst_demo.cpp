@@ -5,7 +5,9 @@
 // --listen for /status:
 //  - the demo's manifest was verified and is the one playing: the player's
 //    log says the sync agent verified the signature and every blob and made
-//    version 1 active; /status says manifest version 1, layout "demo";
+//    version 1 active; /status says manifest version 1, layout "demo" with
+//    its four regions, a trusted clock and `synchronised` (the clock
+//    region's playlist plays by the slot grid, so it shows the time);
 //  - the layout's regions at their places (tools/demo_content.h), in two
 //    grabs of the X screen taken while it plays: the video region is not
 //    dark and changes between them; the slides region has text-like ink
@@ -229,6 +231,15 @@ private slots:
                  }, 20000),
                  QJsonDocument(status).toJson().constData());
         QCOMPARE(status.value("manifest").toObject().value("stale").toBool(), false);
+        QStringList regions;
+        for (const auto &r : status.value("now_playing").toObject().value("regions").toArray())
+            regions << r.toObject().value("id").toString();
+        QCOMPARE(regions, QStringList({"slides", "video", "clock", "ticker"}));
+        // The clock is a synchronised playlist of minutes from the last local
+        // midnight: it shows the time only when played by the slot grid of a
+        // trusted clock (v1.1 §13), which /status says.
+        QCOMPARE(status.value("clock").toObject().value("trusted").toBool(), true);
+        QCOMPARE(status.value("sync").toObject().value("state").toString(), QString("synchronised"));
 
         // Two grabs while it plays: every region as it should be in both.
         QImage a;
