@@ -442,11 +442,14 @@ void Playback::stage(const InForce &what, bool due)
     m_staging = true;
     if (regions)
         emit regionsChanged(); // their QML items are made now, hidden until shown
+    // Staged ahead, it shows at the next change (a synchronised region
+    // plans the slot of then); due, now.
+    const std::optional<std::int64_t> showMono = due ? std::nullopt : m_nextChangeMono;
     for (auto &r : m_pending->regions)
-        r->stage(playlistsOf(r->place(), what));
+        r->stage(playlistsOf(r->place(), what), showMono);
     if (!what.layout && !what.playlists.empty() && !m_fullScreen->showing()) {
         m_pending->fullScreen = true;
-        m_fullScreen->stage(what.playlists);
+        m_fullScreen->stage(what.playlists, showMono);
     }
     m_staging = false;
     if (what.layout)

@@ -168,10 +168,11 @@ void RegionPlayer::endItem()
     trySwitch();
 }
 
-void RegionPlayer::stage(std::vector<std::string> playlists)
+void RegionPlayer::stage(std::vector<std::string> playlists, std::optional<std::int64_t> showMono)
 {
     m_playlists = std::move(playlists);
     m_staged = true;
+    m_stagedFor = showMono;
     m_switchDue = true;
     prepareNext();
     reportPrepared();
@@ -395,6 +396,8 @@ void RegionPlayer::prepareNext()
         set = m_host.playlistsAt(m_place, *nextChange);
         showMono = nextChange;
     }
+    if (m_staged && m_stagedFor)
+        showMono = m_stagedFor;
     if (const schedule::Playlist *synced = syncPlaylistOf(set)) {
         if (const schedule::TrustedNow now = m_host.trustedNow(); now.trusted) {
             // The slot at the instant the next item comes on: the one after

@@ -150,8 +150,10 @@ public:
     // Shows nothing any more (the item on screen is logged and released).
     void clear();
     // v1.1 §12 gapless changes: with nothing on screen, loads the first item
-    // of `playlists` into the hidden slot and shows it only at go().
-    void stage(std::vector<std::string> playlists);
+    // of `playlists` into the hidden slot and shows it only at go();
+    // `showMono`: the instant go() is meant for (a synchronised playlist's
+    // slot is the one of then), nullopt: now.
+    void stage(std::vector<std::string> playlists, std::optional<std::int64_t> showMono = std::nullopt);
     void go();
     // Staged, and its hidden slot is no longer loading (ready, or nothing
     // playable: go() then leaves the region empty).
@@ -239,6 +241,7 @@ private:
     bool m_resync = false;                      // timeJumped(): the next slot is found from now
     int m_fadingOut = -1;                       // slot kept visible under a fade-in
     bool m_staged = false;                      // stage(): loading ahead, no switch until go()
+    std::optional<std::int64_t> m_stagedFor;    // when go() is meant to come (monotonic ms)
     int m_z = 0;                                // the slots' stacking inside the region
 };
 
