@@ -3,7 +3,9 @@
 // and a layout A -> layout B change at a schedule boundary, and a layout
 // tied with a playlist taking turns (issue 20).
 //
-// Real store, real signed manifests, solid-colour images. What the viewer
+// Real store, real signed manifests, solid-colour images and videos
+// (ffmpeg; a video is staged ahead and comes on paused on its first frame
+// like an image, so both are held to the same check). What the viewer
 // sees is checked two ways: the window's pixels at each rectangle by colour,
 // and, for every frame the window renders, what covers the screen then
 // (QQuickWindow::afterAnimating: on the GUI thread, after everything of that
@@ -97,21 +99,24 @@ private slots:
     void fullScreenToLayoutAtBoundary();
     void layoutToLayoutAtBoundary();
     void tiedLayoutAndPlaylistTakeTurns();
+    void tiedVideoTurnLastsToItsEnd();
 };
 
 namespace {
 
 // The layouts of the boundary tests: "halves" (red left, green right) and
 // "thirds" (blue top, yellow bottom left, magenta bottom right); the
-// full-screen playlist "promo" is blue. Items last longer than the test.
+// full-screen playlist "promo" plays `promo`, "lobby" yellow. Items last
+// longer than the test. `magenta` and `promo` may be videos: a video comes
+// on paused on its first frame, prerolled while staged.
 QJsonObject boundaryManifest(ContentBuilder &c, const Media &red, const Media &green, const Media &blue,
-                             const Media &yellow, const Media &magenta, const QJsonObject &entry,
-                             const QString &defaultLayout, const QString &defaultPlaylist)
+                             const Media &yellow, const Media &magenta, const Media &promo,
+                             const QJsonObject &entry, const QString &defaultLayout, const QString &defaultPlaylist)
 {
     QJsonObject playlists{
         {"reds", playlist({item(red, 20000, "stretch")})},     {"greens", playlist({item(green, 20000, "stretch")})},
         {"blues", playlist({item(blue, 20000, "stretch")})},   {"yellows", playlist({item(yellow, 20000, "stretch")})},
-        {"magentas", playlist({item(magenta, 20000, "stretch")})}, {"promo", playlist({item(blue, 20000, "stretch")})},
+        {"magentas", playlist({item(magenta, 20000, "stretch")})}, {"promo", playlist({item(promo, 20000, "stretch")})},
         {"lobby", playlist({item(yellow, 20000, "stretch")})},
     };
     QJsonObject m = c.manifest(1, playlists, defaultPlaylist, QJsonArray{entry});
@@ -146,14 +151,15 @@ void LayoutChangesTest::layoutToFullScreenAtBoundary()
     PlayerHarness h;
     const Media red = h.content->solid(kRed), green = h.content->solid(kGreen), blue = h.content->solid(kBlue);
     const Media yellow = h.content->solid(kYellow), magenta = h.content->solid(kMagenta);
-    h.content->activate(boundaryManifest(*h.content, red, green, blue, yellow, magenta,
+    const Media blueVideo = h.content->video(QStringLiteral("blue"), 8);
+    h.content->activate(boundaryManifest(*h.content, red, green, blue, yellow, magenta, blueVideo,
                                          QJsonObject{{"playlist", "promo"}, {"from", "10:00"}}, "halves", QString()));
     QVERIFY(h.show(kBoundary.addMSecs(-2500)));
     ScreenLog log(h);
     h.playback->start();
     QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(0.25, 0.5), kRed) && near(h.pixel(0.75, 0.5), kGreen), 3000);
     QCOMPARE(log.now(), std::string("layout halves"));
-    RUN_TO_BOUNDARY(h, log, "full " + blue.name.toStdString());
+    RUN_TO_BOUNDARY(h, log, "full " + blueVideo.name.toStdString());
     QTRY_VERIFY_WITH_TIMEOUT(near(h.pixel(0.25, 0.5), kBlue) && near(h.pixel(0.75, 0.5), kBlue), 1000);
     QTRY_COMPARE_WITH_TIMEOUT(h.playback->layoutRegions().size(), std::size_t(0), 1000);
     QVERIFY2(log.darkFrames == 0, qPrintable(QStringLiteral("%1 dark frames of %2: %3")
@@ -168,7 +174,7 @@ void LayoutChangesTest::fullScreenToLayoutAtBoundary()
     PlayerHarness h;
     const Media red = h.content->solid(kRed), green = h.content->solid(kGreen), blue = h.content->solid(kBlue);
     const Media yellow = h.content->solid(kYellow), magenta = h.content->solid(kMagenta);
-    h.content->activate(boundaryManifest(*h.content, red, green, blue, yellow, magenta,
+    h.content->activate(boundaryManifest(*h.content, red, green, blue, yellow, magenta, blue,
                                          QJsonObject{{"layout", "halves"}, {"from", "10:00"}}, QString(), "lobby"));
     QVERIFY(h.show(kBoundary.addMSecs(-2500)));
     ScreenLog log(h);
@@ -189,7 +195,8 @@ void LayoutChangesTest::layoutToLayoutAtBoundary()
     PlayerHarness h;
     const Media red = h.content->solid(kRed), green = h.content->solid(kGreen), blue = h.content->solid(kBlue);
     const Media yellow = h.content->solid(kYellow), magenta = h.content->solid(kMagenta);
-    h.content->activate(boundaryManifest(*h.content, red, green, blue, yellow, magenta,
+    const Media magentaVideo = h.content->video(QStringLiteral("magenta"), 8);
+    h.content->activate(boundaryManifest(*h.content, red, green, blue, yellow, magentaVideo, blue,
                                          QJsonObject{{"layout", "thirds"}, {"from", "10:00"}}, "halves", QString()));
     QVERIFY(h.show(kBoundary.addMSecs(-2500)));
     ScreenLog log(h);
@@ -259,6 +266,47 @@ void LayoutChangesTest::tiedLayoutAndPlaylistTakeTurns()
     // The promo's items ended with their turns: completed, not interrupted.
     for (const auto &p : h.plays())
         if (p.playlist == "promo")
+            QVERIFY2(p.completed, p.reason.value_or("?").c_str());
+}
+
+void LayoutChangesTest::tiedVideoTurnLastsToItsEnd()
+{
+    // A playlist whose item is a video without duration_ms: its turn is the
+    // video, to its end (1.2 s), however long that is; the layout after it
+    // was staged while it played.
+    PlayerHarness h;
+    const Media red = h.content->solid(kRed), green = h.content->solid(kGreen);
+    const Media clip = h.content->video(QStringLiteral("blue"), 1.2);
+    QJsonObject playlists{
+        {"lefts", playlist({item(red, 1000, "stretch")})},
+        {"rights", playlist({item(green, 1000, "stretch")})},
+        {"clips", playlist({item(clip, -1, "stretch")})},
+    };
+    QJsonObject m = h.content->manifest(1, playlists, QString(),
+                                        QJsonArray{QJsonObject{{"layout", "menu"}}, QJsonObject{{"playlist", "clips"}}});
+    m["layouts"] = QJsonObject{
+        {"menu", layout({region("left", 0, 0, 0.5, 1, "lefts"), region("right", 0.5, 0, 0.5, 1, "rights")})},
+    };
+    h.content->activate(m);
+    QVERIFY(h.show(QDateTime::fromString("2026-11-23T12:00:00Z", Qt::ISODate)));
+    ScreenLog log(h);
+    h.playback->start();
+    QTRY_VERIFY_WITH_TIMEOUT(log.spans.size() >= 5, 15000);
+    const std::string L = "layout menu", V = "full " + clip.name.toStdString();
+    const std::vector<std::string> expected{L, V, L, V, L};
+    for (std::size_t i = 0; i < expected.size(); ++i)
+        QVERIFY2(log.spans[i].what == expected[i], qPrintable(log.describe()));
+    for (std::size_t i = 0; i + 1 < expected.size(); ++i) {
+        const qint64 length = log.spans[i + 1].fromMs - log.spans[i].fromMs;
+        const qint64 want = expected[i] == L ? 1000 : 1200;
+        QVERIFY2(std::abs(length - want) <= 250,
+                 qPrintable(QStringLiteral("turn %1 lasted %2 ms, not %3: %4")
+                                .arg(i).arg(length).arg(want).arg(log.describe())));
+    }
+    QVERIFY2(log.darkFrames == 0, qPrintable(QStringLiteral("%1 dark frames of %2: %3")
+                                                 .arg(log.darkFrames).arg(log.frames).arg(log.describe())));
+    for (const auto &p : h.plays())
+        if (p.playlist == "clips")
             QVERIFY2(p.completed, p.reason.value_or("?").c_str());
 }
 
