@@ -24,7 +24,7 @@
 //    the old ones released (the same frame); until then the old stay;
 //  - a new manifest takes effect at each region's next item boundary: the
 //    hidden slots are reloaded from it; a layout whose regions changed is
-//    rebuilt at once;
+//    staged at once and replaces the old regions when prepared (as below);
 //  - never dark: the idle screen (device id, state) is only for nothing on
 //    screen in any region: no manifest, nothing scheduled, nothing playable;
 //  - items that failed are marked bad for every region (one BadItems), with
@@ -220,8 +220,10 @@ private:
     std::vector<std::string> playlistsOf(const RegionPlace &place, const InForce &what) const;
     // ... at monotonic instant `mono`, by the schedule then.
     std::vector<std::string> playlistsAt(const RegionPlace &place, std::int64_t mono) override;
-    // Puts m_inForce on screen: the layout's regions built (or rebuilt when
-    // `adopted` brought other regions), the full screen given its playlists.
+    // Puts m_inForce on screen: other regions than those on screen are
+    // staged and shown once prepared (stage, commitIfReady); the same ones
+    // are kept (a new manifest, `adopted`, reloads their hidden slots), the
+    // full screen given its playlists.
     void apply(bool adopted);
     // The region places of `layout` under the manifest (none without one).
     std::vector<RegionPlace> placesOf(const std::optional<std::string> &layout) const;
