@@ -2,8 +2,9 @@
 # setup.sh — the README's set-up commands, for a fresh Debian 12 machine.
 #
 #   ./setup.sh demo   install what is missing, build, run the player on its
-#                     bundled demo (windowed; under Xvfb with a screenshot
-#                     when there is no display)
+#                     bundled demo (a layout made at build time: slides, a
+#                     video, the time, a ticker; signed at run time; windowed,
+#                     or under Xvfb with a screenshot when there is no display)
 #   ./setup.sh test   install what is missing, build, run every test but the soaks and alerting
 #   ./setup.sh soak   the memory soaks (label soak), outside CI
 #   ./setup.sh alerting  the end-to-end alerting tests (label alerting), outside CI
@@ -79,7 +80,7 @@ case "${1:-}" in
     shot="${STOA_DEMO_SCREENSHOT:-$PWD/stoa-demo.png}"
     xvfb-run -a -s "-screen 0 1280x720x24" env QT_QPA_PLATFORM=xcb \
       ./build/default/player/stoa-player --demo --exit-after 12000 --screenshot "$shot"
-    echo "setup: no display here; the demo played under Xvfb, screenshot: $shot"
+    echo "setup: no display here; the demo played under Xvfb, screenshot: $shot (as docs/demo.png)"
     ;;
   test)
     install_missing "${PACKAGES[@]}"

@@ -17,7 +17,11 @@ std::expected<DemoStore, std::string> makeDemoStore()
     auto report = tools::runDemo(demo.dir->path());
     if (!report)
         return std::unexpected("the demo could not be built: " + report.error().message.toStdString());
-    qCInfo(lcPlayer, "demo content in %s", qPrintable(demo.dir->path()));
+    // Its first two lines say what was signed, by which key, and that the
+    // sync agent verified it: what the demo's slides claim, in the log.
+    const QStringList lines = report->split(u'\n');
+    qCInfo(lcPlayer, "demo content in %s: %s; %s", qPrintable(demo.dir->path()), qPrintable(lines.value(0)),
+           qPrintable(lines.value(1)));
     demo.dataDir = QDir(demo.dir->path()).filePath(QStringLiteral("store")).toStdString();
     return demo;
 }

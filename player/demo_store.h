@@ -1,9 +1,10 @@
 // player/demo_store.h — `stoa-player --demo`: the bundled demo in a temporary store.
 //
-// Reuses `stoa demo` (tools/demo.h): generated slides published as a signed
-// site with a throw-away key, adopted by the real sync agent from file://
-// into a fresh store. No network, no running agent; the directory is removed
-// when the DemoStore goes away.
+// Reuses `stoa demo` (tools/demo.h): the content made at build time (a
+// layout of slides, a looping video, a clock and a ticker; tools/
+// demo_content.h) signed as a site with a throw-away key, adopted by the
+// real sync agent from file:// into a fresh store. No network, no running
+// agent; the directory is removed when the DemoStore goes away.
 #pragma once
 
 #include <QTemporaryDir>

@@ -7,6 +7,7 @@
 #include "schedule/manifest_parse.h"
 
 #include <QFile>
+#include <QJsonArray>
 #include <QUrl>
 
 #include <ctime>
@@ -64,7 +65,33 @@ std::string withoutCredentials(const std::string &url)
     return u.toString().toStdString();
 }
 
+QJsonValue orNull(const std::optional<std::string> &s)
+{
+    return s ? QJsonValue(QString::fromStdString(*s)) : QJsonValue();
+}
+
+QJsonValue orNull(const std::string &s)
+{
+    return s.empty() ? QJsonValue() : QJsonValue(QString::fromStdString(s));
+}
+
 } // namespace
+
+QJsonObject nowPlayingObject(const PlayerView &p)
+{
+    QJsonObject o{{"playlist", orNull(p.playlist)}, {"asset", orNull(p.asset)}, {"url", orNull(p.url)}};
+    if (!p.layout)
+        return o; // full screen: the v1 shape exactly
+    QJsonArray regions;
+    for (const RegionView &r : p.regions)
+        regions.append(QJsonObject{{"id", QString::fromStdString(r.id)},
+                                   {"playlist", orNull(r.playlist)},
+                                   {"asset", orNull(r.asset)},
+                                   {"url", orNull(r.url)}});
+    o.insert("layout", QString::fromStdString(*p.layout));
+    o.insert("regions", regions);
+    return o;
+}
 
 qint64 msSinceProcessStart()
 {

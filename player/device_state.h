@@ -26,6 +26,7 @@
 #include "schedule/trusted_time.h"
 
 #include <QDateTime>
+#include <QJsonObject>
 
 #include <cstdint>
 #include <functional>
@@ -62,7 +63,17 @@ struct BadItem {
     std::string reason; // as logged in the play record: "asset missing from the store"
 };
 
-// What the player itself knows (from Playback), handed to gatherDeviceState.
+// A region of the layout in force and what it shows (docs/protocol.md,
+// now_playing.regions[]); asset and url both absent: it shows nothing.
+struct RegionView {
+    std::string id;                   // the region's id in the layout
+    std::string playlist;             // the item's playlist, else the region's in force; empty: none
+    std::optional<std::string> asset; // "sha256:<hex>"
+    std::optional<std::string> url;   // web pages and streams
+    std::string kind;                 // "image", "video", "web", "text", "stream"; empty: nothing shown
+};
+
+// What the player itself knows (from Playback::view()), handed to gatherDeviceState.
 struct PlayerView {
     bool idle = true;                          // idle screen up (nothing playable or no manifest)
     std::string statusLine;                    // the idle screen's / playing line
@@ -75,7 +86,19 @@ struct PlayerView {
     std::int64_t transitions = 0;              // items switched to since start
     int rotation = 0;                          // degrees in force
     std::string syncState;                     // v1.1 §13 sync.state; empty: no synchronised playlist plays
+    // While a v1.1 §12 layout is in force: its name and its regions in
+    // manifest order (now_playing.layout / .regions, docs/protocol.md); the
+    // v1 fields above are then the first region's showing an item.
+    std::optional<std::string> layout;
+    std::vector<RegionView> regions;           // empty without a layout
 };
+
+// The now_playing object of /status and of kv player.now_playing (which the
+// heartbeat carries as it is): spec §5's {"playlist", "asset", "url"}
+// (null when absent), and while a layout is in force "layout" and
+// "regions": [{"id", "playlist", "asset", "url"}] in manifest order; full
+// screen: neither key. One writer for both, so they never disagree.
+QJsonObject nowPlayingObject(const PlayerView &p);
 
 // Inputs that do not live in the store.
 struct GatherInputs {
@@ -134,7 +157,7 @@ struct DeviceState {
     std::optional<double> stagedProgress;    // 0..1 of the staged manifest's bytes present (agent's count)
 
     // The player.
-    PlayerView player;                       // §5 now_playing.{playlist,asset,url}
+    PlayerView player;                       // §5 now_playing.{playlist,asset,url} (+ layout, regions)
     std::vector<std::string> pendingCommands;// §5 pending_commands: ids handed to the player, not done
 
     CacheInfo cache;

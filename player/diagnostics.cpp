@@ -144,20 +144,8 @@ DeviceState Diagnostics::gather()
     in.startupProblems = m_config.startupProblems;
     in.display = m_config.display;
 
+    in.player = m_playback.view();
     PlayerView &p = in.player;
-    p.idle = m_playback.idle();
-    p.statusLine = m_playback.statusLine().toStdString();
-    p.playingVersion = m_playback.manifestVersion();
-    p.transitions = m_playback.transitions();
-    p.rotation = m_playback.rotation();
-    p.syncState = m_playback.syncState().toStdString();
-    if (const PlannedItem *item = m_playback.current()) {
-        p.playlist = item->playlist;
-        p.asset = item->asset;
-        if (item->url)
-            p.url = item->url->toStdString();
-        p.kind = kindName(item->kind).toStdString();
-    }
     for (const auto &[version, bad] : m_failures)
         if (p.playingVersion && version == *p.playingVersion)
             p.badItems.push_back(bad);

@@ -20,6 +20,14 @@ QString shortKey(const std::string &key)
     return key.size() > 19 ? q(key.substr(0, 19)) + QStringLiteral("…") : q(key);
 }
 
+// One item in short form: "lobby: image sha256:9f86d081884c…", "news: text".
+QString shownItem(const std::string &playlist, const std::string &kind, const std::optional<std::string> &asset,
+                  const std::optional<std::string> &url)
+{
+    const QString what = asset ? shortKey(*asset) : q(url.value_or(""));
+    return QStringLiteral("%1: %2").arg(q(playlist), q(kind)) + (what.isEmpty() ? QString() : QStringLiteral(" ") + what);
+}
+
 QString utc(const QDateTime &t)
 {
     return t.isValid() ? t.toUTC().toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")) + QStringLiteral(" UTC")
@@ -144,11 +152,21 @@ DiagSection contentSection(const DeviceState &s)
     QString playing;
     if (s.player.idle)
         playing = QStringLiteral("idle screen: ") + q(s.player.statusLine);
+    else if (s.player.layout)
+        playing = QStringLiteral("layout %1, %2 region(s)").arg(q(*s.player.layout)).arg(s.player.regions.size());
     else
-        playing = QStringLiteral("%1: %2 %3").arg(q(s.player.playlist), q(s.player.kind),
-                                                  s.player.asset ? shortKey(*s.player.asset) : q(s.player.url.value_or("")));
+        playing = shownItem(s.player.playlist, s.player.kind, s.player.asset, s.player.url);
     sec.rows.push_back({QStringLiteral("now_playing"), QStringLiteral("Now playing"), playing,
                         s.player.idle ? QStringLiteral("warn") : QStringLiteral("ok")});
+    // Under a layout, one row per region in manifest order (its id as the
+    // label, like the network interfaces): what each rectangle shows.
+    if (!s.player.idle)
+        for (const RegionView &r : s.player.regions)
+            sec.rows.push_back({QStringLiteral("region_") + q(r.id), QStringLiteral("Region ") + q(r.id),
+                                r.kind.empty() ? (r.playlist.empty() ? QStringLiteral("nothing")
+                                                                     : q(r.playlist) + QStringLiteral(": nothing on screen"))
+                                               : shownItem(r.playlist, r.kind, r.asset, r.url),
+                                r.kind.empty() ? QStringLiteral("warn") : QString()});
     sec.rows.push_back({QStringLiteral("skipped"), QStringLiteral("Skipped items"),
                         s.player.badItems.empty()
                             ? QStringLiteral("none")

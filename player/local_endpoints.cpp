@@ -36,11 +36,7 @@ schedule::StatusReport statusReportOf(const DeviceState &s)
         if (s.sync && s.sync->activeVersion == s.active->version)
             r.signerRevoked = s.sync->activeSignerRevoked;
     }
-    QJsonObject np;
-    np.insert("playlist", s.player.playlist.empty() ? QJsonValue() : QJsonValue(QString::fromStdString(s.player.playlist)));
-    np.insert("asset", s.player.asset ? QJsonValue(QString::fromStdString(*s.player.asset)) : QJsonValue());
-    np.insert("url", s.player.url ? QJsonValue(QString::fromStdString(*s.player.url)) : QJsonValue());
-    r.nowPlaying = np;
+    r.nowPlaying = nowPlayingObject(s.player); // the same object as kv player.now_playing
     if (s.sync) {
         if (s.sync->lastSuccessAtMs)
             r.lastSuccessAt = QDateTime::fromMSecsSinceEpoch(s.sync->lastSuccessAtMs, Qt::UTC);

@@ -3,7 +3,6 @@
 #include "player/play_recorder.h"
 
 #include <QJsonDocument>
-#include <QJsonObject>
 #include <QUuid>
 
 namespace stoa::player {
@@ -33,17 +32,10 @@ void PlayRecorder::record(const PlannedItem &item, const QDateTime &startedUtc, 
         ++m_recorded;
 }
 
-void PlayRecorder::nowPlaying(const PlannedItem *item, std::string syncState)
+void PlayRecorder::nowPlaying(const PlayerView &view)
 {
-    QJsonObject o{{"playlist", QJsonValue::Null}, {"asset", QJsonValue::Null}, {"url", QJsonValue::Null}};
-    if (item) {
-        o["playlist"] = QString::fromStdString(item->playlist);
-        if (item->asset)
-            o["asset"] = QString::fromStdString(*item->asset);
-        if (item->url)
-            o["url"] = *item->url;
-    }
-    m_writer.nowPlaying(QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString(), std::move(syncState));
+    m_writer.nowPlaying(QJsonDocument(nowPlayingObject(view)).toJson(QJsonDocument::Compact).toStdString(),
+                        view.syncState);
 }
 
 } // namespace stoa::player

@@ -7,8 +7,9 @@
 // duration_ms 0, completed false and a reason; an item of a layout's region
 // carries the layout and the region id (v1.1 §12), a full-screen one neither.
 //
-// "Now playing" (kv key player.now_playing, JSON {playlist, asset, url}) is
-// what the agent's heartbeat reports (spec §5 now_playing), and beside it
+// "Now playing" (kv key player.now_playing, JSON {playlist, asset, url},
+// plus layout and regions under a layout: docs/protocol.md) is what the
+// agent's heartbeat reports as it is (spec §5 now_playing), and beside it
 // player.sync_state (v1.1 §13 sync.state, absent while no synchronised
 // playlist plays). The blob of the
 // next item is marked used (eviction is least recently used first).
@@ -24,6 +25,7 @@
 #pragma once
 
 #include "cache/store.h"
+#include "player/device_state.h"
 #include "player/planned_item.h"
 #include "player/store_writer.h"
 
@@ -43,10 +45,12 @@ public:
 
     void record(const PlannedItem &item, const QDateTime &startedUtc, std::int64_t durationMs, bool completed,
                 const std::optional<std::string> &reason);
-    // The item now on screen; nullptr: the idle screen. `syncState`: v1.1
-    // §13's "synchronised" / "unsynchronised", empty while no synchronised
+    // What is on screen now (Playback::view()): kv player.now_playing is
+    // nowPlayingObject(view) (device_state.h: the v1 fields, and the layout
+    // and its regions while one is in force); view.syncState is v1.1 §13's
+    // "synchronised" / "unsynchronised", empty while no synchronised
     // playlist plays (kv player.sync_state, the heartbeat's sync.state).
-    void nowPlaying(const PlannedItem *item, std::string syncState = {});
+    void nowPlaying(const PlayerView &view);
     // The blob `hex` is about to play: the eviction order's last used
     // (cache/blobs.h touch()), a write like the others.
     void blobUsed(schedule::Digest digest) { m_writer.blobUsed(std::move(digest)); }

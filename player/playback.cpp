@@ -142,7 +142,7 @@ QString Playback::syncState() const
 
 void Playback::publishNowPlaying()
 {
-    m_recorder.nowPlaying(current(), syncState().toStdString());
+    m_recorder.nowPlaying(view());
 }
 
 bool Playback::start()
@@ -181,6 +181,42 @@ const PlannedItem *Playback::current() const
         if (const PlannedItem *item = r->current())
             return item;
     return nullptr;
+}
+
+PlayerView Playback::view() const
+{
+    PlayerView v;
+    v.idle = m_idle;
+    v.statusLine = m_statusLine.toStdString();
+    v.playingVersion = manifestVersion();
+    v.transitions = m_transitions;
+    v.rotation = m_rotation;
+    v.syncState = syncState().toStdString();
+    if (const PlannedItem *item = current()) {
+        v.playlist = item->playlist;
+        v.asset = item->asset;
+        if (item->url)
+            v.url = item->url->toStdString();
+        v.kind = kindName(item->kind).toStdString();
+    }
+    if (m_layout.empty())
+        return v;
+    v.layout = m_layout.front()->place().layout; // the layout whose regions are on screen
+    for (const auto &r : m_layout) {
+        RegionView rv;
+        rv.id = r->place().region;
+        if (const PlannedItem *item = r->current()) {
+            rv.playlist = item->playlist;
+            rv.asset = item->asset;
+            if (item->url)
+                rv.url = item->url->toStdString();
+            rv.kind = kindName(item->kind).toStdString();
+        } else if (!r->playlists().empty()) {
+            rv.playlist = r->playlists().front(); // in force, nothing of it on screen (yet)
+        }
+        v.regions.push_back(std::move(rv));
+    }
+    return v;
 }
 
 QList<QObject *> Playback::regions() const

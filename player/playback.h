@@ -48,6 +48,7 @@
 #include "cache/store.h"
 #include "player/active_manifest.h"
 #include "player/bad_items.h"
+#include "player/device_state.h"
 #include "player/item_picker.h"
 #include "player/media_slot.h"
 #include "player/play_recorder.h"
@@ -108,6 +109,11 @@ public:
 
     // The item on screen full-screen, else in the first region showing one.
     const PlannedItem *current() const;
+    // What the screen shows, as now playing, /status and the diagnostics
+    // report it: the v1 fields from current(), and under a layout its name
+    // and each region's item (device_state.h PlayerView; the bad items are
+    // the caller's). Read-only.
+    PlayerView view() const;
     std::int64_t transitions() const { return m_transitions; }
     // The play records and now playing, written off the GUI thread (tests flush it).
     PlayRecorder &playRecorder() { return m_recorder; }

@@ -5,8 +5,9 @@
 // (spec §8). Pure: plain data in, bytes out.
 //
 // Beyond the letter of §5 (docs/protocol.md, "Status heartbeat: fields
-// added"): sync.staged_blocked. v1.1 §13's sync.state is written only while
-// a synchronised playlist plays (the spec gives no value for "none").
+// added"): sync.staged_blocked; now_playing.layout and .regions (the
+// player's, passed on as written). v1.1 §13's sync.state is written only
+// while a synchronised playlist plays (the spec gives no value for "none").
 //
 // health is the device's one health type (schedule/device_health.h) as it
 // is: §5 carries three of its fields (cpu_temp_c, throttled,
@@ -48,7 +49,10 @@ struct StatusReport {
     QDateTime manifestExpiresAt;         // invalid: null
     bool stale = false;
     std::optional<bool> signerRevoked;   // v1.1 §11 manifest.signer_revoked; nullopt: unknown (null)
-    QJsonObject nowPlaying;              // {"playlist", "asset", "url"}; missing keys: null
+    // {"playlist", "asset", "url"}; missing keys: null. Other keys are
+    // written as given: under a layout the player adds "layout" and
+    // "regions" (docs/protocol.md), and the agent passes them on unread.
+    QJsonObject nowPlaying;
     QDateTime lastSuccessAt;             // invalid: never (null)
     std::string lastError;               // empty: null
     int consecutiveFailures = 0;

@@ -9,9 +9,10 @@ namespace stoa::cli {
 int runDemo(const QStringList &args)
 {
     Command cmd(QStringLiteral("demo"), QStringLiteral("--data-dir DIR"),
-                QStringLiteral("Run the whole chain with no network: make a demo key and images, publish a\n"
-                               "signed site under DIR/site, let the sync agent adopt it from file:// into the\n"
-                               "store DIR/store, and describe that store."),
+                QStringLiteral("Run the whole chain with no network: take the demo content made at build time\n"
+                               "(a layout of slides, a video, a clock and a ticker), sign it with a fresh demo\n"
+                               "key as a site under DIR/site, let the sync agent adopt it from file:// into the\n"
+                               "store DIR/store, and describe that store. stoa-player --demo plays it."),
                 QStringLiteral("Example:\n  stoa demo --data-dir /tmp/stoa-demo"));
     cmd.parser().addOption({QStringLiteral("data-dir"), QStringLiteral("Where everything goes."), QStringLiteral("DIR")});
     if (auto done = cmd.parse(args))

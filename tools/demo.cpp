@@ -4,47 +4,48 @@
 #include "schedule/keys.h"
 #include "sync/agent.h"
 #include "publish/publish.h"
+#include "tools/demo_content.h"
 #include "tools/store_report.h"
 
-#include <QColor>
 #include <QDir>
 #include <QFile>
-#include <QImage>
-#include <QPainter>
 #include <QTimeZone>
 
 namespace stoa::tools {
 
 namespace {
 
-// A 1280x720 slide: a colour field with a band, distinct per slide.
-bool writeSlide(const QString &path, QColor background, QColor band)
+// The build-time content (demo_content.h) into the source directory, the
+// schedule template filled in for this machine and this key.
+std::expected<void, publish::Error> writeSource(const QDir &sourceDir, const schedule::PrivateKey &key)
 {
-    QImage img(1280, 720, QImage::Format_RGB32);
-    img.fill(background);
-    QPainter p(&img);
-    p.fillRect(0, 560, 1280, 100, band);
-    p.end();
-    return img.save(path, "PNG");
+    const QDir content(QString::fromLatin1(kDemoResourceDir));
+    const QStringList files = content.entryList(QDir::Files);
+    if (!files.contains(QLatin1String(publish::kSourceFileName)))
+        return std::unexpected(publish::invalid(QStringLiteral("this build holds no demo content (%1)")
+                                                    .arg(QString::fromLatin1(kDemoResourceDir))));
+    for (const QString &name : files) {
+        const QString to = sourceDir.filePath(name);
+        QFile::remove(to);
+        if (name == QLatin1String(publish::kSourceFileName))
+            continue;
+        if (!QFile::copy(content.filePath(name), to))
+            return std::unexpected(publish::ioError("cannot write " + to));
+    }
+    QFile in(content.filePath(QLatin1String(publish::kSourceFileName)));
+    if (!in.open(QIODevice::ReadOnly))
+        return std::unexpected(publish::ioError("cannot read " + in.fileName()));
+    // The clock's epoch: the last local midnight (a DST change since then
+    // shifts the clock by an hour until the next demo; each demo is fresh).
+    const QByteArray zone = QTimeZone::systemTimeZoneId().isEmpty() ? QByteArray("UTC") : QTimeZone::systemTimeZoneId();
+    const QDateTime midnight(QDate::currentDate(), QTime(0, 0), QTimeZone(zone));
+    QFile out(sourceDir.filePath(QLatin1String(publish::kSourceFileName)));
+    const QByteArray text = fillDemoSchedule(in.readAll(), zone, midnight,
+                                             QByteArray::fromStdString(key.publicKey().keyId()));
+    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate) || out.write(text) != text.size())
+        return std::unexpected(publish::ioError("cannot write " + out.fileName()));
+    return {};
 }
-
-const char *kSchedule = R"(# The Stoa demo: a lobby loop, and a different loop every evening.
-timezone = %1
-default = lobby
-
-[playlist lobby]
-welcome.png  5s
-menu.png     5s cover
-offers.png   5s
-
-[playlist evening]
-offers.png   8s
-
-[window evening]
-playlist = evening
-time = 18:00-23:00
-priority = 10
-)";
 
 } // namespace
 
@@ -56,6 +57,12 @@ std::expected<QString, publish::Error> runDemo(const QString &dir)
             return std::unexpected(publish::ioError("cannot create " + root.filePath(sub)));
 
     // 1. A demo signing key (the operator's offline root key, in real life).
+    // Signed here, at run time, not at build time with the content: a
+    // build-time signature would need a private key in the build tree and
+    // the packages (anyone holding it could sign for screens that trust
+    // it), and its manifest would expire 30 days after the build
+    // (kDefaultManifestLifetimeMs). A fresh key per demo is trusted by
+    // nothing but this demo's store, and signing takes milliseconds.
     auto key = schedule::PrivateKey::generate();
     if (!key)
         return std::unexpected(publish::invalid(key.error().reason));
@@ -65,18 +72,9 @@ std::expected<QString, publish::Error> runDemo(const QString &dir)
     if (auto ok = schedule::writeKeyPairPem(*key, root.filePath("keys/demo.key"), pub); !ok)
         return std::unexpected(publish::ioError(ok.error().reason));
 
-    // 2. The operator's source: media and a schedule file.
-    const bool slides = writeSlide(root.filePath("source/welcome.png"), QColor(0x1f, 0x6f, 0xb2), Qt::white) &&
-                        writeSlide(root.filePath("source/menu.png"), QColor(0x2e, 0x9e, 0x5b), Qt::black) &&
-                        writeSlide(root.filePath("source/offers.png"), QColor(0xd9, 0x7b, 0x29), Qt::white);
-    if (!slides)
-        return std::unexpected(publish::ioError("cannot write the demo images under " + root.filePath("source")));
-    QFile schedule(root.filePath("source/schedule.ini"));
-    const QByteArray zone = QTimeZone::systemTimeZoneId().isEmpty() ? QByteArray("UTC") : QTimeZone::systemTimeZoneId();
-    if (!schedule.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
-        schedule.write(QString::fromLatin1(kSchedule).arg(QString::fromLatin1(zone)).toUtf8()) < 0)
-        return std::unexpected(publish::ioError("cannot write " + schedule.fileName()));
-    schedule.close();
+    // 2. The operator's source: the media and the schedule made at build time.
+    if (auto written = writeSource(QDir(root.filePath("source")), *key); !written)
+        return std::unexpected(written.error());
 
     // 3. Publish: a static site any web server (or a USB stick) can serve.
     publish::PublishOptions po;
@@ -121,7 +119,7 @@ std::expected<QString, publish::Error> runDemo(const QString &dir)
                   .arg(root.filePath("site"))
                   .arg(published->blobsWritten + published->blobsReused)
                   .arg(QString::fromStdString(published->keyId));
-    report += QStringLiteral("the sync agent adopted it from %1\n\n").arg(QString::fromStdString(config.server));
+    report += QStringLiteral("the sync agent adopted it from %1 (signature and every blob verified)\n\n").arg(QString::fromStdString(config.server));
     report += describeStore(**store, QDateTime::currentDateTimeUtc());
     report += QStringLiteral("\nTry: stoa status --data-dir %1\n     stoa inspect %2\n")
                   .arg(root.filePath("store"), root.filePath("site"));

@@ -1,10 +1,11 @@
 // tools/demo.h — `stoa demo`: the whole chain on one machine, no network.
 //
-// Job: make a demo key and three generated images, publish them as a signed
-// site (protocol §1), let the real sync agent adopt the site from a file://
-// base into a fresh store, and report the store. Until the player exists
-// this is README command (1): it exercises cache/, schedule/, sync/ and the
-// publishing tools end to end.
+// Job: take the demo content made at build time (tools/demo_content.h: four
+// slides, a looping video, a schedule with one layout: slides, video, a
+// clock and a ticker), sign it with a throw-away key as a static site
+// (protocol §1), let the real sync agent adopt the site from a file:// base
+// into a fresh store, and report the store. `stoa-player --demo`
+// (player/demo_store.h) plays that store.
 #pragma once
 
 #include "publish/error.h"

@@ -129,13 +129,21 @@ Item {
                         cache: false
                     }
                 }
-                Column {
+                // Stacked by bindings, not a Column: a Column moves its
+                // children and updates its height only when the scene is
+                // polished, i.e. as the next frame is drawn, so the blocks'
+                // placement below read a header height one frame old: that
+                // frame showed the headline over the first title (seen in
+                // portrait, where the headline wraps once the width settles).
+                Item {
                     id: headerText
+                    readonly property int spacing: Math.round(root.smallPx * 0.3)
                     anchors.left: qrBox.right
                     anchors.leftMargin: root.smallPx
                     anchors.right: parent.right
-                    spacing: Math.round(root.smallPx * 0.3)
+                    implicitHeight: headline.y + headline.height
                     Text {
+                        id: deviceIdText
                         objectName: "diag_device_id"
                         readonly property string value: text
                         width: parent.width
@@ -146,8 +154,10 @@ Item {
                         wrapMode: Text.WrapAnywhere // ids have no spaces; a long one breaks, never cut
                     }
                     Text {
+                        id: versionText
                         objectName: "diag_version"
                         readonly property string value: text
+                        y: deviceIdText.height + headerText.spacing
                         width: parent.width
                         text: "Stoa " + root.model.version
                         color: root.dim
@@ -155,8 +165,10 @@ Item {
                         wrapMode: Text.Wrap
                     }
                     Text {
+                        id: headline
                         objectName: "diag_headline"
                         readonly property string value: text
+                        y: versionText.y + versionText.height + headerText.spacing
                         width: parent.width
                         text: root.model.headline
                         color: root.levelColour(root.model.headlineLevel)

@@ -103,7 +103,10 @@ private slots:
         } else {
             sqlite3 *conn = nullptr;
             QCOMPARE(sqlite3_open((path + "/hub.db").c_str(), &conn), SQLITE_OK);
-            const int rc = sqlite3_exec(conn, "DROP TABLE online_stretches; PRAGMA user_version=5", nullptr, nullptr, nullptr);
+            const int rc = sqlite3_exec(conn,
+                                        "DROP TABLE online_stretches; ALTER TABLE devices DROP COLUMN online_stretch; "
+                                        "PRAGMA user_version=5",
+                                        nullptr, nullptr, nullptr);
             sqlite3_close(conn);
             QCOMPARE(rc, SQLITE_OK);
         }
@@ -408,6 +411,41 @@ private slots:
         // Again: nothing more goes.
         QVERIFY(db->applyRetention(r, now).has_value());
         QCOMPARE(db->onlineStretches("pi-1", 0)->stretches.size(), std::size_t{3});
+    }
+
+    // Retention judges a stretch by where it ends now, though heartbeats
+    // within the window may have moved only the device's last heartbeat
+    // (SQLite, schema 7): pi-3's newer stretch starts before the cutoff but
+    // was extended past it, so the older one is the newest before the
+    // cutoff and stays (the record reaches back to it); and the extended
+    // one keeps its end through retention and further heartbeats.
+    void onlineStretchesRetentionSeesExtendedEnds()
+    {
+        QVERIFY(db->addDevice("pi-3", "h3", 0).has_value());
+        const std::int64_t day = 86400000, now = 200 * day;
+        db->setOnlineWindow(3 * day);
+        for (std::int64_t at : {now - 40 * day, now - 36 * day, now - 35 * day, now - 34 * day}) {
+            IngestBatch b;
+            b.statuses = {status("pi-3", at, 1)};
+            QVERIFY(db->ingest(b).has_value());
+        }
+        const auto before = *db->onlineStretches("pi-3", now - 35 * day);
+        QCOMPARE(before.stretches.size(), std::size_t{1});
+        QCOMPARE(before.stretches[0].fromMs, now - 36 * day);
+        QCOMPARE(before.stretches[0].toMs, now - 34 * day);
+
+        Retention r;
+        QVERIFY(db->applyRetention(r, now).has_value());
+        const auto kept = *db->onlineStretches("pi-3", 0);
+        QCOMPARE(kept.recordedFromMs, std::optional<std::int64_t>(now - 40 * day));
+        QCOMPARE(kept.stretches.size(), std::size_t{2});
+        QCOMPARE(kept.stretches[1].fromMs, now - 36 * day);
+        QCOMPARE(kept.stretches[1].toMs, now - 34 * day);
+        IngestBatch next;
+        next.statuses = {status("pi-3", now - 33 * day, 1)};
+        QVERIFY(db->ingest(next).has_value());
+        QCOMPARE(db->onlineStretches("pi-3", 0)->stretches.back().toMs, now - 33 * day);
+        QCOMPARE(db->onlineStretches("pi-3", 0)->stretches.size(), std::size_t{2});
     }
 
     void playsAreStoredOnce()

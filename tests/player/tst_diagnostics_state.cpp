@@ -8,6 +8,12 @@
 //  - a staged manifest the agent says is held back (issue 15): on the
 //    screen (staged row, error list, headline) and in the player's /status
 //    document, and gone once the agent no longer says so;
+//  - a layout in force (issue 20): the "Now playing" row names it, one row
+//    per region in manifest order says what it shows; the /status
+//    document's now_playing carries layout and regions, and neither key
+//    under a full-screen playlist; the heartbeat a real stoa-syncd POSTs
+//    to a loopback server carries them as the player wrote them (kv
+//    player.now_playing);
 //  - wording tables (bytes, durations, plain error words), network
 //    interfaces (loopback excluded, sysfs link state), the new options.
 #include "agent_run.h"
@@ -19,7 +25,10 @@
 #include "player/network_info.h"
 #include "player/options.h"
 
+#include <QJsonArray>
 #include <QJsonDocument>
+#include <QTcpServer>
+#include <QTcpSocket>
 
 using namespace stoa;
 using namespace stoa::player;
@@ -99,6 +108,63 @@ bool writeStatus(cache::Store &store, const cache::SyncStatus &status)
     return bool(store.kv().set(cache::kSyncStatusKey, QJsonDocument(status.toJson()).toJson().toStdString()));
 }
 
+// A loopback HTTP/1.1 server for the real agent: records the body of every
+// POST to `path` and answers it 204; anything else (the manifest poll) 404.
+// One request per connection. Runs in the test's event loop.
+class HeartbeatReceiver : public QObject {
+public:
+    explicit HeartbeatReceiver(QByteArray path) : m_path(std::move(path))
+    {
+        QObject::connect(&m_server, &QTcpServer::newConnection, this, [this] {
+            while (QTcpSocket *s = m_server.nextPendingConnection()) {
+                s->setParent(this);
+                QObject::connect(s, &QTcpSocket::readyRead, s, [this, s] { onData(s); });
+                QObject::connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
+            }
+        });
+        if (!m_server.listen(QHostAddress::LocalHost))
+            qFatal("cannot listen: %s", qPrintable(m_server.errorString()));
+    }
+    QString url() const { return QStringLiteral("http://127.0.0.1:%1").arg(m_server.serverPort()); }
+    std::vector<QByteArray> bodies; // POSTed to `path`, in order
+
+private:
+    void onData(QTcpSocket *s)
+    {
+        QByteArray &buffer = m_buffers[s];
+        buffer += s->readAll();
+        const qsizetype end = buffer.indexOf("\r\n\r\n");
+        if (end < 0)
+            return;
+        const QByteArray head = buffer.left(end).toLower();
+        qsizetype length = 0;
+        for (const QByteArray &line : head.split('\n'))
+            if (line.startsWith("content-length:"))
+                length = line.mid(15).trimmed().toLongLong();
+        if (buffer.size() < end + 4 + length) {
+            if (head.contains("expect: 100-continue") && !m_continued.contains(s)) {
+                m_continued.insert(s);
+                s->write("HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            return;
+        }
+        const QList<QByteArray> requestLine = buffer.left(buffer.indexOf("\r\n")).split(' ');
+        const bool heartbeat = requestLine.value(0) == "POST" && requestLine.value(1) == m_path;
+        if (heartbeat)
+            bodies.push_back(buffer.mid(end + 4, length));
+        m_buffers.remove(s);
+        m_continued.remove(s);
+        s->write(heartbeat ? "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
+                           : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        s->disconnectFromHost();
+    }
+
+    QTcpServer m_server;
+    QByteArray m_path;
+    QHash<QTcpSocket *, QByteArray> m_buffers;
+    QSet<QTcpSocket *> m_continued;
+};
+
 const DiagRow *findRow(const DiagnosticsText &t, const QString &key)
 {
     for (const auto *side : {&t.left, &t.right})
@@ -118,6 +184,8 @@ private slots:
     void emptyStoreWithoutAgent();
     void stagedProgress();
     void stagedHeldBack();
+    void layoutRegions();
+    void heartbeatCarriesRegions();
     void formatting_data();
     void formatting();
     void plainWords_data();
@@ -327,6 +395,114 @@ void DiagnosticsState::stagedHeldBack()
     sync = schedule::statusReportObject(statusReportOf(s)).value("sync").toObject();
     QVERIFY(sync.contains("staged_blocked"));
     QVERIFY(sync.value("staged_blocked").isNull());
+}
+
+void DiagnosticsState::layoutRegions()
+{
+    QTemporaryDir dir;
+    auto store = openStore(dir.filePath("store"));
+    const std::string a = "sha256:" + std::string(64, 'a'), b = "sha256:" + std::string(64, 'b');
+    GatherInputs in = inputsNow("d");
+    PlayerView &p = in.player;
+    p.idle = false;
+    p.playlist = "lobby";
+    p.asset = a;
+    p.kind = "image";
+    p.layout = "menu";
+    p.regions = {{"main", "lobby", a, std::nullopt, "image"},
+                 {"side", "promo", std::nullopt, "https://example.com/promo", "web"},
+                 {"ticker", "news", std::nullopt, std::nullopt, "text"},
+                 {"cam", "cams", std::nullopt, std::nullopt, ""}};
+    DeviceState s = gatherDeviceState(*store, in);
+    DiagnosticsText t = describeDeviceState(s);
+    QCOMPARE(findRow(t, "now_playing")->value, QString("layout menu, 4 region(s)"));
+    QCOMPARE(findRow(t, "region_main")->value, QString("lobby: image sha256:aaaaaaaaaaaa…"));
+    QCOMPARE(findRow(t, "region_main")->label, QString("Region main"));
+    QCOMPARE(findRow(t, "region_side")->value, QString("promo: web https://example.com/promo"));
+    QCOMPARE(findRow(t, "region_ticker")->value, QString("news: text"));
+    QCOMPARE(findRow(t, "region_cam")->value, QString("cams: nothing on screen"));
+    QCOMPARE(findRow(t, "region_cam")->level, QString("warn"));
+    // In manifest order, right after "Now playing".
+    QStringList keys;
+    for (const auto &sec : t.right)
+        for (const auto &r : sec.rows)
+            keys << r.key;
+    const qsizetype at = keys.indexOf("now_playing");
+    QCOMPARE(keys.mid(at, 5), (QStringList{"now_playing", "region_main", "region_side", "region_ticker", "region_cam"}));
+
+    // /status: §5's fields as they were, and the layout with every region.
+    QJsonObject np = schedule::statusReportObject(statusReportOf(s)).value("now_playing").toObject();
+    QCOMPARE(np.value("playlist").toString(), QString("lobby"));
+    QCOMPARE(np.value("asset").toString(), QString::fromStdString(a));
+    QVERIFY(np.value("url").isNull());
+    QCOMPARE(np.value("layout").toString(), QString("menu"));
+    const QJsonArray regions = np.value("regions").toArray();
+    QCOMPARE(regions.size(), 4);
+    QCOMPARE(regions[0].toObject(), (QJsonObject{{"id", "main"}, {"playlist", "lobby"},
+                                                 {"asset", QString::fromStdString(a)}, {"url", QJsonValue()}}));
+    QCOMPARE(regions[1].toObject(), (QJsonObject{{"id", "side"}, {"playlist", "promo"}, {"asset", QJsonValue()},
+                                                 {"url", "https://example.com/promo"}}));
+    QCOMPARE(regions[3].toObject(), (QJsonObject{{"id", "cam"}, {"playlist", "cams"}, {"asset", QJsonValue()},
+                                                 {"url", QJsonValue()}}));
+    // The kv value the heartbeat carries is the same object.
+    QCOMPARE(nowPlayingObject(s.player), np);
+
+    // Full screen: no region rows, and §5's three keys only.
+    p.layout.reset();
+    p.regions.clear();
+    p.asset = b;
+    s = gatherDeviceState(*store, in);
+    t = describeDeviceState(s);
+    QCOMPARE(findRow(t, "now_playing")->value, QString("lobby: image sha256:bbbbbbbbbbbb…"));
+    QVERIFY(!findRow(t, "region_main"));
+    np = schedule::statusReportObject(statusReportOf(s)).value("now_playing").toObject();
+    QCOMPARE(np.keys(), (QStringList{"asset", "playlist", "url"}));
+}
+
+void DiagnosticsState::heartbeatCarriesRegions()
+{
+    // The player under a layout wrote now playing (the player's one writer,
+    // nowPlayingObject); the real agent's next heartbeat carries it whole.
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    auto store = openStore(dir.filePath("store"));
+    QDir(dir.path()).mkpath("media");
+    ContentBuilder content(*store, dir.filePath("media"));
+    const Media red = content.solid(QColor(255, 0, 0));
+    content.activate(content.manifest(5, {{"main", playlist({item(red, 1000)})}}, "main"));
+    PlayerView p;
+    p.playlist = "lefts";
+    p.asset = red.name.toStdString();
+    p.layout = "menu";
+    p.regions = {{"left", "lefts", red.name.toStdString(), std::nullopt, "image"},
+                 {"right", "pages", std::nullopt, "https://example.com/", "web"},
+                 {"ticker", "news", std::nullopt, std::nullopt, ""}};
+    const QJsonObject written = nowPlayingObject(p);
+    QVERIFY(store->kv().set("player.now_playing", QJsonDocument(written).toJson(QJsonDocument::Compact).toStdString()));
+
+    HeartbeatReceiver receiver("/v1/devices/hb-01/status");
+    QFile(dir.filePath("agent.conf")).open(QIODevice::WriteOnly);
+    auto key = schedule::PrivateKey::generate();
+    QFile pem(dir.filePath("root.pub"));
+    QVERIFY(key && pem.open(QIODevice::WriteOnly) && pem.write(key->publicKey().toPem()) > 0);
+    pem.close();
+    QProcess agent;
+    agent.setProcessChannelMode(QProcess::MergedChannels);
+    agent.start(QStringLiteral(STOA_SYNCD),
+                {"--config", dir.filePath("agent.conf"), "--data-dir", dir.filePath("store"), "--server", receiver.url(),
+                 "--trusted-keys", dir.filePath("root.pub"), "--device-id", "hb-01", "--set", "backoff_base_s=0.2",
+                 "--set", "backoff_cap_s=2", "--set", "min_free=0", "--set", "status_interval_s=0.5"});
+    QVERIFY(agent.waitForStarted(10000));
+    QTRY_VERIFY2_WITH_TIMEOUT(!receiver.bodies.empty(), agent.readAll().constData(), 20000);
+    const QJsonObject heartbeat = QJsonDocument::fromJson(receiver.bodies.front()).object();
+    agent.terminate();
+    QVERIFY(agent.waitForFinished(20000));
+    QCOMPARE(heartbeat.value("device_id").toString(), QString("hb-01"));
+    const QJsonObject np = heartbeat.value("now_playing").toObject();
+    QCOMPARE(np, written);
+    QCOMPARE(np.value("layout").toString(), QString("menu"));
+    QCOMPARE(np.value("regions").toArray().size(), 3);
+    QCOMPARE(np.value("regions").toArray()[1].toObject().value("url").toString(), QString("https://example.com/"));
 }
 
 void DiagnosticsState::formatting_data()

@@ -4,11 +4,21 @@
 // Real store, real signed manifests, solid-colour images and text items;
 // the window is grabbed and each region's rectangle is checked at its place
 // by its colour. The proof-of-play records are read back from the store.
+// What each region shows is read back from the player's own /status (its
+// LocalEndpoints on a loopback port), from kv player.now_playing (what the
+// agent's heartbeat carries) and from the diagnostics screen's rows.
 #include "player_harness.h"
+#include "raw_http_client.h"
 
+#include "player/diagnostics_text.h"
+#include "player/local_endpoints.h"
+
+#include <QDeadlineTimer>
 #include <QJsonArray>
 #include <QJsonObject>
 
+#include <functional>
+#include <future>
 #include <set>
 
 using namespace stoa;
@@ -101,6 +111,51 @@ struct RegionDarkWatch {
     }
 };
 
+// GET /status from the in-process player: the server waits for the GUI
+// thread to build the document, so the request runs on another thread while
+// this one keeps turning the event loop.
+QJsonObject statusOf(std::uint16_t port)
+{
+    auto reply = std::async(std::launch::async, [port] { return endpoints::testing::get(port, "/status"); });
+    while (reply.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready)
+        QTest::qWait(10);
+    return QJsonDocument::fromJson(QByteArray::fromStdString(reply.get().body)).object();
+}
+
+// Reads /status until its now_playing (left in `np`, the last one read)
+// satisfies `pred`; false when `timeoutMs` passed first. Not QTRY_*: that
+// evaluates its condition again after it held, and now playing moves on.
+bool nowPlayingUntil(std::uint16_t port, QJsonObject &np, const std::function<bool(const QJsonObject &)> &pred,
+                     int timeoutMs)
+{
+    QDeadlineTimer deadline(timeoutMs);
+    for (;;) {
+        np = statusOf(port).value("now_playing").toObject();
+        if (pred(np))
+            return true;
+        if (deadline.hasExpired())
+            return false;
+        QTest::qWait(20);
+    }
+}
+
+// The ids of now_playing.regions, in order.
+std::vector<QString> regionIds(const QJsonObject &np)
+{
+    std::vector<QString> ids;
+    for (const auto &r : np.value("regions").toArray())
+        ids.push_back(r.toObject().value("id").toString());
+    return ids;
+}
+
+QJsonObject regionOf(const QJsonObject &np, const QString &id)
+{
+    for (const auto &r : np.value("regions").toArray())
+        if (r.toObject().value("id").toString() == id)
+            return r.toObject();
+    return {};
+}
+
 } // namespace
 
 class LayoutTest : public QObject {
@@ -111,6 +166,7 @@ private slots:
     void staticTextShows();
     void tickerMovesRightToLeft();
     void playsCarryLayoutAndRegion();
+    void nowPlayingNamesEachRegion();
 };
 
 void LayoutTest::threeRegionsAtTheirPlaces()
@@ -257,6 +313,92 @@ void LayoutTest::playsCarryLayoutAndRegion()
         QVERIFY(!p.layout);
         QVERIFY(!p.region);
     }
+}
+
+void LayoutTest::nowPlayingNamesEachRegion()
+{
+    // Three regions: "left" switching red/magenta every 700 ms, "right"
+    // green, "ticker" a text (no asset, no URL).
+    PlayerHarness h;
+    const Media red = h.content->solid(kRed), magenta = h.content->solid(kMagenta), green = h.content->solid(kGreen);
+    QJsonObject m = h.content->manifest(
+        1,
+        {{"lefts", playlist({item(red, 700, "stretch"), item(magenta, 700, "stretch")})},
+         {"rights", playlist({item(green, 5000, "stretch")})},
+         {"news", playlist({textItem(QStringLiteral("Doors close at 22:00"), 5000, "#ffffff", "#0000ff")})}},
+        QString());
+    m["layouts"] = QJsonObject{{"menu", QJsonObject{{"regions", QJsonArray{
+        region("left", 0, 0, 0.5, 0.8, "lefts"),
+        region("right", 0.5, 0, 0.5, 0.8, "rights"),
+        region("ticker", 0, 0.8, 1, 0.2, "news"),
+    }}}}};
+    m["default_layout"] = "menu";
+    h.content->activate(m);
+    QVERIFY(h.start());
+    LocalEndpoints local(*h.playback, h.shell->window(), [&h] { return h.shell->diagnostics().gather(); });
+    const auto listening = local.start("127.0.0.1:0");
+    QVERIFY2(listening, listening ? "" : listening.error().c_str());
+
+    // /status: the layout, its regions in manifest order, each one's item.
+    QJsonObject np;
+    QVERIFY2(nowPlayingUntil(local.port(), np, [](const QJsonObject &o) {
+                 return regionOf(o, "left").value("asset").isString() && regionOf(o, "right").value("asset").isString() &&
+                        regionOf(o, "ticker").value("playlist").toString() == "news";
+             }, 10000),
+             qPrintable(QJsonDocument(np).toJson()));
+    QCOMPARE(np.value("layout").toString(), QString("menu"));
+    QCOMPARE(regionIds(np), (std::vector<QString>{"left", "right", "ticker"}));
+    const QString leftFirst = regionOf(np, "left").value("asset").toString();
+    QVERIFY2(leftFirst == red.name || leftFirst == magenta.name, qPrintable(leftFirst));
+    QCOMPARE(regionOf(np, "left").value("playlist").toString(), QString("lefts"));
+    QCOMPARE(regionOf(np, "right").value("asset").toString(), green.name);
+    QCOMPARE(regionOf(np, "right").value("playlist").toString(), QString("rights"));
+    QVERIFY(regionOf(np, "right").value("url").isNull());
+    QVERIFY(regionOf(np, "ticker").value("asset").isNull());
+    QVERIFY(regionOf(np, "ticker").value("url").isNull());
+    // §5's fields, for v1 readers: the first region's item.
+    QCOMPARE(np.value("playlist").toString(), QString("lefts"));
+    QVERIFY(np.value("asset").toString() == red.name || np.value("asset").toString() == magenta.name);
+
+    // A region switches: /status follows it, the others stay.
+    const QString other = leftFirst == red.name ? magenta.name : red.name;
+    const auto leftShows = [](const QString &asset) {
+        return [asset](const QJsonObject &o) { return regionOf(o, "left").value("asset").toString() == asset; };
+    };
+    QVERIFY2(nowPlayingUntil(local.port(), np, leftShows(other), 5000), qPrintable(QJsonDocument(np).toJson()));
+    QCOMPARE(regionOf(np, "right").value("asset").toString(), green.name);
+    QCOMPARE(np.value("asset").toString(), other); // §5's fields follow the first region
+    QVERIFY2(nowPlayingUntil(local.port(), np, leftShows(leftFirst), 5000), qPrintable(QJsonDocument(np).toJson()));
+
+    // kv player.now_playing (what the agent's heartbeat carries) says the same.
+    QVERIFY(h.playback->playRecorder().flush(std::chrono::seconds(30)));
+    const auto kv = h.store->kv().get(kNowPlayingKey);
+    QVERIFY(kv && *kv);
+    const QJsonObject stored = QJsonDocument::fromJson(QByteArray::fromStdString(**kv)).object();
+    QCOMPARE(stored.value("layout").toString(), QString("menu"));
+    QCOMPARE(regionIds(stored), (std::vector<QString>{"left", "right", "ticker"}));
+    QCOMPARE(regionOf(stored, "right").value("asset").toString(), green.name);
+
+    // The diagnostics screen: the layout, then one row per region.
+    const DiagnosticsText text = describeDeviceState(h.shell->diagnostics().gather());
+    std::map<QString, QString> rows;
+    for (const auto &sec : text.right)
+        for (const auto &row : sec.rows)
+            rows[row.key] = row.value;
+    QCOMPARE(rows["now_playing"], QString("layout menu, 3 region(s)"));
+    QVERIFY2(rows["region_left"].startsWith("lefts: image sha256:"), qPrintable(rows["region_left"]));
+    QVERIFY2(rows["region_right"] == "rights: image " + green.name.left(19) + QStringLiteral("…"),
+             qPrintable(rows["region_right"]));
+    QCOMPARE(rows["region_ticker"], QString("news: text"));
+
+    // Full screen again: §5's shape exactly, no layout, no regions.
+    h.content->activate(h.content->manifest(2, {{"main", playlist({item(green, 300)})}}, "main"));
+    h.playback->checkForManifest();
+    QVERIFY2(nowPlayingUntil(local.port(), np, [](const QJsonObject &o) { return o.value("playlist").toString() == "main"; },
+                             5000),
+             qPrintable(QJsonDocument(np).toJson()));
+    QVERIFY2(!np.contains("layout") && !np.contains("regions"), qPrintable(QJsonDocument(np).toJson()));
+    QCOMPARE(np.value("asset").toString(), green.name);
 }
 
 QTEST_MAIN(LayoutTest)

@@ -2,7 +2,9 @@
 //
 // In-process agent against the FaultServer:
 //  - heartbeat POSTs carry the §5 shape (fields and JSON types checked) and
-//    come at the status interval with ±10 % jitter;
+//    come at the status interval with ±10 % jitter; now_playing is the
+//    player's kv player.now_playing as written, a layout's "layout" and
+//    "regions" (docs/protocol.md) included;
 //  - a static server (404/405/501) is not asked again before
 //    unsupported_retry, and that is no backoff;
 //  - play records are posted as NDJSON batches in order, kept and re-sent
@@ -169,6 +171,30 @@ void AgentTelemetry::heartbeat()
         const auto now = server.requestsTo(kStatus);
         return !now.empty() && syncState(now.back().body).toString() == QLatin1String("unsynchronised");
     }, 15s));
+
+    // Issue 20: under a layout the player adds "layout" and "regions" to
+    // now playing (player/device_state.h nowPlayingObject); the heartbeat
+    // carries them as written, nothing dropped or reordered.
+    const QJsonObject layoutNowPlaying{
+        {"playlist", "lefts"}, {"asset", "sha256:" + QString(64, 'a')}, {"url", QJsonValue()}, {"layout", "menu"},
+        {"regions", QJsonArray{
+            QJsonObject{{"id", "left"}, {"playlist", "lefts"}, {"asset", "sha256:" + QString(64, 'a')}, {"url", QJsonValue()}},
+            QJsonObject{{"id", "right"}, {"playlist", "pages"}, {"asset", QJsonValue()}, {"url", "https://example.com/"}},
+            QJsonObject{{"id", "ticker"}, {"playlist", "news"}, {"asset", QJsonValue()}, {"url", QJsonValue()}},
+        }}};
+    QVERIFY(rig.store().kv().set("player.now_playing",
+                                 QJsonDocument(layoutNowPlaying).toJson(QJsonDocument::Compact).toStdString()));
+    server.clearLog();
+    auto nowPlaying = [](const std::string &body) {
+        return QJsonDocument::fromJson(QByteArray::fromStdString(body)).object().value("now_playing").toObject();
+    };
+    QVERIFY(rig.stepUntil([&] {
+        const auto now = server.requestsTo(kStatus);
+        return !now.empty() && nowPlaying(now.back().body).contains("layout");
+    }, 15s));
+    const std::string body = server.requestsTo(kStatus).back().body;
+    QCOMPARE(nowPlaying(body), layoutNowPlaying);
+    QVERIFY2(heartbeatProblem(QByteArray::fromStdString(body), v1->version, 2).isEmpty(), body.c_str());
 }
 
 void AgentTelemetry::unsupportedIsAskedRarely_data()

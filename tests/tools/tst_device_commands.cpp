@@ -19,7 +19,7 @@ private slots:
         QVERIFY(r.out.contains("playing: "));
 
         // What the demo says is what is in the store: version 1 active, its
-        // three images present, the site's blobs identical.
+        // five media present, the site's blobs identical.
         stoa::cache::StoreOptions o;
         o.dataDir = (tmp.path() + "/store").toStdString();
         auto store = stoa::cache::Store::open(o);
@@ -27,7 +27,7 @@ private slots:
         auto active = (*store)->manifests().get(stoa::cache::Slot::Active);
         QVERIFY(active && *active);
         QCOMPARE((*active)->version, std::int64_t(1));
-        QCOMPARE((*active)->assets.size(), std::size_t(3));
+        QCOMPARE((*active)->assets.size(), std::size_t(5)); // four slides and the video (tools/demo_content.cpp)
         for (const auto &digest : (*active)->assets) {
             auto path = (*store)->blobs().find(digest);
             QVERIFY(path && *path);
@@ -43,7 +43,7 @@ private slots:
         const StoaRun r = runStoa({"status", "--data-dir", tmp.path() + "/store"});
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         QVERIFY2(r.out.contains(QRegularExpression("active manifest +version 1,")), qPrintable(r.out));
-        QVERIFY(r.out.contains(QRegularExpression("blobs +3 using")));
+        QVERIFY(r.out.contains(QRegularExpression("blobs +5 using")));
         QVERIFY(r.out.contains("in_sync with file://"));
     }
 
