@@ -3,6 +3,7 @@
 
 #include "player/logging.h"
 #include "schedule/engine.h"
+#include "schedule/timing.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -20,6 +21,8 @@ constexpr const char *kTimeFloorKey = "time_floor_ms";
 // 500 ppm (0.5 ms a second); a tick late under load moves both clocks alike.
 constexpr int kJumpCheckMs = 1000;
 constexpr std::int64_t kJumpToleranceMs = 1000;
+// How long after a switch the next change is staged at the earliest (armStage).
+constexpr std::int64_t kStageSettleMs = 250;
 
 std::optional<std::int64_t> persistedFloor(cache::Store &store)
 {
@@ -53,9 +56,19 @@ Playback::Playback(cache::Store &store, schedule::Clocks clocks, PlaybackConfig 
     m_statusLine = QStringLiteral("starting");
     // Pages loaded while Chromium started: their 5 s start now.
     connect(&m_webWarmUp, &WebWarmUp::warmed, this, [this] {
-        m_fullScreen->webWarm();
-        for (auto &r : m_layout)
+        for (RegionPlayer *r : allRegions())
             r->webWarm();
+    });
+    connect(m_fullScreen.get(), &RegionPlayer::itemOver, this, &Playback::fullScreenItemOver);
+    connect(m_fullScreen.get(), &RegionPlayer::preparedChanged, this, &Playback::commitIfReady);
+    for (QTimer *t : {&m_turnTimer, &m_stageTimer}) {
+        t->setSingleShot(true);
+        t->setTimerType(Qt::PreciseTimer);
+    }
+    connect(&m_turnTimer, &QTimer::timeout, this, &Playback::advanceTurn);
+    connect(&m_stageTimer, &QTimer::timeout, this, [this] {
+        if (m_nextChangeMono && changesRegions(m_upcoming))
+            stage(m_upcoming, false);
     });
     m_floorTimer.setSingleShot(true);
     connect(&m_floorTimer, &QTimer::timeout, this, [this] { persistTimeFloor(false); });
@@ -208,10 +221,25 @@ PlayerView Playback::view() const
 
 QList<QObject *> Playback::regions() const
 {
+    // The staged ones too: QML makes their items ahead, hidden until shown.
     QList<QObject *> all;
     for (const auto &r : m_layout)
         all << r.get();
+    if (m_pending)
+        for (const auto &r : m_pending->regions)
+            all << r.get();
     return all;
+}
+
+std::vector<RegionPlayer *> Playback::allRegions() const
+{
+    std::vector<RegionPlayer *> out{m_fullScreen.get()};
+    for (const auto &r : m_layout)
+        out.push_back(r.get());
+    if (m_pending)
+        for (const auto &r : m_pending->regions)
+            out.push_back(r.get());
+    return out;
 }
 
 std::vector<RegionPlayer *> Playback::layoutRegions() const
@@ -246,6 +274,9 @@ void Playback::checkForManifest()
 
 void Playback::adopt(std::optional<schedule::Manifest> manifest)
 {
+    // What was staged was planned from the manifest before; turns start afresh.
+    dropPending();
+    m_contents.clear();
     m_manifest = std::move(manifest);
     m_bad.clear();
     const auto &m = *m_manifest;
@@ -269,12 +300,60 @@ Playback::InForce Playback::inForce(const schedule::NowPlaying &np) const
     return {std::nullopt, np.playlists};
 }
 
+bool Playback::takesTurns(const std::vector<schedule::ContentRef> &contents)
+{
+    return contents.size() > 1 && std::ranges::any_of(contents, [](const schedule::ContentRef &c) {
+               return c.kind == schedule::ContentKind::Layout;
+           });
+}
+
+Playback::InForce Playback::turnInForce(const std::vector<schedule::ContentRef> &contents, std::size_t i)
+{
+    if (i >= contents.size())
+        return {};
+    if (contents[i].kind == schedule::ContentKind::Layout)
+        return {contents[i].name, {}};
+    // The full screen goes round every tied playlist (its picker keeps their
+    // places): each playlist turn is its next item.
+    InForce out;
+    for (const auto &c : contents)
+        if (c.kind == schedule::ContentKind::Playlist)
+            out.playlists.push_back(c.name);
+    return out;
+}
+
+std::size_t Playback::nextTurn(const std::vector<schedule::ContentRef> &contents, std::size_t i) const
+{
+    const std::size_t n = contents.size();
+    if (n == 0 || !m_manifest)
+        return 0;
+    const std::size_t from = i >= n ? n - 1 : i;
+    for (std::size_t k = 1; k <= n; ++k) {
+        const std::size_t j = (from + k) % n;
+        // v1.1 §12: a layout whose every region is empty gives its turn away.
+        if (contents[j].kind == schedule::ContentKind::Playlist ||
+            schedule::layoutTurnMs(*m_manifest, contents[j].name) > 0)
+            return j;
+    }
+    return i >= n ? 0 : i;
+}
+
+Playback::InForce Playback::firstInForce(const schedule::NowPlaying &np) const
+{
+    if (!takesTurns(np.contents))
+        return inForce(np);
+    return turnInForce(np.contents, nextTurn(np.contents, std::size_t(-1)));
+}
+
 void Playback::resolveAndArm()
 {
     m_scheduleTimer.stop();
-    m_nextChangeMono.reset();
+    m_scheduleChangeMono.reset();
     if (!m_manifest) {
         m_inForce = {};
+        m_contents.clear();
+        m_turnEndMono.reset();
+        armTurn();
         return;
     }
     const QDateTime now = m_clock.now().utc;
@@ -282,17 +361,199 @@ void Playback::resolveAndArm()
     // resolved here already, not a jump to report.
     m_trustedSample = std::pair(now.toMSecsSinceEpoch(), monoNow());
     const auto np = schedule::resolveNowPlaying(*m_manifest, now);
-    const InForce was = m_inForce;
-    m_inForce = inForce(np);
-    const std::size_t shown = m_inForce.layout ? 1 : m_inForce.playlists.size();
-    if (shown != np.contents.size() && m_inForce != was)
-        qCWarning(lcPlayer, "tied layouts and playlists do not take turns yet (issue 20): showing %s of the %zu in force",
-                  m_inForce.layout ? ("layout " + *m_inForce.layout).c_str() : "the playlists", np.contents.size());
+    if (np.contents != m_contents || m_contents.empty()) {
+        // Other contents start afresh with the first turn.
+        m_contents = np.contents;
+        m_turn = nextTurn(m_contents, std::size_t(-1));
+        m_turnEndMono.reset();
+        m_givenAway = 0;
+        if (turnsTaken()) {
+            m_inForce = turnInForce(m_contents, m_turn);
+            if (m_inForce.layout)
+                m_turnEndMono = monoNow() + schedule::layoutTurnMs(*m_manifest, *m_inForce.layout);
+        } else {
+            m_inForce = inForce(np);
+        }
+    }
     if (np.nextChange) {
         const std::int64_t delay = std::clamp<std::int64_t>(now.msecsTo(*np.nextChange), 0, kMaxTimerMs);
-        m_nextChangeMono = monoNow() + delay;
+        m_scheduleChangeMono = monoNow() + delay;
         m_scheduleTimer.start(int(delay));
     }
+    armTurn();
+}
+
+void Playback::armTurn()
+{
+    m_turnTimer.stop();
+    m_nextChangeMono = m_scheduleChangeMono;
+    m_upcoming = m_inForce;
+    if (m_scheduleChangeMono && m_manifest) {
+        const QDateTime at = m_clock.now().utc.addMSecs(*m_scheduleChangeMono - monoNow());
+        const auto np = schedule::resolveNowPlaying(*m_manifest, at);
+        if (np.contents != m_contents)
+            m_upcoming = firstInForce(np);
+    }
+    if (turnsTaken() && m_turnEndMono && (!m_scheduleChangeMono || *m_turnEndMono < *m_scheduleChangeMono)) {
+        m_nextChangeMono = m_turnEndMono;
+        m_upcoming = turnInForce(m_contents, nextTurn(m_contents, m_turn));
+        // A layout's turn ends by this timer; a playlist's with its item (itemOver).
+        if (m_inForce.layout)
+            m_turnTimer.start(int(std::clamp<std::int64_t>(*m_turnEndMono - monoNow(), 0, kMaxTimerMs)));
+    }
+    armStage();
+}
+
+void Playback::advanceTurn()
+{
+    if (!turnsTaken() || !m_manifest)
+        return;
+    const InForce before = m_inForce;
+    m_turn = nextTurn(m_contents, m_turn);
+    m_inForce = turnInForce(m_contents, m_turn);
+    m_turnEndMono.reset();
+    if (m_inForce.layout)
+        m_turnEndMono = monoNow() + schedule::layoutTurnMs(*m_manifest, *m_inForce.layout);
+    armTurn();
+    if (m_inForce == before)
+        return;
+    if (m_inForce.layout)
+        qCInfo(lcPlayer, "turn: now layout %s for %lld ms", m_inForce.layout->c_str(),
+               static_cast<long long>(*m_turnEndMono - monoNow()));
+    else
+        qCInfo(lcPlayer, "turn: now [%s], one item", qPrintable(joined(m_inForce.playlists)));
+    apply(false);
+}
+
+void Playback::fullScreenItemOver()
+{
+    // A playlist's turn is one item: it is over with it.
+    if (turnsTaken() && !m_inForce.layout)
+        advanceTurn();
+}
+
+bool Playback::changesRegions(const InForce &what) const
+{
+    std::vector<RegionPlace> current;
+    for (const auto &r : m_layout)
+        current.push_back(r->place());
+    return placesOf(what.layout) != current;
+}
+
+void Playback::armStage()
+{
+    m_stageTimer.stop();
+    if (!m_nextChangeMono || !changesRegions(m_upcoming) || (m_pending && m_pending->what == m_upcoming))
+        return;
+    // As long ahead as a load may take (the new content is held ready, a
+    // video paused on its first frame, until the instant).
+    // Not at once after a switch either: making a layout's QML items holds
+    // the GUI thread a while (~100 ms measured under Xvfb), which would
+    // delay the switch's own frame; half the time left at most.
+    const std::int64_t lead = m_config.loadTimeout.count();
+    const std::int64_t until = *m_nextChangeMono - monoNow();
+    const std::int64_t delay = std::max(until - lead, std::min(kStageSettleMs, until / 2));
+    m_stageTimer.start(int(std::clamp<std::int64_t>(delay, 0, kMaxTimerMs)));
+}
+
+void Playback::stage(const InForce &what, bool due)
+{
+    if (m_pending && m_pending->what == what) {
+        m_pending->due = m_pending->due || due;
+        commitIfReady();
+        return;
+    }
+    dropPending();
+    m_stageTimer.stop();
+    Pending p;
+    p.what = what;
+    p.due = due;
+    for (const auto &place : placesOf(what.layout)) {
+        auto r = std::make_unique<RegionPlayer>(static_cast<RegionHost &>(*this), place);
+        connect(r.get(), &RegionPlayer::preparedChanged, this, &Playback::commitIfReady);
+        p.regions.push_back(std::move(r));
+    }
+    const bool regions = !p.regions.empty();
+    m_pending = std::move(p);
+    m_staging = true;
+    if (regions)
+        emit regionsChanged(); // their QML items are made now, hidden until shown
+    // Staged ahead, it shows at the next change (a synchronised region
+    // plans the slot of then); due, now.
+    const std::optional<std::int64_t> showMono = due ? std::nullopt : m_nextChangeMono;
+    for (auto &r : m_pending->regions)
+        r->stage(playlistsOf(r->place(), what), showMono);
+    if (!what.layout && !what.playlists.empty() && !m_fullScreen->showing()) {
+        m_pending->fullScreen = true;
+        m_fullScreen->stage(what.playlists, showMono);
+    }
+    m_staging = false;
+    if (what.layout)
+        qCInfo(lcPlayer, "staging layout %s (%zu regions)%s", what.layout->c_str(), m_pending->regions.size(),
+               due ? "" : " ahead of its change");
+    else
+        qCInfo(lcPlayer, "staging [%s] full-screen%s", qPrintable(joined(what.playlists)),
+               due ? "" : " ahead of its change");
+    commitIfReady();
+}
+
+void Playback::dropPending()
+{
+    if (!m_pending)
+        return;
+    Pending p = std::move(*m_pending);
+    m_pending.reset();
+    if (p.fullScreen)
+        m_fullScreen->clear();
+    for (auto &r : p.regions)
+        r->clear();
+    if (!p.regions.empty())
+        emit regionsChanged();
+    // After their QML items (destroyed by regionsChanged, deferred too).
+    for (auto &r : p.regions)
+        r.release()->deleteLater();
+}
+
+void Playback::commitIfReady()
+{
+    if (!m_pending || !m_pending->due || m_staging)
+        return;
+    for (const auto &r : m_pending->regions)
+        if (!r->prepared())
+            return;
+    if (m_pending->fullScreen && !m_fullScreen->prepared())
+        return;
+    Pending p = std::move(*m_pending);
+    m_pending.reset();
+    std::vector<std::unique_ptr<RegionPlayer>> old = std::move(m_layout);
+    m_layout = std::move(p.regions);
+    if (p.what.layout)
+        qCInfo(lcPlayer, "layout %s: %zu regions", p.what.layout->c_str(), m_layout.size());
+    // The new content shown first, the old released after, in this one
+    // GUI-thread turn: the next frame is the first with the new content and
+    // no frame shows neither. What the old showed is logged as it ended.
+    for (auto &r : m_layout)
+        r->go();
+    if (p.fullScreen)
+        m_fullScreen->go();
+    else
+        m_fullScreen->boundary(p.what.playlists);
+    for (auto &r : old)
+        r->clear();
+    if (!old.empty())
+        emit regionsChanged();
+    // Deleted after their QML items (queued by regionsChanged), so no
+    // binding reads a deleted slot.
+    for (auto &r : old)
+        r.release()->deleteLater();
+    // A layout's turn counts from when it shows (at its instant when it was
+    // staged ahead; later when its regions took longer to load).
+    if (turnsTaken() && p.what.layout && p.what == m_inForce && m_manifest)
+        m_turnEndMono = monoNow() + schedule::layoutTurnMs(*m_manifest, *p.what.layout);
+    armTurn(); // and what comes next is staged against the regions now on screen
+    updateIdle();
+    if (m_idle)
+        setStatus(idleReason());
 }
 
 std::vector<std::string> Playback::playlistsOf(const RegionPlace &place, const InForce &what) const
@@ -311,8 +572,7 @@ std::vector<std::string> Playback::playlistsAt(const RegionPlace &place, std::in
 {
     if (!m_manifest)
         return {};
-    const QDateTime at = m_clock.now().utc.addMSecs(mono - monoNow());
-    return playlistsOf(place, inForce(schedule::resolveNowPlaying(*m_manifest, at)));
+    return playlistsOf(place, m_nextChangeMono && mono >= *m_nextChangeMono ? m_upcoming : m_inForce);
 }
 
 std::vector<RegionPlace> Playback::placesOf(const std::optional<std::string> &layout) const
@@ -330,38 +590,31 @@ std::vector<RegionPlace> Playback::placesOf(const std::optional<std::string> &la
 
 void Playback::apply(bool adopted)
 {
-    // The layout's regions: kept while the same layout stays with the same
-    // rectangles (a new manifest reloads their hidden slots), else rebuilt.
-    const std::vector<RegionPlace> places = placesOf(m_inForce.layout);
-    std::vector<RegionPlace> current;
-    for (const auto &r : m_layout)
-        current.push_back(r->place());
-    if (places != current) {
-        // The new regions are made before the old ones go; what the old ones
-        // showed is logged as interrupted. They are deleted later, after the
-        // Repeater's delegates for them (queued by regionsChanged), so no
-        // binding reads a deleted slot.
-        std::vector<std::unique_ptr<RegionPlayer>> old = std::move(m_layout);
-        m_layout.clear();
-        for (const auto &place : places)
-            m_layout.push_back(std::make_unique<RegionPlayer>(static_cast<RegionHost &>(*this), place));
-        if (!places.empty())
-            qCInfo(lcPlayer, "layout %s: %zu regions", m_inForce.layout->c_str(), places.size());
-        for (auto &r : old)
-            r->clear();
-        emit regionsChanged();
-        for (auto &r : old)
-            r.release()->deleteLater();
-        for (auto &r : m_layout)
-            r->begin(playlistsOf(r->place(), m_inForce));
-    } else if (adopted) {
+    if (changesRegions(m_inForce)) {
+        // Other regions: staged (if not already, ahead of the change) and
+        // shown once prepared, the old ones staying until then. Under a new
+        // manifest the old ones plan nothing more from names it may lack.
+        if (adopted) {
+            for (auto &r : m_layout)
+                r->manifestAdopted(playlistsOf(r->place(), m_inForce));
+            m_fullScreen->manifestAdopted(m_inForce.layout ? std::vector<std::string>{} : m_inForce.playlists);
+        }
+        stage(m_inForce, true);
+        updateIdle();
+        return;
+    }
+    // The same regions: kept (a new manifest reloads their hidden slots).
+    if (m_pending && (m_pending->due || !(m_pending->what == m_upcoming)))
+        dropPending();
+    if (adopted)
         for (auto &r : m_layout)
             r->manifestAdopted(playlistsOf(r->place(), m_inForce));
+    if (!m_pending || !m_pending->fullScreen) {
+        if (adopted)
+            m_fullScreen->manifestAdopted(m_inForce.playlists);
+        else
+            m_fullScreen->boundary(m_inForce.playlists);
     }
-    if (adopted)
-        m_fullScreen->manifestAdopted(m_inForce.playlists);
-    else
-        m_fullScreen->boundary(m_inForce.playlists);
     updateIdle();
 }
 
@@ -381,6 +634,25 @@ void Playback::onScheduleTimer()
 void Playback::regionSwitched(const PlannedItem &item, std::int64_t lateMs)
 {
     ++m_transitions;
+    m_givenAway = 0;
+    if (turnsTaken() && !item.layout && !m_inForce.layout) {
+        // A playlist's turn on the full screen: when a layout's turn comes
+        // after it, it ends with this item, and the layout is staged for then
+        // (before this returns: the full screen plans its next item from it).
+        m_turnEndMono.reset();
+        const std::size_t next = nextTurn(m_contents, m_turn);
+        if (m_contents[next].kind == schedule::ContentKind::Layout) {
+            // Exactly the item's planned end: the full screen plans nothing after it.
+            if (item.durationMs)
+                m_turnEndMono = m_fullScreen->currentEndMono();
+            else // a video to its end: staged soon (armStage's settle time), as its end is unknown
+                QTimer::singleShot(int(kStageSettleMs), this, [this, what = turnInForce(m_contents, next)] {
+                    if (turnsTaken() && !m_inForce.layout && !m_pending && !m_turnEndMono)
+                        stage(what, false);
+                });
+        }
+        armTurn();
+    }
     publishNowPlaying();
     setStatus(item.layout ? QStringLiteral("playing layout %1 (manifest v%2)")
                                 .arg(QString::fromStdString(*item.layout))
@@ -410,6 +682,16 @@ void Playback::regionItemFailed(const PlannedItem &item, const QString &reason, 
 
 void Playback::regionEmptied()
 {
+    // v1.1 §12: tied playlists with nothing playable give their turn away
+    // (at most a round of turns in a row: then nothing can show).
+    if (turnsTaken() && !m_inForce.layout && !m_pending && !m_fullScreen->showing() &&
+        !m_fullScreen->playlists().empty() && m_givenAway < int(m_contents.size())) {
+        ++m_givenAway;
+        QTimer::singleShot(0, this, [this] {
+            if (turnsTaken() && !m_inForce.layout && !m_pending && !m_fullScreen->showing())
+                advanceTurn();
+        });
+    }
     publishNowPlaying();
     updateIdle();
     if (m_idle)

@@ -11,13 +11,20 @@
 //
 // Rules (docs/player.md has the walk-through; the per-region rules are
 // region_player.h's):
-//  - what is in force: the first of the tied contents decides; a layout
-//    there is shown (its regions), otherwise the tied playlists take turns
-//    full-screen. Layouts tied with other contents do not take turns yet
-//    (logged);
+//  - what is in force: tied playlists alone take turns full-screen (one
+//    item each); a layout tied with other contents takes turns with them in
+//    the order of NowPlaying::contents (v1.1 §12): a layout's turn lasts
+//    schedule::layoutTurnMs() (0: an all-empty layout gives its turn away),
+//    a playlist's one full-screen item (the full screen's picker goes round
+//    the tied playlists, so consecutive playlist turns are its next items);
+//  - a change of the regions on screen (layout A -> B, layout <-> full
+//    screen) is gapless: the new content's RegionPlayers (or the idle full
+//    screen) are staged a load timeout before the change, and at its
+//    instant, once every one is prepared, shown in one GUI-thread turn with
+//    the old ones released (the same frame); until then the old stay;
 //  - a new manifest takes effect at each region's next item boundary: the
 //    hidden slots are reloaded from it; a layout whose regions changed is
-//    rebuilt at once;
+//    staged at once and replaces the old regions when prepared (as below);
 //  - never dark: the idle screen (device id, state) is only for nothing on
 //    screen in any region: no manifest, nothing scheduled, nothing playable;
 //  - items that failed are marked bad for every region (one BadItems), with
@@ -174,19 +181,60 @@ private:
     std::optional<std::int64_t> nextChangeMono() const override { return m_nextChangeMono; }
     void regionItemFailed(const PlannedItem &item, const QString &reason, const char *outcome) override;
 
+    // The change staged ahead (gapless, see above): what comes, the new
+    // layout's regions (none: the full screen or nothing), whether the full
+    // screen was staged, and whether its instant has come.
+    struct Pending {
+        InForce what;
+        std::vector<std::unique_ptr<RegionPlayer>> regions;
+        bool fullScreen = false;
+        bool due = false;
+    };
+
     void adopt(std::optional<schedule::Manifest> manifest);
     void resolveAndArm();
     void onScheduleTimer();
     InForce inForce(const schedule::NowPlaying &np) const;
+    // v1.1 §12 turns: tied contents holding a layout and something else.
+    static bool takesTurns(const std::vector<schedule::ContentRef> &contents);
+    bool turnsTaken() const { return takesTurns(m_contents); }
+    // What contents[i] puts on screen while it has its turn.
+    static InForce turnInForce(const std::vector<schedule::ContentRef> &contents, std::size_t i);
+    // The next turn after `i` (from the first with `i` = npos) that does not
+    // give its turn away (a layout with a turn of 0); `i` (or 0) when none.
+    std::size_t nextTurn(const std::vector<schedule::ContentRef> &contents, std::size_t i) const;
+    // What `np` puts on screen first (its first turn when it takes turns).
+    InForce firstInForce(const schedule::NowPlaying &np) const;
+    // Ends the turn in force (a layout's time ran out, the full screen's
+    // item was over, or it had nothing to show) and puts the next one on.
+    void advanceTurn();
+    // Arms the layout turn's end (m_turnTimer) and what comes after it.
+    void armTurn();
+    // The regions on screen for `what` differ from those for m_inForce.
+    bool changesRegions(const InForce &what) const;
+    // Stages `what` (replacing another staged change); `due`: its instant
+    // has come, it is shown as soon as it is prepared.
+    void stage(const InForce &what, bool due);
+    void dropPending();
+    // Shows the staged change when it is due and prepared.
+    void commitIfReady();
+    // Arms m_stageTimer for m_upcoming (a load timeout before m_nextChangeMono).
+    void armStage();
+    // Every RegionPlayer: the full screen, the layout's, the staged ones.
+    std::vector<RegionPlayer *> allRegions() const;
     // What the RegionPlayer at `place` plays under `what` (empty: nothing).
     std::vector<std::string> playlistsOf(const RegionPlace &place, const InForce &what) const;
     // ... at monotonic instant `mono`, by the schedule then.
     std::vector<std::string> playlistsAt(const RegionPlace &place, std::int64_t mono) override;
-    // Puts m_inForce on screen: the layout's regions built (or rebuilt when
-    // `adopted` brought other regions), the full screen given its playlists.
+    // Puts m_inForce on screen: other regions than those on screen are
+    // staged and shown once prepared (stage, commitIfReady); the same ones
+    // are kept (a new manifest, `adopted`, reloads their hidden slots), the
+    // full screen given its playlists.
     void apply(bool adopted);
     // The region places of `layout` under the manifest (none without one).
     std::vector<RegionPlace> placesOf(const std::optional<std::string> &layout) const;
+    // The full screen's item is over (RegionPlayer::itemOver).
+    void fullScreenItemOver();
     // From the RegionPlayers: an item came on screen (`lateMs` -1: untimed),
     // an item is held another turn, a region shows nothing any more.
     void regionSwitched(const PlannedItem &item, std::int64_t lateMs) override;
@@ -217,15 +265,25 @@ private:
     std::optional<schedule::Manifest> m_manifest;
     std::int64_t m_manifestGeneration = -1;     // store activation generation last read
     InForce m_inForce;                          // on screen now by the schedule (both empty: idle by schedule)
-    std::optional<std::int64_t> m_nextChangeMono; // monotonic ms of the next schedule change
+    std::optional<std::int64_t> m_nextChangeMono; // monotonic ms of the next change: the schedule's, or a turn's end
+    InForce m_upcoming;                         // in force from m_nextChangeMono on
+    std::optional<std::int64_t> m_scheduleChangeMono; // the schedule's next change alone
+    std::vector<schedule::ContentRef> m_contents; // tied at the top priority now (NowPlaying::contents)
+    std::size_t m_turn = 0;                     // whose turn, index into m_contents (turnsTaken())
+    std::optional<std::int64_t> m_turnEndMono;  // the turn in force ends then (a layout's; a timed item's)
+    int m_givenAway = 0;                        // turns given away in a row (nothing to show): stops at a round
+    bool m_staging = false;                     // stage() is filling m_pending: no commit yet
     BadItems m_bad;                             // content failed under this manifest, and its retry times
     WebWarmUp m_webWarmUp;                      // Chromium started ahead of the first page
 
     // Declared after everything they use: destroyed first.
     std::unique_ptr<RegionPlayer> m_fullScreen;          // always there; shows nothing under a layout
     std::vector<std::unique_ptr<RegionPlayer>> m_layout; // the layout in force's regions, in manifest order
+    std::optional<Pending> m_pending;                    // the next change, staged
 
     QTimer m_scheduleTimer;                     // the one timer at the schedule's next change
+    QTimer m_turnTimer;                         // a layout's turn ends (v1.1 §12)
+    QTimer m_stageTimer;                        // stages m_upcoming a load timeout before it comes
     QTimer m_floorTimer;                        // saves the time floor when due (spec §7)
     QTimer m_jumpTimer;                         // checkTimeJump() every second (a clock set is no timer event)
     // The last (trusted UTC ms, monotonic ms) sample: resolveAndArm() and

@@ -87,13 +87,26 @@ void RegionPlayer::boundary(std::vector<std::string> playlists)
 {
     if (playlists == m_playlists)
         return;
+    // An item whose planned end has come (a turn of tied contents ending
+    // with it, v1.1 §12) completed; one cut short was interrupted.
+    if (m_current >= 0 && !m_switchDue && !m_outcome.completed) {
+        if (m_currentEndMono && m_host.monoNow() >= *m_currentEndMono)
+            m_outcome = {true, std::nullopt};
+        else
+            m_outcome = {false, "schedule changed"};
+    }
+    // Already showing an item planned for them (its switch came a moment
+    // before the boundary's timer): it stays.
+    if (const PlannedItem *cur = current(); cur && !m_switchDue && !playlists.empty() && cur->playlists == playlists) {
+        m_playlists = std::move(playlists);
+        m_outcome = {};
+        return;
+    }
     m_playlists = std::move(playlists);
     if (m_playlists.empty()) {
         empty();
         return;
     }
-    if (m_current >= 0 && !m_switchDue)
-        m_outcome = {false, "schedule changed"};
     m_switchDue = true;
     m_itemTimer.stop();
     if (m_fadingOut >= 0) {
@@ -128,6 +141,7 @@ void RegionPlayer::manifestAdopted(std::vector<std::string> playlists)
 
 void RegionPlayer::clear()
 {
+    m_staged = false;
     m_playlists.clear();
     empty();
 }
@@ -142,8 +156,45 @@ void RegionPlayer::webWarm()
 void RegionPlayer::onItemTimer()
 {
     m_outcome = {true, std::nullopt};
+    endItem();
+}
+
+void RegionPlayer::endItem()
+{
+    emit itemOver();
+    if (m_switchDue)
+        return; // Playback ended the turn: a boundary or clear() took over
     m_switchDue = true;
     trySwitch();
+}
+
+void RegionPlayer::stage(std::vector<std::string> playlists, std::optional<std::int64_t> showMono)
+{
+    m_playlists = std::move(playlists);
+    m_staged = true;
+    m_stagedFor = showMono;
+    m_switchDue = true;
+    prepareNext();
+    reportPrepared();
+}
+
+void RegionPlayer::go()
+{
+    if (!m_staged)
+        return;
+    m_staged = false;
+    trySwitch();
+}
+
+bool RegionPlayer::prepared() const
+{
+    return m_staged && m_slots[std::size_t(hiddenIndex())]->state() != MediaSlot::State::Loading;
+}
+
+void RegionPlayer::reportPrepared()
+{
+    if (prepared())
+        emit preparedChanged();
 }
 
 const schedule::Playlist *RegionPlayer::syncPlaylistOf(const std::vector<std::string> &set) const
@@ -345,6 +396,8 @@ void RegionPlayer::prepareNext()
         set = m_host.playlistsAt(m_place, *nextChange);
         showMono = nextChange;
     }
+    if (m_staged && m_stagedFor)
+        showMono = m_stagedFor;
     if (const schedule::Playlist *synced = syncPlaylistOf(set)) {
         if (const schedule::TrustedNow now = m_host.trustedNow(); now.trusted) {
             // The slot at the instant the next item comes on: the one after
@@ -361,6 +414,10 @@ void RegionPlayer::prepareNext()
                 return;
         }
     }
+    // Nothing in force then: nothing to pick, and the picker keeps its
+    // places (tied playlists between a layout's turns go on in order).
+    if (set.empty())
+        return;
     const auto &m = *m_host.manifest();
     std::size_t budget = 1;
     for (const auto &name : set)
@@ -388,7 +445,7 @@ void RegionPlayer::prepareNext()
 
 void RegionPlayer::trySwitch()
 {
-    if (!m_switchDue || m_fadingOut >= 0)
+    if (!m_switchDue || m_fadingOut >= 0 || m_staged)
         return;
     MediaSlot &hidden = slot(hiddenIndex());
     // A bad item still loading is dropped; a ready one has proven it loads
@@ -575,6 +632,7 @@ void RegionPlayer::slotReady(int index, int generation)
     slot(index).markReady();
     if (index == hiddenIndex())
         trySwitch();
+    reportPrepared();
 }
 
 void RegionPlayer::slotFailed(int index, int generation, const QString &reason)
@@ -603,6 +661,7 @@ void RegionPlayer::slotFailed(int index, int generation, const QString &reason)
     failItem(item, reason.toStdString(), "failed");
     prepareNext();
     trySwitch();
+    reportPrepared();
 }
 
 void RegionPlayer::slotEnded(int index, int generation)
@@ -611,8 +670,7 @@ void RegionPlayer::slotEnded(int index, int generation)
         return;
     m_outcome = {true, std::nullopt};
     m_itemTimer.stop();
-    m_switchDue = true;
-    trySwitch();
+    endItem();
 }
 
 } // namespace stoa::player

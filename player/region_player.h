@@ -25,6 +25,10 @@
 //    shows (Playback::idle);
 //  - every play goes to the play log, with the layout and region of an item
 //    of a region (spec §6 + §12);
+//  - staged (v1.1 §12 changes of layout, gapless): stage() loads the first
+//    item into the hidden slot without showing it; go() shows it (at the
+//    change's instant, when every staged region is prepared()). Nothing
+//    switches in between;
 //  - v1.1 §13: a region whose playlist in force is one synchronised
 //    playlist and whose clock is trusted plays it in step: the item is the
 //    one schedule::syncSlotAt() gives for trusted now (not the picker's),
@@ -129,6 +133,9 @@ public:
     // Something is on screen in this region.
     bool showing() const { return m_current >= 0; }
     const PlannedItem *current() const;
+    // When the item on screen is planned to end (monotonic ms); nullopt:
+    // nothing on screen, or it ends by itself (a video without a duration).
+    std::optional<std::int64_t> currentEndMono() const { return m_current >= 0 ? m_currentEndMono : std::nullopt; }
     // The playlists it plays now (empty: nothing).
     const std::vector<std::string> &playlists() const { return m_playlists; }
 
@@ -142,6 +149,15 @@ public:
     void manifestAdopted(std::vector<std::string> playlists);
     // Shows nothing any more (the item on screen is logged and released).
     void clear();
+    // v1.1 §12 gapless changes: with nothing on screen, loads the first item
+    // of `playlists` into the hidden slot and shows it only at go();
+    // `showMono`: the instant go() is meant for (a synchronised playlist's
+    // slot is the one of then), nullopt: now.
+    void stage(std::vector<std::string> playlists, std::optional<std::int64_t> showMono = std::nullopt);
+    void go();
+    // Staged, and its hidden slot is no longer loading (ready, or nothing
+    // playable: go() then leaves the region empty).
+    bool prepared() const;
     // The web engine is warm: pages loading now start their load timers.
     void webWarm();
     // Trusted time moved apart from the monotonic clock, or its trust
@@ -156,6 +172,14 @@ public:
     Q_INVOKABLE void slotReady(int slot, int generation);
     Q_INVOKABLE void slotFailed(int slot, int generation, const QString &reason);
     Q_INVOKABLE void slotEnded(int slot, int generation);
+
+signals:
+    // A staged region's hidden slot settled (prepared() became true).
+    void preparedChanged();
+    // The item on screen is over (its time ran out, or its video ended),
+    // before the next one is looked for: Playback ends a turn of tied
+    // contents here (v1.1 §12), the item counting as completed.
+    void itemOver();
 
 private:
     struct Outcome {
@@ -180,6 +204,10 @@ private:
     void onSlotTimer();
     PlannedItem plan(const Pick &pick, const std::vector<std::string> &set, std::optional<std::string> &unplayable);
     void onItemTimer();
+    // The item on screen ended (m_outcome set): itemOver(), then the next one.
+    void endItem();
+    // Emits preparedChanged() when staged and settled.
+    void reportPrepared();
     void prepareNext();
     void trySwitch();
     void switchTo(int incoming);
@@ -212,6 +240,8 @@ private:
     bool m_slotMissed = false;                  // the slot began before its item was Ready: log the lateness
     bool m_resync = false;                      // timeJumped(): the next slot is found from now
     int m_fadingOut = -1;                       // slot kept visible under a fade-in
+    bool m_staged = false;                      // stage(): loading ahead, no switch until go()
+    std::optional<std::int64_t> m_stagedFor;    // when go() is meant to come (monotonic ms)
     int m_z = 0;                                // the slots' stacking inside the region
 };
 

@@ -33,16 +33,43 @@ Window {
             stageWidth: stage.width
             stageHeight: stage.height
         }
-        // A layout's regions (v1.1 §12), each at its rectangle, by its z.
-        Repeater {
-            model: window.playback.regions
-            delegate: Region {
-                required property QtObject modelData
-                region: modelData
-                stageWidth: stage.width
-                stageHeight: stage.height
+        // A layout's regions (v1.1 §12), each at its rectangle, by its z:
+        // one Region made for each RegionPlayer when it enters `regions` and
+        // destroyed when it leaves, never re-made. (A Repeater re-creates
+        // every delegate when a list model changes: the regions on screen
+        // would reload, dark, whenever the next layout's are staged beside
+        // them.)
+        property var regionItems: []
+        function syncRegions() {
+            const players = window.playback.regions
+            const kept = []
+            for (const entry of stage.regionItems) {
+                if (players.indexOf(entry.player) >= 0)
+                    kept.push(entry)
+                else
+                    entry.item.destroy()
             }
+            for (const player of players) {
+                if (kept.some(entry => entry.player === player))
+                    continue
+                const item = regionComponent.createObject(stage, {
+                    region: player,
+                    stageWidth: Qt.binding(() => stage.width),
+                    stageHeight: Qt.binding(() => stage.height)
+                })
+                kept.push({ player: player, item: item })
+            }
+            stage.regionItems = kept
         }
+        Component {
+            id: regionComponent
+            Region {}
+        }
+        Connections {
+            target: window.playback
+            function onRegionsChanged() { stage.syncRegions() }
+        }
+        Component.onCompleted: syncRegions()
         // The web engine's warm-up page (WebWarmUp.qml, by URL like
         // WebContent.qml): beneath the slots, drawn at opacity 0.
         Loader {
