@@ -2,6 +2,7 @@
 #include "player/frame_log.h"
 
 #include "player/logging.h"
+#include "player/region_player.h"
 
 #include <QSaveFile>
 
@@ -49,8 +50,32 @@ void FrameLog::record(Kind kind, int switchIndex)
 
 void FrameLog::onSwitched()
 {
+    // A layout: the regions whose shown slot changed (normally the one that
+    // switched; one that emptied shows no slot).
+    bool named = false;
+    if (m_playback) {
+        for (RegionPlayer *region : m_playback->layoutRegions()) {
+            const int shown = region->slotA()->shown() ? 0 : region->slotB()->shown() ? 1 : -1;
+            const RegionSeen now{shown, shown == 0 ? region->slotA()->generation()
+                                        : shown == 1 ? region->slotB()->generation() : -1};
+            RegionSeen &seen = m_regionsSeen[region->regionId()];
+            if (seen.shownSlot == now.shownSlot && seen.generation == now.generation)
+                continue;
+            seen = now;
+            const PlannedItem *item = shown >= 0 ? region->current() : nullptr;
+            addSwitch((item ? kindName(item->kind).toStdString() + " " + item->key : std::string("idle -")) + " " +
+                      region->regionId().toStdString());
+            named = true;
+        }
+    }
+    if (named)
+        return;
     const PlannedItem *item = m_playback ? m_playback->current() : nullptr;
-    std::string what = item ? kindName(item->kind).toStdString() + " " + item->key : std::string("idle -");
+    addSwitch(item ? kindName(item->kind).toStdString() + " " + item->key : std::string("idle -"));
+}
+
+void FrameLog::addSwitch(std::string what)
+{
     int index = 0;
     {
         const std::lock_guard lock(m_mutex);

@@ -9,7 +9,12 @@
 //           show a change the GUI thread made before it;
 //   frame   QQuickWindow::frameSwapped — a frame was presented;
 //   switch  Playback::switched — a new item is on screen in the scene (kind
-//           and content key of playback.current(), or "idle").
+//           and content key of playback.current(), or "idle"). Under a
+//           layout every region's switch emits it: the line then names the
+//           region that switched (its item's kind and key, then the region's
+//           id), one line per region whose shown slot changed since the last
+//           switch (bench/layout_bench.cpp counts losses per region). The
+//           region is the line's last field: a text item's key has spaces.
 // sync and frame come on the render thread (threaded render loop) or the GUI
 // thread (basic loop): they are appended to a mutex-guarded, pre-reserved
 // vector and nothing else happens there — no I/O, no allocation until the
@@ -17,10 +22,11 @@
 // normally at exit (main.cpp calls it on aboutToQuit).
 //
 // File format, one event per line, in time order:
-//   # stoa-player frame log v1: <monotonic us> sync|frame|switch <kind> <key>
+//   # stoa-player frame log v1: <monotonic us> sync|frame|switch <kind> <key> [<region>]
 //   1234567 sync
 //   1234890 frame
 //   1235001 switch video sha256:ab12...
+//   1236001 switch text sha256:cd34... ticker      (a layout's region)
 // Invariants: timestamps are non-decreasing in the file (events are sorted
 // on write; each thread's stamps are taken under the lock, in order).
 #pragma once
@@ -34,6 +40,7 @@
 
 #include <cstdint>
 #include <expected>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -76,13 +83,22 @@ public:
 private:
     void record(Kind kind, int switchIndex = -1);
     void onSwitched();
+    void addSwitch(std::string what);
+
+    // Per layout region (by id): the slot shown and its generation at the
+    // last switch, to tell which region a switch was. GUI thread only.
+    struct RegionSeen {
+        int shownSlot = -1;
+        int generation = -1;
+    };
 
     QString m_path;
     QPointer<Playback> m_playback;
     QPointer<QQuickWindow> m_window;
     mutable std::mutex m_mutex;               // guards m_events (render + GUI threads)
     std::vector<Event> m_events;
-    std::vector<std::string> m_switches;      // "<kind> <key>", GUI thread only
+    std::vector<std::string> m_switches;      // "<kind> <key>[ <region>]", GUI thread only
+    std::map<QString, RegionSeen> m_regionsSeen;
 };
 
 } // namespace stoa::player
