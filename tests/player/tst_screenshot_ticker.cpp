@@ -1,0 +1,121 @@
+// tests/player/tst_screenshot_ticker.cpp — the player's screenshot shows a
+// scrolling ticker's text, as the screen does (issue 20).
+// Under Xvfb (run-xvfb.sh), real frames.
+//
+// The real player (Playback + Shell) plays a layout: a green region above a
+// ticker band (white text on dark red, one pass every kTickerMs) whose
+// XAnimator moves it on the render thread. The screen is read from the X
+// server (QScreen::grabWindow(0): what Xvfb shows, as x11grab would), the
+// player's screenshot through Shell::grab(), the grabber the `screenshot`
+// command and --screenshot use (shell.cpp hands it to CommandRunner). Once
+// the screen shows the ticker's text, each of kRounds screenshots (taken
+// right after a screen grab) must show text ink in the band too, at about
+// the screen's amount: the text is long enough to cover most of the band,
+// so the amount barely changes between the two grabs.
+// Seen before the fix (Shell::grab = QQuickWindow::grabWindow()): ink 0.000
+// in every screenshot while the screen showed ~0.1 (the band without text).
+#include "player_harness.h"
+
+#include <QGuiApplication>
+#include <QScreen>
+
+using namespace stoa;
+using namespace stoa::player;
+using namespace stoa::player::testing;
+
+namespace {
+
+constexpr int kTickerMs = 30000; // one pass: the text covers the band throughout the test
+constexpr int kRounds = 5;
+const QColor kBand(0x80, 0x00, 0x00);
+const QRectF kTickerRegion(0, 0.8, 1, 0.2);
+
+QRect pixels(const QRectF &r, QSize size)
+{
+    return QRect(int(r.x() * size.width()), int(r.y() * size.height()), int(r.width() * size.width()),
+                 int(r.height() * size.height()));
+}
+
+// Shares of the band's pixels that are its background and white-ish ink.
+struct Band {
+    double background = 0;
+    double ink = 0;
+};
+
+Band band(const QImage &img)
+{
+    const QRect r = pixels(kTickerRegion, img.size()).adjusted(0, 2, 0, -2);
+    int bg = 0, ink = 0, n = 0;
+    for (int y = r.top(); y <= r.bottom(); y += 2)
+        for (int x = r.left(); x <= r.right(); x += 2) {
+            const QColor c = img.pixelColor(x, y);
+            ++n;
+            if (near(c, kBand, 40))
+                ++bg;
+            else if (c.red() > 190 && c.green() > 190 && c.blue() > 190)
+                ++ink;
+        }
+    return {double(bg) / n, double(ink) / n};
+}
+
+QImage screen()
+{
+    return QGuiApplication::primaryScreen()->grabWindow(0).toImage().convertToFormat(QImage::Format_RGB32);
+}
+
+QJsonObject tickerLayout(ContentBuilder &c, const Media &green)
+{
+    const QString text = QStringLiteral("STOA TICKER: the screenshot shows what the screen shows, "
+                                        "text and all, while it scrolls right to left across the band +++ ");
+    QJsonObject playlists{
+        {"tops", playlist({item(green, 60000, "stretch")})},
+        {"news", playlist({QJsonObject{{"text", text + text}, {"duration_ms", kTickerMs}, {"color", "#ffffff"},
+                                       {"background", kBand.name()}, {"scroll", true}}})},
+    };
+    QJsonObject m = c.manifest(1, playlists, QString());
+    m["layouts"] = QJsonObject{{"board", QJsonObject{{"regions", QJsonArray{
+        QJsonObject{{"id", "top"}, {"x", 0}, {"y", 0}, {"w", 1}, {"h", 0.8}, {"playlist", "tops"}},
+        QJsonObject{{"id", "ticker"}, {"x", kTickerRegion.x()}, {"y", kTickerRegion.y()},
+                    {"w", kTickerRegion.width()}, {"h", kTickerRegion.height()}, {"playlist", "news"}},
+    }}}}};
+    m["default_layout"] = "board";
+    return m;
+}
+
+} // namespace
+
+class ScreenshotTickerTest : public QObject {
+    Q_OBJECT
+private slots:
+    void screenshotShowsTickerText();
+};
+
+void ScreenshotTickerTest::screenshotShowsTickerText()
+{
+    PlayerHarness h;
+    const Media green = h.content->solid(QColor(0, 160, 0));
+    h.content->activate(tickerLayout(*h.content, green));
+    QVERIFY(h.start());
+    QCOMPARE(h.shell->window()->size(), QGuiApplication::primaryScreen()->size());
+
+    // The screen first: the band with text on it (the ticker entered).
+    Band live;
+    QTRY_VERIFY2_WITH_TIMEOUT((live = band(screen())).background > 0.3 && live.ink > 0.03,
+                              qPrintable(QStringLiteral("screen band: background %1, ink %2")
+                                             .arg(live.background).arg(live.ink)),
+                              15000);
+    for (int i = 0; i < kRounds; ++i) {
+        const Band s = band(screen());
+        const Band shot = band(h.shell->grab().convertToFormat(QImage::Format_RGB32));
+        qInfo("round %d: screen background %.3f ink %.3f; screenshot background %.3f ink %.3f", i, s.background,
+              s.ink, shot.background, shot.ink);
+        QVERIFY2(shot.background > 0.3, "the screenshot has no ticker band");
+        QVERIFY2(shot.ink > 0.5 * s.ink,
+                 qPrintable(QStringLiteral("round %1: the screenshot's band holds ink %2, the screen's %3")
+                                .arg(i).arg(shot.ink).arg(s.ink)));
+        QTest::qWait(300); // spreads the rounds over the pass; nothing waits to settle
+    }
+}
+
+QTEST_MAIN(ScreenshotTickerTest)
+#include "tst_screenshot_ticker.moc"
