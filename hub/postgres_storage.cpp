@@ -22,7 +22,7 @@ namespace {
 
 using Code = StorageError::Code;
 
-constexpr int kSchemaVersion = 6;
+constexpr int kSchemaVersion = 7;
 // Advisory lock keys, one per kind of work replicas must not do together.
 // Arbitrary but fixed: every hub replica must use the same ones.
 constexpr std::int64_t kMigrationLock = 0x53746f6148756201; // "StoaHub" 1
@@ -139,6 +139,24 @@ $fn$)sql",
     "INSERT INTO hub_schema (version) VALUES (6)",
 };
 
+// Version 7: the latest status by reference, as SQLite's
+// last_status_rowid: devices.last_status_seq names the device's newest
+// statuses row (retention keeps it, kTrimStatuses), instead of a copy of
+// its ~1 KB body in devices.last_status written per heartbeat (issue 16:
+// the devices row, rewritten per heartbeat, stays ~100 bytes). The copies
+// go (NULL); a device whose copy has no statuses row gets one first.
+const char *const kSchemaV7[] = {
+    "ALTER TABLE devices ADD COLUMN last_status_seq bigint",
+    R"sql(INSERT INTO statuses (device_id, received_at_ms, manifest_version, body)
+  SELECT id, last_seen_at_ms, manifest_version, last_status FROM devices d
+  WHERE last_status IS NOT NULL AND last_seen_at_ms IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM statuses s WHERE s.device_id = d.id))sql",
+    R"sql(UPDATE devices d SET last_status = NULL, last_status_seq = (
+  SELECT seq FROM statuses s WHERE s.device_id = d.id ORDER BY received_at_ms DESC, seq DESC LIMIT 1)
+  WHERE last_status IS NOT NULL)sql",
+    "INSERT INTO hub_schema (version) VALUES (7)",
+};
+
 // The online stretches of a batch's heartbeats (storage.h OnlineStretch):
 // one statement per batch, in the batch's pipeline and so in its implicit
 // transaction, after kLockDevices: batches of two writers or two replicas
@@ -160,6 +178,7 @@ WITH st AS (
 ), st_ins AS (
   INSERT INTO statuses (device_id, received_at_ms, manifest_version, body)
   SELECT device_id, received_at_ms, manifest_version, body FROM st ORDER BY ord
+  RETURNING seq, device_id, received_at_ms, manifest_version
 ), pl_ins AS (
   INSERT INTO plays (device_id, id, received_at_ms, line)
   SELECT * FROM unnest($5::text[], $6::text[], $7::bigint[], $8::text[])
@@ -170,15 +189,15 @@ WITH st AS (
   SELECT * FROM unnest($9::text[], $10::text[], $11::bigint[], $12::bigint[])
   RETURNING device_id, received_at_ms
 ), latest AS (
-  SELECT DISTINCT ON (device_id) device_id, received_at_ms, manifest_version, body
-  FROM st ORDER BY device_id, received_at_ms DESC, ord DESC
+  SELECT DISTINCT ON (device_id) device_id, received_at_ms, manifest_version, seq
+  FROM st_ins ORDER BY device_id, received_at_ms DESC, seq DESC
 ), touched AS (
-  SELECT device_id, received_at_ms AS seen, manifest_version, body, 0 AS stored, NULL::bigint AS shot
+  SELECT device_id, received_at_ms AS seen, manifest_version, seq, 0 AS stored, NULL::bigint AS shot
   FROM latest
   UNION ALL SELECT device_id, NULL, NULL, NULL, 1, NULL FROM pl_ins
   UNION ALL SELECT device_id, NULL, NULL, NULL, 0, received_at_ms FROM sc_ins
 ), agg AS (
-  SELECT device_id, max(seen) AS seen, max(manifest_version) AS manifest_version, max(body) AS body,
+  SELECT device_id, max(seen) AS seen, max(manifest_version) AS manifest_version, max(seq) AS seq,
          sum(stored) AS stored, max(shot) AS shot
   FROM touched GROUP BY device_id
 ), upd AS (
@@ -187,8 +206,8 @@ WITH st AS (
                            THEN a.seen ELSE d.last_seen_at_ms END,
     manifest_version = CASE WHEN a.seen IS NOT NULL AND (d.last_seen_at_ms IS NULL OR a.seen >= d.last_seen_at_ms)
                             THEN a.manifest_version ELSE d.manifest_version END,
-    last_status = CASE WHEN a.seen IS NOT NULL AND (d.last_seen_at_ms IS NULL OR a.seen >= d.last_seen_at_ms)
-                       THEN a.body ELSE d.last_status END,
+    last_status_seq = CASE WHEN a.seen IS NOT NULL AND (d.last_seen_at_ms IS NULL OR a.seen >= d.last_seen_at_ms)
+                           THEN a.seq ELSE d.last_status_seq END,
     plays = d.plays + a.stored,
     last_screenshot_at_ms = greatest(d.last_screenshot_at_ms, a.shot)
   FROM agg a WHERE d.id = a.device_id
@@ -792,6 +811,11 @@ StorageResult<void> PostgresStorage::migrate()
                 if (auto r = s.exec("upgrading the schema to version 6", sql); !r)
                     return std::unexpected(r.error());
         }
+        if (current < 7) {
+            for (const char *sql : kSchemaV7)
+                if (auto r = s.exec("upgrading the schema to version 7", sql); !r)
+                    return std::unexpected(r.error());
+        }
         return s.commit();
     });
 }
@@ -992,8 +1016,8 @@ StorageResult<std::optional<StatusReport>> PostgresStorage::latestStatus(const s
 {
     return pool_->run(true, [&](Session &s) -> StorageResult<std::optional<StatusReport>> {
         auto r = s.exec("reading a status",
-                        "SELECT last_seen_at_ms, manifest_version, last_status FROM devices "
-                        "WHERE id = $1 AND last_status IS NOT NULL",
+                        "SELECT s.received_at_ms, s.manifest_version, s.body FROM devices d "
+                        "JOIN statuses s ON s.seq = d.last_status_seq WHERE d.id = $1",
                         Params().add(id));
         if (!r)
             return std::unexpected(r.error());

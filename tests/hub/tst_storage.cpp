@@ -95,7 +95,8 @@ private slots:
             QCOMPARE(PQstatus(conn), CONNECTION_OK);
             PGresult *r = PQexec(conn, "DROP TABLE online_stretches; "
                                        "DROP FUNCTION stoa_extend_online(text[], bigint[], bigint); "
-                                       "DELETE FROM hub_schema WHERE version = 6");
+                                       "ALTER TABLE devices DROP COLUMN last_status_seq; "
+                                       "DELETE FROM hub_schema WHERE version >= 6");
             const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
             PQclear(r);
             PQfinish(conn);
@@ -127,6 +128,70 @@ private slots:
         next.statuses = {status("pi-1", t + 12 * minute, 1)};
         QVERIFY(db->ingest(next).has_value());
         QCOMPARE(db->onlineStretches("pi-1", 0)->stretches[1].toMs, t + 12 * minute);
+    }
+
+    // Schema version 7 (PostgreSQL: the latest status by reference;
+    // SQLite: the open online stretch by reference) keeps what a version 6
+    // database answers: the latest status, its history and the stretches.
+    void upgradeToVersion7KeepsTheLatestStatus()
+    {
+        db.reset();
+        const std::string url = backends.freshUrl(), path = dir->path().toStdString();
+        const auto open = [&] {
+            auto storage = openStorage(url, path);
+            if (!storage)
+                qFatal("openStorage: %s", storage.error().message.c_str());
+            return std::move(*storage);
+        };
+        db = open();
+        QVERIFY(db->migrate().has_value());
+        const std::int64_t t = 1'000'000'000, minute = 60000;
+        QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
+        QVERIFY(db->addDevice("pi-2", "h2", 0).has_value());
+        IngestBatch b;
+        b.statuses = {status("pi-1", t, 1), status("pi-1", t + minute, 2), status("pi-2", t, 3)};
+        QVERIFY(db->ingest(b).has_value());
+        db.reset();
+
+        if (Backends::postgres()) {
+            PGconn *conn = PQconnectdb(url.c_str());
+            QCOMPARE(PQstatus(conn), CONNECTION_OK);
+            PGresult *r = PQexec(conn, "UPDATE devices SET last_status = s.body FROM statuses s "
+                                       "WHERE s.seq = devices.last_status_seq; "
+                                       "ALTER TABLE devices DROP COLUMN last_status_seq; "
+                                       "DELETE FROM hub_schema WHERE version = 7");
+            const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+            PQclear(r);
+            PQfinish(conn);
+            QVERIFY(ok);
+        } else {
+            sqlite3 *conn = nullptr;
+            QCOMPARE(sqlite3_open((path + "/hub.db").c_str(), &conn), SQLITE_OK);
+            const int rc = sqlite3_exec(conn, "ALTER TABLE devices DROP COLUMN online_stretch; PRAGMA user_version=6",
+                                        nullptr, nullptr, nullptr);
+            sqlite3_close(conn);
+            QCOMPARE(rc, SQLITE_OK);
+        }
+
+        db = open();
+        QVERIFY(db->migrate().has_value());
+        QVERIFY(db->migrate().has_value());
+        const auto latest = *db->latestStatus("pi-1");
+        QVERIFY(latest.has_value());
+        QCOMPARE(latest->receivedAtMs, t + minute);
+        QCOMPARE(latest->manifestVersion, std::optional<std::int64_t>(2));
+        QCOMPARE(latest->body, status("pi-1", t + minute, 2).body);
+        QCOMPARE((*db->latestStatus("pi-2"))->manifestVersion, std::optional<std::int64_t>(3));
+        QCOMPARE(db->statusHistory("pi-1", 10)->size(), std::size_t{2});
+        // And ingest goes on from there.
+        IngestBatch next;
+        next.statuses = {status("pi-1", t + 2 * minute, 4)};
+        QVERIFY(db->ingest(next).has_value());
+        QCOMPARE((*db->latestStatus("pi-1"))->manifestVersion, std::optional<std::int64_t>(4));
+        const auto online = *db->onlineStretches("pi-1", 0);
+        QCOMPARE(online.stretches.size(), std::size_t{1});
+        QCOMPARE(online.stretches[0].fromMs, t);
+        QCOMPARE(online.stretches[0].toMs, t + 2 * minute);
     }
 
     void devicesAndTokens()
