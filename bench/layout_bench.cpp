@@ -29,7 +29,12 @@
 //    drives the frames. This is the shared render loop stalling at that
 //    region's switch (the picture as a whole held back): a region's own
 //    pipeline delivering a frame late while others keep the loop going is
-//    not seen here (player_layout_test checks no region goes dark).
+//    not seen here (player_layout_test checks no region goes dark). The
+//    baseline beside it: the same rule over the intervals away from every
+//    switch, as frames lost per second, against the rate within the
+//    switches' windows (a starved machine loses frames everywhere); and
+//    each switch -> the next scene sync (frames_bench's figure): how long
+//    the GUI thread stayed busy after it (the new picture waits for it).
 // Under Xvfb there is no vsync and Mesa's llvmpipe renders on the CPU: the
 // CPU figures include rendering that a Pi's GPU does, and the decode is
 // software (avdec_h264) as on a Pi 5. Xvfb's own CPU is not counted.
@@ -136,6 +141,13 @@ struct Scene {
     double cpuPercent = 0;
     qint64 rssMedianKb = 0, rssPeakKb = 0;
     double steadyMs = 0;
+    // The same rule away from switches (> 250 ms from any): the machine's
+    // own losses, per second of those spans, beside the switches' own.
+    long lostAway = 0;
+    double awayS = 0;
+    long lostAtSwitches = 0;
+    double atSwitchesS = 0;
+    std::vector<double> switchToSyncMs; // a switch -> the next scene sync: the GUI thread busy after it
     std::map<QString, RegionTally> regions;
     qint64 shown = 0, skipped = 0;
     QString load; // /proc/loadavg's 1-minute figure at the end of the span
@@ -148,7 +160,7 @@ void analyse(const QString &path, std::int64_t fromUs, Scene &scene)
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly | QIODevice::Text))
         return;
-    std::vector<std::int64_t> frames;
+    std::vector<std::int64_t> frames, syncs;
     std::vector<std::pair<std::int64_t, QString>> switches;
     QTextStream in(&f);
     while (!in.atEnd()) {
@@ -158,6 +170,8 @@ void analyse(const QString &path, std::int64_t fromUs, Scene &scene)
         const std::int64_t us = parts[0].toLongLong();
         if (parts[1] == "frame")
             frames.push_back(us);
+        else if (parts[1] == "sync")
+            syncs.push_back(us);
         else if (parts[1] == "switch" && parts.size() >= 5 && us >= fromUs && parts[2] != "idle")
             switches.emplace_back(us, parts.last()); // the region: last (a text item's key has spaces)
     }
@@ -173,7 +187,28 @@ void analyse(const QString &path, std::int64_t fromUs, Scene &scene)
             steady.push_back(double(frames[i] - frames[i - 1]) / 1000.0);
     }
     scene.steadyMs = median(steady);
+    for (double iv : steady) {
+        scene.awayS += iv / 1000.0;
+        if (scene.steadyMs > 0 && iv > 1.5 * scene.steadyMs)
+            scene.lostAway += long(std::floor(iv / scene.steadyMs)) - 1;
+    }
+    // Every interval that reaches into some switch's window, once (for the rate at switches).
+    for (std::size_t i = 1; i < frames.size(); ++i) {
+        if (frames[i - 1] < fromUs)
+            continue;
+        const bool near = std::any_of(switches.begin(), switches.end(), [&](const auto &s) {
+            return frames[i] >= s.first - kWindowUs && frames[i - 1] <= s.first + kWindowUs;
+        });
+        if (!near)
+            continue;
+        const double iv = double(frames[i] - frames[i - 1]) / 1000.0;
+        scene.atSwitchesS += iv / 1000.0;
+        if (scene.steadyMs > 0 && iv > 1.5 * scene.steadyMs)
+            scene.lostAtSwitches += long(std::floor(iv / scene.steadyMs)) - 1;
+    }
     for (const auto &[at, id] : switches) {
+        if (const auto sync = std::upper_bound(syncs.begin(), syncs.end(), at); sync != syncs.end())
+            scene.switchToSyncMs.push_back(double(*sync - at) / 1000.0);
         RegionTally &t = scene.regions[id];
         ++t.switches;
         for (std::size_t i = 1; i < frames.size(); ++i) {
@@ -284,6 +319,19 @@ int main(int argc, char **argv)
                 static_cast<long long>(scenes[1].rssPeakKb));
     std::printf("  %-34s %14.1f %14.1f\n", "steady frame interval, ms (median)", scenes[0].steadyMs,
                 scenes[1].steadyMs);
+    const auto rate = [](long lost, double s) { return s > 0 ? double(lost) / s : 0.0; };
+    std::printf("  %-34s %14.2f %14.2f\n", "frames lost /s near switches", rate(scenes[0].lostAtSwitches, scenes[0].atSwitchesS),
+                rate(scenes[1].lostAtSwitches, scenes[1].atSwitchesS));
+    std::printf("  %-34s %14.2f %14.2f\n", "frames lost /s away (baseline)", rate(scenes[0].lostAway, scenes[0].awayS),
+                rate(scenes[1].lostAway, scenes[1].awayS));
+    const auto syncs = [](const Scene &sc) {
+        return sc.switchToSyncMs.empty()
+                   ? QStringLiteral("-")
+                   : QStringLiteral("%1 / %2").arg(median(sc.switchToSyncMs), 0, 'f', 0)
+                         .arg(*std::max_element(sc.switchToSyncMs.begin(), sc.switchToSyncMs.end()), 0, 'f', 0);
+    };
+    std::printf("  %-34s %14s %14s\n", "switch -> next sync ms, med / max", qPrintable(syncs(scenes[0])),
+                qPrintable(syncs(scenes[1])));
     std::printf("  %-34s %14s %14s\n", "machine load (1 min) at the end", qPrintable(scenes[0].load),
                 qPrintable(scenes[1].load));
     std::printf("  %-34s %14s %14s\n", "items shown / skipped (whole run)",
