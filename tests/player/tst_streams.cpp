@@ -14,7 +14,15 @@
 //  - a stall (the RTSP server or the HLS ffmpeg SIGKILLed, or the RTSP
 //    server SIGSTOPped: no error, just no frames, while the stream is on
 //    screen): the next item is on screen within 5 s (+ margin) of the
-//    stream's last frame, and the play record says it did not complete.
+//    stream's last frame, and the play record says it did not complete;
+//  - audio (hlsWithAudioMutedOnlyWhileHidden): an HLS stream with a 440 Hz
+//    AAC track (ffprobe confirms both tracks) plays like any stream, and
+//    its audio follows the rule for videos (docs/player.md): muted while
+//    its slot is hidden (preloaded, already playing at the live edge),
+//    not muted while shown. Asserted through the slot's VideoPipeline
+//    (its `muted`, which is playbin's `mute`): this machine has no sound
+//    device to listen at (GStreamer's autoaudiosink falls back to what it
+//    finds), so what leaves the speaker is not observed.
 // Offscreen: frames still reach the VideoOutput's sink (the player's own
 // pipeline sets them there), which is what is read; no pixels are grabbed.
 #include "player_harness.h"
@@ -24,6 +32,7 @@
 #include "player/diagnostics.h"
 #include "player/diagnostics_text.h"
 #include "player/local_endpoints.h"
+#include "player/video_pipeline.h"
 
 #include <QQuickItem>
 #include <QQuickWindow>
@@ -45,7 +54,8 @@ constexpr int kRedY = 81, kGreenY = 145, kBlueY = 41;
 // ffmpeg writing a live HLS stream of one colour, served by a real nginx.
 class HlsSource {
 public:
-    explicit HlsSource(const QString &colour)
+    // `audio`: with a 440 Hz AAC track beside the picture.
+    explicit HlsSource(const QString &colour, bool audio = false)
     {
         // nginx's workers run unprivileged: a world-readable tree under /tmp.
         m_dir = std::make_unique<QTemporaryDir>(QStringLiteral("/tmp/stoa-hls-XXXXXX"));
@@ -54,12 +64,13 @@ public:
         m_ffmpeg.setProcessChannelMode(QProcess::ForwardedErrorChannel);
         m_ffmpeg.setWorkingDirectory(m_dir->path() + "/site");
         // One keyframe a second: every 1 s segment starts with one.
-        m_ffmpeg.start(QStringLiteral("ffmpeg"),
-                       {"-v", "error", "-re", "-f", "lavfi", "-i",
-                        QStringLiteral("color=c=%1:s=320x240:r=25").arg(colour), "-c:v", "libx264", "-preset",
-                        "ultrafast", "-tune", "zerolatency", "-g", "25", "-pix_fmt", "yuv420p", "-f", "hls",
-                        "-hls_time", "1", "-hls_list_size", "5", "-hls_flags", "delete_segments+temp_file",
-                        "index.m3u8"});
+        QStringList args{"-v", "error", "-re", "-f", "lavfi", "-i", QStringLiteral("color=c=%1:s=320x240:r=25").arg(colour)};
+        if (audio)
+            args << "-f" << "lavfi" << "-i" << "sine=frequency=440:sample_rate=48000" << "-c:a" << "aac";
+        args << "-c:v" << "libx264" << "-preset" << "ultrafast" << "-tune" << "zerolatency" << "-g" << "25"
+             << "-pix_fmt" << "yuv420p" << "-f" << "hls" << "-hls_time" << "1" << "-hls_list_size" << "5"
+             << "-hls_flags" << "delete_segments+temp_file" << "index.m3u8";
+        m_ffmpeg.start(QStringLiteral("ffmpeg"), args);
         m_nginx = std::make_unique<stoa::testing::NginxServer>(m_dir->path() + "/nginx", m_dir->path() + "/site");
     }
     bool start()
@@ -163,6 +174,40 @@ QVideoSink *shownSink(PlayerHarness &h)
         }
     }
     return nullptr;
+}
+
+// The VideoPipeline of `slot`'s scene (qml/MediaSlot.qml: the item whose
+// `slot` is it holds, through a Loader, one pipeline per video or stream).
+VideoPipeline *pipelineOf(PlayerHarness &h, const MediaSlot *slot)
+{
+    std::function<VideoPipeline *(QQuickItem *, bool)> find = [&](QQuickItem *item, bool inside) -> VideoPipeline * {
+        const QVariant s = item->property("slot");
+        if (s.isValid())
+            inside = s.value<QObject *>() == slot;
+        if (inside)
+            if (auto *p = item->findChild<VideoPipeline *>(QString(), Qt::FindDirectChildrenOnly))
+                return p;
+        for (QQuickItem *child : item->childItems())
+            if (VideoPipeline *p = find(child, inside))
+                return p;
+        return nullptr;
+    };
+    return find(h.shell->window()->contentItem(), false);
+}
+
+// The kinds of the tracks ffprobe finds at `url` ("video", "audio").
+QStringList trackKinds(const QString &url)
+{
+    QProcess probe;
+    probe.start(QStringLiteral("ffprobe"), {"-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", url});
+    if (!probe.waitForFinished(20000))
+        return {};
+    QStringList kinds = QString::fromUtf8(probe.readAllStandardOutput()).split('\n', Qt::SkipEmptyParts);
+    for (QString &k : kinds)
+        k = k.trimmed();
+    kinds.removeDuplicates(); // each track is listed once per program too
+    kinds.sort();
+    return kinds;
 }
 
 // The centre luma of `frame` (I420 / NV12: plane 0 is Y); -1 when unreadable.
@@ -386,6 +431,55 @@ private slots:
         RtspSource rtsp(QStringLiteral("0x00ff00"));
         QVERIFY(rtsp.start());
         playsFor(rtsp.url(), kGreenY);
+    }
+
+    // [blue image 1.5 s, stream with audio 4 s, green image 1.5 s]: hidden
+    // (preloaded, playing) muted; shown not muted; then green, completed.
+    void hlsWithAudioMutedOnlyWhileHidden()
+    {
+        HlsSource hls(QStringLiteral("red"), true);
+        QVERIFY(hls.start());
+        QCOMPARE(trackKinds(hls.url()), QStringList({"audio", "video"}));
+        PlayerHarness h;
+        const Media blue = h.content->solid(Qt::blue);
+        const Media green = h.content->solid(Qt::green);
+        h.content->activate(h.content->manifest(
+            1, QJsonObject{{"main", playlist({item(blue, 1500), streamItem(hls.url(), 4000), item(green, 1500)})}},
+            "main"));
+        QVERIFY(h.show());
+        Timeline t(*h.playback);
+        h.playback->start();
+        const std::string key = hls.url().toStdString(), greenKey = green.digest.ref();
+        const auto streamSlot = [&]() -> MediaSlot * {
+            for (MediaSlot *s : {h.playback->slotA(), h.playback->slotB()})
+                if (s->item() && s->item()->kind == ItemKind::Stream)
+                    return s;
+            return nullptr;
+        };
+        // Preloaded behind blue: its pipeline plays (frames come), muted.
+        VideoPipeline *hidden = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT(streamSlot() && !streamSlot()->shown() && (hidden = pipelineOf(h, streamSlot())) &&
+                                     hidden->framesDelivered() > 0,
+                                 20000);
+        QVERIFY(!t.everShown(key));
+        QCOMPARE(hidden->muted(), true);
+        // On screen: the same pipeline, its audio on, its picture red and live.
+        QTRY_VERIFY_WITH_TIMEOUT(t.everShown(key), 20000);
+        VideoPipeline *shown = pipelineOf(h, streamSlot());
+        QVERIFY(shown && streamSlot()->shown());
+        QCOMPARE(shown->muted(), false);
+        QVideoSink *sink = shownSink(h);
+        QVERIFY(sink);
+        QVERIFY2(std::abs(centreY(sink->videoFrame()) - kRedY) <= 12, qPrintable(QString::number(centreY(sink->videoFrame()))));
+        const qint64 frames = shown->framesDelivered();
+        QTRY_VERIFY_WITH_TIMEOUT(shown->framesDelivered() > frames + 10, 3000);
+        QCOMPARE(shown->muted(), false);
+        // Then green; the stream played its 4 s to the end (audio did not fail it).
+        QTRY_VERIFY_WITH_TIMEOUT(t.shownAt(greenKey, t.shownAt(key)) >= 0, 10000);
+        const auto record = playOf(h, hls.url());
+        QVERIFY(record);
+        QVERIFY2(record->completed, record->reason.value_or("").c_str());
+        QVERIFY(t.failures.empty());
     }
 
     void rtspClosedPortSkipped()
