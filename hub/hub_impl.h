@@ -115,6 +115,8 @@ struct Hub::Impl {
     // device_routes.cpp
     HttpResponse siteFile(const HttpRequest &request, const Route &route);
     void status(HttpRequest request, const Principal &who, Answer answer);
+    // The heartbeat's fields read: the rest of status() (device id, clock, body).
+    void storeStatus(HttpRequest request, const Principal &who, StatusReport report, Answer answer);
     void plays(HttpRequest request, const Principal &who, Answer answer);
     void screenshot(HttpRequest request, const Principal &who, Answer answer);
     // Submits to the ingest queue; `ok` is what a committed batch answers.

@@ -437,6 +437,41 @@ private slots:
         QTest::newRow("bad utf-8") << QByteArray("{\"device_id\":\"pi-1\",\"x\":\"\xff\xfe\"}");
         QTest::newRow("overlong utf-8") << QByteArray("{\"device_id\":\"pi-1\",\"x\":\"\xc0\xaf\"}");
         QTest::newRow("nul byte") << QByteArray("{\"device_id\":\"pi-1\",\"x\":\"a\0b\"}", 30);
+        // The route's own scanner (device_routes.cpp) and Qt's parser agree:
+        QTest::newRow("trailing text") << QByteArray(R"({"device_id":"pi-1"} x)");
+        QTest::newRow("trailing comma") << QByteArray(R"({"device_id":"pi-1",})");
+        QTest::newRow("leading zero") << QByteArray(R"({"device_id":"pi-1","n":01})");
+        QTest::newRow("bare word") << QByteArray(R"({"device_id":"pi-1","n":nul})");
+        QTest::newRow("unclosed array") << QByteArray(R"({"device_id":"pi-1","a":[1,2})");
+        QTest::newRow("device_id a number") << QByteArray(R"({"device_id":7})");
+        QTest::newRow("device_id an object") << QByteArray(R"({"device_id":{"x":"pi-1"}})");
+        QTest::newRow("escaped other device") << QByteArray("{\"device_id\":\"pi-\\u0032\"}");
+        QTest::newRow("other device twice") << QByteArray(R"({"device_id":"pi-1","device_id":"pi-2"})");
+    }
+
+    // Heartbeats the scanner reads, and those it leaves to Qt's parser,
+    // are stored alike: manifest.version wherever it stands in the body.
+    void heartbeatShapesAreRead_data()
+    {
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<int>("version");
+        QTest::newRow("plain") << QByteArray(R"( {"manifest":{"stale":false,"version":7},"device_id":"pi-1"} )") << 7;
+        QTest::newRow("nested, arrays, escapes")
+            << QByteArray("{\"a\":[1,-2.5e3,true,null,{\"b\":[\"\\\"\\u00e9\\n\"]}],\"manifest\":{\"x\":{\"version\":9},\"version\":8}}") << 8;
+        QTest::newRow("escaped id (Qt's path)") << QByteArray("{\"device_id\":\"pi-\\u0031\",\"manifest\":{\"version\":6}}") << 6;
+        QTest::newRow("deep (Qt's path)")
+            << QByteArray((std::string(100, '[') + std::string(100, ']')).insert(0, R"({"manifest":{"version":5},"d":)").append("}").c_str())
+            << 5;
+    }
+    void heartbeatShapesAreRead()
+    {
+        QFETCH(QByteArray, body);
+        QFETCH(int, version);
+        QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/status", body.toStdString()).status, 204L);
+        const auto latest = *h->hub->storage().latestStatus("pi-1");
+        QVERIFY(latest.has_value());
+        QCOMPARE(latest->manifestVersion, std::optional<std::int64_t>(version));
+        QCOMPARE(latest->body, body.toStdString());
     }
     void malformedHeartbeatsAreRefused()
     {
