@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 using namespace stoa::hub;
@@ -681,20 +682,34 @@ private slots:
 
         // The first request is taken into a batch that then waits for the
         // lock; one sent after that waits in the queue. Requests go out at a
-        // device's pace until one is seen waiting.
+        // device's pace until one is seen waiting. On a loaded machine two
+        // may arrive between looks (depth 2) and a late one may find the
+        // queue already late: so "at least one waiting", and each sender's
+        // answer is 204 (stored) or 503 (shed), never anything else.
         auto depth = [&] {
-            return h->client()->get("/metrics").body.find("stoa_hub_ingest_queue_depth 1") != std::string::npos;
+            const std::string body = h->client()->get("/metrics").body;
+            const std::string name = "\nstoa_hub_ingest_queue_depth ";
+            const auto at = body.find(name);
+            return at == std::string::npos ? -1.0 : std::atof(body.c_str() + at + name.size());
         };
         std::vector<std::thread> senders;
         std::vector<long> answers(20, 0);
-        for (int i = 0; i < 20 && !depth(); ++i) {
+        // Whatever fails below, the lock is let go and every sender joined
+        // (a joinable std::thread destroyed would end the run).
+        auto release = qScopeGuard([&] {
+            sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr);
+            for (auto &t : senders)
+                if (t.joinable())
+                    t.join();
+        });
+        for (int i = 0; i < 20 && depth() < 1; ++i) {
             senders.emplace_back([&, i] {
                 answers[static_cast<std::size_t>(i)] =
                     h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", i + 1)).status;
             });
             QTest::qWait(100);
         }
-        QVERIFY2(depth(), "no request waited behind the blocked batch");
+        QVERIFY2(depth() >= 1, "no request waited behind the blocked batch");
         QElapsedTimer queued;
         queued.start();
         QTRY_VERIFY_WITH_TIMEOUT(queued.elapsed() > 400, 2000); // the delay is the condition under test
@@ -705,10 +720,16 @@ private slots:
         QCOMPARE(sqlite3_exec(blocker, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
         for (auto &t : senders)
             t.join();
-        for (std::size_t i = 0; i < senders.size(); ++i)
-            QCOMPARE(answers[i], 204L); // accepted before the queue was late: stored
-        QCOMPARE((*h->hub->storage().latestStatus("pi-1"))->manifestVersion,
-                 std::optional<std::int64_t>(static_cast<std::int64_t>(senders.size())));
+        std::set<std::int64_t> stored; // versions of the heartbeats answered 204
+        for (std::size_t i = 0; i < senders.size(); ++i) {
+            QVERIFY2(answers[i] == 204L || answers[i] == 503L, qPrintable(QString("sender %1: %2").arg(i).arg(answers[i])));
+            if (answers[i] == 204L)
+                stored.insert(static_cast<std::int64_t>(i + 1));
+        }
+        // The blocked batch's and the waiting one's at least: accepted, so stored.
+        QVERIFY2(stored.size() >= 2, qPrintable(QString("%1 of %2 accepted").arg(stored.size()).arg(senders.size())));
+        const auto latest = (*h->hub->storage().latestStatus("pi-1"))->manifestVersion;
+        QVERIFY(latest && stored.contains(*latest));
         // No longer late: accepted again.
         QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", 100)).status, 204L);
     }
