@@ -15,6 +15,16 @@ constexpr std::int64_t kMaxTimerMs = 24LL * 3600 * 1000;
 // where the slot stands (less is a frame of 25 fps content: not worth a
 // flushing seek, which itself costs a few frames).
 constexpr std::int64_t kSeekAfterMs = 40;
+// The first hidden seek aims this far past where the slot stands when it is
+// issued (a flushing accurate seek of a paused pipeline: decode from the
+// key frame before; ~100 ms seen on a loaded 2-core VM). Landed early, the
+// frame waits for its instant; landed late, it is sought again aiming at
+// twice the time the last one took.
+constexpr std::int64_t kSeekLeadMs = 150;
+constexpr int kSeekAttempts = 3;
+// A hidden seek not landed by then is given up (the video is shown as it
+// is and sought on screen): what is on screen waits at most this long.
+constexpr std::int64_t kSeekWaitMs = 1500;
 
 // What marks an item bad: its asset, page, text or stream.
 std::string contentKey(const schedule::PlaylistItem &item)
@@ -37,12 +47,20 @@ RegionPlayer::RegionPlayer(RegionHost &host, RegionPlace place, QObject *parent)
                        QStringLiteral("not ready within %1 ms").arg(qint64(m_host.config().loadTimeout.count())));
         });
     }
-    for (QTimer *t : {&m_itemTimer, &m_fadeTimer, &m_slotTimer}) {
+    for (QTimer *t : {&m_itemTimer, &m_fadeTimer, &m_slotTimer, &m_seekTimer}) {
         t->setSingleShot(true);
         t->setTimerType(Qt::PreciseTimer);
     }
     connect(&m_itemTimer, &QTimer::timeout, this, &RegionPlayer::onItemTimer);
     connect(&m_slotTimer, &QTimer::timeout, this, &RegionPlayer::onSlotTimer);
+    connect(&m_seekTimer, &QTimer::timeout, this, [this] {
+        if (m_seek && !m_seek->landed) {
+            m_seek->gaveUp = true;
+            qCWarning(lcPlayer, "a synchronised video's seek to %lld ms did not land within %lld ms: shown as it is",
+                      static_cast<long long>(m_seek->targetMs), static_cast<long long>(kSeekWaitMs));
+        }
+        trySwitch();
+    });
     connect(&m_fadeTimer, &QTimer::timeout, this, [this] {
         if (m_fadingOut >= 0)
             slot(m_fadingOut).release();
@@ -465,6 +483,8 @@ void RegionPlayer::trySwitch()
             armSlotTimer();
             return;
         }
+        if (!positionHidden(hidden))
+            return;
         switchTo(hidden.index());
         return;
     case MediaSlot::State::Empty:
@@ -479,8 +499,67 @@ void RegionPlayer::trySwitch()
     }
 }
 
+bool RegionPlayer::positionHidden(MediaSlot &hidden)
+{
+    const PlannedItem &item = *hidden.item();
+    if (item.kind != ItemKind::Video || !item.sync)
+        return true;
+    const std::int64_t nowMs = m_host.trustedNow().utc.toMSecsSinceEpoch();
+    const auto issue = [&](std::int64_t leadMs, int attempts) {
+        m_seek.emplace();
+        m_seek->slot = hidden.index();
+        m_seek->generation = hidden.generation();
+        m_seek->targetMs = nowMs - item.sync->slotStartMs + leadMs;
+        m_seek->issuedMono = m_host.monoNow();
+        m_seek->attempts = attempts;
+        hidden.seekTo(m_seek->targetMs);
+        m_seekTimer.start(int(kSeekWaitMs));
+    };
+    if (!m_seek || m_seek->slot != hidden.index() || m_seek->generation != hidden.generation()) {
+        m_seek.reset();
+        m_seekTimer.stop();
+        if (nowMs - item.sync->slotStartMs < kSeekAfterMs)
+            return true; // at its slot's start: its first frame is the right one
+        issue(kSeekLeadMs, 1);
+        return false;
+    }
+    if (m_seek->gaveUp)
+        return true;
+    if (!m_seek->landed)
+        return false; // slotSought() or the deadline
+    const std::int64_t showAt = item.sync->slotStartMs + m_seek->targetMs;
+    if (showAt > nowMs) {
+        m_seekTimer.start(int(std::min(showAt - nowMs, kMaxTimerMs)));
+        return false;
+    }
+    // Landed after its instant: the frame is behind the slot by as much.
+    if (nowMs - showAt > kSeekAfterMs && m_seek->attempts < kSeekAttempts) {
+        const std::int64_t took = m_host.monoNow() - m_seek->issuedMono;
+        issue(std::max(kSeekLeadMs, 2 * took), m_seek->attempts + 1);
+        return false;
+    }
+    return true;
+}
+
+void RegionPlayer::slotSought(int index, int generation)
+{
+    if (!m_seek || m_seek->slot != index || m_seek->generation != generation || m_seek->landed ||
+        index != hiddenIndex() || slot(index).generation() != generation)
+        return;
+    m_seek->landed = true;
+    m_seekTimer.stop();
+    qCDebug(lcPlayer, "hidden video sought to %lld ms in %lld ms", static_cast<long long>(m_seek->targetMs),
+            static_cast<long long>(m_host.monoNow() - m_seek->issuedMono));
+    trySwitch();
+}
+
 void RegionPlayer::switchTo(int incoming)
 {
+    // Sought while hidden (positionHidden()): in step from its first picture.
+    const bool sought = m_seek && m_seek->slot == incoming && m_seek->generation == slot(incoming).generation() &&
+                        m_seek->landed;
+    m_seek.reset();
+    m_seekTimer.stop();
     MediaSlot &in = slot(incoming);
     const int outgoing = m_current;
     // How late the switch came after the outgoing item's planned end (0 when
@@ -505,8 +584,10 @@ void RegionPlayer::switchTo(int incoming)
         if (m_slotMissed && into > 0)
             qCWarning(lcPlayer, "%s came %lld ms after its slot began (not ready at the instant)", item.key.c_str(),
                       static_cast<long long>(into));
-        if (item.kind == ItemKind::Video && into >= kSeekAfterMs)
-            in.seekTo(into); // joined mid-slot, or late: where the other devices are
+        // Not sought in time while hidden (the seek was given up): where
+        // the other devices are, now (a jump from the picture it shows).
+        if (item.kind == ItemKind::Video && !sought && into >= kSeekAfterMs)
+            in.seekTo(into);
     } else if (item.durationMs) {
         m_currentEndMono = m_currentStartedMono + *item.durationMs;
         m_itemTimer.start(int(std::clamp<std::int64_t>(*item.durationMs, 0, kMaxTimerMs)));
@@ -602,6 +683,8 @@ void RegionPlayer::empty()
     closeCurrent();
     m_fadeTimer.stop();
     m_slotTimer.stop();
+    m_seekTimer.stop();
+    m_seek.reset();
     m_fadingOut = -1;
     m_itemTimer.stop();
     for (auto &s : m_slots)
@@ -666,6 +749,15 @@ void RegionPlayer::slotFailed(int index, int generation, const QString &reason)
 
 void RegionPlayer::slotEnded(int index, int generation)
 {
+    // Sought, hidden, past its end (a video shorter than the slot, joined
+    // after it ended): no sought frame will come; shown as it is, now.
+    if (m_seek && m_seek->slot == index && m_seek->generation == generation && !m_seek->landed &&
+        index == hiddenIndex() && slot(index).generation() == generation) {
+        m_seek->gaveUp = true;
+        m_seekTimer.stop();
+        trySwitch();
+        return;
+    }
     if (index != m_current || slot(index).generation() != generation || m_switchDue)
         return;
     m_outcome = {true, std::nullopt};

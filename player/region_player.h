@@ -38,9 +38,15 @@
 //    timeJumped()); never before it, whatever the item on screen does (a
 //    video ending early holds its last frame); the gapless rule still
 //    holds: an item not Ready at its instant comes the moment it is, and
-//    the lateness is logged. A video shown after its slot began (joining
-//    mid-slot, or late) is sought to trusted now - slot start. With an
-//    untrusted clock the playlist plays as an ordinary one (unsynchronised).
+//    the lateness is logged. A video that comes after its slot began
+//    (joining mid-slot, or late) is sought BEFORE it is shown, in its
+//    hidden slot, to where the slot will stand then (positionHidden()),
+//    and shown at the instant of that frame: its first picture is
+//    already in step. The slot is Ready meanwhile and what is on screen
+//    stays; a seek that does not land within kSeekWaitMs (1.5 s) is given up:
+//    the video is shown as it is and sought again on screen (a jump,
+//    never a gap). With an untrusted clock the playlist plays as an
+//    ordinary one (unsynchronised).
 #pragma once
 
 #include "cache/store.h"
@@ -172,6 +178,8 @@ public:
     Q_INVOKABLE void slotReady(int slot, int generation);
     Q_INVOKABLE void slotFailed(int slot, int generation, const QString &reason);
     Q_INVOKABLE void slotEnded(int slot, int generation);
+    // The frame a hidden video was sought to is in its sink (positionHidden()).
+    Q_INVOKABLE void slotSought(int slot, int generation);
 
 signals:
     // A staged region's hidden slot settled (prepared() became true).
@@ -210,6 +218,11 @@ private:
     void reportPrepared();
     void prepareNext();
     void trySwitch();
+    // v1.1 §13: whether the Ready hidden slot may be shown now. A
+    // synchronised video past its slot's start is first sought (hidden) to
+    // where the slot will stand once the frame is there, and waited for;
+    // false while it is (m_seekTimer or slotSought() come back to trySwitch()).
+    bool positionHidden(MediaSlot &hidden);
     void switchTo(int incoming);
     void closeCurrent();
     // Nothing to show: releases both slots (the region is transparent).
@@ -239,6 +252,18 @@ private:
     QTimer m_slotTimer;                         // v1.1 §13: the hidden item's slot start (the switch instant)
     bool m_slotMissed = false;                  // the slot began before its item was Ready: log the lateness
     bool m_resync = false;                      // timeJumped(): the next slot is found from now
+    // A hidden synchronised video being sought before it is shown (positionHidden()).
+    struct HiddenSeek {
+        int slot = -1;
+        int generation = -1;
+        std::int64_t targetMs = 0;   // into the video; shown at slot start + this
+        std::int64_t issuedMono = 0;
+        int attempts = 0;
+        bool landed = false;         // its frame is in the sink
+        bool gaveUp = false;         // not landed within kSeekWaitMs: shown as it is
+    };
+    std::optional<HiddenSeek> m_seek;
+    QTimer m_seekTimer;                         // the sought frame's instant, or the seek's deadline
     int m_fadingOut = -1;                       // slot kept visible under a fade-in
     bool m_staged = false;                      // stage(): loading ahead, no switch until go()
     std::optional<std::int64_t> m_stagedFor;    // when go() is meant to come (monotonic ms)

@@ -36,6 +36,8 @@ constexpr const char *kFrameCaps = "video/x-raw,format=(string){I420,NV12}";
 // long without UDP packets before it tries TCP (µs).
 constexpr guint kRtspLatencyMs = 200;
 constexpr guint64 kRtspUdpTimeoutUs = 2'000'000;
+// A frame starting this much before a seek's target holds it (10 fps and up).
+constexpr qint64 kSoughtSlackUs = 100'000;
 
 // playbin's source-setup (GStreamer's thread): tunes rtspsrc for a live picture.
 void onSourceSetup(GstElement *, GstElement *source, gpointer)
@@ -371,6 +373,15 @@ void VideoPipeline::deliverFrame()
         present(frame);
     else
         m_held = frame;
+    // The sought frame: an accurate seek gives the frame that holds the
+    // target, which starts at most a frame period before it (100 ms: down
+    // to 10 fps); a frame of before the flush (frame 0 of a prerolled
+    // pipeline, queued) starts earlier. Without a timestamp, any frame.
+    if (m_seekTargetUs >= 0 && m_sink &&
+        (frame.startTime() < 0 || frame.startTime() >= m_seekTargetUs - kSoughtSlackUs)) {
+        m_seekTargetUs = -1;
+        emit sought();
+    }
     if (m_pendingSeekMs >= 0)
         seek(std::exchange(m_pendingSeekMs, -1));
 }
@@ -385,8 +396,10 @@ void VideoPipeline::seek(qint64 ms)
     }
     // ACCURATE: from the frame at `ms`, not the keyframe before it (a
     // synchronised wall must show the same frame on every screen).
-    if (!gst_element_seek_simple(m_pipeline, GST_FORMAT_TIME,
-                                 GstSeekFlags(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE), gint64(ms) * GST_MSECOND))
+    if (gst_element_seek_simple(m_pipeline, GST_FORMAT_TIME,
+                                GstSeekFlags(GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE), gint64(ms) * GST_MSECOND))
+        m_seekTargetUs = ms * 1000;
+    else
         qCInfo(lcPlayer, "video pipeline for %s refused a seek to %lld ms", qPrintable(m_source.toString()),
                static_cast<long long>(ms));
 }

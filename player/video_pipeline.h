@@ -86,7 +86,9 @@ public:
     // Plays on from `ms` into the video (a flushing, accurate seek; v1.1 §13
     // a synchronised slot joined mid-way). Before the first frame the seek
     // waits for it (GStreamer seeks a prerolled pipeline); after an end or
-    // a failure it does nothing.
+    // a failure it does nothing. sought() comes once the frame at `ms` is
+    // in the sink (a paused pipeline holds it there: sought while hidden,
+    // it is the first picture shown); a refused seek never gives it.
     Q_INVOKABLE void seek(qint64 ms);
 
     // Frames handed to the sink so far (the preroll frame included).
@@ -107,6 +109,7 @@ signals:
     void liveChanged();
     void failed(const QString &reason);
     void ended();
+    void sought();
 
 private:
     void start();
@@ -126,6 +129,7 @@ private:
     bool m_finished = false; // failed() or ended() was emitted
     qint64 m_delivered = 0;
     qint64 m_pendingSeekMs = -1; // seek() before the first frame: done at it
+    qint64 m_seekTargetUs = -1;  // a seek issued, its frame not in the sink yet (sought() then)
     QTimer m_startDeadline; // runs from start() to the first frame
     // A frame that came before the sink was set (the preroll frame, usually):
     // delivered when the sink arrives. Invariant: null while m_sink is set.

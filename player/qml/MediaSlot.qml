@@ -148,6 +148,8 @@ Item {
                 playing: root.slot.playing
                 muted: !root.slot.shown
                 onFailed: (reason) => piped.fail(reason)
+                // v1.1 §13: the frame a hidden slot was sought to is in the sink.
+                onSought: root.playback.slotSought(root.slotIndex, piped.generation)
                 onEnded: {
                     if (pipedWatch.frames === 0) {
                         piped.fail("the video ended before its first frame")
@@ -169,8 +171,9 @@ Item {
                 }
                 onStalled: piped.fail(piped.live ? "the stream stalled (no frame for " + stallMs + " ms)" : "stalled for 5 s")
             }
-            // v1.1 §13: a synchronised video shown after its slot began plays
-            // on from where the slot stands (RegionPlayer::switchTo).
+            // v1.1 §13: a synchronised video that comes after its slot began
+            // is sought, hidden, to where the slot will stand when it is
+            // shown (RegionPlayer::positionHidden).
             Connections {
                 target: root.slot
                 function onSeekRequested(ms) { pipeline.seek(ms) }
