@@ -3,10 +3,15 @@
 // databases and HTTP: poll, never sleep a fixed time and hope.
 //
 // Invariant: the condition is checked at least once, and once more at or
-// after the deadline before giving up. The calling thread sleeps between
+// after the deadline before giving up. waitUntil's thread sleeps between
 // checks and runs no event loop, so nothing else the test owns (QProcess
-// signals, timers) runs while it waits.
+// signals, timers) runs while it waits; waitProcessingEvents runs the
+// thread's event loop between checks, for conditions those objects make
+// true (a QProcess's output read, a QTcpServer's request answered).
 #pragma once
+
+#include <QDeadlineTimer>
+#include <QTest>
 
 #include <chrono>
 #include <functional>
@@ -25,6 +30,19 @@ inline bool waitUntil(const std::function<bool()> &condition, std::chrono::milli
         if (std::chrono::steady_clock::now() >= deadline)
             return false;
         std::this_thread::sleep_for(every);
+    }
+    return true;
+}
+
+// True as soon as `condition` holds; false when `timeoutMs` passed first.
+// Events are processed for `everyMs` between checks.
+inline bool waitProcessingEvents(const std::function<bool()> &condition, int timeoutMs, int everyMs = 25)
+{
+    QDeadlineTimer deadline(timeoutMs);
+    while (!condition()) {
+        if (deadline.hasExpired())
+            return false;
+        QTest::qWait(everyMs);
     }
     return true;
 }

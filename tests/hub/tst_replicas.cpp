@@ -13,6 +13,7 @@
 #include "loopback_port.h"
 #include "postgres_server.h"
 #include "served_hub.h"
+#include "wait_until.h"
 
 #include "hub/credentials.h"
 #include "hub/open_storage.h"
@@ -35,6 +36,7 @@
 #include <thread>
 
 using namespace stoa::hub;
+using stoa::testing::waitProcessingEvents;
 using namespace stoa::hub::test;
 using stoa::testing::freeLoopbackPort;
 
@@ -202,17 +204,6 @@ private:
     std::vector<std::thread> threads_;
 };
 
-bool waitFor(const std::function<bool()> &done, int ms)
-{
-    QDeadlineTimer deadline(ms);
-    while (!done()) {
-        if (deadline.hasExpired())
-            return false;
-        QThread::msleep(20); // the poll's pace
-    }
-    return true;
-}
-
 } // namespace
 
 class ReplicasTest : public QObject {
@@ -257,23 +248,23 @@ private slots:
             const auto e = haproxy.start(dir.path(), freeLoopbackPort(), freeLoopbackPort(), ports);
             QVERIFY2(e.isEmpty(), qPrintable(e));
         }
-        QVERIFY2(waitFor([&] { return haproxy.status("hub1") == "UP" && haproxy.status("hub2") == "UP"; }, 20000),
+        QVERIFY2(waitProcessingEvents([&] { return haproxy.status("hub1") == "UP" && haproxy.status("hub2") == "UP"; }, 20000),
                  qPrintable(haproxy.status("hub1") + " " + haproxy.status("hub2")));
 
         Load load(haproxy.base(), devices);
         load.start();
-        QVERIFY2(waitFor([&] { return load.acked() >= 500; }, 60000), "the steady load did not get going");
+        QVERIFY2(waitProcessingEvents([&] { return load.acked() >= 500; }, 60000), "the steady load did not get going");
 
         // SIGKILL one replica: HAProxy takes it out, devices only retry.
         const auto ackedAtKill = load.acked();
         QElapsedTimer sinceKill;
         sinceKill.start();
         ::kill(static_cast<pid_t>(hubs[0]->pid()), SIGKILL);
-        QVERIFY2(waitFor([&] { return haproxy.status("hub1").startsWith("DOWN"); }, 10000), qPrintable(haproxy.status("hub1")));
+        QVERIFY2(waitProcessingEvents([&] { return haproxy.status("hub1").startsWith("DOWN"); }, 10000), qPrintable(haproxy.status("hub1")));
         const auto downAfterMs = sinceKill.elapsed();
         qInfo("HAProxy took the killed replica out after %lld ms", static_cast<long long>(downAfterMs));
         QVERIFY2(downAfterMs <= 3000, "the issue's bound: within 3 s");
-        QVERIFY2(waitFor([&] { return load.acked() >= ackedAtKill + 500; }, 30000), "no progress on the surviving replica");
+        QVERIFY2(waitProcessingEvents([&] { return load.acked() >= ackedAtKill + 500; }, 30000), "no progress on the surviving replica");
 
         // Back on its port: it rejoins.
         hubs[0]->process().waitForFinished(5000);
@@ -282,7 +273,7 @@ private slots:
             const auto e = hubs[0]->start(QStringLiteral("127.0.0.1:%1").arg(ports[0]));
             QVERIFY2(e.isEmpty(), qPrintable(e));
         }
-        QVERIFY2(waitFor([&] { return haproxy.status("hub1") == "UP"; }, 20000), qPrintable(haproxy.status("hub1")));
+        QVERIFY2(waitProcessingEvents([&] { return haproxy.status("hub1") == "UP"; }, 20000), qPrintable(haproxy.status("hub1")));
 
         // PostgreSQL restarted under the load: /healthz says 503 meanwhile,
         // and both replicas recover by themselves.
@@ -290,10 +281,10 @@ private slots:
         pg->stop();
         for (const auto &hub : hubs) {
             HttpClient health(hub->base());
-            QVERIFY2(waitFor([&] { return health.get("/healthz").status == 503; }, 20000),
+            QVERIFY2(waitProcessingEvents([&] { return health.get("/healthz").status == 503; }, 20000),
                      "a replica kept saying healthy without its database");
         }
-        QVERIFY2(waitFor([&] { return haproxy.status("hub1").startsWith("DOWN") && haproxy.status("hub2").startsWith("DOWN"); },
+        QVERIFY2(waitProcessingEvents([&] { return haproxy.status("hub1").startsWith("DOWN") && haproxy.status("hub2").startsWith("DOWN"); },
                          10000),
                  "HAProxy kept the replicas in while their /healthz said 503");
         {
@@ -302,10 +293,10 @@ private slots:
         }
         for (const auto &hub : hubs) {
             HttpClient health(hub->base());
-            QVERIFY2(waitFor([&] { return health.get("/healthz").status == 200; }, 60000),
+            QVERIFY2(waitProcessingEvents([&] { return health.get("/healthz").status == 200; }, 60000),
                      qPrintable("a replica did not recover by itself:\n" + hub->outputTail()));
         }
-        QVERIFY2(waitFor([&] { return load.acked() >= ackedAtRestart + 500; }, 60000), "the load did not resume");
+        QVERIFY2(waitProcessingEvents([&] { return load.acked() >= ackedAtRestart + 500; }, 60000), "the load did not resume");
         load.stop();
         qInfo("acknowledged requests %lld, failed tries (retried) %lld", static_cast<long long>(load.acked()),
               static_cast<long long>(load.failures()));

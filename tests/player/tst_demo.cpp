@@ -22,6 +22,7 @@
 #include "raw_http_client.h"
 #include "process_probe.h"
 #include "tools/demo_content.h"
+#include "wait_until.h"
 
 #include <QGuiApplication>
 #include <QImage>
@@ -38,19 +39,9 @@
 #include <functional>
 
 using namespace stoa::endpoints::testing;
+using stoa::testing::waitProcessingEvents;
 
 namespace {
-
-bool waitFor(const std::function<bool()> &cond, int ms)
-{
-    QDeadlineTimer deadline(ms);
-    while (!cond()) {
-        if (deadline.hasExpired())
-            return false;
-        QTest::qWait(25);
-    }
-    return true;
-}
 
 QRect pixels(const stoa::tools::DemoRect &r, QSize screen)
 {
@@ -219,12 +210,12 @@ private slots:
         QVERIFY2(player.waitForStarted(10000), qPrintable(player.errorString()));
 
         // Verified and playing: the log, then /status.
-        QVERIFY2(waitFor([&] { return servingPort(readLog()) != 0; }, 60000), log.constData());
+        QVERIFY2(waitProcessingEvents([&] { return servingPort(readLog()) != 0; }, 60000), log.constData());
         const auto port = std::uint16_t(servingPort(log));
         QVERIFY2(log.contains("(signature and every blob verified)"), log.constData());
         QVERIFY2(log.contains("manifest version 1 is active"), log.constData());
         QJsonObject status;
-        QVERIFY2(waitFor([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      status = QJsonDocument::fromJson(QByteArray::fromStdString(get(port, "/status").body)).object();
                      return status.value("manifest").toObject().value("version").toInt() == 1 &&
                             QJsonDocument(status.value("now_playing").toObject()).toJson().contains("\"demo\"");
@@ -244,7 +235,7 @@ private slots:
         // Two grabs while it plays: every region as it should be in both.
         QImage a;
         QString why;
-        QVERIFY2(waitFor([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      a = grabScreen();
                      why = checkRegions(a);
                      return why.isEmpty();
@@ -256,7 +247,7 @@ private slots:
         QImage b;
         Shift moved;
         double videoChange = 0;
-        QVERIFY2(waitFor([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      b = grabScreen();
                      moved = leftShift(before, columnInk(b, ticker), 900);
                      videoChange = meanAbsDiff(a, b, video);

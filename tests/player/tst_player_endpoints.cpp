@@ -12,6 +12,7 @@
 // Waits are conditions with deadlines.
 #include "raw_http_client.h"
 #include "process_probe.h"
+#include "wait_until.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -21,19 +22,9 @@
 #include <QTest>
 
 using namespace stoa::endpoints::testing;
+using stoa::testing::waitProcessingEvents;
 
 namespace {
-
-bool waitFor(const std::function<bool()> &cond, int ms)
-{
-    QDeadlineTimer deadline(ms);
-    while (!cond()) {
-        if (deadline.hasExpired())
-            return false;
-        QTest::qWait(25);
-    }
-    return true;
-}
 
 class Player {
 public:
@@ -78,15 +69,15 @@ private slots:
         env.insert("NOTIFY_SOCKET", dir.filePath("notify.sock"));
         env.insert("WATCHDOG_USEC", "1000000");
         Player player({"--demo", "--config", "/dev/null", "--no-auto-diagnostics"}, env);
-        QVERIFY2(waitFor([&] { return player.port() != 0; }, 60000), player.log().constData());
+        QVERIFY2(waitProcessingEvents([&] { return player.port() != 0; }, 60000), player.log().constData());
         const std::uint16_t port = player.port();
 
-        QVERIFY2(waitFor([&] { return get(port, "/healthz").status == 200; }, 10000), player.log().constData());
+        QVERIFY2(waitProcessingEvents([&] { return get(port, "/healthz").status == 200; }, 10000), player.log().constData());
         QCOMPARE(get(port, "/healthz").body, std::string("ok\n"));
 
         // /status: spec §5, every key, as of now.
         Reply status;
-        QVERIFY(waitFor([&] {
+        QVERIFY(waitProcessingEvents([&] {
             status = get(port, "/status");
             const auto o = QJsonDocument::fromJson(QByteArray::fromStdString(status.body)).object();
             return status.status == 200 && !o.value("now_playing").toObject().value("playlist").isNull();
@@ -110,7 +101,7 @@ private slots:
         // /metrics: promtool accepts it, and it moves with playback (gauges
         // are refreshed every second).
         std::string metrics;
-        QVERIFY2(waitFor([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      metrics = get(port, "/metrics").body;
                      return metricSample(metrics, "stoa_playback_manifest_version") == 1 &&
                             metricSample(metrics, "stoa_playback_idle") == 0;
@@ -131,12 +122,12 @@ private slots:
         for (int i = 0; i < 200; ++i) // a burst of scrapes
             QCOMPARE(get(port, "/healthz").status, 200);
         // The demo's images change every few seconds: the counter keeps growing.
-        QVERIFY2(waitFor([&] { return metricSample(get(port, "/metrics").body, played) > before; }, 30000),
+        QVERIFY2(waitProcessingEvents([&] { return metricSample(get(port, "/metrics").body, played) > before; }, 30000),
                  player.log().constData());
         ::close(slow);
         QVERIFY(player.running());
 
-        QVERIFY(waitFor([&] { return notify.count("READY=1") == 1 && notify.count("WATCHDOG=1") >= 3; }, 20000));
+        QVERIFY(waitProcessingEvents([&] { return notify.count("READY=1") == 1 && notify.count("WATCHDOG=1") >= 3; }, 20000));
         QVERIFY(notify.anyStartsWith("STATUS="));
         QVERIFY(player.terminate());
         QVERIFY(notify.count("STOPPING=1") == 1);
@@ -150,7 +141,7 @@ private slots:
         conf.write("data_dir = " + dir.filePath("store").toUtf8() + "\nrotation = sideways\n");
         conf.close();
         Player player({"--config", dir.filePath("stoa.conf")});
-        QVERIFY2(waitFor([&] { return player.port() != 0; }, 30000), player.log().constData());
+        QVERIFY2(waitProcessingEvents([&] { return player.port() != 0; }, 30000), player.log().constData());
         QVERIFY(player.log().contains("stoa.conf:2: bad value for 'rotation': 'sideways'"));
         const Reply status = get(player.port(), "/status");
         QCOMPARE(status.status, 200);

@@ -19,6 +19,7 @@
 // Every wait is a condition polled with a deadline.
 #include "agent_harness.h"
 #include "process_probe.h"
+#include "wait_until.h"
 
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -29,6 +30,7 @@
 #include <curl/curl.h>
 
 using namespace stoa;
+using stoa::testing::waitProcessingEvents;
 using namespace stoa::testing;
 using stoa::endpoints::testing::metricSample;
 using stoa::endpoints::testing::NotifySocket;
@@ -57,17 +59,6 @@ Got httpGet(const std::string &url)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &g.status);
     curl_easy_cleanup(c);
     return g;
-}
-
-bool waitFor(const std::function<bool()> &cond, int ms)
-{
-    QDeadlineTimer deadline(ms);
-    while (!cond()) {
-        if (deadline.hasExpired())
-            return false;
-        QTest::qWait(20); // lets QProcess read output meanwhile
-    }
-    return true;
 }
 
 class Syncd {
@@ -122,7 +113,7 @@ private slots:
         FaultServer server;
         server.setDocumentRoot(site.site().toStdString());
         Syncd syncd(site, server.baseUrl());
-        QVERIFY2(waitFor([&] { return syncd.port() > 0; }, 20000), syncd.log().constData());
+        QVERIFY2(waitProcessingEvents([&] { return syncd.port() > 0; }, 20000), syncd.log().constData());
         const std::string base = "http://127.0.0.1:" + std::to_string(syncd.port());
 
         const Got health = httpGet(base + "/healthz");
@@ -130,7 +121,7 @@ private slots:
         QCOMPARE(health.body, std::string("ok\n"));
 
         std::string metrics;
-        QVERIFY2(waitFor([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      metrics = httpGet(base + "/metrics").body;
                      return metricSample(metrics, "stoa_sync_active_manifest_version") == 1;
                  }, 30000),
@@ -147,7 +138,7 @@ private slots:
 
         // The backend breaks: the metrics follow.
         server.addFault(Fault::statusCode(500).onPrefix("/v1/"));
-        QVERIFY2(waitFor([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      metrics = httpGet(base + "/metrics").body;
                      return metricSample(metrics, "stoa_sync_consecutive_failures") >= 2;
                  }, 30000),
@@ -172,9 +163,9 @@ private slots:
         FaultServer server;
         server.addFault(Fault::statusCode(500)); // polls fail and back off: warnings to log
         Syncd syncd(site, server.baseUrl(), env);
-        QVERIFY2(waitFor([&] { return notify.count("READY=1") == 1; }, 20000),
+        QVERIFY2(waitProcessingEvents([&] { return notify.count("READY=1") == 1; }, 20000),
                  qPrintable(notify.messages().join(" | ")));
-        QVERIFY2(waitFor([&] { return notify.count("WATCHDOG=1") >= 5; }, 20000),
+        QVERIFY2(waitProcessingEvents([&] { return notify.count("WATCHDOG=1") >= 5; }, 20000),
                  qPrintable(notify.messages().join(" | ")));
         QVERIFY(notify.anyStartsWith("STATUS="));
         QVERIFY(syncd.terminate());
@@ -208,10 +199,10 @@ private slots:
         server.setResponse("POST", statusPath, 204);
         Syncd syncd(site, server.baseUrl(), QProcessEnvironment::systemEnvironment(), site.path("small/data"),
                     {"--set", "status_interval_s=0.3"});
-        QVERIFY2(waitFor([&] { return syncd.port() > 0; }, 20000), syncd.log().constData());
+        QVERIFY2(waitProcessingEvents([&] { return syncd.port() > 0; }, 20000), syncd.log().constData());
         const std::string base = "http://127.0.0.1:" + std::to_string(syncd.port());
         std::string metrics;
-        QVERIFY2(waitFor([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      metrics = httpGet(base + "/metrics").body;
                      return metricSample(metrics, "stoa_sync_active_manifest_version") == double(v1->version);
                  }, 30000),
@@ -230,7 +221,7 @@ private slots:
         };
         auto v2 = site.publish({a, big});
         QVERIFY2(v2, v2 ? "" : v2.error().c_str());
-        QVERIFY2(waitFor([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      metrics = httpGet(base + "/metrics").body;
                      const QJsonObject b = lastBlocked().toObject();
                      return metricSample(metrics, R"(stoa_sync_staged_blocked{reason="no_space"})") == 1 &&
@@ -248,7 +239,7 @@ private slots:
         QVERIFY2(promtoolAccepts(metrics, why), qPrintable(why));
 
         QVERIFY(small.grow("16m"));
-        QVERIFY2(waitFor([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      metrics = httpGet(base + "/metrics").body;
                      return metricSample(metrics, "stoa_sync_active_manifest_version") == double(v2->version) &&
                             metricSample(metrics, R"(stoa_sync_staged_blocked{reason="no_space"})") == 0 &&
@@ -256,7 +247,7 @@ private slots:
                  }, 30000),
                  metrics.c_str());
         const std::size_t beats = server.requestsTo(statusPath).size();
-        QVERIFY(waitFor([&] { return server.requestsTo(statusPath).size() > beats; }, 10000));
+        QVERIFY(waitProcessingEvents([&] { return server.requestsTo(statusPath).size() > beats; }, 10000));
         QVERIFY2(lastBlocked().isNull(), QJsonDocument(lastBlocked().toObject()).toJson().constData());
         QVERIFY(syncd.terminate());
     }
