@@ -20,7 +20,12 @@
 //    trusted = false) plays the playlist and reports sync.state
 //    "unsynchronised" and clock.trusted false in /status.
 // RUN_SERIAL: the <1 frame bound is between two render loops sharing the
-// machine's two cores.
+// machine's two cores. The sanitizer build (ASan + UBSan at -O0) is there to
+// find memory errors; its two players render slowly enough on two cores to
+// miss a frame now and then (CI's asan stage: 1 of 58 switches 74 ms apart,
+// the default build's run of the same commit all under 40 ms), so there the
+// bound is two frame periods: still synchronised, where round-robin pairs
+// are hundreds of ms apart.
 #include "raw_http_client.h"
 #include "sync_players.h"
 #include "wait_until.h"
@@ -47,6 +52,11 @@ QJsonObject status(std::uint16_t port)
 
 constexpr int kSwitches = 50;
 constexpr double kFramePeriodMs = 40.0;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double kBoundMs = 2 * kFramePeriodMs;
+#else
+constexpr double kBoundMs = kFramePeriodMs;
+#endif
 
 } // namespace
 
@@ -132,13 +142,13 @@ void SyncPlayersTest::twoPlayersSwitchTogether()
     int over = 0;
     for (double d : offsets) {
         worst = std::max(worst, std::abs(d));
-        over += std::abs(d) >= kFramePeriodMs;
+        over += std::abs(d) >= kBoundMs;
     }
     qInfo("%zu switches paired: worst |B - A| %.1f ms", offsets.size(), worst);
     QVERIFY2(over == 0, qPrintable(QStringLiteral("%1 of %2 switches %3 ms or more apart (worst %4 ms)")
                                        .arg(over)
                                        .arg(offsets.size())
-                                       .arg(kFramePeriodMs)
+                                       .arg(kBoundMs)
                                        .arg(worst)));
 }
 
