@@ -42,14 +42,14 @@
 //   xvfb-run -a -s "-screen 0 1920x1080x24" build/bench/layout_bench [--seconds N=40] [--keep DIR]
 // Needs ffmpeg.
 #include "tests/player/player_harness.h"
+#include "process_probe.h"
 #include "player/frame_log.h"
 
-#include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QGuiApplication>
 #include <QJsonArray>
 #include <QTextStream>
-#include <QThread>
+#include <QTest>
 
 #include <algorithm>
 #include <cmath>
@@ -59,6 +59,8 @@
 
 using namespace stoa;
 using namespace stoa::player::testing;
+
+using stoa::endpoints::testing::cpuTicks;
 
 namespace {
 
@@ -103,24 +105,6 @@ void makeStore(const QString &dir, int regions)
     m["layouts"] = QJsonObject{{"scene", QJsonObject{{"regions", layout}}}};
     m["default_layout"] = "scene";
     content.activate(m);
-}
-
-qint64 cpuTicks(qint64 pid)
-{
-    QFile f(QStringLiteral("/proc/%1/stat").arg(pid));
-    if (!f.open(QIODevice::ReadOnly))
-        return -1;
-    const QByteArray line = f.readAll();
-    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
-    return fields.size() > 13 ? fields[11].toLongLong() + fields[12].toLongLong() : -1; // utime, stime
-}
-
-void pump(qint64 ms)
-{
-    QElapsedTimer t;
-    t.start();
-    while (t.elapsed() < ms)
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 20), QThread::msleep(10);
 }
 
 double median(std::vector<double> v)
@@ -238,14 +222,14 @@ Scene runScene(const QString &dataDir, const QString &logPath, int seconds, QByt
     if (!p.waitForStarted(10000))
         return scene;
     const qint64 pid = p.processId();
-    pump(kWarmS * 1000);
+    QTest::qWait(kWarmS * 1000);
     const std::int64_t fromUs = stoa::player::FrameLog::nowUs();
     const qint64 t0 = cpuTicks(pid);
     QElapsedTimer wall;
     wall.start();
     std::vector<double> rss;
     for (int s = 1; s <= seconds && p.state() == QProcess::Running; ++s) {
-        pump(s * 1000 - wall.elapsed());
+        QTest::qWait(int(s * 1000 - wall.elapsed()));
         log += p.readAll();
         rss.push_back(double(rssKb(QString::number(pid))));
     }

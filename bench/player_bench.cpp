@@ -11,12 +11,12 @@
 // Needs a display: run under Xvfb, e.g.
 //   xvfb-run -a -s "-screen 0 1920x1080x24" build-h/bench/player_bench [--only startup|cpu|rss] [--rss-seconds N]
 #include "tests/player/player_harness.h"
+#include "process_probe.h"
 
-#include <QCoreApplication>
 #include <QElapsedTimer>
 #include <QGuiApplication>
 #include <QRegularExpression>
-#include <QThread>
+#include <QTest>
 
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +24,8 @@
 
 using namespace stoa;
 using namespace stoa::player::testing;
+
+using stoa::endpoints::testing::cpuTicks;
 
 namespace {
 
@@ -59,24 +61,6 @@ std::pair<qint64, qint64> waitFirstFrame(QProcess &p, const QElapsedTimer &since
             break;
     }
     return {-1, -1};
-}
-
-qint64 cpuTicks(qint64 pid)
-{
-    QFile f(QStringLiteral("/proc/%1/stat").arg(pid));
-    if (!f.open(QIODevice::ReadOnly))
-        return -1;
-    const QByteArray line = f.readAll();
-    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
-    return fields.size() > 13 ? fields[11].toLongLong() + fields[12].toLongLong() : -1; // utime, stime
-}
-
-void pump(int ms)
-{
-    QElapsedTimer t;
-    t.start();
-    while (t.elapsed() < ms)
-        QCoreApplication::processEvents(QEventLoop::AllEvents, 20), QThread::msleep(10);
 }
 
 } // namespace
@@ -166,12 +150,12 @@ int main(int argc, char **argv)
         auto p = launch(still, 12000);
         QByteArray log;
         waitFirstFrame(*p, since, log);
-        pump(2000);
+        QTest::qWait(2000);
         const qint64 pid = p->processId();
         const qint64 t0 = cpuTicks(pid);
         QElapsedTimer wall;
         wall.start();
-        pump(5000);
+        QTest::qWait(5000);
         const qint64 t1 = cpuTicks(pid);
         const double seconds = double(wall.elapsed()) / 1000.0;
         const double cpu = double(t1 - t0) / double(sysconf(_SC_CLK_TCK)) / seconds * 100.0;
@@ -202,7 +186,7 @@ int main(int argc, char **argv)
             t.start();
             std::printf("RSS, %s, kB per second:", label);
             for (int second = 1; second <= rssSeconds && p->state() == QProcess::Running; ++second) {
-                pump(int(second * 1000 - t.elapsed()));
+                QTest::qWait(int(second * 1000 - t.elapsed()));
                 log += p->readAllStandardError();
                 last = rssKb(QString::number(pid));
                 peak = std::max(peak, last);

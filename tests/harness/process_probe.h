@@ -1,7 +1,8 @@
 // tests/harness/process_probe.h — looking at a real stoa process the way
 // systemd and Prometheus do, for the sync and player process tests:
 // a datagram socket standing in for $NOTIFY_SOCKET, one sample read out of a
-// /metrics body, the endpoint port read out of the process's log.
+// /metrics body, the endpoint port read out of the process's log, the CPU
+// time /proc has charged it (the benchmarks).
 #pragma once
 
 #include <QFile>
@@ -61,6 +62,17 @@ inline bool promtoolAccepts(const std::string &metrics, QString &why)
     }
     why = QString::fromUtf8(promtool.readAllStandardOutput() + promtool.readAllStandardError());
     return promtool.exitStatus() == QProcess::NormalExit && promtool.exitCode() == 0;
+}
+
+// User + system clock ticks /proc/PID/stat has charged `pid`; -1: gone.
+inline qint64 cpuTicks(qint64 pid)
+{
+    QFile f(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray line = f.readAll();
+    const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+    return fields.size() > 13 ? fields[11].toLongLong() + fields[12].toLongLong() : -1; // utime, stime
 }
 
 // The port of "serving http://127.0.0.1:PORT" in a log; 0: not logged yet.
