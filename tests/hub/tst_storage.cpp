@@ -16,6 +16,45 @@
 using namespace stoa::hub;
 using namespace stoa::hub::test;
 
+namespace {
+
+// The storage as the tests use it; a storage that does not open ends the run.
+std::unique_ptr<Storage> openOrDie(const std::string &url, const std::string &path)
+{
+    auto storage = openStorage(url, path);
+    if (!storage)
+        qFatal("openStorage: %s", storage.error().message.c_str());
+    return std::move(*storage);
+}
+
+// Runs SQL on the test's database with the backend's own client, behind the
+// storage's back (to take the schema back to what an older hub left):
+// `postgresSql` on PostgreSQL at `url`, else `sqliteSql` on PATH/hub.db.
+bool execBehindTheStorage(const std::string &url, const std::string &path, const char *postgresSql,
+                          const char *sqliteSql)
+{
+    if (Backends::postgres()) {
+        PGconn *conn = PQconnectdb(url.c_str());
+        PGresult *r = PQstatus(conn) == CONNECTION_OK ? PQexec(conn, postgresSql) : nullptr;
+        const bool ok = r && PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            qWarning("PostgreSQL: %s", PQerrorMessage(conn));
+        PQclear(r);
+        PQfinish(conn);
+        return ok;
+    }
+    sqlite3 *conn = nullptr;
+    int rc = sqlite3_open((path + "/hub.db").c_str(), &conn);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(conn, sqliteSql, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK)
+        qWarning("SQLite: %s", sqlite3_errmsg(conn));
+    sqlite3_close(conn);
+    return rc == SQLITE_OK;
+}
+
+} // namespace
+
 class StorageTest : public QObject {
     Q_OBJECT
     Backends backends;
@@ -75,13 +114,7 @@ private slots:
     {
         db.reset();
         const std::string url = backends.freshUrl(), path = dir->path().toStdString();
-        const auto open = [&] {
-            auto storage = openStorage(url, path);
-            if (!storage)
-                qFatal("openStorage: %s", storage.error().message.c_str());
-            return std::move(*storage);
-        };
-        db = open();
+        db = openOrDie(url, path);
         QVERIFY(db->migrate().has_value());
         const std::int64_t t = 1'000'000'000, minute = 60000;
         IngestBatch b;
@@ -90,29 +123,15 @@ private slots:
         QVERIFY(db->ingest(b).has_value());
         db.reset();
 
-        if (Backends::postgres()) {
-            PGconn *conn = PQconnectdb(url.c_str());
-            QCOMPARE(PQstatus(conn), CONNECTION_OK);
-            PGresult *r = PQexec(conn, "DROP TABLE online_stretches; "
-                                       "DROP FUNCTION stoa_extend_online(text[], bigint[], bigint); "
-                                       "ALTER TABLE devices DROP COLUMN last_status_seq; "
-                                       "DELETE FROM hub_schema WHERE version >= 6");
-            const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-            PQclear(r);
-            PQfinish(conn);
-            QVERIFY(ok);
-        } else {
-            sqlite3 *conn = nullptr;
-            QCOMPARE(sqlite3_open((path + "/hub.db").c_str(), &conn), SQLITE_OK);
-            const int rc = sqlite3_exec(conn,
-                                        "DROP TABLE online_stretches; ALTER TABLE devices DROP COLUMN online_stretch; "
-                                        "PRAGMA user_version=5",
-                                        nullptr, nullptr, nullptr);
-            sqlite3_close(conn);
-            QCOMPARE(rc, SQLITE_OK);
-        }
+        QVERIFY(execBehindTheStorage(url, path,
+                                     "DROP TABLE online_stretches; "
+                                     "DROP FUNCTION stoa_extend_online(text[], bigint[], bigint); "
+                                     "ALTER TABLE devices DROP COLUMN last_status_seq; "
+                                     "DELETE FROM hub_schema WHERE version >= 6",
+                                     "DROP TABLE online_stretches; ALTER TABLE devices DROP COLUMN online_stretch; "
+                                     "PRAGMA user_version=5"));
 
-        db = open();
+        db = openOrDie(url, path);
         QVERIFY(db->migrate().has_value());
         QVERIFY(db->migrate().has_value());
         const auto one = *db->onlineStretches("pi-1", 0);
@@ -137,13 +156,7 @@ private slots:
     {
         db.reset();
         const std::string url = backends.freshUrl(), path = dir->path().toStdString();
-        const auto open = [&] {
-            auto storage = openStorage(url, path);
-            if (!storage)
-                qFatal("openStorage: %s", storage.error().message.c_str());
-            return std::move(*storage);
-        };
-        db = open();
+        db = openOrDie(url, path);
         QVERIFY(db->migrate().has_value());
         const std::int64_t t = 1'000'000'000, minute = 60000;
         QVERIFY(db->addDevice("pi-1", "h1", 0).has_value());
@@ -153,27 +166,14 @@ private slots:
         QVERIFY(db->ingest(b).has_value());
         db.reset();
 
-        if (Backends::postgres()) {
-            PGconn *conn = PQconnectdb(url.c_str());
-            QCOMPARE(PQstatus(conn), CONNECTION_OK);
-            PGresult *r = PQexec(conn, "UPDATE devices SET last_status = s.body FROM statuses s "
-                                       "WHERE s.seq = devices.last_status_seq; "
-                                       "ALTER TABLE devices DROP COLUMN last_status_seq; "
-                                       "DELETE FROM hub_schema WHERE version = 7");
-            const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-            PQclear(r);
-            PQfinish(conn);
-            QVERIFY(ok);
-        } else {
-            sqlite3 *conn = nullptr;
-            QCOMPARE(sqlite3_open((path + "/hub.db").c_str(), &conn), SQLITE_OK);
-            const int rc = sqlite3_exec(conn, "ALTER TABLE devices DROP COLUMN online_stretch; PRAGMA user_version=6",
-                                        nullptr, nullptr, nullptr);
-            sqlite3_close(conn);
-            QCOMPARE(rc, SQLITE_OK);
-        }
+        QVERIFY(execBehindTheStorage(url, path,
+                                     "UPDATE devices SET last_status = s.body FROM statuses s "
+                                     "WHERE s.seq = devices.last_status_seq; "
+                                     "ALTER TABLE devices DROP COLUMN last_status_seq; "
+                                     "DELETE FROM hub_schema WHERE version = 7",
+                                     "ALTER TABLE devices DROP COLUMN online_stretch; PRAGMA user_version=6"));
 
-        db = open();
+        db = openOrDie(url, path);
         QVERIFY(db->migrate().has_value());
         QVERIFY(db->migrate().has_value());
         const auto latest = *db->latestStatus("pi-1");
