@@ -159,36 +159,29 @@ void analyse(const QString &path, std::int64_t fromUs, Scene &scene)
         else if (parts[1] == "switch" && parts.size() >= 5 && us >= fromUs && parts[2] != "idle")
             switches.emplace_back(us, parts.last()); // the region: last (a text item's key has spaces)
     }
-    // Steady: frame intervals after the warm-up further than 250 ms from any switch.
-    std::vector<double> steady;
+    // Frame intervals after the warm-up, each once: steady (further than
+    // 250 ms from any switch) or reaching into some switch's window (for the
+    // rate at switches).
+    std::vector<double> steady, atSwitches;
     for (std::size_t i = 1; i < frames.size(); ++i) {
         if (frames[i - 1] < fromUs)
             continue;
         const bool near = std::any_of(switches.begin(), switches.end(), [&](const auto &s) {
             return frames[i] >= s.first - kWindowUs && frames[i - 1] <= s.first + kWindowUs;
         });
-        if (!near)
-            steady.push_back(double(frames[i] - frames[i - 1]) / 1000.0);
+        (near ? atSwitches : steady).push_back(double(frames[i] - frames[i - 1]) / 1000.0);
     }
     scene.steadyMs = median(steady);
+    const auto lost = [&](double iv) {
+        return scene.steadyMs > 0 && iv > 1.5 * scene.steadyMs ? long(std::floor(iv / scene.steadyMs)) - 1 : 0L;
+    };
     for (double iv : steady) {
         scene.awayS += iv / 1000.0;
-        if (scene.steadyMs > 0 && iv > 1.5 * scene.steadyMs)
-            scene.lostAway += long(std::floor(iv / scene.steadyMs)) - 1;
+        scene.lostAway += lost(iv);
     }
-    // Every interval that reaches into some switch's window, once (for the rate at switches).
-    for (std::size_t i = 1; i < frames.size(); ++i) {
-        if (frames[i - 1] < fromUs)
-            continue;
-        const bool near = std::any_of(switches.begin(), switches.end(), [&](const auto &s) {
-            return frames[i] >= s.first - kWindowUs && frames[i - 1] <= s.first + kWindowUs;
-        });
-        if (!near)
-            continue;
-        const double iv = double(frames[i] - frames[i - 1]) / 1000.0;
+    for (double iv : atSwitches) {
         scene.atSwitchesS += iv / 1000.0;
-        if (scene.steadyMs > 0 && iv > 1.5 * scene.steadyMs)
-            scene.lostAtSwitches += long(std::floor(iv / scene.steadyMs)) - 1;
+        scene.lostAtSwitches += lost(iv);
     }
     for (const auto &[at, id] : switches) {
         if (const auto sync = std::upper_bound(syncs.begin(), syncs.end(), at); sync != syncs.end())
