@@ -3,6 +3,16 @@
 // Every fallible call at this module's boundary returns Result<T>; no
 // exception leaves it (handler exceptions are caught and answered with 500).
 // The message is for logs and operators; the code lets callers react.
+//
+// These are set-up faults: a metric registration breaking the naming rules
+// (a programming error: orDetached() logs it and the process runs on), a
+// listen address from the configuration, a port that cannot be bound. The
+// processes log the message and carry on without the series or the
+// endpoints; the codes are for tests and for a caller that wants to say
+// which it was. Not cache::Error (cache/error.h), whose codes are run-time
+// conditions of the store that callers branch on: the two share only the
+// std::expected shape, each with its own codes, and neither module may
+// include the other (docs/architecture.md).
 #pragma once
 
 #include <expected>
