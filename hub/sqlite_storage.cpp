@@ -30,6 +30,11 @@ constexpr int kCheckpointPages = 8000;
 // up (readers hold old frames): a RESTART checkpoint waits for them and
 // briefly holds writers, to bound the file.
 constexpr int kWalRestartFrames = 65536;
+// The checkpointer's passes end once one found at most this many new
+// frames (2 MiB), after at most kCheckpointPasses; the writer then copies
+// the rest itself (SqliteStorage::Impl::finishCheckpoint()).
+constexpr int kFinishFrames = 512;
+constexpr int kCheckpointPasses = 8;
 
 const char *const kSchemaV1 = R"sql(
 CREATE TABLE devices (
@@ -369,9 +374,13 @@ struct SqliteStorage::Impl {
     // Checkpoints run on their own thread and connection, off the commit
     // path: SQLite's default runs them inside a commit, so every thousandth
     // batch waited for the database file's writes and fsync.
-    std::mutex checkpointMutex; // guards walPages, stopping
+    std::mutex checkpointMutex; // guards walPages, walBackfilled, stopping
     std::condition_variable checkpointWake;
     int walPages = 0;
+    // The checkpointer copied the whole WAL into the database: the writer's
+    // next turn copies what it committed since (a batch or two) and so
+    // restarts the WAL (finishCheckpoint()); no other pass meanwhile.
+    bool walBackfilled = false;
     bool stopping = false;
     std::thread checkpointer; // last: started once the rest is built
 
@@ -406,10 +415,14 @@ struct SqliteStorage::Impl {
         std::unique_ptr<Connection> conn;
         std::unique_lock lock(checkpointMutex);
         while (!stopping) {
-            checkpointWake.wait_for(lock, std::chrono::seconds(5),
-                                    [this] { return stopping || walPages >= kCheckpointPages; });
+            checkpointWake.wait_for(lock, std::chrono::seconds(5), [this] {
+                return stopping || (walPages >= kCheckpointPages && !walBackfilled);
+            });
             if (stopping)
                 break;
+            // Woken by the clock with the writer's turn still due: no batch
+            // came for seconds; this pass stands in for it (other writes).
+            walBackfilled = false;
             walPages = 0;
             lock.unlock();
             if (!conn) {
@@ -417,15 +430,56 @@ struct SqliteStorage::Impl {
                     conn = std::make_unique<Connection>(*db);
             }
             if (conn) {
-                int frames = 0, copied = 0;
-                const int rc = sqlite3_wal_checkpoint_v2(*conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
-                if (rc == SQLITE_OK && frames > kWalRestartFrames)
-                    sqlite3_wal_checkpoint_v2(*conn, nullptr, SQLITE_CHECKPOINT_RESTART, &frames, &copied);
+                // Passes until the last one found few new frames (each
+                // copies only what was committed during the one before), so
+                // the writer's own pass (finishCheckpoint()) stays short.
+                int frames = 0, copied = 0, before = 0;
+                for (int pass = 0; pass < kCheckpointPasses; ++pass) {
+                    const int rc = sqlite3_wal_checkpoint_v2(*conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+                    if (rc == SQLITE_OK && frames > kWalRestartFrames) {
+                        sqlite3_wal_checkpoint_v2(*conn, nullptr, SQLITE_CHECKPOINT_RESTART, &frames, &copied);
+                        break;
+                    }
+                    if (rc != SQLITE_OK || frames <= 0 || copied != frames)
+                        break; // busy, or a reader holds older frames: the next pass
+                    if (frames - before <= kFinishFrames) {
+                        std::lock_guard backfilled(checkpointMutex);
+                        walBackfilled = true;
+                        break;
+                    }
+                    before = frames;
+                }
             }
             lock.lock();
         }
     }
 
+
+    // The writer's side of a checkpoint, under writeMutex before a write
+    // transaction. SQLite restarts the WAL from its start only when a
+    // write transaction begins with the whole WAL already in the database,
+    // and under load the writer's next batch has always begun before the
+    // checkpointer's copy ends: the WAL then grew to kWalRestartFrames,
+    // every commit woke the checkpointer again (a database fsync beside
+    // each WAL fsync), and every WAL fsync of an appended file waited for a
+    // journal commit (issue 16: p99 of the heartbeats). Here the writer
+    // copies the few frames it committed since the checkpointer's pass,
+    // with its fsync, once per pass (~kCheckpointPages of WAL); its next
+    // transaction then writes the WAL from the start, over the file's
+    // blocks. Busy (the checkpointer is running again, a reader holds an
+    // old snapshot): nothing happens until the next pass.
+    void finishCheckpoint()
+    {
+        {
+            std::lock_guard lock(checkpointMutex);
+            if (!walBackfilled)
+                return;
+        }
+        int frames = 0, copied = 0;
+        sqlite3_wal_checkpoint_v2(*writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+        std::lock_guard lock(checkpointMutex);
+        walBackfilled = false;
+    }
 
     // A reader connection, returned to the pool when the lease ends.
     class Lease {
@@ -970,6 +1024,7 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
     if (batch.empty())
         return counts;
     std::lock_guard lock(d->writeMutex);
+    d->finishCheckpoint();
     Connection &db = *d->writer;
     Transaction tx(db);
     if (auto r = tx.begin(); !r)
@@ -997,7 +1052,7 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
     Stmt latest(db, "UPDATE devices SET last_seen_at_ms = ?2, manifest_version = ?3, last_status_rowid = ?4, "
                     "online_stretch = ?5 WHERE id = ?1 AND (last_seen_at_ms IS NULL OR last_seen_at_ms <= ?2)");
     Stmt addPlay(db, "INSERT OR IGNORE INTO plays(device_id, id, received_at_ms, line) VALUES(?1, ?2, ?3, ?4)");
-    Stmt countPlay(db, "UPDATE devices SET plays = plays + 1 WHERE id = ?1");
+    Stmt countPlay(db, "UPDATE devices SET plays = plays + ?2 WHERE id = ?1");
     Stmt addShot(db, "INSERT INTO screenshots(device_id, sha256, bytes, received_at_ms) VALUES(?1, ?2, ?3, ?4)");
     Stmt lastShot(db, "UPDATE devices SET last_screenshot_at_ms = max(coalesce(last_screenshot_at_ms, 0), ?2) "
                       "WHERE id = ?1");
@@ -1045,7 +1100,27 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
             return dbFail(db, "storing a status");
         latest.reset();
     }
+    // A device's stored plays are counted once per run of its records
+    // (a request's records are one run): one UPDATE of its row per plays
+    // request instead of one per record (~10).
+    const std::string *counting = nullptr;
+    std::int64_t stored = 0;
+    auto flushCount = [&]() -> bool {
+        if (counting && stored > 0) {
+            countPlay.bindKept(1, *counting).bind(2, stored);
+            if (countPlay.step() != SQLITE_DONE)
+                return false;
+            countPlay.reset();
+        }
+        stored = 0;
+        return true;
+    };
     for (const auto &play : batch.plays) {
+        if (!counting || *counting != play.deviceId) {
+            if (!flushCount())
+                return dbFail(db, "counting plays");
+            counting = &play.deviceId;
+        }
         addPlay.bindKept(1, play.deviceId).bindKept(2, play.id).bind(3, play.receivedAtMs).bindKept(4, play.line);
         if (addPlay.step() != SQLITE_DONE)
             return dbFail(db, "storing a play");
@@ -1055,11 +1130,10 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
             continue;
         }
         ++counts.playsStored;
-        countPlay.bindKept(1, play.deviceId);
-        if (countPlay.step() != SQLITE_DONE)
-            return dbFail(db, "counting a play");
-        countPlay.reset();
+        ++stored;
     }
+    if (!flushCount())
+        return dbFail(db, "counting plays");
     for (const auto &shot : batch.screenshots) {
         addShot.bind(1, shot.deviceId).bind(2, shot.sha256Hex).bind(3, shot.bytes).bind(4, shot.receivedAtMs);
         lastShot.bind(1, shot.deviceId).bind(2, shot.receivedAtMs);
