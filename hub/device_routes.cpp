@@ -15,6 +15,7 @@
 #include <QJsonObject>
 #include <QJsonParseError>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -64,21 +65,27 @@ bool cleanText(std::string_view text)
     return true;
 }
 
-// What the hub reads of a heartbeat: the device id and manifest.version
-// at the top level. A strict RFC 8259 scanner over the bytes: building
-// QJsonDocument's tree of a ~1 KB heartbeat was ~80 % of the route's
-// instructions (issue 16, callgrind). It accepts only valid JSON (which
-// Qt's parser accepts too), so a body it does not take (invalid, deeper
-// than kMaxDepth, an escaped or repeated key it reads) goes to
-// QJsonDocument, whose verdict and messages stay the answer.
+// What the hub reads of a heartbeat (the device id and manifest.version
+// at the top level) or of a play record (its id at the top level). A
+// strict RFC 8259 scanner over the bytes: building QJsonDocument's tree of
+// a ~1 KB heartbeat was ~80 % of the route's instructions (issue 16,
+// callgrind), and a plays batch built one per record. It accepts only
+// valid JSON (which Qt's parser accepts too), so a body it does not take
+// (invalid, deeper than kMaxDepth, an escaped or repeated key it reads,
+// that key not a string) goes to QJsonDocument, whose verdict and
+// messages stay the answer.
 struct HeartbeatFields {
-    std::optional<std::string_view> deviceId; // unescaped text only
+    std::optional<std::string_view> deviceId; // the string at `idKey`, unescaped text only
     std::optional<double> manifestVersion;    // a number at manifest.version
 };
 
 class HeartbeatScanner {
 public:
-    explicit HeartbeatScanner(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
+    // `idKey`: the top-level string read into deviceId ("id" for a play).
+    explicit HeartbeatScanner(std::string_view text, std::string_view idKey = "device_id")
+        : p_(text.data()), end_(text.data() + text.size()), idKey_(idKey)
+    {
+    }
 
     std::optional<HeartbeatFields> scan()
     {
@@ -171,7 +178,7 @@ private:
     {
         if (p_ == end_)
             return false;
-        const bool isId = where == Where::Top && key == "device_id";
+        const bool isId = where == Where::Top && key == idKey_;
         const bool isManifest = where == Where::Top && key == "manifest";
         const bool isVersion = where == Where::Manifest && key == "version";
         seenId_ += isId;
@@ -275,6 +282,7 @@ private:
 
     const char *p_;
     const char *end_;
+    std::string_view idKey_;
     HeartbeatFields fields_;
     int seenId_ = 0, seenManifest_ = 0, seenVersion_ = 0;
 };
@@ -394,6 +402,18 @@ void Hub::Impl::plays(HttpRequest request, const Principal &who, Answer answer)
             line.remove_suffix(1);
         if (line.find_first_not_of(" \t") == std::string_view::npos)
             continue;
+        if (cleanText(line)) {
+            // The usual record: its id read by the scanner; an id it leaves
+            // to Qt (absent, empty, escaped, not ASCII: Qt counts UTF-16
+            // units against kMaxPlayIdLength) takes the path below.
+            const auto fields = HeartbeatScanner(line, "id").scan();
+            const auto id = fields ? fields->deviceId : std::nullopt;
+            if (id && !id->empty() && id->size() <= kMaxPlayIdLength
+                && std::ranges::all_of(*id, [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+                batch.plays.push_back({who.device, std::string(*id), now, std::string(line)});
+                continue;
+            }
+        }
         QJsonParseError err{};
         const auto doc = QJsonDocument::fromJson(QByteArray(line.data(), static_cast<qsizetype>(line.size())), &err);
         std::string why;

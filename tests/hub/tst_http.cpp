@@ -433,6 +433,45 @@ private slots:
         QCOMPARE(h->hub->storage().plays("pi-1", 100)->size(), std::size_t{3});
     }
 
+    // Records the route's scanner reads and those it leaves to Qt's parser
+    // (an escaped or non-ASCII id) are stored alike; a line either refuses
+    // is refused by both, with its line number; the device's count of plays
+    // is the records stored, however they were batched.
+    void playRecordShapesAreRead()
+    {
+        auto dev = h->client(h->dev1);
+        const std::string batch = "{\"n\":[1,{\"a\":\"\\\"x\"}],\"id\":\"s1\",\"asset\":null}\n"
+                                  "{\"id\":\"s\\u0032\"}\n"
+                                  "{\"id\":\"s3-\xc3\xa9\"}\n"
+                                  "{\"id\":\"t1\"} x\n"
+                                  "{\"id\":\"\"}\n"
+                                  "{\"id\":7}\n"
+                                  "{\"id\":\"" + std::string(257, 'y') + "\"}\n"
+                                  "{\"id\":\"t2\",}\n"
+                                  "{\"id\":\"s4\"}";
+        const auto r = dev->post("/v1/devices/pi-1/plays", batch, "application/x-ndjson");
+        QCOMPARE(r.status, 400L);
+        const auto o = object(r);
+        QCOMPARE(o.value("stored").toInt(), 4);
+        const auto lines = o.value("lines").toArray();
+        QCOMPARE(lines.size(), 5);
+        for (int i = 0; i < 5; ++i)
+            QCOMPARE(lines[i].toObject().value("line").toInt(), 4 + i);
+        QVERIFY(lines[0].toObject().value("error").toString().contains("JSON"));
+        QVERIFY(lines[3].toObject().value("error").toString().contains("longer"));
+        QStringList ids;
+        const auto plays = h->hub->storage().plays("pi-1", 100);
+        QVERIFY(plays.has_value());
+        for (const auto &play : *plays)
+            ids << QString::fromStdString(play.id);
+        ids.sort();
+        QCOMPARE(ids, (QStringList{"s1", "s2", QString::fromUtf8("s3-\xc3\xa9"), "s4"}));
+        // Sent again with one more: only the new one counts.
+        QCOMPARE(dev->post("/v1/devices/pi-1/plays", "{\"id\":\"s1\"}\n{\"id\":\"s5\"}", "application/x-ndjson").status,
+                 204L);
+        QCOMPARE(deviceIn(array(h->client(h->viewer)->get("/api/v1/devices")), "pi-1").value("plays").toInt(), 5);
+    }
+
     void malformedHeartbeatsAreRefused_data()
     {
         QTest::addColumn<QByteArray>("body");
