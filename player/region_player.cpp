@@ -25,6 +25,13 @@ constexpr int kSeekAttempts = 3;
 // A hidden seek not landed by then is given up (the video is shown as it
 // is and sought on screen): what is on screen waits at most this long.
 constexpr std::int64_t kSeekWaitMs = 1500;
+// The next item starts loading this long after a switch, not at it (a
+// quarter of a shorter item's duration): a video's preload (its pipeline's
+// start on this thread, the decoder's start and first frame on two cores
+// shared with the renderer) landing on the frames right after a switch
+// made them ~1.5x slower than the ones before it; the incoming video's own
+// start is there already. layout_bench, docs/benchmarks.md.
+constexpr std::int64_t kPreloadAfterSwitchMs = 500;
 
 // What marks an item bad: its asset, page, text or stream.
 std::string contentKey(const schedule::PlaylistItem &item)
@@ -53,6 +60,11 @@ RegionPlayer::RegionPlayer(RegionHost &host, RegionPlace place, QObject *parent)
     }
     connect(&m_itemTimer, &QTimer::timeout, this, &RegionPlayer::onItemTimer);
     connect(&m_slotTimer, &QTimer::timeout, this, &RegionPlayer::onSlotTimer);
+    m_preloadTimer.setSingleShot(true);
+    connect(&m_preloadTimer, &QTimer::timeout, this, [this] {
+        prepareNext();
+        trySwitch();
+    });
     connect(&m_seekTimer, &QTimer::timeout, this, [this] {
         if (m_seek && !m_seek->landed) {
             m_seek->gaveUp = true;
@@ -610,7 +622,17 @@ void RegionPlayer::switchTo(int incoming)
             incoming, m_place.layout ? " of region " : "", m_place.region.c_str());
     const std::int64_t late = plannedEnd >= 0 ? std::max<std::int64_t>(0, m_host.monoNow() - plannedEnd) : -1;
     m_host.regionSwitched(item, late);
-    prepareNext();
+    // The next item a moment later (kPreloadAfterSwitchMs), when the frames
+    // of this switch are out: anything that needs it sooner (this item
+    // ending or failing, a boundary, a new manifest) prepares it itself
+    // (trySwitch(), prepareNext()). A synchronised item's next slot is
+    // planned now: the slot timer and a hidden seek are armed from it.
+    m_preloadTimer.stop();
+    if (item.sync || m_fadingOut >= 0)
+        prepareNext();
+    else
+        m_preloadTimer.start(
+            int(std::min(kPreloadAfterSwitchMs, item.durationMs ? *item.durationMs / 4 : kPreloadAfterSwitchMs)));
     armSlotTimer(); // the next slot's start; or, while fading or nothing is planned, this one's end
 }
 
@@ -682,6 +704,7 @@ void RegionPlayer::empty()
 {
     closeCurrent();
     m_fadeTimer.stop();
+    m_preloadTimer.stop();
     m_slotTimer.stop();
     m_seekTimer.stop();
     m_seek.reset();

@@ -11,6 +11,11 @@
 //  - gapless: a switch happens only when the incoming slot is Ready; the
 //    outgoing slot is released after the incoming one is shown (same frame,
 //    or after the fade), so at no time are both hidden while content plays;
+//  - the next item is loaded into the hidden slot a moment after a switch
+//    (kPreloadAfterSwitchMs, at most a quarter of the item's duration), not
+//    at it: its load's work stays off the frames of the switch. Whatever
+//    needs it sooner (the item on screen over early, a boundary) loads it
+//    at once;
 //  - an item ends when its duration elapses (item timer), when its video
 //    ends, or at a schedule boundary; if the next item is not ready yet the
 //    current one stays on screen until it is;
@@ -250,6 +255,7 @@ private:
     QTimer m_fadeTimer;                         // releases the outgoing slot after a fade
     QTimer m_retryTimer;                        // empty because items failed: tries them again at their retry time
     QTimer m_slotTimer;                         // v1.1 §13: the hidden item's slot start (the switch instant)
+    QTimer m_preloadTimer;                      // loads the next item a moment after a switch (switchTo())
     bool m_slotMissed = false;                  // the slot began before its item was Ready: log the lateness
     bool m_resync = false;                      // timeJumped(): the next slot is found from now
     // A hidden synchronised video being sought before it is shown (positionHidden()).

@@ -19,6 +19,7 @@
 
 #include <functional>
 #include <future>
+#include <map>
 #include <set>
 
 using namespace stoa;
@@ -167,6 +168,7 @@ private slots:
     void tickerMovesRightToLeft();
     void playsCarryLayoutAndRegion();
     void nowPlayingNamesEachRegion();
+    void nextItemLoadsAfterTheSwitch();
 };
 
 void LayoutTest::threeRegionsAtTheirPlaces()
@@ -399,6 +401,75 @@ void LayoutTest::nowPlayingNamesEachRegion()
              qPrintable(QJsonDocument(np).toJson()));
     QVERIFY2(!np.contains("layout") && !np.contains("regions"), qPrintable(QJsonDocument(np).toJson()));
     QCOMPARE(np.value("asset").toString(), green.name);
+}
+
+// A region loads its next item a moment after a switch, not at it
+// (RegionPlayer's kPreloadAfterSwitchMs: the load's work stays off the
+// switch's frames; layout_bench). Right after each switch of a video region
+// and an image region the other slot is still empty (it was loading the
+// next item at once before); each next item still comes in its turn, and
+// every sample of both rectangles shows one of its region's colours: no
+// dark or empty region frame at any switch.
+void LayoutTest::nextItemLoadsAfterTheSwitch()
+{
+    PlayerHarness h;
+    const Media red = h.content->video(QStringLiteral("red"), 1.2);
+    const Media magenta = h.content->video(QStringLiteral("magenta"), 1.2);
+    const Media green = h.content->solid(kGreen), blue = h.content->solid(kBlue);
+    QJsonObject m = h.content->manifest(
+        1,
+        {{"videos", playlist({item(red, -1, "stretch"), item(magenta, -1, "stretch")})},
+         {"images", playlist({item(green, 900, "stretch"), item(blue, 900, "stretch")})}},
+        QString());
+    m["layouts"] = QJsonObject{{"pair", QJsonObject{{"regions", QJsonArray{
+        region("left", 0, 0, 0.5, 1, "videos"),
+        region("right", 0.5, 0, 0.5, 1, "images"),
+    }}}}};
+    m["default_layout"] = "pair";
+    h.content->activate(m);
+    QVERIFY(h.start());
+    QTRY_COMPARE_WITH_TIMEOUT(h.playback->layoutRegions().size(), std::size_t(2), 5000);
+    RegionDarkWatch dark;
+    // Per region: the other slot's state once the switch that showed a slot returned.
+    std::map<QString, std::vector<MediaSlot::State>> otherAtSwitch;
+    for (RegionPlayer *r : h.playback->layoutRegions()) {
+        dark.watch(r);
+        for (MediaSlot *s : {r->slotA(), r->slotB()})
+            QObject::connect(s, &MediaSlot::shownChanged, s, [&otherAtSwitch, r, s] {
+                if (!s->shown())
+                    return;
+                QTimer::singleShot(0, s, [&otherAtSwitch, r, s] {
+                    MediaSlot *other = s == r->slotA() ? r->slotB() : r->slotA();
+                    otherAtSwitch[r->regionId()].push_back(other->state());
+                });
+            });
+    }
+    std::vector<QColor> left, right;
+    QTimer sampler;
+    QObject::connect(&sampler, &QTimer::timeout, &sampler, [&] {
+        const QImage img = h.grab();
+        left.push_back(img.pixelColor(int(0.25 * (img.width() - 1)), img.height() / 2));
+        right.push_back(img.pixelColor(int(0.75 * (img.width() - 1)), img.height() / 2));
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(!h.playback->idle(), 5000);
+    sampler.start(20);
+    QTRY_VERIFY_WITH_TIMEOUT(otherAtSwitch["left"].size() >= 4 && otherAtSwitch["right"].size() >= 4, 30000);
+    sampler.stop();
+    for (const auto &[id, states] : otherAtSwitch)
+        for (std::size_t i = 0; i < states.size(); ++i)
+            QVERIFY2(states[i] == MediaSlot::State::Empty,
+                     qPrintable(QStringLiteral("%1, switch %2: the other slot in state %3 right after it")
+                                    .arg(id).arg(i).arg(int(states[i]))));
+    const auto only = [](const std::vector<QColor> &samples, const QColor &a, const QColor &b) {
+        int seenA = 0, seenB = 0, other = 0;
+        for (const QColor &c : samples)
+            (near(c, a) ? seenA : near(c, b) ? seenB : other) += 1;
+        return QStringLiteral("%1 %2 %3").arg(seenA > 0).arg(seenB > 0).arg(other);
+    };
+    QCOMPARE(only(left, kRed, kMagenta), QStringLiteral("1 1 0"));
+    QCOMPARE(only(right, kGreen, kBlue), QStringLiteral("1 1 0"));
+    QCOMPARE(dark.darkMoments, 0);
+    QCOMPARE(h.firstIncompletePlay(), std::nullopt);
 }
 
 QTEST_MAIN(LayoutTest)
