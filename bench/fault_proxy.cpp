@@ -14,7 +14,8 @@
 //  - per direction, bytes are delivered in order (a chunk is never due
 //    before the one ahead of it), so latency never reorders a stream;
 //  - a half-close is passed on once everything before it was delivered;
-//  - one thread, epoll, no blocking call; counters printed every --report-s
+//  - one thread, epoll (level-triggered; a side whose EOF was read is not
+//    watched for reading any more), no blocking call; counters printed every --report-s
 //    seconds and at SIGTERM/SIGINT ("fault_proxy: ..." lines on stdout).
 //
 // Usage: fault_proxy --listen 127.0.0.1:PORT --to 127.0.0.1:PORT
@@ -183,7 +184,10 @@ private:
     void watch(std::uint64_t id, Pair &p, int side, bool add)
     {
         epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLRDHUP | (p.wantOut[side] || (side == 1 && p.connecting) ? EPOLLOUT : 0u);
+        // Once a side's EOF is read, its readability is no news: level-
+        // triggered, it would wake the loop until the EOF is delivered.
+        ev.events = (p.flow[side].readClosed ? 0u : EPOLLIN | EPOLLRDHUP) |
+                    (p.wantOut[side] || (side == 1 && p.connecting) ? EPOLLOUT : 0u);
         ev.data.u64 = (id << 1) | std::uint64_t(side);
         epoll_ctl(m_ep, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, p.fd[side], &ev);
     }
@@ -253,6 +257,11 @@ private:
             if (!flushAll(id, p))
                 return;
         }
+        if (p.flow[side].readClosed && (ev & (EPOLLHUP | EPOLLERR))) {
+            // The peer is gone both ways: nothing more can reach it.
+            destroy(id, p, false);
+            return;
+        }
         if (ev & EPOLLOUT) {
             if (!flushAll(id, p))
                 return;
@@ -283,6 +292,7 @@ private:
             }
             if (n == 0) {
                 f.readClosed = true;
+                watch(id, p, side, false);
                 queue(id, f, {}, true);
                 break;
             }

@@ -443,9 +443,11 @@ Snapshot snap(const Counters &c)
     return {c.written.load(), c.ok.load(), c.shed.load(), c.other.load(), c.transport.load(), c.unsent.load()};
 }
 
+// `ok`: the hub answered (2xx, 304, and 404 for the absent keys.json and
+// own manifest of a poll); shed: 503 or 429; other: any other status.
 void count(Counters &c, const Result &r)
 {
-    if (r.status >= 200 && r.status < 400)
+    if (r.status >= 200 && r.status < 500 && r.status != 429)
         ++c.ok;
     else if (r.status == 503 || r.status == 429)
         ++c.shed;
@@ -1213,7 +1215,7 @@ int main(int argc, char **argv)
         }
         rows.push_back(r);
         if (rows.size() % 10 == 0 || phase == 'p' || phase == 'm')
-            std::printf("  t=%4.0f %c front %5llu/s (2xx %5llu, 5xx %5llu) | fleet sent %5llu ok %5llu 503 %4llu err %4llu | "
+            std::printf("  t=%4.0f %c front %5llu/s (2xx %5llu, 5xx %5llu) | fleet sent %5llu answered %5llu 503 %4llu err %4llu | "
                         "spike sent %5llu ok %5llu 503 %5llu err %4llu | RSS %ld / %ld MiB | %s| load %s\n",
                         r.t, phase, (unsigned long long)r.feReq, (unsigned long long)r.fe2xx, (unsigned long long)r.fe5xx,
                         (unsigned long long)r.fleet.written, (unsigned long long)r.fleet.ok,
@@ -1472,7 +1474,7 @@ int main(int argc, char **argv)
 
     if (o.spikeS > 0) {
         std::printf("\nspike, per second (p = spike, d = drain): offered new records, sent, served 2xx, shed 503 (+ 429), "
-                    "other, transport errors, not sent (generator behind), RSS hub1/hub2 MiB\n");
+                    "other, transport errors, attempts not sent (generator behind: queue full), RSS hub1/hub2 MiB\n");
         const std::uint64_t perS = std::uint64_t(sustainable * o.spikeFactor);
         for (std::size_t i = spikeFrom; i < rows.size(); ++i) {
             const Row &r = rows[i];
@@ -1520,7 +1522,7 @@ int main(int argc, char **argv)
         }
         const double n = double(std::max<std::size_t>(1, spikeTo - spikeFrom));
         std::printf("spike: sustainable %.0f/s, offered %.0f/s for %d s (%llu records); during it per second: sent %.0f, "
-                    "served %.0f, shed %.0f, not sent (generator behind) %.0f; answers with Retry-After %llu\n",
+                    "served %.0f, shed %.0f, attempts not sent (generator behind) %.0f; answers with Retry-After %llu\n",
                     sustainable, sustainable * o.spikeFactor, o.spikeS, (unsigned long long)spikeOffered, double(sent) / n,
                     double(served) / n, double(shed) / n, double(unsent) / n, (unsigned long long)spikeRetryAfter);
         std::printf("spike: peak RSS hub1 %ld MiB, hub2 %ld MiB (sampled each second; whole-run peak incl. VmHWM: %ld / %ld MiB); "
