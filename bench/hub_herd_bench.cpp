@@ -88,6 +88,7 @@
 //  - the hub's answers, latency, CPU, RSS, /metrics counters; the generator's.
 //
 // Usage: hub_herd_bench --help
+#include "process_probe.h"
 #include "sync/backoff.h"
 
 #include <QDateTime>
@@ -133,6 +134,8 @@ extern char **environ;
 using stoa::sync::BackoffPolicy;
 using stoa::sync::Millis;
 using stoa::sync::Pacer;
+using stoa::endpoints::testing::cpuTicks;
+using stoa::endpoints::testing::procStatusKiB;
 
 namespace {
 
@@ -178,31 +181,8 @@ double loadAverage()
 // utime + stime of a process, seconds; -1 when gone.
 double processCpuS(pid_t pid)
 {
-    const std::string s = readFile("/proc/" + std::to_string(pid) + "/stat");
-    const auto close = s.rfind(')');
-    if (close == std::string::npos)
-        return -1;
-    std::istringstream in(s.substr(close + 2));
-    std::string field;
-    std::vector<std::string> fields;
-    while (in >> field)
-        fields.push_back(field);
-    if (fields.size() < 13)
-        return -1;
-    // fields[0] is state (field 3); utime is field 14, stime 15.
-    return double(std::stoll(fields[11]) + std::stoll(fields[12])) / double(sysconf(_SC_CLK_TCK));
-}
-
-// VmRSS / VmHWM in KiB; -1 when gone.
-long procStatusKb(pid_t pid, const char *key)
-{
-    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    const std::string k = std::string(key) + ":";
-    while (std::getline(f, line))
-        if (line.rfind(k, 0) == 0)
-            return std::atol(line.c_str() + k.size());
-    return -1;
+    const qint64 ticks = cpuTicks(pid);
+    return ticks < 0 ? -1 : double(ticks) / double(sysconf(_SC_CLK_TCK));
 }
 
 // ---------------------------------------------------------------------------
@@ -1380,7 +1360,7 @@ private:
     {
         m_outage = true;
         m_t0Ns = nowNs;
-        m_rssOutageKb = procStatusKb(m_hub.pid, "VmRSS");
+        m_rssOutageKb = procStatusKiB(m_hub.pid, "VmRSS");
         ::kill(m_hub.pid, m_spec.kill ? SIGKILL : SIGSTOP);
         if (m_spec.kill) {
             m_killStatus = reap(m_hub.pid, 5);
@@ -1437,7 +1417,7 @@ private:
         m_hubCpuRecovery0 = processCpuS(m_hub.pid);
         m_genCpuRecovery0 = threadCpuS();
         m_genCpuOutage = m_genCpuRecovery0 - m_genCpuSteady1;
-        m_rssStartRecoveryKb = procStatusKb(m_hub.pid, "VmRSS");
+        m_rssStartRecoveryKb = procStatusKiB(m_hub.pid, "VmRSS");
     }
     double m_hubCpuSteady0 = 0, m_hubCpuSteady1 = 0, m_hubCpuRecovery0 = 0, m_hubCpuRecovery1 = 0;
     double m_genCpuOutage = 0;
@@ -1495,7 +1475,7 @@ Summary Run::go()
     m_pool.done = [this](int owner, Result &&r) { return onDone(owner, std::move(r)); };
     m_pool.sent = [this](int owner, std::int64_t ns) { onSent(owner, ns); };
     HealthProbe probe(m_fleet.port, m_o.healthzMs, m_o.healthzTimeoutMs);
-    m_rssStartKb = procStatusKb(m_hub.pid, "VmRSS");
+    m_rssStartKb = procStatusKiB(m_hub.pid, "VmRSS");
     m_rssMaxKb = m_rssStartKb;
     probe.start();
     m_startNs = monoNs();
@@ -1540,7 +1520,7 @@ Summary Run::go()
         if (now - lastRss > 250'000'000) {
             lastRss = now;
             if (m_hub.pid > 0 && (!m_outage || m_ready)) {
-                const long rss = procStatusKb(m_hub.pid, "VmRSS");
+                const long rss = procStatusKiB(m_hub.pid, "VmRSS");
                 m_rssMaxKb = std::max(m_rssMaxKb, rss);
             }
         }
@@ -1561,13 +1541,13 @@ Summary Run::go()
     m_hubCpuRecovery1 = processCpuS(m_hub.pid);
     m_genCpuRecovery1 = threadCpuS();
     probe.stop();
-    m_rssEndKb = procStatusKb(m_hub.pid, "VmRSS");
-    const long hwmKb = procStatusKb(m_hub.pid, "VmHWM");
+    m_rssEndKb = procStatusKiB(m_hub.pid, "VmRSS");
+    const long hwmKb = procStatusKiB(m_hub.pid, "VmHWM");
     // The hub's own counters (since its last start).
     const Result metrics = oneRequest(m_fleet.port, httpRequest("GET", "/metrics", {}, {}), 10);
     m_pool.reset();
     ::usleep(1'000'000);
-    const long rssClosedKb = procStatusKb(m_hub.pid, "VmRSS");
+    const long rssClosedKb = procStatusKiB(m_hub.pid, "VmRSS");
 
     // --- Figures.
     const double k = m_o.k;

@@ -75,6 +75,21 @@ inline qint64 cpuTicks(qint64 pid)
     return fields.size() > 13 ? fields[11].toLongLong() + fields[12].toLongLong() : -1; // utime, stime
 }
 
+// A "Key:    1234 kB" line of /proc/PID/status in KiB: `key` is "VmRSS"
+// (resident now), "VmHWM" (its peak), ...; -1: the process is gone or has
+// no such line.
+inline qint64 procStatusKiB(qint64 pid, const char *key)
+{
+    QFile f(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!f.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray prefix = QByteArray(key) + ':';
+    for (const QByteArray &line : f.readAll().split('\n'))
+        if (line.startsWith(prefix))
+            return line.mid(prefix.size()).trimmed().split(' ').value(0).toLongLong();
+    return -1;
+}
+
 // The port of "serving http://127.0.0.1:PORT" in a log; 0: not logged yet.
 inline int servingPort(const QByteArray &log)
 {
