@@ -71,13 +71,7 @@ void activateVersion(Store &s, quint32 seed, std::int64_t v)
 
 void logPlay(Store &s, const std::string &id)
 {
-    PlayRecord r;
-    r.id = id;
-    r.playlist = "lobby";
-    r.startedAt = "2026-11-25T10:00:00Z";
-    r.durationMs = 8000;
-    r.completed = true;
-    if (auto ok = s.plays().append(r); !ok)
+    if (auto ok = s.plays().append(playRecord(id)); !ok)
         die("play", ok.error());
 }
 

@@ -1,14 +1,17 @@
 // tests/cache/store_fixtures.h — the cache tests' helpers: random bytes and
-// their digest (computed independently of the store, by Qt), files, and
-// opening a store / putting a blob in it.
+// their digest (computed independently of the store, by Qt), files
+// (tests/harness/test_files.h), opening a store / putting a blob in it, a
+// play record.
 #pragma once
 
+#include "test_files.h" // writeFile, readFile
+
 #include "cache/blob_writer.h"
+#include "cache/play_record.h"
 #include "cache/store.h"
 
 #include <QByteArray>
 #include <QCryptographicHash>
-#include <QFile>
 #include <QRandomGenerator>
 
 #include <filesystem>
@@ -30,21 +33,6 @@ inline QByteArray randomBytes(qsizetype n, quint32 seed)
 inline schedule::Digest digestOf(const QByteArray &bytes)
 {
     return *schedule::Digest::fromHex(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex().toStdString());
-}
-
-inline void writeFile(const std::filesystem::path &path, const QByteArray &bytes)
-{
-    QFile f(QString::fromStdString(path.string()));
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(bytes) != bytes.size())
-        qFatal("cannot write %s", path.c_str());
-}
-
-inline QByteArray readFile(const std::filesystem::path &path)
-{
-    QFile f(QString::fromStdString(path.string()));
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    return f.readAll();
 }
 
 inline std::span<const std::byte> bytesOf(const QByteArray &b)
@@ -77,6 +65,20 @@ inline cache::Result<cache::BlobInfo> putBlob(cache::Store &s, const QByteArray 
     if (auto ok = w->write(bytesOf(bytes)); !ok)
         return std::unexpected(ok.error());
     return w->commit();
+}
+
+// A completed full-screen play of 8 s, as the player records one; `id`
+// tells it apart (the play log keeps one record per id).
+inline cache::PlayRecord playRecord(const std::string &id)
+{
+    cache::PlayRecord p;
+    p.id = id;
+    p.asset = "sha256:" + std::string(64, 'a');
+    p.playlist = "lobby";
+    p.startedAt = "2026-11-25T10:00:00.000Z";
+    p.durationMs = 8000;
+    p.completed = true;
+    return p;
 }
 
 } // namespace stoa::testing

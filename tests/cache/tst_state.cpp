@@ -45,18 +45,6 @@ class TestState : public QObject {
         return st->columnText(0);
     }
 
-    PlayRecord play(const std::string &id)
-    {
-        PlayRecord r;
-        r.id = id;
-        r.asset = "sha256:" + std::string(64, 'a');
-        r.playlist = "lobby";
-        r.startedAt = "2026-11-25T10:00:00Z";
-        r.durationMs = 8000;
-        r.completed = true;
-        return r;
-    }
-
 private slots:
     void init() { m_tmp = std::make_unique<QTemporaryDir>(); QVERIFY(m_tmp->isValid()); }
 
@@ -172,8 +160,8 @@ private slots:
     {
         auto s = openStore();
         for (int i = 0; i < 10; ++i)
-            QVERIFY(s->plays().append(play("p" + std::to_string(i))));
-        QVERIFY(s->plays().append(play("p3"))); // same id again: not a second record
+            QVERIFY(s->plays().append(playRecord("p" + std::to_string(i))));
+        QVERIFY(s->plays().append(playRecord("p3"))); // same id again: not a second record
         auto batch = s->plays().batch(4);
         QVERIFY(batch);
         QCOMPARE(batch->size(), std::size_t(4));
@@ -190,7 +178,7 @@ private slots:
     {
         auto s = openStore(5);
         for (int i = 0; i < 8; ++i)
-            QVERIFY(s->plays().append(play("p" + std::to_string(i))));
+            QVERIFY(s->plays().append(playRecord("p" + std::to_string(i))));
         QCOMPARE(*s->plays().count(), std::int64_t(5));
         QCOMPARE(*s->plays().dropped(), std::int64_t(3));
         QCOMPARE(s->plays().batch(1)->front().id, std::string("p3"));
@@ -240,7 +228,7 @@ private slots:
         std::int64_t lastSeen = 0;
         while (child.state() != QProcess::NotRunning || ours < 50) {
             // Our own writes interleave with the child's; busy_timeout absorbs the contention.
-            auto added = s->plays().append(play("parent-" + std::to_string(ours++)));
+            auto added = s->plays().append(playRecord("parent-" + std::to_string(ours++)));
             QVERIFY2(added, added ? "" : added.error().message.c_str());
             auto active = s->manifests().get(Slot::Active);
             QVERIFY2(active, active ? "" : active.error().message.c_str());

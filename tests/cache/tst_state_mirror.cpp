@@ -23,15 +23,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// A region's play: the mirror keeps layout and region too.
 PlayRecord play(const std::string &id)
 {
-    PlayRecord p;
-    p.id = id;
-    p.asset = "sha256:" + std::string(64, 'a');
-    p.playlist = "lobby";
-    p.startedAt = "2026-11-25T10:00:00.000Z";
-    p.durationMs = 8000;
-    p.completed = true;
+    PlayRecord p = playRecord(id);
     p.layout = "menu";
     p.region = "side";
     return p;

@@ -1,6 +1,8 @@
 // tests/settings/tst_settings.cpp — settings/: the key table, every value
 // type and every error, strict against lenient, on real files; and
 // docs/configuration.md, which must show exactly the table.
+#include "test_files.h"
+
 #include "settings/stoa_conf.h"
 
 #include <QFile>
@@ -20,9 +22,7 @@ class TestSettings : public QObject {
     QString write(const QByteArray &text)
     {
         const QString path = m_dir.filePath("stoa.conf");
-        QFile f(path);
-        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(text) != text.size())
-            qFatal("cannot write %s", qPrintable(path));
+        stoa::testing::writeFile(path, text);
         return path;
     }
 

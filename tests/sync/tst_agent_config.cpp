@@ -1,4 +1,6 @@
 // sync/config: the agent's settings from /etc/stoa/stoa.conf and flags.
+#include "test_files.h"
+
 #include "sync/config.h"
 
 #include <QTemporaryDir>
@@ -14,9 +16,7 @@ class TestAgentConfig : public QObject {
     QString writeConf(const QByteArray &text)
     {
         const QString path = m_dir.filePath("stoa.conf");
-        QFile f(path);
-        if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(text) != text.size())
-            qFatal("cannot write %s", qPrintable(path));
+        stoa::testing::writeFile(path, text);
         return path;
     }
 

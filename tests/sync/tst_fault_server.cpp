@@ -6,6 +6,7 @@
 // every fault kind, the request log, keep-alive, and that stopping the
 // server releases hung and dripping clients.
 #include "fault_server.h"
+#include "test_files.h"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -15,7 +16,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 using namespace stoa::testing;
@@ -149,12 +149,6 @@ std::string patterned(std::size_t n)
     return s;
 }
 
-void writeFile(const std::filesystem::path &p, const std::string &bytes)
-{
-    std::filesystem::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary) << bytes;
-}
-
 // Whole seconds, as Last-Modified has them. (Outside the test class: moc
 // mistakes a local `struct stat` for a nested declaration.)
 std::time_t mtimeOf(const std::string &path)
@@ -184,8 +178,8 @@ private slots:
         QVERIFY(m_dir.isValid());
         QCOMPARE(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
         const std::filesystem::path root = m_dir.path().toStdString();
-        writeFile(root / "v1/manifest.json", kManifest);
-        writeFile(root / kBlobPath.substr(1), m_blob);
+        writeFile(root / "v1/manifest.json", QByteArray::fromStdString(kManifest));
+        writeFile(root / kBlobPath.substr(1), QByteArray::fromStdString(m_blob));
         std::filesystem::create_directories(root / "v1/devices");
     }
     void cleanupTestCase() { curl_global_cleanup(); }
