@@ -17,6 +17,7 @@
 //  - wording tables (bytes, durations, plain error words), network
 //    interfaces (loopback excluded, sysfs link state), the new options.
 #include "agent_run.h"
+#include "loopback_http_server.h"
 #include "player_harness.h"
 
 #include "player/device_state.h"
@@ -27,8 +28,6 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QTcpServer>
-#include <QTcpSocket>
 
 using namespace stoa;
 using namespace stoa::player;
@@ -57,13 +56,23 @@ GatherInputs inputsNow(const std::string &deviceId)
     return in;
 }
 
+// The harness's store (ContentStore) with one image of `colour` playing
+// from manifest `version` (playlist "main", shown for 1 s).
+struct PlayingStore : ContentStore {
+    PlayingStore(int version, const QColor &colour) : a(content->solid(colour))
+    {
+        content->activate(content->manifest(version, {{"main", playlist({item(a, 1000)})}}, "main"));
+    }
+    QString storePath() const { return m_dir.filePath("store"); }
+
+    Media a;
+};
+
 // A store with v3 active and v4 staged, v4 declaring a second asset of 1000
 // bytes the store does not have.
-struct StagedStore {
-    StagedStore()
-        : store(openStore(dir.filePath("store"))), content(makeContent()), a(content->solid(QColor(1, 2, 3)))
+struct StagedStore : PlayingStore {
+    StagedStore() : PlayingStore(3, QColor(1, 2, 3))
     {
-        content->activate(content->manifest(3, {{"main", playlist({item(a, 1000)})}}, "main"));
         QJsonObject v4 = content->manifest(4, {{"main", playlist({item(a, 1000)})}}, "main");
         QJsonObject assets = v4["assets"].toObject();
         assets["sha256:" + QString(64, 'a')] = QJsonObject{{"size", 1000}, {"media_type", "image/png"}};
@@ -77,17 +86,6 @@ struct StagedStore {
         if (!env || !store->manifests().stage({4, env->toStdString(), {a.digest, *schedule::Digest::fromHex(std::string(64, 'a'))}}))
             qFatal("cannot stage v4");
     }
-
-    std::unique_ptr<ContentBuilder> makeContent()
-    {
-        QDir(dir.path()).mkpath("media");
-        return std::make_unique<ContentBuilder>(*store, dir.filePath("media"));
-    }
-
-    QTemporaryDir dir;
-    std::unique_ptr<cache::Store> store;
-    std::unique_ptr<ContentBuilder> content;
-    Media a;
 };
 
 // The agent's status for that staged v4 (as DownloadChannel::step writes it).
@@ -107,63 +105,6 @@ bool writeStatus(cache::Store &store, const cache::SyncStatus &status)
 {
     return bool(store.kv().set(cache::kSyncStatusKey, QJsonDocument(status.toJson()).toJson().toStdString()));
 }
-
-// A loopback HTTP/1.1 server for the real agent: records the body of every
-// POST to `path` and answers it 204; anything else (the manifest poll) 404.
-// One request per connection. Runs in the test's event loop.
-class HeartbeatReceiver : public QObject {
-public:
-    explicit HeartbeatReceiver(QByteArray path) : m_path(std::move(path))
-    {
-        QObject::connect(&m_server, &QTcpServer::newConnection, this, [this] {
-            while (QTcpSocket *s = m_server.nextPendingConnection()) {
-                s->setParent(this);
-                QObject::connect(s, &QTcpSocket::readyRead, s, [this, s] { onData(s); });
-                QObject::connect(s, &QTcpSocket::disconnected, s, &QObject::deleteLater);
-            }
-        });
-        if (!m_server.listen(QHostAddress::LocalHost))
-            qFatal("cannot listen: %s", qPrintable(m_server.errorString()));
-    }
-    QString url() const { return QStringLiteral("http://127.0.0.1:%1").arg(m_server.serverPort()); }
-    std::vector<QByteArray> bodies; // POSTed to `path`, in order
-
-private:
-    void onData(QTcpSocket *s)
-    {
-        QByteArray &buffer = m_buffers[s];
-        buffer += s->readAll();
-        const qsizetype end = buffer.indexOf("\r\n\r\n");
-        if (end < 0)
-            return;
-        const QByteArray head = buffer.left(end).toLower();
-        qsizetype length = 0;
-        for (const QByteArray &line : head.split('\n'))
-            if (line.startsWith("content-length:"))
-                length = line.mid(15).trimmed().toLongLong();
-        if (buffer.size() < end + 4 + length) {
-            if (head.contains("expect: 100-continue") && !m_continued.contains(s)) {
-                m_continued.insert(s);
-                s->write("HTTP/1.1 100 Continue\r\n\r\n");
-            }
-            return;
-        }
-        const QList<QByteArray> requestLine = buffer.left(buffer.indexOf("\r\n")).split(' ');
-        const bool heartbeat = requestLine.value(0) == "POST" && requestLine.value(1) == m_path;
-        if (heartbeat)
-            bodies.push_back(buffer.mid(end + 4, length));
-        m_buffers.remove(s);
-        m_continued.remove(s);
-        s->write(heartbeat ? "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n"
-                           : "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        s->disconnectFromHost();
-    }
-
-    QTcpServer m_server;
-    QByteArray m_path;
-    QHash<QTcpSocket *, QByteArray> m_buffers;
-    QSet<QTcpSocket *> m_continued;
-};
 
 const DiagRow *findRow(const DiagnosticsText &t, const QString &key)
 {
@@ -197,26 +138,20 @@ private slots:
 
 void DiagnosticsState::gatherFromRealStoreAndAgent()
 {
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    auto store = openStore(dir.filePath("store"));
-    QDir(dir.path()).mkpath("media");
-    ContentBuilder content(*store, dir.filePath("media"));
-    const Media red = content.solid(QColor(255, 0, 0));
-    content.activate(content.manifest(7, {{"main", playlist({item(red, 1000)})}}, "main"));
+    const PlayingStore c(7, QColor(255, 0, 0));
 
-    DeadServerAgent agent(dir.filePath("store"), dir.path(), "diag-01");
+    DeadServerAgent agent(c.storePath(), c.m_dir.path(), "diag-01");
     QVERIFY(agent.start());
-    QVERIFY2(agent.waitForFailures(*store, 2), agent.output().constData());
+    QVERIFY2(agent.waitForFailures(*c.store, 2), agent.output().constData());
 
     // The last trusted time, as the agent persists it (spec §7): an hour ago.
     const std::int64_t floorMs = QDateTime::currentMSecsSinceEpoch() - 3600 * 1000;
-    QVERIFY(store->kv().setInt("time_floor_ms", floorMs));
+    QVERIFY(c.store->kv().setInt("time_floor_ms", floorMs));
     GatherInputs in = inputsNow("diag-01");
     in.quotaBytes = 1u << 30;
     in.player.idle = false;
     in.player.playlist = "main";
-    in.player.asset = red.name.toStdString();
+    in.player.asset = c.a.name.toStdString();
     in.player.kind = "image";
     in.player.badItems = {{"sha256:00ff", "asset missing from the store"}};
     // The sensors; a disk figure from them is not the store's and must not win.
@@ -231,7 +166,7 @@ void DiagnosticsState::gatherFromRealStoreAndAgent()
         h.diskTotalBytes = 1;
         return h;
     };
-    const DeviceState s = gatherDeviceState(*store, in);
+    const DeviceState s = gatherDeviceState(*c.store, in);
 
     // The agent's state, as it wrote it.
     QVERIFY(s.sync.has_value());
@@ -255,12 +190,12 @@ void DiagnosticsState::gatherFromRealStoreAndAgent()
     QCOMPARE(s.active->signerKeyIds.size(), std::size_t(1));
     QCOMPARE(s.active->signerKeyIds[0].size(), std::size_t(64));
     QCOMPARE(s.active->assetCount, std::size_t(1));
-    QCOMPARE(s.active->assetBytes, std::uint64_t(red.size));
+    QCOMPARE(s.active->assetBytes, std::uint64_t(c.a.size));
     QVERIFY(!s.staged);
     QCOMPARE(s.rollbackFloor.value_or(-1), 7);
     QVERIFY(s.cache.known);
     QCOMPARE(s.cache.blobCount, std::uint64_t(1));
-    QCOMPARE(s.cache.bytesUsed, std::uint64_t(red.size));
+    QCOMPARE(s.cache.bytesUsed, std::uint64_t(c.a.size));
     QCOMPARE(s.cache.quotaBytes, std::uint64_t(1u << 30));
     QVERIFY(s.health.diskFreeBytes && *s.health.diskFreeBytes > 1 && s.health.diskTotalBytes >= s.health.diskFreeBytes);
     QVERIFY(s.storeErrors.empty());
@@ -463,40 +398,24 @@ void DiagnosticsState::heartbeatCarriesRegions()
 {
     // The player under a layout wrote now playing (the player's one writer,
     // nowPlayingObject); the real agent's next heartbeat carries it whole.
-    QTemporaryDir dir;
-    QVERIFY(dir.isValid());
-    auto store = openStore(dir.filePath("store"));
-    QDir(dir.path()).mkpath("media");
-    ContentBuilder content(*store, dir.filePath("media"));
-    const Media red = content.solid(QColor(255, 0, 0));
-    content.activate(content.manifest(5, {{"main", playlist({item(red, 1000)})}}, "main"));
+    const PlayingStore c(5, QColor(255, 0, 0));
     PlayerView p;
     p.playlist = "lefts";
-    p.asset = red.name.toStdString();
+    p.asset = c.a.name.toStdString();
     p.layout = "menu";
-    p.regions = {{"left", "lefts", red.name.toStdString(), std::nullopt, "image"},
+    p.regions = {{"left", "lefts", c.a.name.toStdString(), std::nullopt, "image"},
                  {"right", "pages", std::nullopt, "https://example.com/", "web"},
                  {"ticker", "news", std::nullopt, std::nullopt, ""}};
     const QJsonObject written = nowPlayingObject(p);
-    QVERIFY(store->kv().set("player.now_playing", QJsonDocument(written).toJson(QJsonDocument::Compact).toStdString()));
+    QVERIFY(c.store->kv().set("player.now_playing", QJsonDocument(written).toJson(QJsonDocument::Compact).toStdString()));
 
-    HeartbeatReceiver receiver("/v1/devices/hb-01/status");
-    QFile(dir.filePath("agent.conf")).open(QIODevice::WriteOnly);
-    auto key = schedule::PrivateKey::generate();
-    QFile pem(dir.filePath("root.pub"));
-    QVERIFY(key && pem.open(QIODevice::WriteOnly) && pem.write(key->publicKey().toPem()) > 0);
-    pem.close();
-    QProcess agent;
-    agent.setProcessChannelMode(QProcess::MergedChannels);
-    agent.start(QStringLiteral(STOA_SYNCD),
-                {"--config", dir.filePath("agent.conf"), "--data-dir", dir.filePath("store"), "--server", receiver.url(),
-                 "--trusted-keys", dir.filePath("root.pub"), "--device-id", "hb-01", "--set", "backoff_base_s=0.2",
-                 "--set", "backoff_cap_s=2", "--set", "min_free=0", "--set", "status_interval_s=0.5"});
-    QVERIFY(agent.waitForStarted(10000));
-    QTRY_VERIFY2_WITH_TIMEOUT(!receiver.bodies.empty(), agent.readAll().constData(), 20000);
-    const QJsonObject heartbeat = QJsonDocument::fromJson(receiver.bodies.front()).object();
-    agent.terminate();
-    QVERIFY(agent.waitForFinished(20000));
+    stoa::testing::LoopbackHttpServer receiver;
+    receiver.acceptPosts("/v1/devices/hb-01/status");
+    AgentRun agent(c.storePath(), c.m_dir.path(), "hb-01", receiver.url(), {"status_interval_s=0.5"});
+    QVERIFY(agent.start());
+    QTRY_VERIFY2_WITH_TIMEOUT(!receiver.posted().empty(), agent.output().constData(), 20000);
+    const QJsonObject heartbeat = QJsonDocument::fromJson(receiver.posted().front()).object();
+    QVERIFY(agent.stop());
     QCOMPARE(heartbeat.value("device_id").toString(), QString("hb-01"));
     const QJsonObject np = heartbeat.value("now_playing").toObject();
     QCOMPARE(np, written);

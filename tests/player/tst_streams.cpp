@@ -26,7 +26,7 @@
 // Offscreen: frames still reach the VideoOutput's sink (the player's own
 // pipeline sets them there), which is what is read; no pixels are grabbed.
 #include "player_harness.h"
-#include "http_server.h"  // a silent server
+#include "loopback_http_server.h" // a silent server
 #include "loopback_port.h" // a dead port
 #include "nginx_server.h" // tests/sync
 #include "player/diagnostics.h"
@@ -495,7 +495,7 @@ private slots:
     void hlsSilentServerSkipped()
     {
         // Accepts, reads the request, never answers (a server that hangs).
-        stoa::testing::TinyHttpServer silent(true);
+        stoa::testing::LoopbackHttpServer silent(true);
         skipped(silent.url("/live/index.m3u8"));
         QVERIFY(silent.requests("/live/index.m3u8") > 0); // the player did ask: the 5 s rule skipped it, not a refusal
     }

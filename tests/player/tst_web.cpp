@@ -1,11 +1,11 @@
 // tests/player/tst_web.cpp — web items in the real player (under Xvfb, run-xvfb.sh).
 //
 // The real Playback + QML scene with QtWebEngine, pages served over real
-// loopback sockets (http_server.h), solid-colour pages between solid-colour
+// loopback sockets (loopback_http_server.h), solid-colour pages between solid-colour
 // images; the window is grabbed and its pixels say what the viewer saw. The
 // main initialises QtWebEngine before QGuiApplication, as stoa-player does.
 #include "player_harness.h"
-#include "http_server.h"
+#include "loopback_http_server.h"
 #include "loopback_port.h"
 
 #include "player/web_setup.h"
@@ -20,7 +20,7 @@ using namespace stoa;
 using namespace stoa::player;
 using namespace stoa::player::testing;
 using stoa::testing::freeLoopbackPort;
-using stoa::testing::TinyHttpServer;
+using stoa::testing::LoopbackHttpServer;
 
 namespace {
 
@@ -138,7 +138,7 @@ private slots:
 // a. image, page, image: in order, each on one frame, no dark or blank frame.
 void WebTest::pageBetweenImages()
 {
-    TinyHttpServer server;
+    LoopbackHttpServer server;
     server.page("/green", solidPage(kGreen));
     PlayerHarness h;
     const Media r = h.content->solid(kRed), b = h.content->solid(kBlue);
@@ -222,7 +222,7 @@ void WebTest::noNetworkIsSkipped()
 // c. A server that accepts and never answers: the slot's load timeout.
 void WebTest::silentServerTimesOut()
 {
-    TinyHttpServer silent(true);
+    LoopbackHttpServer silent(true);
     PlayerHarness h;
     const Media g = h.content->solid(kGreen);
     const QString url = silent.url("/menu");
@@ -243,7 +243,7 @@ void WebTest::silentServerTimesOut()
 // d. web = off: skipped with its reason, never requested.
 void WebTest::turnedOffByConfig()
 {
-    TinyHttpServer server;
+    LoopbackHttpServer server;
     server.page("/green", solidPage(kGreen));
     PlayerHarness h;
     const Media b = h.content->solid(kBlue);
@@ -269,7 +269,7 @@ void WebTest::turnedOffByConfig()
 // and the screen never goes idle or blank.
 void WebTest::singlePageLoops()
 {
-    TinyHttpServer server;
+    LoopbackHttpServer server;
     server.page("/green", solidPage(kGreen));
     PlayerHarness h;
     const QString url = server.url("/green");
@@ -304,7 +304,7 @@ void WebTest::singlePageLoops()
 // again the retry reloads it and the loop goes on.
 void WebTest::singlePageKeptWhenServerStops()
 {
-    TinyHttpServer server;
+    LoopbackHttpServer server;
     server.page("/green", solidPage(kGreen));
     PlayerHarness h;
     const QString url = server.url("/green");
@@ -352,7 +352,7 @@ void WebTest::singlePageKeptWhenServerStops()
 // one shown stays on screen (its last good frame), never the idle screen.
 void WebTest::twoPagesFailingKeepTheLastFrame()
 {
-    TinyHttpServer server;
+    LoopbackHttpServer server;
     server.page("/green", solidPage(kGreen));
     server.page("/blue", solidPage(kBlue));
     PlayerHarness h;
@@ -395,7 +395,7 @@ void WebTest::twoPagesFailingKeepTheLastFrame()
 // while images play; the page then loads on a warm engine.
 void WebTest::stagedPagesWarmUpTheEngine()
 {
-    TinyHttpServer server;
+    LoopbackHttpServer server;
     server.page("/green", solidPage(kGreen));
     PlayerHarness h;
     const Media r = h.content->solid(kRed);
@@ -443,7 +443,7 @@ void WebTest::stagedPagesWarmUpTheEngine()
 // from the load, so the timed part is all of load-to-ready).
 void WebTest::firstPage()
 {
-    TinyHttpServer server;
+    LoopbackHttpServer server;
     server.page("/green", solidPage(kGreen));
     PlayerHarness h;
     const Media b = h.content->solid(kBlue);

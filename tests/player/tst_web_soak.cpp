@@ -11,7 +11,7 @@
 //
 // STOA_WEB_SOAK_TRANSITIONS sets the count (default 400; CTest runs 200).
 #include "player_harness.h"
-#include "http_server.h"
+#include "loopback_http_server.h"
 #include "player/web_setup.h"
 
 #include <QGuiApplication>
@@ -22,7 +22,7 @@
 using namespace stoa;
 using namespace stoa::player;
 using namespace stoa::player::testing;
-using stoa::testing::TinyHttpServer;
+using stoa::testing::LoopbackHttpServer;
 
 class WebSoakTest : public QObject {
     Q_OBJECT
@@ -35,7 +35,7 @@ void WebSoakTest::memoryIsFlatOverPages()
     const qint64 total = qEnvironmentVariableIsSet("STOA_WEB_SOAK_TRANSITIONS")
                              ? qEnvironmentVariableIntValue("STOA_WEB_SOAK_TRANSITIONS") : 400;
     const qint64 settle = total / 10;
-    TinyHttpServer server;
+    LoopbackHttpServer server;
     server.page("/page", QByteArrayLiteral("<!doctype html><html><body style=\"margin:0;background:#00ff00\">"
                                            "<h1>menu</h1></body></html>"));
     PlayerHarness h;

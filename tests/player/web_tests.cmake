@@ -1,5 +1,5 @@
 # Web items (docs/web.md), included by tests/player/CMakeLists.txt: the real
-# player showing pages from a real HTTP server on loopback (http_server.h),
+# player showing pages from a real HTTP server on loopback (tests/harness/loopback_http_server.h),
 # under Xvfb like the other pixel tests. Only in a build with web items
 # (STOA_WEBENGINE: player/CMakeLists.txt); the `web` option's parsing is
 # tested in every build.
@@ -30,7 +30,7 @@ function(web_xvfb_test test target labels timeout)
                "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:new_delete_type_mismatch=0")
 endfunction()
 function(web_pixel_test name source labels timeout)
-  add_executable(${name} ${source} http_server.h player_harness.h)
+  add_executable(${name} ${source} player_harness.h)
   target_link_libraries(${name} PRIVATE Qt6::Test Qt6::Network stoa_test_harness stoa_player)
   stoa_warnings(${name})
   web_xvfb_test(${name} ${name} "${labels}" ${timeout})
