@@ -1,2 +1,2 @@
 stoa_add_bench(state_mirror_bench ${CMAKE_CURRENT_LIST_DIR}/state_mirror_bench.cpp)
-target_link_libraries(state_mirror_bench PRIVATE stoa_cache)
+target_link_libraries(state_mirror_bench PRIVATE stoa_cache stoa_test_harness)

@@ -7,6 +7,7 @@
 // StateMirror (the code path before the mirror); "mirrored" is the Store's
 // own PlayLog/CommandLog (database commit + spool append, fdatasync).
 #include "cache/store.h"
+#include "tests/cache/store_fixtures.h" // playRecord
 
 #include <QTemporaryDir>
 
@@ -17,21 +18,10 @@
 #include <string>
 
 using namespace stoa::cache;
+using stoa::testing::playRecord;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-PlayRecord play(const std::string &id)
-{
-    PlayRecord p;
-    p.id = id;
-    p.asset = "sha256:" + std::string(64, 'c');
-    p.playlist = "lobby";
-    p.startedAt = "2026-11-25T10:00:00.000Z";
-    p.durationMs = 8000;
-    p.completed = true;
-    return p;
-}
 
 double usPer(int n, const std::function<void(int)> &op)
 {
@@ -69,15 +59,15 @@ int main(int argc, char **argv)
     const int rounds = 5, per = n / rounds;
     for (int r = 0; r < rounds; ++r) {
         const std::string tag = std::to_string(r) + "-";
-        base += usPer(per, [&](int i) { check(bool(plain.append(play("b" + tag + std::to_string(i)))), "append"); });
-        mirrored += usPer(per, [&](int i) { check(bool(s.plays().append(play("m" + tag + std::to_string(i)))), "append"); });
+        base += usPer(per, [&](int i) { check(bool(plain.append(playRecord("b" + tag + std::to_string(i)))), "append"); });
+        mirrored += usPer(per, [&](int i) { check(bool(s.plays().append(playRecord("m" + tag + std::to_string(i)))), "append"); });
         baseCmd += usPer(per, [&](int i) { check(bool(plainCommands.markExecuted("b" + tag + std::to_string(i), "reboot", "ok")), "mark"); });
         mirroredCmd += usPer(per, [&](int i) { check(bool(s.commands().markExecuted("m" + tag + std::to_string(i), "reboot", "ok")), "mark"); });
         // Acknowledge in uploads of 50 (the agent's default batch is 500).
         auto seqs = [&] { return s.plays().batch(50); };
         baseAck += usPer(per / 50, [&](int) { auto b = seqs(); check(b && plain.acknowledge(b->back().seq).has_value(), "ack"); });
         for (int i = 0; i < per; ++i)
-            check(bool(s.plays().append(play("a" + tag + std::to_string(i)))), "append");
+            check(bool(s.plays().append(playRecord("a" + tag + std::to_string(i)))), "append");
         mirroredAck += usPer(per / 50, [&](int) { auto b = seqs(); check(b && s.plays().acknowledge(b->back().seq).has_value(), "ack"); });
     }
     std::printf("state_mirror_bench: %d operations each, %s\n", per * rounds, o.dataDir.c_str());
