@@ -1,7 +1,10 @@
-// tests/tools/stoa_process.h — run the real `stoa` binary and write test inputs.
+// tests/tools/stoa_process.h — run the real `stoa` binary and make test inputs
+// (their files written and read back with tests/harness/test_files.h).
 // Invariant: every run waits for the process to finish (no sleeps) and keeps
 // stdout and stderr apart, so tests can check where messages go.
 #pragma once
+
+#include "test_files.h"
 
 #include <QByteArray>
 #include <QDir>
@@ -10,6 +13,9 @@
 #include <QString>
 #include <QStringList>
 #include <QTest>
+
+using stoa::testing::readFile;
+using stoa::testing::writeFile;
 
 struct StoaRun {
     int exitCode = -1;
@@ -31,19 +37,6 @@ inline StoaRun runStoa(const QStringList &args, const QString &workDir = {})
     r.out = QString::fromLocal8Bit(p.readAllStandardOutput());
     r.err = QString::fromLocal8Bit(p.readAllStandardError());
     return r;
-}
-
-inline bool writeBytes(const QString &path, const QByteArray &bytes)
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
-}
-
-inline QByteArray readBytes(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
 // Distinct "media" bytes: stoa never decodes media, it hashes and copies them.

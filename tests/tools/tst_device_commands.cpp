@@ -31,8 +31,8 @@ private slots:
         for (const auto &digest : (*active)->assets) {
             auto path = (*store)->blobs().find(digest);
             QVERIFY(path && *path);
-            QCOMPARE(readBytes(QString::fromStdString((*path)->string())),
-                     readBytes(tmp.path() + "/site/v1/blobs/sha256/" + QString::fromStdString(digest.hex())));
+            QCOMPARE(readFile(QString::fromStdString((*path)->string())),
+                     readFile(tmp.path() + "/site/v1/blobs/sha256/" + QString::fromStdString(digest.hex())));
         }
     }
 

@@ -32,10 +32,10 @@ private slots:
     {
         QCOMPARE(runStoa({"keygen", "--out", m_tmp.path() + "/root"}).exitCode, 0);
         const QByteArray conf = "server = https://signage.example.com/stoa\nrotation = 90\nplayer_listen = 127.0.0.1:9641\n";
-        QVERIFY(writeBytes(boot() + "/stoa.conf", conf));
+        writeFile(boot() + "/stoa.conf", conf);
         QVERIFY(QFile::copy(m_tmp.path() + "/root.pub", boot() + "/stoa-root.pub"));
-        QVERIFY(writeBytes(boot() + "/stoa-token", "s3cret-token\n"));
-        QVERIFY(writeBytes(etc() + "/stoa.conf", "server = https://old.example.com\n"));
+        writeFile(boot() + "/stoa-token", "s3cret-token\n");
+        writeFile(etc() + "/stoa.conf", "server = https://old.example.com\n");
 
         StoaRun r = provision();
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
@@ -61,8 +61,8 @@ private slots:
     void rejectsABadConfigNamingLineAndKey()
     {
         const QByteArray good = "server = https://good.example.com\n";
-        QVERIFY(writeBytes(etc() + "/stoa.conf", good));
-        QVERIFY(writeBytes(boot() + "/stoa.conf", "server = https://x\n\nsever = typo\n"));
+        writeFile(etc() + "/stoa.conf", good);
+        writeFile(boot() + "/stoa.conf", "server = https://x\n\nsever = typo\n");
         const StoaRun r = provision();
         QCOMPARE(r.exitCode, 1);
         QVERIFY2(r.err.contains("stoa.conf:3: unknown key 'sever'"), qPrintable(r.err));
@@ -74,8 +74,8 @@ private slots:
 
     void rejectsAKeyFileThatIsNotAKey()
     {
-        QVERIFY(writeBytes(boot() + "/stoa-root.pub", "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n"));
-        QVERIFY(writeBytes(boot() + "/stoa-token", "\n"));
+        writeFile(boot() + "/stoa-root.pub", "-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n");
+        writeFile(boot() + "/stoa-token", "\n");
         const StoaRun r = provision();
         QCOMPARE(r.exitCode, 1);
         QVERIFY(r.err.contains("rejected stoa-root.pub"));
@@ -96,7 +96,7 @@ private slots:
                                   "-subj", "/CN=Stoa provision test CA"});
         QVERIFY2(openssl.waitForFinished(60000) && openssl.exitCode() == 0, openssl.readAll().constData());
         const QByteArray ca = read(m_tmp.path() + "/ca.pem");
-        QVERIFY(writeBytes(boot() + "/stoa-ca.pem", ca + ca)); // a bundle of two
+        writeFile(boot() + "/stoa-ca.pem", ca + ca); // a bundle of two
         StoaRun r = provision();
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         QCOMPARE(read(etc() + "/ca.pem"), ca + ca);
@@ -109,8 +109,8 @@ private slots:
         };
         for (const auto &[bytes, why] : bad) {
             init();
-            QVERIFY(writeBytes(etc() + "/ca.pem", ca));
-            QVERIFY(writeBytes(boot() + "/stoa-ca.pem", bytes));
+            writeFile(etc() + "/ca.pem", ca);
+            writeFile(boot() + "/stoa-ca.pem", bytes);
             r = provision();
             QCOMPARE(r.exitCode, 1);
             QVERIFY2(r.err.contains("rejected stoa-ca.pem") && r.err.contains(why), qPrintable(r.err));
@@ -121,7 +121,7 @@ private slots:
 
     void aBootFileWithoutServerIsStillTaken()
     {
-        QVERIFY(writeBytes(boot() + "/stoa.conf", "rotation = 180\n"));
+        writeFile(boot() + "/stoa.conf", "rotation = 180\n");
         const StoaRun r = provision();
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         QCOMPARE(read(etc() + "/stoa.conf"), QByteArray("rotation = 180\n"));

@@ -93,11 +93,11 @@ private:
     {
         const QString dir = path(name);
         [&] {
-            QVERIFY(writeBytes(dir + "/schedule.ini", kRestaurant));
-            QVERIFY(writeBytes(dir + "/welcome.png", fakeMedia("png-welcome", 3000)));
-            QVERIFY(writeBytes(dir + "/promo.mp4", fakeMedia("mp4-promo", 20000)));
-            QVERIFY(writeBytes(dir + "/eggs.jpg", fakeMedia("jpg-eggs", 1500)));
-            QVERIFY(writeBytes(dir + "/soup of the day.jpg", fakeMedia("jpg-soup", 1700)));
+            writeFile(dir + "/schedule.ini", kRestaurant);
+            writeFile(dir + "/welcome.png", fakeMedia("png-welcome", 3000));
+            writeFile(dir + "/promo.mp4", fakeMedia("mp4-promo", 20000));
+            writeFile(dir + "/eggs.jpg", fakeMedia("jpg-eggs", 1500));
+            writeFile(dir + "/soup of the day.jpg", fakeMedia("jpg-soup", 1700));
         }();
         return dir;
     }
@@ -117,7 +117,7 @@ private:
 
     static std::int64_t manifestVersion(const QString &envelopePath)
     {
-        auto env = parseEnvelope(readBytes(envelopePath));
+        auto env = parseEnvelope(readFile(envelopePath));
         if (!env) return -1;
         auto m = parseManifest(env->payload);
         return m ? m->version : -1;
@@ -138,8 +138,8 @@ private slots:
         QFile priv(path("kg.key"));
         QCOMPARE(priv.permissions() & (QFile::ReadGroup | QFile::ReadOther | QFile::WriteGroup | QFile::WriteOther),
                  QFile::Permissions());
-        QVERIFY(readBytes(path("kg.key")).startsWith("-----BEGIN PRIVATE KEY-----"));
-        QVERIFY(readBytes(path("kg.pub")).startsWith("-----BEGIN PUBLIC KEY-----"));
+        QVERIFY(readFile(path("kg.key")).startsWith("-----BEGIN PRIVATE KEY-----"));
+        QVERIFY(readFile(path("kg.pub")).startsWith("-----BEGIN PUBLIC KEY-----"));
         auto pub = loadPublicKeysPemFile(path("kg.pub"));
         QVERIFY(pub && pub->size() == 1);
         auto key = loadPrivateKeyPemFile(path("kg.key"));
@@ -147,12 +147,12 @@ private slots:
         QCOMPARE(key->publicKey().keyId(), pub->front().keyId());
         QVERIFY(r.out.contains(QStringLiteral("keyid ") + QString::fromStdString(pub->front().keyId())));
 
-        const QByteArray before = readBytes(path("kg.key"));
+        const QByteArray before = readFile(path("kg.key"));
         const StoaRun again = runStoa({"keygen", "--out", path("kg")});
         QCOMPARE(again.exitCode, 3);
         QVERIFY(again.err.contains("already exists"));
         QVERIFY(again.out.isEmpty());
-        QCOMPARE(readBytes(path("kg.key")), before);
+        QCOMPARE(readFile(path("kg.key")), before);
     }
 
     void publishThenVerify()
@@ -180,11 +180,11 @@ private slots:
         QVERIFY2(expired.err.contains("expired"), qPrintable(expired.err));
 
         // Tampering with one payload byte breaks the signature.
-        QJsonObject env = QJsonDocument::fromJson(readBytes(site + "/v1/manifest.json")).object();
+        QJsonObject env = QJsonDocument::fromJson(readFile(site + "/v1/manifest.json")).object();
         QByteArray payload = QByteArray::fromBase64(env["payload"].toString().toLatin1());
         payload.replace("\"version\": 1", "\"version\": 9");
         env["payload"] = QString::fromLatin1(payload.toBase64());
-        QVERIFY(writeBytes(path("pv-tampered.json"), QJsonDocument(env).toJson()));
+        writeFile(path("pv-tampered.json"), QJsonDocument(env).toJson());
         const StoaRun tampered = runStoa({"verify", "--trusted-keys", path("pv.pub"), path("pv-tampered.json")});
         QCOMPARE(tampered.exitCode, 1);
     }
@@ -203,14 +203,14 @@ private slots:
             if (rel == QLatin1String("v1/manifest.json")) continue;
             const auto m = blobName.match(rel);
             QVERIFY2(m.hasMatch(), qPrintable("unexpected file in site: " + rel));
-            const QByteArray bytes = readBytes(it.filePath());
+            const QByteArray bytes = readFile(it.filePath());
             QCOMPARE(QString::fromLatin1(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex()), m.captured(1));
             QVERIFY(QFileInfo(it.filePath()).permissions() & QFile::ReadOther);
             blobs.insert(m.captured(1));
         }
         QVERIFY(QFileInfo(site + "/v1/manifest.json").permissions() & QFile::ReadOther);
 
-        auto env = parseEnvelope(readBytes(site + "/v1/manifest.json"));
+        auto env = parseEnvelope(readFile(site + "/v1/manifest.json"));
         QVERIFY(env);
         QCOMPARE(env->payloadType, QByteArray(kManifestPayloadType));
         auto manifest = parseManifest(env->payload);
@@ -262,7 +262,7 @@ private slots:
 
         // Changed media -> a new blob; the old one stays for devices still on v2.
         const QByteArray newEggs = fakeMedia("jpg-eggs-v2", 1600);
-        QVERIFY(writeBytes(src + "/eggs.jpg", newEggs));
+        writeFile(src + "/eggs.jpg", newEggs);
         publish(args);
         QCOMPARE(manifestVersion(manifestPath), 3);
         const QString newHex = QString::fromLatin1(QCryptographicHash::hash(newEggs, QCryptographicHash::Sha256).toHex());
@@ -334,7 +334,7 @@ private slots:
         const StoaRun rot = runStoa({"keys", "--root-key", path("kd-root.key"), "--add", path("kd-sign2.pub"),
                                      "--revoke", path("kd-sign.pub"), "--out", site});
         QCOMPARE(rot.exitCode, 0);
-        auto env = parseEnvelope(readBytes(keys));
+        auto env = parseEnvelope(readFile(keys));
         QVERIFY(env);
         const QJsonObject payload = QJsonDocument::fromJson(env->payload).object();
         QCOMPARE(payload["version"].toInt(), 2);
@@ -345,9 +345,9 @@ private slots:
         QCOMPARE(runStoa({"verify", "--trusted-keys", path("kd-root.pub"), site}).exitCode, 0);
 
         // Revoking the last key is a usage error; nothing is written.
-        const QByteArray current = readBytes(keys);
+        const QByteArray current = readFile(keys);
         QCOMPARE(runStoa({"keys", "--root-key", path("kd-root.key"), "--revoke", path("kd-sign2.pub"), "--out", site}).exitCode, 2);
-        QCOMPARE(readBytes(keys), current);
+        QCOMPARE(readFile(keys), current);
     }
 
     // v1.1 §11: `stoa keys --manifest-version-floor N` writes the field a
@@ -361,7 +361,7 @@ private slots:
         const QString site = path("mf-site"), keys = site + "/v1/keys.json";
         QCOMPARE(runStoa({"keys", "--root-key", path("mf-root.key"), "--add", path("mf-sign.pub"), "--out", site}).exitCode, 0);
         auto payloadOf = [&] {
-            auto env = parseEnvelope(readBytes(keys));
+            auto env = parseEnvelope(readFile(keys));
             return env ? QJsonDocument::fromJson(env->payload).object() : QJsonObject();
         };
         QVERIFY(!payloadOf().contains("manifest_version_floor"));
@@ -373,20 +373,20 @@ private slots:
         QJsonObject payload = payloadOf();
         QCOMPARE(payload["version"].toInt(), 2);
         QCOMPARE(payload["manifest_version_floor"].toInteger(), qint64(41));
-        auto doc = parseKeysDocument(parseEnvelope(readBytes(keys))->payload); // the device's own parser
+        auto doc = parseKeysDocument(parseEnvelope(readFile(keys))->payload); // the device's own parser
         QVERIFY(doc);
         QCOMPARE(doc->manifestVersionFloor.value_or(-1), 41);
         const StoaRun verified = runStoa({"verify", "--trusted-keys", path("mf-root.pub"), keys});
         QCOMPARE(verified.exitCode, 0);
         QVERIFY2(verified.out.contains("manifest version floor: 41"), qPrintable(verified.out));
         QVERIFY(runStoa({"inspect", keys}).out.contains("manifest version floor: 41"));
-        const QByteArray withFloor = readBytes(keys);
+        const QByteArray withFloor = readFile(keys);
 
         for (const char *bad : {"-1", "x", "4.5"}) {
             const StoaRun r = runStoa({"keys", "--root-key", path("mf-root.key"), "--manifest-version-floor", bad, "--out", site});
             QCOMPARE(r.exitCode, 2);
             QVERIFY2(r.err.contains("--manifest-version-floor"), qPrintable(r.err));
-            QCOMPARE(readBytes(keys), withFloor);
+            QCOMPARE(readFile(keys), withFloor);
         }
         // The next document resets nothing unless asked again.
         QCOMPARE(runStoa({"keys", "--root-key", path("mf-root.key"), "--out", site}).exitCode, 0);
@@ -482,9 +482,9 @@ private slots:
         const QString tag = QString(QTest::currentDataTag()).replace(' ', '-');
         keygen("bad-" + tag);
         const QString src = path("bad-src-" + tag), site = path("bad-site-" + tag);
-        QVERIFY(writeBytes(src + "/schedule.ini", source));
-        QVERIFY(writeBytes(src + "/welcome.png", fakeMedia("png", 100)));
-        QVERIFY(writeBytes(src + "/notes.txt", "hello"));
+        writeFile(src + "/schedule.ini", source);
+        writeFile(src + "/welcome.png", fakeMedia("png", 100));
+        writeFile(src + "/notes.txt", "hello");
         const StoaRun r = runStoa({"publish", "--key", path("bad-" + tag + ".key"), "--source", src, "--out", site});
         QCOMPARE(r.exitCode, exitCode);
         QVERIFY2(r.err.startsWith("stoa: ") && r.err.contains(message), qPrintable(r.err));
@@ -533,13 +533,13 @@ private slots:
         keygen("os");
         const QString site = path("os-site");
         publish({"--key", path("os.key"), "--source", makeSource("os-src"), "--out", site});
-        const QJsonObject env = QJsonDocument::fromJson(readBytes(site + "/v1/manifest.json")).object();
+        const QJsonObject env = QJsonDocument::fromJson(readFile(site + "/v1/manifest.json")).object();
         const QByteArray type = env["payloadType"].toString().toUtf8();
         const QByteArray payload = QByteArray::fromBase64(env["payload"].toString().toLatin1());
         const QByteArray sig = QByteArray::fromBase64(env["signatures"].toArray()[0].toObject()["sig"].toString().toLatin1());
         const QByteArray pae = "DSSEv1 " + QByteArray::number(type.size()) + ' ' + type + ' ' + QByteArray::number(payload.size()) + ' ' + payload;
-        QVERIFY(writeBytes(path("os.pae"), pae));
-        QVERIFY(writeBytes(path("os.sig"), sig));
+        writeFile(path("os.pae"), pae);
+        writeFile(path("os.sig"), sig);
         auto run = [&](const QString &pub) {
             QProcess p;
             p.start(openssl, {"pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", path("os.pae"), "-sigfile", path("os.sig")});
