@@ -4,7 +4,7 @@
 # stoa_nginx library (tests/sync), so it is built only with those tests.
 if(TARGET stoa_nginx)
   stoa_add_bench(sync_bench ${CMAKE_CURRENT_LIST_DIR}/sync_bench.cpp)
-  target_link_libraries(sync_bench PRIVATE stoa_nginx stoa_cache Qt6::Core)
+  target_link_libraries(sync_bench PRIVATE stoa_nginx stoa_cache Qt6::Core stoa_test_harness)
   target_compile_definitions(sync_bench PRIVATE STOA_BIN="$<TARGET_FILE:stoa>" STOA_SYNCD="$<TARGET_FILE:stoa-syncd>")
   add_dependencies(sync_bench stoa stoa-syncd)
 endif()

@@ -18,6 +18,7 @@
 // pseudo-random bytes published with the real `stoa publish`.
 #include "cache/store.h"
 #include "nginx_server.h"
+#include "process_probe.h"
 
 #include <QCoreApplication>
 #include <QDateTime>
@@ -40,6 +41,7 @@
 
 using stoa::testing::AccessRecord;
 using stoa::testing::NginxServer;
+using stoa::endpoints::testing::procStatusKiB;
 
 namespace {
 
@@ -203,18 +205,6 @@ std::pair<double, double> cpuSeconds(qint64 pid)
     const QList<QByteArray> fields = stat.mid(stat.lastIndexOf(')') + 2).split(' ');
     const double tick = double(::sysconf(_SC_CLK_TCK));
     return {fields.value(11).toDouble() / tick, fields.value(12).toDouble() / tick};
-}
-
-// kB value of a /proc/PID/status line ("VmRSS:   1234 kB"), 0 if absent.
-std::uint64_t procStatusKiB(qint64 pid, const char *field)
-{
-    QFile f(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!f.open(QIODevice::ReadOnly))
-        return 0;
-    for (const QByteArray &line : f.readAll().split('\n'))
-        if (line.startsWith(field))
-            return line.mid(qsizetype(std::strlen(field))).trimmed().split(' ').value(0).toULongLong();
-    return 0;
 }
 
 void waitActive(Agent &agent, double timeoutS, const std::function<void()> &tick = {})
@@ -484,9 +474,9 @@ void benchRss(const Options &o, const QString &work, const QString &key, const Q
         die(ok.error());
     Agent agent(root + "/data", nginx.baseUrl(), pub, o.parallel);
     agent.start();
-    std::uint64_t maxRss = 0;
-    waitActive(agent, 1200, [&] { maxRss = std::max(maxRss, procStatusKiB(agent.pid(), "VmRSS:")); });
-    const std::uint64_t hwm = procStatusKiB(agent.pid(), "VmHWM:");
+    qint64 maxRss = 0;
+    waitActive(agent, 1200, [&] { maxRss = std::max(maxRss, procStatusKiB(agent.pid(), "VmRSS")); });
+    const qint64 hwm = procStatusKiB(agent.pid(), "VmHWM");
     agent.terminate();
     std::printf("    stoa-syncd VmHWM %.1f MiB, largest VmRSS polled %.1f MiB (target < 64 MB)\n", double(hwm) / 1024.0,
                 double(maxRss) / 1024.0);
