@@ -25,13 +25,16 @@ constexpr int kSeekAttempts = 3;
 // A hidden seek not landed by then is given up (the video is shown as it
 // is and sought on screen): what is on screen waits at most this long.
 constexpr std::int64_t kSeekWaitMs = 1500;
-// The next item starts loading this long after a switch, not at it (a
-// quarter of a shorter item's duration): a video's preload (its pipeline's
-// start on this thread, the decoder's start and first frame on two cores
-// shared with the renderer) landing on the frames right after a switch
-// made them ~1.5x slower than the ones before it; the incoming video's own
-// start is there already. layout_bench, docs/benchmarks.md.
+// The next item starts loading this long after a switch, not at it: a
+// video's preload (its pipeline's start on this thread, the decoder's start
+// and first frame on two cores shared with the renderer) landing on the
+// frames right after a switch made them ~1.5x slower than the ones before
+// it; the incoming video's own start is there already. layout_bench,
+// docs/benchmarks.md. At least kPreloadMarginMs of a timed item's duration
+// stays for the load (an item of a second or less loads the next at once,
+// as before: a short item's next one must not come late for this).
 constexpr std::int64_t kPreloadAfterSwitchMs = 500;
+constexpr std::int64_t kPreloadMarginMs = 1000;
 
 // What marks an item bad: its asset, page, text or stream.
 std::string contentKey(const schedule::PlaylistItem &item)
@@ -628,11 +631,13 @@ void RegionPlayer::switchTo(int incoming)
     // (trySwitch(), prepareNext()). A synchronised item's next slot is
     // planned now: the slot timer and a hidden seek are armed from it.
     m_preloadTimer.stop();
-    if (item.sync || m_fadingOut >= 0)
+    const std::int64_t preloadIn =
+        item.durationMs ? std::clamp<std::int64_t>(*item.durationMs - kPreloadMarginMs, 0, kPreloadAfterSwitchMs)
+                        : kPreloadAfterSwitchMs;
+    if (item.sync || m_fadingOut >= 0 || preloadIn == 0)
         prepareNext();
     else
-        m_preloadTimer.start(
-            int(std::min(kPreloadAfterSwitchMs, item.durationMs ? *item.durationMs / 4 : kPreloadAfterSwitchMs)));
+        m_preloadTimer.start(int(preloadIn));
     armSlotTimer(); // the next slot's start; or, while fading or nothing is planned, this one's end
 }
 

@@ -12,10 +12,11 @@
 //    outgoing slot is released after the incoming one is shown (same frame,
 //    or after the fade), so at no time are both hidden while content plays;
 //  - the next item is loaded into the hidden slot a moment after a switch
-//    (kPreloadAfterSwitchMs, at most a quarter of the item's duration), not
-//    at it: its load's work stays off the frames of the switch. Whatever
-//    needs it sooner (the item on screen over early, a boundary) loads it
-//    at once;
+//    (kPreloadAfterSwitchMs), not at it: its load's work stays off the
+//    frames of the switch. A timed item keeps at least kPreloadMarginMs of
+//    its duration for the load (one of a second or less loads the next at
+//    once); whatever needs it sooner (the item on screen over early, a
+//    boundary) loads it at once;
 //  - an item ends when its duration elapses (item timer), when its video
 //    ends, or at a schedule boundary; if the next item is not ready yet the
 //    current one stays on screen until it is;

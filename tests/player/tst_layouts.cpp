@@ -406,8 +406,9 @@ void LayoutTest::nowPlayingNamesEachRegion()
 // A region loads its next item a moment after a switch, not at it
 // (RegionPlayer's kPreloadAfterSwitchMs: the load's work stays off the
 // switch's frames; layout_bench). Right after each switch of a video region
-// and an image region the other slot is still empty (it was loading the
-// next item at once before); each next item still comes in its turn, and
+// and a region of 1.5 s images (kPreloadMarginMs leaves them 1 s to load)
+// the other slot is still empty (it was loading the next item at once
+// before); each next item still comes in its turn, and
 // every sample of both rectangles shows one of its region's colours: no
 // dark or empty region frame at any switch.
 void LayoutTest::nextItemLoadsAfterTheSwitch()
@@ -419,7 +420,7 @@ void LayoutTest::nextItemLoadsAfterTheSwitch()
     QJsonObject m = h.content->manifest(
         1,
         {{"videos", playlist({item(red, -1, "stretch"), item(magenta, -1, "stretch")})},
-         {"images", playlist({item(green, 900, "stretch"), item(blue, 900, "stretch")})}},
+         {"images", playlist({item(green, 1500, "stretch"), item(blue, 1500, "stretch")})}},
         QString());
     m["layouts"] = QJsonObject{{"pair", QJsonObject{{"regions", QJsonArray{
         region("left", 0, 0, 0.5, 1, "videos"),
