@@ -34,7 +34,12 @@
 //    switch, as frames lost per second, against the rate within the
 //    switches' windows (a starved machine loses frames everywhere); and
 //    each switch -> the next scene sync (frames_bench's figure): how long
-//    the GUI thread stayed busy after it (the new picture waits for it).
+//    the GUI thread stayed busy after it (the new picture waits for it);
+//    and, per switch, the frame interval ending with its first frame and
+//    the longest of the 3 after it over the median of the 6 before it
+//    (medians over the switches; 1.0: the switch costs nothing): the
+//    moment's own pace as the baseline, where the losses' rule measures
+//    against the whole span's median, which a loaded machine moves.
 // Under Xvfb there is no vsync and Mesa's llvmpipe renders on the CPU: the
 // CPU figures include rendering that a Pi's GPU does, and the decode is
 // software (avdec_h264) as on a Pi 5. Xvfb's own CPU is not counted.
@@ -132,6 +137,12 @@ struct Scene {
     long lostAtSwitches = 0;
     double atSwitchesS = 0;
     std::vector<double> switchToSyncMs; // a switch -> the next scene sync: the GUI thread busy after it
+    // Per switch: the frame interval ending with its first frame, and the
+    // longest of the 3 after it, over the median of the 6 intervals before
+    // it (1.0: the switch costs the picture nothing). Relative to the
+    // moment's own pace, so less at the mercy of the machine's load than
+    // the losses (whose median is the whole span's).
+    std::vector<double> firstAfterSwitch, nextAfterSwitch;
     std::map<QString, RegionTally> regions;
     qint64 shown = 0, skipped = 0;
     QString load; // /proc/loadavg's 1-minute figure at the end of the span
@@ -186,6 +197,20 @@ void analyse(const QString &path, std::int64_t fromUs, Scene &scene)
     for (const auto &[at, id] : switches) {
         if (const auto sync = std::upper_bound(syncs.begin(), syncs.end(), at); sync != syncs.end())
             scene.switchToSyncMs.push_back(double(*sync - at) / 1000.0);
+        const std::size_t first = std::size_t(std::upper_bound(frames.begin(), frames.end(), at) - frames.begin());
+        if (first >= 7 && first + 3 < frames.size()) {
+            std::vector<double> before;
+            for (std::size_t i = first - 6; i < first; ++i)
+                before.push_back(double(frames[i] - frames[i - 1]));
+            const double pace = median(before);
+            double next = 0;
+            for (std::size_t i = first + 1; i <= first + 3; ++i)
+                next = std::max(next, double(frames[i] - frames[i - 1]));
+            if (pace > 0) {
+                scene.firstAfterSwitch.push_back(double(frames[first] - frames[first - 1]) / pace);
+                scene.nextAfterSwitch.push_back(next / pace);
+            }
+        }
         RegionTally &t = scene.regions[id];
         ++t.switches;
         for (std::size_t i = 1; i < frames.size(); ++i) {
@@ -309,6 +334,13 @@ int main(int argc, char **argv)
     };
     std::printf("  %-34s %14s %14s\n", "switch -> next sync ms, med / max", qPrintable(syncs(scenes[0])),
                 qPrintable(syncs(scenes[1])));
+    const auto ratios = [](const Scene &sc) {
+        return sc.firstAfterSwitch.empty() ? QStringLiteral("-")
+                                           : QStringLiteral("%1 / %2").arg(median(sc.firstAfterSwitch), 0, 'f', 2)
+                                                 .arg(median(sc.nextAfterSwitch), 0, 'f', 2);
+    };
+    std::printf("  %-34s %14s %14s\n", "after a switch / 6 before, 1st / 3", qPrintable(ratios(scenes[0])),
+                qPrintable(ratios(scenes[1])));
     std::printf("  %-34s %14s %14s\n", "machine load (1 min) at the end", qPrintable(scenes[0].load),
                 qPrintable(scenes[1].load));
     std::printf("  %-34s %14s %14s\n", "items shown / skipped (whole run)",
