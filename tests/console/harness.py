@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 SKIP = 77  # CTest SKIP_RETURN_CODE: no Chromium/chromedriver/selenium here
 
@@ -155,6 +156,25 @@ class Hub:
 
 
 BROWSER = os.environ.get("STOA_CONSOLE_BROWSER", "chromium")
+
+
+class HubAndBrowserTest(unittest.TestCase):
+    """A test class whose tests share one hub (cls.hub) and one browser
+    (cls.driver), made by its setUpClass. tearDownClass quits the browser
+    and stops the hub, each whatever happened to the other (either may still
+    be None when setUpClass failed early). A class with more to clean up
+    does it in its own tearDownClass around super().tearDownClass()."""
+    hub = None
+    driver = None
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            if cls.driver:
+                cls.driver.quit()
+        finally:
+            if cls.hub:
+                cls.hub.stop()
 
 
 def browser(width, height):

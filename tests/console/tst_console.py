@@ -28,7 +28,7 @@ SHOTS = sys.argv[2] if len(sys.argv) > 2 else "console-screenshots"
 XSS = '<img src=x onerror="window.__stoaXss=1"><script>window.__stoaXss=2</script>'
 
 
-class Console(unittest.TestCase):
+class Console(harness.HubAndBrowserTest):
     @classmethod
     def setUpClass(cls):
         cls.hub = harness.Hub(HUB_BIN)
@@ -51,13 +51,6 @@ class Console(unittest.TestCase):
             assert status == 200, (status, data)
         cls.driver = harness.browser(1280, 720)
         h.publish_image(cls.admin, harness.jpeg(cls.driver, "logo", "#7c3aed"))
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.driver.quit()
-        finally:
-            cls.hub.stop()
 
     # -- helpers ---------------------------------------------------------------------------
 

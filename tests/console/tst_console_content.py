@@ -49,7 +49,7 @@ def ffmpeg(*args):
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args], check=True, timeout=120)
 
 
-class Content(unittest.TestCase):
+class Content(harness.HubAndBrowserTest):
     @classmethod
     def setUpClass(cls):
         if not shutil.which("ffmpeg"):
@@ -76,9 +76,10 @@ class Content(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.driver.quit()
-        cls.hub.stop()
-        shutil.rmtree(cls.media, ignore_errors=True)
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.media, ignore_errors=True)
 
     # ---- helpers ----
     def read(self, name):

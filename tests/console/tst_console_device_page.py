@@ -48,7 +48,7 @@ def iso_ms(text):
     return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
-class DevicePage(unittest.TestCase):
+class DevicePage(harness.HubAndBrowserTest):
     @classmethod
     def setUpClass(cls):
         cls.hub = harness.Hub(HUB_BIN)
@@ -83,13 +83,6 @@ class DevicePage(unittest.TestCase):
         h.heartbeat("gone-01", cls.tokens["gone-01"], version=1)
         status, _, _ = h.request("POST", "/api/v1/devices/gone-01/revoke", cls.admin, "")
         assert status == 204, status
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.driver.quit()
-        finally:
-            cls.hub.stop()
 
     # -- helpers ---------------------------------------------------------------------------
 

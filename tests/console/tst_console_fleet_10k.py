@@ -27,7 +27,7 @@ DEVICES = 10_000
 BUDGET_MS = float(os.environ.get("STOA_CONSOLE_RENDER_BUDGET_MS", "1000"))
 
 
-class Fleet10k(unittest.TestCase):
+class Fleet10k(harness.HubAndBrowserTest):
     @classmethod
     def setUpClass(cls):
         cls.hub = harness.Hub(HUB_BIN)
@@ -57,13 +57,6 @@ class Fleet10k(unittest.TestCase):
             cls.hub.heartbeat(i, tokens[i], version=1 + n % 3, failures=1 if n % 50 == 0 else 0,
                               last_error="HTTP 503 from http://hub/v1/manifest.json" if n % 50 == 0 else None)
         cls.driver = harness.browser(1280, 720)
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.driver.quit()
-        finally:
-            cls.hub.stop()
 
     def rendered_ms(self):
         """Navigation start to the first list on screen, as the page measured it."""

@@ -42,7 +42,7 @@ def ffmpeg(*args):
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args], check=True, timeout=120)
 
 
-class Layouts(unittest.TestCase):
+class Layouts(harness.HubAndBrowserTest):
     @classmethod
     def setUpClass(cls):
         if not shutil.which("ffmpeg"):
@@ -71,12 +71,6 @@ class Layouts(unittest.TestCase):
         except BaseException:
             cls.tearDownClass()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.driver:
-            cls.driver.quit()
-        cls.hub.stop()
 
     def version(self):
         status, _, data = self.hub.request("GET", "/api/v1/publication", self.editor)

@@ -96,7 +96,7 @@ class CuttingRelay:
         self.server.close()
 
 
-class UploadResumeTest(unittest.TestCase):
+class UploadResumeTest(harness.HubAndBrowserTest):
     @classmethod
     def setUpClass(cls):
         cls.hub = harness.Hub(HUB_BIN)
@@ -118,13 +118,13 @@ class UploadResumeTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.driver:
-            cls.driver.quit()
-        if getattr(cls, "relay", None):
-            cls.relay.close()
-        cls.hub.stop()
-        if getattr(cls, "media", None):
-            shutil.rmtree(cls.media, ignore_errors=True)
+        try:
+            if getattr(cls, "relay", None):
+                cls.relay.close()
+            super().tearDownClass()
+        finally:
+            if getattr(cls, "media", None):
+                shutil.rmtree(cls.media, ignore_errors=True)
 
     def test_upload_resumes_after_a_cut(self):
         d = self.driver
