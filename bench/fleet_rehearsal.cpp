@@ -111,6 +111,8 @@ const char kUsage[] =
     "  --measure-connections C  its clients, each POSTing after the last answer (256)\n"
     "  --spike-connections C connections of the spike generator (1000)\n"
     "  --drain-max-s S       longest wait for the spike's backlog (600)\n"
+    "  --check-inter-ms I    HAProxy's /healthz check interval, also its timeout (500, as tests/hub/tst_replicas;\n"
+    "                        packaging/hub/haproxy-stoa-hub.cfg has 2000)\n"
     "  --plot FILE           the PNG of requests per second (docs/fleet_rehearsal.png in the source tree)\n"
     "  --work DIR            work directory (a fresh one in $TMPDIR)\n"
     "  --seed N              (42)\n";
@@ -133,6 +135,7 @@ struct Options {
     int measureConnections = 256;
     int spikeConnections = 1000;
     int drainMaxS = 600;
+    int checkInterMs = 500; // HAProxy's check interval, and so its check timeout (no `timeout check`)
     std::string plot = std::string(STOA_SOURCE_DIR) + "/docs/fleet_rehearsal.png";
     std::string work;
     std::uint64_t seed = 42;
@@ -163,6 +166,7 @@ bool parseArgs(int argc, char **argv, Options &o)
             else if (a == "--measure-connections") o.measureConnections = std::stoi(v);
             else if (a == "--spike-connections") o.spikeConnections = std::stoi(v);
             else if (a == "--drain-max-s") o.drainMaxS = std::stoi(v);
+            else if (a == "--check-inter-ms") o.checkInterMs = std::stoi(v);
             else if (a == "--plot") o.plot = v;
             else if (a == "--work") o.work = v;
             else if (a == "--seed") o.seed = std::stoull(v);
@@ -1077,7 +1081,7 @@ int main(int argc, char **argv)
                           "frontend stats\n  bind 127.0.0.1:" + std::to_string(statsPort) +
                           "\n  stats enable\n  stats uri /stats\n"
                           "backend hubs\n  balance roundrobin\n  option httpchk GET /healthz\n  http-check expect status 200\n"
-                          "  default-server inter 500ms fall 2 rise 2\n";
+                          "  default-server inter " + std::to_string(o.checkInterMs) + "ms fall 2 rise 2\n";
         for (int i = 0; i < 2; ++i)
             cfg += "  server hub" + std::to_string(i + 1) + " 127.0.0.1:" + std::to_string(replicas[i].port) + " check\n";
         std::ofstream(o.work + "/haproxy.cfg") << cfg;
@@ -1447,6 +1451,18 @@ int main(int argc, char **argv)
                                           readFile(o.work + "/fault_proxy.log").rfind("fault_proxy: accepted")).c_str());
     stopChild(proxy);
     stopChild(haproxy);
+    int downs = 0, checkTimeouts = 0, noServer = 0;
+    {
+        std::istringstream log(readFile(o.work + "/haproxy.log"));
+        std::string line;
+        while (std::getline(log, line)) {
+            if (line.find(" is DOWN") != std::string::npos) {
+                ++downs;
+                checkTimeouts += line.find("Layer7 timeout") != std::string::npos ? 1 : 0;
+            }
+            noServer += line.find("has no server available") != std::string::npos ? 1 : 0;
+        }
+    }
 
     // --- Per-second table and plot.
     {
@@ -1531,6 +1547,9 @@ int main(int argc, char **argv)
                     replicas[1].peakRssKb / 1024, replicaDied ? "YES" : "no", secs(drainS).c_str(),
                     (unsigned long long)spikeAcked, (unsigned long long)spikeOffered);
     }
+    std::printf("HAProxy took a replica out %d times (%d of them a /healthz check timing out after %d ms, the others the "
+                "outage's refused connections); no replica up at all %d times (the outage is one)\n",
+                downs, checkTimeouts, o.checkInterMs, noServer);
     std::printf("CPU seconds: replicas %.0f + %.0f, HAProxy %.0f, fault proxy %.0f, stoa-syncd together %.0f\n",
                 replicas[0].cpuS, replicas[1].cpuS, haproxyCpu, proxyCpu, syncdCpu);
     std::printf("fleet_rehearsal took %.0f s; logs in %s\n", double(monoNs() - benchStart) / 1e9, o.work.c_str());
