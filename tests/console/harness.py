@@ -42,6 +42,18 @@ except ImportError:
 PASSWORD = "correct horse battery staple"
 
 
+def stop_process(proc):
+    """Ends a child the test started (None or already ended: nothing to do):
+    SIGTERM, as systemd stops it, then SIGKILL after 20 s; reaped either way."""
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class Hub:
     def __init__(self, hub_bin, console_dir=None):
         self.bin = hub_bin
@@ -86,12 +98,7 @@ class Hub:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def request(self, method, path, token=None, body=None, content_type="application/json", conn=None):

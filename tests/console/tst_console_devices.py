@@ -63,20 +63,14 @@ class Child:
             return re.search(r"serving http://127\.0\.0\.1:(\d+)", f.read())
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        harness.stop_process(self.proc)
 
     def tail(self, lines=40):
         with open(self.log, errors="replace") as f:
             return f"----- {self.name}:\n" + "".join(f.readlines()[-lines:])
 
 
-class Devices(unittest.TestCase):
+class Devices(harness.HubAndBrowserTest):
     @classmethod
     def setUpClass(cls):
         if not shutil.which("ffmpeg"):
@@ -125,10 +119,12 @@ class Devices(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.driver.quit()
-        for child in (cls.player, cls.syncd):
-            child.stop()
-        cls.hub.stop()
+        try:
+            for child in (getattr(cls, "player", None), getattr(cls, "syncd", None)):
+                if child:
+                    child.stop()
+        finally:
+            super().tearDownClass()
 
     def run(self, result=None):
         # The device's own words when anything fails.
