@@ -54,8 +54,8 @@
 #include "device_processes.h"
 #include "http_client.h"
 #include "nginx_server.h"
+#include "solid_png.h"
 
-#include <QBuffer>
 #include <QColor>
 #include <QDir>
 #include <QElapsedTimer>
@@ -82,18 +82,6 @@ const QString kDeviceId = QStringLiteral("pi-lobby");
 
 QJsonObject object(const std::string &body) { return QJsonDocument::fromJson(QByteArray::fromStdString(body)).object(); }
 QJsonArray array(const std::string &body) { return QJsonDocument::fromJson(QByteArray::fromStdString(body)).array(); }
-
-// A solid-colour PNG the size of a small screen.
-QByteArray png(const QColor &colour)
-{
-    QImage image(640, 360, QImage::Format_RGB32);
-    image.fill(colour);
-    QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
-    image.save(&buffer, "PNG");
-    return bytes;
-}
 
 // A fleet schedule playing one image in a loop. Items are short: a new
 // manifest switches in at the next item boundary (docs/player.md).
@@ -197,7 +185,8 @@ class DevicesTest : public QObject {
 
         auto editor = clientOf(d.hub->base, d.hub->editor);
         for (const auto &[name, colour] : media) {
-            const auto r = editor->put("/api/v1/media/" + name.toStdString(), png(colour).toStdString(), "image/png");
+            const QByteArray png = stoa::testing::solidPng(colour, {640, 360}); // a small screen's size
+            const auto r = editor->put("/api/v1/media/" + name.toStdString(), png.toStdString(), "image/png");
             QVERIFY2(r.status == 200, r.body.c_str());
         }
     }

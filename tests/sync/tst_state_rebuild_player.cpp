@@ -29,12 +29,11 @@
 #include "daemon.h"
 #include "process_probe.h"
 #include "raw_http_client.h"
+#include "solid_png.h"
 #include "wait_until.h"
 
 #include "cache/state_mirror.h"
 
-#include <QBuffer>
-#include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -59,17 +58,6 @@ int lineCount(const QString &file)
     if (!f.open(QIODevice::ReadOnly))
         return 0;
     return int(f.readAll().count('\n'));
-}
-
-QByteArray solidPng(QColor colour)
-{
-    QImage image(160, 90, QImage::Format_RGB32);
-    image.fill(colour);
-    QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
-    image.save(&buffer, "PNG");
-    return bytes;
 }
 
 // The first column of `sql` over state.db, opened read-only (the test never
@@ -142,8 +130,9 @@ void StateRebuildPlayer::bothProcessesAfterARebuild()
     QFETCH(bool, corrupt);
     TestSite site;
     QVERIFY2(site.error().empty(), site.error().c_str());
-    const std::vector<Media> media{{"a.png", solidPng(Qt::red)}, {"b.png", solidPng(Qt::green)},
-                                   {"c.png", solidPng(Qt::blue)}};
+    const QSize size(160, 90);
+    const std::vector<Media> media{{"a.png", solidPng(Qt::red, size)}, {"b.png", solidPng(Qt::green, size)},
+                                   {"c.png", solidPng(Qt::blue, size)}};
     std::set<QString> assets;
     for (const auto &m : media)
         assets.insert(QString::fromStdString("sha256:" + m.hex()));
