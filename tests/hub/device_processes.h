@@ -13,6 +13,8 @@
 //  - every wait is a poll against a deadline.
 #pragma once
 
+#include "test_files.h"
+
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
@@ -29,6 +31,9 @@
 
 namespace stoa::hub::test {
 
+using stoa::testing::readFile;  // tests/harness/test_files.h
+using stoa::testing::writeFile; // (the test cannot go on without the file: qFatal)
+
 // The children's environment: info lines on (the "serving" line is one),
 // the plain log format whatever the test runs under.
 inline QProcessEnvironment childEnvironment()
@@ -37,19 +42,6 @@ inline QProcessEnvironment childEnvironment()
     env.remove("JOURNAL_STREAM");
     env.insert("QT_LOGGING_RULES", "*.debug=false");
     return env;
-}
-
-inline bool writeFile(const QString &path, const QByteArray &bytes)
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
-}
-
-inline QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
 // Polls `condition` (the event loop runs between polls) until it holds or
@@ -214,8 +206,8 @@ public:
     // both serve their local endpoints, else why not.
     QString start(const DeviceOptions &o)
     {
-        if (!writeFile(m_dir + "/token", o.token + "\n") || !writeFile(m_dir + "/root.pub", o.rootPem))
-            return "cannot write the token or the root key";
+        writeFile(m_dir + "/token", o.token + "\n");
+        writeFile(m_dir + "/root.pub", o.rootPem);
         QStringList conf = {
             "# one file for both processes, as packaging installs it",
             "server = " + o.server,
@@ -233,8 +225,7 @@ public:
             "player_listen = 127.0.0.1:0",
         };
         conf += o.extra;
-        if (!writeFile(configPath(), conf.join('\n').toUtf8() + "\n"))
-            return "cannot write " + configPath();
+        writeFile(configPath(), conf.join('\n').toUtf8() + "\n");
         if (auto e = syncd.start(QStringLiteral(STOA_SYNCD), {"--config", configPath()}); !e.isEmpty())
             return e;
         if (auto e = syncd.waitServing(); !e.isEmpty())
