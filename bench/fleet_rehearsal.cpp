@@ -47,6 +47,7 @@
 #include "http_pool.h"
 #include "loopback_port.h"
 #include "postgres_server.h"
+#include "process_probe.h"
 
 #include "hub/credentials.h"
 #include "hub/open_storage.h"
@@ -218,35 +219,17 @@ std::string loadavg()
     return s;
 }
 
-// VmRSS / VmHWM in KiB; 0 when the process is gone.
-long procStatusKb(pid_t pid, const char *key)
+// /proc readings of a process (tests/harness/process_probe.h), as 0 when it
+// is gone: the run adds them up over processes that come and go.
+long rssKiB(pid_t pid, const char *key)
 {
-    if (pid <= 0)
-        return 0;
-    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    const std::string k = std::string(key) + ":";
-    while (std::getline(f, line))
-        if (line.rfind(k, 0) == 0)
-            return std::atol(line.c_str() + k.size());
-    return 0;
+    return pid <= 0 ? 0 : long(std::max<qint64>(0, stoa::endpoints::testing::procStatusKiB(pid, key)));
 }
 
-// utime + stime, seconds; 0 when gone.
 double processCpuS(pid_t pid)
 {
-    const std::string s = readFile("/proc/" + std::to_string(pid) + "/stat");
-    const auto close = s.rfind(')');
-    if (close == std::string::npos)
-        return 0;
-    std::istringstream in(s.substr(close + 2));
-    std::vector<std::string> f;
-    std::string x;
-    while (in >> x)
-        f.push_back(x);
-    if (f.size() < 13)
-        return 0;
-    return double(std::stoll(f[11]) + std::stoll(f[12])) / double(sysconf(_SC_CLK_TCK));
+    const qint64 ticks = stoa::endpoints::testing::cpuTicks(pid);
+    return ticks < 0 ? 0 : double(ticks) / double(sysconf(_SC_CLK_TCK));
 }
 
 pid_t spawn(const std::vector<std::string> &args, const std::string &logPath)
@@ -372,7 +355,7 @@ void endReplica(Replica &r, int sig)
 {
     if (r.pid <= 0)
         return;
-    r.peakRssKb = std::max(r.peakRssKb, procStatusKb(r.pid, "VmHWM"));
+    r.peakRssKb = std::max(r.peakRssKb, rssKiB(r.pid, "VmHWM"));
     r.cpuS += processCpuS(r.pid);
     r.exits += (r.exits.empty() ? "" : ", ") + stopChild(r.pid, sig, 60);
 }
@@ -1214,7 +1197,7 @@ int main(int argc, char **argv)
         r.spike = deltaOf(sp, lastSpike);
         lastSpike = sp;
         for (int i = 0; i < 2; ++i) {
-            r.rssKb[i] = procStatusKb(replicas[i].pid, "VmRSS");
+            r.rssKb[i] = rssKiB(replicas[i].pid, "VmRSS");
             replicas[i].peakRssKb = std::max(replicas[i].peakRssKb, r.rssKb[i]);
         }
         rows.push_back(r);
@@ -1259,7 +1242,7 @@ int main(int argc, char **argv)
         double cpu = 0;
         int running = 0;
         for (const pid_t pid : syncd) {
-            syncdRssKb += procStatusKb(pid, "VmRSS");
+            syncdRssKb += rssKiB(pid, "VmRSS");
             cpu += processCpuS(pid);
             running += alive(pid) ? 1 : 0;
         }

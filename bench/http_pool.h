@@ -1,8 +1,6 @@
 // bench/http_pool.h — the load generators' HTTP/1.1 client: a bounded pool of
 // non-blocking keep-alive connections to one loopback port, driven by one
-// thread's epoll loop (fleet_rehearsal; the same client as hub_herd_bench's,
-// which still carries its own copy: it is being edited by others, so it
-// moves onto this header in a later change).
+// thread's epoll loop (hub_herd_bench and fleet_rehearsal).
 //
 // Job: send requests for "owners" (virtual devices), hand each answer or
 // failure back through `done`, which may return the owner's next request for

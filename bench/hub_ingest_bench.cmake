@@ -8,6 +8,6 @@ find_package(PostgreSQL REQUIRED)
 stoa_add_bench(hub_ingest_bench ${CMAKE_CURRENT_LIST_DIR}/hub_ingest_bench.cpp
                ${PROJECT_SOURCE_DIR}/tests/hub/postgres_server.cpp)
 target_include_directories(hub_ingest_bench PRIVATE ${PROJECT_SOURCE_DIR}/tests/hub)
-target_link_libraries(hub_ingest_bench PRIVATE PostgreSQL::PostgreSQL Threads::Threads stoa_test_harness)
+target_link_libraries(hub_ingest_bench PRIVATE PostgreSQL::PostgreSQL Qt6::Core Threads::Threads stoa_test_harness)
 target_compile_definitions(hub_ingest_bench PRIVATE STOA_HUB_BIN="$<TARGET_FILE:stoa-hub>")
 add_dependencies(hub_ingest_bench stoa-hub)

@@ -42,6 +42,7 @@
 //
 // Usage: see usage() below or docs/benchmarks.md.
 #include "postgres_server.h"
+#include "process_probe.h"
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -264,15 +265,10 @@ bool alive(pid_t pid)
 
 const double kTicks = double(::sysconf(_SC_CLK_TCK));
 
-// VmRSS or VmHWM of `pid` in KiB (0 when gone).
+// VmRSS or VmHWM of `pid` in KiB (tests/harness/process_probe.h; 0 when gone).
 long procStatusKiB(pid_t pid, const char *field)
 {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    const std::string key = std::string(field) + ":";
-    while (std::getline(in, line))
-        if (line.starts_with(key)) return std::strtol(line.c_str() + key.size(), nullptr, 10);
-    return 0;
+    return long(std::max<qint64>(0, stoa::endpoints::testing::procStatusKiB(pid, field)));
 }
 
 struct StatLine {
