@@ -12,6 +12,5 @@ target_include_directories(fleet_rehearsal PRIVATE ${CMAKE_CURRENT_LIST_DIR} ${P
 target_link_libraries(fleet_rehearsal PRIVATE stoa_hub stoa_sync Qt6::Gui PostgreSQL::PostgreSQL Threads::Threads
                       stoa_test_harness)
 target_compile_definitions(fleet_rehearsal PRIVATE STOA_HUB_BIN="$<TARGET_FILE:stoa-hub>"
-                           STOA_SYNCD_BIN="$<TARGET_FILE:stoa-syncd>" FAULT_PROXY_BIN="$<TARGET_FILE:fault_proxy>"
-                           STOA_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+                           STOA_SYNCD_BIN="$<TARGET_FILE:stoa-syncd>" FAULT_PROXY_BIN="$<TARGET_FILE:fault_proxy>")
 add_dependencies(fleet_rehearsal stoa-hub stoa-syncd fault_proxy)

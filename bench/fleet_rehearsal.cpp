@@ -114,7 +114,8 @@ const char kUsage[] =
     "  --drain-max-s S       longest wait for the spike's backlog (600)\n"
     "  --check-inter-ms I    HAProxy's /healthz check interval, also its timeout (500, as tests/hub/tst_replicas;\n"
     "                        packaging/hub/haproxy-stoa-hub.cfg has 2000)\n"
-    "  --plot FILE           the PNG of requests per second (docs/fleet_rehearsal.png in the source tree)\n"
+    "  --plot FILE           the PNG of requests per second (default: fleet_rehearsal.png in the work\n"
+    "                        folder; docs/fleet_rehearsal.png is the one the docs show)\n"
     "  --work DIR            work directory (a fresh one in $TMPDIR)\n"
     "  --seed N              (42)\n";
 
@@ -137,7 +138,7 @@ struct Options {
     int spikeConnections = 1000;
     int drainMaxS = 600;
     int checkInterMs = 500; // HAProxy's check interval, and so its check timeout (no `timeout check`)
-    std::string plot = std::string(STOA_SOURCE_DIR) + "/docs/fleet_rehearsal.png";
+    std::string plot; // empty: WORK/fleet_rehearsal.png (a run never overwrites the docs' plot unasked)
     std::string work;
     std::uint64_t seed = 42;
 };
@@ -986,6 +987,8 @@ int main(int argc, char **argv)
         o.work = templ;
     }
     fs::create_directories(o.work);
+    if (o.plot.empty())
+        o.plot = o.work + "/fleet_rehearsal.png";
     // Copies of the binaries: a rebuild of the tree during a run does not swap them.
     const std::string hubBin = o.work + "/stoa-hub", syncdBin = o.work + "/stoa-syncd", proxyBin = o.work + "/fault_proxy";
     for (const auto &[from, to] : {std::pair{std::string(STOA_HUB_BIN), hubBin}, std::pair{std::string(STOA_SYNCD_BIN), syncdBin},
