@@ -146,7 +146,9 @@ namespace fs = std::filesystem;
 // fleet_rehearsal.
 using stoa::bench::Fail;
 using stoa::bench::failName;
+using stoa::bench::httpRequest;
 using stoa::bench::monoNs;
+using stoa::bench::oneRequest;
 using stoa::bench::Pool;
 using stoa::bench::Result;
 
@@ -524,36 +526,6 @@ struct Summary {
     std::uint64_t http5xx = 0;
     double backlog = 0; // requests waiting for the hub when it came back, and their polls' follow-ups
 };
-
-std::string httpRequest(const std::string &method, const std::string &path, const std::string &token,
-                        const std::string &body, const std::string &extra = {})
-{
-    std::string r = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-    if (!token.empty())
-        r += "Authorization: Bearer " + token + "\r\n";
-    r += extra;
-    if (!body.empty() || method == "POST" || method == "PUT")
-        r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    r += "\r\n";
-    r += body;
-    return r;
-}
-
-// One request, synchronously (setup and /metrics).
-Result oneRequest(std::uint16_t port, const std::string &request, double timeoutS = 30)
-{
-    Pool pool(port, 1);
-    pool.keepBody = true;
-    pool.requestTimeoutNs = std::int64_t(timeoutS * 1e9);
-    Result out;
-    pool.done = [&](int, Result &&r) -> std::optional<std::string> {
-        out = std::move(r);
-        return std::nullopt;
-    };
-    pool.submit(0, request);
-    pool.drain(timeoutS + 1);
-    return out;
-}
 
 // ---------------------------------------------------------------------------
 // One run: the fleet through an outage.
