@@ -44,6 +44,7 @@
 // whether a replica died, time to drain.
 //
 // Usage: fleet_rehearsal --help
+#include "child_process.h"
 #include "http_pool.h"
 #include "loopback_port.h"
 #include "postgres_server.h"
@@ -195,23 +196,6 @@ std::vector<pid_t> g_children;
 
 std::int64_t wallMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
-std::string readFile(const std::string &path, std::size_t from = 0)
-{
-    std::ifstream f(path, std::ios::binary);
-    if (!f)
-        return {};
-    f.seekg(std::streamoff(from));
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
-std::size_t fileSize(const std::string &path)
-{
-    struct stat st{};
-    return ::stat(path.c_str(), &st) == 0 ? std::size_t(st.st_size) : 0;
-}
-
 std::string loadavg()
 {
     std::string s = readFile("/proc/loadavg");
@@ -233,46 +217,13 @@ double processCpuS(pid_t pid)
     return ticks < 0 ? 0 : double(ticks) / double(sysconf(_SC_CLK_TCK));
 }
 
-pid_t spawn(const std::vector<std::string> &args, const std::string &logPath)
+// A child of this run (child_process.h's spawn), ended by die() too.
+pid_t spawnChild(const std::vector<std::string> &args, const std::string &logPath)
 {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    std::vector<char *> argv;
-    for (const auto &a : args)
-        argv.push_back(const_cast<char *>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0)
-        return -1;
-    g_children.push_back(pid);
+    const pid_t pid = stoa::bench::spawn(args, logPath);
+    if (pid > 0)
+        g_children.push_back(pid);
     return pid;
-}
-
-// Waits for `pid` to exit within `timeoutS`: its status as text.
-std::string reap(pid_t pid, double timeoutS)
-{
-    const std::int64_t end = monoNs() + std::int64_t(timeoutS * 1e9);
-    int status = 0;
-    for (;;) {
-        const pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0)
-            return "not a child";
-        if (monoNs() > end)
-            return "still running";
-        ::usleep(10000); // the poll's pace
-    }
-    if (WIFEXITED(status))
-        return "exit " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status))
-        return std::string("signal ") + strsignal(WTERMSIG(status));
-    return "?";
 }
 
 std::string stopChild(pid_t &pid, int sig = SIGTERM, double timeoutS = 30)
@@ -334,7 +285,7 @@ struct Replica {
 void startReplica(const std::string &hubBin, const std::string &dataDir, const std::string &url, Replica &r)
 {
     const std::size_t from = fileSize(r.log);
-    r.pid = spawn({hubBin, "serve", "--data-dir", dataDir, "--database", url, "--listen",
+    r.pid = spawnChild({hubBin, "serve", "--data-dir", dataDir, "--database", url, "--listen",
                    "127.0.0.1:" + std::to_string(r.port)},
                   r.log);
     if (r.pid < 0)
@@ -1071,7 +1022,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < 2; ++i)
             cfg += "  server hub" + std::to_string(i + 1) + " 127.0.0.1:" + std::to_string(replicas[i].port) + " check\n";
         std::ofstream(o.work + "/haproxy.cfg") << cfg;
-        haproxy = spawn({"haproxy", "-f", o.work + "/haproxy.cfg", "-db"}, o.work + "/haproxy.log");
+        haproxy = spawnChild({"haproxy", "-f", o.work + "/haproxy.cfg", "-db"}, o.work + "/haproxy.log");
         const std::int64_t end = monoNs() + 30'000'000'000LL;
         for (;;) {
             auto s = haproxyStats(statsPort);
@@ -1086,7 +1037,7 @@ int main(int argc, char **argv)
     std::uint16_t proxyPort = 0;
     {
         const std::string log = o.work + "/fault_proxy.log";
-        proxy = spawn({proxyBin, "--listen", "127.0.0.1:0", "--to", "127.0.0.1:" + std::to_string(front), "--latency-ms",
+        proxy = spawnChild({proxyBin, "--listen", "127.0.0.1:0", "--to", "127.0.0.1:" + std::to_string(front), "--latency-ms",
                        std::to_string(o.latencyMs), "--jitter-ms", std::to_string(o.jitterMs), "--drop",
                        std::to_string(o.drop), "--seed", std::to_string(o.seed)},
                       log);
@@ -1152,7 +1103,7 @@ int main(int argc, char **argv)
                                           << "sync_interval_s = " << o.intervalS << "\n"
                                           << "status_interval_s = " << o.intervalS << "\n"
                                           << "min_free = 0\nscrub_rate = 0\nsyncd_listen = 127.0.0.1:0\n";
-        syncd[std::size_t(d)] = spawn({syncdBin, "--config", dir + "/stoa.conf"}, dir + "/syncd.log");
+        syncd[std::size_t(d)] = spawnChild({syncdBin, "--config", dir + "/stoa.conf"}, dir + "/syncd.log");
         if (syncd[std::size_t(d)] < 0)
             die("cannot start stoa-syncd");
     }

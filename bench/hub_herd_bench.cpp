@@ -88,6 +88,7 @@
 //  - the hub's answers, latency, CPU, RSS, /metrics counters; the generator's.
 //
 // Usage: hub_herd_bench --help
+#include "child_process.h"
 #include "http_pool.h"
 #include "process_probe.h"
 #include "sync/backoff.h"
@@ -146,33 +147,21 @@ namespace fs = std::filesystem;
 // fleet_rehearsal.
 using stoa::bench::Fail;
 using stoa::bench::failName;
+using stoa::bench::fileSize;
 using stoa::bench::httpRequest;
 using stoa::bench::monoNs;
 using stoa::bench::oneRequest;
 using stoa::bench::Pool;
+using stoa::bench::readFile;
+using stoa::bench::reap;
 using stoa::bench::Result;
+using stoa::bench::spawn;
 
 double threadCpuS()
 {
     timespec ts{};
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-std::string readFile(const std::string &path, std::size_t from = 0)
-{
-    std::string out;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return out;
-    if (from > 0)
-        ::lseek(fd, off_t(from), SEEK_SET);
-    char buf[65536];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0)
-        out.append(buf, std::size_t(n));
-    ::close(fd);
-    return out;
 }
 
 double loadAverage()
@@ -198,23 +187,6 @@ struct HubProcess {
     std::string log;
 };
 
-pid_t spawn(const std::vector<std::string> &args, const std::string &logPath)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, logPath.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    std::vector<char *> argv;
-    for (const auto &a : args)
-        argv.push_back(const_cast<char *>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid = -1;
-    const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc == 0 ? pid : -1;
-}
-
 // The port once the log says `serving http://127.0.0.1:PORT` after `from`; 0: not yet.
 int servingPort(const std::string &logPath, std::size_t from)
 {
@@ -223,34 +195,6 @@ int servingPort(const std::string &logPath, std::size_t from)
     if (at == std::string::npos)
         return 0;
     return std::atoi(s.c_str() + at + std::strlen("serving http://127.0.0.1:"));
-}
-
-std::size_t fileSize(const std::string &path)
-{
-    struct stat st{};
-    return ::stat(path.c_str(), &st) == 0 ? std::size_t(st.st_size) : 0;
-}
-
-// Reaps `pid` within `timeoutS`; the exit status as text.
-std::string reap(pid_t pid, double timeoutS)
-{
-    const std::int64_t end = monoNs() + std::int64_t(timeoutS * 1e9);
-    int status = 0;
-    for (;;) {
-        const pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0)
-            return "not a child";
-        if (monoNs() > end)
-            return "still running";
-        ::usleep(5000);
-    }
-    if (WIFEXITED(status))
-        return "exit " + std::to_string(WEXITSTATUS(status));
-    if (WIFSIGNALED(status))
-        return std::string("signal ") + strsignal(WTERMSIG(status));
-    return "?";
 }
 
 std::string runCapture(const std::string &cmd, int &rc)
