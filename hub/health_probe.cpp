@@ -1,0 +1,4 @@
+// Copyright: see LICENSE.
+//
+// HealthProbe (health_probe.h): the probe thread and the verdict it publishes.
+#include "hub/health_probe.h"
