@@ -1,9 +1,19 @@
 // hub/dispatch.cpp — admission (auth, body limits) and routing of every
 // request the hub gets.
 // Invariants: every route but /healthz, /metrics, the login and the
-// console's static files is authenticated before its body is read; every
-// operator answer carries the browser headers of console_files.h (nosniff,
-// no-store), so the console's JSON is never sniffed or cached.
+// console's static files is authenticated before its body is read (an
+// operator route that takes no body is authenticated on the pool, before
+// anything else is done for it); every operator answer carries the browser
+// headers of console_files.h (nosniff, no-store), so the console's JSON is
+// never sniffed or cached.
+// Threads (issue 18): libmicrohttpd's threads also answer /healthz and the
+// devices, so nothing here waits on the database on them: /healthz reads
+// the health probe's last result, the routes that read the database run on
+// the pool (WorkPool, full: 503 + Retry-After), and the few credential
+// lookups admit() must make before a body is read (a device token not in
+// memory, an operator route with a body) go through the pool and are
+// waited for at most kLookupWait, not at all while the probe says the
+// database is down.
 #include "hub/console_files.h"
 #include "hub/credentials.h"
 #include "hub/screenshot_index.h"
@@ -16,6 +26,9 @@
 #include <QDateTime>
 #include <QJsonDocument>
 #include <QJsonObject>
+
+#include <condition_variable>
+#include <mutex>
 
 namespace stoa::hub {
 
@@ -39,10 +52,77 @@ HttpResponse unauthorized(const std::string &why)
     return r;
 }
 
+HttpResponse cannotCheckCredentials()
+{
+    auto r = errorJson(503, "the hub cannot check credentials right now");
+    r.headers.emplace_back("Retry-After", "10");
+    return r;
+}
+
+// How long admit() waits on a libmicrohttpd thread for a credential lookup
+// on the pool. Long enough for a loaded but working database (a console
+// save must not fail for a 300 ms query); short enough that a database
+// hanging before the probe notices (at most HealthProbe's interval +
+// deadline, 2 s) stalls the thread's other connections for less than a
+// load balancer's check timeout (docs/hub-api.md, "Hub routes").
+constexpr std::chrono::milliseconds kLookupWait{1000};
+
 } // namespace
 
-std::variant<Principal, HttpResponse> Hub::Impl::authenticate(const HttpRequest &request, const Route &route)
+template <class T>
+std::optional<T> Hub::Impl::lookup(std::function<T()> query)
 {
+    if (!probe.current().databaseUp)
+        return std::nullopt; // it would wait for nothing: answer at once
+    struct Pending {
+        std::mutex mutex;
+        std::condition_variable done;
+        std::optional<T> result;
+        bool abandoned = false; // the waiter gave up: skip the query if not begun
+    };
+    auto pending = std::make_shared<Pending>();
+    const bool queued = pool.submit([pending, query = std::move(query)] {
+        {
+            std::lock_guard lock(pending->mutex);
+            if (pending->abandoned)
+                return;
+        }
+        T r = query();
+        std::lock_guard lock(pending->mutex);
+        pending->result.emplace(std::move(r));
+        pending->done.notify_all();
+    });
+    if (!queued)
+        return std::nullopt;
+    std::unique_lock lock(pending->mutex);
+    if (!pending->done.wait_for(lock, kLookupWait, [&] { return pending->result.has_value(); })) {
+        pending->abandoned = true;
+        return std::nullopt;
+    }
+    return std::move(pending->result);
+}
+
+void Hub::Impl::pooled(Answer answer, std::function<void(Answer &)> job)
+{
+    auto shared = std::make_shared<Answer>(std::move(answer));
+    if (pool.submit([shared, job = std::move(job)] { job(*shared); }))
+        return;
+    // Every worker busy and the queue full (a slow database, or more
+    // operators and scrapers than it serves): say so now, hold nothing.
+    auto r = errorJson(503, "the hub is busy: try again shortly");
+    r.headers.emplace_back("Retry-After", std::to_string(options.http.retryAfterS));
+    shared->send(std::move(r));
+}
+
+std::variant<Principal, HttpResponse> Hub::Impl::authenticate(const HttpRequest &request, const Route &route, bool onPool)
+{
+    // On the pool the storage is asked directly; on a libmicrohttpd thread
+    // through lookup(), bounded (the file's header says why).
+    auto ask = [&]<class T>(std::function<T()> query) -> std::optional<T> {
+        if (onPool)
+            return query();
+        return lookup<T>(std::move(query));
+    };
     const auto token = bearerToken(request.header("authorization"));
     if (token.empty())
         return unauthorized("a bearer token is required (Authorization: Bearer …)");
@@ -55,14 +135,20 @@ std::variant<Principal, HttpResponse> Hub::Impl::authenticate(const HttpRequest 
         StorageResult<std::optional<std::string>> id = std::optional<std::string>();
         if (known.kind == DeviceTokens::Lookup::Kind::Device)
             id = known.deviceId;
-        else if (known.kind == DeviceTokens::Lookup::Kind::Unknown)
-            id = storage->deviceForToken(hash); // added since the last refresh, or not loaded yet
+        else if (known.kind == DeviceTokens::Lookup::Kind::Unknown) {
+            // Added since the last refresh, or not loaded yet (a hub started
+            // while the database was away: then the probe says so and this
+            // answers at once).
+            auto asked = ask(std::function<StorageResult<std::optional<std::string>>()>(
+                [this, hash] { return storage->deviceForToken(hash); }));
+            if (!asked)
+                return cannotCheckCredentials();
+            id = std::move(*asked);
+        }
         if (!id) {
             m.dbErrors.inc();
             qCWarning(lcHub).noquote() << "auth:" << id.error().message.c_str();
-            auto r = errorJson(503, "the hub cannot check credentials right now");
-            r.headers.emplace_back("Retry-After", "10");
-            return r;
+            return cannotCheckCredentials();
         }
         if (!*id)
             return unauthorized("unknown or revoked device token");
@@ -77,12 +163,15 @@ std::variant<Principal, HttpResponse> Hub::Impl::authenticate(const HttpRequest 
     const bool session = looksLike(token, TokenKind::Session);
     if (!session && !looksLike(token, TokenKind::Operator))
         return unauthorized("not an operator token");
-    auto op = session ? storage->sessionOperator(tokenHash(token), nowMs()) : storage->operatorForToken(tokenHash(token));
+    auto asked = ask(std::function<StorageResult<std::optional<Operator>>()>([this, session, hash = tokenHash(token)] {
+        return session ? storage->sessionOperator(hash, nowMs()) : storage->operatorForToken(hash);
+    }));
+    if (!asked)
+        return cannotCheckCredentials();
+    auto &op = *asked;
     if (!op) {
         m.dbErrors.inc();
-        auto r = errorJson(503, "the hub cannot check credentials right now");
-        r.headers.emplace_back("Retry-After", "10");
-        return r;
+        return cannotCheckCredentials();
     }
     if (!*op)
         return unauthorized(session ? "unknown or expired session: log in again" : "unknown operator token");
@@ -116,10 +205,18 @@ std::variant<std::size_t, HttpResponse> Hub::Impl::admit(HttpRequest &request)
     default:
         break;
     }
-    auto who = authenticate(request, route);
+    const std::size_t limit = bodyLimit(route);
+    if (route.operatorRoute() && limit == 0)
+        return limit; // no body to guard: its credential is checked on the pool (handle())
+    auto who = authenticate(request, route, false);
     if (auto *r = std::get_if<HttpResponse>(&who))
         return early(std::move(*r));
     request.context = std::make_shared<const Principal>(std::move(std::get<Principal>(who)));
+    return limit;
+}
+
+std::size_t Hub::Impl::bodyLimit(const Route &route) const
+{
     switch (route.kind) {
     case Route::Kind::Status: return options.statusLimit;
     case Route::Kind::Plays: return options.playsLimit;
@@ -167,15 +264,20 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
     const auto who = std::static_pointer_cast<const Principal>(request.context);
     switch (route.kind) {
     case Route::Kind::Healthz: {
-        const auto why = health();
-        if (!why.empty())
-            qCWarning(lcHub).noquote() << "healthz: 503:" << why.c_str();
-        answer.send(why.empty() ? HttpResponse::text(200, "ok") : HttpResponse::text(503, why));
+        // The probe's last result (health_probe.h): answers at once whatever
+        // the database does; the probe logs the transitions.
+        const auto verdict = probe.current();
+        auto r = verdict.healthy() ? HttpResponse::text(200, "ok") : HttpResponse::text(503, verdict.why);
+        r.headers.emplace_back("Cache-Control", "no-store");
+        answer.send(std::move(r));
         return;
     }
-    case Route::Kind::ApiLogin:
-        answer.send(login(request));
+    case Route::Kind::ApiLogin: {
+        // scrypt and the operator's row: on the pool, never here.
+        auto req = std::make_shared<HttpRequest>(std::move(request));
+        pooled(std::move(answer), [this, req](Answer &a) { a.send(login(*req)); });
         return;
+    }
     case Route::Kind::ConsoleRoot:
         answer.send(consoleRedirect());
         return;
@@ -194,15 +296,31 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
         answer.send(std::move(r));
         return;
     }
-    case Route::Kind::Metrics: {
-        HttpResponse r;
-        r.contentType = std::string(endpoints::exposition::kContentType);
-        r.body = metrics.render();
-        answer.send(std::move(r));
+    case Route::Kind::Metrics:
+        // The collectors read the fleet from the database: on the pool.
+        pooled(std::move(answer), [this](Answer &a) {
+            HttpResponse r;
+            r.contentType = std::string(endpoints::exposition::kContentType);
+            r.body = metrics.render();
+            a.send(std::move(r));
+        });
         return;
-    }
     default:
         break;
+    }
+    if (route.operatorRoute() && !who) {
+        // Admitted without its credential checked (it takes no body,
+        // admit()): checked here on the pool, then served there.
+        auto req = std::make_shared<HttpRequest>(std::move(request));
+        pooled(std::move(answer), [this, req, route](Answer &a) {
+            auto checked = authenticate(*req, route, true);
+            if (auto *r = std::get_if<HttpResponse>(&checked)) {
+                a.send(std::move(*r));
+                return;
+            }
+            operatorRequest(std::move(*req), route, std::get<Principal>(checked), std::move(a), true);
+        });
+        return;
     }
     if (!who) { // admit() always sets it past this point
         answer.send(errorJson(500, "request was not admitted"));
@@ -231,15 +349,21 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
                   [shared](HttpResponse r) { shared->send(std::move(r)); });
         return;
     }
-    case Route::Kind::ApiMediaThumbnail:
-        answer.send(contentReport(*this, request, route, *who));
+    default:
+        operatorRequest(std::move(request), route, *who, std::move(answer), false);
         return;
+    }
+}
+
+void Hub::Impl::operatorRequest(HttpRequest request, const Route &route, const Principal &who, Answer answer, bool onPool)
+{
+    switch (route.kind) {
     case Route::Kind::ApiUploadCreate:
     case Route::Kind::ApiUploadGet:
     case Route::Kind::ApiUploadChunk:
     case Route::Kind::ApiUploadComplete:
     case Route::Kind::ApiUploadDelete:
-        upload(std::move(request), route, *who, std::move(answer));
+        upload(std::move(request), route, who, std::move(answer));
         return;
     case Route::Kind::ApiMediaPut:
     case Route::Kind::ApiSchedulePut:
@@ -251,12 +375,24 @@ void Hub::Impl::handle(HttpRequest request, Reply reply)
     case Route::Kind::ApiLayoutPut:
     case Route::Kind::ApiLayoutDelete:
     case Route::Kind::ApiPlaylistDelete:
-        publishing(std::move(request), route, *who, std::move(answer));
+        publishing(std::move(request), route, who, std::move(answer));
         return;
     default:
-        answer.send(api(request, route, *who));
+        break;
+    }
+    // The rest read (or change) the database: answered on the pool.
+    auto serve = [this, route, who](const HttpRequest &req, Answer &a) {
+        if (route.kind == Route::Kind::ApiMediaThumbnail)
+            a.send(contentReport(*this, req, route, who));
+        else
+            a.send(api(req, route, who));
+    };
+    if (onPool) {
+        serve(request, answer);
         return;
     }
+    auto req = std::make_shared<HttpRequest>(std::move(request));
+    pooled(std::move(answer), [req, serve](Answer &a) { serve(*req, a); });
 }
 
 } // namespace stoa::hub

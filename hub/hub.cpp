@@ -87,6 +87,10 @@ std::expected<std::unique_ptr<Hub>, std::string> Hub::open(HubOptions options)
 std::optional<std::string> Hub::start()
 {
     d->tokens.start();
+    // Both before the server: its first /healthz answers from a real
+    // probe, its first /metrics finds the pool running.
+    d->probe.start();
+    d->pool.start();
     if (!d->server)
         d->server = std::make_unique<HttpServer>(*this, d->options.http);
     if (auto e = d->server->start())
@@ -111,6 +115,8 @@ void Hub::stop()
     // Accepted writes are committed, publications finished and long polls
     // answered before the server goes, so no connection stays suspended.
     d->stopWorker();
+    d->pool.stop(); // runs what it accepted: those connections are answered
+    d->probe.stop();
     d->wake.stop();
     d->ingest.stop();
     if (d->server) {
@@ -161,6 +167,18 @@ Hub::Impl::Impl(HubOptions o, std::unique_ptr<Storage> s, std::unique_ptr<Publis
                                    dev.lastSeenAtMs});
           return fleet;
       }),
+      probe(
+          [this]() -> std::optional<std::string> {
+              if (auto ping = storage->ping(); !ping)
+                  return ping.error().message;
+              return std::nullopt;
+          },
+          [this]() -> std::optional<std::string> {
+              if (const char *problem = dataDirProblem())
+                  return std::string(problem);
+              return std::nullopt;
+          },
+          "data directory " + options.dataDir, HealthProbe::Options{}),
       statusBoard(options.notify.hubName, [this] { return statusParts(); }, std::chrono::seconds(5))
 {
 }
@@ -234,6 +252,12 @@ std::string Hub::Impl::registerMetrics()
     auto healthy = metrics.gauge("stoa_hub_healthy", "1 while /healthz answers 200");
     auto waiting = metrics.gauge("stoa_hub_wake_waiting", "Wake-up long polls held open (protocol v1.1 section 10)");
     if (!waiting) return waiting.error().message;
+    auto poolDepth = metrics.gauge("stoa_hub_pool_queue_depth",
+                                   "Requests that read the database (API, metrics, logins) waiting for a pool thread");
+    if (!poolDepth) return poolDepth.error().message;
+    auto poolRefused = metrics.counter("stoa_hub_pool_refused_total",
+                                       "Requests answered 503 because the pool's queue was full");
+    if (!poolRefused) return poolRefused.error().message;
     for (const auto *r : {&requests, &plays})
         if (!*r)
             return r->error().message;
@@ -263,8 +287,11 @@ std::string Hub::Impl::registerMetrics()
     std::shared_ptr<FleetMetrics> fleet = std::move(*fleetMetrics);
     metrics.addCollector([this, devices = *devices, depth = *depth, pendingBytes = *pendingBytes,
                           refusedIngest = *refusedIngest, open = *open, shed = *shed, healthy = *healthy,
-                          waiting = *waiting, fleet] {
+                          waiting = *waiting, poolDepth = *poolDepth, poolRefused = *poolRefused, fleet] {
         waiting.set(static_cast<double>(wake.waiting()));
+        const auto poolStats = pool.stats();
+        poolDepth.set(static_cast<double>(poolStats.queued));
+        poolRefused.setTotal(static_cast<double>(poolStats.refused));
         const auto stats = ingest.stats();
         depth.set(static_cast<double>(stats.pendingRequests));
         pendingBytes.set(static_cast<double>(stats.pendingBytes));
@@ -274,7 +301,7 @@ std::string Hub::Impl::registerMetrics()
             open.set(static_cast<double>(http.openConnections));
             shed.setTotal(static_cast<double>(http.shedConnections));
         }
-        healthy.set(health().empty() ? 1 : 0);
+        healthy.set(probe.current().healthy() ? 1 : 0); // what /healthz answers now
         if (auto list = storage->devices()) {
             const auto now = nowMs();
             double counts[4] = {0, 0, 0, 0};
@@ -313,23 +340,16 @@ const char *Hub::Impl::dataDirProblem() const
     return nullptr;
 }
 
-std::string Hub::Impl::health()
-{
-    if (auto p = storage->ping(); !p)
-        return "database: " + p.error().message;
-    if (const char *problem = dataDirProblem())
-        return "data directory " + options.dataDir + " is " + problem;
-    return {};
-}
-
 std::vector<PartSample> Hub::Impl::statusParts()
 {
     // Fixed words only: the page is public (status_board.h).
     std::vector<PartSample> parts;
-    parts.push_back({"Database", storage->ping() ? PartState::Up : PartState::Down, {}});
-    const char *problem = dataDirProblem(); // a fixed word, never the path
-    parts.push_back({"Storage for media and screenshots", problem ? PartState::Down : PartState::Up,
-                     problem ? problem : ""});
+    // The health probe's result, as /healthz's: this thread never waits on
+    // the database either.
+    const auto health = probe.current();
+    parts.push_back({"Database", health.databaseUp ? PartState::Up : PartState::Down, {}});
+    const std::string &problem = health.dataDirProblem; // a fixed word, never the path
+    parts.push_back({"Storage for media and screenshots", problem.empty() ? PartState::Up : PartState::Down, problem});
     const auto ingestStats = ingest.stats();
     const std::uint64_t shed = server ? server->stats().shedConnections : 0;
     const bool shedding = ingestStats.refused > statusRefused || shed > statusShed;

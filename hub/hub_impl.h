@@ -5,6 +5,7 @@
 #pragma once
 
 #include "hub/device_tokens.h"
+#include "hub/health_probe.h"
 #include "hub/hub.h"
 #include "hub/publisher.h"
 #include "hub/routes.h"
@@ -12,6 +13,7 @@
 #include "hub/thumbnails.h"
 #include "hub/upload_store.h"
 #include "hub/wake.h"
+#include "hub/work_pool.h"
 
 #include "endpoints/metrics.h"
 
@@ -44,6 +46,14 @@ struct Hub::Impl {
     Thumbnails thumbnails{Thumbnails::Options{.dir = options.dataDir + "/thumbnails"}}; // videos' frames, its own worker
     WakeWaiters wake;                    // over `publisher`
     Notifier notifier;                   // over `storage`; started by Hub::start() when configured
+    // /healthz, the status page and the `healthy` gauge read this probe's
+    // last result, never the database (health_probe.h); before statusBoard,
+    // which reads it, so it outlives the board's thread.
+    HealthProbe probe;
+    // The routes that read the database (/metrics, the operator API, the
+    // login) run here, never on libmicrohttpd's threads (work_pool.h); a
+    // full queue is answered 503 + Retry-After (busy()).
+    WorkPool pool{WorkPool::Options{}};
     StatusBoard statusBoard;             // GET /status-page; samples the parts below every 5 s
     std::unique_ptr<HttpServer> server;  // created by start()
     endpoints::MetricsRegistry metrics;
@@ -83,7 +93,6 @@ struct Hub::Impl {
 
     std::string registerMetrics();       // empty: ok
     void count(const Route &route, int status, double seconds);
-    std::string health();                // empty: healthy; else why not
     const char *dataDirProblem() const;  // nullptr, or "not reachable", "read-only", "full"
     // The status page's probe (status_board.h); on the board's thread only
     // (and Hub::start() before it), which alone uses the counters after it.
@@ -95,8 +104,11 @@ struct Hub::Impl {
 
     // dispatch.cpp
     std::variant<std::size_t, HttpResponse> admit(HttpRequest &request);
+    std::size_t bodyLimit(const Route &route) const; // 0: the route takes no body
     void handle(HttpRequest request, Reply reply);
-    std::variant<Principal, HttpResponse> authenticate(const HttpRequest &request, const Route &route);
+    // `onPool`: on a pool thread, where the storage may be asked directly;
+    // else (admit(), a libmicrohttpd thread) only through lookup().
+    std::variant<Principal, HttpResponse> authenticate(const HttpRequest &request, const Route &route, bool onPool);
 
     // An answer on its way: records the route's metrics when sent.
     class Answer {
@@ -111,6 +123,18 @@ struct Hub::Impl {
         Reply reply_;
         std::chrono::steady_clock::time_point start_;
     };
+    // Runs `job` on the pool with `answer`; when the pool's queue is full,
+    // answers 503 + Retry-After at once instead.
+    void pooled(Answer answer, std::function<void(Answer &)> job);
+    // A storage lookup for admit() (authentication) on the pool, waited
+    // for at most kLookupWait on the calling libmicrohttpd thread; nullopt:
+    // no answer in time, the pool full, or the probe says the database is
+    // down (the caller answers 503 + Retry-After).
+    template <class T>
+    std::optional<T> lookup(std::function<T()> query);
+    // An operator route once its credential is checked; `onPool`: already on
+    // a pool thread (the routes that read the database run there).
+    void operatorRequest(HttpRequest request, const Route &route, const Principal &who, Answer answer, bool onPool);
 
     // device_routes.cpp
     HttpResponse siteFile(const HttpRequest &request, const Route &route);

@@ -868,6 +868,8 @@ private slots:
             QSKIP("SQLite is a file in the data directory: healthzFailsWhenTheStoreIsFull covers its store");
         QCOMPARE(h->client()->get("/healthz").status, 200L);
         backends.server()->stop();
+        // /healthz answers from the health probe's last round (every 500 ms).
+        QTRY_COMPARE_WITH_TIMEOUT(h->client()->get("/healthz").status, 503L, 5000);
         const auto down = h->client()->get("/healthz");
         QCOMPARE(down.status, 503L);
         QVERIFY2(down.body.starts_with("database"), down.body.c_str());
@@ -905,11 +907,13 @@ private slots:
             while (filler.write(block) == block.size() && filler.flush()) {
             }
         }
+        // /healthz answers from the health probe's last round (every 500 ms).
+        QTRY_COMPARE_WITH_TIMEOUT(c.get("/healthz").status, 503L, 5000);
         const auto full = c.get("/healthz");
         QCOMPARE(full.status, 503L);
         QVERIFY2(full.body.find("full") != std::string::npos, full.body.c_str());
         QVERIFY(QFile::remove(mountPoint.filePath("filler")));
-        QCOMPARE(c.get("/healthz").status, 200L);
+        QTRY_COMPARE_WITH_TIMEOUT(c.get("/healthz").status, 200L, 5000);
         (*hub)->stop();
     }
 };
