@@ -25,6 +25,8 @@
 // Identifiers (device ids, play ids, operator names) are COLLATE "C": order
 // and equality are bytewise, as in the SQLite backend, whatever the
 // database's locale.
+// The members are defined by concern in hub/postgres_*.cpp
+// (postgres_storage_impl.h says which file holds what).
 #pragma once
 
 #include "hub/storage.h"
@@ -80,7 +82,7 @@ public:
     StorageResult<std::vector<std::string>> trimScreenshots(const std::string &deviceId, int keep) override;
     StorageResult<std::int64_t> applyRetention(const Retention &retention, std::int64_t nowMs) override;
 
-    class Pool; // the connections; defined in postgres_storage.cpp
+    class Pool; // the connections; defined in postgres_storage_impl.h
 
 private:
     explicit PostgresStorage(std::unique_ptr<Pool> pool);

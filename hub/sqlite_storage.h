@@ -9,6 +9,8 @@
 //    SIGKILL; the ingest queue (ingest.h) batches requests so the fsync is
 //    paid once per batch, not per request;
 //  - the schema version is PRAGMA user_version; migrate() refuses a newer one.
+// The members are defined by concern in hub/sqlite_*.cpp (sqlite_storage_impl.h
+// says which file holds what).
 #pragma once
 
 #include "hub/storage.h"
