@@ -22,7 +22,7 @@ set(EXTRA_player_demo_store tools/demo.h)          # --demo, wired at the execut
 set(ALLOW_platform_rpi schedule player/display_power.h settings/choices.h)
 set(ALLOW_tools settings publish schedule cache sync)
 # The hub writes a stoa.conf with the table's key names (constants only).
-set(ALLOW_hub publish schedule endpoints settings/keys.h settings/choices.h)
+set(ALLOW_hub publish schedule endpoints settings/keys.h)
 set(EXTRA_hub_main platform/rpi)                   # stoa-hub plugs systemd in
 
 # Link closures (what a library drags into whatever links it).
