@@ -8,7 +8,6 @@
 #include "process_probe.h"
 
 #include <QFile>
-#include <QProcess>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -22,30 +21,6 @@ using namespace stoa::endpoints;
 using stoa::endpoints::testing::sampleValue;
 
 Q_DECLARE_METATYPE(MetricType)
-
-namespace {
-
-struct PromtoolResult {
-    int exitCode = -1;
-    QString output;
-};
-
-PromtoolResult promtool(const std::string &text)
-{
-    QProcess p;
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(QStringLiteral("/usr/bin/promtool"), {QStringLiteral("check"), QStringLiteral("metrics")});
-    if (!p.waitForStarted(10000))
-        return {};
-    p.write(text.data(), qint64(text.size()));
-    p.closeWriteChannel();
-    if (!p.waitForFinished(30000))
-        return {};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
-            QString::fromUtf8(p.readAll())};
-}
-
-} // namespace
 
 class TestMetrics : public QObject {
     Q_OBJECT
@@ -462,12 +437,13 @@ void TestMetrics::promtoolAccepts()
     h->labels({"image"}).observe(3);
 
     const auto text = registry.render();
-    const auto result = promtool(text);
-    QVERIFY2(result.exitCode == 0, qPrintable(result.output + "\n" + QString::fromStdString(text)));
+    QString why;
+    QVERIFY2(stoa::endpoints::testing::promtoolAccepts(text, why),
+             qPrintable(why + "\n" + QString::fromStdString(text)));
 
     // The check can fail: a counter without _total and no HELP is linted.
-    const auto bad = promtool("# TYPE stoa_items counter\nstoa_items 1\n");
-    QVERIFY2(bad.exitCode != 0, qPrintable(bad.output));
+    QVERIFY2(!stoa::endpoints::testing::promtoolAccepts("# TYPE stoa_items counter\nstoa_items 1\n", why),
+             qPrintable(why));
 }
 
 QTEST_GUILESS_MAIN(TestMetrics)

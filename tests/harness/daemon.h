@@ -1,6 +1,6 @@
 // tests/harness/daemon.h — a real long-running stoa process (stoa-syncd,
-// stoa-player) started by a test, its output in a file, and the environment
-// a player started that way needs.
+// stoa-player, stoa-hub serve) started by a test, its output in a file, and
+// the environment a player started that way needs.
 //
 // Invariants:
 //  - the output (both channels) goes to a file, never a pipe: a pipe nobody
@@ -23,6 +23,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <utility>
@@ -83,6 +84,21 @@ public:
                m_process.exitCode() == 0;
     }
     bool running() const { return m_process.state() == QProcess::Running; }
+    // Why start() failed.
+    QString errorString() const { return m_process.errorString(); }
+    qint64 pid() const { return m_process.processId(); }
+    // For the next start(): other arguments, one more environment variable
+    // (e.g. systemd's NOTIFY_SOCKET).
+    void setArguments(QStringList args) { m_args = std::move(args); }
+    void setEnvironmentVariable(const QString &name, const QString &value)
+    {
+        auto env = m_process.processEnvironment();
+        env.insert(name, value);
+        m_process.setProcessEnvironment(env);
+    }
+    // The process itself, for what this class does not say (a wait for its
+    // exit at the test's own pace, its exit status after a SIGKILL).
+    QProcess &process() { return m_process; }
 
     QByteArray log() const
     {
@@ -99,6 +115,27 @@ public:
     }
     // The port of its "serving http://127.0.0.1:PORT" line; 0: not logged yet.
     std::uint16_t servingPort() const { return std::uint16_t(endpoints::testing::servingPort(log())); }
+    // True once it logged that line; false when the deadline passed or it
+    // exited first. Runs the event loop between polls, so an exit is seen
+    // as it happens (QProcess learns of it there).
+    bool waitServing(std::chrono::milliseconds timeout) const
+    {
+        waitProcessingEvents([&] { return servingPort() != 0 || !running(); }, int(timeout.count()));
+        return servingPort() != 0;
+    }
+    // Its state and the last `lines` lines of this run's log, headed by the
+    // program's name: one block of a failure report that shows several.
+    QString report(int lines = 60) const
+    {
+        const QString state = running() ? QStringLiteral("running")
+                              : m_process.exitStatus() == QProcess::NormalExit
+                                  ? QStringLiteral("exited with %1").arg(m_process.exitCode())
+                                  : QStringLiteral("crashed or killed");
+        const QStringList all = QString::fromLocal8Bit(log()).split('\n');
+        return QStringLiteral("----- %1 (%2), last %3 lines of %4:\n").arg(QFileInfo(m_program).fileName(), state)
+                   .arg(lines).arg(m_logFile)
+               + all.mid(std::max<qsizetype>(0, all.size() - lines)).join('\n');
+    }
     // True once `needle` is in this run's log; false when the deadline passed
     // or the process ended without logging it.
     bool waitForLog(const QByteArray &needle, std::chrono::milliseconds timeout) const

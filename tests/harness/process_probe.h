@@ -5,8 +5,9 @@
 // time /proc has charged it (the benchmarks).
 #pragma once
 
+#include "program_run.h"
+
 #include <QFile>
-#include <QProcess>
 #include <QRegularExpression>
 #include <QString>
 #include <QStringList>
@@ -52,16 +53,10 @@ inline bool promtoolAccepts(const std::string &metrics, QString &why)
         why = "promtool not installed";
         return true;
     }
-    QProcess promtool;
-    promtool.start("/usr/bin/promtool", {"check", "metrics"});
-    promtool.write(QByteArray::fromStdString(metrics));
-    promtool.closeWriteChannel();
-    if (!promtool.waitForFinished(30000)) {
-        why = "promtool did not finish";
-        return false;
-    }
-    why = QString::fromUtf8(promtool.readAllStandardOutput() + promtool.readAllStandardError());
-    return promtool.exitStatus() == QProcess::NormalExit && promtool.exitCode() == 0;
+    const auto r = stoa::testing::runProgram("/usr/bin/promtool", {"check", "metrics"},
+                                             stoa::testing::RunOptions().merged().input(QByteArray::fromStdString(metrics)));
+    why = r.out + r.why;
+    return r.ok();
 }
 
 // User + system clock ticks /proc/PID/stat has charged `pid`; -1: gone.
@@ -77,8 +72,8 @@ inline qint64 cpuTicks(qint64 pid)
 
 // A "Key:    1234 kB" line of /proc/PID/status in KiB: `key` is "VmRSS"
 // (resident now), "VmHWM" (its peak), ...; -1: the process is gone or has
-// no such line.
-inline qint64 procStatusKiB(qint64 pid, const char *key)
+// no such line. `pid` may be "self" (the test itself).
+inline qint64 procStatusKiB(const QString &pid, const char *key)
 {
     QFile f(QStringLiteral("/proc/%1/status").arg(pid));
     if (!f.open(QIODevice::ReadOnly))
@@ -89,6 +84,8 @@ inline qint64 procStatusKiB(qint64 pid, const char *key)
             return line.mid(prefix.size()).trimmed().split(' ').value(0).toLongLong();
     return -1;
 }
+
+inline qint64 procStatusKiB(qint64 pid, const char *key) { return procStatusKiB(QString::number(pid), key); }
 
 // The port of "serving http://127.0.0.1:PORT" in a log; 0: not logged yet.
 inline int servingPort(const QByteArray &log)

@@ -4,8 +4,9 @@
 // (ca_file). Used by the TLS and provisioning suites.
 #pragma once
 
+#include "program_run.h"
+
 #include <QFile>
-#include <QProcess>
 #include <QString>
 #include <QStringList>
 
@@ -16,15 +17,10 @@ namespace stoa::hub::test {
 // One openssl command in `dir`; false (with its output logged) when it fails.
 inline bool runOpenssl(const QStringList &args, const QString &dir)
 {
-    QProcess p;
-    p.setWorkingDirectory(dir);
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start("openssl", args);
-    if (!p.waitForFinished(60000) || p.exitCode() != 0) {
-        qWarning("openssl %s: %s", qPrintable(args.join(' ')), p.readAll().constData());
-        return false;
-    }
-    return true;
+    const auto r = stoa::testing::runProgram("openssl", args, stoa::testing::RunOptions().timeout(60000).in(dir).merged());
+    if (!r.ok())
+        qWarning("openssl %s: %s", qPrintable(args.join(' ')), r.describe().constData());
+    return r.ok();
 }
 
 struct Pki {

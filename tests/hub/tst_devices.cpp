@@ -54,6 +54,7 @@
 #include "device_processes.h"
 #include "http_client.h"
 #include "nginx_server.h"
+#include "process_probe.h"
 #include "solid_png.h"
 
 #include <QColor>
@@ -73,6 +74,8 @@
 using namespace stoa::hub::test;
 using stoa::testing::AccessRecord;
 using stoa::testing::NginxServer;
+using stoa::testing::waitProcessingEvents;
+using stoa::endpoints::testing::sampleValue;
 
 namespace {
 
@@ -88,22 +91,6 @@ QJsonArray array(const std::string &body) { return QJsonDocument::fromJson(QByte
 std::string loopOf(const QString &media)
 {
     return "timezone = UTC\ndefault = main\n\n[playlist main]\n" + media.toStdString() + " 2s\n";
-}
-
-// The value of the sample `series` in a /metrics body; -1 when absent.
-double metric(const std::string &text, const std::string &series)
-{
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        const auto eol = text.find('\n', pos);
-        const auto line = text.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
-        if (line.starts_with(series + " "))
-            return std::stod(line.substr(series.size() + 1));
-        if (eol == std::string::npos)
-            break;
-        pos = eol + 1;
-    }
-    return -1;
 }
 
 std::unique_ptr<HttpClient> clientOf(const std::string &base, const std::string &token = {})
@@ -129,7 +116,7 @@ struct Deployment {
     {
         QString out;
         if (hub)
-            out += hub->serve.tail() + "\n";
+            out += hub->serve.report() + "\n";
         if (device)
             out += device->logs() + "\n";
         if (nginx)
@@ -294,13 +281,13 @@ private slots:
         QVERIFY2(started.isEmpty(), qPrintable(started));
 
         // Adopted, and on screen.
-        QVERIFY2(waitUntil([&] { return showing(*d.device, red, version); }, kWaitMs), describeStatus(*d.device));
+        QVERIFY2(waitProcessingEvents([&] { return showing(*d.device, red, version); }, kWaitMs), describeStatus(*d.device));
         qInfo("device start → manifest v%lld on screen: %lld ms", static_cast<long long>(version),
               static_cast<long long>(sinceStart.elapsed()));
 
         // The hub: online, at the published version (its heartbeat says so).
         QJsonObject entry;
-        QVERIFY2(waitUntil([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      entry = listed(d);
                      return entry.value("state").toString() == "online"
                             && entry.value("manifest_version").toInteger() == version;
@@ -310,7 +297,7 @@ private slots:
 
         // Proof of play arrives: the count, and the records naming the image.
         QJsonArray plays;
-        QVERIFY2(waitUntil([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      entry = listed(d);
                      plays = array(clientOf(d.hub->base, d.hub->editor)
                                        ->get("/api/v1/devices/" + kDeviceId.toStdString() + "/plays").body);
@@ -331,18 +318,18 @@ private slots:
         // sync interval before the next one.
         QVERIFY(entry.value("last_screenshot_at").isNull());
         const double polls = manifestPolls(*d.device);
-        QVERIFY2(waitUntil([&] { return manifestPolls(*d.device) > polls; }, kWaitMs, 10), "the agent stopped polling");
+        QVERIFY2(waitProcessingEvents([&] { return manifestPolls(*d.device) > polls; }, kWaitMs, 10), "the agent stopped polling");
         QElapsedTimer sinceCommand;
         const auto cmd = clientOf(d.hub->base, d.hub->editor)
                              ->post("/api/v1/devices/" + kDeviceId.toStdString() + "/commands", R"({"type":"screenshot"})");
         sinceCommand.start();
         QVERIFY2(cmd.status == 202, cmd.body.c_str());
-        QVERIFY2(waitUntil([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      entry = listed(d);
                      return !entry.value("last_screenshot_at").isNull();
                  }, kWaitMs),
                  QJsonDocument(entry).toJson(QJsonDocument::Compact).constData());
-        QVERIFY2(!d.device->syncd.output().contains("is not newer than adopted"),
+        QVERIFY2(!QString::fromLocal8Bit(d.device->syncd.log()).contains("is not newer than adopted"),
                  "the agent adopted the fleet manifest at the command's version (the hub's publication race)");
         qInfo("screenshot command acknowledged → screenshot at the hub: %lld ms",
               static_cast<long long>(sinceCommand.elapsed()));
@@ -350,7 +337,7 @@ private slots:
         // adopted, and reported to the hub.
         const std::int64_t withCommand = object(cmd.body).value("version").toInteger();
         QVERIFY(withCommand > version);
-        QVERIFY2(waitUntil([&] { return listed(d).value("manifest_version").toInteger() == withCommand; }, kWaitMs),
+        QVERIFY2(waitProcessingEvents([&] { return listed(d).value("manifest_version").toInteger() == withCommand; }, kWaitMs),
                  QJsonDocument(listed(d)).toJson(QJsonDocument::Compact).constData());
         QVERIFY(QDateTime::fromString(entry.value("last_screenshot_at").toString(), Qt::ISODate).isValid());
         const QDir shots(d.hub->dataDir() + "/screenshots");
@@ -370,8 +357,8 @@ private slots:
         }
 
         // Both stop cleanly on SIGTERM.
-        QCOMPARE(d.device->player.terminate(), 0);
-        QCOMPARE(d.device->syncd.terminate(), 0);
+        QVERIFY2(d.device->player.terminate(), d.device->player.tail());
+        QVERIFY2(d.device->syncd.terminate(), d.device->syncd.tail());
     }
 
     void wakeUpPutsAPublicationOnScreen()
@@ -392,13 +379,13 @@ private slots:
         // Ordinary polls 5 min apart: a quick adoption needs the wake-up.
         const QString started = d.device->start(deviceOptions(d, QString::fromStdString(d.hub->base), "300", "60"));
         QVERIFY2(started.isEmpty(), qPrintable(started));
-        QVERIFY2(waitUntil([&] { return showing(*d.device, red, first); }, kWaitMs), describeStatus(*d.device));
+        QVERIFY2(waitProcessingEvents([&] { return showing(*d.device, red, first); }, kWaitMs), describeStatus(*d.device));
 
         // The device's wake-up request is held by the hub.
         std::string metrics;
-        QVERIFY2(waitUntil([&] {
+        QVERIFY2(waitProcessingEvents([&] {
                      metrics = clientOf(d.hub->base)->get("/metrics").body;
-                     return metric(metrics, "stoa_hub_wake_waiting") >= 1;
+                     return sampleValue(metrics, "stoa_hub_wake_waiting").value_or(-1) >= 1;
                  }, kWaitMs),
                  metrics.c_str());
 
@@ -411,11 +398,11 @@ private slots:
         QVERIFY(second > first);
 
         // Measured to the end even when slow, so a failure says by how much.
-        const bool shown = waitUntil([&] { return showing(*d.device, blue, second); }, 30000, 20);
+        const bool shown = waitProcessingEvents([&] { return showing(*d.device, blue, second); }, 30000, 20);
         const qint64 tookMs = sinceAck.elapsed();
         // The agent's part: its log line's time stamp (same wall clock).
         const auto active = QRegularExpression(QStringLiteral(R"((\S+) info stoa\.cache: manifest version %1 is now active)").arg(second))
-                                .match(d.device->syncd.output());
+                                .match(QString::fromLocal8Bit(d.device->syncd.log()));
         const qint64 activeAtMs = active.hasMatch() ? QDateTime::fromString(active.captured(1), Qt::ISODateWithMs).toMSecsSinceEpoch() : 0;
         qInfo("publication acknowledged → v%lld active in the store %s, on screen (wake-up) %lld ms%s",
               static_cast<long long>(second),
@@ -423,11 +410,11 @@ private slots:
               static_cast<long long>(tookMs), shown ? "" : " (not shown within 30 s)");
         QVERIFY2(shown, describeStatus(*d.device));
         QVERIFY2(tookMs < kWakeToScreenMs, qPrintable(QStringLiteral("%1 ms, more than %2 ms").arg(tookMs).arg(kWakeToScreenMs)));
-        QVERIFY2(d.device->syncd.output().contains("wake-up: the server says something changed"),
+        QVERIFY2(QString::fromLocal8Bit(d.device->syncd.log()).contains("wake-up: the server says something changed"),
                  "the agent did not log the wake-up that should have caused the adoption");
 
-        QCOMPARE(d.device->player.terminate(), 0);
-        QCOMPARE(d.device->syncd.terminate(), 0);
+        QVERIFY2(d.device->player.terminate(), d.device->player.tail());
+        QVERIFY2(d.device->syncd.terminate(), d.device->syncd.tail());
     }
 
     // The hub holds a wake-up request up to 60 s without sending a byte. The
@@ -453,14 +440,14 @@ private slots:
         options.extra << "low_speed_time_s = 2";
         const QString started = d.device->start(options);
         QVERIFY2(started.isEmpty(), qPrintable(started));
-        QVERIFY2(waitUntil([&] { return showing(*d.device, red, first); }, kWaitMs), describeStatus(*d.device));
-        QVERIFY(waitUntil([&] { return metric(clientOf(d.hub->base)->get("/metrics").body, "stoa_hub_wake_waiting") >= 1; },
+        QVERIFY2(waitProcessingEvents([&] { return showing(*d.device, red, first); }, kWaitMs), describeStatus(*d.device));
+        QVERIFY(waitProcessingEvents([&] { return sampleValue(clientOf(d.hub->base)->get("/metrics").body, "stoa_hub_wake_waiting").value_or(-1) >= 1; },
                           kWaitMs));
 
         // Three low-speed periods: a cut request is logged as a wake-up failure.
-        const bool cut = waitUntil([&] { return d.device->syncd.output().contains(QRegularExpression("wake-up: .*; again in")); },
+        const bool cut = waitProcessingEvents([&] { return QString::fromLocal8Bit(d.device->syncd.log()).contains(QRegularExpression("wake-up: .*; again in")); },
                                    6000, 100);
-        QVERIFY2(!cut, qPrintable(d.device->syncd.tail(10)));
+        QVERIFY2(!cut, d.device->syncd.tail());
 
         // A publication still gets there through the wake-up.
         const auto put = clientOf(d.hub->base, d.hub->editor)->put("/api/v1/schedules/fleet", loopOf("blue.png"), "text/plain");
@@ -468,13 +455,13 @@ private slots:
         sinceAck.start();
         QVERIFY2(put.status == 200, put.body.c_str());
         const std::int64_t second = object(put.body).value("version").toInteger();
-        QVERIFY2(waitUntil([&] { return showing(*d.device, blue, second); }, kWakeToScreenMs, 20),
+        QVERIFY2(waitProcessingEvents([&] { return showing(*d.device, blue, second); }, kWakeToScreenMs, 20),
                  describeStatus(*d.device));
         qInfo("publication acknowledged → v%lld on screen (wake-up, low_speed_time_s = 2): %lld ms",
               static_cast<long long>(second), static_cast<long long>(sinceAck.elapsed()));
 
-        QCOMPARE(d.device->player.terminate(), 0);
-        QCOMPARE(d.device->syncd.terminate(), 0);
+        QVERIFY2(d.device->player.terminate(), d.device->player.tail());
+        QVERIFY2(d.device->syncd.terminate(), d.device->syncd.tail());
     }
 
     void nginxServesTheHubsSite()
@@ -503,14 +490,14 @@ private slots:
         d.device = std::make_unique<Device>(d.path("device"));
         const QString started = d.device->start(deviceOptions(d, d.nginx->baseUrl(), "1", "1"));
         QVERIFY2(started.isEmpty(), qPrintable(started));
-        QVERIFY2(waitUntil([&] { return showing(*d.device, red, first); }, kWaitMs), describeStatus(*d.device));
+        QVERIFY2(waitProcessingEvents([&] { return showing(*d.device, red, first); }, kWaitMs), describeStatus(*d.device));
 
         // A new publication reaches the device through nginx, by its poll.
         QElapsedTimer sinceAck;
         const std::int64_t second = publishFleet(d, loopOf("blue.png"));
         sinceAck.start();
         QVERIFY(second > first);
-        QVERIFY2(waitUntil([&] { return showing(*d.device, blue, second); }, kWaitMs), describeStatus(*d.device));
+        QVERIFY2(waitProcessingEvents([&] { return showing(*d.device, blue, second); }, kWaitMs), describeStatus(*d.device));
         qInfo("publication acknowledged → v%lld on screen through nginx (1 s poll, no wake-up): %lld ms",
               static_cast<long long>(second), static_cast<long long>(sinceAck.elapsed()));
 
@@ -524,9 +511,9 @@ private slots:
             return out;
         };
         const QString devicePath = "/v1/devices/" + kDeviceId;
-        QVERIFY2(waitUntil([&] { return !statusesOf("POST", devicePath + "/status").isEmpty(); }, kWaitMs),
+        QVERIFY2(waitProcessingEvents([&] { return !statusesOf("POST", devicePath + "/status").isEmpty(); }, kWaitMs),
                  "the agent sent no heartbeat to nginx");
-        QVERIFY2(waitUntil([&] { return !statusesOf("POST", devicePath + "/plays").isEmpty(); }, kWaitMs),
+        QVERIFY2(waitProcessingEvents([&] { return !statusesOf("POST", devicePath + "/plays").isEmpty(); }, kWaitMs),
                  "the agent sent no plays to nginx");
         QVERIFY(statusesOf("GET", "/v1/manifest.json").count(200) >= 2); // v1 and v2
         QCOMPARE(statusesOf("GET", "/v1/blobs/sha256/" + QString::fromStdString(red)), QList<int>{200});
@@ -538,7 +525,7 @@ private slots:
                 QVERIFY2(s == 404 || s == 405, qPrintable(channel + ": " + QString::number(s)));
         const auto wakes = statusesOf("GET", devicePath + "/wake");
         QCOMPARE(wakes, QList<int>{404}); // asked once: not supported, again in an hour
-        QVERIFY2(d.device->syncd.output().contains("wake-up: not supported by the server (404)"),
+        QVERIFY2(QString::fromLocal8Bit(d.device->syncd.log()).contains("wake-up: not supported by the server (404)"),
                  "the agent did not log the wake-up as unsupported");
 
         // The hub heard nothing from the device: its reports went to nginx.
@@ -547,8 +534,8 @@ private slots:
         QVERIFY(entry.value("manifest_version").isNull());
         QCOMPARE(entry.value("plays").toInteger(), 0);
 
-        QCOMPARE(d.device->player.terminate(), 0);
-        QCOMPARE(d.device->syncd.terminate(), 0);
+        QVERIFY2(d.device->player.terminate(), d.device->player.tail());
+        QVERIFY2(d.device->syncd.terminate(), d.device->syncd.tail());
     }
 };
 

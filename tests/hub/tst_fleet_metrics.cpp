@@ -4,6 +4,7 @@
 // that end when their device is revoked or goes offline. Over real HTTP,
 // against the backend STOA_HUB_TEST_BACKEND names.
 #include "hub_harness.h"
+#include "process_probe.h"
 
 #include "hub/fleet_metrics.h"
 
@@ -18,6 +19,7 @@
 using namespace stoa;
 using namespace stoa::hub;
 using namespace stoa::hub::test;
+using stoa::endpoints::testing::sampleValue; // tests/harness/process_probe.h
 
 namespace {
 
@@ -35,18 +37,6 @@ std::string heartbeat(const std::string &id, int version, const std::string &hea
            R"("manifest":{"version":)" + std::to_string(version) + R"(,"expires_at":"2030-01-01T00:00:00Z","stale":)"
            + (stale ? "true" : "false") + R"(},"sync":{"last_success_at":"2026-12-06T09:59:00Z","last_error":null,)"
            R"("consecutive_failures":)" + std::to_string(failures) + R"(},"health":)" + health + "}";
-}
-
-// The value of the sample `series` (name and labels exactly as rendered);
-// nullopt when /metrics has no such line.
-std::optional<double> sample(const std::string &metrics, const std::string &series)
-{
-    const std::string head = "\n" + series + " ";
-    const auto at = metrics.find(head);
-    if (at == std::string::npos)
-        return std::nullopt;
-    const auto start = at + head.size();
-    return std::stod(metrics.substr(start, metrics.find('\n', start) - start));
 }
 
 } // namespace
@@ -97,11 +87,11 @@ private slots:
     {
         QVERIFY(h->hub->storage().setDeviceGroup("pi-1", std::string("lobby")));
         auto before = metrics();
-        QCOMPARE(sample(before, "stoa_hub_database_up"), std::optional<double>(1));
+        QCOMPARE(sampleValue(before, "stoa_hub_database_up"), std::optional<double>(1));
         // Never heard from: counted in its group, but no heartbeat series.
-        QCOMPARE(sample(before, R"(stoa_hub_group_devices{group="lobby",state="never"})"), std::optional<double>(1));
-        QCOMPARE(sample(before, R"(stoa_hub_group_devices{group="lobby",state="online"})"), std::optional<double>(0));
-        QVERIFY(!sample(before, R"(stoa_hub_device_last_heartbeat_timestamp_seconds{device="pi-1"})"));
+        QCOMPARE(sampleValue(before, R"(stoa_hub_group_devices{group="lobby",state="never"})"), std::optional<double>(1));
+        QCOMPARE(sampleValue(before, R"(stoa_hub_group_devices{group="lobby",state="online"})"), std::optional<double>(0));
+        QVERIFY(!sampleValue(before, R"(stoa_hub_device_last_heartbeat_timestamp_seconds{device="pi-1"})"));
 
         const auto t0 = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
         QCOMPARE(h->client(h->dev1)
@@ -115,23 +105,23 @@ private slots:
                      .status,
                  204L);
         const auto m = metrics();
-        const auto seen = sample(m, R"(stoa_hub_device_last_heartbeat_timestamp_seconds{device="pi-1"})");
+        const auto seen = sampleValue(m, R"(stoa_hub_device_last_heartbeat_timestamp_seconds{device="pi-1"})");
         QVERIFY2(seen && *seen >= t0 - 1 && *seen <= t0 + 60, m.c_str());
-        QCOMPARE(sample(m, R"(stoa_hub_device_disk_free_bytes{device="pi-1"})"), std::optional<double>(123));
-        QCOMPARE(sample(m, R"(stoa_hub_device_cpu_temperature_celsius{device="pi-1"})"), std::optional<double>(81.5));
-        QCOMPARE(sample(m, R"(stoa_hub_device_throttled{device="pi-1"})"), std::optional<double>(1));
-        QCOMPARE(sample(m, R"(stoa_hub_device_manifest_stale{device="pi-1"})"), std::optional<double>(1));
-        QCOMPARE(sample(m, R"(stoa_hub_device_manifest_version{device="pi-1"})"), std::optional<double>(3));
-        QCOMPARE(sample(m, R"(stoa_hub_device_manifest_expiry_timestamp_seconds{device="pi-1"})"),
+        QCOMPARE(sampleValue(m, R"(stoa_hub_device_disk_free_bytes{device="pi-1"})"), std::optional<double>(123));
+        QCOMPARE(sampleValue(m, R"(stoa_hub_device_cpu_temperature_celsius{device="pi-1"})"), std::optional<double>(81.5));
+        QCOMPARE(sampleValue(m, R"(stoa_hub_device_throttled{device="pi-1"})"), std::optional<double>(1));
+        QCOMPARE(sampleValue(m, R"(stoa_hub_device_manifest_stale{device="pi-1"})"), std::optional<double>(1));
+        QCOMPARE(sampleValue(m, R"(stoa_hub_device_manifest_version{device="pi-1"})"), std::optional<double>(3));
+        QCOMPARE(sampleValue(m, R"(stoa_hub_device_manifest_expiry_timestamp_seconds{device="pi-1"})"),
                  std::optional<double>(1893456000));
-        QCOMPARE(sample(m, R"(stoa_hub_device_sync_consecutive_failures{device="pi-1"})"), std::optional<double>(4));
-        QCOMPARE(sample(m, R"(stoa_hub_group_devices{group="lobby",state="online"})"), std::optional<double>(1));
-        QCOMPARE(sample(m, R"(stoa_hub_group_devices{group="lobby",state="never"})"), std::optional<double>(0));
+        QCOMPARE(sampleValue(m, R"(stoa_hub_device_sync_consecutive_failures{device="pi-1"})"), std::optional<double>(4));
+        QCOMPARE(sampleValue(m, R"(stoa_hub_group_devices{group="lobby",state="online"})"), std::optional<double>(1));
+        QCOMPARE(sampleValue(m, R"(stoa_hub_group_devices{group="lobby",state="never"})"), std::optional<double>(0));
         // pi-2 reports no sensors: no series rather than fake zeros.
-        QVERIFY(sample(m, R"(stoa_hub_device_last_heartbeat_timestamp_seconds{device="pi-2"})"));
-        QVERIFY(!sample(m, R"(stoa_hub_device_disk_free_bytes{device="pi-2"})"));
-        QVERIFY(!sample(m, R"(stoa_hub_device_cpu_temperature_celsius{device="pi-2"})"));
-        QCOMPARE(sample(m, R"(stoa_hub_device_sync_consecutive_failures{device="pi-2"})"), std::optional<double>(0));
+        QVERIFY(sampleValue(m, R"(stoa_hub_device_last_heartbeat_timestamp_seconds{device="pi-2"})"));
+        QVERIFY(!sampleValue(m, R"(stoa_hub_device_disk_free_bytes{device="pi-2"})"));
+        QVERIFY(!sampleValue(m, R"(stoa_hub_device_cpu_temperature_celsius{device="pi-2"})"));
+        QCOMPARE(sampleValue(m, R"(stoa_hub_device_sync_consecutive_failures{device="pi-2"})"), std::optional<double>(0));
 
         // A newer heartbeat is read again (the cache follows last_seen).
         // Not a wait for anything: receipt times are in ms, and the cache
@@ -143,18 +133,18 @@ private slots:
                      .status,
                  204L);
         const auto again = metrics();
-        QCOMPARE(sample(again, R"(stoa_hub_device_disk_free_bytes{device="pi-1"})"), std::optional<double>(999));
-        QCOMPARE(sample(again, R"(stoa_hub_device_throttled{device="pi-1"})"), std::optional<double>(0));
-        QCOMPARE(sample(again, R"(stoa_hub_device_manifest_stale{device="pi-1"})"), std::optional<double>(0));
+        QCOMPARE(sampleValue(again, R"(stoa_hub_device_disk_free_bytes{device="pi-1"})"), std::optional<double>(999));
+        QCOMPARE(sampleValue(again, R"(stoa_hub_device_throttled{device="pi-1"})"), std::optional<double>(0));
+        QCOMPARE(sampleValue(again, R"(stoa_hub_device_manifest_stale{device="pi-1"})"), std::optional<double>(0));
 
         // Revoked: every series of the device ends, and its group empties.
         QVERIFY(h->hub->storage().revokeDevice("pi-1"));
         const auto gone = metrics();
         for (const char *name : {"stoa_hub_device_last_heartbeat_timestamp_seconds", "stoa_hub_device_disk_free_bytes",
                                  "stoa_hub_device_manifest_version", "stoa_hub_device_throttled"})
-            QVERIFY2(!sample(gone, std::string(name) + R"({device="pi-1"})"), name);
+            QVERIFY2(!sampleValue(gone, std::string(name) + R"({device="pi-1"})"), name);
         QVERIFY(gone.find(R"(group="lobby")") == std::string::npos);
-        QVERIFY(sample(gone, R"(stoa_hub_device_last_heartbeat_timestamp_seconds{device="pi-2"})"));
+        QVERIFY(sampleValue(gone, R"(stoa_hub_device_last_heartbeat_timestamp_seconds{device="pi-2"})"));
     }
 
     void offlineDevicesKeepOnlyTheirLastHeartbeat()
@@ -174,19 +164,19 @@ private slots:
                      ->post("/v1/devices/pi-1/status", heartbeat("pi-1", 3, R"({"disk_free_bytes":5})"))
                      .status,
                  204L);
-        QVERIFY(sample(metrics(), R"(stoa_hub_device_disk_free_bytes{device="pi-1"})"));
+        QVERIFY(sampleValue(metrics(), R"(stoa_hub_device_disk_free_bytes{device="pi-1"})"));
         QTRY_VERIFY_WITH_TIMEOUT(
-            sample(metrics(), R"(stoa_hub_group_devices{group="lobby",state="offline"})") == std::optional<double>(1),
+            sampleValue(metrics(), R"(stoa_hub_group_devices{group="lobby",state="offline"})") == std::optional<double>(1),
             10000);
         const auto m = metrics();
-        QVERIFY(!sample(m, R"(stoa_hub_device_disk_free_bytes{device="pi-1"})"));
-        QVERIFY(!sample(m, R"(stoa_hub_device_manifest_version{device="pi-1"})"));
-        QVERIFY(sample(m, R"(stoa_hub_device_last_heartbeat_timestamp_seconds{device="pi-1"})"));
+        QVERIFY(!sampleValue(m, R"(stoa_hub_device_disk_free_bytes{device="pi-1"})"));
+        QVERIFY(!sampleValue(m, R"(stoa_hub_device_manifest_version{device="pi-1"})"));
+        QVERIFY(sampleValue(m, R"(stoa_hub_device_last_heartbeat_timestamp_seconds{device="pi-1"})"));
     }
 
     void publicationAdoption()
     {
-        QCOMPARE(sample(metrics(), "stoa_hub_publication_version"), std::optional<double>(0));
+        QCOMPARE(sampleValue(metrics(), "stoa_hub_publication_version"), std::optional<double>(0));
         auto ed = h->client(h->admin);
         QCOMPARE(ed->put("/api/v1/media/logo.png", kPng, "image/png").status, 200L);
         const auto published = ed->put("/api/v1/schedules/fleet", kFleet, "text/plain");
@@ -197,15 +187,15 @@ private slots:
         QCOMPARE(h->client(h->dev1)->post("/v1/devices/pi-1/status", heartbeat("pi-1", version, "{}")).status, 204L);
         QCOMPARE(h->client(h->dev2)->post("/v1/devices/pi-2/status", heartbeat("pi-2", version - 1, "{}")).status, 204L);
         const auto m = metrics();
-        QCOMPARE(sample(m, "stoa_hub_publication_version"), std::optional<double>(version));
+        QCOMPARE(sampleValue(m, "stoa_hub_publication_version"), std::optional<double>(version));
         const auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-        const auto at = sample(m, "stoa_hub_publication_timestamp_seconds");
+        const auto at = sampleValue(m, "stoa_hub_publication_timestamp_seconds");
         QVERIFY2(at && *at > now - 60 && *at <= now + 1, m.c_str());
-        QCOMPARE(sample(m, "stoa_hub_publication_target_devices"), std::optional<double>(2));
-        QCOMPARE(sample(m, "stoa_hub_publication_adopted_devices"), std::optional<double>(1));
+        QCOMPARE(sampleValue(m, "stoa_hub_publication_target_devices"), std::optional<double>(2));
+        QCOMPARE(sampleValue(m, "stoa_hub_publication_adopted_devices"), std::optional<double>(1));
         std::this_thread::sleep_for(std::chrono::milliseconds(5)); // a later receipt time (ms), as above
         QCOMPARE(h->client(h->dev2)->post("/v1/devices/pi-2/status", heartbeat("pi-2", version, "{}")).status, 204L);
-        QCOMPARE(sample(metrics(), "stoa_hub_publication_adopted_devices"), std::optional<double>(2));
+        QCOMPARE(sampleValue(metrics(), "stoa_hub_publication_adopted_devices"), std::optional<double>(2));
     }
 };
 

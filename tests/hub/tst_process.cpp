@@ -52,7 +52,7 @@ constexpr std::int64_t kAckedBeforeTerm = 4000;
 
 using CliRun = ProgramRun;
 
-CliRun runCli(const QStringList &args) { return runProgram(kHubBin, args, kCliTimeoutMs); }
+CliRun runCli(const QStringList &args) { return runProgram(kHubBin, args, RunOptions().timeout(kCliTimeoutMs)); }
 
 struct Device {
     std::string id;

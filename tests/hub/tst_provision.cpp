@@ -45,7 +45,10 @@ const QRegularExpression kDeviceToken(QStringLiteral("^stoa_dev_[A-Za-z0-9_-]{43
 
 using Run = ProgramRun;
 
-Run run(const QString &program, const QStringList &args) { return runProgram(program, args, kRunTimeoutMs); }
+Run run(const QString &program, const QStringList &args)
+{
+    return runProgram(program, args, RunOptions().timeout(kRunTimeoutMs));
+}
 
 std::string heartbeat(const std::string &id, std::int64_t version)
 {

@@ -18,6 +18,8 @@
 #include "schedule/envelope.h"
 #include "schedule/keys.h"
 
+#include "process_probe.h"
+
 #include <QColor>
 #include <QCryptographicHash>
 #include <QDir>
@@ -358,13 +360,7 @@ struct PixelSampler {
 // VmRSS of process `pid` ("self": this one) in kB; -1 when unreadable.
 inline qint64 rssKb(const QString &pid = QStringLiteral("self"))
 {
-    QFile f(QStringLiteral("/proc/%1/status").arg(pid));
-    if (!f.open(QIODevice::ReadOnly))
-        return -1;
-    for (const QByteArray &line : f.readAll().split('\n'))
-        if (line.startsWith("VmRSS:"))
-            return line.mid(6).trimmed().split(' ').first().toLongLong();
-    return -1;
+    return stoa::endpoints::testing::procStatusKiB(pid, "VmRSS");
 }
 
 // VmRSS of this process after glibc handed its free memory back

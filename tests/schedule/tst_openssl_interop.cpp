@@ -2,6 +2,7 @@
 // agree on keys, PAE bytes and Ed25519 signatures, in both directions. The
 // openssl side never uses Stoa code: PAE is written out by hand and keyids
 // come from the DER of `openssl pkey -pubout`.
+#include "program_run.h"
 #include "signed_documents.h"
 
 #include "schedule/envelope.h"
@@ -13,7 +14,6 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QObject>
-#include <QProcess>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -23,18 +23,12 @@ using namespace stoa::schedule::testing;
 
 namespace {
 
-struct Run {
-    int exitCode = -1;
-    QByteArray out;
-};
+using Run = stoa::testing::ProgramRun;
 
+// The openssl command line, its two channels in one (tests/harness/program_run.h).
 Run openssl(const QStringList &args)
 {
-    QProcess p;
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(QStringLiteral("openssl"), args);
-    if (!p.waitForFinished(30000)) return {};
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, p.readAll()};
+    return stoa::testing::runProgram(QStringLiteral("openssl"), args, stoa::testing::RunOptions().merged());
 }
 
 QByteArray readAll(const QString &path)
@@ -86,7 +80,7 @@ private slots:
         QVERIFY(writeAll(path("pae.bin"), handPae(type, payload)));
         const Run sign = openssl({"pkeyutl", "-sign", "-rawin", "-inkey", path("k.pem"), "-in", path("pae.bin"),
                                   "-out", path("sig")});
-        QVERIFY2(sign.exitCode == 0, sign.out.constData());
+        QVERIFY2(sign.exitCode == 0, sign.describe().constData());
         const QByteArray sig = readAll(path("sig"));
         QCOMPARE(sig.size(), 64);
 
@@ -139,7 +133,7 @@ private slots:
 
         const Run ok = openssl({"pkeyutl", "-verify", "-pubin", "-inkey", path("stoa.pub"), "-rawin",
                                 "-in", path("stoa-pae.bin"), "-sigfile", path("stoa.sig")});
-        QVERIFY2(ok.exitCode == 0, ok.out.constData());
+        QVERIFY2(ok.exitCode == 0, ok.describe().constData());
         QVERIFY(ok.out.contains("Signature Verified Successfully"));
 
         // The same command does fail on other bytes (the check above can fail).

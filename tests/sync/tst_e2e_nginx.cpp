@@ -17,6 +17,7 @@
 // All waits poll with a deadline; nothing sleeps for a fixed time.
 #include "cache/store.h"
 #include "nginx_server.h"
+#include "program_run.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>
@@ -62,24 +63,11 @@ QString sha256Hex(const QByteArray &bytes)
     return QString::fromLatin1(QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex());
 }
 
-struct RunResult {
-    int exitCode = -1;
-    QString output;
-};
-
-RunResult runStoa(const QStringList &args)
+// The `stoa` command, its two channels in one (tests/harness/program_run.h).
+stoa::testing::ProgramRun runStoa(const QStringList &args)
 {
-    QProcess p;
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(QStringLiteral(STOA_BIN), args);
-    RunResult r;
-    if (!p.waitForFinished(120000) || p.exitStatus() != QProcess::NormalExit) {
-        r.output = "stoa did not finish: " + p.errorString();
-        return r;
-    }
-    r.exitCode = p.exitCode();
-    r.output = QString::fromLocal8Bit(p.readAll());
-    return r;
+    return stoa::testing::runProgram(QStringLiteral(STOA_BIN), args,
+                                     stoa::testing::RunOptions().timeout(120000).systemEnvironment().merged());
 }
 
 // The agent process. Its log goes to a file, shown when a test fails.
@@ -210,7 +198,7 @@ void E2eNginx::initTestCase()
 {
     QVERIFY(m_keys.isValid());
     const auto r = runStoa({"keygen", "--out", m_keys.filePath("root")});
-    QVERIFY2(r.exitCode == 0, qPrintable(r.output));
+    QVERIFY2(r.exitCode == 0, r.describe().constData());
 }
 
 void E2eNginx::publish(const QStringList &media, int expectVersion)
@@ -220,8 +208,8 @@ void E2eNginx::publish(const QStringList &media, int expectVersion)
         ini += m + " 5s\n";
     QVERIFY(writeAll(m_source + "/schedule.ini", ini.toUtf8()));
     const auto r = runStoa({"publish", "--key", m_keys.filePath("root.key"), "--source", m_source, "--out", m_site});
-    QVERIFY2(r.exitCode == 0, qPrintable(r.output));
-    QVERIFY2(r.output.contains(QStringLiteral("published version %1,").arg(expectVersion)), qPrintable(r.output));
+    QVERIFY2(r.exitCode == 0, r.describe().constData());
+    QVERIFY2(r.out.contains(QStringLiteral("published version %1,").arg(expectVersion)), qPrintable(r.out));
     NginxServer::openUpTree(m_site);
 }
 
@@ -515,15 +503,13 @@ void E2eNginx::sameSecondRepublish()
 }
 
 namespace {
-// openssl (the Debian CLI) as a real process; false with its output on failure.
+// openssl (the Debian CLI) as a real process; false with its output (and
+// why, when it did not finish) on failure.
 bool openssl(const QStringList &args, QString &output)
 {
-    QProcess p;
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(QStringLiteral("openssl"), args);
-    const bool ok = p.waitForFinished(30000) && p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0;
-    output = QString::fromLocal8Bit(p.readAll());
-    return ok;
+    const auto r = stoa::testing::runProgram(QStringLiteral("openssl"), args, stoa::testing::RunOptions().merged());
+    output = r.out + r.why;
+    return r.ok();
 }
 } // namespace
 

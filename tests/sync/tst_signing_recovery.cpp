@@ -24,6 +24,7 @@
 #include "agent_harness.h"
 #include "daemon.h"
 #include "process_probe.h"
+#include "program_run.h"
 #include "raw_http_client.h"
 #include "wait_until.h"
 
@@ -40,23 +41,11 @@ namespace {
 constexpr std::int64_t kHuge = std::int64_t(1) << 62;
 const std::string kStatusPath = "/v1/devices/dev-1/status";
 
-// The real `stoa` command, run to its end in `dir`.
-struct StoaRun {
-    int exitCode = -1;
-    QByteArray output;
-};
-
-StoaRun stoaCommand(const QString &dir, const QStringList &args)
+// The real `stoa` command, run to its end in `dir`, its two channels in one
+// (tests/harness/program_run.h).
+ProgramRun stoaCommand(const QString &dir, const QStringList &args)
 {
-    QProcess p;
-    p.setWorkingDirectory(dir);
-    p.setProcessChannelMode(QProcess::MergedChannels);
-    p.start(STOA_BIN, args);
-    StoaRun r;
-    if (p.waitForFinished(60000) && p.exitStatus() == QProcess::NormalExit)
-        r.exitCode = p.exitCode();
-    r.output = p.readAll();
-    return r;
+    return runProgram(STOA_BIN, args, RunOptions().timeout(60000).in(dir).systemEnvironment().merged());
 }
 
 // The end of a log, for a failure message (QTest cuts long ones short).
@@ -133,9 +122,9 @@ void SigningRecovery::fastForwardRecovery()
     const QString work = tmp.path();
     const QString site = work + "/site", data = work + "/data";
     auto stoa = [&](const QStringList &args) {
-        const StoaRun r = stoaCommand(work, args);
+        const ProgramRun r = stoaCommand(work, args);
         if (r.exitCode != 0)
-            qWarning("stoa %s: exit %d\n%s", qPrintable(args.join(' ')), r.exitCode, r.output.constData());
+            qWarning("stoa %s: %s", qPrintable(args.join(' ')), r.describe().constData());
         return r;
     };
     for (const char *name : {"root", "s1", "s2"})
@@ -176,7 +165,7 @@ void SigningRecovery::fastForwardRecovery()
             return r.status == 200 && pred(QJsonDocument::fromJson(QByteArray::fromStdString(r.body)).object());
         }, 30s);
     };
-    auto storeReport = [&] { return QString::fromUtf8(stoa({"status", "--data-dir", data}).output); };
+    auto storeReport = [&] { return stoa({"status", "--data-dir", data}).out; };
 
     QVERIFY(syncd.start());
     QVERIFY2(startPlayer(), tail(player.log()));
@@ -220,10 +209,10 @@ void SigningRecovery::fastForwardRecovery()
     //    last version the operator published). The attacker's manifest keeps
     //    playing and is reported as signed by a revoked key.
     server.removeFault(forged);
-    const StoaRun rotated = stoa({"keys", "--root-key", "root.key", "--add", "s2.pub", "--revoke", "s1.pub",
+    const ProgramRun rotated = stoa({"keys", "--root-key", "root.key", "--add", "s2.pub", "--revoke", "s1.pub",
                                   "--manifest-version-floor", "2", "--out", site});
     QCOMPARE(rotated.exitCode, 0);
-    QVERIFY2(rotated.output.contains("manifest version floor 2"), tail(rotated.output));
+    QVERIFY2(rotated.out.contains("manifest version floor 2"), tail(rotated.out.toLocal8Bit()));
     QVERIFY2(heartbeat([](const QJsonObject &o) { return shows(o, kHuge, true); }), lastHeartbeat().constData());
     QVERIFY(status([](const QJsonObject &o) { return shows(o, kHuge, true); }));
     QVERIFY2(syncd.log().contains("keys document version 2: manifest version floor 2 (was " +
@@ -291,9 +280,9 @@ void SigningRecovery::stagedManifestOfARevokedKeyNeverActivates()
     const QString work = tmp.path();
     const QString site = work + "/site";
     auto stoa = [&](const QStringList &args) {
-        const StoaRun r = stoaCommand(work, args);
+        const ProgramRun r = stoaCommand(work, args);
         if (r.exitCode != 0)
-            qWarning("stoa %s: exit %d\n%s", qPrintable(args.join(' ')), r.exitCode, r.output.constData());
+            qWarning("stoa %s: %s", qPrintable(args.join(' ')), r.describe().constData());
         return r.exitCode;
     };
     for (const char *name : {"root", "s1", "s2"})

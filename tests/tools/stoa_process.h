@@ -1,15 +1,17 @@
 // tests/tools/stoa_process.h — run the real `stoa` binary and make test inputs
 // (their files written and read back with tests/harness/test_files.h).
-// Invariant: every run waits for the process to finish (no sleeps) and keeps
-// stdout and stderr apart, so tests can check where messages go.
+// Invariant: every run waits for the process to finish (no sleeps, a
+// deadline) and keeps stdout and stderr apart, so tests can check where
+// messages go.
 #pragma once
 
+#include "program_run.h"
 #include "test_files.h"
 
 #include <QByteArray>
 #include <QDir>
 #include <QFile>
-#include <QProcess>
+#include <QProcessEnvironment>
 #include <QString>
 #include <QStringList>
 #include <QTest>
@@ -17,26 +19,14 @@
 using stoa::testing::readFile;
 using stoa::testing::writeFile;
 
-struct StoaRun {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
+// The real `stoa` command run to its end (tests/harness/program_run.h),
+// in the test's own environment.
+using StoaRun = stoa::testing::ProgramRun;
 
 inline StoaRun runStoa(const QStringList &args, const QString &workDir = {})
 {
-    QProcess p;
-    if (!workDir.isEmpty()) p.setWorkingDirectory(workDir);
-    p.start(QStringLiteral(STOA_BIN), args);
-    StoaRun r;
-    if (!p.waitForFinished(120000) || p.exitStatus() != QProcess::NormalExit) {
-        r.err = QStringLiteral("stoa did not finish normally: ") + p.errorString();
-        return r;
-    }
-    r.exitCode = p.exitCode();
-    r.out = QString::fromLocal8Bit(p.readAllStandardOutput());
-    r.err = QString::fromLocal8Bit(p.readAllStandardError());
-    return r;
+    return stoa::testing::runProgram(QStringLiteral(STOA_BIN), args,
+                                     stoa::testing::RunOptions().timeout(120000).in(workDir).systemEnvironment());
 }
 
 // Distinct "media" bytes: stoa never decodes media, it hashes and copies them.

@@ -89,12 +89,12 @@ private slots:
     // with the reason and ETC/ca.pem stays as it was.
     void takesACaBundleAndRejectsOneThatIsNot()
     {
-        QProcess openssl;
-        openssl.setProcessChannelMode(QProcess::MergedChannels);
-        openssl.start("openssl", {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                                  "-keyout", m_tmp.path() + "/ca.key", "-out", m_tmp.path() + "/ca.pem", "-days", "2",
-                                  "-subj", "/CN=Stoa provision test CA"});
-        QVERIFY2(openssl.waitForFinished(60000) && openssl.exitCode() == 0, openssl.readAll().constData());
+        const auto openssl = stoa::testing::runProgram(
+            "openssl", {"req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                        "-keyout", m_tmp.path() + "/ca.key", "-out", m_tmp.path() + "/ca.pem", "-days", "2",
+                        "-subj", "/CN=Stoa provision test CA"},
+            stoa::testing::RunOptions().timeout(60000));
+        QVERIFY2(openssl.ok(), openssl.describe().constData());
         const QByteArray ca = read(m_tmp.path() + "/ca.pem");
         writeFile(boot() + "/stoa-ca.pem", ca + ca); // a bundle of two
         StoaRun r = provision();

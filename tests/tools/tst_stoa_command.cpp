@@ -541,10 +541,9 @@ private slots:
         writeFile(path("os.pae"), pae);
         writeFile(path("os.sig"), sig);
         auto run = [&](const QString &pub) {
-            QProcess p;
-            p.start(openssl, {"pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", path("os.pae"), "-sigfile", path("os.sig")});
-            p.waitForFinished(30000);
-            return p.exitCode();
+            return stoa::testing::runProgram(openssl, {"pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in",
+                                                       path("os.pae"), "-sigfile", path("os.sig")})
+                .exitCode;
         };
         QCOMPARE(run(path("os.pub")), 0);
         keygen("os-other");
