@@ -10,7 +10,6 @@
 #include "process_probe.h"
 
 #include <QFile>
-#include <QProcess>
 #include <QRegularExpression>
 #include <QTest>
 
@@ -189,16 +188,8 @@ void TestServer::metricsFollowState()
     QCOMPARE(sampleValue(r.body, "stoa_endpoint_requests_total{path=\"other\",code=\"404\"}"),
              std::optional<double>(1));
 
-    if (QFile::exists("/usr/bin/promtool")) {
-        QProcess p;
-        p.setProcessChannelMode(QProcess::MergedChannels);
-        p.start("/usr/bin/promtool", {"check", "metrics"});
-        QVERIFY(p.waitForStarted());
-        p.write(r.body.data(), qint64(r.body.size()));
-        p.closeWriteChannel();
-        QVERIFY(p.waitForFinished(30000));
-        QVERIFY2(p.exitCode() == 0, p.readAll().constData());
-    }
+    QString why; // promtool's complaint; accepted when it is not installed
+    QVERIFY2(stoa::endpoints::testing::promtoolAccepts(r.body, why), qPrintable(why));
 }
 
 void TestServer::rejections_data()

@@ -5,6 +5,7 @@
 // is its own); the files of a video gone from the library are pruned.
 // Storage-agnostic: SQLite only.
 #include "hub_harness.h"
+#include "program_run.h"
 
 #include "hub/thumbnails.h"
 
@@ -15,7 +16,6 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QMutex>
-#include <QProcess>
 #include <QStandardPaths>
 #include <QTemporaryDir>
 #include <QTest>
@@ -65,12 +65,12 @@ class ThumbnailsTest : public QObject {
     std::string video(const QString &name, const QStringList &codec)
     {
         const QString out = media.filePath(name);
-        QProcess ff;
-        ff.start("ffmpeg", QStringList{"-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
-                                       "color=c=0x2060c0:s=320x240:d=4:r=10"}
-                               + codec + QStringList{out});
-        if (!ff.waitForFinished(60000) || ff.exitCode() != 0)
-            qFatal("ffmpeg failed: %s", ff.readAllStandardError().constData());
+        const auto ff = stoa::testing::runProgram(
+            "ffmpeg", QStringList{"-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                                  "color=c=0x2060c0:s=320x240:d=4:r=10"} + codec + QStringList{out},
+            stoa::testing::RunOptions().timeout(60000));
+        if (!ff.ok())
+            qFatal("ffmpeg failed: %s", ff.describe().constData());
         QFile f(out);
         f.open(QIODevice::ReadOnly);
         return f.readAll().toStdString();

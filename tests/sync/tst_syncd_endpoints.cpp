@@ -19,6 +19,7 @@
 // Every wait is a condition polled with a deadline.
 #include "agent_harness.h"
 #include "process_probe.h"
+#include "program_run.h"
 #include "wait_until.h"
 
 #include <QJsonDocument>
@@ -259,20 +260,19 @@ private slots:
         QVERIFY(good.open(QIODevice::WriteOnly));
         good.write("server = https://example.com\nsyncd_listen = 127.0.0.1:9642\n");
         good.close();
-        QProcess p;
-        p.start(STOA_SYNCD, {"--config", site.path("good.conf"), "--check-config"});
-        QVERIFY(p.waitForFinished(10000));
-        QCOMPARE(p.exitCode(), 0);
-        QVERIFY(p.readAllStandardOutput().contains("configuration ok"));
+        const auto ok = runProgram(STOA_SYNCD, {"--config", site.path("good.conf"), "--check-config"},
+                                   RunOptions().timeout(10000).systemEnvironment());
+        QCOMPARE(ok.exitCode, 0);
+        QVERIFY2(ok.out.contains("configuration ok"), ok.describe().constData());
 
         QFile bad(site.path("bad.conf"));
         QVERIFY(bad.open(QIODevice::WriteOnly));
         bad.write("server = https://example.com\nquota = lots\n");
         bad.close();
-        p.start(STOA_SYNCD, {"--config", site.path("bad.conf"), "--check-config"});
-        QVERIFY(p.waitForFinished(10000));
-        QCOMPARE(p.exitCode(), 2);
-        QVERIFY(p.readAllStandardError().contains("bad.conf:2: bad value for 'quota'"));
+        const auto refused = runProgram(STOA_SYNCD, {"--config", site.path("bad.conf"), "--check-config"},
+                                        RunOptions().timeout(10000).systemEnvironment());
+        QCOMPARE(refused.exitCode, 2);
+        QVERIFY2(refused.err.contains("bad.conf:2: bad value for 'quota'"), refused.describe().constData());
     }
 };
 
