@@ -18,6 +18,7 @@
 //    file system grown under the process: v2 activates, both clear.
 // Every wait is a condition polled with a deadline.
 #include "agent_harness.h"
+#include "daemon.h"
 #include "process_probe.h"
 #include "program_run.h"
 #include "wait_until.h"
@@ -62,42 +63,34 @@ Got httpGet(const std::string &url)
     return g;
 }
 
-class Syncd {
+// stoa-syncd for `site` against `server`, with fast back-off and polls,
+// started at once: a tests/harness Daemon, its output in the site's
+// syncd.log (a file, never a pipe).
+class Syncd : public Daemon {
 public:
     Syncd(const TestSite &site, const std::string &server,
-          QProcessEnvironment env = QProcessEnvironment::systemEnvironment(), QString dataDir = {},
+          QProcessEnvironment env = QProcessEnvironment::systemEnvironment(), const QString &dataDir = {},
           const QStringList &extra = {})
+        : Daemon(STOA_SYNCD, arguments(site, server, dataDir, extra), site.path("syncd.log"), std::move(env))
     {
         QFile(site.path("empty.conf")).open(QIODevice::WriteOnly);
-        m_process.setProcessEnvironment(env);
-        m_process.setProcessChannelMode(QProcess::MergedChannels);
-        m_process.start(STOA_SYNCD, QStringList{"--config", site.path("empty.conf"), "--data-dir",
-                                                dataDir.isEmpty() ? site.path("data") : dataDir,
-                                     "--server", QString::fromStdString(server), "--trusted-keys", site.rootPub(),
-                                     "--device-id", "dev-1", "--listen", "127.0.0.1:0",
-                                     "--set", "backoff_base_s=0.1", "--set", "backoff_cap_s=0.5",
-                                     "--set", "sync_interval_s=0.3", "--set", "min_free=0"} + extra);
-    }
-    ~Syncd()
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
-            m_process.waitForFinished(5000);
-        }
+        start(); // a failure shows as no port (port() stays 0) with the log
     }
     // The port it logged ("serving http://127.0.0.1:PORT"), 0 until then.
-    int port() { return servingPort(log()); }
-    bool terminate()
-    {
-        m_process.terminate();
-        return m_process.waitForFinished(20000) && m_process.exitStatus() == QProcess::NormalExit &&
-               m_process.exitCode() == 0;
-    }
-    QByteArray log() { return m_log += m_process.readAll(); }
+    int port() const { return servingPort(); }
 
 private:
-    QProcess m_process;
-    QByteArray m_log;
+    static QStringList arguments(const TestSite &site, const std::string &server, const QString &dataDir,
+                                 const QStringList &extra)
+    {
+        return QStringList{"--config", site.path("empty.conf"), "--data-dir",
+                           dataDir.isEmpty() ? site.path("data") : dataDir,
+                           "--server", QString::fromStdString(server), "--trusted-keys", site.rootPub(),
+                           "--device-id", "dev-1", "--listen", "127.0.0.1:0",
+                           "--set", "backoff_base_s=0.1", "--set", "backoff_cap_s=0.5",
+                           "--set", "sync_interval_s=0.3", "--set", "min_free=0"}
+               + extra;
+    }
 };
 
 } // namespace
