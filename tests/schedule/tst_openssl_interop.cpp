@@ -4,6 +4,7 @@
 // come from the DER of `openssl pkey -pubout`.
 #include "program_run.h"
 #include "signed_documents.h"
+#include "test_files.h"
 
 #include "schedule/envelope.h"
 #include "schedule/keys.h"
@@ -20,6 +21,8 @@
 
 using namespace stoa::schedule;
 using namespace stoa::schedule::testing;
+using stoa::testing::readFile;  // tests/harness/test_files.h
+using stoa::testing::writeFile; // (ends the test binary when it cannot write: qFatal)
 
 namespace {
 
@@ -29,18 +32,6 @@ using Run = stoa::testing::ProgramRun;
 Run openssl(const QStringList &args)
 {
     return stoa::testing::runProgram(QStringLiteral("openssl"), args, stoa::testing::RunOptions().merged());
-}
-
-QByteArray readAll(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
-bool writeAll(const QString &path, const QByteArray &bytes)
-{
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
 }
 
 // The spec's PAE, written out independently of schedule/encoding.
@@ -70,18 +61,18 @@ private slots:
         QCOMPARE(openssl({"genpkey", "-algorithm", "ed25519", "-out", path("k.pem")}).exitCode, 0);
         QCOMPARE(openssl({"pkey", "-in", path("k.pem"), "-pubout", "-out", path("pub.pem")}).exitCode, 0);
         QCOMPARE(openssl({"pkey", "-pubin", "-in", path("pub.pem"), "-outform", "DER", "-out", path("pub.der")}).exitCode, 0);
-        const QByteArray der = readAll(path("pub.der"));
+        const QByteArray der = readFile(path("pub.der"));
         QCOMPARE(der.size(), 44); // SPKI header (12 bytes) + 32 raw key bytes
         const QString keyid = QString::fromLatin1(
             QCryptographicHash::hash(der.right(32), QCryptographicHash::Sha256).toHex());
 
         const QByteArray type = kManifestPayloadType;
         const QByteArray payload = toJson(validManifest());
-        QVERIFY(writeAll(path("pae.bin"), handPae(type, payload)));
+        writeFile(path("pae.bin"), handPae(type, payload));
         const Run sign = openssl({"pkeyutl", "-sign", "-rawin", "-inkey", path("k.pem"), "-in", path("pae.bin"),
                                   "-out", path("sig")});
         QVERIFY2(sign.exitCode == 0, sign.describe().constData());
-        const QByteArray sig = readAll(path("sig"));
+        const QByteArray sig = readFile(path("sig"));
         QCOMPARE(sig.size(), 64);
 
         const QByteArray envelope = toJson(QJsonObject{
@@ -117,7 +108,7 @@ private slots:
 
         // openssl accepts both PEM files and derives the same public key.
         QCOMPARE(openssl({"pkey", "-in", path("stoa.key"), "-pubout", "-out", path("derived.pub")}).exitCode, 0);
-        QCOMPARE(readAll(path("derived.pub")), readAll(path("stoa.pub")));
+        QCOMPARE(readFile(path("derived.pub")), readFile(path("stoa.pub")));
 
         const QByteArray type = kKeysPayloadType;
         const QByteArray payload = "{\"version\": 1}\n";
@@ -128,8 +119,8 @@ private slots:
         const QByteArray sig = QByteArray::fromBase64(
             o.value("signatures").toArray().at(0).toObject().value("sig").toString().toLatin1());
         QCOMPARE(body, payload);
-        QVERIFY(writeAll(path("stoa-pae.bin"), handPae(o.value("payloadType").toString().toLatin1(), body)));
-        QVERIFY(writeAll(path("stoa.sig"), sig));
+        writeFile(path("stoa-pae.bin"), handPae(o.value("payloadType").toString().toLatin1(), body));
+        writeFile(path("stoa.sig"), sig);
 
         const Run ok = openssl({"pkeyutl", "-verify", "-pubin", "-inkey", path("stoa.pub"), "-rawin",
                                 "-in", path("stoa-pae.bin"), "-sigfile", path("stoa.sig")});
@@ -137,7 +128,7 @@ private slots:
         QVERIFY(ok.out.contains("Signature Verified Successfully"));
 
         // The same command does fail on other bytes (the check above can fail).
-        QVERIFY(writeAll(path("other-pae.bin"), handPae(type, "{\"version\": 2}\n")));
+        writeFile(path("other-pae.bin"), handPae(type, "{\"version\": 2}\n"));
         const Run bad = openssl({"pkeyutl", "-verify", "-pubin", "-inkey", path("stoa.pub"), "-rawin",
                                  "-in", path("other-pae.bin"), "-sigfile", path("stoa.sig")});
         QVERIFY(bad.exitCode != 0);
@@ -149,16 +140,16 @@ private slots:
         QCOMPARE(openssl({"genpkey", "-algorithm", "ed25519", "-out", path("k2.pem")}).exitCode, 0);
         QCOMPARE(openssl({"pkey", "-in", path("k1.pem"), "-pubout", "-out", path("p1.pem")}).exitCode, 0);
         QCOMPARE(openssl({"pkey", "-in", path("k2.pem"), "-pubout", "-out", path("p2.pem")}).exitCode, 0);
-        const QByteArray both = "# fleet roots\n" + readAll(path("p1.pem")) + "\n" + readAll(path("p2.pem"));
+        const QByteArray both = "# fleet roots\n" + readFile(path("p1.pem")) + "\n" + readFile(path("p2.pem"));
         auto keys = loadPublicKeysPem(both);
         QVERIFY2(keys.has_value(), keys ? "" : qPrintable(keys.error().reason));
         QCOMPARE(keys->size(), std::size_t(2));
         QVERIFY(keys->at(0).keyId() != keys->at(1).keyId());
         // A damaged second block refuses the whole file rather than trusting only the first key.
-        QByteArray damaged = readAll(path("p1.pem")) + readAll(path("p2.pem"));
+        QByteArray damaged = readFile(path("p1.pem")) + readFile(path("p2.pem"));
         damaged.insert(damaged.lastIndexOf("-----END"), "!!!!\n");
         QCOMPARE(outcome(loadPublicKeysPem(damaged)), QStringLiteral("BadKey"));
-        QByteArray unterminated = readAll(path("p1.pem")) + readAll(path("p2.pem"));
+        QByteArray unterminated = readFile(path("p1.pem")) + readFile(path("p2.pem"));
         unterminated.truncate(unterminated.lastIndexOf("-----END"));
         QCOMPARE(outcome(loadPublicKeysPem(unterminated)), QStringLiteral("BadKey"));
     }
@@ -188,9 +179,9 @@ private slots:
             QCOMPARE(openssl(genArgs + QStringList{"-out", path("gen.pem")}).exitCode, 0);
             if (asPublic && !genArgs.contains("ed25519")) {
                 QCOMPARE(openssl({"pkey", "-in", path("gen.pem"), "-pubout", "-out", path("gen.pub")}).exitCode, 0);
-                text = readAll(path("gen.pub"));
+                text = readFile(path("gen.pub"));
             } else {
-                text = readAll(path("gen.pem"));
+                text = readFile(path("gen.pem"));
             }
         }
         if (asPublic) {
@@ -207,16 +198,16 @@ private slots:
         // make-corpus.sh signs with a throw-away key and lists that key in
         // the keys document it also signs: use it as the trusted key.
         const QString dir = QStringLiteral(STOA_FUZZ_CORPUS_DIR);
-        auto keysDoc = parseKeysDocument(readAll(dir + "/keys-payload.json"));
+        auto keysDoc = parseKeysDocument(readFile(dir + "/keys-payload.json"));
         QVERIFY2(keysDoc.has_value(), keysDoc ? "" : qPrintable(keysDoc.error().reason));
         const std::vector<PublicKey> trusted = keysDoc->keys;
         for (const char *name : {"manifest-envelope.json", "manifest-envelope-urlsafe.json"}) {
-            auto r = verifyEnvelope(readAll(dir + "/" + name), kManifestPayloadType, trusted);
+            auto r = verifyEnvelope(readFile(dir + "/" + name), kManifestPayloadType, trusted);
             QVERIFY2(r.has_value(), r ? name : qPrintable(r.error().reason));
             QCOMPARE(outcome(parseManifest(r->payload)), QStringLiteral("accepted"));
-            QCOMPARE(r->payload, readAll(dir + "/manifest-payload.json"));
+            QCOMPARE(r->payload, readFile(dir + "/manifest-payload.json"));
         }
-        auto keys = verifyEnvelope(readAll(dir + "/keys-envelope.json"), kKeysPayloadType, trusted);
+        auto keys = verifyEnvelope(readFile(dir + "/keys-envelope.json"), kKeysPayloadType, trusted);
         QVERIFY2(keys.has_value(), keys ? "" : qPrintable(keys.error().reason));
     }
 

@@ -17,7 +17,9 @@
 // All waits poll with a deadline; nothing sleeps for a fixed time.
 #include "cache/store.h"
 #include "nginx_server.h"
+#include "daemon.h"
 #include "program_run.h"
+#include "test_files.h"
 
 #include <QCryptographicHash>
 #include <QDateTime>
@@ -37,6 +39,8 @@
 
 using stoa::testing::AccessRecord;
 using stoa::testing::NginxServer;
+using stoa::testing::readFile;  // tests/harness/test_files.h
+using stoa::testing::writeFile; // (ends the test binary when it cannot write: qFatal)
 
 namespace {
 
@@ -44,19 +48,6 @@ constexpr int kWaitMs = 30000;       // generous: CI runs this under ASan
 constexpr double kBackoffBaseS = 0.2; // passed to the agent below
 constexpr double kBackoffCapS = 2.0;
 const QString kDevice = QStringLiteral("e2e-device-1");
-
-QByteArray readAll(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
-
-bool writeAll(const QString &path, const QByteArray &bytes)
-{
-    QDir().mkpath(QFileInfo(path).absolutePath());
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
-}
 
 QString sha256Hex(const QByteArray &bytes)
 {
@@ -70,39 +61,7 @@ stoa::testing::ProgramRun runStoa(const QStringList &args)
                                      stoa::testing::RunOptions().timeout(120000).systemEnvironment().merged());
 }
 
-// The agent process. Its log goes to a file, shown when a test fails.
-class Syncd {
-public:
-    explicit Syncd(QString logPath) : m_logPath(std::move(logPath)) {}
-    ~Syncd()
-    {
-        if (m_process.state() != QProcess::NotRunning) {
-            m_process.kill();
-            m_process.waitForFinished(5000);
-        }
-    }
-    bool start(const QStringList &args)
-    {
-        m_process.setProcessChannelMode(QProcess::MergedChannels);
-        m_process.setStandardOutputFile(m_logPath, QIODevice::Append);
-        m_process.start(QStringLiteral(STOA_SYNCD), args);
-        return m_process.waitForStarted(10000);
-    }
-    bool running() const { return m_process.state() == QProcess::Running; }
-    // SIGTERM, then the exit code (-1: did not stop in time or crashed).
-    int terminate()
-    {
-        m_process.terminate();
-        if (!m_process.waitForFinished(15000) || m_process.exitStatus() != QProcess::NormalExit)
-            return -1;
-        return m_process.exitCode();
-    }
-    QString log() const { return QString::fromLocal8Bit(readAll(m_logPath)).right(4000); }
-
-private:
-    QString m_logPath;
-    QProcess m_process;
-};
+using stoa::testing::Daemon; // the agent process; its log goes to a file, shown when a test fails
 
 // Where the site is served from, and how an outage is made and ended.
 class Backend {
@@ -143,11 +102,11 @@ public:
     void breakIt() override
     {
         const QString path = m_site + "/v1/manifest.json";
-        m_saved = readAll(path);
+        m_saved = readFile(path);
         QVERIFY(!m_saved.isEmpty());
-        QVERIFY(writeAll(path, m_saved.left(m_saved.size() / 2)));
+        writeFile(path, m_saved.left(m_saved.size() / 2));
     }
-    void repair() override { QVERIFY(writeAll(m_site + "/v1/manifest.json", m_saved)); }
+    void repair() override { writeFile(m_site + "/v1/manifest.json", m_saved); }
 
 private:
     QString m_site;
@@ -206,7 +165,7 @@ void E2eNginx::publish(const QStringList &media, int expectVersion)
     QString ini = "timezone = Europe/Oslo\ndefault = loop\n\n[playlist loop]\n";
     for (const QString &m : media)
         ini += m + " 5s\n";
-    QVERIFY(writeAll(m_source + "/schedule.ini", ini.toUtf8()));
+    writeFile(m_source + "/schedule.ini", ini.toUtf8());
     const auto r = runStoa({"publish", "--key", m_keys.filePath("root.key"), "--source", m_source, "--out", m_site});
     QVERIFY2(r.exitCode == 0, r.describe().constData());
     QVERIFY2(r.out.contains(QStringLiteral("published version %1,").arg(expectVersion)), qPrintable(r.out));
@@ -238,7 +197,7 @@ StoreSnapshot E2eNginx::snapshot()
     QDirIterator it(root, QDir::Files, QDirIterator::Subdirectories);
     while (it.hasNext()) {
         const QString p = it.next();
-        s.blobs[QDir(root).relativeFilePath(p)] = sha256Hex(readAll(p)).toLatin1();
+        s.blobs[QDir(root).relativeFilePath(p)] = sha256Hex(readFile(p)).toLatin1();
     }
     return s;
 }
@@ -254,14 +213,14 @@ void E2eNginx::verifyActiveMatches(const QStringList &media)
         pinned << QString::fromStdString(digest.hex());
     QStringList expected;
     for (const QString &name : media)
-        expected << sha256Hex(readAll(m_source + "/" + name));
+        expected << sha256Hex(readFile(m_source + "/" + name));
     pinned.sort();
     expected.sort();
     QCOMPARE(pinned, expected);
     for (const QString &hex : expected) {
         auto path = m_store->blobs().find(*stoa::schedule::Digest::fromHex(hex.toStdString()));
         QVERIFY2(path && *path, qPrintable("blob not in the store: " + hex));
-        QCOMPARE(sha256Hex(readAll(QString::fromStdString((*path)->string()))), hex);
+        QCOMPARE(sha256Hex(readFile(QString::fromStdString((*path)->string()))), hex);
     }
 }
 
@@ -287,7 +246,7 @@ void E2eNginx::makeMedia()
     for (const auto &[name, size] : sizes) {
         QByteArray bytes(size, Qt::Uninitialized);
         rng->fillRange(reinterpret_cast<quint32 *>(bytes.data()), size / 4);
-        QVERIFY(writeAll(m_source + "/" + name, bytes));
+        writeFile(m_source + "/" + name, bytes);
     }
 }
 
@@ -350,9 +309,11 @@ void E2eNginx::flow()
     openStore();
     auto closeStore = qScopeGuard([&] { m_store.reset(); });
 
-    Syncd syncd(tmp.filePath("syncd.log"));
-    QVERIFY(syncd.start(agentArgs(backend->url())));
-    auto explain = [&] { return "agent log:\n" + syncd.log() + "\n" + backend->failureHint(); };
+    Daemon syncd(QStringLiteral(STOA_SYNCD), agentArgs(backend->url()), tmp.filePath("syncd.log"));
+    QVERIFY(syncd.start());
+    auto explain = [&] {
+        return "agent log:\n" + QString::fromLocal8Bit(syncd.log().right(4000)) + "\n" + backend->failureHint();
+    };
 
     // --- v1 adopted, bytes exact.
     QVERIFY2(waitForActive(1), qPrintable(explain()));
@@ -393,7 +354,7 @@ void E2eNginx::flow()
             if (r.uri.startsWith("/v1/blobs/sha256/"))
                 ++blobGets[r.uri.mid(17)];
         for (const QString name : {"a.png", "b.png", "c.png"})
-            QCOMPARE(blobGets[sha256Hex(readAll(m_source + "/" + name))], 1);
+            QCOMPARE(blobGets[sha256Hex(readFile(m_source + "/" + name))], 1);
         QCOMPARE(int(blobGets.size()), 3);
     }
 
@@ -442,7 +403,7 @@ void E2eNginx::flow()
     verifyActiveMatches({"c.png", "d.png"});
     QCOMPARE(syncStatus().value("state").toString(), QStringLiteral("in_sync"));
 
-    QCOMPARE(syncd.terminate(), 0);
+    QVERIFY2(syncd.terminate(), syncd.tail());
 }
 
 // Two publishes within one second, the device fetching the first in between.
@@ -464,8 +425,8 @@ void E2eNginx::sameSecondRepublish()
     QVERIFY2(ok, qPrintable(ok ? QString() : ok.error()));
     openStore();
     auto closeStore = qScopeGuard([&] { m_store.reset(); });
-    Syncd syncd(tmp.filePath("syncd.log"));
-    QVERIFY(syncd.start(agentArgs(nginx.baseUrl())));
+    Daemon syncd(QStringLiteral(STOA_SYNCD), agentArgs(nginx.baseUrl()), tmp.filePath("syncd.log"));
+    QVERIFY(syncd.start());
     // The agent polls the empty site until the manifest appears.
     auto manifestGets = [&] {
         int n = 0;
@@ -499,7 +460,7 @@ void E2eNginx::sameSecondRepublish()
 
     // Ten polls' worth of time: v2 should have been adopted long before.
     QVERIFY(waitForActive(2, 3000));
-    QCOMPARE(syncd.terminate(), 0);
+    QVERIFY2(syncd.terminate(), syncd.tail());
 }
 
 namespace {
@@ -533,7 +494,7 @@ void E2eNginx::httpsWithPrivateCa()
                       "-subj", "/CN=Stoa test CA", "-keyout", ca + ".key", "-out", ca + ".pem"}, out), qPrintable(out));
     QVERIFY2(openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
                       "-keyout", srv + ".key", "-out", srv + ".csr"}, out), qPrintable(out));
-    QVERIFY(writeAll(srv + ".ext", "subjectAltName=IP:127.0.0.1\n"));
+    writeFile(srv + ".ext", "subjectAltName=IP:127.0.0.1\n");
     QVERIFY2(openssl({"x509", "-req", "-in", srv + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
                       "-CAcreateserial", "-days", "2", "-extfile", srv + ".ext", "-out", srv + ".pem"}, out),
              qPrintable(out));
@@ -547,22 +508,23 @@ void E2eNginx::httpsWithPrivateCa()
     auto closeStore = qScopeGuard([&] { m_store.reset(); });
 
     {   // System CAs only: the private CA's certificate is refused.
-        Syncd syncd(tmp.filePath("syncd-noca.log"));
-        QVERIFY(syncd.start(agentArgs(nginx.baseUrl())));
+        Daemon syncd(QStringLiteral(STOA_SYNCD), agentArgs(nginx.baseUrl()), tmp.filePath("syncd-noca.log"));
+        QVERIFY(syncd.start());
         QVERIFY2(QTest::qWaitFor([&] { return syncStatus().value("consecutive_failures").toInt() >= 2; }, kWaitMs),
-                 qPrintable(syncd.log()));
+                 syncd.tail());
         const QString error = syncStatus().value("last_error").toString();
         QVERIFY2(error.contains("TLS", Qt::CaseInsensitive) || error.contains("certificate", Qt::CaseInsensitive),
                  qPrintable(error));
         QCOMPARE(activeVersion(), std::int64_t(0));
-        QCOMPARE(syncd.terminate(), 0);
+        QVERIFY2(syncd.terminate(), syncd.tail());
     }
     {   // ca_file names the private CA: adopted over HTTPS.
-        Syncd syncd(tmp.filePath("syncd-ca.log"));
-        QVERIFY(syncd.start(agentArgs(nginx.baseUrl()) + QStringList{"--set", "ca_file=" + ca + ".pem"}));
-        QVERIFY2(waitForActive(1), qPrintable(syncd.log()));
+        Daemon syncd(QStringLiteral(STOA_SYNCD), agentArgs(nginx.baseUrl()) + QStringList{"--set", "ca_file=" + ca + ".pem"},
+                     tmp.filePath("syncd-ca.log"));
+        QVERIFY(syncd.start());
+        QVERIFY2(waitForActive(1), syncd.tail());
         verifyActiveMatches({"a.png", "d.png"});
-        QCOMPARE(syncd.terminate(), 0);
+        QVERIFY2(syncd.terminate(), syncd.tail());
     }
 }
 
