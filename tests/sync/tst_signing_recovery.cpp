@@ -26,6 +26,7 @@
 #include "process_probe.h"
 #include "program_run.h"
 #include "raw_http_client.h"
+#include "test_files.h"
 #include "wait_until.h"
 
 #include <QJsonDocument>
@@ -91,12 +92,6 @@ void writeSource(const QString &dir, const QList<QPair<QString, QByteArray>> &me
     QFile f(dir + "/schedule.ini");
     if (!f.open(QIODevice::WriteOnly) || f.write(ini) != ini.size())
         qFatal("cannot write schedule.ini");
-}
-
-QByteArray readAll(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
 }
 
 void removeDatabase(const QString &dataDir)
@@ -179,7 +174,7 @@ void SigningRecovery::fastForwardRecovery()
     for (const QFileInfo &blob : QDir(work + "/evil/v1/blobs/sha256").entryInfoList(QDir::Files))
         QVERIFY(QFile::copy(blob.filePath(), site + "/v1/blobs/sha256/" + blob.fileName()));
     const int evil = server.addFault(
-        Fault::replaceBody(readAll(work + "/evil/v1/manifest.json").toStdString()).onPath("/v1/manifest.json"));
+        Fault::replaceBody(readFile(work + "/evil/v1/manifest.json").toStdString()).onPath("/v1/manifest.json"));
     QVERIFY2(heartbeat([](const QJsonObject &o) { return shows(o, kHuge, false); }), lastHeartbeat().constData());
     QVERIFY(status([](const QJsonObject &o) { return shows(o, kHuge, false); }));
 
@@ -196,7 +191,7 @@ void SigningRecovery::fastForwardRecovery()
     QCOMPARE(stoa({"keys", "--root-key", "s1.key", "--replace", "--add", "s2.pub", "--manifest-version-floor", "0",
                    "--out", work + "/forged"}).exitCode, 0);
     const int forged = server.addFault(
-        Fault::replaceBody(readAll(work + "/forged/v1/keys.json").toStdString()).onPath("/v1/keys.json"));
+        Fault::replaceBody(readFile(work + "/forged/v1/keys.json").toStdString()).onPath("/v1/keys.json"));
     QVERIFY2(syncd.waitForLog("keys.json rejected: keys document is not signed by a root key", 30s), tail(syncd.log()));
     QVERIFY2(syncd.log().contains(QByteArray("it is signed by signing key ") + s1Id.c_str()), tail(syncd.log()));
     QVERIFY2(heartbeat([](const QJsonObject &o) {
@@ -249,7 +244,7 @@ void SigningRecovery::fastForwardRecovery()
     // 6. The operator's next manifest, an ordinary version signed by s2: adopted.
     writeSource(work + "/src-op3", {{"lunch.png", randomBytes(3000, 3)}});
     QCOMPARE(stoa({"publish", "--key", "s2.key", "--source", "src-op3", "--out", site}).exitCode, 0);
-    const QByteArray v3 = readAll(site + "/v1/manifest.json");
+    const QByteArray v3 = readFile(site + "/v1/manifest.json");
     QVERIFY2(heartbeat([](const QJsonObject &o) { return shows(o, 3, false) && lastError(o).isEmpty(); }),
              lastHeartbeat().constData());
     QVERIFY(status([](const QJsonObject &o) { return shows(o, 3, false); }));
@@ -305,7 +300,7 @@ void SigningRecovery::stagedManifestOfARevokedKeyNeverActivates()
     const std::string evilBlob = blobPath(sha256Hex(evilBytes));
     QVERIFY(QFile::copy(work + "/evil" + QString::fromStdString(evilBlob), site + QString::fromStdString(evilBlob)));
     const int unreachable = server.addFault(Fault::statusCode(503).onPath(evilBlob));
-    server.addFault(Fault::replaceBody(readAll(work + "/evil/v1/manifest.json").toStdString()).onPath("/v1/manifest.json"));
+    server.addFault(Fault::replaceBody(readFile(work + "/evil/v1/manifest.json").toStdString()).onPath("/v1/manifest.json"));
     auto neverEvil = [&] { return rig.activeVersion() != kHuge; };
     QVERIFY(rig.stepUntil([&] { return rig.stagedVersion() == kHuge && !server.requestsTo(evilBlob).empty(); }, 20s,
                           neverEvil));
