@@ -11,9 +11,9 @@
 // Waits are conditions with deadlines (the server log, files appearing);
 // only the moment of each kill is random.
 #include "agent_harness.h"
+#include "daemon.h"
 #include "wait_until.h"
 
-#include <QProcess>
 #include <QTest>
 
 #include <random>
@@ -23,41 +23,27 @@ using namespace stoa::testing;
 
 namespace {
 
-class Syncd {
+// stoa-syncd for `site` against `server`: a tests/harness Daemon (its output
+// in the site's syncd.log, never a pipe that fills while the test waits;
+// start() again after kill() is a restart).
+class Syncd : public Daemon {
 public:
     Syncd(const TestSite &site, const std::string &server, const QStringList &extra)
+        : Daemon(STOA_SYNCD, arguments(site, server, extra), site.path("syncd.log"))
     {
         QFile(site.path("empty.conf")).open(QIODevice::WriteOnly);
-        m_args = QStringList{"--config", site.path("empty.conf"), "--data-dir", site.path("data"),
-                             "--server", QString::fromStdString(server), "--trusted-keys", site.rootPub(),
-                             "--device-id", "dev-1", "--set", "backoff_base_s=0.1", "--set", "backoff_cap_s=1",
-                             "--set", "sync_interval_s=0.3", "--set", "status_interval_s=60",
-                             "--set", "low_speed_time_s=2", "--set", "min_free=0"} +
-                 extra;
-        m_process.setProcessChannelMode(QProcess::MergedChannels);
     }
-    bool start()
-    {
-        m_process.start(STOA_SYNCD, m_args);
-        return m_process.waitForStarted(10000);
-    }
-    void kill()
-    {
-        m_process.kill(); // SIGKILL
-        m_process.waitForFinished(10000);
-    }
-    bool terminate()
-    {
-        m_process.terminate();
-        return m_process.waitForFinished(20000) && m_process.exitStatus() == QProcess::NormalExit &&
-               m_process.exitCode() == 0;
-    }
-    bool running() const { return m_process.state() == QProcess::Running; }
-    QByteArray output() { return m_process.readAll(); }
 
 private:
-    QStringList m_args;
-    QProcess m_process;
+    static QStringList arguments(const TestSite &site, const std::string &server, const QStringList &extra)
+    {
+        return QStringList{"--config", site.path("empty.conf"), "--data-dir", site.path("data"),
+                           "--server", QString::fromStdString(server), "--trusted-keys", site.rootPub(),
+                           "--device-id", "dev-1", "--set", "backoff_base_s=0.1", "--set", "backoff_cap_s=1",
+                           "--set", "sync_interval_s=0.3", "--set", "status_interval_s=60",
+                           "--set", "low_speed_time_s=2", "--set", "min_free=0"}
+               + extra;
+    }
 };
 
 // Opens the store as the restarted agent would (recovery included) and
@@ -120,7 +106,7 @@ void AgentKill::sigkillDuringDownloads()
         // Kill while blobs are in flight: after this run's first blob request.
         const bool downloading =
             waitUntil([&] { return blobRequests().size() > before || !syncd.running(); }, 20s, 10ms);
-        QVERIFY2(downloading && syncd.running(), syncd.output().constData());
+        QVERIFY2(downloading && syncd.running(), syncd.tail());
         std::this_thread::sleep_for(std::chrono::milliseconds(delayMs(rng)));
         syncd.kill();
         const std::string problem = checkStore(data, seen, active);
@@ -143,7 +129,7 @@ void AgentKill::sigkillDuringDownloads()
                      return std::filesystem::exists(visiblePath(data, m.hex()));
                  });
              }, 60s),
-             syncd.output().constData());
+             syncd.tail());
     QVERIFY(syncd.terminate());
     QCOMPARE(checkStore(data, seen, active), std::string());
     QCOMPARE(active, v1->version);
@@ -179,7 +165,7 @@ void AgentKill::bandwidthCap()
     QVERIFY(server.waitForRequests(path, 1, 20s));
     const auto started = server.requestsTo(path)[0].arrived;
     QVERIFY2(waitUntil([&] { return std::filesystem::exists(visiblePath(site.path("data"), big.hex())); }, 30s),
-             syncd.output().constData());
+             syncd.tail());
     const double elapsed = ms(SteadyClock::now() - started);
     QVERIFY(syncd.terminate());
     // A burst of one receive buffer aside, the cap bounds the speed.
@@ -216,7 +202,7 @@ void AgentKill::sigtermStopsADownloadPromptly()
     };
     QVERIFY(waitUntil([&] { return partialBytes() > 0; }, 10s));
     const auto asked = SteadyClock::now();
-    QVERIFY2(syncd.terminate(), syncd.output().constData());
+    QVERIFY2(syncd.terminate(), syncd.tail());
     const double took = ms(SteadyClock::now() - asked);
     qInfo("stopped %.0f ms after SIGTERM with %lld of %llu bytes in the partial", took,
           static_cast<long long>(partialBytes()), static_cast<unsigned long long>(kSize));
