@@ -114,7 +114,8 @@ const char kUsage[] =
     "  --spike-connections C connections of the spike generator (1000)\n"
     "  --drain-max-s S       longest wait for the spike's backlog (600)\n"
     "  --check-inter-ms I    HAProxy's /healthz check interval, also its timeout (500, as tests/hub/tst_replicas;\n"
-    "                        packaging/hub/haproxy-stoa-hub.cfg has 2000)\n"
+    "                        packaging/hub/haproxy-stoa-hub.cfg checks every 1000 with a 2000 timeout)\n"
+    "  --lb-retry-after-s R  Retry-After on HAProxy's own 503, no replica up (30, as the sample; 0: none)\n"
     "  --plot FILE           the PNG of requests per second (default: fleet_rehearsal.png in the work\n"
     "                        folder; docs/fleet_rehearsal.png is the one the docs show)\n"
     "  --work DIR            work directory (a fresh one in $TMPDIR)\n"
@@ -139,6 +140,7 @@ struct Options {
     int spikeConnections = 1000;
     int drainMaxS = 600;
     int checkInterMs = 500; // HAProxy's check interval, and so its check timeout (no `timeout check`)
+    int lbRetryAfterS = 30; // Retry-After on HAProxy's own 503 (as packaging/hub's sample); 0: none
     std::string plot; // empty: WORK/fleet_rehearsal.png (a run never overwrites the docs' plot unasked)
     std::string work;
     std::uint64_t seed = 42;
@@ -170,6 +172,7 @@ bool parseArgs(int argc, char **argv, Options &o)
             else if (a == "--spike-connections") o.spikeConnections = std::stoi(v);
             else if (a == "--drain-max-s") o.drainMaxS = std::stoi(v);
             else if (a == "--check-inter-ms") o.checkInterMs = std::stoi(v);
+            else if (a == "--lb-retry-after-s") o.lbRetryAfterS = std::stoi(v);
             else if (a == "--plot") o.plot = v;
             else if (a == "--work") o.work = v;
             else if (a == "--seed") o.seed = std::stoull(v);
@@ -1013,7 +1016,10 @@ int main(int argc, char **argv)
         std::string cfg = "global\n  maxconn 8000\n"
                           "defaults\n  mode http\n  timeout connect 2s\n  timeout client 90s\n  timeout server 90s\n"
                           "  timeout http-request 10s\n  timeout http-keep-alive 10s\n"
-                          "  retries 2\n  option redispatch\n  retry-on conn-failure\n"
+                          "  retries 2\n  option redispatch\n  retry-on conn-failure\n" +
+                          (o.lbRetryAfterS > 0 ? "  http-error status 503 content-type \"text/plain\" string \"no replica\\n\" hdr Retry-After " +
+                                                     std::to_string(o.lbRetryAfterS) + "\n"
+                                               : std::string()) +
                           "frontend stoa\n  bind 127.0.0.1:" + std::to_string(front) + "\n  default_backend hubs\n"
                           "frontend stats\n  bind 127.0.0.1:" + std::to_string(statsPort) +
                           "\n  stats enable\n  stats uri /stats\n"
