@@ -46,8 +46,19 @@ set(QT_HOST_PATH /usr)
 set(QT_HOST_PATH_CMAKE_DIR /usr/lib/x86_64-linux-gnu/cmake)
 set(Qt6HostInfo_DIR /usr/lib/x86_64-linux-gnu/cmake/Qt6HostInfo)
 
-# Test executables (and anything the build runs) under qemu-user.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64-static -L "${CMAKE_SYSROOT}")
+# Test executables and what the build runs (tools/stoa.cmake's
+# stoa-demo-content draws slides with Qt's offscreen platform and encodes a
+# clip with GStreamer) under qemu-user. qemu-user 7.2 finds a library by
+# open() in the sysroot (-L) but not a directory or plugin by access() or
+# statx(), so Qt's and GStreamer's plugin folders are given by their
+# sysroot paths (as packaging/arm64/test.sh does); the GStreamer registry is
+# scanned in the process (GST_REGISTRY_FORK=no): its arm64 scanner helper
+# could not be started by exec without binfmt.
+set(_stoa_arm64_lib "${CMAKE_SYSROOT}/usr/lib/aarch64-linux-gnu")
+set(CMAKE_CROSSCOMPILING_EMULATOR env
+  "QT_PLUGIN_PATH=${_stoa_arm64_lib}/qt6/plugins"
+  "GST_PLUGIN_SYSTEM_PATH=${_stoa_arm64_lib}/gstreamer-1.0" GST_REGISTRY_FORK=no
+  qemu-aarch64-static -L "${CMAKE_SYSROOT}")
 
 # What packaging/CMakeLists.txt needs for the .deb: its architecture, and
 # where dpkg-shlibdeps finds the arm64 libraries and the dpkg database of
