@@ -39,7 +39,14 @@
 //    the longest of the 3 after it over the median of the 6 before it
 //    (medians over the switches; 1.0: the switch costs nothing): the
 //    moment's own pace as the baseline, where the losses' rule measures
-//    against the whole span's median, which a loaded machine moves.
+//    against the whole span's median, which a loaded machine moves;
+//  - video frames per item, per video region: what each item's pipeline
+//    handed to the screen's sink, dropped late (its decoder's QoS) and
+//    had replaced by a newer frame before the GUI thread took it (the
+//    player's debug line as a pipeline goes; video_pipeline.h), medians
+//    over the items that showed more than their first frame, against the
+//    video's own count (25 fps). The render loop's frames above do not see
+//    a video region skipping frames while the ticker keeps the loop busy.
 // Under Xvfb there is no vsync and Mesa's llvmpipe renders on the CPU: the
 // CPU figures include rendering that a Pi's GPU does, and the decode is
 // software (avdec_h264) as on a Pi 5. Xvfb's own CPU is not counted.
@@ -53,6 +60,7 @@
 #include <QElapsedTimer>
 #include <QGuiApplication>
 #include <QJsonArray>
+#include <QRegularExpression>
 #include <QTextStream>
 #include <QTest>
 
@@ -80,8 +88,9 @@ QJsonObject region(const QString &id, double x, double y, double w, double h, co
     return QJsonObject{{"id", id}, {"x", x}, {"y", y}, {"w", w}, {"h", h}, {"playlist", playlist}};
 }
 
-// A store whose manifest shows the scene `regions` (1 or 3).
-void makeStore(const QString &dir, int regions)
+// A store whose manifest shows the scene `regions` (1 or 3). Returns the
+// region of each video (by its digest's hex).
+std::map<QString, QString> makeStore(const QString &dir, int regions)
 {
     cache::StoreOptions so;
     so.dataDir = dir.toStdString();
@@ -91,6 +100,8 @@ void makeStore(const QString &dir, int regions)
     QDir().mkpath(dir + "-media");
     ContentBuilder content(**store, dir + "-media");
     const Media teal = content.video("teal", kVideoS, {1920, 1080}), navy = content.video("navy", kVideoS, {1920, 1080});
+    const auto hex = [](const Media &m) { return m.name.section(':', 1); };
+    std::map<QString, QString> videos{{hex(teal), "main"}, {hex(navy), "main"}};
     QJsonObject playlists{{"mains", playlist({item(teal), item(navy)})}};
     QJsonArray layout;
     if (regions == 1) {
@@ -98,6 +109,7 @@ void makeStore(const QString &dir, int regions)
     } else {
         const Media olive = content.video("olive", kSideVideoS, {1280, 720});
         const Media maroon = content.video("maroon", kSideVideoS, {1280, 720});
+        videos[hex(olive)] = videos[hex(maroon)] = "side";
         playlists["sides"] = playlist({item(olive), item(maroon)});
         playlists["news"] = playlist({QJsonObject{
             {"text", "Stoa layout benchmark | three regions, two of them video | signed content, verified | "},
@@ -110,6 +122,7 @@ void makeStore(const QString &dir, int regions)
     m["layouts"] = QJsonObject{{"scene", QJsonObject{{"regions", layout}}}};
     m["default_layout"] = "scene";
     content.activate(m);
+    return videos;
 }
 
 double median(std::vector<double> v)
@@ -124,6 +137,11 @@ struct RegionTally {
     int switches = 0;
     long lost = 0;
     double worstMs = 0;
+};
+
+// Per video region: each item's frames to the sink, dropped late, replaced.
+struct VideoTally {
+    std::vector<double> delivered, droppedLate, replaced;
 };
 
 struct Scene {
@@ -144,6 +162,7 @@ struct Scene {
     // the losses (whose median is the whole span's).
     std::vector<double> firstAfterSwitch, nextAfterSwitch;
     std::map<QString, RegionTally> regions;
+    std::map<QString, VideoTally> videos;
     qint64 shown = 0, skipped = 0;
     QString load; // /proc/loadavg's 1-minute figure at the end of the span
     bool ok = false;
@@ -224,6 +243,26 @@ void analyse(const QString &path, std::int64_t fromUs, Scene &scene)
     }
 }
 
+// The pipelines' last words (video_pipeline.cpp's destructor): "video
+// pipeline for <url ending in the digest's hex> done: N frames to the sink,
+// D dropped late, R replaced". Items that showed no more than their first
+// frame (preloads dropped at exit) are left out.
+void countVideoFrames(const QByteArray &log, const std::map<QString, QString> &videos, Scene &scene)
+{
+    static const QRegularExpression line(QStringLiteral(
+        R"(video pipeline for \S*/([0-9a-f]{64}) done: (\d+) frames to the sink, (\d+) dropped late, (\d+) replaced)"));
+    for (auto it = line.globalMatch(QString::fromUtf8(log)); it.hasNext();) {
+        const auto m = it.next();
+        const auto region = videos.find(m.captured(1));
+        if (region == videos.end() || m.captured(2).toInt() <= 1)
+            continue;
+        VideoTally &t = scene.videos[region->second];
+        t.delivered.push_back(m.captured(2).toDouble());
+        t.droppedLate.push_back(m.captured(3).toDouble());
+        t.replaced.push_back(m.captured(4).toDouble());
+    }
+}
+
 Scene runScene(const QString &dataDir, const QString &logPath, int seconds, QByteArray &log)
 {
     Scene scene;
@@ -301,9 +340,10 @@ int main(int argc, char **argv)
     const char *names[2] = {"1 region", "3 regions"};
     for (int i = 0; i < 2; ++i) {
         const QString dir = QDir(work).filePath(i == 0 ? "one" : "three");
-        makeStore(dir, i == 0 ? 1 : 3);
+        const auto videos = makeStore(dir, i == 0 ? 1 : 3);
         QByteArray log;
         scenes[i] = runScene(dir, QDir(work).filePath(i == 0 ? "frames-one.log" : "frames-three.log"), seconds, log);
+        countVideoFrames(log, videos, scenes[i]);
         QFile saved(QDir(work).filePath(i == 0 ? "player-one.txt" : "player-three.txt"));
         if (saved.open(QIODevice::WriteOnly))
             saved.write(log);
@@ -351,6 +391,12 @@ int main(int argc, char **argv)
         for (const auto &[id, t] : scenes[i].regions)
             std::printf("  %-10s %-8s %3d switches, %3ld frames lost, longest interval at a switch %.1f ms\n",
                         names[i], qPrintable(id), t.switches, t.lost, t.worstMs);
+    std::printf("\n  video frames per item (medians; to the sink of the video's / dropped late / replaced):\n");
+    for (int i = 0; i < 2; ++i)
+        for (const auto &[id, t] : scenes[i].videos)
+            std::printf("  %-10s %-8s %3zu items, %5.1f of %3.0f / %4.1f / %4.1f\n", names[i], qPrintable(id),
+                        t.delivered.size(), median(t.delivered), std::round((id == "main" ? kVideoS : kSideVideoS) * 25),
+                        median(t.droppedLate), median(t.replaced));
     if (!keep.isEmpty())
         std::printf("\nstores, frame logs and player logs kept in %s\n", qPrintable(work));
     return 0;

@@ -10,10 +10,15 @@
 #include <QMetaObject>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <functional>
 #include <mutex>
 #include <utility>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 namespace stoa::player {
 
@@ -45,6 +50,44 @@ void onSourceSetup(GstElement *, GstElement *source, gpointer)
     GstElementFactory *factory = gst_element_get_factory(source);
     if (factory && std::strcmp(GST_OBJECT_NAME(factory), "rtspsrc") == 0)
         g_object_set(source, "latency", kRtspLatencyMs, "timeout", kRtspUdpTimeoutUs, nullptr);
+}
+
+// Whether a streaming thread started for `owner` feeds the audio output:
+// the audio sink's own ring-buffer thread, or playsink's queue in front of
+// the audio sink (gst-plugins-base names it "aqueue"; its video twin is
+// "vqueue").
+bool feedsAudioOutput(GstElement *owner)
+{
+    if (!owner)
+        return false;
+    const gchar *klass = gst_element_get_metadata(owner, GST_ELEMENT_METADATA_KLASS);
+    if (klass && std::strstr(klass, "Sink") && std::strstr(klass, "Audio"))
+        return true;
+    return g_str_has_prefix(GST_OBJECT_NAME(owner), "aqueue");
+}
+
+// Called on a streaming thread as it starts (its STREAM_STATUS ENTER
+// message is posted from the thread itself): lowers that thread, and the
+// threads it starts later (a decoder's), to kStreamingThreadNice above the
+// main thread's nice. Linux keeps nice per thread, so PRIO_PROCESS with a
+// thread id touches only that thread (the process id: the main thread).
+// Measured from the main thread, not this one: a thread started by an
+// already lowered one inherits its nice and is not lowered twice.
+void lowerThisThread()
+{
+    const auto tid = id_t(::gettid());
+    errno = 0; // getpriority() may return -1 as a value: errno tells
+    const int mainNice = getpriority(PRIO_PROCESS, id_t(::getpid()));
+    if (errno != 0)
+        return;
+    const int now = getpriority(PRIO_PROCESS, tid);
+    if (errno != 0)
+        return;
+    const int target = std::min(19, mainNice + kStreamingThreadNice);
+    if (now >= target)
+        return;
+    if (setpriority(PRIO_PROCESS, tid, target) != 0)
+        qCInfo(lcPlayer, "cannot lower a video streaming thread to nice %d: %s", target, std::strerror(errno));
 }
 
 QVideoFrame toVideoFrame(GstSample *sample)
@@ -104,6 +147,9 @@ struct VideoPipeline::Bridge {
     VideoPipeline *owner = nullptr; // null once the owner is being destroyed
     QVideoFrame pending;            // newest frame not yet taken by the GUI thread
     bool framePosted = false;       // a deliverFrame() call is queued; newer frames replace `pending`
+    qint64 replaced = 0;            // frames replaced in `pending` before the GUI thread took them
+    // --- Not under the mutex.
+    std::atomic<qint64> droppedLate{0}; // QOS messages: frames dropped for lateness
 
     void post(std::function<void(VideoPipeline *)> call)
     {
@@ -126,6 +172,8 @@ struct VideoPipeline::Bridge {
         std::lock_guard lock(bridge.mutex);
         if (!bridge.owner)
             return GST_FLOW_FLUSHING;
+        if (bridge.pending.isValid())
+            ++bridge.replaced;
         bridge.pending = std::move(frame);
         if (!bridge.framePosted) {
             bridge.framePosted = true;
@@ -165,6 +213,17 @@ struct VideoPipeline::Bridge {
         }
         case GST_MESSAGE_EOS: // posted by the pipeline once every sink has reached the end
             bridge.post([](VideoPipeline *o) { o->onEnd(); });
+            break;
+        case GST_MESSAGE_STREAM_STATUS: { // on the streaming thread it is about
+            GstStreamStatusType type;
+            GstElement *owner = nullptr;
+            gst_message_parse_stream_status(message, &type, &owner);
+            if (type == GST_STREAM_STATUS_TYPE_ENTER && !feedsAudioOutput(owner))
+                lowerThisThread();
+            break;
+        }
+        case GST_MESSAGE_QOS: // a decoder (or sink) dropped a frame it was late for
+            bridge.droppedLate.fetch_add(1, std::memory_order_relaxed);
             break;
         default:
             break;
@@ -209,6 +268,11 @@ VideoPipeline::~VideoPipeline()
         std::lock_guard lock(m_bridge->mutex);
         m_bridge->owner = nullptr;
         m_bridge->pending = {};
+        // bench/layout_bench.cpp reads this line (video frames per item).
+        qCDebug(lcPlayer, "video pipeline for %s done: %lld frames to the sink, %lld dropped late, %lld replaced",
+                qPrintable(m_source.toString()), static_cast<long long>(m_delivered),
+                static_cast<long long>(m_bridge->droppedLate.load(std::memory_order_relaxed)),
+                static_cast<long long>(m_bridge->replaced));
     }
     // The slot's VideoOutput outlives this item: do not leave it our last
     // frame (a screen's worth of memory) when the next item is an image.

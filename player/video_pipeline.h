@@ -38,6 +38,18 @@
 // Threads: frames and bus messages arrive on GStreamer's streaming threads
 // and are handed to the GUI thread through `Bridge` (below); the sink is
 // only ever touched on the GUI thread, where its lifetime is known.
+// Every streaming thread of the pipeline (source, demuxer, queues, the
+// decoder with the threads it starts, the frame copy) runs at the main
+// (GUI) thread's nice plus kStreamingThreadNice: a lower priority than the
+// GUI and render threads, which keep the process's own. When the
+// CPU is short, a decoder's burst (a preload's start and preroll, a large
+// frame) waits for the frame being drawn instead of delaying it, and the
+// decoder drops the frames it is late for (the sink's QoS) rather than the
+// whole screen losing one. Audio output (the audio sink's ring-buffer
+// thread and playsink's "aqueue" in front of it) keeps its priority: a
+// late audio buffer is a click. Each pipeline logs, when it goes (debug),
+// how many frames reached the sink, how many its decoder dropped late and
+// how many a newer frame replaced before the GUI thread took them.
 #pragma once
 
 #include <QObject>
@@ -53,6 +65,13 @@
 typedef struct _GstElement GstElement;
 
 namespace stoa::player {
+
+// How much nicer than the main thread a pipeline's streaming threads run
+// (see above): 5 gives the render thread three times their share of a
+// contended core. Relative, so a player started at nice -5 (a unit's
+// Nice=) keeps its decoders at 0, level with the rest of the system.
+// A thread already lower is left as it is; capped at 19.
+inline constexpr int kStreamingThreadNice = 5;
 
 class VideoPipeline : public QObject, public QQmlParserStatus {
     Q_OBJECT

@@ -8,7 +8,9 @@
 // pipelines play the same file at once; broken or missing files fail with a
 // reason and never end; a deleted pipeline sends nothing more and clears
 // the sink it drew on; a sink deleted first is not touched; a frame that
-// came before the sink was set is handed over when it is.
+// came before the sink was set is handed over when it is; the pipeline's
+// streaming threads (a decoder's own threads among them) run
+// kStreamingThreadNice steps nicer than the GUI thread, which keeps its own.
 //
 // Waits are on signals or on the sink's frames (QTRY_*, QSignalSpy::wait)
 // with generous deadlines (a shared 2-core machine). The only fixed waits
@@ -29,8 +31,12 @@
 #include <QVideoFrame>
 #include <QVideoSink>
 
+#include <cerrno>
 #include <memory>
 #include <optional>
+
+#include <sys/resource.h>
+#include <unistd.h>
 
 using namespace stoa::player;
 
@@ -120,6 +126,37 @@ std::unique_ptr<VideoPipeline> makePipeline(const QString &path, QVideoSink *sin
     p->setSource(QUrl::fromLocalFile(path));
     p->componentComplete();
     return p;
+}
+
+// This process's threads that GStreamer's tasks started (named
+// "<element>:<pad>", e.g. "qtdemux0:sink", "multiqueue0:src"; a thread
+// they start, such as libavcodec's decoder threads, inherits the name), by
+// name, with their nice values (/proc/self/task/TID/stat, field 19). A
+// thread that ends while this reads is left out.
+QList<QPair<QString, int>> streamingThreads()
+{
+    QList<QPair<QString, int>> threads;
+    const QStringList tids = QDir(QStringLiteral("/proc/self/task")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &tid : tids) {
+        QFile comm(QStringLiteral("/proc/self/task/%1/comm").arg(tid));
+        QFile stat(QStringLiteral("/proc/self/task/%1/stat").arg(tid));
+        if (!comm.open(QIODevice::ReadOnly) || !stat.open(QIODevice::ReadOnly))
+            continue;
+        const QString name = QString::fromUtf8(comm.readAll()).trimmed();
+        const QByteArray line = stat.readAll();
+        // After "(comm) ": field 3 (state) first, so nice (19) is index 16.
+        const QList<QByteArray> fields = line.mid(line.lastIndexOf(')') + 2).split(' ');
+        if (name.contains(':') && fields.size() > 16)
+            threads.append({name, fields[16].toInt()});
+    }
+    return threads;
+}
+
+int guiThreadNice()
+{
+    errno = 0;
+    const int nice = getpriority(PRIO_PROCESS, id_t(::gettid()));
+    return errno == 0 ? nice : 0;
 }
 
 QString describe(const Yuv &got, const Yuv &want)
@@ -532,6 +569,40 @@ private slots:
             QVERIFY2(log.first.startTime() >= 900'000, qPrintable(QString::number(log.first.startTime())));
         else
             QVERIFY2(log.first.startTime() < 100'000, qPrintable(QString::number(log.first.startTime())));
+    }
+
+    // 9. While a video plays, its pipeline's streaming threads (source,
+    // demuxer, queues, decoder and the threads the decoder started) run
+    // kStreamingThreadNice steps nicer than the GUI (main) thread, and the
+    // GUI thread keeps its own priority: a decoder's burst waits for the
+    // frame being drawn. Looked at twice: at the first frame (the threads
+    // started for the preroll) and after frames played (none started later
+    // escaped, none lowered twice).
+    void streamingThreadsBelowTheGuiThread()
+    {
+        const int guiNice = guiThreadNice();
+        if (guiNice >= 19 - kStreamingThreadNice)
+            qInfo("this test runs at nice %d already: the check below cannot tell a lowered thread", guiNice);
+        const int want = std::min(19, guiNice + kStreamingThreadNice);
+        const QString path = video("green", 2, {640, 360});
+        QVideoSink sink;
+        SinkLog log(&sink);
+        auto pipeline = makePipeline(path, &sink, true);
+        QSignalSpy failed(pipeline.get(), &VideoPipeline::failed);
+        for (const int frames : {1, 10}) {
+            QTRY_VERIFY_WITH_TIMEOUT(log.valid >= frames || !failed.isEmpty(), kStartMs);
+            QVERIFY(failed.isEmpty());
+            const auto threads = streamingThreads();
+            QStringList seen;
+            for (const auto &[name, nice] : threads)
+                seen << QStringLiteral("%1=%2").arg(name).arg(nice);
+            // At least the demuxer's and the queue's (decoder's) threads.
+            QVERIFY2(threads.size() >= 2, qPrintable(seen.join(' ')));
+            for (const auto &[name, nice] : threads)
+                QVERIFY2(nice == want, qPrintable(QStringLiteral("%1 at nice %2, want %3; all: %4")
+                                                      .arg(name).arg(nice).arg(want).arg(seen.join(' '))));
+            QCOMPARE(guiThreadNice(), guiNice);
+        }
     }
 };
 
