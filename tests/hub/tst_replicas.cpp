@@ -9,6 +9,7 @@
 // Waits are polls against deadlines; the only pauses are a virtual
 // device's retry pacing after a failed request, as a device would.
 #include "backends.h"
+#include "haproxy_process.h"
 #include "http_client.h"
 #include "loopback_port.h"
 #include "postgres_server.h"
@@ -45,79 +46,6 @@ namespace {
 constexpr int kDevices = 24;
 constexpr int kThreads = 6;
 constexpr int kRecordsPerBatch = 5;
-
-// HAProxy as a child, with a CSV stats page to read the servers' states.
-class Haproxy {
-public:
-    QString start(const QString &dir, quint16 front, quint16 stats, const std::vector<quint16> &servers)
-    {
-        front_ = front;
-        stats_ = stats;
-        QString cfg = QStringLiteral(
-                          "global\n  maxconn 2000\n"
-                          "defaults\n  mode http\n  timeout connect 2s\n  timeout client 30s\n  timeout server 30s\n"
-                          "  timeout http-request 10s\n"
-                          // A connection the dead replica refused is tried on the
-                          // other one: the request never reached the dead one.
-                          "  retries 2\n  option redispatch\n  retry-on conn-failure\n"
-                          "frontend stoa\n  bind 127.0.0.1:%1\n  default_backend hubs\n"
-                          "frontend stats\n  bind 127.0.0.1:%2\n  stats enable\n  stats uri /stats\n"
-                          "backend hubs\n  option httpchk GET /healthz\n  http-check expect status 200\n"
-                          "  default-server inter 500ms fall 2 rise 2\n")
-                          .arg(front)
-                          .arg(stats);
-        for (std::size_t i = 0; i < servers.size(); ++i)
-            cfg += QStringLiteral("  server hub%1 127.0.0.1:%2 check\n").arg(i + 1).arg(servers[i]);
-        const QString path = dir + "/haproxy.cfg";
-        QFile f(path);
-        if (!f.open(QIODevice::WriteOnly) || f.write(cfg.toUtf8()) != cfg.toUtf8().size())
-            return "cannot write " + path;
-        f.close();
-        process_.setProcessChannelMode(QProcess::MergedChannels);
-        process_.start(QStringLiteral("haproxy"), {"-f", path, "-db"});
-        if (!process_.waitForStarted(10000))
-            return "haproxy did not start: " + process_.errorString();
-        QDeadlineTimer deadline(20000);
-        while (!deadline.hasExpired()) {
-            if (process_.state() == QProcess::NotRunning)
-                return "haproxy exited: " + QString::fromLocal8Bit(process_.readAll());
-            if (HttpClient(statsBase()).get("/stats;csv").status == 200)
-                return {};
-            process_.waitForFinished(50); // the poll's pace
-        }
-        return "haproxy's stats page did not answer";
-    }
-    ~Haproxy()
-    {
-        if (process_.state() != QProcess::NotRunning) {
-            process_.kill();
-            process_.waitForFinished(10000);
-        }
-    }
-    std::string base() const { return "http://127.0.0.1:" + std::to_string(front_); }
-    std::string statsBase() const { return "http://127.0.0.1:" + std::to_string(stats_); }
-
-    // "UP", "DOWN", "UP 1/2", … for backend server `name`; empty when unknown.
-    QString status(const QString &name) const
-    {
-        const auto csv = HttpClient(statsBase()).get("/stats;csv");
-        const auto lines = QString::fromStdString(csv.body).split('\n', Qt::SkipEmptyParts);
-        if (lines.isEmpty())
-            return {};
-        const auto header = lines[0].mid(2).split(','); // "# pxname,svname,…"
-        const auto col = header.indexOf("status");
-        for (const auto &line : lines.mid(1)) {
-            const auto cells = line.split(',');
-            if (cells.size() > col && cells[0] == "hubs" && cells[1] == name)
-                return cells[col];
-        }
-        return {};
-    }
-
-private:
-    quint16 front_ = 0, stats_ = 0;
-    QProcess process_;
-};
 
 struct VirtualDevice {
     std::string id;
