@@ -484,6 +484,7 @@ private slots:
               double(atEnd.served) / spikeSecs, double(atEnd.hubShed) / spikeSecs,
               static_cast<unsigned long long>(total.hubShedWithoutRetryAfter), double(atEnd.proxyShed) / spikeSecs,
               static_cast<unsigned long long>(total.other), fleet.firstOther().c_str());
+        qInfo("served during the spike: %.0f %% of the sustainable rate", 100 * double(atEnd.served) / spikeSecs / sustainable);
         qInfo("peak RSS (VmHWM) %lld / %lld MiB, cgroup peak %lld / %lld MiB, limit %lld MiB; OOM kills %lld / %lld; "
               "HAProxy took the replicas out %s / %s times; load average %s",
               static_cast<long long>(hwm[0] / 1024), static_cast<long long>(hwm[1] / 1024),
