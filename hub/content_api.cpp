@@ -17,15 +17,6 @@
 namespace stoa::hub {
 namespace content {
 
-HttpResponse jsonOf(int status, const QJsonValue &v)
-{
-    const QByteArray text = v.isArray() ? QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact)
-                                        : QJsonDocument(v.toObject()).toJson(QJsonDocument::Compact);
-    return HttpResponse::json(status, text.toStdString() + "\n");
-}
-
-QString q(const std::string &s) { return QString::fromStdString(s); }
-
 std::string param(const HttpRequest &request, const char *name)
 {
     const auto it = request.query.find(name);

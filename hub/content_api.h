@@ -26,8 +26,6 @@
 
 namespace stoa::hub::content {
 
-HttpResponse jsonOf(int status, const QJsonValue &v);
-QString q(const std::string &s);
 // The query parameter `name`; empty when absent.
 std::string param(const HttpRequest &request, const char *name);
 const char *weekdayName(schedule::Weekday d);

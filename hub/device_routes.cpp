@@ -446,7 +446,7 @@ void Hub::Impl::plays(HttpRequest request, const Principal &who, Answer answer)
         QJsonObject o{{"error", QString("%1 malformed line(s)").arg(bad.size())},
                       {"lines", bad},
                       {"stored", static_cast<qint64>(batch.plays.size())}};
-        ok = HttpResponse::json(400, QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString() + "\n");
+        ok = jsonOf(400, o);
     }
     if (batch.empty()) {
         answer.send(std::move(ok));

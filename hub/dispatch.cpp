@@ -24,6 +24,7 @@
 #include "schedule/digest.h"
 
 #include <QDateTime>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 
@@ -32,11 +33,19 @@
 
 namespace stoa::hub {
 
+HttpResponse jsonOf(int status, const QJsonValue &v)
+{
+    const QByteArray text = v.isArray() ? QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact)
+                                        : QJsonDocument(v.toObject()).toJson(QJsonDocument::Compact);
+    return HttpResponse::json(status, text.toStdString() + "\n");
+}
+
 HttpResponse errorJson(int status, const std::string &message)
 {
-    QJsonObject o{{"error", QString::fromStdString(message)}};
-    return HttpResponse::json(status, QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString() + "\n");
+    return jsonOf(status, QJsonObject{{"error", q(message)}});
 }
+
+QString q(const std::string &s) { return QString::fromStdString(s); }
 
 std::string rfc3339(std::int64_t ms)
 {

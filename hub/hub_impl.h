@@ -17,6 +17,9 @@
 
 #include "endpoints/metrics.h"
 
+#include <QJsonValue>
+#include <QString>
+
 #include <condition_variable>
 #include <map>
 #include <semaphore>
@@ -155,7 +158,12 @@ struct Hub::Impl {
     void upload(HttpRequest request, const Route &route, const Principal &who, Answer answer);
 };
 
+// The hub's JSON answers (dispatch.cpp): jsonOf() any object or array,
+// compact, one line; errorJson() {"error": message}; q() the std::string →
+// QString every text put into them goes through.
+HttpResponse jsonOf(int status, const QJsonValue &v);
 HttpResponse errorJson(int status, const std::string &message);
+QString q(const std::string &s);
 // publish_api.cpp: the read-only content routes.
 HttpResponse publishedContent(Hub::Impl &impl, const HttpRequest &request, const Route &route);
 // content_api.cpp: media bytes, schedule previews and week views, the

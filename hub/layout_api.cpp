@@ -21,8 +21,6 @@
 namespace stoa::hub {
 namespace {
 
-QString q(const std::string &s) { return QString::fromStdString(s); }
-
 std::string label(const std::string &target) { return target == "fleet" ? "fleet.ini" : target + ".ini"; }
 
 std::expected<publish::SourceSchedule, HttpResponse> parsedSchedule(const std::string &target, const std::string &text)
@@ -79,7 +77,7 @@ HttpResponse layoutRead(Hub::Impl &impl, const Route &route)
                              {"default_layout", parsed->defaultLayout ? QJsonValue(*parsed->defaultLayout) : QJsonValue()},
                              {"layouts", layouts}};
     }
-    return HttpResponse::json(200, QJsonDocument(answer).toJson(QJsonDocument::Compact).toStdString() + "\n");
+    return jsonOf(200, answer);
 }
 
 std::expected<std::string, HttpResponse> editedSchedule(Hub::Impl &impl, const HttpRequest &request, const Route &route)

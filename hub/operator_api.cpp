@@ -24,13 +24,6 @@
 namespace stoa::hub {
 namespace {
 
-HttpResponse jsonOf(int status, const QJsonValue &v)
-{
-    const QByteArray text = v.isArray() ? QJsonDocument(v.toArray()).toJson(QJsonDocument::Compact)
-                                        : QJsonDocument(v.toObject()).toJson(QJsonDocument::Compact);
-    return HttpResponse::json(status, text.toStdString() + "\n");
-}
-
 QJsonValue optMs(const std::optional<std::int64_t> &ms)
 {
     return ms ? QJsonValue(QString::fromStdString(rfc3339(*ms))) : QJsonValue(QJsonValue::Null);

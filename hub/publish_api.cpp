@@ -13,11 +13,6 @@
 namespace stoa::hub {
 namespace {
 
-HttpResponse jsonOf(int status, const QJsonObject &o)
-{
-    return HttpResponse::json(status, QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString() + "\n");
-}
-
 HttpResponse publishError(const publish::Error &e)
 {
     switch (e.kind) {
@@ -107,7 +102,7 @@ HttpResponse publishedContent(Hub::Impl &impl, const HttpRequest &request, const
                                    {"kind", !type ? QString() : type->kind == publish::MediaKind::Video ? "video" : "image"},
                                    {"used_by", usedBy}});
         }
-        return HttpResponse::json(200, QJsonDocument(out).toJson(QJsonDocument::Compact).toStdString() + "\n");
+        return jsonOf(200, out);
     }
     case Route::Kind::ApiScheduleGet: {
         const auto text = impl.publisher->schedule(route.name);
@@ -126,7 +121,7 @@ HttpResponse publishedContent(Hub::Impl &impl, const HttpRequest &request, const
             out.append(QJsonObject{{"id", QString::fromStdString(c.id)},
                                    {"type", QString::fromStdString(c.type)},
                                    {"created_at", QString::fromStdString(rfc3339(c.createdAtMs))}});
-        return HttpResponse::json(200, QJsonDocument(out).toJson(QJsonDocument::Compact).toStdString() + "\n");
+        return jsonOf(200, out);
     }
     case Route::Kind::ApiSigningKey: {
         const auto &key = impl.publisher->signingKey();

@@ -21,11 +21,6 @@
 namespace stoa::hub {
 namespace {
 
-HttpResponse jsonOf(int status, const QJsonObject &o)
-{
-    return HttpResponse::json(status, QJsonDocument(o).toJson(QJsonDocument::Compact).toStdString() + "\n");
-}
-
 HttpResponse refusal(const UploadError &e)
 {
     QJsonObject o{{"error", QString::fromStdString(e.message)}};
