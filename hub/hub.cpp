@@ -10,8 +10,6 @@
 
 #include <QDir>
 
-#include <sys/statvfs.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -327,15 +325,13 @@ void Hub::Impl::count(const Route &route, int status, double seconds)
 
 const char *Hub::Impl::dataDirProblem() const
 {
-    // Its own statvfs, not cache::diskSpace: the hub never links cache (the
-    // device's store; tests/arrows), and it asks other questions (read-only,
-    // nothing left at all) of its own directory.
-    struct statvfs fs{};
-    if (::statvfs(options.dataDir.c_str(), &fs) != 0)
+    // diskRoom (upload_store.h), the hub's one statvfs reading.
+    const auto room = diskRoom(options.dataDir);
+    if (!room)
         return "not reachable";
-    if (fs.f_flag & ST_RDONLY)
+    if (room->readOnly)
         return "read-only";
-    if (fs.f_bavail == 0)
+    if (room->freeBytes == 0)
         return "full";
     return nullptr;
 }

@@ -51,6 +51,14 @@ std::optional<std::pair<std::uint64_t, std::int64_t>> partStat(const std::string
 
 } // namespace
 
+std::optional<DiskRoom> diskRoom(const std::string &dir)
+{
+    struct statvfs vfs{};
+    if (::statvfs(dir.c_str(), &vfs) != 0)
+        return std::nullopt;
+    return DiskRoom{static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize, (vfs.f_flag & ST_RDONLY) != 0};
+}
+
 bool isUploadId(std::string_view id)
 {
     return id.size() == 32 && id.find_first_not_of("0123456789abcdef") == std::string_view::npos;
@@ -117,9 +125,7 @@ std::expected<UploadSession, UploadError> UploadStore::create(const std::string 
                                                     + std::to_string(reserved) + " bytes reserved of "
                                                     + std::to_string(limits_.quotaBytes)
                                                     + "): finish or cancel some, or wait for them to expire", {}});
-    struct statvfs vfs{};
-    if (::statvfs(dir_.c_str(), &vfs) == 0
-        && static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize < size + kDiskMargin)
+    if (const auto room = diskRoom(dir_); room && room->freeBytes < size + kDiskMargin)
         return std::unexpected(UploadError{507, "the hub's disk has no room for " + std::to_string(size) + " more bytes", {}});
 
     UploadSession s{hex16(), name, type, owner, size, 0, nowMs, nowMs};

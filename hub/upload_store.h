@@ -51,6 +51,17 @@ struct UploadSession {
     std::int64_t touchedMs = 0; // the last chunk (or the creation)
 };
 
+// The file system holding `dir`, as statvfs tells it: the hub's one reading
+// of it (an upload's room here; the data directory's health check in
+// hub.cpp: "read-only", "full"). Not cache::diskSpace: the hub never links
+// the devices' cache (tests/arrows). nullopt: statvfs failed (gone, no
+// permission).
+struct DiskRoom {
+    std::uint64_t freeBytes = 0; // available to the hub (f_bavail × f_frsize), not root's reserve
+    bool readOnly = false;       // ST_RDONLY
+};
+std::optional<DiskRoom> diskRoom(const std::string &dir);
+
 // A refusal: the HTTP status and the reason; `offset` when the client
 // should resume from there (a wrong offset, an incomplete upload).
 struct UploadError {
