@@ -58,11 +58,6 @@ std::int64_t skipGapMinute(LocalTimeline &timeline, std::int64_t m)
     return minuteOfLocalMs(ms + kMsPerMinute - 1); // ceil: gaps end on whole minutes anyway
 }
 
-QDateTime utcOf(std::int64_t ms)
-{
-    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC);
-}
-
 // Incremental state of every entry during one resolve.
 //   active[i] holds from some earlier swept minute up to edge[i] (exclusive);
 //   edge[i] <= the current minute means "stale, recompute before use".

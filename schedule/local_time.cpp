@@ -15,11 +15,6 @@ namespace {
 // this covers centuries and only stops a pathological zone from looping.
 constexpr std::size_t kMaxSegments = 4096;
 
-QDateTime utcOf(std::int64_t ms)
-{
-    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC);
-}
-
 struct Transition {
     std::int64_t atUtc = kNever;
     std::int64_t offsetAfterMs = 0;
@@ -99,6 +94,11 @@ std::int64_t LocalTimeline::toUtc(std::int64_t localMs)
     // Only reached when kMaxSegments stopped the walk: answer with the last
     // known offset, which is right for any zone that stopped changing.
     return localMs - segments_.back().offsetMs;
+}
+
+QDateTime utcOf(std::int64_t ms)
+{
+    return QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC);
 }
 
 } // namespace stoa::schedule

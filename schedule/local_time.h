@@ -19,6 +19,7 @@
 // O(1) QTimeZone calls per transition crossed, never per schedule entry.
 #pragma once
 
+#include <QDateTime>
 #include <QTimeZone>
 
 #include <cstdint>
@@ -55,5 +56,9 @@ private:
     std::int64_t scheduleNow_;
     std::vector<Segment> segments_;
 };
+
+// A UTC instant (ms since the epoch) as a QDateTime in UTC, as QTimeZone and
+// the engine's answers take it.
+QDateTime utcOf(std::int64_t ms);
 
 } // namespace stoa::schedule
