@@ -36,6 +36,10 @@ fail() { echo "image: FAIL: $*" >&2; exit 1; }
 step() { echo "image: $*"; }
 usage() { echo "usage: build.sh --arch amd64|arm64 --out FILE [--deb PATH]" >&2; exit 2; }
 
+# The second run, in the namespace below: wait for the uid map (root there).
+if [ -n "${STOA_IMAGE_IN_NS:-}" ]; then
+  while [ -z "$(cat /proc/self/uid_map)" ]; do sleep 0.02; done
+fi
 arch= out= deb=
 while [ $# -gt 0 ]; do
   case $1 in
@@ -63,9 +67,30 @@ for tool in mmdebstrap mkfs.ext4 mkfs.vfat mcopy sfdisk; do
 done
 if [ "$arch" = amd64 ]; then
   [ -f /usr/lib/syslinux/mbr/mbr.bin ] && command -v syslinux >/dev/null || fail "syslinux missing"
-elif [ "$(dpkg --print-architecture)" != arm64 ]; then
-  # The arm64 packages' maintainer scripts run under qemu-user (binfmt).
-  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] || fail "no qemu-aarch64 binfmt (qemu-user-static)"
+elif [ "$(dpkg --print-architecture)" != arm64 ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  # The arm64 packages' maintainer scripts run under qemu-user, by binfmt.
+  # Where the machine has no qemu-aarch64 entry (binfmt_misc not mounted, as
+  # on machines without systemd), this script runs again in a user, mount
+  # and PID namespace of its own (every uid and gid mapped to itself, so
+  # file owners are the real ones) with qemu-aarch64-static registered in
+  # that namespace's binfmt_misc (Linux >= 6.7: one per user namespace), as
+  # packaging/arm64/test.sh does: nothing is registered on the machine.
+  # mmdebstrap's root mode works there (it bind-mounts /dev's nodes when it
+  # cannot mknod). STOA_IMAGE_IN_NS marks the second run.
+  [ -f /usr/lib/binfmt.d/qemu-aarch64.conf ] || fail "no qemu-aarch64 binfmt entry (qemu-user-static)"
+  if [ -z "${STOA_IMAGE_IN_NS:-}" ]; then
+    STOA_IMAGE_IN_NS=1 unshare --user --mount --propagation private --pid --fork --mount-proc -- \
+      "$0" --arch "$arch" --out "$out" --deb "$deb" &
+    child=$!
+    while [ "$(readlink /proc/$child/ns/user)" = "$(readlink /proc/self/ns/user)" ]; do sleep 0.02; done
+    echo '0 0 4294967295' >/proc/$child/uid_map
+    echo '0 0 4294967295' >/proc/$child/gid_map
+    wait $child
+    exit
+  fi
+  mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+  # Debian's own entry; flag F opens the interpreter now, so it runs in the chroot.
+  cat /usr/lib/binfmt.d/qemu-aarch64.conf >/proc/sys/fs/binfmt_misc/register
 fi
 
 start=$(date +%s)

@@ -80,18 +80,40 @@ fi
 if [ "$arch" = arm64 ]; then
   # Debian's Pi support: raspi-firmware's kernel hook writes the firmware,
   # config.txt, cmdline.txt, the DTBs, the kernel and the initrd into
-  # /boot/firmware from /etc/default/raspi-firmware. The root is named by
-  # PARTUUID (the hook's default is a RASPIROOT label); the hook's "rw" on
-  # the command line is undone by fstab (systemd-remount-fs mounts / ro).
+  # /boot/firmware from /etc/default/raspi-firmware. It already ran while
+  # mmdebstrap installed the packages, with the defaults (root= whatever
+  # findmnt saw in the build chroot); it runs again here with the device's
+  # settings. It does nothing unless DEB_MAINT_PARAMS says configure (the
+  # kernel's maintainer scripts set it).
+  #   ROOTPART  the root by PARTUUID (the hook's default: the build's /);
+  #   CONSOLES  tty1, then the Pi 4's mini UART (ttyS1 with enable_uart=1)
+  #             as /dev/console, as ttyS0 is on amd64: boot and systemd
+  #             messages go to the serial port, not to the screen;
+  #   CMA=0     no cma= on the command line: the hook adds cma=64M unless it
+  #             runs on a Pi 4 (it cannot tell here), and that makes a Pi 4
+  #             unbootable (the hook's own comment); the device tree's CMA
+  #             pool is used.
+  # raspi-extra-cmdline: the amd64 image's quiet boot and panic reboot.
   kver=$(ls "$root"/boot/vmlinuz-* | sort -V | tail -1)
   kver=${kver##*/vmlinuz-}
-  sed -i -e 's|^#\?ROOTPART=.*|ROOTPART=PARTUUID='"${disk_id}"'-02|' \
-         -e 's|^#\?CONSOLES=.*|CONSOLES="tty1"|' "$root/etc/default/raspi-firmware"
-  grep -q "^ROOTPART=PARTUUID=${disk_id}-02" "$root/etc/default/raspi-firmware" ||
-    echo "ROOTPART=PARTUUID=${disk_id}-02" >>"$root/etc/default/raspi-firmware"
-  chroot "$root" /etc/kernel/postinst.d/z50-raspi-firmware "$kver"
-  for f in config.txt cmdline.txt start4.elf fixup4.dat bcm2711-rpi-4-b.dtb; do
+  cat >>"$root/etc/default/raspi-firmware" <<EOF
+
+# Stoa device image (packaging/image/customize.sh).
+ROOTPART=PARTUUID=${disk_id}-02
+CONSOLES="tty1 ttyS1,115200"
+CMA=0
+EOF
+  echo "quiet loglevel=3 vt.global_cursor_default=0 panic=10" >"$root/etc/default/raspi-extra-cmdline"
+  chroot "$root" env DEB_MAINT_PARAMS=configure /etc/kernel/postinst.d/z50-raspi-firmware "$kver"
+  # The hook has the root mounted "rw"; the device's is read-only from the
+  # start, as fstab says (nothing on the device runs the hook again: its
+  # kernel is never upgraded in place).
+  sed -i 's/ rw / ro /' "$root/boot/firmware/cmdline.txt"
+  for f in config.txt cmdline.txt start4.elf fixup4.dat bcm2711-rpi-4-b.dtb bcm2711-rpi-400.dtb \
+           "vmlinuz-$kver" "initrd.img-$kver"; do
     [ -f "$root/boot/firmware/$f" ] || { echo "customize: no /boot/firmware/$f from raspi-firmware" >&2; exit 1; }
   done
+  grep -q "root=PARTUUID=${disk_id}-02 ro " "$root/boot/firmware/cmdline.txt" ||
+    { echo "customize: cmdline.txt is $(cat "$root/boot/firmware/cmdline.txt")" >&2; exit 1; }
   rm -f "$root"/boot/vmlinuz-* "$root"/boot/initrd.img-*
 fi

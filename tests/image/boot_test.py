@@ -36,6 +36,12 @@ networking) and checks, each with a deadline and polling:
     expected active manifest), then the blob runs at full speed, the new
     colour shows, `stoa status` reports it active with no partial left and
     every stored blob's SHA-256 matches its name. --power-cuts rounds (3).
+--quick (CI's size, image_boot_quick): the boot and provisioning, the
+screen, both /healthz, the layout, the player's watchdog restart and one
+power-cut round of a 24 MiB blob; not systemd-analyze, the agent's
+watchdog, the memory limit or the web sandbox.
+Shares the VM, the site and the boot partition's tools with
+arm64_image_test.py (imagevm.py).
 Prints the figures: image size, build time, boot to first content frame,
 watchdog and OOM restart times, power-cut rounds and failures. Needs root
 (the image build), qemu-system-x86, mtools, openssh-client (setup.sh's
@@ -46,355 +52,22 @@ Invariants: no fixed sleeps — every wait polls a condition against a
 deadline; the qemu process is killed on every exit path.
 """
 import argparse
-import http.server
-import hashlib
-import json
 import os
 import random
 import re
 import shutil
-import socket
-import struct
 import subprocess
 import sys
-import threading
 import time
-import urllib.request
-import zlib
 
-COLOUR = (0xE0, 0x40, 0xA0)   # the published image; nothing else on screen has it
+from imagevm import (COLOUR, CONTENT_FRACTION, GUEST_CMDLINE, Failure, Fat, Site, Vm, free_port, healthz,
+                     log, publish, run, wait_for)
+
 # The power-cut rounds' colours, one per new manifest (none near COLOUR or
 # black), and the web page's background.
 ROUND_COLOURS = [(0x20, 0xC0, 0x40), (0x30, 0x60, 0xE0), (0xE0, 0xC0, 0x20), (0x20, 0xC0, 0xC0),
                  (0xA0, 0x60, 0x20), (0x80, 0x20, 0xE0)]
 WEB_COLOUR = (0x40, 0xA0, 0xE0)
-TOLERANCE = 24                # per channel: llvmpipe's scaling blends edges only
-CONTENT_FRACTION = 0.5        # of the screen (the 16:9 image letterboxed on 16:10)
-
-
-def log(msg):
-    print(f"image-test: {msg}", flush=True)
-
-
-class Failure(Exception):
-    pass
-
-
-def run(cmd, **kw):
-    log("$ " + " ".join(str(c) for c in cmd))
-    return subprocess.run([str(c) for c in cmd], check=True, **kw)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_png(path, width, height, rgb, pad_bytes=0):
-    """A solid-colour PNG; pad_bytes of random data in private ancillary
-    chunks ("stOa": decoders skip them) make it as large as a download must be."""
-    row = b"\x00" + bytes(rgb) * width
-    raw = row * height
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    with open(path, "wb") as f:
-        f.write(b"\x89PNG\r\n\x1a\n")
-        f.write(chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)))
-        f.write(chunk(b"IDAT", zlib.compress(raw)))
-        while pad_bytes > 0:
-            n = min(pad_bytes, 1 << 20)
-            f.write(chunk(b"stOa", os.urandom(n)))
-            pad_bytes -= n
-        f.write(chunk(b"IEND", b""))
-
-
-def colour_fraction(ppm_path, colour=COLOUR):
-    """Share of the screendump's pixels within TOLERANCE of colour."""
-    data = open(ppm_path, "rb").read()
-    fields, pos = [], 0
-    while len(fields) < 4:  # magic, width, height, maxval; '#' comments skipped
-        while data[pos:pos + 1].isspace():
-            pos += 1
-        if data[pos:pos + 1] == b"#":
-            pos = data.index(b"\n", pos) + 1
-            continue
-        end = pos
-        while not data[end:end + 1].isspace():
-            end += 1
-        fields.append(data[pos:end])
-        pos = end
-    if fields[0] != b"P6" or fields[3] != b"255":
-        raise Failure(f"screendump is not an 8-bit P6 PPM: {fields}")
-    width, height = int(fields[1]), int(fields[2])
-    pixels = data[pos + 1:pos + 1 + width * height * 3]
-    # Every 7th pixel is plenty for a solid colour and keeps this cheap.
-    hit = total = 0
-    for i in range(0, len(pixels) - 2, 21):
-        total += 1
-        if all(abs(pixels[i + c] - colour[c]) <= TOLERANCE for c in range(3)):
-            hit += 1
-    return hit / total if total else 0.0, width, height
-
-
-class Qmp:
-    def __init__(self, path, deadline):
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise Failure("no QMP socket")
-                time.sleep(0.2)
-        self.file = self.sock.makefile("rw")
-        json.loads(self.file.readline())  # greeting
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, name, **args):
-        msg = {"execute": name}
-        if args:
-            msg["arguments"] = args
-        self.file.write(json.dumps(msg) + "\n")
-        self.file.flush()
-        while True:
-            reply = json.loads(self.file.readline())
-            if "error" in reply:
-                raise Failure(f"QMP {name}: {reply['error']}")
-            if "return" in reply:
-                return reply["return"]
-
-
-def healthz(port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
-def wait_for(what, deadline, check, interval=2.0):
-    """Polls check() until it returns a true value or the deadline passes."""
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise Failure(f"timed out waiting for {what}")
-        time.sleep(interval)
-
-
-class Fat:
-    """The image's boot partition, through mtools at its byte offset."""
-    def __init__(self, disk):
-        table = json.loads(subprocess.run(["sfdisk", "-J", disk], check=True, capture_output=True).stdout)
-        part = table["partitiontable"]["partitions"][0]
-        self.spec = f"{disk}@@{part['start'] * 512}"
-
-    def put(self, local, name):
-        run(["mcopy", "-o", "-i", self.spec, local, "::/" + name])
-
-    def get(self, name):
-        return subprocess.run(["mtype", "-i", self.spec, "::/" + name], check=True, capture_output=True, text=True).stdout
-
-    def names(self):
-        out = subprocess.run(["mdir", "-b", "-i", self.spec, "::/"], check=True, capture_output=True, text=True).stdout
-        # mdir -b prints one "::/NAME" per line.
-        return {line.strip().rsplit("/", 1)[-1] for line in out.splitlines() if line.strip()}
-
-
-class Site:
-    """The backend: a signed static site on the host's loopback. Serves
-    HTTP ranges (the agent resumes partials with them) and throttles blobs to
-    `rate` bytes/s (None: unlimited), changeable at any time, so a power cut
-    can be made to land mid-download. Counts what it sent per blob."""
-
-    def __init__(self, root):
-        self.root = root
-        self.rate = None
-        self.lock = threading.Lock()
-        self.sent = {}        # blob hex -> bytes sent since reset_counts()
-        self.starts = []      # (blob hex, first byte) of each blob request since reset_counts()
-        self.requests = []    # every request line, for the checks and a failure's log
-        site = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, fmt, *a):
-                with site.lock:
-                    site.requests.append(fmt % a)
-
-            def do_GET(self):
-                path = os.path.normpath(os.path.join(site.root, self.path.split("?")[0].lstrip("/")))
-                if not path.startswith(site.root + os.sep) or not os.path.isfile(path):
-                    self.send_error(404)
-                    return
-                size = os.path.getsize(path)
-                start = 0
-                rng = self.headers.get("Range", "")
-                if rng.startswith("bytes=") and rng[6:].split("-")[0].isdigit():
-                    start = int(rng[6:].split("-")[0])
-                    if start >= size:
-                        self.send_response(416)
-                        self.send_header("Content-Range", f"bytes */{size}")
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
-                        return
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
-                else:
-                    self.send_response(200)
-                self.send_header("Content-Length", str(size - start))
-                self.send_header("Accept-Ranges", "bytes")
-                ctype = "text/html" if path.endswith(".html") else "application/octet-stream"
-                self.send_header("Content-Type", ctype)
-                self.end_headers()
-                blob = os.path.basename(path) if "/blobs/" in self.path else None
-                if blob:
-                    with site.lock:
-                        site.starts.append((blob, start))
-                with open(path, "rb") as f:
-                    f.seek(start)
-                    while True:
-                        rate = site.rate if blob else None
-                        # Throttled: 64 KiB pieces at the rate (the pacing is the
-                        # throttle, not a wait for anything).
-                        piece = f.read(65536 if rate else 1 << 20)
-                        if not piece:
-                            return
-                        try:
-                            self.wfile.write(piece)
-                        except OSError:
-                            return
-                        if blob:
-                            with site.lock:
-                                site.sent[blob] = site.sent.get(blob, 0) + len(piece)
-                        if rate:
-                            time.sleep(len(piece) / rate)
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.port = self.server.server_address[1]
-
-    def reset_counts(self):
-        with self.lock:
-            self.sent, self.starts = {}, []
-
-    def sent_of(self, blob):
-        with self.lock:
-            return self.sent.get(blob, 0)
-
-    def starts_of(self, blob):
-        with self.lock:
-            return [s for b, s in self.starts if b == blob]
-
-
-class Vm:
-    """One boot of the disk under qemu-system-x86_64 (TCG). Each boot has its
-    own serial log; kill() is the power cut (SIGKILL: the guest's page cache
-    and qemu's in-flight requests are lost, what qemu wrote to the disk file
-    stays, as on a disk without a volatile write cache)."""
-
-    def __init__(self, work, disk, ports, boot_no):
-        self.work, self.ports = work, ports
-        self.serial = os.path.join(work, f"serial-{boot_no}.log")
-        self.qmp_path = os.path.join(work, f"qmp-{boot_no}.sock")
-        cmd = ["qemu-system-x86_64", "-accel", "tcg", "-m", "2048", "-smp", "2",
-               "-drive", f"file={disk},format=raw,if=virtio", "-vga", "std", "-display", "none",
-               "-device", "virtio-rng-pci",
-               "-netdev", "user,id=n0,"
-               f"hostfwd=tcp:127.0.0.1:{ports['player']}-:9641,"
-               f"hostfwd=tcp:127.0.0.1:{ports['syncd']}-:9642,"
-               f"hostfwd=tcp:127.0.0.1:{ports['ssh']}-:22",
-               "-device", "virtio-net-pci,netdev=n0",
-               "-qmp", f"unix:{self.qmp_path},server=on,wait=off", "-serial", f"file:{self.serial}"]
-        log("$ " + " ".join(cmd))
-        self.proc = subprocess.Popen(cmd, stdout=open(os.path.join(work, f"qemu-{boot_no}.out"), "w"),
-                                     stderr=subprocess.STDOUT)
-        self.power_on = time.monotonic()
-        self.qmp = None
-        self.shots = 0
-
-    def connect(self, deadline):
-        self.qmp = Qmp(self.qmp_path, deadline)
-
-    def serial_text(self):
-        try:
-            return open(self.serial, "rb").read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def fraction(self, colour=COLOUR):
-        self.shots += 1
-        path = os.path.join(self.work, "screen.ppm")
-        self.qmp.cmd("screendump", filename=path)
-        return colour_fraction(path, colour)[0]
-
-    def ssh(self, command, check=True, timeout=60):
-        return subprocess.run(["ssh", "-i", os.path.join(self.work, "ssh_key"), "-p", str(self.ports["ssh"]),
-                               "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-                               "-o", "ConnectTimeout=10", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-                               "root@127.0.0.1", command],
-                              capture_output=True, text=True, timeout=timeout, check=check)
-
-    def show(self, unit, *props):
-        out = self.ssh(f"systemctl show -p {','.join(props)} {unit}").stdout
-        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-
-    def wait_up(self, deadline, colour, what):
-        """Polls until the screen shows `colour` and both /healthz answer;
-        returns seconds from power-on to the first such frame."""
-        if self.qmp is None:
-            self.connect(deadline)
-        first = None
-        while True:
-            if self.proc.poll() is not None:
-                raise Failure(f"qemu exited ({self.proc.returncode})")
-            if first is None and self.fraction(colour) >= CONTENT_FRACTION:
-                first = time.monotonic() - self.power_on
-            up = healthz(self.ports["player"]), healthz(self.ports["syncd"])
-            if first is not None and all(up):
-                return first
-            if time.monotonic() > deadline:
-                raise Failure(f"{what}: content {colour} on screen {first is not None}, "
-                              f"/healthz player {up[0]}, syncd {up[1]}")
-            time.sleep(2)
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-    def quit(self):
-        if self.proc.poll() is None:
-            self.qmp.cmd("quit")
-            self.proc.wait(timeout=60)
-
-
-def publish(args, work, version_dir, schedule, files):
-    """Publishes `schedule` with `files` ({name: (colour, pad bytes)}) as the
-    next manifest; returns {name: sha256 hex}."""
-    src = os.path.join(work, version_dir)
-    os.makedirs(src)
-    digests = {}
-    for name, (colour, pad) in files.items():
-        path = os.path.join(src, name)
-        write_png(path, 640, 360, colour, pad)
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        digests[name] = h.hexdigest()
-    with open(os.path.join(src, "schedule.ini"), "w") as f:
-        f.write(schedule)
-    run([args.stoa, "publish", "--key", os.path.join(work, "root.key"), "--source", src,
-         "--out", os.path.join(work, "site")], stdout=subprocess.DEVNULL)
-    return digests
 
 
 def recovery_lines(vm):
@@ -520,6 +193,68 @@ def web_sandbox(args, work, vm, site, version, figure):
     return version
 
 
+def security(vm, figure):
+    """`systemd-analyze security` of each unit, as systemd on the device sees them."""
+    for unit in ("stoa-player.service", "stoa-syncd.service", "stoa-provision.service"):
+        out = vm.ssh(f"systemd-analyze security --no-pager {unit}", check=False).stdout
+        print(f"--- systemd-analyze security {unit} ---\n{out.rstrip()}", flush=True)
+        overall = [l for l in out.splitlines() if "Overall exposure level" in l]
+        if not overall:
+            raise Failure(f"systemd-analyze security {unit} printed no exposure level")
+        figure(f"systemd-analyze security {unit}: {overall[0].split(':', 1)[1].strip()}")
+
+
+def memory_limit(vm, figure):
+    """Memory limit: the player past its cgroup's memory.max is OOM-killed
+    and restarted; the agent, in its own unit, is untouched."""
+    cg = "/sys/fs/cgroup/system.slice/stoa-player.service"
+    shipped = vm.ssh(f"cat {cg}/memory.max").stdout.strip()
+    if shipped != str(512 << 20):
+        raise Failure(f"the player's memory.max is {shipped}, not the unit's MemoryMax=512M")
+    agent_before = vm.show("stoa-syncd", "MainPID", "NRestarts")
+    player_before = vm.show("stoa-player", "MainPID", "NRestarts")
+    anon = int(vm.ssh(f"awk '$1 == \"anon\" {{print $2}}' {cg}/memory.stat").stdout)
+    current = int(vm.ssh(f"cat {cg}/memory.current").stdout)
+    low_mib = max(16, (anon >> 20) // 2)
+    log(f"memory: player cgroup {current >> 20} MiB ({anon >> 20} MiB anonymous); "
+        f"runtime drop-in MemoryMax={low_mib}M")
+    # One script on the device: lower the limit, wait (polling, deadline)
+    # for the kill, put the unit's own limit back while systemd waits
+    # RestartSec before the restart, so the new process starts under 512M.
+    script = (f"n0={player_before['NRestarts']}; systemctl set-property --runtime stoa-player.service "
+              f"MemoryMax={low_mib}M; end=$((SECONDS+180)); "
+              "while [ $SECONDS -lt $end ]; do "
+              "s=$(systemctl show -P SubState stoa-player.service); "
+              "n=$(systemctl show -P NRestarts stoa-player.service); "
+              "[ \"$s\" = auto-restart ] || [ \"$n\" -gt \"$n0\" ] && break; sleep 0.2; done; "
+              "echo \"seen $s $n\"; systemctl revert stoa-player.service; "
+              f"cat {cg}/memory.max 2>/dev/null; systemctl show -P MemoryMax stoa-player.service")
+    lowered = time.monotonic()
+    out = vm.ssh(script, timeout=240).stdout
+    log(f"memory: {out.strip()!r}")
+    limit = lowered + 240
+    after = wait_for("stoa-player restarted after the OOM kill", limit,
+                     lambda: (lambda s: s if s["MainPID"] not in ("0", player_before["MainPID"]) and
+                              s["ActiveState"] == "active" else None)(
+                                  vm.show("stoa-player", "MainPID", "NRestarts", "ActiveState")))
+    wait_for("the player's /healthz after the OOM restart", limit, lambda: healthz(vm.ports["player"]))
+    wait_for("content on screen after the OOM restart", limit, lambda: vm.fraction() >= CONTENT_FRACTION)
+    took = time.monotonic() - lowered
+    journal = vm.ssh("journalctl -b --no-pager -o cat -u stoa-player | grep -iE 'oom|memory'", check=False).stdout
+    if "oom" not in journal.lower():
+        raise Failure(f"stoa-player restarted, but not after an OOM kill: {journal!r}")
+    restored = vm.ssh(f"cat {cg}/memory.max").stdout.strip()
+    if restored != str(512 << 20):
+        raise Failure(f"after the revert the player's memory.max is {restored}")
+    agent_after = vm.show("stoa-syncd", "MainPID", "NRestarts")
+    if agent_after != agent_before:
+        raise Failure(f"the agent was touched by the player's OOM kill: {agent_before} -> {agent_after}")
+    figure(f"memory limit: MemoryMax {low_mib}M (player at {anon >> 20} MiB anonymous) -> OOM kill, restart, "
+           f"content again {took:.0f} s; player NRestarts {player_before['NRestarts']} -> {after['NRestarts']}; "
+           f"agent MainPID {agent_after['MainPID']} and NRestarts {agent_after['NRestarts']} unchanged")
+    log("memory: " + " | ".join(l for l in journal.splitlines() if "oom" in l.lower())[:600])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--source", required=True, help="the repository")
@@ -528,10 +263,18 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--image", help="boot this image instead of building the .deb and an image")
     ap.add_argument("--boot-timeout", type=float, default=600.0)
-    ap.add_argument("--power-cuts", type=int, default=3, help="power-cut rounds (0: none)")
-    ap.add_argument("--blob-mib", type=int, default=48, help="size of each power-cut round's download")
+    ap.add_argument("--quick", action="store_true",
+                    help="CI's size: the boot, the screen, both /healthz, the layout, the player's watchdog "
+                         "restart and one power cut; no systemd-analyze, agent watchdog, OOM or web sandbox")
+    ap.add_argument("--power-cuts", type=int, default=None, help="power-cut rounds (0: none; 3, --quick 1)")
+    ap.add_argument("--blob-mib", type=int, default=None,
+                    help="size of each power-cut round's download (48, --quick 24)")
     ap.add_argument("--seed", type=int, default=None, help="for the power cuts' random kill points")
     args = ap.parse_args()
+    if args.power_cuts is None:
+        args.power_cuts = 1 if args.quick else 3
+    if args.blob_mib is None:
+        args.blob_mib = 24 if args.quick else 48
     if os.geteuid() != 0:
         raise Failure("needs root: the image build runs mmdebstrap in root mode")
     work = os.path.abspath(args.work)
@@ -553,6 +296,7 @@ def main():
         run([os.path.join(args.source, "packaging/image/build.sh"), "--arch", "amd64", "--out", image,
              "--deb", os.path.join(args.build, debs[-1])])
     image_mib = os.path.getsize(image) // 1048576
+    built_s = time.monotonic() - started
 
     # --- The device's disk: a copy, 2 GiB larger so first boot grows the data partition.
     disk = os.path.join(work, "disk.img")
@@ -582,8 +326,9 @@ def main():
     fat.put(conf, "stoa.conf")
     fat.put(os.path.join(work, "root.pub"), "stoa-root.pub")
     fat.put(os.path.join(work, "ssh_key.pub"), "stoa-ssh.pub")
-    # The journal on the serial console, for the unit checks and a failure's log.
-    cfg = fat.get("syslinux.cfg").replace("panic=10", "panic=10 systemd.journald.forward_to_console=1")
+    # The journal on the serial console, for the unit checks and a failure's
+    # log; systemd's job timeouts for TCG (imagevm.GUEST_CMDLINE).
+    cfg = fat.get("syslinux.cfg").replace("panic=10", "panic=10 " + GUEST_CMDLINE)
     with open(os.path.join(work, "syslinux.cfg"), "w") as f:
         f.write(cfg)
     fat.put(os.path.join(work, "syslinux.cfg"), "syslinux.cfg")
@@ -600,6 +345,9 @@ def main():
     def figure(text):
         figures.append(text)
         log("figure: " + text)
+
+    if not args.image:
+        figure(f".deb (cpack, lintian) and image built in {built_s:.0f} s")
 
     try:
         deadline = power_on + args.boot_timeout
@@ -628,17 +376,12 @@ def main():
         store = ssh("findmnt -no SOURCE,TARGET /var/lib/stoa").stdout.strip()
         log(f"layout: root {root_opts.split(',')[0]}, data {data_size >> 20} MiB, /var/lib/stoa from {store}")
 
-        # --- systemd-analyze security of each unit, as systemd on the device sees them.
-        for unit in ("stoa-player.service", "stoa-syncd.service", "stoa-provision.service"):
-            out = ssh(f"systemd-analyze security --no-pager {unit}", check=False).stdout
-            print(f"--- systemd-analyze security {unit} ---\n{out.rstrip()}", flush=True)
-            overall = [l for l in out.splitlines() if "Overall exposure level" in l]
-            if not overall:
-                raise Failure(f"systemd-analyze security {unit} printed no exposure level")
-            figure(f"systemd-analyze security {unit}: {overall[0].split(':', 1)[1].strip()}")
+        if not args.quick:
+            security(vm, figure)
 
         # --- Watchdog: SIGSTOP → systemd's watchdog kills and restarts the unit.
-        for unit, port, wd, abort in (("stoa-player", ports["player"], 30, 15), ("stoa-syncd", ports["syncd"], 60, 20)):
+        units = [("stoa-player", ports["player"], 30, 15), ("stoa-syncd", ports["syncd"], 60, 20)]
+        for unit, port, wd, abort in units[:1] if args.quick else units:
             before = vm.show(unit, "MainPID", "NRestarts")
             ssh(f"kill -STOP {before['MainPID']}")
             stopped = time.monotonic()
@@ -657,57 +400,10 @@ def main():
             figure(f"watchdog {unit}: SIGSTOP -> healthy and content again {took:.0f} s "
                    f"(WatchdogSec {wd} + abort {abort}; NRestarts {before['NRestarts']} -> {after['NRestarts']})")
 
-        # --- Memory limit: the player past its cgroup's memory.max is OOM-killed
-        # and restarted; the agent, in its own unit, is untouched.
-        cg = "/sys/fs/cgroup/system.slice/stoa-player.service"
-        shipped = ssh(f"cat {cg}/memory.max").stdout.strip()
-        if shipped != str(512 << 20):
-            raise Failure(f"the player's memory.max is {shipped}, not the unit's MemoryMax=512M")
-        agent_before = vm.show("stoa-syncd", "MainPID", "NRestarts")
-        player_before = vm.show("stoa-player", "MainPID", "NRestarts")
-        anon = int(ssh(f"awk '$1 == \"anon\" {{print $2}}' {cg}/memory.stat").stdout)
-        current = int(ssh(f"cat {cg}/memory.current").stdout)
-        low_mib = max(16, (anon >> 20) // 2)
-        log(f"memory: player cgroup {current >> 20} MiB ({anon >> 20} MiB anonymous); "
-            f"runtime drop-in MemoryMax={low_mib}M")
-        # One script on the device: lower the limit, wait (polling, deadline)
-        # for the kill, put the unit's own limit back while systemd waits
-        # RestartSec before the restart, so the new process starts under 512M.
-        script = (f"n0={player_before['NRestarts']}; systemctl set-property --runtime stoa-player.service "
-                  f"MemoryMax={low_mib}M; end=$((SECONDS+180)); "
-                  "while [ $SECONDS -lt $end ]; do "
-                  "s=$(systemctl show -P SubState stoa-player.service); "
-                  "n=$(systemctl show -P NRestarts stoa-player.service); "
-                  "[ \"$s\" = auto-restart ] || [ \"$n\" -gt \"$n0\" ] && break; sleep 0.2; done; "
-                  "echo \"seen $s $n\"; systemctl revert stoa-player.service; "
-                  f"cat {cg}/memory.max 2>/dev/null; systemctl show -P MemoryMax stoa-player.service")
-        lowered = time.monotonic()
-        out = ssh(script, timeout=240).stdout
-        log(f"memory: {out.strip()!r}")
-        limit = lowered + 240
-        after = wait_for("stoa-player restarted after the OOM kill", limit,
-                         lambda: (lambda s: s if s["MainPID"] not in ("0", player_before["MainPID"]) and
-                                  s["ActiveState"] == "active" else None)(
-                                      vm.show("stoa-player", "MainPID", "NRestarts", "ActiveState")))
-        wait_for("the player's /healthz after the OOM restart", limit, lambda: healthz(ports["player"]))
-        wait_for("content on screen after the OOM restart", limit, lambda: content_fraction() >= CONTENT_FRACTION)
-        took = time.monotonic() - lowered
-        journal = ssh("journalctl -b --no-pager -o cat -u stoa-player | grep -iE 'oom|memory'", check=False).stdout
-        if "oom" not in journal.lower():
-            raise Failure(f"stoa-player restarted, but not after an OOM kill: {journal!r}")
-        restored = ssh(f"cat {cg}/memory.max").stdout.strip()
-        if restored != str(512 << 20):
-            raise Failure(f"after the revert the player's memory.max is {restored}")
-        agent_after = vm.show("stoa-syncd", "MainPID", "NRestarts")
-        if agent_after != agent_before:
-            raise Failure(f"the agent was touched by the player's OOM kill: {agent_before} -> {agent_after}")
-        figure(f"memory limit: MemoryMax {low_mib}M (player at {anon >> 20} MiB anonymous) -> OOM kill, restart, "
-               f"content again {took:.0f} s; player NRestarts {player_before['NRestarts']} -> {after['NRestarts']}; "
-               f"agent MainPID {agent_after['MainPID']} and NRestarts {agent_after['NRestarts']} unchanged")
-        log("memory: " + " | ".join(l for l in journal.splitlines() if "oom" in l.lower())[:600])
-
-        # --- The web-page sandbox under the real unit (docs/web.md).
-        version = web_sandbox(args, work, vm, site, version, figure)
+        if not args.quick:
+            memory_limit(vm, figure)
+            # The web-page sandbox under the real unit (docs/web.md).
+            version = web_sandbox(args, work, vm, site, version, figure)
 
         # --- Power cuts mid-download.
         failures = 0
@@ -717,7 +413,7 @@ def main():
             nxt = ROUND_COLOURS[(rnd - 1) % len(ROUND_COLOURS)]
             size_goal = args.blob_mib << 20
             digests = publish(args, work, f"src-{rnd}",
-                              f"timezone = UTC\ndefault = main\n\n[playlist main]\nbig.png 30s\n",
+                              "timezone = UTC\ndefault = main\n\n[playlist main]\nbig.png 30s\n",
                               {"big.png": (nxt, size_goal)})
             blob = digests["big.png"]
             blob_size = os.path.getsize(os.path.join(site_dir, "v1/blobs/sha256", blob))
@@ -780,7 +476,8 @@ def main():
         for name in ("stoa.conf.applied", "stoa-root.pub.applied"):
             if name not in {n.lower() for n in names}:
                 raise Failure(f"{name} not on the boot partition after provisioning: {sorted(names)}")
-        figure(f"image {image_mib} MiB; whole test {time.monotonic() - started:.0f} s")
+        figure(f"image {image_mib} MiB; whole test{' (--quick)' if args.quick else ''} "
+               f"{time.monotonic() - started:.0f} s")
         log("ok")
         return 0
     except (Failure, subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
