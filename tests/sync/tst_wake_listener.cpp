@@ -74,11 +74,17 @@ private slots:
         const auto elapsed = t.elapsed();
         listener.stop();
         const auto log = server.requests();
-        // Consecutive requests at least minGap apart (a little slack for the clock).
-        for (std::size_t i = 1; i < log.size(); ++i)
-            QVERIFY2(log[i].arrived - log[i - 1].arrived >= 190ms,
-                     qPrintable(QString("requests %1 and %2 were %3 ms apart").arg(i - 1).arg(i)
-                                    .arg(std::chrono::duration_cast<std::chrono::milliseconds>(log[i].arrived - log[i - 1].arrived).count())));
+        // Request i is sent at least i minGaps after the first. The server
+        // stamps arrivals, and one request's arrival can be late on a busy
+        // machine (which shortens the gap to the next one), so the check is
+        // cumulative, with slack for the first request's own delay: a hot
+        // loop (requests back to back) fails it by far.
+        for (std::size_t i = 1; i < log.size(); ++i) {
+            const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(log[i].arrived - log[0].arrived);
+            const auto least = std::chrono::milliseconds(200 * static_cast<long long>(i) - 150);
+            QVERIFY2(since >= least, qPrintable(QString("request %1 came %2 ms after the first, under %3 ms")
+                                                    .arg(i).arg(since.count()).arg(least.count())));
+        }
         qInfo("%zu requests in %lld ms", log.size(), static_cast<long long>(elapsed));
     }
 
