@@ -218,7 +218,19 @@ class ViewportSized:
         asked = [width, height]
         for _ in range(3):
             super().set_window_size(asked[0], asked[1], windowHandle)
+            # The page learns of the resize asynchronously: on a busy machine
+            # the first reading can still be the old size, and correcting by
+            # it overshoots. Poll (deadline 3 s) until the page has the size
+            # asked for, or its size has not changed for 500 ms.
+            deadline = time.monotonic() + 3
             inner = self.execute_script("return [innerWidth, innerHeight]")
+            since = time.monotonic()
+            while inner != [width, height] and time.monotonic() < deadline \
+                    and time.monotonic() - since < 0.5:
+                time.sleep(0.05)
+                again = self.execute_script("return [innerWidth, innerHeight]")
+                if again != inner:
+                    inner, since = again, time.monotonic()
             if inner == [width, height]:
                 return
             asked = [asked[0] + width - inner[0], asked[1] + height - inner[1]]
