@@ -35,6 +35,7 @@ struct HaproxyOptions {
     // Retry-After on HAProxy's own 503 (no replica up), as
     // packaging/hub/haproxy-stoa-hub.cfg's http-error; 0: HAProxy's default page, without it.
     int retryAfterS = 0;
+    QString backendExtra; // more lines for the backend ("http-reuse never\n"), for experiments
 };
 
 // The body of HAProxy's own 503 with HaproxyOptions::retryAfterS (HAProxy's
@@ -71,6 +72,7 @@ public:
         if (o.checkTimeoutMs > 0)
             cfg += QStringLiteral("  timeout check %1ms\n").arg(o.checkTimeoutMs);
         cfg += QStringLiteral("  default-server inter %1ms fall 2 rise 2\n").arg(o.checkInterMs);
+        cfg += o.backendExtra;
         for (std::size_t i = 0; i < servers.size(); ++i)
             cfg += QStringLiteral("  server hub%1 127.0.0.1:%2 check\n").arg(i + 1).arg(servers[i]);
         const QString path = dir + "/haproxy.cfg";
