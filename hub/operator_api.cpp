@@ -135,15 +135,15 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         if (!list)
             return failed(list.error());
         const auto now = nowMs();
-        const auto q = [&](const char *key) -> const std::string * {
+        const auto asked = [&](const char *key) -> const std::string * {
             auto it = request.query.find(key);
             return it == request.query.end() ? nullptr : &it->second;
         };
         // Filters (all must hold): group, tag, state (one, or several
         // separated by commas), version (a manifest version, or "none"),
         // q (a part of the id, any case).
-        const std::string *group = q("group"), *tag = q("tag"), *state = q("state"), *version = q("version"),
-                          *search = q("q"), *scope = q("fleet");
+        const std::string *group = asked("group"), *tag = asked("tag"), *state = asked("state"), *version = asked("version"),
+                          *search = asked("q"), *scope = asked("fleet");
         // fleet=active: revoked devices are no part of the answer at all,
         // neither the list nor `fleet`, the counts and the facets. A revoked
         // device never adopts anything again, so the console's adoption bar
@@ -168,7 +168,7 @@ HttpResponse Hub::Impl::api(const HttpRequest &request, const Route &route, cons
         }
         const QString needle = search ? QString::fromStdString(*search) : QString();
         // Paging, sorting: only the console asks for them.
-        const std::string *limitText = q("limit"), *offsetText = q("offset"), *sortText = q("sort"), *orderText = q("order");
+        const std::string *limitText = asked("limit"), *offsetText = asked("offset"), *sortText = asked("sort"), *orderText = asked("order");
         const auto count = [](const std::string *text, long long lo, long long hi, long long fallback) -> std::optional<long long> {
             if (!text)
                 return fallback;
