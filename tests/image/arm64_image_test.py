@@ -26,9 +26,10 @@ qemu allows.
    (the console moved to the virt machine's PL011, ttyAMA0; the journal on
    it): a virtio disk, network and GPU instead of the Pi's SD card, Ethernet
    and vc4. The milestones are polled and timed from power-on, in order: the
-   kernel, the root mounted, systemd, the stoa units started, the agent's and
-   the player's /healthz through forwarded ports, the published colour on
-   the screen (QMP screendump), the read-only root over SSH. --expect names
+   kernel, the root mounted, systemd, its start-up finished, the stoa units
+   started, the agent's and the player's /healthz through forwarded ports,
+   the published colour on the screen (QMP screendump), the read-only root
+   over SSH; emergency mode ends the boot. --expect names
    the last milestone that must be reached (default: all); how far the boot
    got is printed either way. A Pi's firmware and its vc4/V3D are not
    emulated: this checks the Debian kernel, the initrd and the units, not
@@ -57,7 +58,7 @@ from imagevm import (COLOUR, CONTENT_FRACTION, GUEST_CMDLINE, Failure, Fat, Site
 DISK_ID = 0x5354A001
 SECTOR = 512
 SKIP = 77  # ctest's SKIP_RETURN_CODE for this test
-MILESTONES = ("kernel", "root", "systemd", "units", "syncd-healthz", "player-healthz", "screen", "ssh")
+MILESTONES = ("kernel", "root", "systemd", "booted", "units", "syncd-healthz", "player-healthz", "screen", "ssh")
 
 
 def read_at(path, offset, size):
@@ -222,6 +223,7 @@ def boot(args, work, image, kernel, initrd, cmdline):
         "kernel": r"Linux version \S+",
         "root": r"EXT4-fs \(vda2\): mounted filesystem|Mounted root filesystem|Run /sbin/init|systemd\[1\]",
         "systemd": r"systemd\[1\]: .*(Detected|Hostname set|Reached target)",
+        "booted": r"systemd\[1\]: Startup finished",
         "units": r"Started stoa-player\.service",
     }
     deadline = vm.power_on + args.boot_timeout
@@ -241,6 +243,8 @@ def boot(args, work, image, kernel, initrd, cmdline):
             else:
                 check = lambda: vm.ssh("findmnt -no OPTIONS /", check=False).stdout.startswith("ro")
             while not check():
+                if "Reached target emergency.target" in vm.serial_text():
+                    raise Failure(f"emergency mode before {stage}")
                 if vm.proc.poll() is not None:
                     raise Failure(f"qemu exited ({vm.proc.returncode}) before {stage}")
                 if time.monotonic() > deadline:
