@@ -4,6 +4,8 @@
 
 #include <microhttpd.h>
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -190,7 +192,10 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
             early = HttpResponse::text(503, "stopping: try again shortly");
             early->headers.emplace_back("Retry-After", std::to_string(impl->options.retryAfterS));
             early->close = true;
-        } else if (impl->open.load() > soft) {
+        } else if (impl->open.load() > soft
+                   && !(req.method == "GET"
+                        && std::find(impl->options.neverShed.begin(), impl->options.neverShed.end(), req.path)
+                               != impl->options.neverShed.end())) {
             refused = true;
             impl->shed.fetch_add(1);
             early = HttpResponse::text(503, "busy: too many connections, try again later");

@@ -14,7 +14,10 @@
 //    on for more than max(limit, 1 MiB) past it (an endless body);
 //  - past `softConnectionLimit` open connections, new requests are answered
 //    503 + Retry-After + close without reaching the handler; the hard limit
-//    (libmicrohttpd's) is above it so that answer can still be sent;
+//    (libmicrohttpd's) is above it so that answer can still be sent; a GET
+//    of a path in `neverShed` (the hub's /healthz) is never shed: a load
+//    balancer that read "busy" as "down" would take a shedding replica out
+//    and turn its load over to the others (tests/hub/tst_spike.cpp);
 //  - a client slower than `idleTimeoutS` between bytes is disconnected
 //    (slowloris), and per-connection memory is capped by libmicrohttpd;
 //  - every Reply is answered exactly once: a Reply dropped unanswered sends
@@ -110,6 +113,9 @@ struct HttpServerOptions {
     // the HTTP layer's memory (16 KiB: 8,000 connections in 128 MiB).
     std::size_t connectionMemory = 16 * 1024;
     int retryAfterS = 5;               // in 503s sent by this layer
+    // GETs of these paths pass the soft limit (cheap answers that must
+    // always come: the health check).
+    std::vector<std::string> neverShed;
     // TLS: PEM certificate chain and key; both empty: plain HTTP.
     std::string tlsCertPem;
     std::string tlsKeyPem;

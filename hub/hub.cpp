@@ -89,8 +89,14 @@ std::optional<std::string> Hub::start()
     // probe, its first /metrics finds the pool running.
     d->probe.start();
     d->pool.start();
-    if (!d->server)
-        d->server = std::make_unique<HttpServer>(*this, d->options.http);
+    if (!d->server) {
+        // /healthz answers from the probe, in microseconds: the soft
+        // connection limit never sheds it (http_server.h), or a balancer
+        // would take out a replica for shedding load it was built to shed.
+        HttpServerOptions http = d->options.http;
+        http.neverShed.push_back("/healthz");
+        d->server = std::make_unique<HttpServer>(*this, http);
+    }
     if (auto e = d->server->start())
         return e;
     d->startRetention();

@@ -831,13 +831,20 @@ private slots:
             idle.push_back(connectTo(h->hub->port()));
             QVERIFY(idle.back() >= 0);
         }
-        // The hub counts a connection once its thread accepted it.
-        QTRY_VERIFY_WITH_TIMEOUT(h->client()->get("/healthz").status == 503, 10000);
-        const auto r = h->client()->get("/healthz");
+        // The hub counts a connection once its thread accepted it. Any
+        // route is shed (before admission: an unknown path too, not 404)…
+        QTRY_VERIFY_WITH_TIMEOUT(h->client()->get("/status-page").status == 503, 10000);
+        const auto r = h->client()->get("/no-such-route");
+        QCOMPARE(r.status, 503L);
         QVERIFY(!r.header("retry-after").empty());
+        QVERIFY2(r.body.find("too many connections") != std::string::npos, r.body.c_str());
+        // …but /healthz: a balancer must not read a replica shedding load
+        // as a dead one (tst_spike found HAProxy taking shedding replicas out).
+        const auto health = h->client()->get("/healthz");
+        QCOMPARE(health.status, 200L);
         for (int fd : idle)
             ::close(fd);
-        QTRY_COMPARE_WITH_TIMEOUT(h->client()->get("/healthz").status, 200L, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(h->client()->get("/no-such-route").status, 404L, 10000);
         QVERIFY(h->client()->get("/metrics").body.find("stoa_hub_http_shed_total") != std::string::npos);
     }
 
