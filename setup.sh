@@ -14,7 +14,6 @@
 #   ./setup.sh package-arm64  cross-build build/arm64/stoa_<version>_arm64.deb, lintian
 #   ./setup.sh test-arm64     the arm64 build's non-GUI tests and player under qemu-user
 #   ./setup.sh image  build the amd64 device image and boot-test it under qemu (label image)
-#   ./setup.sh ci-deps        install what .ci/run needs (test, asan, fuzz, package)
 #   ./setup.sh build PRESET   only build (default or asan)
 #
 # Works as root and as a user with sudo. Only Debian packages are installed.
@@ -153,16 +152,13 @@ case "${1:-}" in
     install_missing "${PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
     exec tests/fuzz/run-fuzz.sh "${2:-60}"
     ;;
-  ci-deps)
-    install_missing "${PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
-    ;;
   build)
     case "${2:-}" in default|asan) ;; *) echo "usage: setup.sh build default|asan" >&2; exit 2 ;; esac
     install_missing "${PACKAGES[@]}"
     build "$2"
     ;;
   *)
-    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
