@@ -5,10 +5,19 @@
 #include <algorithm>
 
 namespace stoa::hub {
+namespace {
+
+// Batches committed and not yet synced, per queue (DeferredSyncIngest).
+constexpr std::size_t kMaxUnsynced = 2;
+
+} // namespace
 
 IngestQueue::IngestQueue(Storage &storage, IngestOptions options)
-    : storage_(storage), options_(options), shards_(std::max(1u, options.writers))
+    : storage_(storage), deferred_(dynamic_cast<DeferredSyncIngest *>(&storage)), options_(options),
+      shards_(std::max(1u, options.writers))
 {
+    if (deferred_)
+        syncer_ = std::thread([this] { runSyncer(); });
     for (std::size_t i = 0; i < shards_.size(); ++i)
         writers_.emplace_back([this, i] { run(i); });
 }
@@ -62,6 +71,53 @@ void IngestQueue::stop()
     for (auto &writer : writers_)
         if (writer.joinable())
             writer.join();
+    {
+        std::lock_guard lock(mutex_);
+        writersDone_ = true;
+    }
+    syncWake_.notify_all();
+    if (syncer_.joinable())
+        syncer_.join();
+}
+
+void IngestQueue::finish(std::vector<Item> &items, std::size_t bytes, const StorageResult<IngestCounts> &result)
+{
+    {
+        std::lock_guard lock(mutex_);
+        pendingBytes_ -= bytes;
+        ++(result ? stats_.committedBatches : stats_.failedBatches);
+    }
+    if (!result)
+        qCWarning(lcHub).noquote() << "ingest: a batch of" << items.size()
+                                   << "request(s) was not stored:" << result.error().message.c_str();
+    for (auto &item : items)
+        item.done(result);
+}
+
+void IngestQueue::runSyncer()
+{
+    for (;;) {
+        std::vector<Committed> batches;
+        {
+            std::unique_lock lock(mutex_);
+            syncWake_.wait(lock, [&] { return writersDone_ || !committed_.empty(); });
+            if (committed_.empty())
+                return; // the writers are done and everything was answered
+            batches.swap(committed_);
+        }
+        // One sync for every batch committed while the previous one ran.
+        const auto synced = deferred_->syncCommitted();
+        for (auto &batch : batches) {
+            if (batch.result && !synced)
+                batch.result = std::unexpected(synced.error());
+            finish(batch.items, batch.bytes, batch.result);
+        }
+        {
+            std::lock_guard lock(mutex_);
+            unsynced_ -= batches.size();
+        }
+        syncDone_.notify_all();
+    }
 }
 
 void IngestQueue::run(std::size_t index)
@@ -71,6 +127,10 @@ void IngestQueue::run(std::size_t index)
         std::vector<Item> taken;
         {
             std::unique_lock lock(mutex_);
+            // Double buffering: one batch syncing, one committing. Past
+            // that the requests wait in the queue and make the next batch
+            // bigger (a commit costs about the same whatever its size).
+            syncDone_.wait(lock, [&] { return unsynced_ < kMaxUnsynced; });
             shard.wake.wait(lock, [&] { return stopping_ || !shard.queue.empty(); });
             if (shard.queue.empty())
                 return; // stopping, and everything accepted was answered
@@ -93,17 +153,17 @@ void IngestQueue::run(std::size_t index)
             move(merged.plays, item.batch.plays);
             move(merged.screenshots, item.batch.screenshots);
         }
-        const auto result = storage_.ingest(merged);
+        if (!deferred_) {
+            finish(taken, bytes, storage_.ingest(merged));
+            continue;
+        }
+        auto result = deferred_->ingestCommitted(merged);
         {
             std::lock_guard lock(mutex_);
-            pendingBytes_ -= bytes;
-            ++(result ? stats_.committedBatches : stats_.failedBatches);
+            committed_.push_back({std::move(taken), bytes, std::move(result)});
+            ++unsynced_;
         }
-        if (!result)
-            qCWarning(lcHub).noquote() << "ingest: a batch of" << taken.size()
-                                       << "request(s) was not stored:" << result.error().message.c_str();
-        for (auto &item : taken)
-            item.done(result);
+        syncWake_.notify_one();
     }
 }
 

@@ -9,6 +9,13 @@
 // requests always go to the same writer (by its id), so two batches in
 // flight never touch the same device rows and never wait on each other's
 // row locks, and a device's records commit in the order they came.
+// With a storage that can commit before it syncs (DeferredSyncIngest:
+// SQLite, whose fsync of the WAL was the writer's idle half), the writer
+// commits a batch and hands it to the syncer thread, which makes every
+// batch committed so far durable with one sync and then answers them,
+// while the writer already commits the next batch (at most one batch
+// syncing and one committed behind it: the rest waits to make the next
+// batch bigger).
 // Invariants:
 //  - bounded: submit() refuses (returns false, the caller answers 503 +
 //    Retry-After) once `maxPendingRequests` or `maxPendingBytes` is reached,
@@ -18,9 +25,10 @@
 //    device waiting until it times out),
 //    so a traffic spike costs refusals, never unbounded memory — the seed
 //    outage's "memory spike, then domino" cannot start here;
-//  - a submitter's callback runs exactly once, on the writer thread, after
-//    its data was committed (ok) or the commit failed (error): a 2xx sent
-//    from the callback means stored;
+//  - a submitter's callback runs exactly once, on the writer thread (the
+//    syncer thread with a DeferredSyncIngest), after its data was committed
+//    and made durable (ok) or either failed (error): a 2xx sent from the
+//    callback means stored; a request's bytes stay counted until then;
 //  - stop() commits what was accepted, answers every callback, and joins.
 #pragma once
 
@@ -36,6 +44,19 @@
 #include <vector>
 
 namespace stoa::hub {
+
+// A storage whose ingest can be split in two: commit (visible, durable
+// against a crash of the process) and sync (durable against a power cut).
+// The queue finds it by dynamic_cast on the Storage it is given.
+class DeferredSyncIngest {
+public:
+    virtual ~DeferredSyncIngest() = default;
+    // Storage::ingest() without its sync.
+    virtual StorageResult<IngestCounts> ingestCommitted(const IngestBatch &batch) = 0;
+    // Every ingestCommitted() that returned before this call is durable
+    // once it returns ok.
+    virtual StorageResult<void> syncCommitted() = 0;
+};
 
 struct IngestOptions {
     std::size_t maxPendingRequests = 20000;
@@ -75,9 +96,19 @@ private:
         Done done;
         std::chrono::steady_clock::time_point queued;
     };
+    // Committed by a writer, waiting for the syncer (DeferredSyncIngest).
+    struct Committed {
+        std::vector<Item> items;
+        std::size_t bytes = 0;
+        StorageResult<IngestCounts> result;
+    };
     void run(std::size_t shard);
+    void runSyncer();
+    // Answers `items` with `result` and releases their bytes.
+    void finish(std::vector<Item> &items, std::size_t bytes, const StorageResult<IngestCounts> &result);
 
     Storage &storage_;
+    DeferredSyncIngest *const deferred_; // null: ingest() commits durably
     const IngestOptions options_;
     mutable std::mutex mutex_;     // guards the members below
     // One queue per writer; the bounds are over all of them.
@@ -90,6 +121,12 @@ private:
     std::size_t pendingBytes_ = 0;
     bool stopping_ = false;
     IngestStats stats_;
+    std::condition_variable syncWake_;  // with mutex_: committed_ or writersDone_
+    std::vector<Committed> committed_;  // in commit order
+    std::size_t unsynced_ = 0;          // committed, not yet answered
+    std::condition_variable syncDone_;  // with mutex_: unsynced_ fell
+    bool writersDone_ = false;
+    std::thread syncer_;               // with deferred_ only
     std::vector<std::thread> writers_; // last: start once the rest is built
 };
 

@@ -4,12 +4,70 @@
 #include "hub/sqlite_storage_impl.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace stoa::hub {
 
 using namespace sqlite;
 
-StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
+namespace {
+
+// The writer's synchronous setting for one ingest: NORMAL commits without
+// the WAL's fsync (syncCommitted() does it later), FULL again afterwards for
+// every other write. A PRAGMA acts when prepared: run anew each time.
+class CommitWithoutSync {
+public:
+    explicit CommitWithoutSync(sqlite3 *db, bool active) : db_(active ? db : nullptr)
+    {
+        if (db_ && sqlite3_exec(db_, "PRAGMA synchronous=NORMAL", nullptr, nullptr, nullptr) != SQLITE_OK)
+            db_ = nullptr; // stays FULL: durable at commit anyway
+    }
+    ~CommitWithoutSync()
+    {
+        if (db_)
+            sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+    }
+    CommitWithoutSync(const CommitWithoutSync &) = delete;
+    CommitWithoutSync &operator=(const CommitWithoutSync &) = delete;
+
+private:
+    sqlite3 *db_;
+};
+
+} // namespace
+
+StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch) { return ingest(batch, true); }
+
+StorageResult<IngestCounts> SqliteStorage::ingestCommitted(const IngestBatch &batch) { return ingest(batch, false); }
+
+StorageResult<void> SqliteStorage::syncCommitted()
+{
+    std::lock_guard lock(d->syncMutex);
+    struct stat named{};
+    if (::stat(d->walPath.c_str(), &named) != 0) {
+        if (errno == ENOENT)
+            return {}; // no WAL: every commit is in the database file, synced by its checkpoint
+        return fail(StorageError::Code::Failed, "syncing the WAL: " + d->walPath + ": " + std::strerror(errno));
+    }
+    if (d->walFd < 0 || d->walInode != named.st_ino) {
+        if (d->walFd >= 0)
+            ::close(d->walFd);
+        d->walFd = ::open(d->walPath.c_str(), O_RDONLY | O_CLOEXEC);
+        d->walInode = named.st_ino;
+        if (d->walFd < 0)
+            return fail(StorageError::Code::Failed, "syncing the WAL: " + d->walPath + ": " + std::strerror(errno));
+    }
+    if (::fdatasync(d->walFd) != 0)
+        return fail(StorageError::Code::Failed, "syncing the WAL: " + d->walPath + ": " + std::strerror(errno));
+    return {};
+}
+
+StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch, bool durable)
 {
     IngestCounts counts;
     if (batch.empty())
@@ -17,6 +75,7 @@ StorageResult<IngestCounts> SqliteStorage::ingest(const IngestBatch &batch)
     std::lock_guard lock(d->writeMutex);
     d->finishCheckpoint();
     Connection &db = *d->writer;
+    const CommitWithoutSync noSync(db, !durable);
     Transaction tx(db);
     if (auto r = tx.begin(); !r)
         return std::unexpected(r.error());

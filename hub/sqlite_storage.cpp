@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include <unistd.h>
+
 namespace stoa::hub {
 namespace sqlite {
 namespace {
@@ -99,6 +101,8 @@ SqliteStorage::Impl::~Impl()
     checkpointWake.notify_all();
     if (checkpointer.joinable())
         checkpointer.join();
+    if (walFd >= 0)
+        ::close(walFd);
 }
 
 int SqliteStorage::Impl::onWalCommit(void *arg, sqlite3 *, const char *, int pages)
@@ -203,6 +207,8 @@ StorageResult<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::str
     if (!db)
         return std::unexpected(db.error());
     impl->writer = std::make_unique<Connection>(*db);
+    if (const char *wal = sqlite3_filename_wal(sqlite3_db_filename(*db, "main")))
+        impl->walPath = wal;
     sqlite3_wal_hook(*impl->writer, &Impl::onWalCommit, impl.get());
     impl->checkpointer = std::thread([raw = impl.get()] { raw->runCheckpoints(); });
     return std::unique_ptr<SqliteStorage>(new SqliteStorage(std::move(impl)));

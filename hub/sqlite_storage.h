@@ -7,12 +7,17 @@
 //    lookup never waits for an ingest's fsync;
 //  - synchronous=FULL: a committed batch survives a power cut as well as a
 //    SIGKILL; the ingest queue (ingest.h) batches requests so the fsync is
-//    paid once per batch, not per request;
+//    paid once per batch, not per request. ingestCommitted() alone commits
+//    without the fsync (durable against a SIGKILL, visible to readers) and
+//    syncCommitted() makes every such commit before it durable, off the
+//    writer's lock: the queue answers after both, and commits the next
+//    batch while the WAL syncs;
 //  - the schema version is PRAGMA user_version; migrate() refuses a newer one.
 // The members are defined by concern in hub/sqlite_*.cpp (sqlite_storage_impl.h
 // says which file holds what).
 #pragma once
 
+#include "hub/ingest.h"
 #include "hub/storage.h"
 
 #include <memory>
@@ -20,7 +25,7 @@
 
 namespace stoa::hub {
 
-class SqliteStorage final : public Storage {
+class SqliteStorage final : public Storage, public DeferredSyncIngest {
 public:
     // Opens (creating if needed) the database file at `path`.
     static StorageResult<std::unique_ptr<SqliteStorage>> open(const std::string &path);
@@ -55,6 +60,8 @@ public:
     StorageResult<std::optional<Operator>> sessionOperator(const std::string &tokenHash, std::int64_t nowMs) override;
     StorageResult<void> removeSession(const std::string &tokenHash) override;
     StorageResult<IngestCounts> ingest(const IngestBatch &batch) override;
+    StorageResult<IngestCounts> ingestCommitted(const IngestBatch &batch) override;
+    StorageResult<void> syncCommitted() override;
     StorageResult<std::vector<std::string>> trimScreenshots(const std::string &deviceId, int keep) override;
     StorageResult<std::int64_t> applyRetention(const Retention &retention, std::int64_t nowMs) override;
 
@@ -62,6 +69,8 @@ public:
 
 private:
     explicit SqliteStorage(std::unique_ptr<Impl> impl);
+    // `durable`: with the commit's fsync (ingest()), or without (ingestCommitted()).
+    StorageResult<IngestCounts> ingest(const IngestBatch &batch, bool durable);
     std::unique_ptr<Impl> d;
 };
 

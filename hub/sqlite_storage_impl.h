@@ -178,6 +178,14 @@ struct SqliteStorage::Impl {
     std::mutex writeMutex; // guards writer
     std::unique_ptr<Connection> writer;
 
+    // syncCommitted()'s own descriptor of the WAL file (fdatasync syncs the
+    // file whichever descriptor names it), reopened if the file was
+    // replaced; -1 until the first sync.
+    std::mutex syncMutex; // guards walFd, walInode
+    std::string walPath;
+    int walFd = -1;
+    unsigned long walInode = 0;
+
     // Readers are opened after migrate() (a read-only connection cannot
     // create the file) and handed out one per call.
     std::mutex readMutex; // guards readers, readersOpened
