@@ -16,8 +16,10 @@
 #include <QJsonParseError>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -37,6 +39,19 @@ bool cleanText(std::string_view text)
     const auto *p = reinterpret_cast<const unsigned char *>(text.data());
     const auto *end = p + text.size();
     while (p < end) {
+        // Eight ASCII bytes without a NUL at a time: nearly all of a
+        // heartbeat (this pass was ~6 % of the hub's instructions a byte at
+        // a time).
+        constexpr std::uint64_t kHigh = 0x8080808080808080ULL, kOnes = 0x0101010101010101ULL;
+        while (end - p >= 8) {
+            std::uint64_t w;
+            std::memcpy(&w, p, sizeof w);
+            if (((w | ((w - kOnes) & ~w)) & kHigh) != 0)
+                break; // a byte >= 0x80 or a NUL among them: byte by byte below
+            p += 8;
+        }
+        if (p == end)
+            break;
         const unsigned c = *p;
         if (c == 0)
             return false;
@@ -100,6 +115,13 @@ public:
 
 private:
     static constexpr int kMaxDepth = 64;
+    // Bytes a string holds as they are: not a quote, a backslash, a control.
+    static constexpr auto kPlain = [] {
+        std::array<bool, 256> plain{};
+        for (int c = 0x20; c < 256; ++c)
+            plain[static_cast<std::size_t>(c)] = c != '"' && c != '\\';
+        return plain;
+    }();
     enum class Where { Other, Top, Manifest };
 
     void ws()
@@ -115,6 +137,11 @@ private:
         const char *start = ++p_;
         bool escaped = false;
         while (p_ < end_ && *p_ != '"') {
+            // A run of plain characters at a time (most of a heartbeat).
+            while (kPlain[static_cast<unsigned char>(*p_)] && ++p_ < end_) {
+            }
+            if (p_ == end_ || *p_ == '"')
+                break;
             const auto c = static_cast<unsigned char>(*p_);
             if (c < 0x20)
                 return false;

@@ -95,6 +95,13 @@ namespace {
 // connection is cut instead of answered.
 constexpr std::size_t kDropBudget = 1024 * 1024;
 
+// Per connection (libmicrohttpd's socket context): what stays the same
+// from one request of a keep-alive connection to the next.
+struct ConnectionContext {
+    std::string remote;                   // the client's address, for logs
+    std::shared_ptr<void> handlerState;   // HttpRequest::connectionState
+};
+
 // Per request (libmicrohttpd's con_cls).
 struct RequestContext {
     HttpRequest request;
@@ -106,8 +113,35 @@ struct RequestContext {
     std::shared_ptr<Reply::State> state;
 };
 
+// The usual answer to a heartbeat or a plays batch (204, no body, the
+// default headers): one response shared by every connection (libmicrohttpd
+// counts its uses), instead of building and freeing one per request.
+const std::string &defaultContentType()
+{
+    static const std::string type = HttpResponse{}.contentType;
+    return type;
+}
+
+MHD_Response *sharedNoContent()
+{
+    static MHD_Response *const shared = [] {
+        MHD_Response *r = MHD_create_response_from_buffer(0, nullptr, MHD_RESPMEM_PERSISTENT);
+        if (r && MHD_add_response_header(r, "Content-Type", defaultContentType().c_str()) != MHD_YES) {
+            MHD_destroy_response(r);
+            r = nullptr;
+        }
+        return r;
+    }();
+    return shared;
+}
+
 MHD_Result queue(MHD_Connection *conn, HttpResponse response)
 {
+    if (response.status == 204 && response.fd < 0 && response.body.empty() && response.headers.empty()
+        && !response.close && response.contentType == defaultContentType()) {
+        if (MHD_Response *shared = sharedNoContent())
+            return MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, shared);
+    }
     MHD_Response *r = nullptr;
     if (response.fd >= 0) {
         r = MHD_create_response_from_fd_at_offset64(response.fileLength, response.fd,
@@ -178,7 +212,10 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
         HttpRequest &req = ctx->request;
         req.method = method;
         req.path = url;
-        req.remote = remoteOf(conn);
+        const auto *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        auto *connection = info ? static_cast<ConnectionContext *>(info->socket_context) : nullptr;
+        req.remote = connection ? connection->remote : remoteOf(conn);
+        req.connectionState = connection ? &connection->handlerState : nullptr;
         MHD_get_connection_values(conn, MHD_HEADER_KIND, collectHeader, &req.headers);
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collectQuery, &req.query);
 
@@ -202,6 +239,7 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
             early->headers.emplace_back("Retry-After", std::to_string(impl->options.retryAfterS));
         } else {
             auto admitted = impl->handler.admit(req);
+            req.connectionState = nullptr; // admit() only
             if (auto *response = std::get_if<HttpResponse>(&admitted)) {
                 early = std::move(*response);
             } else {
@@ -313,13 +351,17 @@ void onCompleted(void *cls, MHD_Connection *, void **conCls, MHD_RequestTerminat
     *conCls = nullptr;
 }
 
-void onConnection(void *cls, MHD_Connection *, void **, MHD_ConnectionNotificationCode code)
+void onConnection(void *cls, MHD_Connection *conn, void **socketContext, MHD_ConnectionNotificationCode code)
 {
     auto *impl = static_cast<HttpServer::Impl *>(cls);
-    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         impl->open.fetch_add(1);
-    else
+        *socketContext = new ConnectionContext{remoteOf(conn), {}};
+    } else {
         impl->open.fetch_sub(1);
+        delete static_cast<ConnectionContext *>(*socketContext);
+        *socketContext = nullptr;
+    }
 }
 
 // libmicrohttpd's panics: its default handler prints to stderr and aborts,

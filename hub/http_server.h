@@ -50,6 +50,10 @@ struct HttpRequest {
     // Set by the handler's admit() (who the request was admitted as),
     // handed back with the request to handle().
     std::shared_ptr<const void> context;
+    // The handler's own state for this request's connection (a keep-alive
+    // connection's requests come one after the other), kept until the
+    // connection closes; valid during admit() only, null elsewhere.
+    std::shared_ptr<void> *connectionState = nullptr;
 
     // Empty when absent; `name` in lowercase.
     std::string_view header(const std::string &name) const;
