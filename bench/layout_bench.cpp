@@ -52,6 +52,7 @@
 // software (avdec_h264) as on a Pi 5. Xvfb's own CPU is not counted.
 //
 //   xvfb-run -a -s "-screen 0 1920x1080x24" build/bench/layout_bench [--seconds N=40] [--keep DIR]
+//            [--scenes one|three|both]   (both by default; a scene not run prints zeros)
 // Needs ffmpeg.
 #include "tests/player/player_harness.h"
 #include "process_probe.h"
@@ -318,16 +319,23 @@ int main(int argc, char **argv)
     }
     int seconds = 40;
     QString keep;
+    bool run[2] = {true, true}; // --scenes: 1 region, 3 regions
     const QStringList args = app.arguments();
-    for (qsizetype i = 1; i + 1 < args.size(); i += 2) {
+    bool usage = args.size() % 2 == 0;
+    for (qsizetype i = 1; !usage && i + 1 < args.size(); i += 2) {
         if (args[i] == "--seconds")
             seconds = std::max(10, args[i + 1].toInt());
         else if (args[i] == "--keep")
             keep = args[i + 1];
-        else {
-            std::fprintf(stderr, "usage: layout_bench [--seconds N] [--keep DIR]\n");
-            return 2;
-        }
+        else if (args[i] == "--scenes" && (args[i + 1] == "one" || args[i + 1] == "three" || args[i + 1] == "both")) {
+            run[0] = args[i + 1] != "three";
+            run[1] = args[i + 1] != "one";
+        } else
+            usage = true;
+    }
+    if (usage) {
+        std::fprintf(stderr, "usage: layout_bench [--seconds N] [--keep DIR] [--scenes one|three|both]\n");
+        return 2;
     }
     QTemporaryDir tmp;
     const QString work = keep.isEmpty() ? tmp.path() : keep;
@@ -339,6 +347,8 @@ int main(int argc, char **argv)
     Scene scenes[2];
     const char *names[2] = {"1 region", "3 regions"};
     for (int i = 0; i < 2; ++i) {
+        if (!run[i])
+            continue;
         const QString dir = QDir(work).filePath(i == 0 ? "one" : "three");
         const auto videos = makeStore(dir, i == 0 ? 1 : 3);
         QByteArray log;

@@ -7,6 +7,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <QCoreApplication>
 #include <QMetaObject>
 
 #include <algorithm>
@@ -17,6 +18,9 @@
 #include <mutex>
 #include <utility>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -90,6 +94,44 @@ void lowerThisThread()
         qCInfo(lcPlayer, "cannot lower a video streaming thread to nice %d: %s", target, std::strerror(errno));
 }
 
+// Takes `pipeline` (its reference) to NULL and drops it, kTeardownDelayMs
+// from now, on a GStreamer pool thread lowered as the streaming threads are
+// (lowerThisThread); then gives the freed heap back (malloc_trim: the
+// decoder's buffers and context are freed by then). Until then the
+// pipeline stands still: its appsink refuses frames (the bridge has no
+// owner), which stops its streaming threads at their next frame.
+// A pending teardown still runs when the application goes first (the
+// holder's destructor), so no pipeline is left behind.
+void tearDownLater(GstElement *pipeline)
+{
+    struct Holder {
+        explicit Holder(GstElement *p) : pipeline(p) {}
+        Holder(const Holder &) = delete;
+        Holder &operator=(const Holder &) = delete;
+        GstElement *pipeline;
+        ~Holder()
+        {
+            // The call holds its own reference.
+            gst_element_call_async(
+                pipeline,
+                [](GstElement *element, gpointer) {
+                    lowerThisThread();
+                    gst_element_set_state(element, GST_STATE_NULL);
+#if defined(__GLIBC__)
+                    malloc_trim(0);
+#endif
+                },
+                nullptr, nullptr);
+            gst_object_unref(pipeline);
+        }
+    };
+    auto holder = std::make_shared<Holder>(pipeline);
+    QCoreApplication *app = QCoreApplication::instance();
+    if (!app)
+        return; // the holder goes now
+    QTimer::singleShot(kTeardownDelayMs, app, [holder = std::move(holder)]() mutable { holder.reset(); });
+}
+
 QVideoFrame toVideoFrame(GstSample *sample)
 {
     GstCaps *caps = gst_sample_get_caps(sample);
@@ -148,6 +190,10 @@ struct VideoPipeline::Bridge {
     QVideoFrame pending;            // newest frame not yet taken by the GUI thread
     bool framePosted = false;       // a deliverFrame() call is queued; newer frames replace `pending`
     qint64 replaced = 0;            // frames replaced in `pending` before the GUI thread took them
+    // The last preroll buffer (identity only, never dereferenced) and its
+    // timestamp, until the next sample: onFrame skips its second coming.
+    const GstBuffer *preroll = nullptr;
+    GstClockTime prerollPts = GST_CLOCK_TIME_NONE;
     // --- Not under the mutex.
     std::atomic<qint64> droppedLate{0}; // QOS messages: frames dropped for lateness
 
@@ -165,6 +211,19 @@ struct VideoPipeline::Bridge {
         GstSample *sample = preroll ? gst_app_sink_pull_preroll(appsink) : gst_app_sink_pull_sample(appsink);
         if (!sample)
             return GST_FLOW_OK; // flushing or at the end: nothing to show
+        // A prerolled buffer comes again as the first sample once the
+        // pipeline plays (basesink renders what it prerolled): the frame in
+        // the sink already, and at a switch's very moment. Not copied again.
+        if (const GstBuffer *buffer = gst_sample_get_buffer(sample)) {
+            std::lock_guard lock(bridge.mutex);
+            const bool again = !preroll && buffer == bridge.preroll && GST_BUFFER_PTS(buffer) == bridge.prerollPts;
+            bridge.preroll = preroll ? buffer : nullptr;
+            bridge.prerollPts = GST_BUFFER_PTS(buffer);
+            if (again) {
+                gst_sample_unref(sample);
+                return bridge.owner ? GST_FLOW_OK : GST_FLOW_FLUSHING;
+            }
+        }
         QVideoFrame frame = toVideoFrame(sample);
         gst_sample_unref(sample);
         if (!frame.isValid())
@@ -280,15 +339,8 @@ VideoPipeline::~VideoPipeline()
     // already have put its first frame into the same sink.
     if (m_sink && m_delivered > 0 && m_sink->videoFrame() == m_lastDelivered)
         m_sink->setVideoFrame(QVideoFrame());
-    if (m_pipeline) {
-        // Going to NULL joins the streaming threads, which can take a while
-        // (a decoder finishing its frame): not on the GUI thread, which may be
-        // in the middle of a switch. The call holds its own reference.
-        gst_element_call_async(
-            m_pipeline, [](GstElement *pipeline, gpointer) { gst_element_set_state(pipeline, GST_STATE_NULL); },
-            nullptr, nullptr);
-        gst_object_unref(m_pipeline);
-    }
+    if (m_pipeline)
+        tearDownLater(std::exchange(m_pipeline, nullptr));
 }
 
 void VideoPipeline::setSource(const QUrl &source)

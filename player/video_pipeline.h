@@ -8,8 +8,13 @@
 // at once ("Internal data stream error."), so a one-video playlist cannot
 // loop through the second slot. Here the GUI thread only creates a playbin
 // (a few elements, no I/O) and sets states, which GStreamer completes on its
-// own streaming threads; teardown runs on GStreamer's thread pool. Frames
-// come out of an appsink as I420/NV12 and are copied into QVideoFrames.
+// own streaming threads; teardown runs on GStreamer's thread pool,
+// kTeardownDelayMs after the item goes (after the switch's frames) and at
+// the streaming threads' lower priority, and gives the freed heap back
+// (malloc_trim) when it is done. Frames come out of an appsink as I420/NV12
+// and are copied into QVideoFrames; the prerolled frame, which GStreamer
+// renders again as the first sample once the pipeline plays (at a switch's
+// very moment), is handed over once, not copied and uploaded twice.
 // decodebin picks the decoder, so on a Pi the V4L2 hardware decoder is used
 // as with Qt's back-end.
 //
@@ -37,7 +42,13 @@
 //
 // Threads: frames and bus messages arrive on GStreamer's streaming threads
 // and are handed to the GUI thread through `Bridge` (below); the sink is
-// only ever touched on the GUI thread, where its lifetime is known.
+// only ever touched on the GUI thread, where its lifetime is known. (Not
+// from the streaming thread, though Qt 6.4.2's QVideoSink::setVideoFrame
+// takes a mutex and VideoOutput takes the frame on a direct connection, as
+// Qt's own GStreamer back-end uses it: VideoOutput still asks the GUI
+// thread for the repaint (a queued call per frame), so the GUI thread's
+// event loop stays on the way, and a sink QML destroys gives a streaming
+// thread no warning: VideoOutput's members go before any signal.)
 // Every streaming thread of the pipeline (source, demuxer, queues, the
 // decoder with the threads it starts, the frame copy) runs at the main
 // (GUI) thread's nice plus kStreamingThreadNice: a lower priority than the
@@ -73,6 +84,12 @@ namespace stoa::player {
 // A thread already lower is left as it is; capped at 19.
 inline constexpr int kStreamingThreadNice = 5;
 
+// A pipeline whose item went is torn down this long after (see above):
+// after the switch's own frames (bench/layout_bench counts +-250 ms around
+// a switch) and before the next item's load (RegionPlayer loads it 500 ms
+// after a switch), so neither lands on the frames of the switch.
+inline constexpr int kTeardownDelayMs = 300;
+
 class VideoPipeline : public QObject, public QQmlParserStatus {
     Q_OBJECT
     Q_INTERFACES(QQmlParserStatus)
@@ -85,8 +102,10 @@ class VideoPipeline : public QObject, public QQmlParserStatus {
     Q_PROPERTY(bool live READ live WRITE setLive NOTIFY liveChanged)
 public:
     explicit VideoPipeline(QObject *parent = nullptr);
-    // Hands the pipeline to GStreamer's thread pool for its way to NULL; no
-    // signal or frame from it reaches anything after this.
+    // Hands the pipeline to GStreamer's thread pool for its way to NULL,
+    // kTeardownDelayMs later (its appsink refuses frames meanwhile, which
+    // stops its streaming threads); no signal or frame from it reaches
+    // anything after this.
     ~VideoPipeline() override;
 
     QUrl source() const { return m_source; }

@@ -1,8 +1,6 @@
 // player/video_watch.cpp — first frame and stall detection (see video_watch.h).
 #include "player/video_watch.h"
 
-#include "player/malloc_policy.h"
-
 #include <QVideoFrame>
 
 namespace stoa::player {
@@ -16,12 +14,6 @@ VideoWatch::VideoWatch(QObject *parent) : QObject(parent)
         if (m_active && m_frames > 0)
             emit stalled();
     });
-}
-
-VideoWatch::~VideoWatch()
-{
-    // The item's pipeline goes with this watch: give its frames back.
-    trimHeapSoon();
 }
 
 void VideoWatch::setSink(QVideoSink *sink)

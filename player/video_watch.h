@@ -29,7 +29,6 @@ class VideoWatch : public QObject {
     Q_PROPERTY(int stallMs READ stallMs WRITE setStallMs NOTIFY stallMsChanged)
 public:
     explicit VideoWatch(QObject *parent = nullptr);
-    ~VideoWatch() override;
 
     QVideoSink *sink() const { return m_sink; }
     void setSink(QVideoSink *sink);
