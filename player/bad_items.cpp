@@ -5,6 +5,15 @@
 
 namespace stoa::player {
 
+std::string contentKey(const schedule::PlaylistItem &item)
+{
+    if (item.asset)
+        return item.asset->ref();
+    if (item.text)
+        return "text:" + item.text->text.toStdString();
+    return item.url.value_or(item.stream.value_or(QString())).toStdString();
+}
+
 bool BadItems::isBad(const std::string &key, std::int64_t nowMs) const
 {
     const auto it = m_items.find(key);

@@ -10,6 +10,8 @@
 // monotonic ms, so tests drive it.
 #pragma once
 
+#include "schedule/manifest.h"
+
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -17,6 +19,9 @@
 #include <string>
 
 namespace stoa::player {
+
+// What marks an item bad (PlannedItem::key): its asset, page, text or stream.
+std::string contentKey(const schedule::PlaylistItem &item);
 
 class BadItems {
 public:

@@ -2,6 +2,7 @@
 #include "player/display_control.h"
 
 #include "player/logging.h"
+#include "player/timer_ms.h"
 #include "schedule/engine.h"
 
 #include <algorithm>
@@ -11,9 +12,6 @@
 namespace stoa::player {
 
 namespace {
-
-// QTimer takes int milliseconds; a flip further away re-arms when this fires.
-constexpr std::int64_t kMaxTimerMs = 24LL * 3600 * 1000;
 
 const char *onOff(bool on)
 {
@@ -113,7 +111,7 @@ void DisplayControl::arm(const QDateTime &nowUtc)
         return;
     // At least 1 ms: an instant not yet reached by a few microseconds must
     // not spin through zero-delay timers.
-    m_flipTimer.start(int(std::clamp<std::int64_t>(nowUtc.msecsTo(*m_nextFlipUtc), 1, kMaxTimerMs)));
+    m_flipTimer.start(timerMs(nowUtc.msecsTo(*m_nextFlipUtc), 1));
 }
 
 std::optional<bool> DisplayControl::lastAsked() const

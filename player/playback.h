@@ -42,6 +42,11 @@
 // it should be, and a wall clock set forward or back (spec §7: trusted time
 // follows it forward, falls back to the floor behind it) resolves the
 // schedule again at once and tells the display window (trustedTimeJumped).
+//
+// Files by concern: playback.cpp (start, adoption, the view, the regions'
+// reports), playback_schedule.cpp (what is in force, the schedule timer and
+// the turns), playback_staging.cpp (the gapless change of regions),
+// playback_time.cpp (the time floor and clock jumps).
 #pragma once
 
 #include "cache/changes.h"
@@ -162,6 +167,11 @@ signals:
     void trustedTimeJumped();
 
 private:
+    // How long after a switch the next change is staged at the earliest (armStage).
+    static constexpr std::int64_t kStageSettleMs = 250;
+    // How often trusted time is compared with the monotonic clock (checkTimeJump).
+    static constexpr int kJumpCheckMs = 1000;
+
     // What the schedule puts on screen: a layout, or playlists full-screen.
     struct InForce {
         std::optional<std::string> layout;
@@ -254,6 +264,10 @@ private:
     // Now playing (and the sync state) to the store, for the heartbeat.
     void publishNowPlaying();
     QString idleReason() const;
+    // The time floor saved in the store (by either process), if any.
+    static std::optional<std::int64_t> persistedFloor(cache::Store &store);
+    // "a, b, c", for the log.
+    static QString joined(const std::vector<std::string> &names);
 
     cache::Store &m_store;
     schedule::Clocks m_clocks;

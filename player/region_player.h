@@ -53,6 +53,10 @@
 //    the video is shown as it is and sought again on screen (a jump,
 //    never a gap). With an untrusted clock the playlist plays as an
 //    ordinary one (unsynchronised).
+//
+// Files by concern: region_player.cpp (what Playback tells it, the switch,
+// the slots' reports), region_planning.cpp (the next item, skipping and
+// holding), region_sync.cpp (v1.1 §13 in step).
 #pragma once
 
 #include "cache/store.h"
@@ -196,6 +200,11 @@ signals:
     void itemOver();
 
 private:
+    // A synchronised video shown this much after its slot began is sought to
+    // where the slot stands (less is a frame of 25 fps content: not worth a
+    // flushing seek, which itself costs a few frames).
+    static constexpr std::int64_t kSeekAfterMs = 40;
+
     struct Outcome {
         bool completed = false;
         std::optional<std::string> reason = "interrupted";
@@ -229,6 +238,8 @@ private:
     // where the slot will stand once the frame is there, and waited for;
     // false while it is (m_seekTimer or slotSought() come back to trySwitch()).
     bool positionHidden(MediaSlot &hidden);
+    // The sought frame's instant came, or the seek's deadline (then it is given up).
+    void onSeekTimer();
     void switchTo(int incoming);
     void closeCurrent();
     // Nothing to show: releases both slots (the region is transparent).
