@@ -215,7 +215,6 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
         const auto *info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         auto *connection = info ? static_cast<ConnectionContext *>(info->socket_context) : nullptr;
         req.remote = connection ? connection->remote : remoteOf(conn);
-        req.connectionState = connection ? &connection->handlerState : nullptr;
         MHD_get_connection_values(conn, MHD_HEADER_KIND, collectHeader, &req.headers);
         MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collectQuery, &req.query);
 
@@ -238,6 +237,7 @@ MHD_Result onRequest(void *cls, MHD_Connection *conn, const char *url, const cha
             early = HttpResponse::text(503, "busy: too many connections, try again later");
             early->headers.emplace_back("Retry-After", std::to_string(impl->options.retryAfterS));
         } else {
+            req.connectionState = connection ? &connection->handlerState : nullptr;
             auto admitted = impl->handler.admit(req);
             req.connectionState = nullptr; // admit() only
             if (auto *response = std::get_if<HttpResponse>(&admitted)) {
