@@ -21,6 +21,8 @@
 #include "schedule/manifest.h"
 
 #include <QDir>
+#include <QDirIterator>
+#include <QFile>
 #include <QProcess>
 #include <QRegularExpression>
 
@@ -29,6 +31,8 @@
 #include <filesystem>
 #include <memory>
 #include <vector>
+
+#include <signal.h>
 
 namespace stoa::player::testing {
 
@@ -90,7 +94,7 @@ public:
     }
     ~XvfbPlayer()
     {
-        if (m_process.state() != QProcess::NotRunning) {
+        if (m_process.state() != QProcess::NotRunning && !stop(10000)) {
             m_process.terminate();
             if (!m_process.waitForFinished(10000)) {
                 m_process.kill();
@@ -103,6 +107,27 @@ public:
     {
         return m_process.waitForFinished(timeoutMs) && m_process.exitStatus() == QProcess::NormalExit &&
                m_process.exitCode() == 0;
+    }
+    // Ends the player as systemd does (SIGTERM: it quits normally, writing
+    // its frame log, and xvfb-run then stops its Xvfb) instead of waiting
+    // for --exit-after; true as finished(). SIGTERM to xvfb-run itself would
+    // kill only the shell: the player is its child.
+    bool stop(int timeoutMs)
+    {
+        const qint64 shell = m_process.processId();
+        QDirIterator tasks(QStringLiteral("/proc/%1/task").arg(shell), QDir::Dirs | QDir::NoDotAndDotDot);
+        while (shell > 0 && tasks.hasNext()) {
+            QFile children(tasks.next() + QStringLiteral("/children"));
+            if (!children.open(QIODevice::ReadOnly))
+                continue;
+            for (const QByteArray &child : children.readAll().split(' ')) {
+                QFile comm(QStringLiteral("/proc/%1/comm").arg(QString::fromLatin1(child.trimmed())));
+                if (!child.trimmed().isEmpty() && comm.open(QIODevice::ReadOnly) &&
+                    comm.readAll().trimmed() == "stoa-player")
+                    ::kill(pid_t(child.trimmed().toLongLong()), SIGTERM);
+            }
+        }
+        return finished(timeoutMs);
     }
     // The local endpoint's port once it serves (0: not yet).
     std::uint16_t port() const { return std::uint16_t(endpoints::testing::servingPort(readAll(m_log))); }
