@@ -95,7 +95,9 @@ void lowerThisThread()
 }
 
 // Takes `pipeline` (its reference) to NULL and drops it, kTeardownDelayMs
-// from now, on a GStreamer pool thread lowered as the streaming threads are
+// from now. Never on the GUI thread: going to NULL joins the streaming
+// threads (a decoder finishing its frame). On a GStreamer pool thread,
+// lowered as the streaming threads are
 // (lowerThisThread); then gives the freed heap back (malloc_trim: the
 // decoder's buffers and context are freed by then). Until then the
 // pipeline stands still: its appsink refuses frames (the bridge has no
