@@ -29,7 +29,6 @@ const char *weekdayName(schedule::Weekday d)
     return names[static_cast<int>(d) - 1];
 }
 
-QString hhmm(int minute) { return QString("%1:%2").arg(minute / 60, 2, 10, QChar('0')).arg(minute % 60, 2, 10, QChar('0')); }
 
 HttpResponse invalidSchedule(const publish::Error &e) { return errorJson(400, e.message.toStdString()); }
 

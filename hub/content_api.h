@@ -29,7 +29,6 @@ namespace stoa::hub::content {
 // The query parameter `name`; empty when absent.
 std::string param(const HttpRequest &request, const char *name);
 const char *weekdayName(schedule::Weekday d);
-QString hhmm(int minute); // minutes since midnight as HH:MM
 HttpResponse invalidSchedule(const publish::Error &e);
 // The schedule a target plays: its own, else (a device) its group's, else
 // the fleet's. `schedules`: the targets that have one.

@@ -30,8 +30,8 @@ QString windowLine(const publish::SourceWindow &w)
     for (const auto d : w.days)
         days << weekdayName(d);
     const QString time = !w.fromMinute && !w.untilMinute ? QString("all day")
-                                                         : QString("%1-%2").arg(w.fromMinute ? hhmm(*w.fromMinute) : QString("00:00"),
-                                                                                w.untilMinute ? hhmm(*w.untilMinute) : QString("24:00"));
+                                                         : QString("%1-%2").arg(w.fromMinute ? schedule::timeOfDayText(*w.fromMinute) : QString("00:00"),
+                                                                                w.untilMinute ? schedule::timeOfDayText(*w.untilMinute) : QString("24:00"));
     QString line = QString("%1: %2, %3, %4, priority %5")
                        .arg(w.name, w.layout.isEmpty() ? "plays " + w.playlist : "shows layout " + w.layout, days.isEmpty() ? QString("every day") : days.join(','), time)
                        .arg(w.priority);
@@ -222,8 +222,8 @@ HttpResponse scheduleAsJson(const std::string &text, const std::string &target)
         windows.append(QJsonObject{{"name", w.name}, {"playlist", w.playlist.isEmpty() ? QJsonValue() : QJsonValue(w.playlist)},
                                    {"layout", w.layout.isEmpty() ? QJsonValue() : QJsonValue(w.layout)},
                                    {"priority", w.priority}, {"days", days},
-                                   {"from", w.fromMinute ? QJsonValue(hhmm(*w.fromMinute)) : QJsonValue()},
-                                   {"until", w.untilMinute ? QJsonValue(hhmm(*w.untilMinute)) : QJsonValue()},
+                                   {"from", w.fromMinute ? QJsonValue(schedule::timeOfDayText(*w.fromMinute)) : QJsonValue()},
+                                   {"until", w.untilMinute ? QJsonValue(schedule::timeOfDayText(*w.untilMinute)) : QJsonValue()},
                                    {"start_date", optDate(w.startDate)}, {"end_date", optDate(w.endDate)}});
     }
     QJsonArray commands;

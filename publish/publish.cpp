@@ -28,11 +28,6 @@ using schedule::Fit;
 
 namespace {
 
-QString hhmm(int minute)
-{
-    return QStringLiteral("%1:%2").arg(minute / 60, 2, 10, QLatin1Char('0')).arg(minute % 60, 2, 10, QLatin1Char('0'));
-}
-
 QString rfc3339(const QDateTime &t) { return t.toUTC().toString(Qt::ISODate); }
 
 // A sync epoch keeps its milliseconds (§13 slots are counted from it).
@@ -106,8 +101,8 @@ QJsonObject windowJson(const SourceWindow &w)
         for (auto d : w.days) days.append(QLatin1String(kDays[static_cast<std::size_t>(d) - 1]));
         o.insert(QStringLiteral("days"), days);
     }
-    if (w.fromMinute) o.insert(QStringLiteral("from"), hhmm(*w.fromMinute));
-    if (w.untilMinute) o.insert(QStringLiteral("until"), hhmm(*w.untilMinute));
+    if (w.fromMinute) o.insert(QStringLiteral("from"), schedule::timeOfDayText(*w.fromMinute));
+    if (w.untilMinute) o.insert(QStringLiteral("until"), schedule::timeOfDayText(*w.untilMinute));
     if (w.startDate) o.insert(QStringLiteral("start_date"), w.startDate->toString(Qt::ISODate));
     if (w.endDate) o.insert(QStringLiteral("end_date"), w.endDate->toString(Qt::ISODate));
     return o;
@@ -213,8 +208,8 @@ QByteArray buildManifestPayload(const SourceSchedule &source, const std::map<QSt
     if (source.defaultPlaylist) m.insert(QStringLiteral("default_playlist"), *source.defaultPlaylist);
     if (source.defaultLayout) m.insert(QStringLiteral("default_layout"), *source.defaultLayout);
     if (source.display)
-        m.insert(QStringLiteral("display"), QJsonObject{{QStringLiteral("on"), hhmm(source.display->onMinute)},
-                                                        {QStringLiteral("off"), hhmm(source.display->offMinute)}});
+        m.insert(QStringLiteral("display"), QJsonObject{{QStringLiteral("on"), schedule::timeOfDayText(source.display->onMinute)},
+                                                        {QStringLiteral("off"), schedule::timeOfDayText(source.display->offMinute)}});
     QJsonObject settings;
     if (source.settings.syncIntervalS) settings.insert(QStringLiteral("sync_interval_s"), *source.settings.syncIntervalS);
     if (source.settings.statusIntervalS) settings.insert(QStringLiteral("status_interval_s"), *source.settings.statusIntervalS);

@@ -124,6 +124,11 @@ std::optional<int> parseTimeOfDay(const QString &text)
     return *h * 60 + *m;
 }
 
+QString timeOfDayText(int minute)
+{
+    return QStringLiteral("%1:%2").arg(minute / 60, 2, 10, QLatin1Char('0')).arg(minute % 60, 2, 10, QLatin1Char('0'));
+}
+
 std::optional<Rgb> parseRgb(const QString &text)
 {
     if (text.size() != 7 || text[0] != QLatin1Char('#')) return std::nullopt;

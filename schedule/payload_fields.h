@@ -34,6 +34,8 @@ std::optional<QDate> parseIsoDate(const QString &text);
 
 // "HH:MM" with 00 <= HH <= 23, 00 <= MM <= 59, as minutes since midnight.
 std::optional<int> parseTimeOfDay(const QString &text);
+// Minutes since midnight as "HH:MM" (1440, a window's end at midnight, is "24:00").
+QString timeOfDayText(int minute);
 
 // "#rrggbb", hex digits in either case (v1.1 §12 colours).
 std::optional<Rgb> parseRgb(const QString &text);

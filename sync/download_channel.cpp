@@ -2,6 +2,7 @@
 #include "sync/download_channel.h"
 
 #include "sync/logging.h"
+#include "schedule/payload_fields.h"
 
 #include <QDateTime>
 
@@ -12,8 +13,6 @@ namespace {
 // Blobs per download round: bounds how long one step can keep the loop
 // from its other channels (heartbeat, stop requests).
 constexpr int kBlobsPerRoundFactor = 4;
-
-QString hhmm(int minutes) { return QTime(minutes / 60, minutes % 60).toString(QStringLiteral("HH:mm")); }
 
 } // namespace
 
@@ -125,8 +124,8 @@ void DownloadChannel::refreshStagedBlocked(bool windowClosed)
                               m_status.stagedBlocked->reason == blockerCode(Blocker::DownloadWindowClosed);
             block = cache::SyncStatus::StagedBlock{
                 blockerCode(Blocker::DownloadWindowClosed),
-                "Downloads wait for the download window, " + hhmm(from).toStdString() + "-" +
-                    hhmm(until).toStdString() + " local time.",
+                "Downloads wait for the download window, " + schedule::timeOfDayText(from).toStdString() + "-" +
+                    schedule::timeOfDayText(until).toStdString() + " local time.",
                 same ? m_status.stagedBlocked->sinceMs : QDateTime::currentMSecsSinceEpoch()};
         } else if (auto problem = m_downloads.longestFailing()) {
             block = cache::SyncStatus::StagedBlock{blockerCode(problem->blocker), problem->message, problem->sinceMs};

@@ -22,11 +22,6 @@ namespace {
 
 constexpr int kMaxTimelineEvents = 5000; // a pathological schedule must not flood the terminal
 
-QString hhmm(int minute)
-{
-    return QStringLiteral("%1:%2").arg(minute / 60, 2, 10, QLatin1Char('0')).arg(minute % 60, 2, 10, QLatin1Char('0'));
-}
-
 QString shortRef(const Digest &digest) { return QString::fromStdString(digest.ref().substr(0, Digest::kPrefix.size() + 12)) + QStringLiteral("…"); }
 
 QString dayName(Weekday d)
@@ -151,7 +146,7 @@ QString describeManifest(const Manifest &m)
         for (auto d : e.days) days << dayName(d);
         parts << (days.isEmpty() ? QStringLiteral("every day") : days.join(u','));
         parts << (e.fromMinute || e.untilMinute
-                      ? QStringLiteral("%1-%2").arg(hhmm(e.fromMinute.value_or(0)), e.untilMinute ? hhmm(*e.untilMinute) : QStringLiteral("24:00"))
+                      ? QStringLiteral("%1-%2").arg(schedule::timeOfDayText(e.fromMinute.value_or(0)), e.untilMinute ? schedule::timeOfDayText(*e.untilMinute) : QStringLiteral("24:00"))
                       : QStringLiteral("all day"));
         if (e.startDate || e.endDate)
             parts << QStringLiteral("%1..%2").arg(e.startDate ? e.startDate->toString(Qt::ISODate) : QString(),
@@ -160,7 +155,7 @@ QString describeManifest(const Manifest &m)
     }
     const auto fallback = m.defaultContent();
     out << QStringLiteral("default: %1").arg(fallback ? contentText(*fallback) : QStringLiteral("(none: idle screen)"));
-    out << QStringLiteral("display: %1").arg(m.display ? QStringLiteral("on %1, off %2").arg(hhmm(m.display->onMinute), hhmm(m.display->offMinute))
+    out << QStringLiteral("display: %1").arg(m.display ? QStringLiteral("on %1, off %2").arg(schedule::timeOfDayText(m.display->onMinute), schedule::timeOfDayText(m.display->offMinute))
                                                         : QStringLiteral("always on"));
     QStringList settings;
     if (m.settings.syncIntervalS) settings << QStringLiteral("sync_interval_s=%1").arg(*m.settings.syncIntervalS);
