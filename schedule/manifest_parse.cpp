@@ -524,4 +524,10 @@ std::expected<StoredManifestContent, Rejection> readStoredManifest(QByteArrayVie
     return content;
 }
 
+std::optional<Manifest> readStoredManifestModel(const std::string &envelope)
+{
+    auto stored = readStoredManifest(QByteArrayView(envelope.data(), qsizetype(envelope.size())));
+    return stored ? std::optional(std::move(stored->manifest)) : std::nullopt;
+}
+
 } // namespace stoa::schedule

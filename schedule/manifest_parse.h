@@ -13,6 +13,7 @@
 #include <QByteArrayView>
 
 #include <expected>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,5 +36,8 @@ struct StoredManifestContent {
     std::vector<std::string> signerKeyIds; // as the envelope names them
 };
 std::expected<StoredManifestContent, Rejection> readStoredManifest(QByteArrayView envelope);
+// The model alone, from the store's bytes (cache::StoredManifest::envelope);
+// nullopt when they do not parse, for callers that have no one to tell.
+std::optional<Manifest> readStoredManifestModel(const std::string &envelope);
 
 } // namespace stoa::schedule

@@ -5,17 +5,6 @@
 
 namespace stoa::sync {
 
-namespace {
-
-// A manifest we verified before storing it: parse without re-verifying.
-std::optional<schedule::Manifest> parseStored(const std::string &envelope)
-{
-    auto stored = schedule::readStoredManifest(QByteArrayView(envelope.data(), qsizetype(envelope.size())));
-    return stored ? std::optional(std::move(stored->manifest)) : std::nullopt;
-}
-
-} // namespace
-
 void ManifestSlots::load(cache::Store &store, cache::SyncStatus &status)
 {
     auto activeRow = store.manifests().get(cache::Slot::Active);
@@ -23,11 +12,11 @@ void ManifestSlots::load(cache::Store &store, cache::SyncStatus &status)
     active.reset();
     staged.reset();
     if (activeRow && *activeRow) {
-        active = parseStored((*activeRow)->envelope);
+        active = schedule::readStoredManifestModel((*activeRow)->envelope);
         status.activeVersion = (*activeRow)->version;
     }
     if (stagedRow && *stagedRow) {
-        staged = parseStored((*stagedRow)->envelope);
+        staged = schedule::readStoredManifestModel((*stagedRow)->envelope);
         status.stagedVersion = staged ? (*stagedRow)->version : 0;
     }
 }

@@ -25,12 +25,6 @@ QString when(std::int64_t ms)
     return ms > 0 ? QDateTime::fromMSecsSinceEpoch(ms, Qt::UTC).toString(Qt::ISODate) : QStringLiteral("never");
 }
 
-std::optional<schedule::Manifest> parseStored(const std::string &envelope)
-{
-    auto stored = schedule::readStoredManifest(QByteArrayView(envelope.data(), qsizetype(envelope.size())));
-    return stored ? std::optional(std::move(stored->manifest)) : std::nullopt;
-}
-
 } // namespace
 
 QString describeStore(cache::Store &store, const QDateTime &nowUtc)
@@ -43,7 +37,7 @@ QString describeStore(cache::Store &store, const QDateTime &nowUtc)
     auto active = store.manifests().get(cache::Slot::Active);
     std::optional<schedule::Manifest> manifest;
     if (active && *active) {
-        manifest = parseStored((*active)->envelope);
+        manifest = schedule::readStoredManifestModel((*active)->envelope);
         QString v = QStringLiteral("version %1").arg((*active)->version);
         if (manifest) {
             v += QStringLiteral(", issued %1, expires %2").arg(manifest->issuedAt.toString(Qt::ISODate),
