@@ -3,22 +3,16 @@
 #include "cache/kv.h"
 
 #include "cache/logging.h"
+#include "cache/row_clock.h"
 
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <chrono>
 #include <unistd.h>
 
 namespace stoa::cache {
 
 namespace {
-std::int64_t nowMs()
-{
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 // A blobs row's name. Only index() writes rows, from a Digest, so a row that
 // is not one means state.db was damaged: logged, and skipped by the caller.
 std::optional<schedule::Digest> rowDigest(const std::string &text)
@@ -117,7 +111,7 @@ Result<void> BlobStore::index(const BlobInfo &blob, bool verified)
         "ON CONFLICT(hex) DO UPDATE SET size = excluded.size, verify_seq = excluded.verify_seq");
     if (!st)
         return std::unexpected(st.error());
-    st->bind(1, blob.digest.hex()).bind(2, static_cast<std::int64_t>(blob.size)).bind(3, nowMs());
+    st->bind(1, blob.digest.hex()).bind(2, static_cast<std::int64_t>(blob.size)).bind(3, rowClockMs());
     st->bind(4, std::int64_t{verified ? 1 : 0});
     return st->run();
 }

@@ -1,12 +1,12 @@
 #include "cache/commands.h"
 
+#include "cache/row_clock.h"
 #include "cache/state_mirror.h"
 
 #include <sqlite3.h>
 
 #include <optional>
 
-#include <chrono>
 
 namespace stoa::cache {
 
@@ -23,7 +23,6 @@ Result<bool> CommandLog::wasExecuted(const std::string &id)
 
 Result<bool> CommandLog::markExecuted(const std::string &id, const std::string &type, const std::string &result)
 {
-    using namespace std::chrono;
     // Our own transaction unless the caller has one (handToPlayer): the
     // mirror append must happen before the id's commit, never after.
     std::optional<Transaction> own;
@@ -37,7 +36,7 @@ Result<bool> CommandLog::markExecuted(const std::string &id, const std::string &
                            "ON CONFLICT(id) DO NOTHING");
     if (!st)
         return std::unexpected(st.error());
-    const std::int64_t now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    const std::int64_t now = rowClockMs();
     if (auto ok = st->bind(1, id).bind(2, type).bind(3, now).bind(4, result).run(); !ok)
         return std::unexpected(ok.error());
     const bool fresh = sqlite3_changes(m_db.handle()) > 0;
@@ -58,11 +57,10 @@ Result<bool> CommandLog::handToPlayer(const std::string &id, const std::string &
     auto fresh = markExecuted(id, type, "handed to the player");
     if (!fresh || !*fresh)
         return fresh;
-    using namespace std::chrono;
     auto st = m_db.prepare("INSERT INTO handover(id, type, state, created_at) VALUES(?, ?, 'pending', ?)");
     if (!st)
         return std::unexpected(st.error());
-    const std::int64_t now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    const std::int64_t now = rowClockMs();
     if (auto ok = st->bind(1, id).bind(2, type).bind(3, now).run(); !ok)
         return std::unexpected(ok.error());
     if (auto ok = tx->commit(); !ok)

@@ -3,6 +3,7 @@
 #include "cache/durable.h"
 #include "cache/kv.h"
 #include "cache/logging.h"
+#include "cache/row_clock.h"
 
 #include <QByteArray>
 #include <QJsonArray>
@@ -10,7 +11,6 @@
 #include <QJsonObject>
 
 #include <charconv>
-#include <chrono>
 
 namespace stoa::cache {
 
@@ -23,12 +23,6 @@ constexpr const char *kGenerationKey = "active_generation";
 constexpr std::size_t kMaxMirrorBytes = 16u << 20; // envelopes are capped at 4 MiB by the protocol
 
 const char *slotName(Slot s) { return s == Slot::Active ? "active" : "staged"; }
-
-std::int64_t nowMs()
-{
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 } // namespace
 
@@ -75,7 +69,7 @@ Result<void> ManifestStore::putSlot(Slot slot, const StoredManifest &m)
     if (auto ok = put->bind(1, name)
                       .bind(2, m.version)
                       .bindBlob(3, std::as_bytes(std::span(m.envelope.data(), m.envelope.size())))
-                      .bind(4, nowMs())
+                      .bind(4, rowClockMs())
                       .run();
         !ok)
         return ok;

@@ -3,6 +3,7 @@
 #include "cache/durable.h"
 #include "cache/kv.h"
 #include "cache/logging.h"
+#include "cache/row_clock.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -329,9 +330,7 @@ Result<void> reconcileState(Database &db, StateMirror &mirror, PlayLog &plays, R
     auto dbIds = column(db, "SELECT id FROM commands");
     if (!mirroredIds || !dbIds)
         return std::unexpected(!mirroredIds ? mirroredIds.error() : dbIds.error());
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+    const std::int64_t now = rowClockMs();
     for (const auto &id : *mirroredIds) {
         if (dbIds->contains(id))
             continue;
