@@ -3,8 +3,7 @@
 
 #include "player/logging.h"
 
-#include <QCoreApplication>
-#include <QTimer>
+#include <QtGlobal>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -42,14 +41,6 @@ void mmapBlocksFrom(int bytes)
     setUnlessInEnvironment("MALLOC_MMAP_THRESHOLD_", M_MMAP_THRESHOLD, "M_MMAP_THRESHOLD", bytes);
 #else
     (void)bytes;
-#endif
-}
-
-void trimHeapSoon()
-{
-#if defined(__GLIBC__)
-    if (QCoreApplication *app = QCoreApplication::instance())
-        QTimer::singleShot(500, app, [] { malloc_trim(0); });
 #endif
 }
 

@@ -16,6 +16,8 @@
 // fragment them; a fixed threshold keeps every frame-sized block mmapped and
 // returned at free. Soak (1,500 transitions, growth from the 150th): +7.3 MB
 // with the dynamic threshold, +4.1 MB with 256 kB (one run each).
+// Free pages go back to the system after each pipeline's teardown
+// (video_pipeline.cpp calls malloc_trim on the thread that tore it down).
 // Invariant: called once, before the first video plays (Shell::load does).
 #pragma once
 
@@ -28,9 +30,5 @@ void limitMallocArenas(int arenas);
 // mmapped and unmapped at free (no-op on other C libraries, or when
 // MALLOC_MMAP_THRESHOLD_ is set in the environment).
 void mmapBlocksFrom(int bytes);
-
-// Returns free heap pages to the system a moment later (after a media
-// pipeline's teardown, which runs on the back-end's threads).
-void trimHeapSoon();
 
 } // namespace stoa::player
